@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { AppConfig } from '../config/index.ts';
+import { NoMasterError, ReadUnavailableError, RedisLayer, StoreFullError } from '../redis/index.ts';
+import { type Deps, pageContext } from './context.ts';
+import { HttpError } from './errors.ts';
+import { Metrics } from './metrics.ts';
+import { apiRoutes } from './routes/api.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { pageRoutes } from './routes/pages.ts';
+import { Tokens } from './security/tokens.ts';
+import { CartStore } from './stores/carts.ts';
+import { LoginLimiter } from './stores/limits.ts';
+import { SessionStore } from './stores/sessions.ts';
+import { UserStore } from './stores/users.ts';
+import { errorPage } from './views/pages.ts';
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+  'cache-control': 'no-store',
+};
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  deps: Deps;
+}
+
+export function loggerOptions(config: AppConfig): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    base: { instance: config.instanceId },
+    // Never log credentials, cookies or anything that names a session.
+    redact: {
+      paths: [
+        'req.headers.cookie',
+        'req.headers["x-csrf-token"]',
+        'res.headers["set-cookie"]',
+        'password',
+        '*.password',
+      ],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        url: req.url.split('?')[0],
+        ip: req.ip,
+      }),
+    },
+  };
+}
+
+/** Builds the app (no listening): the server and the tests share this. */
+export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<BuiltApp> {
+  const metrics = new Metrics();
+  const layer =
+    redis ??
+    new RedisLayer(config.redis, config.instanceId, {
+      onError: (where) => metrics.redisError(where),
+      onMasterChange: () => metrics.masterChanges++,
+    });
+  const tokens = new Tokens(config.sessionSecret);
+  const deps: Deps = {
+    config,
+    redis: layer,
+    tokens,
+    sessions: new SessionStore(layer, config.sessionTtlSeconds),
+    users: new UserStore(layer),
+    carts: new CartStore(layer),
+    limiter: new LoginLimiter(layer, config.loginLimitWindowSeconds),
+    metrics,
+    state: { draining: false },
+  };
+
+  const app = Fastify({
+    logger: loggerOptions(config),
+    disableRequestLogging: true,
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    keepAliveTimeout: 65_000,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'reqId',
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { coerceTypes: false } },
+  });
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('x-instance', config.instanceId);
+    for (const k in SECURITY_HEADERS) reply.header(k, SECURITY_HEADERS[k]!);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    req.log.info(
+      { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  app.setNotFoundHandler(async (req, _reply) => {
+    throw new HttpError(
+      404,
+      'not_found',
+      `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 100)}`,
+    );
+  });
+
+  app.setErrorHandler(async (err: FastifyError, req, reply) => {
+    let status = 500;
+    let body: Record<string, unknown> = { error: 'internal', message: 'internal error' };
+    if (err instanceof HttpError) {
+      status = err.statusCode;
+      body = { error: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) };
+      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+    } else if (
+      err instanceof NoMasterError ||
+      err instanceof ReadUnavailableError ||
+      err instanceof StoreFullError
+    ) {
+      status = 503;
+      reply.header('retry-after', err instanceof NoMasterError ? String(err.retryAfterSeconds) : '1');
+      body = { error: 'unavailable', message: err.message };
+      req.log.warn({ err: err.message }, 'redis unavailable');
+    } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      // Fastify's own client errors: bad JSON, body too large, wrong content type.
+      status = err.statusCode;
+      const field =
+        err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'body'
+          : err.validation
+            ? String(err.validation[0]?.instancePath || 'body')
+            : 'body';
+      body = { error: err.code ?? 'bad_request', message: err.message, field };
+    } else {
+      req.log.error({ err }, 'unhandled error');
+    }
+    reply.code(status);
+    if (req.url.startsWith('/api/') || !String(req.headers.accept ?? '').includes('text/html')) return body;
+    const ctx = pageContext(deps, req, reply, null);
+    return reply.type('text/html; charset=utf-8').send(errorPage(ctx, status, String(body['message'])));
+  });
+
+  opsRoutes(app, deps);
+  apiRoutes(app, deps);
+  pageRoutes(app, deps);
+
+  app.addHook('onClose', async () => {
+    if (!redis) await layer.close();
+  });
+  return { app, deps };
+}

@@ -1,0 +1,108 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppConfig } from '../config/index.ts';
+import type { RedisLayer } from '../redis/index.ts';
+import { HttpError } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+import { parseCookies, serializeCookie, type Tokens } from './security/tokens.ts';
+import type { CartStore } from './stores/carts.ts';
+import type { LoginLimiter } from './stores/limits.ts';
+import type { SessionStore } from './stores/sessions.ts';
+import type { UserStore } from './stores/users.ts';
+import type { PageContext } from './views/html.ts';
+
+export const SESSION_COOKIE = 'sid';
+export const ANON_COOKIE = 'csrf';
+
+/** Everything a route needs, built once per process. */
+export interface Deps {
+  config: AppConfig;
+  redis: RedisLayer;
+  tokens: Tokens;
+  sessions: SessionStore;
+  users: UserStore;
+  carts: CartStore;
+  limiter: LoginLimiter;
+  metrics: Metrics;
+  state: { draining: boolean };
+}
+
+const cookiesOf = (req: FastifyRequest) => parseCookies(req.headers.cookie);
+
+/** The session id and email named by a correctly signed cookie; not yet checked against Redis. */
+export function signedSession(deps: Deps, req: FastifyRequest) {
+  return deps.tokens.readSessionCookie(cookiesOf(req).get(SESSION_COOKIE));
+}
+
+export function setSessionCookie(deps: Deps, reply: FastifyReply, sid: string, email: string): void {
+  reply.header(
+    'set-cookie',
+    serializeCookie(SESSION_COOKIE, deps.tokens.sessionCookie(sid, email), {
+      secure: deps.config.cookieSecure,
+    }),
+  );
+}
+
+export function clearSessionCookie(deps: Deps, reply: FastifyReply): void {
+  reply.header(
+    'set-cookie',
+    serializeCookie(SESSION_COOKIE, '', { secure: deps.config.cookieSecure, maxAge: 0 }),
+  );
+}
+
+/** The anonymous CSRF nonce, set on the reply when the browser has none yet. */
+function anonNonce(deps: Deps, req: FastifyRequest, reply: FastifyReply): string {
+  const existing = deps.tokens.readAnonCookie(cookiesOf(req).get(ANON_COOKIE));
+  if (existing) return existing;
+  const nonce = deps.tokens.newId();
+  reply.header(
+    'set-cookie',
+    serializeCookie(ANON_COOKIE, deps.tokens.anonCookie(nonce), { secure: deps.config.cookieSecure }),
+  );
+  return nonce;
+}
+
+export function pageContext(
+  deps: Deps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  session: { sid: string; email: string } | null,
+  notice?: string,
+): PageContext {
+  const csrf = session
+    ? deps.tokens.csrfFor('session', session.sid)
+    : deps.tokens.csrfFor('anon', anonNonce(deps, req, reply));
+  return { instance: deps.config.instanceId, email: session?.email ?? null, csrf, notice };
+}
+
+/** A form post must carry the token of the browser's session or of its anonymous nonce. */
+export function checkFormCsrf(deps: Deps, req: FastifyRequest, token: unknown): void {
+  const cookies = cookiesOf(req);
+  const signed = deps.tokens.readSessionCookie(cookies.get(SESSION_COOKIE));
+  const ok =
+    (signed && deps.tokens.checkCsrf(token, 'session', signed.sid)) ||
+    deps.tokens.checkCsrf(token, 'anon', deps.tokens.readAnonCookie(cookies.get(ANON_COOKIE)));
+  if (!ok)
+    throw new HttpError(
+      403,
+      'csrf',
+      'the form is missing a valid CSRF token; reload the page and try again',
+      '_csrf',
+    );
+}
+
+/** An API call that carries the session cookie must also carry its token in X-CSRF-Token. */
+export function checkApiCsrf(deps: Deps, req: FastifyRequest): void {
+  const signed = signedSession(deps, req);
+  if (!signed) return;
+  if (!deps.tokens.checkCsrf(req.headers['x-csrf-token'], 'session', signed.sid)) {
+    throw new HttpError(403, 'csrf', 'X-CSRF-Token header missing or wrong for this session', 'x-csrf-token');
+  }
+}
+
+/** Body of a form post as a plain record of fields (an object made by the form parser). */
+export function formBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'invalid_input', 'expected a form body', 'body');
+  }
+  return body as Record<string, unknown>;
+}

@@ -1,0 +1,86 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Signed values with one secret. The session cookie carries the session id and the user's email
+ * under one HMAC, so the session and the cart can be read in the same round trip.
+ */
+export class Tokens {
+  constructor(private readonly secret: string) {}
+
+  private mac(value: string): string {
+    return createHmac('sha256', this.secret).update(value).digest('base64url');
+  }
+
+  private same(a: string, b: string): boolean {
+    const x = Buffer.from(a);
+    const y = Buffer.from(b);
+    return x.length === y.length && timingSafeEqual(x, y);
+  }
+
+  newId(): string {
+    return randomBytes(24).toString('base64url');
+  }
+
+  sessionCookie(sid: string, email: string): string {
+    const body = `${sid}.${Buffer.from(email).toString('base64url')}`;
+    return `${body}.${this.mac(`s:${body}`)}`;
+  }
+
+  /** The session id and email of a cookie, or undefined when it is malformed or its signature is wrong. */
+  readSessionCookie(value: string | undefined): { sid: string; email: string } | undefined {
+    if (!value || value.length > 600) return undefined;
+    const parts = value.split('.');
+    if (parts.length !== 3) return undefined;
+    const [sid, emailB64, sig] = parts as [string, string, string];
+    if (!/^[A-Za-z0-9_-]{32}$/.test(sid)) return undefined;
+    if (!this.same(sig, this.mac(`s:${sid}.${emailB64}`))) return undefined;
+    return { sid, email: Buffer.from(emailB64, 'base64url').toString() };
+  }
+
+  /** CSRF token bound to a session id, or to the anonymous nonce cookie before login. */
+  csrfFor(kind: 'session' | 'anon', id: string): string {
+    return this.mac(`csrf:${kind}:${id}`);
+  }
+
+  checkCsrf(token: unknown, kind: 'session' | 'anon', id: string | undefined): boolean {
+    return typeof token === 'string' && id !== undefined && this.same(token, this.csrfFor(kind, id));
+  }
+
+  /** The nonce cookie before login is signed too, so it cannot be chosen by another site. */
+  anonCookie(nonce: string): string {
+    return `${nonce}.${this.mac(`a:${nonce}`)}`;
+  }
+
+  readAnonCookie(value: string | undefined): string | undefined {
+    if (!value || value.length > 200) return undefined;
+    const [nonce, sig] = value.split('.');
+    if (!nonce || !sig || !/^[A-Za-z0-9_-]{32}$/.test(nonce)) return undefined;
+    return this.same(sig, this.mac(`a:${nonce}`)) ? nonce : undefined;
+  }
+}
+
+/** Parses a Cookie header into a map; malformed pairs are skipped. */
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (!out.has(name)) out.set(name, part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+export interface CookieOptions {
+  secure: boolean;
+  /** Seconds; 0 deletes the cookie. Omitted: a browser-session cookie (no Expires). */
+  maxAge?: number;
+}
+
+export function serializeCookie(name: string, value: string, opts: CookieOptions): string {
+  let out = `${name}=${value}; Path=/; HttpOnly; SameSite=Lax`;
+  if (opts.secure) out += '; Secure';
+  if (opts.maxAge !== undefined) out += `; Max-Age=${opts.maxAge}`;
+  return out;
+}

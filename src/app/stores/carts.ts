@@ -1,0 +1,47 @@
+import type { RedisLayer } from '../../redis/index.ts';
+import { PRODUCTS } from '../products.ts';
+import { keys } from './keys.ts';
+
+export type Cart = Record<string, number>;
+
+/** Every product of the catalogue with its quantity (0 when absent); unknown fields are ignored. */
+export function cartFromHash(hash: Record<string, string>): Cart {
+  const cart: Cart = {};
+  for (const p of PRODUCTS) {
+    const n = Number(hash[p.id] ?? 0);
+    cart[p.id] = Number.isInteger(n) && n > 0 ? n : 0;
+  }
+  return cart;
+}
+
+/** The cart is its own hash changed by atomic commands, never a field of the session blob. */
+export class CartStore {
+  constructor(private readonly redis: RedisLayer) {}
+
+  async get(email: string): Promise<Cart> {
+    const { value } = await this.redis.read((r) => r.hgetall(keys.cart(email)));
+    return cartFromHash(value);
+  }
+
+  /** Sets each listed quantity (0 removes the line) in one transaction; absolute values, safe to retry. */
+  async set(email: string, items: Map<string, number>): Promise<void> {
+    const key = keys.cart(email);
+    const put: string[] = [];
+    const remove: string[] = [];
+    for (const [id, qty] of items) {
+      if (qty > 0) put.push(id, String(qty));
+      else remove.push(id);
+    }
+    await this.redis.write(async (r) => {
+      const m = r.multi();
+      if (put.length) m.hset(key, ...put);
+      if (remove.length) m.hdel(key, ...remove);
+      const res = await m.exec();
+      for (const [err] of res ?? []) if (err) throw err;
+    });
+  }
+
+  async clear(email: string): Promise<void> {
+    await this.redis.write((r) => r.del(keys.cart(email)));
+  }
+}

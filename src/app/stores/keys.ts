@@ -1,0 +1,8 @@
+/** Key names of the data model; braces are a hash tag so a user's keys share a cluster slot. */
+export const keys = {
+  user: (email: string) => `user:{${email}}`,
+  cart: (email: string) => `cart:{${email}}`,
+  session: (sid: string) => `sess:${sid}`,
+  loginByEmail: (email: string) => `rl:login:email:{${email}}`,
+  loginByIp: (ip: string) => `rl:login:ip:${ip}`,
+};

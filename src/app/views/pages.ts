@@ -1,0 +1,99 @@
+import { PRODUCTS } from '../products.ts';
+import type { Cart } from '../stores/carts.ts';
+import { EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../validate.ts';
+import { field, html, layout, type PageContext } from './html.ts';
+
+export interface FormState {
+  email?: string;
+  error?: { field: string; message: string } | undefined;
+}
+
+const errorFor = (state: FormState, name: string) =>
+  state.error?.field === name ? state.error.message : undefined;
+
+function generalError(state: FormState) {
+  const e = state.error;
+  return e && e.field !== 'email' && e.field !== 'password'
+    ? html`<p class="error" role="alert">${e.message}</p>`
+    : '';
+}
+
+function credentialsForm(action: string, button: string, ctx: PageContext, state: FormState, isNew: boolean) {
+  return html`<form method="post" action="${action}" novalidate>
+<input type="hidden" name="_csrf" value="${ctx.csrf}">${generalError(state)}
+${field('email', 'Email', { type: 'email', value: state.email ?? '', error: errorFor(state, 'email'), autocomplete: 'email', attrs: `maxlength="${EMAIL_MAX}"` })}
+${field('password', 'Password', {
+  type: 'password',
+  error: errorFor(state, 'password'),
+  autocomplete: isNew ? 'new-password' : 'current-password',
+  attrs: `maxlength="${PASSWORD_MAX}"${isNew ? ` minlength="${PASSWORD_MIN}"` : ''}`,
+})}
+<button type="submit">${button}</button></form>`;
+}
+
+export const loginPage = (ctx: PageContext, state: FormState = {}) =>
+  layout(
+    'Log in',
+    ctx,
+    html`${credentialsForm('/login', 'Log in', ctx, state, false)}<p>No account yet? <a href="/register">Register</a>.</p>`,
+  );
+
+export const registerPage = (ctx: PageContext, state: FormState = {}) =>
+  layout(
+    'Register',
+    ctx,
+    html`${credentialsForm('/register', 'Create account', ctx, state, true)}
+<p class="hint">At least ${PASSWORD_MIN} characters. Already registered? <a href="/login">Log in</a>.</p>`,
+  );
+
+export function cartPage(ctx: PageContext, cart: Cart, stale: boolean): string {
+  const total = Object.values(cart).reduce((a, b) => a + b, 0);
+  const rows = PRODUCTS.map(
+    (p) =>
+      html`<tr><th scope="row">${p.name}</th><td class="num" data-product="${p.id}">${cart[p.id] ?? 0}</td></tr>`,
+  );
+  return layout(
+    'Your cart',
+    ctx,
+    html`<p>Cart of <strong class="email">${ctx.email}</strong>: ${total} item${total === 1 ? '' : 's'}.</p>
+${stale ? html`<p class="notice warn" role="status">Served from a replica while the master is being replaced.</p>` : ''}
+<table><thead><tr><th scope="col">Product</th><th scope="col" class="num">Quantity</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="actions"><a class="button" href="/add">Edit quantities</a> <a href="/delete">Empty the cart</a></p>`,
+  );
+}
+
+export function addPage(ctx: PageContext, cart: Cart, error?: { field: string; message: string }): string {
+  const inputs = PRODUCTS.map((p) =>
+    field(`qty_${p.id}`, p.name, {
+      type: 'number',
+      value: String(cart[p.id] ?? 0),
+      error: error?.field === `qty_${p.id}` ? error.message : undefined,
+      attrs: 'min="0" max="99" step="1" inputmode="numeric"',
+    }),
+  );
+  const general =
+    error && !error.field.startsWith('qty_') ? html`<p class="error" role="alert">${error.message}</p>` : '';
+  return layout(
+    'Edit cart',
+    ctx,
+    html`<form method="post" action="/add" novalidate class="grid"><input type="hidden" name="_csrf" value="${ctx.csrf}">
+${general}${inputs}<button type="submit">Save cart</button></form>`,
+  );
+}
+
+export const deletePage = (ctx: PageContext) =>
+  layout(
+    'Empty the cart',
+    ctx,
+    html`<p>Remove every product from the cart of <strong>${ctx.email}</strong>?</p>
+<form method="post" action="/delete"><input type="hidden" name="_csrf" value="${ctx.csrf}">
+<button type="submit" class="danger">Empty the cart</button> <a href="/get">Keep it</a></form>`,
+  );
+
+export const errorPage = (ctx: PageContext, status: number, message: string) =>
+  layout(
+    status >= 500 ? 'Temporarily unavailable' : 'Something is wrong',
+    ctx,
+    html`<p class="error" role="alert">${message}</p>
+<p><a href="/">Back to the start</a></p>`,
+  );

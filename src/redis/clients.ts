@@ -1,0 +1,48 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../config/index.ts';
+
+export type Role = 'master' | 'replica';
+
+/** Backoff with jitter, short and flat: a failover takes about a second, so waiting longer only adds to the window. */
+export function retryDelay(attempt: number): number {
+  const base = Math.min(50 * 2 ** Math.min(attempt, 4), 400);
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/**
+ * Builds one long-lived client. Commands never queue while disconnected
+ * (enableOfflineQueue: false): the layer above decides how long a request may wait.
+ */
+export function createClient(config: RedisConfig, role: Role, connectionName: string): Redis {
+  const common: RedisOptions = {
+    password: config.password,
+    connectionName,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: config.connectTimeoutMs,
+    // The WAIT of a durable write is the longest command we send; anything longer is a hung node.
+    commandTimeout: config.waitTimeoutMs + 1000,
+    keepAlive: 1000,
+    noDelay: true,
+    lazyConnect: false,
+    retryStrategy: retryDelay,
+    // A demoted master answers READONLY: reconnect so the connector asks the Sentinels again.
+    reconnectOnError: (err) => (/READONLY|MASTERDOWN/.test(err.message) ? 1 : false),
+  };
+  if (config.target.kind === 'url') {
+    return new Redis(config.target.url, common);
+  }
+  return new Redis({
+    ...common,
+    sentinels: config.target.sentinels,
+    name: config.target.masterName,
+    role: role === 'master' ? 'master' : 'slave',
+    sentinelPassword: config.sentinelPassword,
+    sentinelRetryStrategy: (attempt) => retryDelay(attempt),
+    sentinelCommandTimeout: config.connectTimeoutMs,
+    failoverDetector: role === 'master',
+    enableTLSForSentinelMode: false,
+    // With several replicas, spread degraded reads; ioredis picks randomly without a preference.
+    preferredSlaves: undefined,
+  });
+}

@@ -1,0 +1,34 @@
+/** No master could take the write before its deadline: the client should retry later (HTTP 503). */
+export class NoMasterError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'NoMasterError';
+  }
+}
+
+/** Neither the master nor a replica answered a read in time (HTTP 503). */
+export class ReadUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadUnavailableError';
+  }
+}
+
+/** Redis refused a write because it is full (maxmemory with noeviction). */
+export class StoreFullError extends Error {
+  constructor() {
+    super('Redis is out of memory and refuses writes');
+    this.name = 'StoreFullError';
+  }
+}
+
+/** Errors after which the same write may succeed on a (new) master a moment later. */
+export function isTransient(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return /READONLY|NOREPLICAS|MASTERDOWN|LOADING|TRYAGAIN|CLUSTERDOWN|Connection is closed|Stream isn't writeable|Command timed out|ECONNRESET|ECONNREFUSED|EPIPE|not confirmed/.test(
+    err.message,
+  );
+}

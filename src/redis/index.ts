@@ -1,0 +1,227 @@
+import type { Redis } from 'ioredis';
+import type { RedisConfig } from '../config/index.ts';
+import { createClient } from './clients.ts';
+import { isTransient, NoMasterError, ReadUnavailableError, StoreFullError } from './errors.ts';
+
+export type { Redis } from 'ioredis';
+export { NoMasterError, ReadUnavailableError, StoreFullError } from './errors.ts';
+
+export interface Read<T> {
+  value: T;
+  /** True when the value came from a replica because no master answered in time. */
+  fromReplica: boolean;
+}
+
+export interface LayerEvents {
+  onError?: (where: 'master' | 'replica' | 'write' | 'read', err: Error) => void;
+  onMasterChange?: (addr: string) => void;
+}
+
+/**
+ * The only place that knows about Sentinel, WAIT and replica reads.
+ * Callers ask for a durable write or a read that may be served by a replica.
+ */
+export class RedisLayer {
+  readonly master: Redis;
+  readonly replica: Redis | null;
+  /** Increases whenever the master connection closes or opens: a WAIT only confirms writes of its own epoch. */
+  private epoch = 0;
+  private pendingWait: Promise<{ acks: number; epoch: number }> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly config: RedisConfig,
+    name: string,
+    private readonly events: LayerEvents = {},
+  ) {
+    this.master = createClient(config, 'master', `${name}:master`);
+    this.replica =
+      config.target.kind === 'sentinel' ? createClient(config, 'replica', `${name}:replica`) : null;
+    const bump = () => {
+      this.epoch++;
+    };
+    this.master.on('close', bump);
+    this.master.on('ready', () => {
+      bump();
+      const stream = (this.master as unknown as { stream?: { remoteAddress?: string; remotePort?: number } })
+        .stream;
+      this.events.onMasterChange?.(`${stream?.remoteAddress ?? '?'}:${stream?.remotePort ?? '?'}`);
+    });
+    this.master.on('error', (err: Error) => this.events.onError?.('master', err));
+    this.replica?.on('error', (err: Error) => this.events.onError?.('replica', err));
+  }
+
+  get status(): { master: string; replica: string | null } {
+    return { master: this.master.status, replica: this.replica?.status ?? null };
+  }
+
+  /** Resolves true once the master connection is ready, false at the deadline. */
+  private masterReady(deadline: number): Promise<boolean> {
+    if (this.master.status === 'ready') return Promise.resolve(true);
+    const left = deadline - Date.now();
+    if (left <= 0 || this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.master.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), left);
+      this.master.on('ready', onReady);
+    });
+  }
+
+  /**
+   * One WAIT shared by every write that completed in the same event-loop turn (a group commit):
+   * commands on one connection run in order, so a WAIT sent after a write covers it.
+   */
+  private groupWait(): Promise<{ acks: number; epoch: number }> {
+    if (!this.pendingWait) {
+      this.pendingWait = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.pendingWait = null;
+        const epoch = this.epoch;
+        const acks = (await this.master.call(
+          'WAIT',
+          String(this.config.waitReplicas),
+          String(this.config.waitTimeoutMs),
+        )) as number;
+        return { acks, epoch };
+      });
+    }
+    return this.pendingWait;
+  }
+
+  /**
+   * Runs `fn` against the master and acknowledges only once `waitReplicas` replicas confirmed it.
+   * `fn` must be safe to run again (absolute values, or a check that recognises its own earlier write):
+   * it is retried on the new master until the deadline when a failover interrupts it.
+   */
+  async write<T>(fn: (r: Redis) => Promise<T>, deadlineMs = this.config.writeDeadlineMs): Promise<T> {
+    const deadline = Date.now() + deadlineMs;
+    let lastError: unknown;
+    for (let attempt = 0; ; attempt++) {
+      if (!(await this.masterReady(deadline))) break;
+      const epoch = this.epoch;
+      try {
+        const value = await fn(this.master);
+        if (this.config.waitReplicas === 0) return value;
+        const confirmed = await this.groupWait();
+        if (confirmed.epoch === epoch && confirmed.acks >= this.config.waitReplicas) return value;
+        lastError = new Error(`write not confirmed by ${this.config.waitReplicas} replica(s)`);
+      } catch (err) {
+        if (err instanceof Error && /OOM/.test(err.message)) throw new StoreFullError();
+        if (!isTransient(err)) throw err;
+        lastError = err;
+      }
+      this.events.onError?.('write', lastError instanceof Error ? lastError : new Error(String(lastError)));
+      if (Date.now() >= deadline) break;
+      // A failed attempt on a ready connection: give the failover detector a moment to act.
+      await new Promise((r) =>
+        setTimeout(r, Math.min(50 + attempt * 50, 250, Math.max(0, deadline - Date.now()))),
+      );
+    }
+    const why = lastError instanceof Error ? lastError.message : 'no master reachable';
+    throw new NoMasterError(`no durable write within ${deadlineMs} ms: ${why}`, 1);
+  }
+
+  /** A write that needs no replica confirmation (counters whose loss is harmless), with the same deadline rules. */
+  async fastWrite<T>(fn: (r: Redis) => Promise<T>, deadlineMs = this.config.writeDeadlineMs): Promise<T> {
+    const deadline = Date.now() + deadlineMs;
+    let lastError: unknown;
+    while (await this.masterReady(deadline)) {
+      try {
+        return await fn(this.master);
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        lastError = err;
+        if (Date.now() >= deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new NoMasterError(`no master within ${deadlineMs} ms: ${String(lastError ?? 'unreachable')}`, 1);
+  }
+
+  /**
+   * Reads from the master; when the master is not connected or does not answer within
+   * `readFallbackMs`, reads from a replica instead (the value may lag the master).
+   */
+  async read<T>(fn: (r: Redis, onReplica: boolean) => Promise<T>): Promise<Read<T>> {
+    if (this.master.status === 'ready') {
+      try {
+        return {
+          value: await withTimeout(fn(this.master, false), this.config.readFallbackMs),
+          fromReplica: false,
+        };
+      } catch (err) {
+        if (!isTransient(err) && !(err instanceof TimeoutError)) throw err;
+        this.events.onError?.('read', err as Error);
+      }
+    }
+    if (this.replica && this.replica.status === 'ready') {
+      try {
+        return {
+          value: await withTimeout(fn(this.replica, true), this.config.readFallbackMs * 2),
+          fromReplica: true,
+        };
+      } catch (err) {
+        if (!isTransient(err) && !(err instanceof TimeoutError)) throw err;
+        this.events.onError?.('read', err as Error);
+      }
+    }
+    // Neither answered: one last chance for a master that comes back within the write deadline.
+    if (await this.masterReady(Date.now() + this.config.writeDeadlineMs)) {
+      try {
+        return {
+          value: await withTimeout(fn(this.master, false), this.config.readFallbackMs),
+          fromReplica: false,
+        };
+      } catch (err) {
+        if (!isTransient(err) && !(err instanceof TimeoutError)) throw err;
+      }
+    }
+    throw new ReadUnavailableError('no Redis node answered the read');
+  }
+
+  /** True when the master answers PING within the given time. */
+  async ping(timeoutMs = 500): Promise<boolean> {
+    if (this.master.status !== 'ready') return false;
+    try {
+      return (await withTimeout(this.master.ping(), timeoutMs)) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      [this.master, this.replica].map(async (c) => {
+        if (!c) return;
+        try {
+          await withTimeout(c.quit(), 500);
+        } catch {
+          c.disconnect();
+        }
+      }),
+    );
+  }
+}
+
+export class TimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Command timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
