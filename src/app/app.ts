@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import type { AppConfig } from '../config/index.ts';
 import { NoMasterError, ReadUnavailableError, RedisLayer, StoreFullError } from '../redis/index.ts';
 import { type Deps, pageContext } from './context.ts';
@@ -82,7 +87,8 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
 
   const app = Fastify({
     logger: loggerOptions(config),
-    disableRequestLogging: true,
+    // One line per request, written by the onResponse hook below (route, status, time).
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     keepAliveTimeout: 65_000,
@@ -90,7 +96,6 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'reqId',
     genReqId: () => randomUUID(),
     ajv: { customOptions: { coerceTypes: false } },
   });

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what the stack needs on a Debian machine: system packages (as root) and npm dependencies.
+# Usage: scripts/setup.sh [extra debian packages...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+declare -A provides=(
+  [redis-server]=redis-server
+  [redis-sentinel]=redis-sentinel
+  [haproxy]=haproxy
+)
+packages=()
+for bin in "${!provides[@]}"; do
+  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || packages+=("${provides[$bin]}")
+done
+for extra in "$@"; do
+  dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")
+done
+
+if [ "${#packages[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${packages[*]}" >&2
+    echo "setup: run as root, or install them first: sudo apt-get install -y ${packages[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # The packages' own services must not grab the default ports: this project starts its own processes.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get install -y -q --no-install-recommends "${packages[@]}" >/tmp/redis-ha-stack-apt.log 2>&1 || {
+    apt-get update -q >>/tmp/redis-ha-stack-apt.log 2>&1
+    apt-get install -y -q --no-install-recommends "${packages[@]}" >>/tmp/redis-ha-stack-apt.log 2>&1 || {
+      tail -20 /tmp/redis-ha-stack-apt.log >&2
+      exit 1
+    }
+  }
+fi
+
+# npm dependencies: reinstall when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
