@@ -185,12 +185,32 @@ export class RedisLayer {
 
   /** True when the master answers PING within the given time. */
   async ping(timeoutMs = 500): Promise<boolean> {
-    if (this.master.status !== 'ready') return false;
+    return this.pingClient(this.master, timeoutMs);
+  }
+
+  private async pingClient(client: Redis | null, timeoutMs: number): Promise<boolean> {
+    if (!client || client.status !== 'ready') return false;
     try {
-      return (await withTimeout(this.master.ping(), timeoutMs)) === 'PONG';
+      return (await withTimeout(client.ping(), timeoutMs)) === 'PONG';
     } catch {
       return false;
     }
+  }
+
+  private masterSeenAt = 0;
+
+  /**
+   * What this instance can serve now: 'master' (everything), 'replica' (reads, while a failover is
+   * expected to finish within the write deadline: writes wait for it), or 'none'.
+   */
+  async health(timeoutMs = 500): Promise<'master' | 'replica' | 'none'> {
+    if (await this.pingClient(this.master, timeoutMs)) {
+      this.masterSeenAt = Date.now();
+      return 'master';
+    }
+    const inFailover = Date.now() - this.masterSeenAt < this.config.writeDeadlineMs;
+    if (inFailover && (await this.pingClient(this.replica, timeoutMs))) return 'replica';
+    return 'none';
   }
 
   async close(): Promise<void> {

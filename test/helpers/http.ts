@@ -18,7 +18,12 @@ export class Client {
   async request(
     method: string,
     path: string,
-    opts: { json?: unknown; form?: Record<string, string>; raw?: string; headers?: Record<string, string> } = {},
+    opts: {
+      json?: unknown;
+      form?: Record<string, string>;
+      raw?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<Reply> {
     const headers: Record<string, string> = { accept: 'text/html,application/json', ...opts.headers };
     if (this.cookies.size) headers['cookie'] = this.cookieHeader();
@@ -42,7 +47,12 @@ export class Client {
       else this.cookies.set(name, value);
     }
     const text = await res.text();
-    return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+    return {
+      status: res.status,
+      headers: res.headers,
+      text,
+      json: () => JSON.parse(text) as Record<string, unknown>,
+    };
   }
 
   get(path: string, headers?: Record<string, string>): Promise<Reply> {

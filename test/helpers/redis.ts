@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /** Every key with its type and serialised value (TTL left out): equal snapshots mean nothing was written. */
 export async function snapshot(redis: Redis): Promise<Map<string, string>> {

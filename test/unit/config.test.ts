@@ -30,7 +30,10 @@ describe('configuration', () => {
       ],
     });
     assert.equal(c.redis.waitReplicas, 1);
-    assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', SESSION_SECRET: SECRET }).redis.waitReplicas, 0);
+    assert.equal(
+      loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', SESSION_SECRET: SECRET }).redis.waitReplicas,
+      0,
+    );
   });
 
   it('names the variable that is wrong', () => {

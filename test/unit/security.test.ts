@@ -45,11 +45,14 @@ describe('session cookie', () => {
     assert.match(c, /SameSite=Lax/);
     assert.doesNotMatch(c, /Expires|Max-Age|Secure/);
     assert.match(serializeCookie('sid', 'v', { secure: true }), /; Secure/);
-    assert.deepEqual([...parseCookies('a=1; b=2;c=3=4; bad; a=9')], [
-      ['a', '1'],
-      ['b', '2'],
-      ['c', '3=4'],
-    ]);
+    assert.deepEqual(
+      [...parseCookies('a=1; b=2;c=3=4; bad; a=9')],
+      [
+        ['a', '1'],
+        ['b', '2'],
+        ['c', '3=4'],
+      ],
+    );
   });
 });
 

@@ -8,8 +8,11 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.get('/readyz', async (_req, reply) => {
     if (deps.state.draining) return reply.code(503).send({ ready: false, reason: 'draining' });
-    if (!(await deps.redis.ping())) return reply.code(503).send({ ready: false, reason: 'no Redis master' });
-    return { ready: true, instance: deps.config.instanceId };
+    // During a failover a replica still serves reads and writes wait for the new master:
+    // taking every instance out of the proxy at that moment would fail requests that can succeed.
+    const redis = await deps.redis.health();
+    if (redis === 'none') return reply.code(503).send({ ready: false, reason: 'no Redis master' });
+    return { ready: true, instance: deps.config.instanceId, redis };
   });
 
   app.get('/metrics', async (_req, reply) =>

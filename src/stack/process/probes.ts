@@ -1,0 +1,110 @@
+import { Redis } from 'ioredis';
+
+/** A short-lived connection for a probe: no retries, short timeouts, always closed. */
+export async function withRedis<T>(
+  host: string,
+  port: number,
+  password: string | undefined,
+  fn: (r: Redis) => Promise<T>,
+  timeoutMs = 1000,
+): Promise<T> {
+  const r = new Redis({
+    host,
+    port,
+    password,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await fn(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+export interface NodeState {
+  role: 'master' | 'slave' | 'unknown';
+  offset: number;
+  connectedReplicas: number;
+  linkUp: boolean;
+  masterHost?: string | undefined;
+  masterPort?: number | undefined;
+  /** Replicas as the master sees them: address, offset and lag in seconds. */
+  replicas: { ip: string; port: number; offset: number; lag: number }[];
+}
+
+export async function nodeState(
+  host: string,
+  port: number,
+  password: string | undefined,
+): Promise<NodeState> {
+  const info = parseInfo(await withRedis(host, port, password, (r) => r.info('replication')));
+  const replicas = Object.entries(info)
+    .filter(([k]) => /^slave\d+$/.test(k))
+    .map(([, v]) => {
+      const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
+      return {
+        ip: f['ip'] ?? '',
+        port: Number(f['port']),
+        offset: Number(f['offset']),
+        lag: Number(f['lag']),
+      };
+    });
+  const role = info['role'] === 'master' || info['role'] === 'slave' ? info['role'] : 'unknown';
+  return {
+    role,
+    offset: Number(info['master_repl_offset'] ?? info['slave_repl_offset'] ?? 0),
+    connectedReplicas: Number(info['connected_slaves'] ?? 0),
+    linkUp: info['master_link_status'] === 'up',
+    masterHost: info['master_host'],
+    masterPort: info['master_port'] ? Number(info['master_port']) : undefined,
+    replicas,
+  };
+}
+
+export interface SentinelView {
+  master: { host: string; port: number } | null;
+  replicas: number;
+  otherSentinels: number;
+  flags: string;
+}
+
+/** What one Sentinel believes about the master. */
+export async function sentinelView(host: string, port: number, masterName: string): Promise<SentinelView> {
+  return withRedis(host, port, undefined, async (r) => {
+    const raw = (await r.call('SENTINEL', 'MASTER', masterName)) as string[];
+    const m: Record<string, string> = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) m[raw[i]!] = raw[i + 1]!;
+    const addr = (await r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as [string, string] | null;
+    return {
+      master: addr ? { host: addr[0], port: Number(addr[1]) } : null,
+      replicas: Number(m['num-slaves'] ?? 0),
+      otherSentinels: Number(m['num-other-sentinels'] ?? 0),
+      flags: m['flags'] ?? '',
+    };
+  });
+}
+
+/** HAProxy's stats CSV as rows keyed by column name. */
+export async function haproxyStats(url: string): Promise<Record<string, string>[]> {
+  const res = await fetch(`${url};csv`, { signal: AbortSignal.timeout(2000) });
+  const text = await res.text();
+  const [head, ...rows] = text.trim().split('\n');
+  const cols = head!.replace(/^# /, '').split(',');
+  return rows.map((row) => Object.fromEntries(row.split(',').map((v, i) => [cols[i]!, v])));
+}

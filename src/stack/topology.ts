@@ -1,0 +1,120 @@
+/**
+ * The topology as data: one description that the local supervisor and the compose renderer share,
+ * so the two ways to run the stack cannot drift apart.
+ */
+export interface RedisNode {
+  name: string;
+  host: string;
+  port: number;
+  /** Role at first start; Sentinel decides afterwards. */
+  initialRole: 'master' | 'replica';
+}
+
+export interface SentinelNode {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface AppNode {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface Topology {
+  masterName: string;
+  quorum: number;
+  downAfterMs: number;
+  failoverTimeoutMs: number;
+  parallelSyncs: number;
+  redis: RedisNode[];
+  sentinels: SentinelNode[];
+  apps: AppNode[];
+  haproxy: { host: string; httpPort: number; statsPort: number; redisPort: number };
+}
+
+/** Every port, with the environment variable that moves it (named in "port in use" messages). */
+export const PORT_VARIABLES = {
+  'redis-1': 'REDIS_1_PORT',
+  'redis-2': 'REDIS_2_PORT',
+  'redis-3': 'REDIS_3_PORT',
+  'sentinel-1': 'SENTINEL_1_PORT',
+  'sentinel-2': 'SENTINEL_2_PORT',
+  'sentinel-3': 'SENTINEL_3_PORT',
+  'app-1': 'APP_1_PORT',
+  'app-2': 'APP_2_PORT',
+  'haproxy-http': 'HAPROXY_HTTP_PORT',
+  'haproxy-stats': 'HAPROXY_STATS_PORT',
+  'haproxy-redis': 'HAPROXY_REDIS_PORT',
+} as const;
+
+export type PortName = keyof typeof PORT_VARIABLES;
+
+export const DEFAULT_PORTS: Record<PortName, number> = {
+  'redis-1': 6380,
+  'redis-2': 6381,
+  'redis-3': 6382,
+  'sentinel-1': 26380,
+  'sentinel-2': 26381,
+  'sentinel-3': 26382,
+  'app-1': 3001,
+  'app-2': 3002,
+  'haproxy-http': 8080,
+  'haproxy-stats': 8404,
+  'haproxy-redis': 6379,
+};
+
+export interface TopologyOptions {
+  ports?: Partial<Record<PortName, number>>;
+  /** Host of each node by name; defaults to `host` (loopback locally, service names in compose). */
+  hosts?: Partial<Record<string, string>>;
+  host?: string;
+  downAfterMs?: number;
+  failoverTimeoutMs?: number;
+  masterName?: string;
+}
+
+export function defineTopology(opts: TopologyOptions = {}): Topology {
+  const port = (name: PortName) => opts.ports?.[name] ?? DEFAULT_PORTS[name];
+  const host = (name: string) => opts.hosts?.[name] ?? opts.host ?? '127.0.0.1';
+  const node = <T extends string>(name: T) => ({ name, host: host(name), port: port(name as PortName) });
+  return {
+    masterName: opts.masterName ?? 'mymaster',
+    quorum: 2,
+    downAfterMs: opts.downAfterMs ?? 1000,
+    failoverTimeoutMs: opts.failoverTimeoutMs ?? 3000,
+    parallelSyncs: 1,
+    redis: [
+      { ...node('redis-1'), initialRole: 'master' },
+      { ...node('redis-2'), initialRole: 'replica' },
+      { ...node('redis-3'), initialRole: 'replica' },
+    ],
+    sentinels: [node('sentinel-1'), node('sentinel-2'), node('sentinel-3')],
+    apps: [node('app-1'), node('app-2')],
+    haproxy: {
+      host: host('haproxy'),
+      httpPort: port('haproxy-http'),
+      statsPort: port('haproxy-stats'),
+      redisPort: port('haproxy-redis'),
+    },
+  };
+}
+
+/** Reads port overrides from the environment (`REDIS_1_PORT=7000 ...`), naming a bad value. */
+export function portsFromEnv(env: Record<string, string | undefined>): Partial<Record<PortName, number>> {
+  const out: Partial<Record<PortName, number>> = {};
+  for (const [name, variable] of Object.entries(PORT_VARIABLES) as [PortName, string][]) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new Error(`${variable}: must be a port number, got "${raw}"`);
+    out[name] = n;
+  }
+  return out;
+}
+
+export function initialMaster(t: Topology): RedisNode {
+  return t.redis.find((r) => r.initialRole === 'master')!;
+}

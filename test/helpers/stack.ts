@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from '../../src/stack/process/ports.ts';
+import { Stack, type StackOptions } from '../../src/stack/process/supervisor.ts';
+import { PORT_VARIABLES, type PortName } from '../../src/stack/topology.ts';
+
+/** Every port of the topology, picked free by the OS at run time. */
+export async function freePorts(): Promise<Record<PortName, number>> {
+  const out = {} as Record<PortName, number>;
+  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) out[name] = await freePort();
+  return out;
+}
+
+export function tempRunDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), `ha-stack-${tag}-`));
+}
+
+/** Starts a stack on free ports in a temporary run directory, removed again by stop(). */
+export async function startTestStack(tag: string, opts: Partial<StackOptions> = {}): Promise<Stack> {
+  const runDir = opts.runDir ?? tempRunDir(tag);
+  const stack = await Stack.start({
+    runDir,
+    topology: { ports: await freePorts(), ...opts.topology },
+    ...opts,
+    appEnv: { SCRYPT_COST: '1024', LOG_LEVEL: 'info', ...opts.appEnv },
+  }).catch((err) => {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  });
+  const stop = stack.stop.bind(stack);
+  stack.stop = async () => {
+    await stop();
+    if (!process.env['KEEP_RUN_DIRS']) rmSync(runDir, { recursive: true, force: true });
+  };
+  return stack;
+}
+
+/** A client of the current master, found through the Sentinels as the app finds it. */
+export function masterClient(stack: Stack): Promise<Redis> {
+  const r = new Redis({
+    sentinels: stack.topology.sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: stack.topology.masterName,
+    password: stack.password,
+    maxRetriesPerRequest: 2,
+  });
+  r.on('error', () => undefined);
+  return new Promise((resolve, reject) => {
+    r.once('ready', () => resolve(r));
+    r.once('end', () => reject(new Error('no master')));
+  });
+}
+
+export interface AppStack {
+  appUrls: string[];
+  masterClient: () => Promise<Redis>;
+  restartApp: (name: string) => Promise<void>;
+  appLogs: () => string[];
+  stop: () => Promise<void>;
+}
+
+/** Redis, Sentinels and two app instances (no HAProxy): what the web app's tests need. */
+export async function startAppStack(appEnv: Record<string, string> = {}): Promise<AppStack> {
+  const stack = await startTestStack('app', { haproxy: false, apps: 2, appEnv });
+  return {
+    appUrls: stack.appUrls,
+    masterClient: () => masterClient(stack),
+    restartApp: (name) => stack.restart(name),
+    appLogs: () => ['app-1', 'app-2'].map((n) => stack.run.log(n)),
+    stop: () => stack.stop(),
+  };
+}
