@@ -2,7 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 
-export type ProcessStatus = 'running' | 'paused' | 'stopped' | 'exited';
+/**
+ * `starting` until the supervisor saw it ready; `stopped` when we stopped it, `exited` when it
+ * ended any other way (a crash, or a `kill()` that simulates one).
+ */
+export type ProcessStatus = 'starting' | 'running' | 'paused' | 'stopped' | 'exited';
 
 export interface ProcessSpec {
   name: string;
@@ -14,25 +18,46 @@ export interface ProcessSpec {
   pidFile: string;
 }
 
-/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined. */
-export function processStartTime(pid: number): string | undefined {
+function readProc(pid: number, file: string): string | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
   } catch {
     return undefined;
   }
 }
 
+/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined. */
+export function processStartTime(pid: number): string | undefined {
+  const stat = readProc(pid, 'stat');
+  // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/** The kernel's command name of a process (/proc/<pid>/comm), or undefined. */
+export function processComm(pid: number): string | undefined {
+  return readProc(pid, 'comm')?.trim();
+}
+
 export interface PidRecord {
   pid: number;
   start: string;
+  /** /proc/<pid>/comm at start; absent in records written by older versions. */
+  comm?: string;
   command: string;
 }
 
-/** True when the pid is alive and is still the process recorded (same start time): never trust a pid alone. */
+export function pidRecord(pid: number, command: string): PidRecord {
+  return { pid, start: processStartTime(pid) ?? '', comm: processComm(pid), command };
+}
+
+/**
+ * True only when the pid is alive and is still the process recorded: same start time and same
+ * command name. A pid alone is never trusted, the kernel reuses them.
+ */
 export function isSameProcess(rec: PidRecord): boolean {
-  return processStartTime(rec.pid) === rec.start;
+  const start = processStartTime(rec.pid);
+  if (start === undefined || start !== rec.start) return false;
+  return rec.comm === undefined || processComm(rec.pid) === rec.comm;
 }
 
 /**
@@ -41,60 +66,71 @@ export function isSameProcess(rec: PidRecord): boolean {
  */
 export class ManagedProcess {
   private child: ChildProcess | undefined;
+  private stopRequested = false;
   status: ProcessStatus = 'stopped';
   exited: Promise<number | null> = Promise.resolve(null);
 
   constructor(readonly spec: ProcessSpec) {}
 
+  get name(): string {
+    return this.spec.name;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
+  get running(): boolean {
+    return this.status === 'starting' || this.status === 'running' || this.status === 'paused';
+  }
+
   start(): void {
-    if (this.status === 'running' || this.status === 'paused')
-      throw new Error(`${this.spec.name} is already running`);
+    if (this.running) throw new Error(`${this.spec.name} is already running`);
     const fd = openSync(this.spec.logFile, 'a');
     const child = spawn(this.spec.command, this.spec.args, {
       cwd: this.spec.cwd,
       env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', fd, fd],
-      detached: false,
     });
     closeSync(fd);
     this.child = child;
-    this.status = 'running';
+    this.stopRequested = false;
+    this.status = 'starting';
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.status = 'exited';
-        resolve(code ?? (signal ? -1 : null));
-        rm(this.spec.pidFile, { force: true }).catch(() => undefined);
-      });
+      // The status changes only after the pid file is gone, so a restart cannot lose its new one.
+      const done = (code: number | null) => {
+        rm(this.spec.pidFile, { force: true }).finally(() => {
+          this.status = this.stopRequested ? 'stopped' : 'exited';
+          resolve(code);
+        });
+      };
+      child.once('exit', (code, signal) => done(code ?? (signal ? -1 : null)));
       child.once('error', () => {
-        this.status = 'exited';
-        resolve(null);
+        if (child.pid === undefined) done(null);
       });
     });
-    if (child.pid) {
-      const rec: PidRecord = {
-        pid: child.pid,
-        start: processStartTime(child.pid) ?? '',
-        command: this.spec.command,
-      };
-      writeFileSync(this.spec.pidFile, JSON.stringify(rec));
-    }
+    // spawn() returns after exec succeeded, so comm is already the new program's name.
+    if (child.pid) writeFileSync(this.spec.pidFile, JSON.stringify(pidRecord(child.pid, this.spec.command)));
   }
 
-  get running(): boolean {
-    return this.status === 'running' || this.status === 'paused';
+  /** Called by the supervisor once its readiness check passed. */
+  markReady(): void {
+    if (this.status === 'starting') this.status = 'running';
   }
 
   private signal(sig: NodeJS.Signals): void {
-    if (this.child?.pid && this.running) process.kill(this.child.pid, sig);
+    if (!this.child?.pid || !this.running) return;
+    try {
+      process.kill(this.child.pid, sig);
+    } catch {
+      // Already gone: the exit event is on its way.
+    }
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
+  /** SIGTERM, then SIGKILL after the grace period; idempotent, resolves once the process has exited. */
   async stop(graceMs = 5000): Promise<void> {
-    if (!this.running) return;
+    if (!this.running) return this.exited.then(() => undefined);
+    this.stopRequested = true;
     if (this.status === 'paused') this.signal('SIGCONT');
     this.signal('SIGTERM');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
@@ -102,27 +138,31 @@ export class ManagedProcess {
     clearTimeout(timer);
   }
 
+  /** SIGKILL, as a crash would; resolves once the process has exited. */
   async kill(): Promise<void> {
-    if (!this.running) return;
     this.signal('SIGKILL');
     await this.exited;
   }
 
   /** SIGTERM without waiting: the caller watches the exit (a graceful stop under load). */
   terminate(): void {
+    this.stopRequested = true;
     this.signal('SIGTERM');
   }
 
   pause(): void {
+    if (!this.running) throw new Error(`${this.spec.name} is not running`);
     this.signal('SIGSTOP');
-    if (this.running) this.status = 'paused';
+    this.status = 'paused';
   }
 
   resume(): void {
+    if (this.status !== 'paused') return;
     this.signal('SIGCONT');
-    if (this.status === 'paused') this.status = 'running';
+    this.status = 'running';
   }
 
+  /** The last `lines` lines of the process's log. */
   async tail(lines = 20): Promise<string> {
     try {
       const text = await readFile(this.spec.logFile, 'utf8');

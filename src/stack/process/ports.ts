@@ -33,11 +33,11 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
+/** Throws PortInUseError naming the port and the variable that moves it when something listens there. */
 export async function assertPortFree(
   port: number,
-  host: string,
   variable: string,
-  what: string,
+  opts: { host?: string; what?: string } = {},
 ): Promise<void> {
-  if (!(await isPortFree(port, host))) throw new PortInUseError(port, variable, what);
+  if (!(await isPortFree(port, opts.host))) throw new PortInUseError(port, variable, opts.what ?? variable);
 }

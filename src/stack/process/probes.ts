@@ -108,3 +108,32 @@ export async function haproxyStats(url: string): Promise<Record<string, string>[
   const cols = head!.replace(/^# /, '').split(',');
   return rows.map((row) => Object.fromEntries(row.split(',').map((v, i) => [cols[i]!, v])));
 }
+
+/** Names of the servers of one HAProxy backend that its checks report UP. */
+export function upServers(rows: Record<string, string>[], backend: string): string[] {
+  return rows
+    .filter((r) => r['pxname'] === backend && r['svname'] !== 'BACKEND' && r['status'] === 'UP')
+    .map((r) => r['svname'] ?? '');
+}
+
+/**
+ * The master address most reachable Sentinels name (a Sentinel that is down has no vote), with the
+ * number of votes; undefined when none answers.
+ */
+export async function sentinelsMaster(
+  sentinels: { host: string; port: number }[],
+  masterName: string,
+): Promise<{ host: string; port: number; votes: number } | undefined> {
+  const views = await Promise.all(
+    sentinels.map((s) => sentinelView(s.host, s.port, masterName).catch(() => undefined)),
+  );
+  const votes = new Map<string, { host: string; port: number; votes: number }>();
+  for (const m of views.map((v) => v?.master)) {
+    if (!m) continue;
+    const key = `${m.host}:${m.port}`;
+    const entry = votes.get(key) ?? { ...m, votes: 0 };
+    entry.votes++;
+    votes.set(key, entry);
+  }
+  return [...votes.values()].sort((a, b) => b.votes - a.votes)[0];
+}

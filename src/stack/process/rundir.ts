@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { isSameProcess, type PidRecord, processStartTime } from './managed.ts';
+import { join, resolve } from 'node:path';
+import { isSameProcess, type PidRecord, pidRecord } from './managed.ts';
 import { waitFor } from './wait.ts';
 
 export class AlreadyRunningError extends Error {
@@ -14,10 +14,16 @@ export class AlreadyRunningError extends Error {
   }
 }
 
+/** Run directories locked by this process: a pid check alone cannot refuse a second stack in-process. */
+const heldHere = new Set<string>();
+
 /** Layout of a run directory: configs and data per node, logs, pid files, secrets, the launcher lock. */
 export class RunDir {
-  constructor(readonly dir: string) {
-    for (const sub of ['logs', 'pids']) mkdirSync(join(dir, sub), { recursive: true });
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+    for (const sub of ['logs', 'pids']) mkdirSync(join(this.dir, sub), { recursive: true });
   }
 
   nodeDir(name: string): string {
@@ -35,7 +41,7 @@ export class RunDir {
   }
 
   get lockFile(): string {
-    return join(this.dir, 'launcher.json');
+    return join(this.dir, 'launcher.pid');
   }
 
   get controlSocket(): string {
@@ -52,61 +58,81 @@ export class RunDir {
   }
 
   readPid(name: string): PidRecord | undefined {
-    try {
-      return JSON.parse(readFileSync(this.pid(name), 'utf8')) as PidRecord;
-    } catch {
-      return undefined;
-    }
+    return readRecord(this.pid(name));
   }
 
   /** The live launcher of this run directory, if any. */
   launcher(): PidRecord | undefined {
-    try {
-      const rec = JSON.parse(readFileSync(this.lockFile, 'utf8')) as PidRecord;
-      return isSameProcess(rec) ? rec : undefined;
-    } catch {
-      return undefined;
-    }
+    const rec = readRecord(this.lockFile);
+    return rec && isSameProcess(rec) ? rec : undefined;
   }
 
   /**
    * Takes the launcher lock. A lock whose process is gone (a launcher killed with -9) is stale:
-   * the processes it left are ours only if pid and start time both match, and those are killed.
+   * the processes it left are ours only if pid, start time and command name all match, and those
+   * are killed. Returns the names of the processes killed that way.
    */
   async acquire(): Promise<string[]> {
-    const live = this.launcher();
-    if (live && live.pid !== process.pid) throw new AlreadyRunningError(live.pid, this.dir);
-    const cleaned = await this.cleanStale();
-    const rec: PidRecord = {
-      pid: process.pid,
-      start: processStartTime(process.pid) ?? '',
-      command: 'launcher',
-    };
-    writeFileSync(this.lockFile, JSON.stringify(rec));
-    return cleaned;
+    if (heldHere.has(this.dir)) throw new AlreadyRunningError(process.pid, this.dir);
+    const own = JSON.stringify(pidRecord(process.pid, 'launcher'));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // 'wx' fails if the file exists: two launchers racing cannot both win.
+        writeFileSync(this.lockFile, own, { flag: 'wx' });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+        const live = this.launcher();
+        if (live && live.pid !== process.pid) throw new AlreadyRunningError(live.pid, this.dir);
+        rmSync(this.lockFile, { force: true });
+      }
+    }
+    heldHere.add(this.dir);
+    try {
+      return await this.cleanStale();
+    } catch (err) {
+      this.release();
+      throw err;
+    }
   }
 
   release(): void {
-    const live = this.launcher();
-    if (!live || live.pid === process.pid) rmSync(this.lockFile, { force: true });
+    heldHere.delete(this.dir);
+    const rec = readRecord(this.lockFile);
+    if (!rec || rec.pid === process.pid || !isSameProcess(rec)) rmSync(this.lockFile, { force: true });
     rmSync(this.controlSocket, { force: true });
   }
 
+  /** Kills processes a dead launcher left behind (verified as ours) and removes every stale pid file. */
   async cleanStale(): Promise<string[]> {
     const cleaned: string[] = [];
     for (const file of readdirSync(join(this.dir, 'pids'))) {
-      const name = file.replace(/\.pid$/, '');
+      if (!file.endsWith('.pid')) continue;
+      const name = file.slice(0, -'.pid'.length);
       const rec = this.readPid(name);
       if (rec && isSameProcess(rec)) {
-        process.kill(rec.pid, 'SIGCONT');
-        process.kill(rec.pid, 'SIGKILL');
+        try {
+          process.kill(rec.pid, 'SIGKILL');
+        } catch {
+          // Exited in between.
+        }
         await waitFor(`leftover ${name} (pid ${rec.pid}) to exit`, () => !isSameProcess(rec), {
           timeoutMs: 5000,
+          intervalMs: 20,
         });
         cleaned.push(name);
       }
       rmSync(this.pid(name), { force: true });
     }
     return cleaned;
+  }
+}
+
+function readRecord(file: string): PidRecord | undefined {
+  try {
+    const rec = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
+    return typeof rec.pid === 'number' && typeof rec.start === 'string' ? rec : undefined;
+  } catch {
+    return undefined;
   }
 }

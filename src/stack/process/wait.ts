@@ -3,8 +3,13 @@ export class ReadinessTimeoutError extends Error {
     readonly what: string,
     readonly timeoutMs: number,
     readonly lastError?: string,
+    aborted = false,
   ) {
-    super(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last: ${lastError})` : ''}`);
+    super(
+      aborted
+        ? `gave up waiting for ${what}: ${lastError}`
+        : `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last: ${lastError})` : ''}`,
+    );
     this.name = 'ReadinessTimeoutError';
   }
 }
@@ -26,7 +31,7 @@ export async function waitFor(
       lastError = err instanceof Error ? err.message : String(err);
     }
     const aborted = opts.abort?.();
-    if (aborted) throw new ReadinessTimeoutError(what, timeoutMs, aborted);
+    if (aborted) throw new ReadinessTimeoutError(what, timeoutMs, aborted, true);
     if (Date.now() >= deadline) throw new ReadinessTimeoutError(what, timeoutMs, lastError);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
   }

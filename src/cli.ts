@@ -1,0 +1,74 @@
+import { CliError, UsageError } from './cli/context.ts';
+import { down } from './cli/down.ts';
+import { failover, logs, nodeAction, pause, status } from './cli/nodes.ts';
+import { up } from './cli/up.ts';
+import { ConfigError } from './config/index.ts';
+import { PortInUseError } from './stack/process/ports.ts';
+import { AlreadyRunningError } from './stack/process/rundir.ts';
+import { StackStartError } from './stack/process/supervisor.ts';
+
+const USAGE = `usage: ha-stack <command> [arguments]
+
+  up [--detach]            start the whole topology (foreground unless --detach)
+  down                     stop the running stack
+  status [--json]          roles, offsets and lag, Sentinels' views, HAProxy backends, app readiness
+  failover                 planned failover through Sentinel, writes paused so none is lost
+  kill <node>              SIGKILL a node (node: master, redis-1..3, sentinel-1..3, app-1, app-2, haproxy)
+  pause <node> [seconds]   SIGSTOP a node (and SIGCONT it after the given seconds)
+  resume <node>            SIGCONT a paused node
+  restart <node>           start a node again (a Redis node rejoins as a replica of the current master)
+  logs <node> [lines]      the last lines of a node's log
+  chaos [scenario ...] [--rounds N] [--json FILE]
+                           fault injection under load with a report (see README)
+`;
+
+type Command = (args: string[]) => Promise<void>;
+
+const COMMANDS: Record<string, Command> = {
+  up,
+  down: () => down(),
+  status,
+  failover: () => failover(),
+  kill: (a) => nodeAction('kill', a),
+  resume: (a) => nodeAction('resume', a),
+  restart: (a) => nodeAction('restart', a),
+  pause,
+  logs,
+  chaos: async (a) => (await import('./cli/chaos.ts')).chaos(a),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`ha-stack: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    await command(args);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ha-stack ${name}: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    const known = [CliError, ConfigError, PortInUseError, AlreadyRunningError, StackStartError];
+    if (known.some((k) => err instanceof k)) {
+      process.stderr.write(`ha-stack ${name}: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`ha-stack: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

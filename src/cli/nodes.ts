@@ -1,0 +1,54 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { RunDir } from '../stack/process/rundir.ts';
+import { collectStatus, formatStatus } from '../stack/status.ts';
+import { CliError, NODE_NAMES, resolveNode, runDirPath, runningStack, UsageError } from './context.ts';
+
+export async function status(args: string[]): Promise<void> {
+  const client = runningStack();
+  const s = await collectStatus(client.topology, client.password, client.statsUrl);
+  process.stdout.write(args.includes('--json') ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+}
+
+export async function nodeAction(action: 'kill' | 'resume' | 'restart', args: string[]): Promise<void> {
+  if (!args[0]) throw new UsageError(`${action} needs a node name`);
+  const client = runningStack();
+  const name = await resolveNode(client, args[0]);
+  await client[action](name);
+  process.stdout.write(`${action} ${name}: done\n`);
+}
+
+export async function pause(args: string[]): Promise<void> {
+  if (!args[0]) throw new UsageError('pause needs a node name');
+  const seconds = args[1] === undefined ? undefined : Number(args[1]);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) {
+    throw new UsageError(`seconds must be a number from 0 to 3600, got "${args[1]}"`);
+  }
+  const client = runningStack();
+  const name = await resolveNode(client, args[0]);
+  await client.pause(name);
+  if (seconds === undefined) {
+    process.stdout.write(`paused ${name} (SIGSTOP); "ha-stack resume ${name}" continues it\n`);
+    return;
+  }
+  process.stdout.write(`paused ${name} for ${seconds} s\n`);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await client.resume(name);
+  process.stdout.write(`resumed ${name}\n`);
+}
+
+export async function failover(): Promise<void> {
+  const client = runningStack();
+  const r = await client.failover();
+  process.stdout.write(`failover: ${r.from} -> ${r.to} in ${r.ms} ms (writes were paused, none lost)\n`);
+}
+
+export async function logs(args: string[]): Promise<void> {
+  const name = args[0];
+  if (!name || !(NODE_NAMES.includes(name) || name === 'launcher')) {
+    throw new UsageError(`name a node: ${NODE_NAMES.join(', ')}, launcher`);
+  }
+  const file = new RunDir(runDirPath()).log(name);
+  if (!existsSync(file)) throw new CliError(`no log for ${name} at ${file}`);
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  process.stdout.write(`${lines.slice(-Number(args[1] ?? 100)).join('\n')}\n`);
+}

@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type StackFile, serveControl } from '../stack/control.ts';
+import { RunDir } from '../stack/process/rundir.ts';
+import { REPO_ROOT, Stack } from '../stack/process/supervisor.ts';
+import { waitFor } from '../stack/process/wait.ts';
+import { collectStatus, statusLine } from '../stack/status.ts';
+import { portsFromEnv } from '../stack/topology.ts';
+import { CliError, runDirPath, stackFilePath } from './context.ts';
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new CliError(`${name}: must be a whole number of milliseconds, got "${raw}"`);
+  return Number(raw);
+}
+
+function map(stack: StackFile, runDir: string): string {
+  const t = stack.topology;
+  const appUrls = t.apps.map((a) => `http://${a.host}:${a.port}`);
+  return [
+    '',
+    'redis-ha-stack is up',
+    `  app (round robin)   ${stack.frontUrl}/`,
+    `  HAProxy stats       ${stack.statsUrl}`,
+    `  topology page       ${stack.frontUrl}/topology`,
+    `  Redis master front  redis-cli -p ${t.haproxy.redisPort} --askpass   (password in ${runDir}/redis.password)`,
+    `  apps directly       ${appUrls.join('  ')}`,
+    `  Sentinels           ${t.sentinels.map((s) => `${s.host}:${s.port}`).join('  ')}  (master name ${t.masterName})`,
+    `  logs                ${runDir}/logs/`,
+    '  stop                Ctrl-C here, or "npm run ha-stack -- down"',
+    '',
+  ].join('\n');
+}
+
+/** Runs the stack in the foreground until Ctrl-C or SIGTERM; prints a line on each topology change. */
+async function foreground(): Promise<void> {
+  const runDir = runDirPath();
+  const log = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+  log(`starting in ${runDir}`);
+  const stack = await Stack.start({
+    runDir,
+    topology: {
+      ports: portsFromEnv(process.env),
+      downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
+      failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
+    },
+    onEvent: log,
+  });
+  const run = new RunDir(runDir);
+  const control = await serveControl(stack, run.controlSocket);
+  const file: StackFile = {
+    topology: stack.topology,
+    passwordFile: `${runDir}/redis.password`,
+    frontUrl: stack.frontUrl,
+    statsUrl: stack.statsUrl,
+    controlSocket: run.controlSocket,
+    names: stack.names,
+    ready: true,
+  };
+  writeFileSync(stackFilePath(run), JSON.stringify(file, null, 2));
+  process.stdout.write(map(file, runDir));
+
+  let last = '';
+  const watch = setInterval(async () => {
+    const line = statusLine(await collectStatus(stack.topology, stack.password, stack.statsUrl));
+    if (line !== last) log(line);
+    last = line;
+  }, 1000);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  clearInterval(watch);
+  log('stopping...');
+  control.close();
+  rmSync(stackFilePath(run), { force: true });
+  await stack.stop();
+  log('stopped; nothing left running');
+}
+
+/** Starts a launcher in the background and returns once its stack is ready. */
+async function detached(): Promise<void> {
+  const run = new RunDir(runDirPath());
+  const live = run.launcher();
+  if (live)
+    throw new CliError(
+      `a stack is already running from ${run.dir} (launcher pid ${live.pid}); "ha-stack down" stops it`,
+    );
+  rmSync(stackFilePath(run), { force: true });
+  const logFile = run.log('launcher');
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', `${REPO_ROOT}src/cli.ts`, 'up'], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: process.env,
+  });
+  child.unref();
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  await waitFor(
+    'the stack to come up',
+    () => {
+      if (exited)
+        throw new CliError(
+          `the launcher stopped; see ${logFile}:\n${readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n')}`,
+        );
+      return existsSync(stackFilePath(run));
+    },
+    { timeoutMs: 120_000, intervalMs: 200 },
+  ).catch((err) => {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`${err instanceof Error ? err.message : err}; see ${logFile}`);
+  });
+  const file = JSON.parse(readFileSync(stackFilePath(run), 'utf8')) as StackFile;
+  process.stdout.write(map(file, run.dir).replace('Ctrl-C here, or ', ''));
+  process.stdout.write(`launcher pid ${child.pid}, its log: ${logFile}\n`);
+}
+
+export async function up(args: string[]): Promise<void> {
+  if (args.includes('--detach') || args.includes('-d')) await detached();
+  else await foreground();
+}

@@ -1,0 +1,99 @@
+import type { NodeState } from './process/probes.ts';
+import { nodeState, sentinelView, withRedis } from './process/probes.ts';
+import { waitFor } from './process/wait.ts';
+import type { RedisNode, Topology } from './topology.ts';
+
+/** What chaos scenarios and CLI commands can do to a running stack, in-process or through the launcher. */
+export interface StackActions {
+  readonly topology: Topology;
+  readonly password: string;
+  readonly frontUrl: string;
+  readonly statsUrl: string;
+  kill(name: string): Promise<void>;
+  /** SIGTERM without waiting for the exit. */
+  terminate(name: string): Promise<void>;
+  pause(name: string): Promise<void> | void;
+  resume(name: string): Promise<void> | void;
+  restart(name: string): Promise<void>;
+  currentMaster(): Promise<RedisNode | undefined>;
+}
+
+export async function nodeStates(t: Topology, password: string): Promise<Map<string, NodeState | null>> {
+  const out = new Map<string, NodeState | null>();
+  await Promise.all(
+    t.redis.map(async (n) => {
+      out.set(n.name, await nodeState(n.host, n.port, password).catch(() => null));
+    }),
+  );
+  return out;
+}
+
+/** Waits until every Sentinel that answers names `master` and that node reports role:master. */
+export async function waitForMaster(
+  t: Topology,
+  password: string,
+  accept: (m: RedisNode) => boolean,
+  timeoutMs = 30_000,
+): Promise<RedisNode> {
+  let found: RedisNode | undefined;
+  await waitFor(
+    'the Sentinels to agree on a master',
+    async () => {
+      const views = await Promise.all(
+        t.sentinels.map((s) => sentinelView(s.host, s.port, t.masterName).catch(() => null)),
+      );
+      const named = views.filter((v) => v?.master).map((v) => `${v!.master!.host}:${v!.master!.port}`);
+      if (named.length < t.quorum || new Set(named).size !== 1) return false;
+      const node = t.redis.find((r) => `${r.host}:${r.port}` === named[0]);
+      if (!node || !accept(node)) return false;
+      const state = await nodeState(node.host, node.port, password);
+      found = node;
+      return state.role === 'master';
+    },
+    { timeoutMs },
+  );
+  return found!;
+}
+
+/**
+ * A planned failover that loses nothing: writes on the master are paused (clients wait, they do
+ * not fail), the replicas catch up, Sentinel promotes one, and the pause ends.
+ */
+export async function plannedFailover(
+  actions: StackActions,
+  timeoutMs = 20_000,
+): Promise<{ from: string; to: string; ms: number }> {
+  const t = actions.topology;
+  const started = Date.now();
+  const old = await actions.currentMaster();
+  if (!old) throw new Error('no master known to the Sentinels');
+  const pauseMs = Math.min(timeoutMs, 10_000);
+  await withRedis(old.host, old.port, actions.password, (r) =>
+    r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE'),
+  );
+  try {
+    let asked = false;
+    for (const s of t.sentinels) {
+      try {
+        await withRedis(s.host, s.port, undefined, (r) => r.call('SENTINEL', 'FAILOVER', t.masterName));
+        asked = true;
+        break;
+      } catch {
+        // Try the next Sentinel.
+      }
+    }
+    if (!asked) throw new Error('no Sentinel accepted the failover request');
+    const next = await waitForMaster(t, actions.password, (m) => m.name !== old.name, timeoutMs);
+    // Done only when the old master has been turned into a replica: no moment with two masters.
+    await waitFor(
+      `${old.name} to become a replica`,
+      async () => (await nodeState(old.host, old.port, actions.password)).role === 'slave',
+      { timeoutMs },
+    );
+    return { from: old.name, to: next.name, ms: Date.now() - started };
+  } finally {
+    await withRedis(old.host, old.port, actions.password, (r) => r.call('CLIENT', 'UNPAUSE')).catch(
+      () => undefined,
+    );
+  }
+}

@@ -1,0 +1,109 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { StackActions } from './actions.ts';
+import { plannedFailover } from './actions.ts';
+import type { Stack } from './process/supervisor.ts';
+import type { RedisNode, Topology } from './topology.ts';
+
+/** What the launcher writes next to its lock so other commands find the running stack. */
+export interface StackFile {
+  topology: Topology;
+  passwordFile: string;
+  frontUrl: string;
+  statsUrl: string;
+  controlSocket: string;
+  names: string[];
+  ready: boolean;
+}
+
+type Command = {
+  action: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart' | 'failover' | 'master';
+  name?: string;
+};
+
+/** The launcher's control channel: a unix socket only the owner of the run directory can reach. */
+export function serveControl(stack: Stack, socketPath: string): Promise<Server> {
+  rmSync(socketPath, { force: true });
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    try {
+      const cmd = JSON.parse(body) as Command;
+      let result: unknown = null;
+      if (cmd.action === 'failover') result = await plannedFailover(stack);
+      else if (cmd.action === 'master') result = (await stack.currentMaster()) ?? null;
+      else await stack[cmd.action](String(cmd.name));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, result }));
+    } catch (err) {
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) }));
+    }
+  });
+  return new Promise((resolve) => server.listen(socketPath, () => resolve(server)));
+}
+
+function send(socketPath: string, cmd: Command): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/', method: 'POST' }, (res) => {
+      let text = '';
+      res.on('data', (c) => {
+        text += c;
+      });
+      res.on('end', () => {
+        try {
+          const reply = JSON.parse(text) as { ok: boolean; result?: unknown; error?: string };
+          if (reply.ok) resolve(reply.result);
+          else reject(new Error(reply.error));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', (err) =>
+      reject(new Error(`the launcher does not answer on ${socketPath}: ${err.message}`)),
+    );
+    req.end(JSON.stringify(cmd));
+  });
+}
+
+/** The same actions as the in-process Stack, carried out by the running launcher. */
+export class ControlClient implements StackActions {
+  readonly topology: Topology;
+  readonly password: string;
+  readonly frontUrl: string;
+  readonly statsUrl: string;
+
+  constructor(readonly file: StackFile) {
+    this.topology = file.topology;
+    this.password = readFileSync(file.passwordFile, 'utf8').trim();
+    this.frontUrl = file.frontUrl;
+    this.statsUrl = file.statsUrl;
+  }
+
+  private async act(action: Command['action'], name?: string): Promise<unknown> {
+    return send(this.file.controlSocket, name === undefined ? { action } : { action, name });
+  }
+
+  async kill(name: string): Promise<void> {
+    await this.act('kill', name);
+  }
+  async terminate(name: string): Promise<void> {
+    await this.act('terminate', name);
+  }
+  async pause(name: string): Promise<void> {
+    await this.act('pause', name);
+  }
+  async resume(name: string): Promise<void> {
+    await this.act('resume', name);
+  }
+  async restart(name: string): Promise<void> {
+    await this.act('restart', name);
+  }
+  async failover(): Promise<{ from: string; to: string; ms: number }> {
+    return (await this.act('failover')) as { from: string; to: string; ms: number };
+  }
+  async currentMaster(): Promise<RedisNode | undefined> {
+    return ((await this.act('master')) as RedisNode | null) ?? undefined;
+  }
+}

@@ -1,0 +1,33 @@
+import type { TopologyOptions } from '../topology.ts';
+
+export interface StackOptions {
+  runDir: string;
+  /** Port, host and timing overrides; tests pass free ports for everything. */
+  topology?: TopologyOptions;
+  apps?: 0 | 1 | 2;
+  haproxy?: boolean;
+  /** Default: `<runDir>/redis.password`, generated on the first start and reused afterwards. */
+  password?: string;
+  /** Command that starts one app instance (its settings come as environment variables). */
+  appCommand?: string[];
+  /** Extra environment of every app instance; overrides the stack's own variables. */
+  appEnv?: Record<string, string>;
+  /** Deadline of each readiness step. */
+  timeoutMs?: number;
+  onEvent?: (message: string) => void;
+}
+
+/** A start-up step failed: which process, what it waited for, and the end of that process's log. */
+export class StackStartError extends Error {
+  constructor(
+    readonly processName: string,
+    readonly step: string,
+    override readonly cause: unknown,
+    readonly logTail: string,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const tail = logTail ? `\n--- last lines of ${processName}'s log ---\n${logTail}` : '';
+    super(`${processName}: ${step} failed: ${why}${tail}`);
+    this.name = 'StackStartError';
+  }
+}
