@@ -10,7 +10,12 @@ import { isSameProcess, pidRecord, processStartTime } from '../src/stack/process
 import { freePort, isPortFree, PortInUseError } from '../src/stack/process/ports.ts';
 import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from '../src/stack/process/probes.ts';
 import { AlreadyRunningError, RunDir } from '../src/stack/process/rundir.ts';
-import { type StackHandle, type StackOptions, startStack } from '../src/stack/process/supervisor.ts';
+import {
+  type StackHandle,
+  type StackOptions,
+  StackStartError,
+  startStack,
+} from '../src/stack/process/supervisor.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
 import { renderHaproxyCfg } from '../src/stack/render/haproxy.ts';
 import { defineTopology, PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
@@ -168,6 +173,23 @@ describe('the supervisor', () => {
     } finally {
       await stopAndCheck(s, false);
     }
+  });
+
+  it('reports the step that failed with the end of its log, and stops what it started', async () => {
+    const ports = await freePorts();
+    const runDir = tempDir('fail');
+    const crash = [process.execPath, '-e', 'console.error("boom: no config"); process.exit(3)'];
+    const opts: StackOptions = { runDir, topology: { ports }, apps: 1, haproxy: false, appCommand: crash };
+    await assert.rejects(startStack(opts), (err: unknown) => {
+      assert.ok(err instanceof StackStartError);
+      assert.equal(err.processName, 'app-1');
+      assert.match(err.message, /readyz/);
+      assert.match(err.logTail, /boom: no config/);
+      return true;
+    });
+    for (const name of ['redis-1', 'redis-2', 'redis-3', 'sentinel-1', 'sentinel-2', 'sentinel-3'] as const)
+      assert.ok(await isPortFree(ports[name]), `${name} still listens`);
+    assert.equal(new RunDir(runDir).launcher(), undefined, 'the lock is released');
   });
 
   it('runs apps and HAProxy, survives a master kill, and restarts the old master as a replica', async () => {

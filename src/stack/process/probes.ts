@@ -82,6 +82,8 @@ export interface SentinelView {
   replicas: number;
   otherSentinels: number;
   flags: string;
+  /** Epoch of the configuration this Sentinel holds: a later failover has a higher one. */
+  configEpoch: number;
 }
 
 /** What one Sentinel believes about the master. */
@@ -96,6 +98,7 @@ export async function sentinelView(host: string, port: number, masterName: strin
       replicas: Number(m['num-slaves'] ?? 0),
       otherSentinels: Number(m['num-other-sentinels'] ?? 0),
       flags: m['flags'] ?? '',
+      configEpoch: Number(m['config-epoch'] ?? 0),
     };
   });
 }
@@ -117,23 +120,25 @@ export function upServers(rows: Record<string, string>[], backend: string): stri
 }
 
 /**
- * The master address most reachable Sentinels name (a Sentinel that is down has no vote), with the
- * number of votes; undefined when none answers.
+ * The master named in the newest configuration among the reachable Sentinels (highest config epoch:
+ * right after a failover the Sentinels that have not heard of it yet still name the old master),
+ * then by number of votes; undefined when none answers.
  */
 export async function sentinelsMaster(
   sentinels: { host: string; port: number }[],
   masterName: string,
-): Promise<{ host: string; port: number; votes: number } | undefined> {
+): Promise<{ host: string; port: number; epoch: number; votes: number } | undefined> {
   const views = await Promise.all(
     sentinels.map((s) => sentinelView(s.host, s.port, masterName).catch(() => undefined)),
   );
-  const votes = new Map<string, { host: string; port: number; votes: number }>();
-  for (const m of views.map((v) => v?.master)) {
-    if (!m) continue;
-    const key = `${m.host}:${m.port}`;
-    const entry = votes.get(key) ?? { ...m, votes: 0 };
+  const named = new Map<string, { host: string; port: number; epoch: number; votes: number }>();
+  for (const v of views) {
+    if (!v?.master) continue;
+    const key = `${v.master.host}:${v.master.port}`;
+    const entry = named.get(key) ?? { ...v.master, epoch: 0, votes: 0 };
+    entry.epoch = Math.max(entry.epoch, v.configEpoch);
     entry.votes++;
-    votes.set(key, entry);
+    named.set(key, entry);
   }
-  return [...votes.values()].sort((a, b) => b.votes - a.votes)[0];
+  return [...named.values()].sort((a, b) => b.epoch - a.epoch || b.votes - a.votes)[0];
 }
