@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { isPortFree } from '../src/stack/process/ports.ts';
 import { REPO_ROOT } from '../src/stack/process/supervisor.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
-import { PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
+import { LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
 import { freePorts, tempRunDir } from './helpers/stack.ts';
 
 const run = promisify(execFile);
@@ -58,10 +58,17 @@ describe('the ha-stack command', () => {
         return true;
       }
     });
-    assert.equal(await isPortFree(ports['redis-1']), false, 'its children outlive a kill -9');
+    assert.equal(
+      await isPortFree(ports['redis-1'], LOCAL_ADDRESSES['redis-1']),
+      false,
+      'its children outlive a kill -9',
+    );
     const down = await cli(['down'], env);
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /killed leftovers/);
-    for (const port of Object.values(ports)) assert.ok(await isPortFree(port), `port ${port} still in use`);
+    for (const [name, port] of Object.entries(ports)) {
+      const host = LOCAL_ADDRESSES[name] ?? '127.0.0.1';
+      assert.ok(await isPortFree(port, host), `${name} ${host}:${port} still in use`);
+    }
   });
 });

@@ -18,7 +18,7 @@ import {
 } from '../src/stack/process/supervisor.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
 import { renderHaproxyCfg } from '../src/stack/render/haproxy.ts';
-import { defineTopology, PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
+import { defineTopology, LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -80,13 +80,16 @@ async function testStack(tag: string, opts: Partial<StackOptions>): Promise<Stac
 async function stopAndCheck(s: StackHandle, withProxyAndApps: boolean): Promise<void> {
   const pids = s.names.map((n) => s.process(n).pid).filter((p): p is number => p !== undefined);
   const t = s.topology;
-  const ports = [...t.redis, ...t.sentinels].map((n) => n.port);
-  if (withProxyAndApps)
-    ports.push(...t.apps.map((n) => n.port), t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort);
+  const ports = [...t.redis, ...t.sentinels].map((n) => [n.port, n.host] as const);
+  if (withProxyAndApps) {
+    const h = t.haproxy.host;
+    ports.push(...t.apps.map((n) => [n.port, n.host] as const));
+    ports.push([t.haproxy.httpPort, h], [t.haproxy.statsPort, h], [t.haproxy.redisPort, h]);
+  }
   await s.stop();
   await s.stop();
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), `pid ${pid} still alive`);
-  for (const port of ports) assert.ok(await isPortFree(port), `port ${port} still in use`);
+  for (const [port, host] of ports) assert.ok(await isPortFree(port, host), `${host}:${port} still in use`);
   for (const name of s.names) assert.equal(s.process(name).status, 'stopped', name);
 }
 
@@ -135,7 +138,7 @@ describe('run directory', () => {
 describe('the supervisor', () => {
   it('names a port in use and the variable that moves it', async () => {
     const ports = await freePorts();
-    const blocker = createServer().listen(ports['sentinel-2'], '127.0.0.1');
+    const blocker = createServer().listen(ports['sentinel-2'], LOCAL_ADDRESSES['sentinel-2']);
     try {
       await assert.rejects(startStack({ runDir: tempDir('port'), topology: { ports } }), (err: unknown) => {
         assert.ok(err instanceof PortInUseError);
@@ -188,7 +191,7 @@ describe('the supervisor', () => {
       return true;
     });
     for (const name of ['redis-1', 'redis-2', 'redis-3', 'sentinel-1', 'sentinel-2', 'sentinel-3'] as const)
-      assert.ok(await isPortFree(ports[name]), `${name} still listens`);
+      assert.ok(await isPortFree(ports[name], LOCAL_ADDRESSES[name]), `${name} still listens`);
     assert.equal(new RunDir(runDir).launcher(), undefined, 'the lock is released');
   });
 

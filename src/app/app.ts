@@ -93,7 +93,7 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     bodyLimit: config.bodyLimitBytes,
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),

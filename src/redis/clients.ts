@@ -4,9 +4,11 @@ import type { RedisConfig } from '../config/index.ts';
 export type Role = 'master' | 'replica';
 
 /** Backoff with jitter, short and flat: a failover takes about a second, so waiting longer only adds to the window. */
-export function retryDelay(attempt: number): number {
-  const base = Math.min(50 * 2 ** Math.min(attempt, 4), 400);
-  return Math.round(base / 2 + Math.random() * (base / 2));
+export function retryDelay(_attempt: number): number {
+  // Flat and short: an exponential back-off adds up to seconds after Sentinel has already switched,
+  // and each attempt asks a Sentinel for the master again. On loopback an attempt costs little.
+  // The jitter keeps many instances from reconnecting in lockstep.
+  return 10 + Math.round(Math.random() * 15);
 }
 
 /**
@@ -40,7 +42,9 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     sentinelPassword: config.sentinelPassword,
     sentinelRetryStrategy: (attempt) => retryDelay(attempt),
     sentinelCommandTimeout: config.connectTimeoutMs,
-    failoverDetector: role === 'master',
+    // The layer watches +switch-master itself (SwitchWatcher): ioredis's detector drops every
+    // connection on each Sentinel's announcement, also a fresh one to the new master.
+    failoverDetector: false,
     enableTLSForSentinelMode: false,
     // With several replicas, spread degraded reads; ioredis picks randomly without a preference.
     preferredSlaves: undefined,

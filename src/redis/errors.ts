@@ -28,7 +28,7 @@ export class StoreFullError extends Error {
 /** Errors after which the same write may succeed on a (new) master a moment later. */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return /READONLY|NOREPLICAS|EXECABORT|MASTERDOWN|LOADING|TRYAGAIN|CLUSTERDOWN|Connection is closed|Stream isn't writeable|Command timed out|ECONNRESET|ECONNREFUSED|EPIPE|not confirmed/.test(
+  return /READONLY|NOREPLICAS|EXECABORT|MASTERDOWN|LOADING|TRYAGAIN|CLUSTERDOWN|Connection is closed|Stream isn't writeable|Command timed out|ECONNRESET|ECONNREFUSED|EPIPE|not confirmed|max retries per request/.test(
     err.message,
   );
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
 import { createClient } from './clients.ts';
 import { isTransient, NoMasterError, ReadUnavailableError, StoreFullError } from './errors.ts';
+import { type Switch, SwitchWatcher } from './switch.ts';
 
 export type { Redis } from 'ioredis';
 export { NoMasterError, ReadUnavailableError, StoreFullError } from './errors.ts';
@@ -43,12 +44,38 @@ export class RedisLayer {
     this.master.on('close', bump);
     this.master.on('ready', () => {
       bump();
-      const stream = (this.master as unknown as { stream?: { remoteAddress?: string; remotePort?: number } })
-        .stream;
-      this.events.onMasterChange?.(`${stream?.remoteAddress ?? '?'}:${stream?.remotePort ?? '?'}`);
+      const peer = remoteOf(this.master);
+      this.events.onMasterChange?.(`${peer.host ?? '?'}:${peer.port ?? '?'}`);
     });
     this.master.on('error', (err: Error) => this.events.onError?.('master', err));
     this.replica?.on('error', (err: Error) => this.events.onError?.('replica', err));
+    for (const client of [this.master, this.replica]) if (client) this.keepConnecting(client);
+    this.watcher = new SwitchWatcher(config, (to) => this.onSwitch(to));
+  }
+
+  private readonly watcher: SwitchWatcher;
+
+  /** Sentinel moved the master: leave a connection that is already there, drop one to elsewhere. */
+  private onSwitch(to: Switch): void {
+    if (this.closed || this.master.status !== 'ready') return; // a reconnect in progress asks Sentinel anyway
+    const peer = remoteOf(this.master);
+    if (peer.port === to.port && peer.host === to.host) return;
+    this.master.disconnect(true);
+  }
+
+  /**
+   * ioredis gives up for good ('end') when its Sentinel connector is interrupted while it asks a
+   * Sentinel for the master, which is what its failover detector does on +switch-master during
+   * a reconnect. The layer never wants a client to give up while it is open: start it again.
+   */
+  private keepConnecting(client: Redis): void {
+    client.on('end', () => {
+      if (this.closed) return;
+      // At once: this happens right when Sentinel has named the new master.
+      setImmediate(() => {
+        if (!this.closed && client.status === 'end') client.connect().catch(() => undefined);
+      });
+    });
   }
 
   get status(): { master: string; replica: string | null } {
@@ -116,9 +143,10 @@ export class RedisLayer {
       }
       this.events.onError?.('write', lastError instanceof Error ? lastError : new Error(String(lastError)));
       if (Date.now() >= deadline) break;
-      // A failed attempt on a ready connection: give the failover detector a moment to act.
+      // A failed attempt on a ready connection: typically a new master whose replicas are still
+      // attaching (NOREPLICAS), which takes milliseconds; back off gently from there.
       await new Promise((r) =>
-        setTimeout(r, Math.min(50 + attempt * 50, 250, Math.max(0, deadline - Date.now()))),
+        setTimeout(r, Math.min(10 + attempt * 10, 100, Math.max(0, deadline - Date.now()))),
       );
     }
     const why = lastError instanceof Error ? lastError.message : 'no master reachable';
@@ -200,22 +228,27 @@ export class RedisLayer {
   private masterSeenAt = 0;
 
   /**
-   * What this instance can serve now: 'master' (everything), 'replica' (reads, while a failover is
-   * expected to finish within the write deadline: writes wait for it), or 'none'.
+   * What this instance can serve now: 'master' (everything), 'replica' (reads; writes wait for a
+   * master up to the write deadline, then answer 503 with Retry-After), or 'none'.
    */
   async health(timeoutMs = 500): Promise<'master' | 'replica' | 'none'> {
     if (await this.pingClient(this.master, timeoutMs)) {
       this.masterSeenAt = Date.now();
       return 'master';
     }
-    const inFailover = Date.now() - this.masterSeenAt < this.config.writeDeadlineMs;
-    if (inFailover && (await this.pingClient(this.replica, timeoutMs))) return 'replica';
+    if (await this.pingClient(this.replica, timeoutMs)) return 'replica';
     return 'none';
+  }
+
+  /** Milliseconds since a master last answered a health check (Infinity if never). */
+  masterAgeMs(): number {
+    return this.masterSeenAt === 0 ? Number.POSITIVE_INFINITY : Date.now() - this.masterSeenAt;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watcher.close();
     await Promise.all(
       [this.master, this.replica].map(async (c) => {
         if (!c) return;
@@ -244,4 +277,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** The address a client's socket is connected to (ioredis keeps the socket as `stream`). */
+function remoteOf(client: Redis): { host: string | undefined; port: number | undefined } {
+  const stream = (client as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+  return { host: stream?.remoteAddress, port: stream?.remotePort };
 }

@@ -65,9 +65,24 @@ export const DEFAULT_PORTS: Record<PortName, number> = {
   'haproxy-redis': 6379,
 };
 
+/**
+ * Locally each Redis node and each Sentinel has an address of its own on the loopback network
+ * (all of 127.0.0.0/8 is local on Linux) and connects out from it (`bind-source-addr`): a packet
+ * filter can then cut one node off from the others while clients still reach it, as a real network
+ * partition would. Apps and HAProxy stay on 127.0.0.1.
+ */
+export const LOCAL_ADDRESSES: Record<string, string> = {
+  'redis-1': '127.0.0.11',
+  'redis-2': '127.0.0.12',
+  'redis-3': '127.0.0.13',
+  'sentinel-1': '127.0.0.21',
+  'sentinel-2': '127.0.0.22',
+  'sentinel-3': '127.0.0.23',
+};
+
 export interface TopologyOptions {
   ports?: Partial<Record<PortName, number>>;
-  /** Host of each node by name; defaults to `host` (loopback locally, service names in compose). */
+  /** Host of each node by name; defaults to `host`, else the node's own loopback address (LOCAL_ADDRESSES). */
   hosts?: Partial<Record<string, string>>;
   host?: string;
   downAfterMs?: number;
@@ -77,7 +92,7 @@ export interface TopologyOptions {
 
 export function defineTopology(opts: TopologyOptions = {}): Topology {
   const port = (name: PortName) => opts.ports?.[name] ?? DEFAULT_PORTS[name];
-  const host = (name: string) => opts.hosts?.[name] ?? opts.host ?? '127.0.0.1';
+  const host = (name: string) => opts.hosts?.[name] ?? opts.host ?? LOCAL_ADDRESSES[name] ?? '127.0.0.1';
   const node = <T extends string>(name: T) => ({ name, host: host(name), port: port(name as PortName) });
   return {
     masterName: opts.masterName ?? 'mymaster',

@@ -40,7 +40,12 @@ describe('topology', () => {
     assert.equal(t.masterName, 'mymaster');
     assert.equal(t.quorum, 2);
     assert.deepEqual([t.downAfterMs, t.failoverTimeoutMs, t.parallelSyncs], [1000, 3000, 1]);
-    for (const n of [...t.redis, ...t.sentinels, ...t.apps]) assert.equal(n.host, '127.0.0.1');
+    // Each Redis node and Sentinel on its own loopback address (a packet filter can partition them).
+    assert.deepEqual(
+      [...t.redis, ...t.sentinels].map((n) => n.host),
+      ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.21', '127.0.0.22', '127.0.0.23'],
+    );
+    for (const n of t.apps) assert.equal(n.host, '127.0.0.1');
   });
 
   it('takes every port and host from overrides', () => {
@@ -178,7 +183,7 @@ describe('haproxy.cfg', () => {
       'tcp-check expect string role:master',
       'tcp-check send "QUIT\\r\\n"',
       'default-server check inter 1s fall 1 rise 2 on-marked-down shutdown-sessions',
-      'server redis-1 127.0.0.1:6380',
+      'server redis-1 127.0.0.11:6380',
       'server redis-2 redis-replica-1:6381',
     ])
       has(local, line);

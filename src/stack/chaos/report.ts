@@ -12,10 +12,14 @@ export interface ScenarioRow {
   staleReads: number;
   /** Seconds from the fault to the first successful write that started after it (null: none needed or none seen). */
   writeWindowS: number | null;
+  /** The write window of each fault (rounds), in order. */
+  writeWindowsS: (number | null)[];
   p99Ms: number;
   maxMs: number;
   goal: string;
   passed: boolean;
+  /** Why the scenario could not run on this machine (it then passes nothing and proves nothing). */
+  skipped?: string;
   note?: string;
 }
 
@@ -64,7 +68,7 @@ export function formatTable(rows: ScenarioRow[]): string {
   const cells = rows.map((r) =>
     COLUMNS.map(([k]) => {
       const v = r[k];
-      if (k === 'passed') return v ? 'met' : 'MISSED';
+      if (k === 'passed') return r.skipped ? 'skipped' : v ? 'met' : 'MISSED';
       return v === null || v === undefined ? '-' : String(v);
     }),
   );
@@ -75,7 +79,9 @@ export function formatTable(rows: ScenarioRow[]): string {
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
   for (const r of rows) {
     const why = Object.entries(r.failedWhy).map(([k, v]) => `${k} x${v}`);
-    if (why.length || r.note) out.push(`  ${r.scenario}: ${[...why, r.note].filter(Boolean).join('; ')}`);
+    if (r.writeWindowsS.length > 1) why.push(`windows ${r.writeWindowsS.map((w) => w ?? '-').join(' ')} s`);
+    const notes = [...why, r.note, r.skipped && `skipped: ${r.skipped}`].filter(Boolean);
+    if (notes.length) out.push(`  ${r.scenario}: ${notes.join('; ')}`);
   }
   return out.join('\n');
 }

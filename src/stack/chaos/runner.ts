@@ -47,7 +47,13 @@ export async function runScenario(
   opts: ChaosOptions = {},
 ): Promise<ScenarioRow> {
   const log = opts.log ?? (() => undefined);
-  await waitWhole(actions);
+  const skip = await scenario.unsupported?.(actions);
+  if (skip) return { ...failedRow(scenario, ''), passed: true, note: undefined, skipped: skip };
+  try {
+    await waitWhole(actions);
+  } catch (err) {
+    return failedRow(scenario, `the stack was not whole before the fault: ${(err as Error).message}`);
+  }
   const users = await createUsers(
     actions.frontUrl,
     opts.users ?? 16,
@@ -78,7 +84,13 @@ export async function runScenario(
     await load.done;
   }
   const settledAt = performance.now();
-  const { carts, sessionsLost } = await readBack(actions, users);
+  let back: Awaited<ReturnType<typeof readBack>>;
+  try {
+    back = await readBack(actions, users);
+  } catch (err) {
+    return failedRow(scenario, `could not read the data back: ${(err as Error).message}`);
+  }
+  const { carts, sessionsLost } = back;
   const diff = compareCarts(users, carts);
   const firstFault = faults[0] ?? settledAt;
   const summary = summarize(load.stats, firstFault, settledAt);
@@ -91,6 +103,7 @@ export async function runScenario(
     scenario: scenario.name,
     ...summary,
     writeWindowS: writeWindowS === Number.POSITIVE_INFINITY ? null : writeWindowS,
+    writeWindowsS: windows.map((w) => (Number.isFinite(w) ? w : null)),
     writesLost: diff.filter((d) => d.kind === 'lost').length,
     phantomWrites: diff.filter((d) => d.kind === 'phantom').length,
     sessionsLost,
@@ -120,4 +133,25 @@ export function judge(
   if (scenario.boundedWindow && (row.writeWindowS === null || row.writeWindowS > downAfterMs / 1000 + 1.3))
     return false;
   return true;
+}
+
+function failedRow(scenario: Scenario, error: string): ScenarioRow {
+  return {
+    scenario: scenario.name,
+    requests: 0,
+    failed: 0,
+    failedWhy: {},
+    writesAcked: 0,
+    staleReads: 0,
+    p99Ms: 0,
+    maxMs: 0,
+    writeWindowS: null,
+    writeWindowsS: [],
+    writesLost: 0,
+    phantomWrites: 0,
+    sessionsLost: 0,
+    goal: scenario.goal,
+    passed: false,
+    note: `error: ${error}`,
+  };
 }

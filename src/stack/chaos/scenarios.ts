@@ -1,7 +1,8 @@
 import { nodeStates, type StackActions, waitForMaster } from '../actions.ts';
-import { nodeState } from '../process/probes.ts';
+import { nodeState, sentinelView } from '../process/probes.ts';
 import { waitFor } from '../process/wait.ts';
 import type { RedisNode } from '../topology.ts';
+import { partition, partitionUnsupported } from './partition.ts';
 
 export interface FaultContext {
   actions: StackActions;
@@ -19,6 +20,8 @@ export interface Scenario {
   /** Checks the write window against down-after + 1.3 s. */
   boundedWindow?: boolean;
   inject: (ctx: FaultContext) => Promise<string | undefined>;
+  /** Why this scenario cannot run on this machine, or null (then it is skipped and says why, never faked). */
+  unsupported?: (actions: StackActions) => Promise<string | null>;
 }
 
 /** A pause inside a fault scenario: the fault lasts this long on purpose. */
@@ -34,17 +37,32 @@ async function newMaster(ctx: FaultContext, old: RedisNode): Promise<RedisNode> 
   return waitForMaster(ctx.actions.topology, ctx.actions.password, (m) => m.name !== old.name);
 }
 
-/** Waits until every Redis node is up and linked to the one master: the next fault starts from a whole stack. */
+/**
+ * Waits until every Redis node is up and linked to the one master, and every Sentinel names that
+ * master with no failover of its own still in progress: the next fault starts from a whole stack.
+ * (A Sentinel that led a failover keeps it open until every replica is reconfigured; killing the
+ * new master before then leaves that Sentinel waiting for the dead node.)
+ */
 export async function waitWhole(actions: StackActions): Promise<void> {
   const t = actions.topology;
   await waitFor(
-    'every Redis node up and replicating',
+    'every Redis node up and replicating, every Sentinel agreeing with no failover in progress',
     async () => {
-      const states = [...(await nodeStates(t, actions.password)).values()];
-      return (
-        states.every((s) => s !== null) &&
-        states.filter((s) => s!.role === 'master').length === 1 &&
-        states.filter((s) => s!.role === 'slave').every((s) => s!.linkUp)
+      const states = [...(await nodeStates(t, actions.password)).entries()];
+      const masters = states.filter(([, s]) => s?.role === 'master');
+      if (states.some(([, s]) => s === null) || masters.length !== 1) return false;
+      if (!states.every(([, s]) => s!.role === 'master' || s!.linkUp)) return false;
+      const master = t.redis.find((r) => r.name === masters[0]![0])!;
+      const views = await Promise.all(
+        t.sentinels.map((s) => sentinelView(s.host, s.port, t.masterName).catch(() => null)),
+      );
+      return views.every(
+        (v) =>
+          v !== null &&
+          v.master?.port === master.port &&
+          v.master.host === master.host &&
+          !v.flags.includes('failover_in_progress') &&
+          v.replicas === t.redis.length - 1,
       );
     },
     { timeoutMs: 60_000 },
@@ -95,6 +113,45 @@ export const SCENARIOS: Scenario[] = [
       );
       await waitWhole(ctx.actions);
       return `${old.name} paused until ${next.name} took over, then resumed as its replica`;
+    },
+  },
+  {
+    name: 'partition-master',
+    goal: '0 failed, 0 lost; the cut-off master takes no acknowledged write and rejoins as a replica',
+    async unsupported(actions) {
+      const t = actions.topology;
+      const m = t.redis[0]!;
+      return partitionUnsupported(
+        m.host,
+        [...t.redis.slice(1), ...t.sentinels].map((n) => n.host),
+      );
+    },
+    async inject(ctx) {
+      const t = ctx.actions.topology;
+      const old = await master(ctx);
+      const peers = [...t.redis.filter((r) => r.name !== old.name), ...t.sentinels].map((n) => n.host);
+      ctx.fault();
+      const heal = await partition(old.host, peers);
+      let next: RedisNode;
+      try {
+        next = await newMaster(ctx, old);
+        // Keep it cut off past min-replicas-max-lag: the old master must refuse writes by itself.
+        await hold(6000);
+        const s = await nodeState(old.host, old.port, ctx.actions.password);
+        ctx.log(`${old.name} cut off; ${next.name} promoted; the old master still says ${s.role}`);
+      } finally {
+        await heal();
+      }
+      await waitFor(
+        `${old.name} to rejoin as a replica after the partition healed`,
+        async () => {
+          const s = await nodeState(old.host, old.port, ctx.actions.password);
+          return s.role === 'slave' && s.linkUp;
+        },
+        { timeoutMs: 30_000 },
+      );
+      await waitWhole(ctx.actions);
+      return `${old.name} cut off from replicas and Sentinels for ~8 s, ${next.name} took over, ${old.name} rejoined as its replica`;
     },
   },
   {

@@ -46,6 +46,8 @@ export function renderRedisConf(t: Topology, node: RedisNode, opts: RedisRenderO
     'replica-read-only yes',
   ];
   if (opts.announceHostname) lines.push(`replica-announce-ip ${node.host}`);
+  // Locally: connect to the master from the node's own address, so a packet filter can tell nodes apart.
+  else lines.push(`bind-source-addr ${node.host}`);
   if (opts.password) lines.push(`requirepass ${opts.password}`, `masterauth ${opts.password}`);
   if (replicaOf) lines.push(`replicaof ${replicaOf.host} ${replicaOf.port}`);
   return `${lines.join('\n')}\n`;

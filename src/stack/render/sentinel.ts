@@ -23,6 +23,7 @@ export function renderSentinelConf(t: Topology, node: SentinelNode, opts: Sentin
     'logfile ""',
     `dir ${opts.dir}`,
   ];
+  if (!opts.hostnames) lines.push(`bind-source-addr ${node.host}`);
   if (opts.hostnames) {
     lines.push(
       'sentinel resolve-hostnames yes',

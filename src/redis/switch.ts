@@ -1,0 +1,55 @@
+import { Redis } from 'ioredis';
+import type { RedisConfig } from '../config/index.ts';
+
+export interface Switch {
+  host: string;
+  port: number;
+}
+
+/** Parses a `+switch-master` message: `<name> <old-ip> <old-port> <new-ip> <new-port>`. */
+export function parseSwitch(message: string, masterName: string): Switch | null {
+  const [name, , , host, port] = message.split(' ');
+  if (name !== masterName || !host || !port || !/^\d+$/.test(port)) return null;
+  return { host, port: Number(port) };
+}
+
+/**
+ * Listens to `+switch-master` on every Sentinel. Unlike ioredis's own failover detector it reports
+ * where the master went, so a client already connected there is left alone: the Sentinels that
+ * learn of a failover last (the leader announces it when the whole failover ends, a second later)
+ * would otherwise cut a connection to the new master that was just made.
+ */
+export class SwitchWatcher {
+  private readonly subscribers: Redis[];
+
+  constructor(config: RedisConfig, onSwitch: (to: Switch) => void) {
+    if (config.target.kind !== 'sentinel') {
+      this.subscribers = [];
+      return;
+    }
+    const masterName = config.target.masterName;
+    this.subscribers = config.target.sentinels.map((s) => {
+      const sub = new Redis({
+        host: s.host,
+        port: s.port,
+        password: config.sentinelPassword,
+        connectionName: 'switch-watcher',
+        connectTimeout: config.connectTimeoutMs,
+        retryStrategy: () => 200 + Math.round(Math.random() * 100),
+        maxRetriesPerRequest: null,
+        lazyConnect: false,
+      });
+      sub.on('error', () => undefined);
+      sub.subscribe('+switch-master').catch(() => undefined);
+      sub.on('message', (_channel: string, message: string) => {
+        const to = parseSwitch(message, masterName);
+        if (to) onSwitch(to);
+      });
+      return sub;
+    });
+  }
+
+  close(): void {
+    for (const s of this.subscribers) s.disconnect();
+  }
+}
