@@ -1,22 +1,27 @@
 # syntax=docker/dockerfile:1
-# The app image: build with the dev dependencies, ship only the production ones.
+# The app image: compile with the dev dependencies, ship the compiled JavaScript with the production
+# dependencies only. `docker build -t redis-ha-stack .`; deploy/compose.yaml runs two of it.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# dist/ is src/ compiled (tsconfig.build.json rewrites the .ts import specifiers to .js), so the image
+# runs plain `node dist/server.js` and needs no TypeScript loader at run time.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3001
 WORKDIR /app
-COPY --from=build --chown=node:node /src/package.json ./
-COPY --from=build --chown=node:node /src/node_modules ./node_modules
-COPY --from=build --chown=node:node /src/dist ./dist
+# Owned by root and only readable by the user the app runs as: it cannot change its own code.
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
 USER node
-EXPOSE 3000
+EXPOSE 3001
 HEALTHCHECK --interval=5s --timeout=2s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3001)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# SIGTERM: /readyz answers 503 for SHUTDOWN_DRAIN_MS, then in-flight requests finish (src/server.ts).
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/server.js"]

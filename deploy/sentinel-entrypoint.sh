@@ -38,13 +38,20 @@ if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
 fi
 CONF="$DIR/sentinel.conf"
 mkdir -p "$DIR"
+# The file holds the Redis password.
+umask 077
 
 if [ -s "$CONF" ] && grep -q "^sentinel monitor $NAME " "$CONF"; then
   echo "sentinel-entrypoint: keeping $CONF (what this Sentinel learned survives a restart)" >&2
 else
   {
+    # The same lines, in the same order, as renderSentinelConf for compose (test/deploy.test.ts).
     echo "# written by sentinel-entrypoint.sh; Sentinel rewrites this file as it learns the topology"
+    echo "bind 0.0.0.0"
     echo "port $SPORT"
+    echo "protected-mode no"
+    echo "daemonize no"
+    echo 'logfile ""'
     echo "dir $DIR"
     echo "sentinel resolve-hostnames yes"
     echo "sentinel announce-hostnames yes"

@@ -20,6 +20,9 @@ const USAGE = `usage: ha-stack <command> [arguments]
   logs <node> [lines]      the last lines of a node's log
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
+  render --target compose|local --out DIR [--check]
+                           write the generated configs (compose: deploy/, host names, secrets
+                           from the environment); --check only reports files that differ
 `;
 
 type Command = (args: string[]) => Promise<void>;
@@ -35,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   pause,
   logs,
   chaos: async (a) => (await import('./cli/chaos.ts')).chaos(a),
+  render: async (a) => (await import('./cli/render.ts')).render(a),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -8,7 +8,7 @@ import { collectStatus, statusLine } from '../stack/status.ts';
 import { portsFromEnv } from '../stack/topology.ts';
 import { CliError, runDirPath, stackFilePath } from './context.ts';
 
-function envInt(name: string): number | undefined {
+export function envInt(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d+$/.test(raw)) throw new CliError(`${name}: must be a whole number of milliseconds, got "${raw}"`);

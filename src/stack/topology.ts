@@ -130,6 +130,27 @@ export function portsFromEnv(env: Record<string, string | undefined>): Partial<R
   return out;
 }
 
+/**
+ * The environment of one app instance, the same variables in local mode and in compose (where the
+ * secrets are `${VAR}` references that compose fills in at start).
+ */
+export function appEnvironment(
+  t: Topology,
+  app: AppNode,
+  v: { listen: string; password: string; sessionSecret: string; trustProxy: string },
+): Record<string, string> {
+  return {
+    HOST: v.listen,
+    PORT: String(app.port),
+    INSTANCE_ID: app.name,
+    REDIS_SENTINELS: t.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+    REDIS_MASTER_NAME: t.masterName,
+    REDIS_PASSWORD: v.password,
+    SESSION_SECRET: v.sessionSecret,
+    TRUST_PROXY: v.trustProxy,
+  };
+}
+
 export function initialMaster(t: Topology): RedisNode {
   return t.redis.find((r) => r.initialRole === 'master')!;
 }

@@ -199,6 +199,14 @@ describe('haproxy.cfg', () => {
   it('resolves service names at run time in the compose variant only', () => {
     const compose = renderHaproxyCfg(t, { target: 'compose', password: undefined });
     assert.match(compose, /default-server init-addr last,libc,none/);
-    has(compose, 'bind *:80');
+    has(compose, 'bind *:8080');
+    has(compose, 'bind *:8404');
+    has(compose, 'bind *:6379');
+  });
+
+  it('takes the password from an environment variable when asked, for HAProxy to expand', () => {
+    const cfg = renderHaproxyCfg(t, { target: 'compose', password: { env: 'REDIS_PASSWORD' } });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HAProxy expands the variable
+    has(cfg, 'tcp-check send "AUTH ${REDIS_PASSWORD}\\r\\n"');
   });
 });

@@ -5,7 +5,13 @@ import type { StackActions } from '../actions.ts';
 import { renderHaproxyCfg } from '../render/haproxy.ts';
 import { renderRedisConf } from '../render/redis.ts';
 import { renderSentinelConf } from '../render/sentinel.ts';
-import { defineTopology, PORT_VARIABLES, type PortName, type RedisNode } from '../topology.ts';
+import {
+  appEnvironment,
+  defineTopology,
+  PORT_VARIABLES,
+  type PortName,
+  type RedisNode,
+} from '../topology.ts';
 import { ManagedProcess } from './managed.ts';
 import { assertPortFree } from './ports.ts';
 import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from './probes.ts';
@@ -180,16 +186,12 @@ export class Stack extends StackView implements StackActions {
   appEnv(name: string): Record<string, string> {
     const app = this.topology.apps.find((a) => a.name === name)!;
     return {
-      HOST: app.host,
-      PORT: String(app.port),
-      INSTANCE_ID: app.name,
-      REDIS_SENTINELS: this.sentinelAddrs()
-        .map((s) => `${s.host}:${s.port}`)
-        .join(','),
-      REDIS_MASTER_NAME: this.topology.masterName,
-      REDIS_PASSWORD: this.password,
-      SESSION_SECRET: this.sessionSecret,
-      TRUST_PROXY: '127.0.0.1',
+      ...appEnvironment(this.topology, app, {
+        listen: app.host,
+        password: this.password,
+        sessionSecret: this.sessionSecret,
+        trustProxy: '127.0.0.1',
+      }),
       ...this.opts.appEnv,
     };
   }

@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  COMPOSE_SERVICES,
+  composeDocument,
+  composeTopology,
+  PUBLISHED_PORTS,
+  renderComposeFiles,
+} from '../../src/stack/render/compose.ts';
+import { renderHaproxyCfg } from '../../src/stack/render/haproxy.ts';
+import { renderRedisConf } from '../../src/stack/render/redis.ts';
+import { DEFAULT_PORTS, defineTopology } from '../../src/stack/topology.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEPLOY = join(ROOT, 'deploy');
+
+interface Service {
+  image: string;
+  build?: { context: string; dockerfile: string };
+  restart?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+const doc = composeDocument() as unknown as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+const services = doc.services;
+const svc = (name: string) => {
+  const s = services[name];
+  assert.ok(s, `no service ${name}`);
+  return s;
+};
+const files = renderComposeFiles();
+const configLines = (text: string) => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+
+describe('deploy/: generated files', () => {
+  it('are committed exactly as the renderers produce them now', () => {
+    for (const [path, text] of Object.entries(files)) {
+      const committed = readFileSync(join(DEPLOY, path), 'utf8');
+      assert.equal(
+        committed,
+        text,
+        `deploy/${path} differs from the renderer: run "npm run ha-stack -- render --target compose --out deploy/"`,
+      );
+      assert.match(committed, /^# GENERATED .*do not edit/, `deploy/${path} lacks the generated header`);
+    }
+  });
+
+  it('leave no stale generated file behind', () => {
+    for (const dir of ['redis', 'haproxy']) {
+      for (const f of readdirSync(join(DEPLOY, dir)))
+        assert.ok(`${dir}/${f}` in files, `deploy/${dir}/${f} is not produced by the renderer any more`);
+    }
+  });
+
+  it('hold no secret: every password comes from the environment at start', () => {
+    for (const [path, text] of Object.entries(files))
+      assert.doesNotMatch(text, /^\s*(requirepass|masterauth|sentinel auth-pass)/m, path);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HAProxy expands the variable
+    const auth = 'tcp-check send "AUTH ${REDIS_PASSWORD}\\r\\n"';
+    assert.ok(files['haproxy/haproxy.cfg']!.includes(auth));
+    const reference = /^\$\{[A-Z_]+:\?.+\}$/;
+    for (const name of Object.keys(services)) {
+      const s = svc(name);
+      for (const [k, v] of Object.entries(s.environment ?? {}))
+        if (/PASSWORD|SECRET|AUTH/.test(k)) assert.match(v, reference, `${name} ${k}`);
+      const cmd = s.command ?? [];
+      for (const [i, arg] of cmd.entries())
+        if (/^--(requirepass|masterauth)$/.test(arg))
+          assert.match(cmd[i + 1] ?? '', reference, `${name} ${arg}`);
+    }
+    assert.ok(svc('redis-master').command?.includes('--requirepass'));
+  });
+});
+
+describe('deploy/compose.yaml', () => {
+  it('has the documented services', () => {
+    assert.deepEqual(Object.keys(services).sort(), [
+      'app-1',
+      'app-2',
+      'haproxy',
+      'redis-master',
+      'redis-replica-1',
+      'redis-replica-2',
+      'redis-sentinel-1',
+      'redis-sentinel-2',
+      'redis-sentinel-3',
+      'redisinsight',
+    ]);
+  });
+
+  it('starts things in order: master, replicas, Sentinels, apps, HAProxy, each after the previous is healthy', () => {
+    const order: string[] = [];
+    const visit = (name: string, path: string[]) => {
+      assert.ok(!path.includes(name), `dependency cycle: ${[...path, name].join(' -> ')}`);
+      if (order.includes(name)) return;
+      for (const dep of Object.keys(svc(name).depends_on ?? {})) visit(dep, [...path, name]);
+      order.push(name);
+    };
+    for (const name of Object.keys(services)) visit(name, []);
+    const at = (n: string) => order.indexOf(n);
+    assert.ok(at('redis-master') < at('redis-replica-1') && at('redis-master') < at('redis-replica-2'));
+    for (const s of ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3']) {
+      assert.ok(at('redis-replica-1') < at(s) && at('redis-replica-2') < at(s));
+      assert.ok(at(s) < at('app-1') && at(s) < at('app-2') && at(s) < at('redisinsight'));
+    }
+    assert.ok(at('app-1') < at('haproxy') && at('app-2') < at('haproxy'));
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    for (const [name, s] of Object.entries(services)) {
+      assert.ok(s.restart, `${name} has no restart policy`);
+      for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
+        assert.equal(condition, 'service_healthy', `${name} -> ${dep}`);
+        // A service built from the Dockerfile gets the image's HEALTHCHECK.
+        assert.ok(svc(dep).healthcheck || (svc(dep).build && /^HEALTHCHECK /m.test(dockerfile)), dep);
+      }
+    }
+  });
+
+  it('keeps Redis and Sentinel data on named volumes', () => {
+    for (const name of [
+      'redis-master',
+      'redis-replica-1',
+      'redis-replica-2',
+      'redis-sentinel-1',
+      'redis-sentinel-2',
+      'redis-sentinel-3',
+    ]) {
+      const data = svc(name).volumes?.find((v) => v.endsWith(':/data'));
+      assert.ok(data, `${name} has no /data volume`);
+      assert.ok(data.split(':')[0]! in doc.volumes, `${name}: ${data} is not a named volume`);
+    }
+  });
+
+  it('publishes the ports of local mode, except the HTTP front on 80', () => {
+    const t = composeTopology();
+    assert.deepEqual(svc('haproxy').ports, [
+      `80:${DEFAULT_PORTS['haproxy-http']}`,
+      `${DEFAULT_PORTS['haproxy-stats']}:${DEFAULT_PORTS['haproxy-stats']}`,
+      `${DEFAULT_PORTS['haproxy-redis']}:${DEFAULT_PORTS['haproxy-redis']}`,
+    ]);
+    assert.deepEqual(svc('redisinsight').ports, ['5540:5540']);
+    assert.equal(PUBLISHED_PORTS['haproxy-http'], 80);
+    const cfg = files['haproxy/haproxy.cfg']!;
+    for (const port of [t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort])
+      assert.match(cfg, new RegExp(`^  bind \\*:${port}$`, 'm'));
+    for (const name of Object.keys(services)) {
+      if (name !== 'haproxy' && name !== 'redisinsight') assert.equal(svc(name).ports, undefined, name);
+    }
+  });
+
+  it('runs the apps on the ports, names and environment of local mode', () => {
+    const local = defineTopology();
+    const cfg = files['haproxy/haproxy.cfg']!;
+    for (const app of local.apps) {
+      const env = svc(app.name).environment!;
+      assert.equal(env['PORT'], String(DEFAULT_PORTS[app.name as 'app-1' | 'app-2']));
+      assert.equal(env['INSTANCE_ID'], app.name);
+      assert.equal(env['REDIS_MASTER_NAME'], local.masterName);
+      assert.equal(
+        env['REDIS_SENTINELS'],
+        'redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379',
+      );
+      assert.match(env['TRUST_PROXY']!, /^\$\{HAPROXY_ADDRESS:-[\d.]+\}$/);
+      assert.ok(cfg.includes(`  server ${app.name} ${app.name}:${app.port}\n`), `${app.name} in haproxy.cfg`);
+    }
+    // The apps believe X-Forwarded-For only from HAProxy's fixed address.
+    const haproxy = services['haproxy'] as { networks?: { default?: { ipv4_address?: string } } };
+    assert.equal(haproxy.networks?.default?.ipv4_address, svc('app-1').environment!['TRUST_PROXY']);
+  });
+
+  it('names each Redis node as a service and points Sentinels, replicas and HAProxy at it', () => {
+    const t = composeTopology();
+    const local = defineTopology();
+    for (const [i, r] of t.redis.entries()) {
+      assert.equal(r.name, local.redis[i]!.name);
+      assert.equal(r.host, COMPOSE_SERVICES[r.name as 'redis-1']);
+      assert.equal(r.initialRole, local.redis[i]!.initialRole);
+      assert.ok(files['haproxy/haproxy.cfg']!.includes(`  server ${r.name} ${r.host}:6379\n`));
+      const conf = files[`redis/${r.host}.conf`]!;
+      assert.ok(conf.includes(`replica-announce-ip ${r.host}\n`));
+      if (r.initialRole === 'replica') assert.ok(conf.includes('replicaof redis-master 6379\n'), r.host);
+      else assert.doesNotMatch(conf, /replicaof/);
+      assert.ok(svc(r.host).volumes!.includes(`./redis/${r.host}.conf:/usr/local/etc/redis/redis.conf:ro`));
+    }
+    for (const s of t.sentinels) {
+      const env = svc(s.host).environment!;
+      assert.equal(env['MASTER_HOST'], 'redis-master');
+      assert.equal(env['MASTER_PORT'], '6379');
+      assert.equal(env['MASTER_NAME'], local.masterName);
+      assert.equal(env['SENTINEL_ANNOUNCE_HOST'], s.host);
+      assert.equal(env['SENTINEL_QUORUM'], `\${SENTINEL_QUORUM:-${local.quorum}}`);
+      assert.equal(env['SENTINEL_DOWN_AFTER'], `\${SENTINEL_DOWN_AFTER:-${local.downAfterMs}}`);
+      assert.equal(env['SENTINEL_FAILOVER'], `\${SENTINEL_FAILOVER:-${local.failoverTimeoutMs}}`);
+    }
+  });
+});
+
+describe('compose configs against local mode', () => {
+  // Lines that must differ between the two: addresses, ports, paths, secrets, the header.
+  const placement = /^(#|bind |port |dir |replica-announce-ip |replicaof |requirepass |masterauth )/;
+
+  it('Redis nodes get the same settings as local mode', () => {
+    const local = defineTopology();
+    const t = composeTopology();
+    for (const [i, node] of t.redis.entries()) {
+      const compose = configLines(files[`redis/${node.host}.conf`]!).filter((l) => !placement.test(l));
+      const ref = renderRedisConf(local, local.redis[i]!, { dir: '/x', password: 'pw' });
+      assert.deepEqual(
+        compose,
+        configLines(ref).filter((l) => !placement.test(l)),
+      );
+    }
+  });
+
+  it('HAProxy gets the same settings as local mode, plus run-time name resolution', () => {
+    const local = renderHaproxyCfg(defineTopology(), { target: 'local', password: 'pw' });
+    const differs = /^\s*(bind |server |tcp-check send "AUTH )/;
+    const compose = configLines(files['haproxy/haproxy.cfg']!).filter((l) => !differs.test(l));
+    const extra = compose.filter((l) => !configLines(local).includes(l));
+    assert.deepEqual(extra, [
+      '  default-server init-addr last,libc,none resolvers docker',
+      'resolvers docker',
+      '  nameserver dns1 127.0.0.11:53',
+      '  hold valid 5s',
+    ]);
+    assert.deepEqual(
+      configLines(local).filter((l) => !differs.test(l) && !compose.includes(l)),
+      [],
+      'a local setting is missing in compose',
+    );
+  });
+});
+
+describe('Dockerfile', () => {
+  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, '');
+  const stages = text.split(/^FROM /m).slice(1);
+  const final = stages.at(-1)!;
+
+  it('is multi-stage and ships production dependencies only, as a non-root user', () => {
+    assert.ok(stages.length >= 2, 'multi-stage');
+    assert.match(stages[0]!, /npm prune --omit=dev/);
+    assert.doesNotMatch(final, /npm (ci|install)/, 'the final stage installs nothing');
+    assert.match(final, /COPY --from=build \S*\/node_modules/);
+    const user = /^USER (\S+)/m.exec(final);
+    assert.ok(user && !['root', '0'].includes(user[1]!), 'runs as a non-root user');
+  });
+
+  it('runs the compiled server, checks /healthz on the port the app listens on', () => {
+    const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
+      compilerOptions: { outDir: string; rootDir: string };
+    };
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(final)![1]!) as string[];
+    assert.deepEqual(cmd, ['node', `${build.compilerOptions.outDir}/server.js`]);
+    assert.equal(build.compilerOptions.rootDir, 'src');
+    assert.match(final, /^HEALTHCHECK .*\/healthz/m);
+    assert.match(final, new RegExp(`^ENV .*PORT=${DEFAULT_PORTS['app-1']}\\b`, 'm'));
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['node_modules', '.env', 'deploy', '.git']) assert.ok(ignore.includes(entry), entry);
+  });
+});
