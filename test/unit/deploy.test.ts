@@ -205,7 +205,8 @@ describe('deploy/compose.yaml', () => {
 
 describe('compose configs against local mode', () => {
   // Lines that must differ between the two: addresses, ports, paths, secrets, the header.
-  const placement = /^(#|bind |port |dir |replica-announce-ip |replicaof |requirepass |masterauth )/;
+  const placement =
+    /^(#|bind |bind-source-addr |port |dir |replica-announce-ip |replicaof |requirepass |masterauth )/;
 
   it('Redis nodes get the same settings as local mode', () => {
     const local = defineTopology();
