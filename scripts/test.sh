@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # docker-compose validates deploy/compose.yaml (no Docker engine is needed for that).
-bash scripts/setup.sh docker-compose
+# iptables: the packet filter of the partition-master chaos scenario (root only; skipped otherwise)
+bash scripts/setup.sh docker-compose $([ "$(id -u)" = 0 ] && echo iptables)
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts

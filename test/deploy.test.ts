@@ -290,7 +290,7 @@ describe('ha-stack render', () => {
     assert.equal(r.code, 0, r.stderr);
     const cfg = readFileSync(join(local, 'haproxy/haproxy.cfg'), 'utf8');
     assert.match(cfg, /^ {2}bind 127\.0\.0\.1:8080$/m);
-    assert.match(readFileSync(join(local, 'redis/redis-2.conf'), 'utf8'), /^replicaof 127\.0\.0\.1 6380$/m);
+    assert.match(readFileSync(join(local, 'redis/redis-2.conf'), 'utf8'), /^replicaof 127\.0\.0\.11 6380$/m);
     assert.match(readFileSync(join(local, 'sentinel/sentinel-3.conf'), 'utf8'), /^port 26382$/m);
   });
 

@@ -1,28 +1,91 @@
-import { writeFileSync } from 'node:fs';
-import { formatTable } from '../stack/chaos/report.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { StackActions } from '../stack/actions.ts';
+import { healPartition } from '../stack/chaos/partition.ts';
+import { formatTable, type ScenarioRow } from '../stack/chaos/report.ts';
 import { runScenario } from '../stack/chaos/runner.ts';
 import { SCENARIO_NAMES, SCENARIOS } from '../stack/chaos/scenarios.ts';
+import { freePort } from '../stack/process/ports.ts';
+import { Stack } from '../stack/process/supervisor.ts';
+import { PORT_VARIABLES, type PortName } from '../stack/topology.ts';
 import { CliError, runningStack, UsageError } from './context.ts';
 
-export async function chaos(args: string[]): Promise<void> {
-  let rounds = 1;
-  let json: string | undefined;
-  const names: string[] = [];
+interface ChaosArgs {
+  rounds: number;
+  json: string | undefined;
+  names: string[];
+  /** Start a stack of its own on free ports when none is running (npm run chaos). */
+  ownStack: boolean;
+}
+
+export function parseChaosArgs(args: string[]): ChaosArgs {
+  const out: ChaosArgs = { rounds: 1, json: undefined, names: [], ownStack: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--rounds') rounds = Number(args[++i]);
-    else if (a === '--json') json = args[++i];
-    else if (SCENARIO_NAMES.includes(a)) names.push(a);
+    if (a === '--rounds') out.rounds = Number(args[++i]);
+    else if (a === '--json') {
+      out.json = args[++i];
+      if (!out.json) throw new UsageError('--json needs a file name');
+    } else if (a === '--own-stack') out.ownStack = true;
+    else if (SCENARIO_NAMES.includes(a)) out.names.push(a);
     else throw new UsageError(`unknown scenario or flag "${a}" (scenarios: ${SCENARIO_NAMES.join(', ')})`);
   }
-  if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds needs a positive whole number');
-  const client = runningStack();
-  const rows = [];
-  for (const s of SCENARIOS.filter((x) => names.length === 0 || names.includes(x.name))) {
-    process.stdout.write(`running ${s.name}...\n`);
-    rows.push(await runScenario(client, s, { rounds, log: (m) => process.stdout.write(`  ${m}\n`) }));
+  if (!Number.isInteger(out.rounds) || out.rounds < 1)
+    throw new UsageError('--rounds needs a positive whole number');
+  return out;
+}
+
+async function ownStack(): Promise<{ actions: StackActions; stop: () => Promise<void> }> {
+  const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-chaos-'));
+  const ports = {} as Record<PortName, number>;
+  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
+  process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
+  const stack = await Stack.start({ runDir, topology: { ports } });
+  return {
+    actions: stack,
+    stop: async () => {
+      await stack.stop();
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function chaos(args: string[]): Promise<void> {
+  const opts = parseChaosArgs(args);
+  let target: { actions: StackActions; stop: () => Promise<void> };
+  try {
+    target = { actions: runningStack(), stop: async () => undefined };
+  } catch (err) {
+    if (!(err instanceof CliError) || !opts.ownStack) throw err;
+    target = await ownStack();
+  }
+  const onSignal = () => void healPartition().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const rows: ScenarioRow[] = [];
+  try {
+    for (const s of SCENARIOS.filter((x) => opts.names.length === 0 || opts.names.includes(x.name))) {
+      process.stdout.write(`running ${s.name}...\n`);
+      rows.push(
+        await runScenario(target.actions, s, {
+          rounds: opts.rounds,
+          log: (m) => process.stdout.write(`  ${m}\n`),
+        }),
+      );
+    }
+  } finally {
+    await healPartition();
+    await target.stop();
   }
   process.stdout.write(`${formatTable(rows)}\n`);
-  if (json) writeFileSync(json, JSON.stringify(rows, null, 2));
+  if (opts.json) {
+    mkdirSync(dirname(opts.json), { recursive: true });
+    const down = target.actions.topology.downAfterMs;
+    writeFileSync(
+      opts.json,
+      JSON.stringify({ date: new Date().toISOString(), downAfterMs: down, rows }, null, 2),
+    );
+  }
   if (rows.some((r) => !r.passed)) throw new CliError('a scenario missed its goal');
 }

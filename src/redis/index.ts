@@ -55,12 +55,20 @@ export class RedisLayer {
 
   private readonly watcher: SwitchWatcher;
 
-  /** Sentinel moved the master: leave a connection that is already there, drop one to elsewhere. */
+  /**
+   * Sentinel moved the master: leave a master connection that is already there and drop one to
+   * elsewhere; move a replica connection off the node that was just promoted (degraded reads must
+   * not depend on the master they stand in for).
+   */
   private onSwitch(to: Switch): void {
-    if (this.closed || this.master.status !== 'ready') return; // a reconnect in progress asks Sentinel anyway
-    const peer = remoteOf(this.master);
-    if (peer.port === to.port && peer.host === to.host) return;
-    this.master.disconnect(true);
+    if (this.closed) return;
+    const at = (client: Redis) => {
+      const peer = remoteOf(client);
+      return peer.port === to.port && peer.host === to.host;
+    };
+    // A client that is not ready is reconnecting and asks the Sentinels anyway.
+    if (this.master.status === 'ready' && !at(this.master)) this.master.disconnect(true);
+    if (this.replica?.status === 'ready' && at(this.replica)) this.replica.disconnect(true);
   }
 
   /**
@@ -144,10 +152,9 @@ export class RedisLayer {
       this.events.onError?.('write', lastError instanceof Error ? lastError : new Error(String(lastError)));
       if (Date.now() >= deadline) break;
       // A failed attempt on a ready connection: typically a new master whose replicas are still
-      // attaching (NOREPLICAS), which takes milliseconds; back off gently from there.
-      await new Promise((r) =>
-        setTimeout(r, Math.min(10 + attempt * 10, 100, Math.max(0, deadline - Date.now()))),
-      );
+      // attaching (NOREPLICAS), which takes milliseconds. Try again quickly for a while, then back off.
+      const pause = attempt < 20 ? 5 : Math.min(10 * (attempt - 19), 100);
+      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, deadline - Date.now()))));
     }
     const why = lastError instanceof Error ? lastError.message : 'no master reachable';
     throw new NoMasterError(`no durable write within ${deadlineMs} ms: ${why}`, 1);

@@ -24,6 +24,8 @@ export interface Sample {
   kind: 'read' | 'write';
   ok: boolean;
   status: number;
+  /** A 503 that told the client when to come back. */
+  retryAfter?: boolean;
   reason?: string;
 }
 
@@ -41,7 +43,13 @@ async function call(
   method: string,
   path: string,
   opts: { cookie?: string; csrf?: string; json?: unknown },
-): Promise<{ status: number; body: Record<string, unknown>; setCookie: string[]; reason?: string }> {
+): Promise<{
+  status: number;
+  body: Record<string, unknown>;
+  setCookie: string[];
+  retryAfter?: boolean;
+  reason?: string;
+}> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (opts.cookie) headers['cookie'] = opts.cookie;
   if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
@@ -60,7 +68,8 @@ async function call(
     } catch {
       body = { raw: text.slice(0, 200) };
     }
-    return { status: res.status, body, setCookie: res.headers.getSetCookie() };
+    const retryAfter = /^\d+$/.test(res.headers.get('retry-after') ?? '');
+    return { status: res.status, body, setCookie: res.headers.getSetCookie(), retryAfter };
   } catch (err) {
     const reason =
       err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.name) : String(err);
@@ -157,7 +166,12 @@ async function userLoop(
         kind: 'write',
         ok,
         status: res.status,
-        reason: res.reason ?? (ok ? undefined : `PUT ${res.status}`),
+        retryAfter: res.retryAfter,
+        reason:
+          res.reason ??
+          (ok
+            ? undefined
+            : `PUT ${res.status}${res.status === 503 && !res.retryAfter ? ' without Retry-After' : ''}`),
       });
       if (ok) {
         user.acked.set(product, value);

@@ -14,6 +14,8 @@ export interface ScenarioRow {
   writeWindowS: number | null;
   /** The write window of each fault (rounds), in order. */
   writeWindowsS: (number | null)[];
+  /** Seconds from each fault to Sentinel's +switch-master (null: no switch), in order. */
+  switchesS: (number | null)[];
   p99Ms: number;
   maxMs: number;
   goal: string;
@@ -79,7 +81,10 @@ export function formatTable(rows: ScenarioRow[]): string {
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
   for (const r of rows) {
     const why = Object.entries(r.failedWhy).map(([k, v]) => `${k} x${v}`);
-    if (r.writeWindowsS.length > 1) why.push(`windows ${r.writeWindowsS.map((w) => w ?? '-').join(' ')} s`);
+    if (r.switchesS.some((x) => x !== null)) {
+      const pairs = r.writeWindowsS.map((w, i) => `${w ?? '-'}/${r.switchesS[i] ?? '-'}`);
+      why.push(`write window / Sentinel switch per fault: ${pairs.join(' ')} s`);
+    }
     const notes = [...why, r.note, r.skipped && `skipped: ${r.skipped}`].filter(Boolean);
     if (notes.length) out.push(`  ${r.scenario}: ${notes.join('; ')}`);
   }

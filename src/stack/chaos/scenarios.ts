@@ -130,8 +130,8 @@ export const SCENARIOS: Scenario[] = [
       const t = ctx.actions.topology;
       const old = await master(ctx);
       const peers = [...t.redis.filter((r) => r.name !== old.name), ...t.sentinels].map((n) => n.host);
-      ctx.fault();
       const heal = await partition(old.host, peers);
+      ctx.fault(); // once every rule is in place
       let next: RedisNode;
       try {
         next = await newMaster(ctx, old);
