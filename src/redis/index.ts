@@ -67,8 +67,8 @@ export class RedisLayer {
       return peer.port === to.port && peer.host === to.host;
     };
     // A client that is not ready is reconnecting and asks the Sentinels anyway.
-    if (this.master.status === 'ready' && !at(this.master)) this.master.disconnect(true);
-    if (this.replica?.status === 'ready' && at(this.replica)) this.replica.disconnect(true);
+    if (this.master.status === 'ready' && !at(this.master)) drop(this.master);
+    if (this.replica?.status === 'ready' && at(this.replica)) drop(this.replica);
   }
 
   /**
@@ -286,8 +286,27 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** The address a client's socket is connected to (ioredis keeps the socket as `stream`). */
+interface Socketish {
+  remoteAddress?: string;
+  remotePort?: number;
+  destroy(): void;
+}
+
+/** The socket of a client (ioredis keeps it as `stream`). */
+function socketOf(client: Redis): Socketish | undefined {
+  return (client as unknown as { stream?: Socketish }).stream;
+}
+
 function remoteOf(client: Redis): { host: string | undefined; port: number | undefined } {
-  const stream = (client as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+  const stream = socketOf(client);
   return { host: stream?.remoteAddress, port: stream?.remotePort };
+}
+
+/**
+ * Closes a client's connection at once so that it reconnects through the Sentinels. (ioredis's
+ * disconnect(true) ends the socket politely and then waits for the peer to close its side, which a
+ * paused or cut-off node never does.)
+ */
+function drop(client: Redis): void {
+  socketOf(client)?.destroy();
 }
