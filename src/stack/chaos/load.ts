@@ -69,7 +69,15 @@ async function call(
       body = { raw: text.slice(0, 200) };
     }
     const retryAfter = /^\d+$/.test(res.headers.get('retry-after') ?? '');
-    return { status: res.status, body, setCookie: res.headers.getSetCookie(), retryAfter };
+    // HAProxy's own error pages are HTML; the app answers JSON with an error code.
+    const origin = res.ok ? undefined : typeof body['error'] === 'string' ? String(body['error']) : 'proxy';
+    return {
+      status: res.status,
+      body,
+      setCookie: res.headers.getSetCookie(),
+      retryAfter,
+      reason: origin && `${method} ${res.status} ${origin}`,
+    };
   } catch (err) {
     const reason =
       err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.name) : String(err);
@@ -84,7 +92,7 @@ export async function createUsers(base: string, count: number, tag: string): Pro
   if (products.length === 0)
     throw new Error(`GET /api/products: ${catalogue.status} ${catalogue.reason ?? ''}`);
   const users: LoadUser[] = [];
-  for (let i = 0; i < count; i++) {
+  const one = async (i: number) => {
     const email = `chaos-${tag}-${i}@load.test`;
     const password = `pw-${tag}-${i}-load`;
     const reg = await call(base, 'POST', '/api/register', { json: { email, password } });
@@ -108,8 +116,11 @@ export async function createUsers(base: string, count: number, tag: string): Pro
       acked: new Map(products.map((p) => [p, items[p] ?? 0])),
       unacked: new Map(),
     });
+  };
+  for (let i = 0; i < count; i += 8) {
+    await Promise.all(Array.from({ length: Math.min(8, count - i) }, (_, k) => one(i + k)));
   }
-  return users;
+  return users.sort((a, b) => a.email.localeCompare(b.email, 'en', { numeric: true }));
 }
 
 function record(stats: LoadStats, s: Sample): void {
@@ -127,9 +138,11 @@ async function userLoop(
   stats: LoadStats,
   signal: AbortSignal,
   pauseMs: number,
+  canSwitch: boolean,
 ) {
   let turn = 0;
   while (!signal.aborted) {
+    if (canSwitch && exhausted(user)) return;
     const product = user.products[turn % user.products.length]!;
     const at = performance.now();
     if (turn % 2 === 0) {
@@ -167,11 +180,9 @@ async function userLoop(
         ok,
         status: res.status,
         retryAfter: res.retryAfter,
-        reason:
-          res.reason ??
-          (ok
-            ? undefined
-            : `PUT ${res.status}${res.status === 503 && !res.retryAfter ? ' without Retry-After' : ''}`),
+        reason: ok
+          ? undefined
+          : `${res.reason ?? `PUT ${res.status}`}${res.status === 503 && !res.retryAfter ? ' without Retry-After' : ''}`,
       });
       if (ok) {
         user.acked.set(product, value);
@@ -191,14 +202,32 @@ export function newStats(): LoadStats {
   return { samples: [], writesAcked: 0, staleReads: 0, failures: new Map() };
 }
 
-/** Starts the load; resolves when every user's loop has seen the abort and finished its request. */
+/** Quantities stop at MAX_QUANTITY (99): a user whose every product got there has nothing left to write. */
+function exhausted(user: LoadUser): boolean {
+  return [...user.next.values()].every((v) => v > 99);
+}
+
+/**
+ * Starts the load with `concurrency` users at a time (all of them by default); a user with nothing
+ * left to write hands over to the next unused one, so values keep growing however long the run.
+ * Resolves when every loop has seen the abort and finished its request.
+ */
 export function runLoad(
   base: string,
   users: LoadUser[],
   signal: AbortSignal,
   pauseMs = 20,
+  concurrency = users.length,
 ): { stats: LoadStats; done: Promise<void> } {
   const stats = newStats();
-  const done = Promise.all(users.map((u) => userLoop(base, u, stats, signal, pauseMs))).then(() => undefined);
+  const queue = users.slice(concurrency);
+  const worker = async (first: LoadUser) => {
+    let user: LoadUser | undefined = first;
+    while (user && !signal.aborted) {
+      await userLoop(base, user, stats, signal, pauseMs, queue.length > 0);
+      user = exhausted(user) ? (queue.shift() ?? user) : undefined;
+    }
+  };
+  const done = Promise.all(users.slice(0, concurrency).map(worker)).then(() => undefined);
   return { stats, done };
 }

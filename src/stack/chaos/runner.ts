@@ -57,19 +57,22 @@ export async function runScenario(
   } catch (err) {
     return failedRow(scenario, `the stack was not whole before the fault: ${(err as Error).message}`);
   }
+  // A user has ~600 writes before every quantity reaches 99: spares take over on long runs.
+  const concurrency = opts.users ?? 16;
+  const rounds = opts.rounds ?? 1;
   const users = await createUsers(
     actions.frontUrl,
-    opts.users ?? 16,
+    concurrency * (1 + Math.ceil(rounds / 3)),
     `${scenario.name}-${Date.now().toString(36)}`,
   );
   const controller = new AbortController();
-  const load = runLoad(actions.frontUrl, users, controller.signal, opts.pauseMs ?? 20);
+  const load = runLoad(actions.frontUrl, users, controller.signal, opts.pauseMs ?? 20, concurrency);
   const faults: number[] = [];
   const switches = watchSwitches(actions);
   let note: string | undefined;
   let error: string | undefined;
   try {
-    await waitFor('the load to warm up', () => load.stats.writesAcked >= users.length, { timeoutMs: 30_000 });
+    await waitFor('the load to warm up', () => load.stats.writesAcked >= concurrency, { timeoutMs: 30_000 });
     note = await scenario.inject({
       actions,
       rounds: opts.rounds ?? 1,
@@ -78,7 +81,7 @@ export async function runScenario(
     });
     // Keep the load on a little after healing: requests must succeed again.
     const healed = load.stats.samples.length;
-    await waitFor('requests after the fault', () => load.stats.samples.length >= healed + users.length * 4, {
+    await waitFor('requests after the fault', () => load.stats.samples.length >= healed + concurrency * 4, {
       timeoutMs: 30_000,
     });
   } catch (err) {
