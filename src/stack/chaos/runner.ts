@@ -175,7 +175,12 @@ function watchSwitches(actions: StackActions): { times: number[]; close: () => v
     sub.on('message', () => times.push(performance.now()));
     return sub;
   });
-  return { times, close: () => subs.forEach((s) => s.disconnect()) };
+  return {
+    times,
+    close: () => {
+      for (const s of subs) s.disconnect();
+    },
+  };
 }
 
 function failedRow(scenario: Scenario, error: string): ScenarioRow {
