@@ -143,7 +143,8 @@ async function userLoop(
   let turn = 0;
   while (!signal.aborted) {
     if (canSwitch && exhausted(user)) return;
-    const product = user.products[turn % user.products.length]!;
+    // Reads on even turns, writes on odd ones: each write goes to the next product in turn.
+    const product = user.products[Math.floor(turn / 2) % user.products.length]!;
     const at = performance.now();
     if (turn % 2 === 0) {
       const res = await call(base, 'GET', '/api/cart', { cookie: user.cookie });
