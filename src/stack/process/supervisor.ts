@@ -12,6 +12,7 @@ import {
   type PortName,
   type RedisNode,
 } from '../topology.ts';
+import { defaultAppCommand } from './app-command.ts';
 import { ManagedProcess } from './managed.ts';
 import { assertPortFree } from './ports.ts';
 import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from './probes.ts';
@@ -197,12 +198,7 @@ export class Stack extends StackView implements StackActions {
   }
 
   private async startApp(name: string): Promise<void> {
-    const [command, ...args] = this.opts.appCommand ?? [
-      process.execPath,
-      '--import',
-      'tsx',
-      join(REPO_ROOT, 'src/server.ts'),
-    ];
+    const [command, ...args] = this.opts.appCommand ?? defaultAppCommand(REPO_ROOT);
     if (!command) throw new Error('appCommand is empty');
     this.launch(name, command, args, this.appEnv(name));
     const url = `${this.appUrl(name)}/readyz`;
