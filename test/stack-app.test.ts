@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../src/stack/process/supervisor.ts';
+import { Stack } from '../src/stack/process/supervisor.ts';
 import { Client } from './helpers/http.ts';
-import { startTestStack } from './helpers/stack.ts';
+import { freePorts, startTestStack, tempRunDir } from './helpers/stack.ts';
 
 let stack: Stack;
 
@@ -37,5 +38,50 @@ describe('the web app behind HAProxy on the real stack', () => {
     for (let i = 1; i < seen.length; i++)
       assert.notEqual(seen[i], seen[i - 1], `round robin: ${seen.join(' ')}`);
     assert.deepEqual([...new Set(seen)].sort(), ['app-1', 'app-2']);
+  });
+});
+
+describe('persistence', () => {
+  it('a restart of the whole stack keeps every user, session and cart it acknowledged', async () => {
+    // Its own stack: stopped and started again on the same run directory and ports.
+    const runDir = tempRunDir('restart');
+    const opts = { runDir, topology: { ports: await freePorts() }, appEnv: { SCRYPT_COST: '1024' } };
+    const email = 'survives-restart@example.org';
+    const c = new Client('http://placeholder');
+    try {
+      let s = await Stack.start(opts);
+      try {
+        c.base = s.frontUrl;
+        assert.equal(
+          (await c.request('POST', '/api/register', { json: { email, password: 'restart-pass-1' } })).status,
+          201,
+        );
+        const login = await c.request('POST', '/api/login', { json: { email, password: 'restart-pass-1' } });
+        assert.equal(login.status, 200);
+        const put = await c.request('PUT', '/api/cart', {
+          json: { items: { webcam: 4, dock: 1 } },
+          headers: { 'x-csrf-token': String(login.json()['csrfToken']) },
+        });
+        assert.equal(put.status, 200, 'acknowledged');
+      } finally {
+        await s.stop();
+      }
+      s = await Stack.start(opts);
+      try {
+        c.base = s.frontUrl;
+        const cart = await c.get('/api/cart');
+        assert.equal(cart.status, 200, 'the session survived');
+        const items = cart.json()['items'] as Record<string, number>;
+        assert.deepEqual([items['webcam'], items['dock'], items['mouse']], [4, 1, 0]);
+        const again = await new Client(s.frontUrl).request('POST', '/api/login', {
+          json: { email, password: 'restart-pass-1' },
+        });
+        assert.equal(again.status, 200, 'the user survived');
+      } finally {
+        await s.stop();
+      }
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
+    }
   });
 });
