@@ -1,7 +1,7 @@
 #!/bin/sh
 # Writes this Sentinel's configuration from the environment, then starts it.
 #   SENTINEL_QUORUM      Sentinels that must agree the master is down (default 2)
-#   SENTINEL_DOWN_AFTER  milliseconds without a valid reply before a node is considered down (default 1000)
+#   SENTINEL_DOWN_AFTER  milliseconds without a valid reply before a node is considered down (default 1500)
 #   SENTINEL_FAILOVER    failover timeout in milliseconds (default 3000)
 #   MASTER_NAME, MASTER_HOST, MASTER_PORT, SENTINEL_PORT, REDIS_PASSWORD (or REDIS_PASSWORD_FILE),
 #   SENTINEL_ANNOUNCE_HOST, SENTINEL_DIR (default /data)
@@ -16,7 +16,7 @@ number() { # name value
 }
 
 QUORUM="${SENTINEL_QUORUM:-2}"
-DOWN_AFTER="${SENTINEL_DOWN_AFTER:-1000}"
+DOWN_AFTER="${SENTINEL_DOWN_AFTER:-1500}"
 FAILOVER="${SENTINEL_FAILOVER:-3000}"
 number SENTINEL_QUORUM "$QUORUM"
 number SENTINEL_DOWN_AFTER "$DOWN_AFTER"

@@ -97,7 +97,7 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
   return {
     masterName: opts.masterName ?? 'mymaster',
     quorum: 2,
-    downAfterMs: opts.downAfterMs ?? 1000,
+    downAfterMs: opts.downAfterMs ?? 1500,
     failoverTimeoutMs: opts.failoverTimeoutMs ?? 3000,
     parallelSyncs: 1,
     redis: [

@@ -90,7 +90,8 @@ describe('the judge of a scenario', () => {
     assert.equal(windowMet(2.35, null, 1000), false);
     assert.equal(windowMet(2.35, 2.29, 1000), true, 'the app followed within 100 ms');
     assert.equal(windowMet(2.45, 2.29, 1000), false, 'the app lagged 160 ms');
-    assert.equal(windowMet(2.65, 2.6, 1000), false, 'beyond down-after + 1.6 s');
+    assert.equal(windowMet(3.25, 3.2, 1000), true, 'Sentinel took one more round of votes');
+    assert.equal(windowMet(3.35, 3.3, 1000), false, 'beyond down-after + 2.3 s');
     assert.equal(windowMet(1.75, 1.7, 500), true);
   });
 

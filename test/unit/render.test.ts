@@ -39,7 +39,7 @@ describe('topology', () => {
     assert.deepEqual(t.haproxy, { host: '127.0.0.1', httpPort: 8080, statsPort: 8404, redisPort: 6379 });
     assert.equal(t.masterName, 'mymaster');
     assert.equal(t.quorum, 2);
-    assert.deepEqual([t.downAfterMs, t.failoverTimeoutMs, t.parallelSyncs], [1000, 3000, 1]);
+    assert.deepEqual([t.downAfterMs, t.failoverTimeoutMs, t.parallelSyncs], [1500, 3000, 1]);
     // Each Redis node and Sentinel on its own loopback address (a packet filter can partition them).
     assert.deepEqual(
       [...t.redis, ...t.sentinels].map((n) => n.host),
