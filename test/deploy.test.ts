@@ -3,41 +3,24 @@
 // of the app image (compiled server, production dependencies only, its HEALTHCHECK command).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../src/stack/process/ports.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
 import { composeDocument, composeTopology } from '../src/stack/render/compose.ts';
 import { renderSentinelConf } from '../src/stack/render/sentinel.ts';
+import { tempDirs } from './helpers/stack.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DEPLOY = join(ROOT, 'deploy');
 const ENTRYPOINT = join(DEPLOY, 'sentinel-entrypoint.sh');
 const exec = promisify(execFile);
 
-const dirs: string[] = [];
-const tempDir = (tag: string) => {
-  const d = mkdtempSync(join(tmpdir(), `ha-stack-${tag}-`));
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 /** Runs a command; resolves with its exit code and output instead of throwing on a non-zero exit. */
 async function run(

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { isSameProcess, pidRecord, processStartTime } from '../src/stack/process/managed.ts';
 import { freePort, isPortFree, PortInUseError } from '../src/stack/process/ports.ts';
@@ -19,17 +18,10 @@ import {
 import { waitFor } from '../src/stack/process/wait.ts';
 import { renderHaproxyCfg } from '../src/stack/render/haproxy.ts';
 import { defineTopology, LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
+import { tempDirs } from './helpers/stack.ts';
 
 const run = promisify(execFile);
-const dirs: string[] = [];
-const tempDir = (tag: string) => {
-  const d = mkdtempSync(join(tmpdir(), `ha-stack-${tag}-`));
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  if (!process.env['KEEP_RUN_DIRS']) for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 async function freePorts(): Promise<Record<PortName, number>> {
   const out = {} as Record<PortName, number>;

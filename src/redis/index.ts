@@ -224,7 +224,7 @@ export class RedisLayer {
   }
 
   private async pingClient(client: Redis | null, timeoutMs: number): Promise<boolean> {
-    if (!client || client.status !== 'ready') return false;
+    if (client?.status !== 'ready') return false;
     try {
       return (await withTimeout(client.ping(), timeoutMs)) === 'PONG';
     } catch {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/stack/process/ports.ts';
 import { Stack, type StackOptions } from '../../src/stack/process/supervisor.ts';
@@ -11,6 +12,22 @@ export async function freePorts(): Promise<Record<PortName, number>> {
   const out = {} as Record<PortName, number>;
   for (const name of Object.keys(PORT_VARIABLES) as PortName[]) out[name] = await freePort();
   return out;
+}
+
+/**
+ * A maker of temporary directories for one test file; they are removed after its tests
+ * (kept when KEEP_RUN_DIRS is set, to read the logs of a failed run).
+ */
+export function tempDirs(): (tag: string) => string {
+  const dirs: string[] = [];
+  after(() => {
+    if (!process.env['KEEP_RUN_DIRS']) for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return (tag) => {
+    const d = mkdtempSync(join(tmpdir(), `ha-stack-${tag}-`));
+    dirs.push(d);
+    return d;
+  };
 }
 
 export function tempRunDir(tag: string): string {
