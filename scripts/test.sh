@@ -2,7 +2,7 @@
 # The test command: sets itself up, then lint, type check, unit and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh chromium
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts

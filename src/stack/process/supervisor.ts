@@ -187,6 +187,10 @@ export class Stack extends StackView implements StackActions {
         .map((s) => `${s.host}:${s.port}`)
         .join(','),
       REDIS_MASTER_NAME: this.topology.masterName,
+      // What the topology page watches: every node by name, and HAProxy's view of the instances.
+      TOPOLOGY_REDIS_NODES: this.topology.redis.map((r) => `${r.name}=${r.host}:${r.port}`).join(','),
+      TOPOLOGY_SENTINELS: this.topology.sentinels.map((s) => `${s.name}=${s.host}:${s.port}`).join(','),
+      ...(this.withHaproxy ? { HAPROXY_STATS_URL: this.statsUrl } : {}),
       REDIS_PASSWORD: this.password,
       SESSION_SECRET: this.sessionSecret,
       TRUST_PROXY: '127.0.0.1',
