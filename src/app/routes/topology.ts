@@ -15,6 +15,10 @@ const HEARTBEAT_MS = 10_000;
 export function topologyRoutes(app: FastifyInstance, deps: Deps): void {
   const observer = deps.topology;
   const streams = new Set<() => void>();
+  deps.metrics.gauge('topology_streams', 'Open topology event streams.', () => streams.size);
+  deps.metrics.gauge('topology_observer_running', '1 while the topology observer polls.', () =>
+    observer.active ? 1 : 0,
+  );
 
   app.get('/topology', async (req, reply) => {
     const signed = signedSession(deps, req);

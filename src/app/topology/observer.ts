@@ -40,8 +40,6 @@ export class TopologyObserver {
   private nextEventId = 1;
   private firstPoll: Promise<void> | undefined;
   private closed = false;
-  /** How many times the poller started: lets tests see that it stops and starts again. */
-  starts = 0;
 
   constructor(private readonly opts: ObserverOptions) {}
 
@@ -84,7 +82,6 @@ export class TopologyObserver {
     this.linger = undefined;
     if (this.running || this.closed) return;
     this.running = true;
-    this.starts++;
     const { config, redisPassword, sentinelPassword } = this.opts;
     const timeout = Math.max(100, Math.min(1000, config.pollMs - 50));
     this.nodes = config.redisNodes.map((n) => {
