@@ -2,9 +2,9 @@
 # The test command: sets itself up, then lint, type check, unit and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# docker-compose validates deploy/compose.yaml (no Docker engine is needed for that).
-# iptables: the packet filter of the partition-master chaos scenario (root only; skipped otherwise)
-bash scripts/setup.sh docker-compose $([ "$(id -u)" = 0 ] && echo iptables)
+# docker-compose validates deploy/compose.yaml (no Docker engine is needed for that); chromium runs
+# the browser tests; iptables: the packet filter of the partition-master chaos scenario (root only).
+bash scripts/setup.sh docker-compose chromium $([ "$(id -u)" = 0 ] && echo iptables)
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts

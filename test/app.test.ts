@@ -142,7 +142,7 @@ describe('web app on Redis with Sentinel', () => {
       form: { _csrf: await c.formToken('/login'), email: address, password: 'not-the-password' },
     });
     assert.equal(wrong.status, 401);
-    assert.match(wrong.text, /class="error"[^>]*>wrong email or password/);
+    assert.match(wrong.text, /class="error"[^>]*>wrong email or password/i);
     assert.match(wrong.text, new RegExp(`value="${address.replace('.', '\\.')}"`));
 
     const ok = await c.request('POST', '/login', {

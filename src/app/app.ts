@@ -14,11 +14,13 @@ import { Metrics } from './metrics.ts';
 import { apiRoutes } from './routes/api.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { pageRoutes } from './routes/pages.ts';
+import { topologyRoutes } from './routes/topology.ts';
 import { Tokens } from './security/tokens.ts';
 import { CartStore } from './stores/carts.ts';
 import { LoginLimiter } from './stores/limits.ts';
 import { SessionStore } from './stores/sessions.ts';
 import { UserStore } from './stores/users.ts';
+import { TopologyObserver } from './topology/observer.ts';
 import { errorPage } from './views/pages.ts';
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -82,6 +84,12 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     carts: new CartStore(layer),
     limiter: new LoginLimiter(layer, config.loginLimitWindowSeconds),
     metrics,
+    topology: new TopologyObserver({
+      config: config.topology,
+      instance: config.instanceId,
+      redisPassword: config.redis.password,
+      sentinelPassword: config.redis.sentinelPassword,
+    }),
     state: { draining: false },
   };
 
@@ -160,6 +168,7 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
   opsRoutes(app, deps);
   apiRoutes(app, deps);
   pageRoutes(app, deps);
+  topologyRoutes(app, deps);
 
   app.addHook('onClose', async () => {
     if (!redis) await layer.close();

@@ -8,6 +8,7 @@ import type { CartStore } from './stores/carts.ts';
 import type { LoginLimiter } from './stores/limits.ts';
 import type { SessionStore } from './stores/sessions.ts';
 import type { UserStore } from './stores/users.ts';
+import type { TopologyObserver } from './topology/observer.ts';
 import type { PageContext } from './views/html.ts';
 
 export const SESSION_COOKIE = 'sid';
@@ -23,6 +24,8 @@ export interface Deps {
   carts: CartStore;
   limiter: LoginLimiter;
   metrics: Metrics;
+  /** Watches the Redis nodes, Sentinels and HAProxy for the topology page, only while someone looks. */
+  topology: TopologyObserver;
   state: { draining: boolean };
 }
 
@@ -71,7 +74,13 @@ export function pageContext(
   const csrf = session
     ? deps.tokens.csrfFor('session', session.sid)
     : deps.tokens.csrfFor('anon', anonNonce(deps, req, reply));
-  return { instance: deps.config.instanceId, email: session?.email ?? null, csrf, notice };
+  return {
+    instance: deps.config.instanceId,
+    email: session?.email ?? null,
+    csrf,
+    notice,
+    path: req.url.split('?')[0],
+  };
 }
 
 /** A form post must carry the token of the browser's session or of its anonymous nonce. */

@@ -27,6 +27,7 @@ export class Metrics {
   private readonly requests = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
   private readonly redisErrors = new Map<string, number>();
+  private readonly gauges: { name: string; help: string; read: () => number }[] = [];
   sessionsCreated = 0;
   replicaReads = 0;
   masterChanges = 0;
@@ -40,6 +41,11 @@ export class Metrics {
       this.latency.set(route, h);
     }
     h.observe(seconds);
+  }
+
+  /** A value read when the metrics are rendered (nothing to update on the request path). */
+  gauge(name: string, help: string, read: () => number): void {
+    this.gauges.push({ name, help, read });
   }
 
   redisError(where: string): void {
@@ -89,6 +95,8 @@ export class Metrics {
       '# TYPE redis_master_connections_total counter',
       `redis_master_connections_total{${inst}} ${this.masterChanges}`,
     );
+    for (const g of this.gauges)
+      out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name}{${inst}} ${g.read()}`);
     return `${out.join('\n')}\n`;
   }
 }

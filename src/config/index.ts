@@ -35,6 +35,25 @@ export interface RedisConfig {
   connectTimeoutMs: number;
 }
 
+export interface NamedAddress {
+  /** The address itself when the variable gives no name. */
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** What the topology page observes; each part may be missing, the page then says so. */
+export interface TopologyConfig {
+  masterName: string;
+  redisNodes: NamedAddress[];
+  sentinels: NamedAddress[];
+  /** HAProxy's stats page (`http://host:port/stats`); its CSV tells which app instances are up. */
+  haproxyStatsUrl: string | undefined;
+  /** The HAProxy backend whose servers are the app instances. */
+  haproxyAppBackend: string;
+  pollMs: number;
+}
+
 export interface AppConfig {
   env: 'production' | 'development';
   host: string;
@@ -56,6 +75,7 @@ export interface AppConfig {
   /** How long a stopping instance reports not-ready before it closes, so the proxy takes it out first. */
   shutdownDrainMs: number;
   redis: RedisConfig;
+  topology: TopologyConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -89,6 +109,45 @@ function parseHostPort(name: string, item: string): SentinelAddress {
     throw new ConfigError(name, `"${item}" is not host:port`);
   }
   return { host: m[1], port };
+}
+
+/** `name=host:port` or `host:port` items separated by commas. */
+function namedList(name: string, raw: string): NamedAddress[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((item) => {
+      const eq = item.indexOf('=');
+      const label = eq > 0 ? item.slice(0, eq).trim() : '';
+      const addr = parseHostPort(name, eq > 0 ? item.slice(eq + 1) : item);
+      if (label !== '' && !/^[A-Za-z0-9._-]{1,64}$/.test(label))
+        throw new ConfigError(name, `"${label}" is not a valid node name`);
+      return { name: label || `${addr.host}:${addr.port}`, ...addr };
+    });
+}
+
+function readTopology(env: Env): TopologyConfig {
+  const sentinels = env['TOPOLOGY_SENTINELS'] || env['REDIS_SENTINELS'] || '';
+  const stats = env['HAPROXY_STATS_URL'] || undefined;
+  if (stats !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(stats);
+    } catch {
+      throw new ConfigError('HAPROXY_STATS_URL', `"${stats}" is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ConfigError('HAPROXY_STATS_URL', 'must be an http:// or https:// URL');
+  }
+  return {
+    masterName: str(env, 'REDIS_MASTER_NAME', 'mymaster'),
+    redisNodes: namedList('TOPOLOGY_REDIS_NODES', env['TOPOLOGY_REDIS_NODES'] ?? ''),
+    sentinels: namedList(env['TOPOLOGY_SENTINELS'] ? 'TOPOLOGY_SENTINELS' : 'REDIS_SENTINELS', sentinels),
+    haproxyStatsUrl: stats,
+    haproxyAppBackend: str(env, 'HAPROXY_APP_BACKEND', 'apps'),
+    pollMs: int(env, 'TOPOLOGY_POLL_MS', 500, 100, 60_000),
+  };
 }
 
 /** Secrets that are short, or made of very few distinct characters, are refused outside development. */
@@ -192,5 +251,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
     shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 2500, 0, 60_000),
     redis: readRedis(env),
+    topology: readTopology(env),
   };
 }

@@ -137,7 +137,7 @@ export function portsFromEnv(env: Record<string, string | undefined>): Partial<R
 export function appEnvironment(
   t: Topology,
   app: AppNode,
-  v: { listen: string; password: string; sessionSecret: string; trustProxy: string },
+  v: { listen: string; password: string; sessionSecret: string; trustProxy: string; statsUrl?: string },
 ): Record<string, string> {
   return {
     HOST: v.listen,
@@ -148,6 +148,10 @@ export function appEnvironment(
     REDIS_PASSWORD: v.password,
     SESSION_SECRET: v.sessionSecret,
     TRUST_PROXY: v.trustProxy,
+    // What the topology page watches: every node by name, and HAProxy's view of the instances.
+    TOPOLOGY_REDIS_NODES: t.redis.map((r) => `${r.name}=${r.host}:${r.port}`).join(','),
+    TOPOLOGY_SENTINELS: t.sentinels.map((s) => `${s.name}=${s.host}:${s.port}`).join(','),
+    ...(v.statsUrl ? { HAPROXY_STATS_URL: v.statsUrl } : {}),
   };
 }
 

@@ -134,7 +134,7 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
     } catch (err) {
       const cart = await deps.carts.get(session.email);
       return formError(err, reply, (field, message) =>
-        addPage(pageContext(deps, req, reply, session), cart, { field, message }),
+        addPage(pageContext(deps, req, reply, session), cart, { field, message }, body),
       );
     }
   });

@@ -28,36 +28,62 @@ export interface PageContext {
   /** CSRF token for the forms of this page (the logout button among them). */
   csrf: string;
   notice?: string | undefined;
+  /** Path of the page, to mark its link in the navigation. */
+  path?: string | undefined;
 }
 
-export function layout(title: string, ctx: PageContext, body: Html): string {
+function navLink(ctx: PageContext, href: string, text: string): Html {
+  return ctx.path === href
+    ? html`<a href="${href}" aria-current="page">${text}</a>`
+    : html`<a href="${href}">${text}</a>`;
+}
+
+export function layout(title: string, ctx: PageContext, body: Html, opts: { wide?: boolean } = {}): string {
   const who = ctx.email
-    ? html`<span class="who">Signed in as <strong>${ctx.email}</strong></span>
-        <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${ctx.csrf}">
-        <button type="submit" class="link">Log out</button></form>`
-    : html`<a href="/login">Log in</a> <a href="/register">Register</a>`;
-  const nav = ctx.email
-    ? html`<nav aria-label="Cart"><a href="/get">Cart</a><a href="/add">Edit cart</a><a href="/delete">Empty cart</a><a href="/topology">Topology</a></nav>`
-    : html`<nav aria-label="Site"><a href="/topology">Topology</a></nav>`;
+    ? html`<span class="who">Signed in as <strong data-user>${ctx.email}</strong></span>
+<form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${ctx.csrf}"><button type="submit" class="quiet">Log out</button></form>`
+    : html`<span class="who">Not signed in</span>`;
+  const links = ctx.email
+    ? [navLink(ctx, '/get', 'Cart'), navLink(ctx, '/add', 'Edit cart'), navLink(ctx, '/topology', 'Topology')]
+    : [
+        navLink(ctx, '/login', 'Log in'),
+        navLink(ctx, '/register', 'Register'),
+        navLink(ctx, '/topology', 'Topology'),
+      ];
   const notice = ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : '';
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · redis-ha-stack</title><link rel="stylesheet" href="/static/app.css"></head>
-<body><header><a class="brand" href="/">redis-ha-stack</a>${nav}<div class="account">${who}</div>
-<span class="instance" title="App instance that served this page">served by <code>${ctx.instance}</code></span></header>
-<main><h1>${title}</h1>${notice}${body}</main></body></html>`.text;
+<body><a class="skip" href="#main">Skip to content</a>
+<header><div class="bar"><a class="brand" href="/">redis-ha-stack</a><nav aria-label="Main">${links}</nav>
+<div class="account">${who}</div></div>
+<p class="instance">Page served by <code data-instance>${ctx.instance}</code></p></header>
+<main id="main" tabindex="-1"${opts.wide ? html` class="wide"` : ''}><h1>${title}</h1>${notice}${body}</main></body></html>`
+    .text;
 }
 
 export function field(
   name: string,
   label: string,
-  opts: { type?: string; value?: string; error?: string | undefined; autocomplete?: string; attrs?: string },
+  opts: {
+    type?: string;
+    value?: string;
+    error?: string | undefined;
+    hint?: string;
+    autocomplete?: string;
+    attrs?: string;
+  },
 ): Html {
   const id = `f-${name}`;
   const err = opts.error ? html`<span class="error" id="${id}-error">${opts.error}</span>` : '';
-  const described = opts.error ? html` aria-invalid="true" aria-describedby="${id}-error"` : '';
-  return html`<div class="field"><label for="${id}">${label}</label>
+  const hint = opts.hint ? html`<span class="hint" id="${id}-hint">${opts.hint}</span>` : '';
+  const describedBy = [opts.error ? `${id}-error` : '', opts.hint ? `${id}-hint` : '']
+    .filter((x) => x)
+    .join(' ');
+  // The first field in error takes the focus, so a keyboard user lands where the fix is needed.
+  const state = html`${describedBy ? html` aria-describedby="${describedBy}"` : ''}${opts.error ? html` aria-invalid="true" autofocus` : ''}`;
+  return html`<div class="field${opts.error ? ' invalid' : ''}"><label for="${id}">${label}</label>
 <input id="${id}" name="${name}" type="${opts.type ?? 'text'}" value="${opts.value ?? ''}"${
     opts.autocomplete ? html` autocomplete="${opts.autocomplete}"` : ''
-  }${opts.attrs ? new Html(` ${opts.attrs}`) : ''}${described} required>${err}</div>`;
+  }${opts.attrs ? new Html(` ${opts.attrs}`) : ''}${state} required>${hint}${err}</div>`;
 }

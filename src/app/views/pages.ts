@@ -8,8 +8,16 @@ export interface FormState {
   error?: { field: string; message: string } | undefined;
 }
 
+/** A validation message names the field by its form name; next to the field, its label reads better. */
+function inWords(message: string, name: string, label: string): string {
+  const text = message.startsWith(`${name} `) ? `${label}${message.slice(name.length)}` : message;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+const LABELS: Record<string, string> = { email: 'Email', password: 'Password' };
+
 const errorFor = (state: FormState, name: string) =>
-  state.error?.field === name ? state.error.message : undefined;
+  state.error?.field === name ? inWords(state.error.message, name, LABELS[name] ?? name) : undefined;
 
 function generalError(state: FormState) {
   const e = state.error;
@@ -24,18 +32,19 @@ function credentialsForm(action: string, button: string, ctx: PageContext, state
 ${field('email', 'Email', { type: 'email', value: state.email ?? '', error: errorFor(state, 'email'), autocomplete: 'email', attrs: `maxlength="${EMAIL_MAX}"` })}
 ${field('password', 'Password', {
   type: 'password',
+  ...(isNew ? { hint: `At least ${PASSWORD_MIN} characters.` } : {}),
   error: errorFor(state, 'password'),
   autocomplete: isNew ? 'new-password' : 'current-password',
   attrs: `maxlength="${PASSWORD_MAX}"${isNew ? ` minlength="${PASSWORD_MIN}"` : ''}`,
 })}
-<button type="submit">${button}</button></form>`;
+<div class="actions"><button type="submit">${button}</button></div></form>`;
 }
 
 export const loginPage = (ctx: PageContext, state: FormState = {}) =>
   layout(
     'Log in',
     ctx,
-    html`${credentialsForm('/login', 'Log in', ctx, state, false)}<p>No account yet? <a href="/register">Register</a>.</p>`,
+    html`${credentialsForm('/login', 'Log in', ctx, state, false)}<p class="aside">No account yet? <a href="/register">Create one</a>.</p>`,
   );
 
 export const registerPage = (ctx: PageContext, state: FormState = {}) =>
@@ -43,41 +52,53 @@ export const registerPage = (ctx: PageContext, state: FormState = {}) =>
     'Register',
     ctx,
     html`${credentialsForm('/register', 'Create account', ctx, state, true)}
-<p class="hint">At least ${PASSWORD_MIN} characters. Already registered? <a href="/login">Log in</a>.</p>`,
+<p class="aside">Already registered? <a href="/login">Log in</a>.</p>`,
   );
 
 export function cartPage(ctx: PageContext, cart: Cart, stale: boolean): string {
   const total = Object.values(cart).reduce((a, b) => a + b, 0);
   const rows = PRODUCTS.map(
     (p) =>
-      html`<tr><th scope="row">${p.name}</th><td class="num" data-product="${p.id}">${cart[p.id] ?? 0}</td></tr>`,
+      html`<tr${cart[p.id] ? '' : html` class="zero"`}><th scope="row">${p.name}</th><td class="num" data-product="${p.id}">${cart[p.id] ?? 0}</td></tr>`,
   );
   return layout(
     'Your cart',
     ctx,
-    html`<p>Cart of <strong class="email">${ctx.email}</strong>: ${total} item${total === 1 ? '' : 's'}.</p>
+    html`<p>Cart of <strong class="email">${ctx.email}</strong>: <span data-total="${total}">${total} item${total === 1 ? '' : 's'}</span>.</p>
 ${stale ? html`<p class="notice warn" role="status">Served from a replica while the master is being replaced.</p>` : ''}
-<table><thead><tr><th scope="col">Product</th><th scope="col" class="num">Quantity</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="actions"><a class="button" href="/add">Edit quantities</a> <a href="/delete">Empty the cart</a></p>`,
+<table class="cart"><thead><tr><th scope="col">Product</th><th scope="col" class="num">Quantity</th></tr></thead><tbody>${rows}</tbody>
+<tfoot><tr><th scope="row">Total</th><td class="num">${total}</td></tr></tfoot></table>
+<p class="actions"><a class="button" href="/add">Edit quantities</a> <a class="button secondary" href="/delete">Empty the cart</a></p>`,
   );
 }
 
-export function addPage(ctx: PageContext, cart: Cart, error?: { field: string; message: string }): string {
-  const inputs = PRODUCTS.map((p) =>
-    field(`qty_${p.id}`, p.name, {
+/**
+ * The quantity form; `typed` holds what the person sent when the form comes back with an error,
+ * so nothing they typed is lost.
+ */
+export function addPage(
+  ctx: PageContext,
+  cart: Cart,
+  error?: { field: string; message: string },
+  typed?: Record<string, unknown>,
+): string {
+  const inputs = PRODUCTS.map((p) => {
+    const name = `qty_${p.id}`;
+    const sent = typed?.[name];
+    return field(name, p.name, {
       type: 'number',
-      value: String(cart[p.id] ?? 0),
-      error: error?.field === `qty_${p.id}` ? error.message : undefined,
+      value: typeof sent === 'string' ? sent : String(cart[p.id] ?? 0),
+      error: error?.field === name ? inWords(error.message, name, p.name) : undefined,
       attrs: 'min="0" max="99" step="1" inputmode="numeric"',
-    }),
-  );
+    });
+  });
   const general =
     error && !error.field.startsWith('qty_') ? html`<p class="error" role="alert">${error.message}</p>` : '';
   return layout(
     'Edit cart',
     ctx,
     html`<form method="post" action="/add" novalidate class="grid"><input type="hidden" name="_csrf" value="${ctx.csrf}">
-${general}${inputs}<button type="submit">Save cart</button></form>`,
+${general}${inputs}<p class="actions"><button type="submit">Save cart</button> <a class="button secondary" href="/get">Cancel</a></p></form>`,
   );
 }
 
@@ -87,7 +108,7 @@ export const deletePage = (ctx: PageContext) =>
     ctx,
     html`<p>Remove every product from the cart of <strong>${ctx.email}</strong>?</p>
 <form method="post" action="/delete"><input type="hidden" name="_csrf" value="${ctx.csrf}">
-<button type="submit" class="danger">Empty the cart</button> <a href="/get">Keep it</a></form>`,
+<p class="actions"><button type="submit" class="danger">Empty the cart</button> <a class="button secondary" href="/get">Keep it</a></p></form>`,
   );
 
 export const errorPage = (ctx: PageContext, status: number, message: string) =>

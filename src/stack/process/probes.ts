@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { parseReplication, type Replication } from '../../redis/observe.ts';
 
 /** A short-lived connection for a probe: no retries, short timeouts, always closed. */
 export async function withRedis<T>(
@@ -28,53 +29,14 @@ export async function withRedis<T>(
   }
 }
 
-export function parseInfo(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
-}
-
-export interface NodeState {
-  role: 'master' | 'slave' | 'unknown';
-  offset: number;
-  connectedReplicas: number;
-  linkUp: boolean;
-  masterHost?: string | undefined;
-  masterPort?: number | undefined;
-  /** Replicas as the master sees them: address, offset and lag in seconds. */
-  replicas: { ip: string; port: number; offset: number; lag: number }[];
-}
+export type NodeState = Replication;
 
 export async function nodeState(
   host: string,
   port: number,
   password: string | undefined,
 ): Promise<NodeState> {
-  const info = parseInfo(await withRedis(host, port, password, (r) => r.info('replication')));
-  const replicas = Object.entries(info)
-    .filter(([k]) => /^slave\d+$/.test(k))
-    .map(([, v]) => {
-      const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
-      return {
-        ip: f['ip'] ?? '',
-        port: Number(f['port']),
-        offset: Number(f['offset']),
-        lag: Number(f['lag']),
-      };
-    });
-  const role = info['role'] === 'master' || info['role'] === 'slave' ? info['role'] : 'unknown';
-  return {
-    role,
-    offset: Number(info['master_repl_offset'] ?? info['slave_repl_offset'] ?? 0),
-    connectedReplicas: Number(info['connected_slaves'] ?? 0),
-    linkUp: info['master_link_status'] === 'up',
-    masterHost: info['master_host'],
-    masterPort: info['master_port'] ? Number(info['master_port']) : undefined,
-    replicas,
-  };
+  return parseReplication(await withRedis(host, port, password, (r) => r.info('replication')));
 }
 
 export interface SentinelView {

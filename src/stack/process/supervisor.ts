@@ -192,6 +192,7 @@ export class Stack extends StackView implements StackActions {
         password: this.password,
         sessionSecret: this.sessionSecret,
         trustProxy: '127.0.0.1',
+        ...(this.withHaproxy ? { statsUrl: this.statsUrl } : {}),
       }),
       ...this.opts.appEnv,
     };

@@ -158,6 +158,8 @@ function appService(t: Topology, app: AppNode): YamlValue {
       password: SECRET_VARIABLES.REDIS_PASSWORD,
       sessionSecret: SECRET_VARIABLES.SESSION_SECRET,
       trustProxy: NETWORK.haproxyAddress,
+      // HAProxy starts after the apps: until it answers, the topology page says its stats are unavailable.
+      statsUrl: `http://${t.haproxy.host}:${t.haproxy.statsPort}/stats`,
     }),
     depends_on: healthy(t.sentinels.map((s) => s.host)),
     // SIGTERM drains (/readyz 503, SHUTDOWN_DRAIN_MS) then waits for in-flight requests (SHUTDOWN_GRACE_MS).

@@ -1,0 +1,372 @@
+import type { TopologyConfig } from '../../config/index.ts';
+import { NodeWatch, type Replication, type SentinelBelief, SentinelWatch } from '../../redis/observe.ts';
+import { describeSentinelEvent, isTimelineEvent } from './events.ts';
+import { fetchStats, type ProxiedServer } from './haproxy.ts';
+import type { NodeRow, SentinelRow, TopologyEvent, TopologySnapshot } from './model.ts';
+
+const MAX_EVENTS = 40;
+/** Sentinels report the same fact each on its own: one line, several sources, within this window. */
+const MERGE_MS = 5000;
+/** A page load followed by its stream connecting should not stop and start the poller in between. */
+const LINGER_MS = 5000;
+
+export interface ObserverOptions {
+  config: TopologyConfig;
+  instance: string;
+  redisPassword: string | undefined;
+  sentinelPassword: string | undefined;
+}
+
+type Listener = (s: TopologySnapshot) => void;
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * One per app process: polls every node, Sentinel and HAProxy's stats, follows the Sentinels'
+ * event channels, and hands each changed snapshot to its listeners. It runs only while someone
+ * listens (and a few seconds after), so it costs nothing to an instance nobody watches.
+ */
+export class TopologyObserver {
+  private readonly listeners = new Set<Listener>();
+  private nodes: NodeWatch[] = [];
+  private sentinels: SentinelWatch[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private linger: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private again = false;
+  private latest: TopologySnapshot | undefined;
+  private sent = '';
+  private events: TopologyEvent[] = [];
+  private nextEventId = 1;
+  private firstPoll: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ObserverOptions) {}
+
+  get active(): boolean {
+    return this.running;
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Calls `fn` with the current snapshot and every changed one after it; returns the unsubscribe. */
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    this.ensureRunning();
+    if (this.latest) fn(this.latest);
+    return () => {
+      if (this.listeners.delete(fn) && this.listeners.size === 0) this.scheduleStop();
+    };
+  }
+
+  /** The latest snapshot, polling once first when the poller is not running. */
+  async current(): Promise<TopologySnapshot> {
+    this.ensureRunning();
+    await this.firstPoll;
+    if (this.listeners.size === 0) this.scheduleStop();
+    if (!this.latest) throw new Error('the topology observer is closed');
+    return this.latest;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+    this.stop();
+    await this.polling;
+  }
+
+  private ensureRunning(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    if (this.running || this.closed) return;
+    this.running = true;
+    const { config, redisPassword, sentinelPassword } = this.opts;
+    const timeout = Math.max(100, Math.min(1000, config.pollMs - 50));
+    this.nodes = config.redisNodes.map((n) => {
+      const w = new NodeWatch(n.host, n.port, redisPassword, timeout);
+      // A dropped connection is often a node dying: look now rather than at the next tick.
+      w.onLost(() => {
+        if (this.running) void this.poll();
+      });
+      return w;
+    });
+    this.sentinels = config.sentinels.map(
+      (s) =>
+        new SentinelWatch(s.host, s.port, sentinelPassword, timeout, (type, msg) =>
+          this.sentinelEvent(s.name, type, msg),
+        ),
+    );
+    this.firstPoll = this.poll();
+  }
+
+  private scheduleStop(): void {
+    clearTimeout(this.linger);
+    this.linger = setTimeout(() => {
+      if (this.listeners.size === 0) this.stop();
+    }, LINGER_MS);
+    this.linger.unref();
+  }
+
+  private stop(): void {
+    clearTimeout(this.linger);
+    clearTimeout(this.timer);
+    this.linger = this.timer = undefined;
+    if (!this.running) return;
+    this.running = false;
+    for (const w of [...this.nodes, ...this.sentinels]) w.close();
+    this.nodes = [];
+    this.sentinels = [];
+    // The next start compares against its own first look, not against one from long ago.
+    this.latest = undefined;
+    this.sent = '';
+  }
+
+  /** Polls now; a poll asked for while one runs is done right after it. */
+  private poll(): Promise<void> {
+    if (this.polling) {
+      this.again = true;
+      return this.polling;
+    }
+    clearTimeout(this.timer);
+    const started = Date.now();
+    this.polling = this.read()
+      .then((s) => this.publish(s))
+      .catch(() => undefined)
+      .finally(() => {
+        this.polling = undefined;
+        if (!this.running) return;
+        const wait = this.again ? 0 : Math.max(0, this.opts.config.pollMs - (Date.now() - started));
+        this.again = false;
+        this.timer = setTimeout(() => void this.poll(), wait);
+      });
+    return this.polling;
+  }
+
+  private nameOf(host: string, port: number | string): string {
+    const p = Number(port);
+    const known = [...this.opts.config.redisNodes, ...this.opts.config.sentinels].find(
+      (n) => n.host === host && n.port === p,
+    );
+    return known?.name ?? `${host}:${p}`;
+  }
+
+  private sentinelEvent(source: string, type: string, msg: string): void {
+    if (!this.running || !isTimelineEvent(type)) return;
+    const text = describeSentinelEvent(type, msg, this.opts.config.masterName, (h, p) => this.nameOf(h, p));
+    if (!text) return;
+    this.addEvent(type, text, source);
+    this.publish(this.latest, true);
+    // The state behind the event (a new role, a lost link) is worth reading now, not at the next tick.
+    void this.poll();
+  }
+
+  private addEvent(type: string, text: string, source: string): void {
+    const now = Date.now();
+    const same = this.events.find(
+      (e) => e.type === type && e.text === text && now - Date.parse(e.at) < MERGE_MS,
+    );
+    if (same) {
+      if (!same.sources.includes(source)) same.sources.push(source);
+      return;
+    }
+    this.events.push({
+      id: this.nextEventId++,
+      at: new Date(now).toISOString(),
+      type,
+      text,
+      sources: [source],
+    });
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  }
+
+  private publish(s: TopologySnapshot | undefined, eventsChanged = false): void {
+    if (!s || !this.running) return;
+    if (eventsChanged) s = { ...s, events: this.events.map((e) => ({ ...e, sources: [...e.sources] })) };
+    const previous = this.latest;
+    this.latest = s;
+    if (previous && previous !== s) this.diffEvents(previous, s);
+    const key = JSON.stringify({ ...this.latest, at: '' });
+    if (key === this.sent) return;
+    this.sent = key;
+    for (const fn of this.listeners) fn(this.latest);
+  }
+
+  /** Events the Sentinels do not publish but a person wants to see: a node or an instance going away. */
+  private diffEvents(before: TopologySnapshot, after: TopologySnapshot): void {
+    const count = this.events.length;
+    for (const n of after.nodes) {
+      const was = before.nodes.find((x) => x.name === n.name);
+      if (!was) continue;
+      if (was.up && !n.up)
+        this.addEvent('down', `${n.name} does not answer (${n.error ?? 'no reply'})`, 'poll');
+      else if (!was.up && n.up) this.addEvent('up', `${n.name} answers again as ${n.role}`, 'poll');
+      else if (was.up && n.up && was.role !== n.role)
+        this.addEvent('role', `${n.name} is now ${n.role} (was ${was.role})`, 'poll');
+    }
+    for (const s of after.sentinels) {
+      const was = before.sentinels.find((x) => x.name === s.name);
+      if (was?.up && !s.up) this.addEvent('down', `sentinel ${s.name} does not answer`, 'poll');
+      else if (was && !was.up && s.up) this.addEvent('up', `sentinel ${s.name} answers again`, 'poll');
+    }
+    for (const a of after.haproxy.apps) {
+      const was = before.haproxy.apps.find((x) => x.server === a.server);
+      if (was?.ready && !a.ready)
+        this.addEvent('down', `${a.server} taken out by HAProxy (${a.status})`, 'haproxy');
+      else if (was && !was.ready && a.ready)
+        this.addEvent('up', `${a.server} back in HAProxy (${a.status})`, 'haproxy');
+    }
+    if (this.events.length !== count || after.events.length !== this.events.length)
+      this.latest = { ...after, events: this.events.map((e) => ({ ...e, sources: [...e.sources] })) };
+  }
+
+  private async read(): Promise<TopologySnapshot> {
+    const { config } = this.opts;
+    const settle = <T>(p: Promise<T>) =>
+      p.then(
+        (value) => ({ value, error: null }),
+        (err: unknown) => ({ value: null, error: message(err) }),
+      );
+    const [states, beliefs, stats] = await Promise.all([
+      Promise.all(this.nodes.map((n) => settle(n.replication()))),
+      Promise.all(this.sentinels.map((s) => settle(s.belief(config.masterName)))),
+      config.haproxyStatsUrl
+        ? settle(fetchStats(config.haproxyStatsUrl, Math.max(200, config.pollMs)))
+        : Promise.resolve(null),
+    ]);
+    const nodes = this.nodeRows(states);
+    const sentinels = this.sentinelRows(beliefs);
+    return {
+      at: new Date().toISOString(),
+      observer: this.opts.instance,
+      masterName: config.masterName,
+      master: this.master(beliefs, nodes),
+      ...alarms(nodes, sentinels),
+      missing: missing(config),
+      nodes,
+      sentinels,
+      haproxy: haproxyPart(config, stats),
+      events: this.events.map((e) => ({ ...e, sources: [...e.sources] })),
+    };
+  }
+
+  private nodeRows(states: { value: Replication | null; error: string | null }[]): NodeRow[] {
+    const nodes = this.opts.config.redisNodes;
+    const masterOffset = Math.max(
+      0,
+      ...states.filter((s) => s.value?.role === 'master').map((s) => s.value!.offset),
+    );
+    return nodes.map((n, i): NodeRow => {
+      const s = states[i]?.value;
+      const address = `${n.host}:${n.port}`;
+      if (!s) {
+        const base = { link: null, following: null, replicas: null, offset: null };
+        const lag = { lagBytes: null, lagSeconds: null };
+        return {
+          name: n.name,
+          address,
+          up: false,
+          role: 'down',
+          ...base,
+          ...lag,
+          error: states[i]?.error ?? null,
+        };
+      }
+      const replica = s.role === 'slave';
+      // The master's own record of the replica (matched by port: replicas announce their loopback address).
+      const seen = states
+        .map((x) => x.value)
+        .filter((x) => x?.role === 'master')
+        .flatMap((x) => x!.replicas)
+        .find(
+          (r) =>
+            r.port === n.port && (r.ip === n.host || nodes.filter((x) => x.port === n.port).length === 1),
+        );
+      return {
+        name: n.name,
+        address,
+        up: true,
+        role: replica ? 'replica' : s.role === 'master' ? 'master' : 'unknown',
+        link: replica ? (s.linkUp ? 'up' : 'down') : null,
+        following: replica && s.masterHost ? this.nameOf(s.masterHost, s.masterPort ?? 0) : null,
+        replicas: replica ? null : s.connectedReplicas,
+        offset: s.offset,
+        lagBytes: replica && masterOffset > 0 ? Math.max(0, masterOffset - s.offset) : null,
+        lagSeconds: replica && seen ? seen.lag : null,
+        error: null,
+      };
+    });
+  }
+
+  private sentinelRows(beliefs: { value: SentinelBelief | null; error: string | null }[]): SentinelRow[] {
+    return this.opts.config.sentinels.map((s, i) => {
+      const b = beliefs[i]?.value;
+      return {
+        name: s.name,
+        address: `${s.host}:${s.port}`,
+        up: !!b,
+        master: b?.master ? this.nameOf(b.master.host, b.master.port) : null,
+        flags: b?.flags ?? '',
+        configEpoch: b ? b.configEpoch : null,
+        error: b ? null : (beliefs[i]?.error ?? null),
+      };
+    });
+  }
+
+  private master(beliefs: { value: SentinelBelief | null }[], nodes: NodeRow[]): TopologySnapshot['master'] {
+    // Right after a failover the Sentinels that have not heard of it still name the old master.
+    const newest = beliefs
+      .map((b) => b.value)
+      .filter((b): b is SentinelBelief => !!b?.master)
+      .sort((a, b) => b.configEpoch - a.configEpoch)[0];
+    if (newest?.master) {
+      const address = `${newest.master.host}:${newest.master.port}`;
+      return { name: this.nameOf(newest.master.host, newest.master.port), address };
+    }
+    const reporting = nodes.filter((n) => n.role === 'master');
+    return reporting.length === 1 ? { name: reporting[0]!.name, address: reporting[0]!.address } : null;
+  }
+}
+
+/** Alarms need a person; warnings describe a state that is normal for a moment (during a failover). */
+function alarms(nodes: NodeRow[], sentinels: SentinelRow[]): { alarms: string[]; warnings: string[] } {
+  const out = { alarms: [] as string[], warnings: [] as string[] };
+  const masters = nodes.filter((n) => n.role === 'master');
+  if (masters.length > 1)
+    out.alarms.push(`split brain: ${masters.map((m) => m.name).join(' and ')} report role:master`);
+  if (sentinels.length > 0 && sentinels.every((s) => !s.up)) out.alarms.push('no Sentinel answers');
+  const named = new Map<string, string[]>();
+  for (const s of sentinels) if (s.master) named.set(s.master, [...(named.get(s.master) ?? []), s.name]);
+  if (named.size > 1) {
+    const who = [...named].map(([m, by]) => `${m} (${by.join(', ')})`).join(' vs ');
+    out.warnings.push(`Sentinels disagree on the master: ${who}; normal for a moment during a failover`);
+  }
+  if (nodes.length > 0 && masters.length === 0) out.warnings.push('no node reports role:master');
+  return out;
+}
+
+function missing(config: TopologyConfig): string[] {
+  const out: string[] = [];
+  if (config.redisNodes.length === 0)
+    out.push('Redis nodes are not observed: set TOPOLOGY_REDIS_NODES=name=host:port,...');
+  if (config.sentinels.length === 0)
+    out.push('Sentinels are not observed: set TOPOLOGY_SENTINELS or REDIS_SENTINELS=host:port,...');
+  if (!config.haproxyStatsUrl)
+    out.push("App instances are not observed: set HAPROXY_STATS_URL to HAProxy's stats page");
+  return out;
+}
+
+function haproxyPart(
+  config: TopologyConfig,
+  stats: { value: ProxiedServer[] | null; error: string | null } | null,
+): TopologySnapshot['haproxy'] {
+  const servers = stats?.value ?? [];
+  return {
+    configured: !!config.haproxyStatsUrl,
+    up: !!stats?.value,
+    error: stats?.error ?? null,
+    apps: servers.filter((s) => s.backend === config.haproxyAppBackend),
+    others: servers.filter((s) => s.backend !== config.haproxyAppBackend),
+  };
+}

@@ -1,0 +1,197 @@
+import { Redis } from 'ioredis';
+
+/** `INFO` text as a record of fields (section headers left out). */
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+export interface Replication {
+  role: 'master' | 'slave' | 'unknown';
+  offset: number;
+  connectedReplicas: number;
+  linkUp: boolean;
+  masterHost?: string | undefined;
+  masterPort?: number | undefined;
+  /** Replicas as the master sees them: address, offset and lag in seconds. */
+  replicas: { ip: string; port: number; offset: number; lag: number }[];
+}
+
+/** The replication section of `INFO` as typed fields. */
+export function parseReplication(text: string): Replication {
+  const info = parseInfo(text);
+  const replicas = Object.entries(info)
+    .filter(([k]) => /^slave\d+$/.test(k))
+    .map(([, v]) => {
+      const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
+      return {
+        ip: f['ip'] ?? '',
+        port: Number(f['port']),
+        offset: Number(f['offset']),
+        lag: Number(f['lag']),
+      };
+    });
+  const role = info['role'] === 'master' || info['role'] === 'slave' ? info['role'] : 'unknown';
+  return {
+    role,
+    offset: Number(info['master_repl_offset'] ?? info['slave_repl_offset'] ?? 0),
+    connectedReplicas: Number(info['connected_slaves'] ?? 0),
+    linkUp: info['master_link_status'] === 'up',
+    masterHost: info['master_host'],
+    masterPort: info['master_port'] ? Number(info['master_port']) : undefined,
+    replicas,
+  };
+}
+
+export interface SentinelBelief {
+  master: { host: string; port: number } | null;
+  flags: string;
+  /** Epoch of the configuration this Sentinel holds: a later failover has a higher one. */
+  configEpoch: number;
+  replicas: number;
+  otherSentinels: number;
+}
+
+/** A short reason a watched node did not answer, for a person to read. */
+export function whyDown(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === 'ECONNREFUSED') return 'connection refused';
+  if (e?.code === 'ECONNRESET') return 'connection reset';
+  if (/timed? ?out/i.test(e?.message ?? '')) return 'no reply in time';
+  if (/writeable|closed|not connected/i.test(e?.message ?? '')) return 'not connected';
+  return (e?.message ?? String(err)).slice(0, 80);
+}
+
+/**
+ * A watcher's connection: kept open between polls (a poll every half second should not pay for a
+ * connect) and never queueing a command while disconnected. Before each command it waits for a
+ * connection that is being made again, but no longer than the first failed attempt: Sentinel
+ * disconnects every client of a node it reconfigures, which must not read as the node being down,
+ * while a dead node must show as down at once.
+ */
+class WatchClient {
+  readonly redis: Redis;
+  private lastError: unknown;
+
+  constructor(
+    host: string,
+    port: number,
+    password: string | undefined,
+    private readonly timeoutMs: number,
+  ) {
+    this.redis = new Redis({
+      host,
+      port,
+      password,
+      connectionName: 'topology-watch',
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: (attempt) => Math.min(50 * attempt, 250),
+    });
+    this.redis.on('error', (err) => {
+      this.lastError = err;
+    });
+  }
+
+  /** Runs `fn` once connected; throws the reason the node cannot be reached. */
+  async run<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
+    const r = this.redis;
+    if (r.status !== 'ready') {
+      const ok = await new Promise<boolean>((resolve) => {
+        const done = (v: boolean) => {
+          clearTimeout(timer);
+          r.off('ready', onReady);
+          r.off('error', onError);
+          resolve(v);
+        };
+        const onReady = () => done(true);
+        const onError = () => done(false);
+        const timer = setTimeout(() => done(false), this.timeoutMs);
+        r.on('ready', onReady);
+        r.on('error', onError);
+      });
+      if (!ok) throw new Error(this.lastError ? whyDown(this.lastError) : 'not connected');
+    }
+    try {
+      return await fn(r);
+    } catch (err) {
+      throw new Error(whyDown(err));
+    }
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
+}
+
+/** Polls one Redis node's replication state. */
+export class NodeWatch {
+  private readonly client: WatchClient;
+
+  constructor(host: string, port: number, password: string | undefined, timeoutMs: number) {
+    this.client = new WatchClient(host, port, password, timeoutMs);
+  }
+
+  replication(): Promise<Replication> {
+    return this.client.run(async (r) => parseReplication(await r.info('replication')));
+  }
+
+  /** Called when the connection to the node drops: the caller may want to look again at once. */
+  onLost(fn: () => void): void {
+    this.client.redis.on('close', fn);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** A Sentinel's belief about one master, and its event channels (`+sdown`, `+switch-master`, ...). */
+export class SentinelWatch {
+  private readonly client: WatchClient;
+  private readonly events: Redis;
+
+  constructor(
+    host: string,
+    port: number,
+    password: string | undefined,
+    timeoutMs: number,
+    onEvent: (type: string, message: string) => void,
+  ) {
+    this.client = new WatchClient(host, port, password, timeoutMs);
+    this.events = new WatchClient(host, port, password, timeoutMs).redis;
+    this.events.on('pmessage', (_pattern: string, channel: string, message: string) => {
+      if (!channel.startsWith('__')) onEvent(channel, message);
+    });
+    // Commands are not queued while disconnected: subscribe on every (re)connection instead.
+    this.events.on('ready', () => {
+      this.events.psubscribe('*').catch(() => undefined);
+    });
+  }
+
+  belief(masterName: string): Promise<SentinelBelief> {
+    return this.client.run(async (r) => {
+      const raw = (await r.call('SENTINEL', 'MASTER', masterName)) as string[];
+      const m: Record<string, string> = {};
+      for (let i = 0; i + 1 < raw.length; i += 2) m[raw[i]!] = raw[i + 1]!;
+      return {
+        master: m['ip'] && m['port'] ? { host: m['ip'], port: Number(m['port']) } : null,
+        flags: m['flags'] ?? '',
+        configEpoch: Number(m['config-epoch'] ?? 0),
+        replicas: Number(m['num-slaves'] ?? 0),
+        otherSentinels: Number(m['num-other-sentinels'] ?? 0),
+      };
+    });
+  }
+
+  close(): void {
+    this.client.close();
+    this.events.disconnect();
+  }
+}
