@@ -20,6 +20,10 @@ const USAGE = `usage: ha-stack <command> [arguments]
   logs <node> [lines]      the last lines of a node's log
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
+  bench [failover] [--url URL] [--connections N] [--duration S] [--cases a,b] [--repeat N]
+        [--rounds N] [--json FILE]
+                           throughput and latency against a ceiling and a peer, or the failover
+                           window (see README)
   render --target compose|local --out DIR [--check]
                            write the generated configs (compose: deploy/, host names, secrets
                            from the environment); --check only reports files that differ
@@ -39,6 +43,12 @@ const COMMANDS: Record<string, Command> = {
   logs,
   chaos: async (a) => (await import('./cli/chaos.ts')).chaos(a),
   render: async (a) => (await import('./cli/render.ts')).render(a),
+  bench: async (a) => {
+    // A development tool (autocannon, Express): kept out of the compiled image, so the specifier
+    // is not a literal the compiler would follow.
+    const module = './bench/main.ts';
+    return ((await import(module)) as { bench: Command }).bench(a);
+  },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { buildApp } from './app/app.ts';
+import { buildApp, flushLogs } from './app/app.ts';
 import { type AppConfig, ConfigError, loadConfig } from './config/index.ts';
 
 async function main(): Promise<void> {
@@ -27,10 +27,14 @@ async function main(): Promise<void> {
     deps.state.draining = true;
     app.log.info({ signal, drainMs: config.shutdownDrainMs }, 'draining');
     await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
-    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs).unref();
+    const force = setTimeout(() => {
+      flushLogs();
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
     await app.close();
     clearTimeout(force);
     app.log.info('stopped');
+    flushLogs();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  flushLogs();
   process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

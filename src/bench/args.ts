@@ -1,0 +1,78 @@
+import { UsageError } from '../cli/context.ts';
+import { CASE_IDS } from './cases.ts';
+
+export interface BenchArgs {
+  mode: 'load' | 'failover';
+  url: string | undefined;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  cases: string[];
+  /** Times the list of cases runs, alternating; the table shows each case's median run. */
+  repeat: number;
+  json: string;
+  progress: boolean;
+  scryptCost: number | undefined;
+  rounds: number;
+  /** Users of the failover load (each one request at a time, 20 ms apart). */
+  users: number;
+}
+
+function positive(flag: string, raw: string | undefined, integer = true): number {
+  const n = Number(raw);
+  if (raw === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new UsageError(`${flag} needs a positive ${integer ? 'whole ' : ''}number`);
+  return n;
+}
+
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  const out: BenchArgs = {
+    mode: 'load',
+    url: undefined,
+    connections: 32,
+    durationS: 15,
+    warmupS: 3,
+    cases: [...CASE_IDS],
+    repeat: 1,
+    json: '',
+    progress: process.stdout.isTTY === true,
+    scryptCost: undefined,
+    rounds: 5,
+    users: 8,
+  };
+  const args = [...argv];
+  if (args[0] === 'failover') {
+    out.mode = 'failover';
+    args.shift();
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = () => args[++i];
+    if (a === '--url') {
+      out.url = value();
+      if (!out.url || !/^https?:\/\//.test(out.url)) throw new UsageError('--url needs an http:// URL');
+    } else if (a === '--connections' || a === '-c') out.connections = positive(a, value());
+    else if (a === '--duration' || a === '-d') out.durationS = positive(a, value());
+    else if (a === '--warmup') {
+      const v = Number(value());
+      if (!Number.isFinite(v) || v < 0) throw new UsageError('--warmup needs seconds (0 for none)');
+      out.warmupS = v;
+    } else if (a === '--cases') {
+      out.cases = (value() ?? '').split(',').filter(Boolean);
+      const unknown = out.cases.filter((c) => !CASE_IDS.includes(c));
+      if (unknown.length || out.cases.length === 0)
+        throw new UsageError(`--cases takes a comma-separated list of: ${CASE_IDS.join(', ')}`);
+    } else if (a === '--repeat') out.repeat = positive(a, value());
+    else if (a === '--json') {
+      out.json = value() ?? '';
+      if (!out.json) throw new UsageError('--json needs a file name');
+    } else if (a === '--no-progress') out.progress = false;
+    else if (a === '--progress') out.progress = true;
+    else if (a === '--scrypt-cost') out.scryptCost = positive(a, value());
+    else if (a === '--rounds') out.rounds = positive(a, value());
+    else if (a === '--users') out.users = positive(a, value());
+    else throw new UsageError(`unknown argument "${a}"`);
+  }
+  out.json ||= out.mode === 'failover' ? 'results/bench-failover.json' : 'results/bench.json';
+  return out;
+}

@@ -1,0 +1,193 @@
+import autocannon from 'autocannon';
+import type { BenchUser } from './fixtures.ts';
+import { fullCart } from './fixtures.ts';
+import { cpuSeconds } from './procs.ts';
+import { type RedisDelta, RedisStats, round } from './redis-stats.ts';
+
+export type Via = 'haproxy' | 'app' | 'ceiling' | 'peer';
+
+export interface BenchCase {
+  /** `get-haproxy`, `put-app`, `get-ceiling`, ... */
+  id: string;
+  route: 'GET /get' | 'PUT /api/cart' | 'POST /api/login';
+  via: Via;
+  url: string;
+  /** Processes that serve the requests (their CPU is the case's CPU). */
+  servers: () => (number | undefined)[];
+  /** The HAProxy in front of them, if any. */
+  haproxyPid: () => number | undefined;
+  /** Headers and body of connection `i` (each connection is one user). */
+  request: (user: BenchUser, i: number) => { headers: Record<string, string>; body?: string };
+}
+
+export interface CaseResult {
+  case: string;
+  route: string;
+  via: Via;
+  connections: number;
+  durationS: number;
+  requests: number;
+  requestsPerS: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  redis: RedisDelta;
+  /** CPU seconds of the processes that served the case (both instances behind HAProxy). */
+  cpuS: number | null;
+  cpuUsPerRequest: number | null;
+  haproxyCpuS: number | null;
+}
+
+export interface Endpoint {
+  url: string;
+  /** Processes that serve the requests. */
+  pids: () => (number | undefined)[];
+  haproxyPid?: () => number | undefined;
+}
+
+/** The stack's front and one app, and the ceiling's and the peer's, each directly and behind HAProxy. */
+export interface CaseTargets {
+  app: { front: Endpoint; direct: Endpoint };
+  ceiling: { front: Endpoint; direct: Endpoint };
+  peer: { front: Endpoint; direct: Endpoint };
+}
+
+const withSession = (u: BenchUser) => ({ headers: { cookie: u.cookie, accept: 'text/html' } });
+const putCart = (u: BenchUser, i: number) => ({
+  headers: { cookie: u.cookie, 'x-csrf-token': u.csrf, 'content-type': 'application/json' },
+  body: JSON.stringify({ items: fullCart(i + 1) }),
+});
+const login = (u: BenchUser) => ({
+  headers: { 'content-type': 'application/json', accept: 'application/json' },
+  body: JSON.stringify({ email: u.email, password: u.password }),
+});
+
+const at = (via: Via, e: Endpoint) => ({
+  via,
+  url: e.url,
+  servers: e.pids,
+  haproxyPid: e.haproxyPid ?? (() => undefined),
+});
+
+const peerSession = (u: BenchUser) => ({ headers: { cookie: u.peerCookie, accept: 'text/html' } });
+
+/**
+ * Every case, in the order they run: the /get comparison first and interleaved (ceiling, app,
+ * peer, through HAProxy and then directly), so that its ratios share the same moment of the machine.
+ */
+export function allCases(t: CaseTargets): BenchCase[] {
+  return [
+    { id: 'get-ceiling-haproxy', route: 'GET /get', ...at('ceiling', t.ceiling.front), request: withSession },
+    { id: 'get-haproxy', route: 'GET /get', ...at('haproxy', t.app.front), request: withSession },
+    { id: 'get-peer-haproxy', route: 'GET /get', ...at('peer', t.peer.front), request: peerSession },
+    { id: 'get-ceiling', route: 'GET /get', ...at('ceiling', t.ceiling.direct), request: withSession },
+    { id: 'get-app', route: 'GET /get', ...at('app', t.app.direct), request: withSession },
+    { id: 'get-peer', route: 'GET /get', ...at('peer', t.peer.direct), request: peerSession },
+    { id: 'put-haproxy', route: 'PUT /api/cart', ...at('haproxy', t.app.front), request: putCart },
+    { id: 'put-app', route: 'PUT /api/cart', ...at('app', t.app.direct), request: putCart },
+    { id: 'login-haproxy', route: 'POST /api/login', ...at('haproxy', t.app.front), request: login },
+    { id: 'login-app', route: 'POST /api/login', ...at('app', t.app.direct), request: login },
+  ];
+}
+
+export const CASE_IDS = [
+  'get-ceiling-haproxy',
+  'get-haproxy',
+  'get-peer-haproxy',
+  'get-ceiling',
+  'get-app',
+  'get-peer',
+  'put-haproxy',
+  'put-app',
+  'login-haproxy',
+  'login-app',
+];
+
+export interface LoadOptions {
+  connections: number;
+  durationS: number;
+  progress: boolean;
+}
+
+function sumCpu(pids: (number | undefined)[]): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const s = cpuSeconds(pid);
+    if (s === null) return null;
+    total += s;
+  }
+  return total;
+}
+
+/** Drives one case with autocannon: a fixed number of connections for a fixed time. */
+export function drive(c: BenchCase, users: BenchUser[], opts: LoadOptions): Promise<autocannon.Result> {
+  const [method, path] = c.route.split(' ') as ['GET' | 'PUT' | 'POST', string];
+  let next = 0;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `${c.url}${path}`,
+        method,
+        connections: opts.connections,
+        duration: opts.durationS,
+        timeout: 10,
+        setupClient: (client) => {
+          const i = next++;
+          const { headers, body } = c.request(users[i % users.length]!, i);
+          client.setHeadersAndBody(headers, body);
+        },
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+    if (opts.progress) {
+      autocannon.track(instance, {
+        renderProgressBar: true,
+        renderResultsTable: false,
+        renderLatencyTable: false,
+        progressBarString: `  ${c.id.padEnd(14)} [:bar] :percent :elapseds`,
+      });
+    }
+  });
+}
+
+/** Runs one case and gathers its figures: load, latency, Redis commands and connections, CPU. */
+export async function runCase(
+  c: BenchCase,
+  users: BenchUser[],
+  stats: RedisStats,
+  opts: LoadOptions,
+): Promise<CaseResult> {
+  const before = await stats.snapshot();
+  const cpu0 = sumCpu(c.servers());
+  const hap0 = cpuSeconds(c.haproxyPid());
+  const r = await drive(c, users, opts);
+  const cpu1 = sumCpu(c.servers());
+  const hap1 = cpuSeconds(c.haproxyPid());
+  const after = await stats.snapshot();
+  const requests = r.requests.total;
+  const cpuS = cpu0 === null || cpu1 === null ? null : round(cpu1 - cpu0, 2);
+  return {
+    case: c.id,
+    route: c.route,
+    via: c.via,
+    connections: opts.connections,
+    durationS: r.duration,
+    requests,
+    requestsPerS: Math.round(requests / r.duration),
+    latencyMs: {
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+      max: r.latency.max,
+      mean: round(r.latency.mean, 2),
+    },
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    redis: RedisStats.delta(before, after, requests),
+    cpuS,
+    cpuUsPerRequest: cpuS === null || requests === 0 ? null : Math.round((cpuS * 1e6) / requests),
+    haproxyCpuS: hap0 !== null && hap1 !== null ? round(hap1 - hap0, 2) : null,
+  };
+}

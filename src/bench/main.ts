@@ -1,0 +1,202 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import { CliError } from '../cli/context.ts';
+import { type BenchArgs, parseBenchArgs } from './args.ts';
+import { allCases, type CaseResult, drive, runCase } from './cases.ts';
+import { formatFailover, runFailover } from './failover.ts';
+import { createBenchUsers } from './fixtures.ts';
+import { hashesPerSecond } from './hash.ts';
+import { startBenchGroup } from './procs.ts';
+import { RedisStats } from './redis-stats.ts';
+import { formatTable, formatTargets, judgeTargets } from './report.ts';
+import { type BenchTarget, ownStack, runningTarget } from './target.ts';
+
+const say = (m: string) => process.stdout.write(`${m}\n`);
+
+function machine() {
+  let redis = '';
+  try {
+    redis = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    redis = 'unknown';
+  }
+  return {
+    nproc: availableParallelism(),
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    redis,
+  };
+}
+
+/** Everything started here, stopped in reverse order on the way out, also on Ctrl-C. */
+class Cleanup {
+  private readonly steps: (() => Promise<void> | void)[] = [];
+  private running: Promise<void> | undefined;
+
+  add(step: () => Promise<void> | void): void {
+    this.steps.push(step);
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      for (const step of this.steps.reverse()) {
+        try {
+          await step();
+        } catch {
+          // Keep stopping the rest.
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+async function openTarget(args: BenchArgs, cleanup: Cleanup): Promise<BenchTarget> {
+  let target: BenchTarget;
+  if (args.url) {
+    target = runningTarget(args.url);
+    say(`using the running stack: ${target.frontUrl}`);
+  } else {
+    say('starting a stack of its own on free ports...');
+    target = await ownStack({ scryptCost: args.scryptCost, onEvent: (m) => say(`  ${m}`) });
+  }
+  cleanup.add(() => target.stop());
+  return target;
+}
+
+function median(results: CaseResult[]): CaseResult {
+  const s = [...results].sort((a, b) => a.requestsPerS - b.requestsPerS);
+  return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
+  const env = target.appEnv();
+  const ceiling = await startBenchGroup('ceiling', target.workDir, env, (stop) => cleanup.add(stop));
+  const peer = await startBenchGroup('peer', target.workDir, env, (stop) => cleanup.add(stop));
+  const master = await target.actions.currentMaster();
+  if (!master) throw new CliError('the Sentinels name no master');
+  const stats = await RedisStats.open(master.host, master.port, target.actions.password);
+  cleanup.add(() => stats.close());
+
+  say(`creating ${args.connections} users with full carts...`);
+  const users = await createBenchUsers(target.frontUrl, peer.directUrl, args.connections);
+  const appPid = () => target.pidOf(target.apps[0]!.name);
+  const cases = allCases({
+    app: {
+      front: {
+        url: target.frontUrl,
+        pids: () => target.apps.map((a) => target.pidOf(a.name)),
+        haproxyPid: () => target.pidOf('haproxy'),
+      },
+      direct: { url: target.directUrl, pids: () => [appPid()] },
+    },
+    ceiling: {
+      front: { url: ceiling.frontUrl, pids: () => ceiling.pids, haproxyPid: () => ceiling.haproxyPid },
+      direct: { url: ceiling.directUrl, pids: () => ceiling.pids.slice(0, 1) },
+    },
+    peer: {
+      front: { url: peer.frontUrl, pids: () => peer.pids, haproxyPid: () => peer.haproxyPid },
+      direct: { url: peer.directUrl, pids: () => peer.pids.slice(0, 1) },
+    },
+  }).filter((c) => args.cases.includes(c.id));
+
+  const cost = args.scryptCost ?? Number(env['SCRYPT_COST'] ?? 16384);
+  const hashes = cases.some((c) => c.route === 'POST /api/login') ? await hashesPerSecond(cost) : null;
+  if (hashes !== null) say(`scrypt N=${cost}: ${hashes} hashes/s on this machine (the ceiling of logins)`);
+
+  if (args.warmupS > 0) {
+    say(`warming up (${args.warmupS} s per case)...`);
+    for (const c of cases) {
+      if (c.route === 'POST /api/login') continue;
+      await drive(c, users, { connections: args.connections, durationS: args.warmupS, progress: false });
+    }
+  }
+  const runs = new Map<string, CaseResult[]>();
+  for (let i = 0; i < args.repeat; i++) {
+    say(`run ${i + 1}/${args.repeat}: ${args.connections} connections, ${args.durationS} s per case`);
+    for (const c of cases) {
+      const r = await runCase(c, users, stats, {
+        connections: args.connections,
+        durationS: args.durationS,
+        progress: args.progress,
+      });
+      runs.set(c.id, [...(runs.get(c.id) ?? []), r]);
+      if (!args.progress) say(`  ${c.id}: ${r.requestsPerS} req/s, p99 ${r.latencyMs.p99} ms`);
+    }
+  }
+  const rows = cases.map((c) => median(runs.get(c.id)!));
+  const targets = judgeTargets(rows, hashes);
+  say('');
+  say(formatTable(rows));
+  say('');
+  const r = targets.ratios;
+  say(
+    `GET /get via HAProxy: ${r.getVsCeiling ?? '-'} x the ceiling, ${r.getVsPeer ?? '-'} x the peer (each behind HAProxy over two processes), ${r.getVsDirectCeiling ?? '-'} x one ceiling process hit directly`,
+  );
+  say(
+    `GET /get, one process directly: ${r.getAppVsCeiling ?? '-'} x the ceiling, ${r.getAppVsPeer ?? '-'} x the peer`,
+  );
+  if (hashes !== null)
+    say(`POST /api/login via HAProxy: ${r.loginVsHashCeiling ?? '-'} x the hash ceiling (${hashes}/s)`);
+  say(
+    'conn = connections the master accepted during the run (HAProxy checks it once a second) / new client connections',
+  );
+  say(formatTargets(targets));
+  return {
+    kind: 'load',
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings: {
+      connections: args.connections,
+      durationS: args.durationS,
+      warmupS: args.warmupS,
+      repeat: args.repeat,
+      scryptCost: cost,
+      target: args.url ? 'running stack' : 'own stack',
+    },
+    hashesPerS: hashes,
+    cases: rows,
+    allRuns: args.repeat > 1 ? Object.fromEntries(runs) : undefined,
+    ratios: targets.ratios,
+    targets: targets.checks,
+  };
+}
+
+export async function bench(argv: string[]): Promise<void> {
+  const args = parseBenchArgs(argv);
+  const cleanup = new Cleanup();
+  const onSignal = (signal: string) => {
+    say(`\n${signal}: stopping what the benchmark started...`);
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  let report: Record<string, unknown>;
+  try {
+    const target = await openTarget(args, cleanup);
+    if (args.mode === 'failover') {
+      const r = await runFailover(target, {
+        rounds: args.rounds,
+        users: args.users,
+        log: (m) => say(`  ${m}`),
+      });
+      say('');
+      say(formatFailover(r));
+      report = { kind: 'failover', date: new Date().toISOString(), machine: machine(), ...r };
+    } else {
+      report = await load(args, target, cleanup);
+    }
+  } finally {
+    await cleanup.run();
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+  mkdirSync(dirname(args.json), { recursive: true });
+  writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
+  say(`\nwritten to ${args.json}`);
+}

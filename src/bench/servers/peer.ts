@@ -1,0 +1,84 @@
+/**
+ * The peer: the usual way to build the same page, Express with express-session and connect-redis
+ * on the same Redis through the same client. Each request reads the session, renews its TTL with a
+ * separate command (connect-redis's touch) and reads the cart. Used by the benchmark only.
+ */
+import { RedisStore } from 'connect-redis';
+import express from 'express';
+import session from 'express-session';
+import { PRODUCTS } from '../../app/products.ts';
+import { escapeHtml } from '../../app/views/html.ts';
+import { loadConfig } from '../../config/index.ts';
+import { createClient } from '../../redis/clients.ts';
+
+declare module 'express-session' {
+  interface SessionData {
+    email: string;
+  }
+}
+
+const config = loadConfig();
+const redis = createClient(config.redis, 'master', `${config.instanceId}:master`);
+redis.on('error', () => undefined);
+
+const app = express();
+app.disable('x-powered-by');
+app.use(
+  session({
+    store: new RedisStore({ client: redis, prefix: 'peer-sess:', ttl: config.sessionTtlSeconds }),
+    secret: config.sessionSecret,
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: false },
+  }),
+);
+
+app.get(['/healthz', '/readyz'], (_req, res) => {
+  res.status(redis.status === 'ready' ? 200 : 503).end();
+});
+
+// Set-up only: the benchmark logs its users in here before it measures GET /get.
+app.post('/bench-login', express.json(), (req, res, next) => {
+  const email = (req.body as { email?: unknown } | undefined)?.email;
+  if (typeof email !== 'string') {
+    res.status(400).end();
+    return;
+  }
+  req.session.regenerate((err) => {
+    if (err) return next(err);
+    req.session.email = email;
+    req.session.save((e) => (e ? next(e) : res.json({ email })));
+  });
+});
+
+app.get('/get', (req, res, next) => {
+  const email = req.session.email;
+  if (!email) {
+    res.redirect(303, '/login');
+    return;
+  }
+  redis.hgetall(`cart:{${email}}`).then((cart) => {
+    let rows = '';
+    for (const p of PRODUCTS) {
+      const n = Number(cart[p.id] ?? 0);
+      rows += `<tr><td>${escapeHtml(p.name)}</td><td>${Number.isInteger(n) && n > 0 ? n : 0}</td></tr>`;
+    }
+    res
+      .type('html')
+      .send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cart</title></head><body><h1>Cart of ${escapeHtml(email)}</h1><table>${rows}</table></body></html>`,
+      );
+  }, next);
+});
+
+const server = app.listen(config.port, config.host);
+server.keepAliveTimeout = 65_000;
+
+const stop = () => {
+  server.close();
+  server.closeAllConnections();
+  redis.disconnect();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,112 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDirPath, runningStack } from '../cli/context.ts';
+import type { StackActions } from '../stack/actions.ts';
+import { isSameProcess, type PidRecord } from '../stack/process/managed.ts';
+import { freePort } from '../stack/process/ports.ts';
+import { RunDir } from '../stack/process/rundir.ts';
+import { Stack } from '../stack/process/supervisor.ts';
+import { PORT_VARIABLES, type PortName } from '../stack/topology.ts';
+
+/** The stack under test: its own on free ports, or one already running (`--url`). */
+export interface BenchTarget {
+  actions: StackActions;
+  /** HAProxy's front. */
+  frontUrl: string;
+  /** One app instance hit directly. */
+  directUrl: string;
+  /** App instances behind HAProxy (name, URL). */
+  apps: { name: string; url: string }[];
+  sessionSecret: string;
+  /** Where the ceiling's and the peer's logs and pid files go. */
+  workDir: string;
+  /** The pid of a stack process (app-1, app-2, haproxy, redis-1, ...), if it runs. */
+  pidOf(name: string): number | undefined;
+  /** The environment an app instance gets; the ceiling and the peer get the same. */
+  appEnv(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface OwnStackOptions {
+  scryptCost?: number;
+  logLevel?: string;
+  onEvent?: (message: string) => void;
+}
+
+export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget> {
+  const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-bench-'));
+  const ports = {} as Record<PortName, number>;
+  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
+  const appEnv: Record<string, string> = {};
+  if (opts.scryptCost) appEnv['SCRYPT_COST'] = String(opts.scryptCost);
+  if (opts.logLevel) appEnv['LOG_LEVEL'] = opts.logLevel;
+  let stack: Stack;
+  try {
+    stack = await Stack.start({ runDir, topology: { ports }, appEnv, onEvent: opts.onEvent });
+  } catch (err) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
+  const apps = stack.topology.apps.slice(0, stack.appCount).map((a) => ({
+    name: a.name,
+    url: stack.appUrl(a.name),
+  }));
+  return {
+    actions: stack,
+    frontUrl: stack.frontUrl,
+    directUrl: apps[0]!.url,
+    apps,
+    sessionSecret: stack.sessionSecret,
+    workDir: runDir,
+    pidOf: (name) => {
+      try {
+        const p = stack.process(name);
+        return p.running ? p.pid : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    appEnv: () => stack.appEnv('app-1'),
+    stop: async () => {
+      await stack.stop();
+      if (!process.env['KEEP_RUN_DIRS']) rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The stack `npm start` runs from the run directory. `url` replaces its HAProxy front (another
+ * proxy in front of the same apps, for instance); everything else comes from the stack's files.
+ */
+export function runningTarget(url: string | undefined): BenchTarget {
+  const client = runningStack();
+  const run = new RunDir(runDirPath());
+  const secretFile = join(run.dir, 'session.secret');
+  if (!existsSync(secretFile)) throw new Error(`no session secret in ${run.dir}`);
+  const sessionSecret = readFileSync(secretFile, 'utf8').trim();
+  const t = client.topology;
+  const apps = t.apps.map((a) => ({ name: a.name, url: `http://${a.host}:${a.port}` }));
+  const workDir = mkdtempSync(join(tmpdir(), 'ha-stack-bench-'));
+  return {
+    actions: client,
+    frontUrl: url ?? client.frontUrl,
+    directUrl: apps[0]!.url,
+    apps,
+    sessionSecret,
+    workDir,
+    pidOf: (name) => {
+      const rec: PidRecord | undefined = run.readPid(name);
+      return rec && isSameProcess(rec) ? rec.pid : undefined;
+    },
+    appEnv: () => ({
+      REDIS_SENTINELS: t.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+      REDIS_MASTER_NAME: t.masterName,
+      REDIS_PASSWORD: client.password,
+      SESSION_SECRET: sessionSecret,
+    }),
+    stop: async () => {
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}

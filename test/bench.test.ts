@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CASE_IDS } from '../src/bench/cases.ts';
+import { REPO_ROOT } from '../src/stack/process/supervisor.ts';
+
+/**
+ * A smoke run of `npm run bench`: every case for about a second with few connections, on a stack
+ * of its own. It checks the shape of the report and that no request failed; the figures themselves
+ * come from a full `npm run bench`, not from a timed test.
+ */
+describe('npm run bench (smoke)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every case and writes a JSON report with every field', async () => {
+    const json = join(dir, 'bench.json');
+    const args = ['--import', 'tsx', 'src/cli.ts', 'bench', '--duration', '1', '--connections', '4'];
+    args.push('--warmup', '0', '--no-progress', '--scrypt-cost', '1024', '--json', json);
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, out);
+
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(report.kind, 'load');
+    assert.ok(report.machine.nproc >= 1 && report.machine.memoryGiB > 0);
+    assert.ok(report.hashesPerS > 0);
+    assert.deepEqual(
+      report.cases.map((c: { case: string }) => c.case),
+      CASE_IDS,
+    );
+    for (const c of report.cases) {
+      const where = `${c.case}: ${JSON.stringify(c)}`;
+      assert.ok(c.requests > 0 && c.requestsPerS > 0, where);
+      for (const k of ['p50', 'p90', 'p99', 'max']) assert.equal(typeof c.latencyMs[k], 'number', where);
+      assert.equal(c.errors, 0, where);
+      assert.equal(c.timeouts, 0, where);
+      assert.equal(c.non2xx, 0, where);
+      assert.ok(c.redis.commandsPerRequest >= 1, where);
+      assert.equal(typeof c.redis.connectionsOpened, 'number', where);
+      assert.deepEqual(c.redis.newClientConnections, [], where);
+      assert.ok(c.cpuS !== null && c.cpuS >= 0, where);
+    }
+    for (const k of ['getVsCeiling', 'getVsPeer', 'getAppVsCeiling', 'loginVsHashCeiling'])
+      assert.equal(typeof report.ratios[k], 'number', k);
+    assert.match(out, /\| get-haproxy /);
+  });
+});
