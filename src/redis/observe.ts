@@ -62,7 +62,8 @@ export function whyDown(err: unknown): string {
   if (e?.code === 'ECONNREFUSED') return 'connection refused';
   if (e?.code === 'ECONNRESET') return 'connection reset';
   if (/timed? ?out/i.test(e?.message ?? '')) return 'no reply in time';
-  if (/writeable|closed|not connected/i.test(e?.message ?? '')) return 'not connected';
+  if (/writeable|closed|not connected|max retries per request/i.test(e?.message ?? ''))
+    return 'connection lost';
   return (e?.message ?? String(err)).slice(0, 80);
 }
 

@@ -105,3 +105,20 @@ describe('topology: configuration', () => {
     }
   });
 });
+
+describe('why a watched node is down, for a person to read', () => {
+  it('names refused and lost connections instead of a client library message', async () => {
+    const { whyDown } = await import('../../src/redis/observe.ts');
+    assert.equal(
+      whyDown(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+      'connection refused',
+    );
+    assert.equal(
+      whyDown(
+        new Error('Reached the max retries per request limit (which is 0). Refer to "maxRetriesPerRequest"'),
+      ),
+      'connection lost',
+    );
+    assert.equal(whyDown(new Error('Command timed out')), 'no reply in time');
+  });
+});
