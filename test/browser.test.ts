@@ -211,6 +211,15 @@ describe('the pages in a real browser, through HAProxy', () => {
       const page = watcher.page;
       await page.goto('/topology');
       await page.locator('#live-status[data-state="live"]').waitFor();
+      // The page is live: wait (up to 10 s) until it shows the whole stack, then check it in detail.
+      await page.waitForFunction(
+        () =>
+          document.querySelectorAll('tr[data-role="replica"]').length === 2 &&
+          document.querySelectorAll('tr[data-sentinel]').length === 3 &&
+          document.querySelectorAll('tr[data-server^="app-"][data-ready="true"]').length === 2,
+        undefined,
+        { timeout: 10_000 },
+      );
       const master = await page.locator('[data-master]').getAttribute('data-master');
       const known = await stack!.currentMaster();
       assert.equal(master, known?.name);

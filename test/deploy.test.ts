@@ -3,7 +3,16 @@
 // of the app image (compiled server, production dependencies only, its HEALTHCHECK command).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -287,18 +296,16 @@ describe('ha-stack render', () => {
 describe('app image layout (Dockerfile)', () => {
   it('the compiled server needs only production dependencies and passes the image HEALTHCHECK', async () => {
     const app = tempDir('image');
-    // What the final stage holds: package.json, node_modules, dist/ from `npm run build`.
-    copyFileSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+    // The build stage: package files, the tsconfigs and src/ copied, then `npm run build` (which also
+    // copies what tsc does not, such as the topology page's script). The final stage keeps
+    // package.json, node_modules and dist/; src/ is removed so the server cannot reach into it.
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])
+      copyFileSync(join(ROOT, f), join(app, f));
+    cpSync(join(ROOT, 'src'), join(app, 'src'), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    const build = await run(process.execPath, [
-      tsc,
-      '-p',
-      join(ROOT, 'tsconfig.build.json'),
-      '--outDir',
-      join(app, 'dist'),
-    ]);
+    const build = await run('npm', ['run', '--silent', 'build'], { cwd: app });
     assert.equal(build.code, 0, build.stdout + build.stderr);
+    rmSync(join(app, 'src'), { recursive: true, force: true });
 
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
