@@ -10,6 +10,7 @@ import { parseCookies, Tokens } from '../../app/security/tokens.ts';
 import { escapeHtml } from '../../app/views/html.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createClient } from '../../redis/clients.ts';
+import { stopOnSignal } from './stop.ts';
 
 const config = loadConfig();
 const tokens = new Tokens(config.sessionSecret);
@@ -62,11 +63,4 @@ const server = createServer((req, res) => {
 server.keepAliveTimeout = 65_000;
 server.listen(config.port, config.host);
 
-const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  redis.disconnect();
-  process.exit(0);
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+stopOnSignal(server, redis);

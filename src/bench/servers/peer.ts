@@ -10,6 +10,7 @@ import { PRODUCTS } from '../../app/products.ts';
 import { escapeHtml } from '../../app/views/html.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createClient } from '../../redis/clients.ts';
+import { stopOnSignal } from './stop.ts';
 
 declare module 'express-session' {
   interface SessionData {
@@ -74,11 +75,4 @@ app.get('/get', (req, res, next) => {
 const server = app.listen(config.port, config.host);
 server.keepAliveTimeout = 65_000;
 
-const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  redis.disconnect();
-  process.exit(0);
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+stopOnSignal(server, redis);
