@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { plannedFailover } from '../src/stack/actions.ts';
+import { nodeState } from '../src/stack/process/probes.ts';
 import { Stack } from '../src/stack/process/supervisor.ts';
 import { Client } from './helpers/http.ts';
 import { freePorts, startTestStack, tempRunDir } from './helpers/stack.ts';
@@ -38,6 +40,42 @@ describe('the web app behind HAProxy on the real stack', () => {
     for (let i = 1; i < seen.length; i++)
       assert.notEqual(seen[i], seen[i - 1], `round robin: ${seen.join(' ')}`);
     assert.deepEqual([...new Set(seen)].sort(), ['app-1', 'app-2']);
+  });
+});
+
+describe('a planned failover', () => {
+  it('moves the master in seconds while writes wait instead of failing, and demotes the old one', async () => {
+    const c = new Client(stack.frontUrl);
+    const email = 'planned-failover@example.org';
+    assert.equal(
+      (await c.request('POST', '/api/register', { json: { email, password: 'planned-pass-1' } })).status,
+      201,
+    );
+    const login = await c.request('POST', '/api/login', { json: { email, password: 'planned-pass-1' } });
+    const headers = { 'x-csrf-token': String(login.json()['csrfToken']) };
+    const old = (await stack.currentMaster())!;
+    // Writes keep coming during the failover: each must succeed.
+    let writing = true;
+    const statuses: number[] = [];
+    const writer = (async () => {
+      for (let n = 1; writing; n++) {
+        const res = await c.request('PUT', '/api/cart', { json: { items: { headset: n % 99 } }, headers });
+        statuses.push(res.status);
+      }
+    })();
+    try {
+      const result = await plannedFailover(stack);
+      assert.equal(result.from, old.name);
+      assert.notEqual(result.to, old.name);
+      assert.ok(result.ms < 10_000, `took ${result.ms} ms`);
+      const state = await nodeState(old.host, old.port, stack.password);
+      assert.equal(state.role, 'slave', 'the old master is a replica at the end');
+    } finally {
+      writing = false;
+      await writer;
+    }
+    assert.ok(statuses.length > 0);
+    assert.deepEqual([...new Set(statuses)], [200], 'every write succeeded');
   });
 });
 

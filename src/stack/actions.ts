@@ -71,6 +71,10 @@ export async function plannedFailover(
   await withRedis(old.host, old.port, actions.password, (r) =>
     r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE'),
   );
+  const unpause = () =>
+    withRedis(old.host, old.port, actions.password, (r) => r.call('CLIENT', 'UNPAUSE')).catch(
+      () => undefined,
+    );
   try {
     let asked = false;
     for (const s of t.sentinels) {
@@ -84,6 +88,16 @@ export async function plannedFailover(
     }
     if (!asked) throw new Error('no Sentinel accepted the failover request');
     const next = await waitForMaster(t, actions.password, (m) => m.name !== old.name, timeoutMs);
+    // Unpause as soon as the new master is named: the Sentinels' own messages to the old master
+    // (PUBLISH of their hello) wait behind the pause too, and they must reach it to demote it. A write
+    // it takes meanwhile is never acknowledged: its replicas follow the new master, so WAIT fails.
+    await unpause();
+    // Sentinel would demote the old master itself, but only at its next INFO of it (every 10 s once
+    // the failover is over): do what it would do, now that every Sentinel names the new master.
+    await withRedis(old.host, old.port, actions.password, async (r) => {
+      await r.call('REPLICAOF', next.host, String(next.port));
+      await r.call('CONFIG', 'REWRITE').catch(() => undefined);
+    });
     // Done only when the old master has been turned into a replica: no moment with two masters.
     await waitFor(
       `${old.name} to become a replica`,
@@ -92,8 +106,6 @@ export async function plannedFailover(
     );
     return { from: old.name, to: next.name, ms: Date.now() - started };
   } finally {
-    await withRedis(old.host, old.port, actions.password, (r) => r.call('CLIENT', 'UNPAUSE')).catch(
-      () => undefined,
-    );
+    await unpause();
   }
 }
