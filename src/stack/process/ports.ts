@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export class PortInUseError extends Error {
@@ -11,17 +12,36 @@ export class PortInUseError extends Error {
   }
 }
 
-/** A port the OS reports free right now on the given host. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
+const handedOut = new Set<number>();
+
+/** The low end of the kernel's ephemeral port range (where outgoing connections get their ports). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 2048 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A port free right now on every local address, chosen below the ephemeral range: a port the OS
+ * hands out for `listen(0)` comes from that range, where any outgoing connection (a client, a
+ * replica, a health check) may take it before our server binds it. Never the same port twice per
+ * process.
+ */
+export async function freePort(): Promise<number> {
+  const high = ephemeralLow();
+  const low = Math.max(1024, high - 12_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
+    if (await isPortFree(port, '0.0.0.0')) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port found between ${low} and ${high}`);
 }
 
 export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
