@@ -50,7 +50,7 @@ export class RedisLayer {
     this.master.on('error', (err: Error) => this.events.onError?.('master', err));
     this.replica?.on('error', (err: Error) => this.events.onError?.('replica', err));
     for (const client of [this.master, this.replica]) if (client) this.keepConnecting(client);
-    this.watcher = new SwitchWatcher(config, (to) => this.onSwitch(to));
+    this.watcher = SwitchWatcher.forConfig(config, (to) => this.onSwitch(to));
   }
 
   private readonly watcher: SwitchWatcher;

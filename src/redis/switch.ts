@@ -19,22 +19,24 @@ export function parseSwitch(message: string, masterName: string): Switch | null 
  * learn of a failover last (the leader announces it when the whole failover ends, a second later)
  * would otherwise cut a connection to the new master that was just made.
  */
+export interface WatchOptions {
+  sentinels: { host: string; port: number }[];
+  masterName: string;
+  sentinelPassword?: string | undefined;
+  connectTimeoutMs?: number;
+}
+
 export class SwitchWatcher {
   private readonly subscribers: Redis[];
 
-  constructor(config: RedisConfig, onSwitch: (to: Switch) => void) {
-    if (config.target.kind !== 'sentinel') {
-      this.subscribers = [];
-      return;
-    }
-    const masterName = config.target.masterName;
-    this.subscribers = config.target.sentinels.map((s) => {
+  constructor(opts: WatchOptions, onSwitch: (to: Switch) => void) {
+    this.subscribers = opts.sentinels.map((s) => {
       const sub = new Redis({
         host: s.host,
         port: s.port,
-        password: config.sentinelPassword,
+        password: opts.sentinelPassword,
         connectionName: 'switch-watcher',
-        connectTimeout: config.connectTimeoutMs,
+        connectTimeout: opts.connectTimeoutMs ?? 1000,
         retryStrategy: () => 200 + Math.round(Math.random() * 100),
         maxRetriesPerRequest: null,
         lazyConnect: false,
@@ -42,11 +44,27 @@ export class SwitchWatcher {
       sub.on('error', () => undefined);
       sub.subscribe('+switch-master').catch(() => undefined);
       sub.on('message', (_channel: string, message: string) => {
-        const to = parseSwitch(message, masterName);
+        const to = parseSwitch(message, opts.masterName);
         if (to) onSwitch(to);
       });
       return sub;
     });
+  }
+
+  /** Watches the Sentinels of a layer's configuration (none without Sentinel). */
+  static forConfig(config: RedisConfig, onSwitch: (to: Switch) => void): SwitchWatcher {
+    const t = config.target;
+    return new SwitchWatcher(
+      t.kind === 'sentinel'
+        ? {
+            sentinels: t.sentinels,
+            masterName: t.masterName,
+            sentinelPassword: config.sentinelPassword,
+            connectTimeoutMs: config.connectTimeoutMs,
+          }
+        : { sentinels: [], masterName: '' },
+      onSwitch,
+    );
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { SwitchWatcher } from '../../redis/switch.ts';
 import type { StackActions } from '../actions.ts';
 import { withRedis } from '../process/probes.ts';
 import { waitFor } from '../process/wait.ts';
@@ -169,19 +169,11 @@ export function windowMet(windowS: number | null, switchS: number | null, downAf
 /** Records when any Sentinel announces +switch-master (performance.now() time). */
 function watchSwitches(actions: StackActions): { times: number[]; close: () => void } {
   const times: number[] = [];
-  const subs = actions.topology.sentinels.map((s) => {
-    const sub = new Redis({ host: s.host, port: s.port, lazyConnect: false, maxRetriesPerRequest: null });
-    sub.on('error', () => undefined);
-    sub.subscribe('+switch-master').catch(() => undefined);
-    sub.on('message', () => times.push(performance.now()));
-    return sub;
-  });
-  return {
-    times,
-    close: () => {
-      for (const s of subs) s.disconnect();
-    },
-  };
+  const t = actions.topology;
+  const watcher = new SwitchWatcher({ sentinels: t.sentinels, masterName: t.masterName }, () =>
+    times.push(performance.now()),
+  );
+  return { times, close: () => watcher.close() };
 }
 
 function failedRow(scenario: Scenario, error: string): ScenarioRow {

@@ -76,6 +76,21 @@ async function rejoin(ctx: FaultContext, node: RedisNode): Promise<void> {
   await waitWhole(ctx.actions);
 }
 
+/** A node stopped (kill -9 or SIGTERM) for `ms`, then started again; users must notice nothing. */
+function stopAndStart(name: string, how: 'kill' | 'terminate', node: string, ms: number): Scenario {
+  return {
+    name,
+    goal: '0 failed, 0 lost',
+    async inject(ctx) {
+      ctx.fault();
+      await ctx.actions[how](node);
+      await hold(ms);
+      await ctx.actions.restart(node);
+      return undefined;
+    },
+  };
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'kill-master',
@@ -170,28 +185,8 @@ export const SCENARIOS: Scenario[] = [
       return undefined;
     },
   },
-  {
-    name: 'kill-app',
-    goal: '0 failed, 0 lost',
-    async inject(ctx) {
-      ctx.fault();
-      await ctx.actions.kill('app-1');
-      await hold(3000);
-      await ctx.actions.restart('app-1');
-      return undefined;
-    },
-  },
-  {
-    name: 'term-app',
-    goal: '0 failed, 0 lost',
-    async inject(ctx) {
-      ctx.fault();
-      await ctx.actions.terminate('app-2');
-      await hold(5000);
-      await ctx.actions.restart('app-2');
-      return undefined;
-    },
-  },
+  stopAndStart('kill-app', 'kill', 'app-1', 3000),
+  stopAndStart('term-app', 'terminate', 'app-2', 5000),
   {
     name: 'kill-replica',
     goal: '0 failed, 0 lost',
@@ -205,17 +200,7 @@ export const SCENARIOS: Scenario[] = [
       return undefined;
     },
   },
-  {
-    name: 'kill-sentinel',
-    goal: '0 failed, 0 lost',
-    async inject(ctx) {
-      ctx.fault();
-      await ctx.actions.kill('sentinel-1');
-      await hold(3000);
-      await ctx.actions.restart('sentinel-1');
-      return undefined;
-    },
-  },
+  stopAndStart('kill-sentinel', 'kill', 'sentinel-1', 3000),
   {
     name: 'quorum-loss',
     goal: 'writes 503 with Retry-After, reads served, 0 lost, recovery without restarts',
