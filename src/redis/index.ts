@@ -232,24 +232,16 @@ export class RedisLayer {
     }
   }
 
-  private masterSeenAt = 0;
-
   /**
    * What this instance can serve now: 'master' (everything), 'replica' (reads; writes wait for a
    * master up to the write deadline, then answer 503 with Retry-After), or 'none'.
    */
   async health(timeoutMs = 500): Promise<'master' | 'replica' | 'none'> {
     if (await this.pingClient(this.master, timeoutMs)) {
-      this.masterSeenAt = Date.now();
       return 'master';
     }
     if (await this.pingClient(this.replica, timeoutMs)) return 'replica';
     return 'none';
-  }
-
-  /** Milliseconds since a master last answered a health check (Infinity if never). */
-  masterAgeMs(): number {
-    return this.masterSeenAt === 0 ? Number.POSITIVE_INFINITY : Date.now() - this.masterSeenAt;
   }
 
   async close(): Promise<void> {
