@@ -26,6 +26,21 @@ describe('session cookie', () => {
     assert.equal(foreign.readSessionCookie(value), undefined);
   });
 
+  it('still refuses tampered cookies once the genuine one has been read (and remembered)', () => {
+    const sid = tokens.newId();
+    const value = tokens.sessionCookie(sid, 'bob@example.com');
+    assert.deepEqual(tokens.readSessionCookie(value), { sid, email: 'bob@example.com' });
+    assert.deepEqual(tokens.readSessionCookie(value), { sid, email: 'bob@example.com' });
+    const [s, e, sig] = value.split('.') as [string, string, string];
+    const otherEmail = Buffer.from('mallory@example.com').toString('base64url');
+    assert.equal(tokens.readSessionCookie(`${s}.${otherEmail}.${sig}`), undefined);
+    const flipped = `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`;
+    assert.equal(tokens.readSessionCookie(`${s}.${e}.${flipped}`), undefined);
+    assert.equal(tokens.readSessionCookie(`${value} `), undefined);
+    assert.equal(new Tokens('another-secret-with-enough-entropy-9876543210').readSessionCookie(value), undefined);
+    assert.equal(tokens.csrfFor('session', sid), tokens.csrfFor('session', sid));
+  });
+
   it('binds CSRF tokens to their session or nonce', () => {
     const a = tokens.newId();
     const b = tokens.newId();

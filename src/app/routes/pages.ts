@@ -25,7 +25,10 @@ const NOTICES: Record<string, string> = {
 
 /** Server-rendered pages. Writes answer with 303 to a page, after the write is durable. */
 export function pageRoutes(app: FastifyInstance, deps: Deps): void {
-  const notice = (req: FastifyRequest) => NOTICES[String((req.query as Record<string, unknown>)['m'] ?? '')];
+  const notice = (req: FastifyRequest) => {
+    const m = String((req.query as Record<string, unknown>)['m'] ?? '');
+    return Object.hasOwn(NOTICES, m) ? NOTICES[m] : undefined;
+  };
   const html = (reply: FastifyReply, body: string, status = 200) =>
     reply.code(status).type('text/html; charset=utf-8').send(body);
 

@@ -8,17 +8,25 @@ export class Html {
   }
 }
 
-export const escapeHtml = (v: unknown): string => String(v).replace(/[&<>"']/g, (c) => ESC[c]!);
+const SPECIAL = /[&<>"']/;
+
+export function escapeHtml(v: unknown): string {
+  const s = String(v);
+  // Most values (names, numbers, tokens) hold nothing to escape: test before replacing.
+  return SPECIAL.test(s) ? s.replace(/[&<>"']/g, (c) => ESC[c]!) : s;
+}
 
 /** Tagged template: interpolated values are escaped unless they are Html (or arrays of Html). */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
   let out = strings[0]!;
-  values.forEach((v, i) => {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (v instanceof Html) out += v.text;
-    else if (Array.isArray(v)) out += v.map((x) => (x instanceof Html ? x.text : escapeHtml(x))).join('');
+    else if (typeof v === 'number') out += v;
+    else if (Array.isArray(v)) for (const x of v) out += x instanceof Html ? x.text : escapeHtml(x);
     else if (v !== undefined && v !== null && v !== false) out += escapeHtml(v);
     out += strings[i + 1]!;
-  });
+  }
   return new Html(out);
 }
 
@@ -32,10 +40,34 @@ export interface PageContext {
   path?: string | undefined;
 }
 
-function navLink(ctx: PageContext, href: string, text: string): Html {
-  return ctx.path === href
-    ? html`<a href="${href}" aria-current="page">${text}</a>`
-    : html`<a href="${href}">${text}</a>`;
+const NAV_SIGNED_IN = [
+  ['/get', 'Cart'],
+  ['/add', 'Edit cart'],
+  ['/topology', 'Topology'],
+] as const;
+const NAV_SIGNED_OUT = [
+  ['/login', 'Log in'],
+  ['/register', 'Register'],
+  ['/topology', 'Topology'],
+] as const;
+
+/** Navigation is the same for every page view of a kind: built once per (signed in, current link). */
+const navs = new Map<string, Html>();
+
+function nav(signedIn: boolean, path: string | undefined): Html {
+  const links = signedIn ? NAV_SIGNED_IN : NAV_SIGNED_OUT;
+  const current = links.some(([href]) => href === path) ? path : '';
+  const key = `${signedIn}${current}`;
+  let out = navs.get(key);
+  if (!out) {
+    out = html`${links.map(([href, text]) =>
+      href === current
+        ? html`<a href="${href}" aria-current="page">${text}</a>`
+        : html`<a href="${href}">${text}</a>`,
+    )}`;
+    navs.set(key, out);
+  }
+  return out;
 }
 
 export function layout(title: string, ctx: PageContext, body: Html, opts: { wide?: boolean } = {}): string {
@@ -43,13 +75,7 @@ export function layout(title: string, ctx: PageContext, body: Html, opts: { wide
     ? html`<span class="who">Signed in as <strong data-user>${ctx.email}</strong></span>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${ctx.csrf}"><button type="submit" class="quiet">Log out</button></form>`
     : html`<span class="who">Not signed in</span>`;
-  const links = ctx.email
-    ? [navLink(ctx, '/get', 'Cart'), navLink(ctx, '/add', 'Edit cart'), navLink(ctx, '/topology', 'Topology')]
-    : [
-        navLink(ctx, '/login', 'Log in'),
-        navLink(ctx, '/register', 'Register'),
-        navLink(ctx, '/topology', 'Topology'),
-      ];
+  const links = nav(ctx.email !== null, ctx.path);
   const notice = ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : '';
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
