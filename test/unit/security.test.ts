@@ -37,7 +37,10 @@ describe('session cookie', () => {
     const flipped = `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`;
     assert.equal(tokens.readSessionCookie(`${s}.${e}.${flipped}`), undefined);
     assert.equal(tokens.readSessionCookie(`${value} `), undefined);
-    assert.equal(new Tokens('another-secret-with-enough-entropy-9876543210').readSessionCookie(value), undefined);
+    assert.equal(
+      new Tokens('another-secret-with-enough-entropy-9876543210').readSessionCookie(value),
+      undefined,
+    );
     assert.equal(tokens.csrfFor('session', sid), tokens.csrfFor('session', sid));
   });
 
