@@ -181,18 +181,27 @@ export class RedisLayer {
    * Reads from the master; when the master is not connected or does not answer within
    * `readFallbackMs`, reads from a replica instead (the value may lag the master).
    */
-  async read<T>(fn: (r: Redis, onReplica: boolean) => Promise<T>): Promise<Read<T>> {
-    if (this.master.status === 'ready') {
-      try {
-        return {
-          value: await withTimeout(fn(this.master, false), this.config.readFallbackMs),
-          fromReplica: false,
-        };
-      } catch (err) {
+  read<T>(fn: (r: Redis, onReplica: boolean) => Promise<T>): Promise<Read<T>> {
+    // The usual case, a ready master, without another async frame on every request.
+    if (this.master.status !== 'ready') return this.readElsewhere(fn);
+    let attempt: Promise<T>;
+    try {
+      attempt = fn(this.master, false);
+    } catch (err) {
+      attempt = Promise.reject(err);
+    }
+    return withTimeout(attempt, this.config.readFallbackMs).then(
+      (value) => ({ value, fromReplica: false }),
+      (err: unknown) => {
         if (!isTransient(err) && !(err instanceof TimeoutError)) throw err;
         this.events.onError?.('read', err as Error);
-      }
-    }
+        return this.readElsewhere(fn);
+      },
+    );
+  }
+
+  /** A read the master did not serve: a replica, or a master that comes back in time. */
+  private async readElsewhere<T>(fn: (r: Redis, onReplica: boolean) => Promise<T>): Promise<Read<T>> {
     if (this.replica && this.replica.status === 'ready') {
       try {
         return {

@@ -44,15 +44,16 @@ export class SessionStore {
   }
 
   /** Session and cart in one round trip: both commands leave together on one connection. */
-  async loadWithCart(
+  loadWithCart(
     sid: string,
     email: string,
   ): Promise<{ session: Session | null; cart: Record<string, string>; fromReplica: boolean }> {
-    const { value, fromReplica } = await this.redis.read((r, onReplica) =>
-      Promise.all([this.fetch(r, onReplica, sid), r.hgetall(keys.cart(email))]),
-    );
-    const ok = parse(value[0], email);
-    return { session: ok ? { sid, email } : null, cart: ok ? value[1] : {}, fromReplica };
+    return this.redis
+      .read((r, onReplica) => Promise.all([this.fetch(r, onReplica, sid), r.hgetall(keys.cart(email))]))
+      .then(({ value, fromReplica }) => {
+        const ok = parse(value[0], email);
+        return { session: ok ? { sid, email } : null, cart: ok ? value[1] : {}, fromReplica };
+      });
   }
 
   /** Creates a session (replacing `previous`, the id is never reused) once a replica holds it. */
