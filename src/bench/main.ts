@@ -128,7 +128,10 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
     }
   }
   const rows = cases.map((c) => median(runs.get(c.id)!));
-  const targets = judgeTargets(rows, hashes);
+  const targets = judgeTargets(
+    Array.from({ length: args.repeat }, (_, i) => cases.map((c) => runs.get(c.id)![i]!)),
+    hashes,
+  );
   say('');
   say(formatTable(rows));
   say('');
@@ -161,6 +164,7 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
     cases: rows,
     allRuns: args.repeat > 1 ? Object.fromEntries(runs) : undefined,
     ratios: targets.ratios,
+    ratiosPerRun: args.repeat > 1 ? targets.perRun : undefined,
     targets: targets.checks,
   };
 }
