@@ -77,9 +77,11 @@ export function layout(title: string, ctx: PageContext, body: Html, opts: { wide
     : html`<span class="who">Not signed in</span>`;
   const links = nav(ctx.email !== null, ctx.path);
   const notice = ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : '';
+  // Plain ASCII throughout (an entity, not the character, for the dot): a string with any other
+  // character takes a slower path when it is written to the socket.
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · redis-ha-stack</title><link rel="stylesheet" href="/static/app.css"></head>
+<title>${title} &middot; redis-ha-stack</title><link rel="stylesheet" href="/static/app.css"></head>
 <body><a class="skip" href="#main">Skip to content</a>
 <header><div class="bar"><a class="brand" href="/">redis-ha-stack</a><nav aria-label="Main">${links}</nav>
 <div class="account">${who}</div></div>
