@@ -20,7 +20,7 @@ const USAGE = `usage: ha-stack <command> [arguments]
   logs <node> [lines]      the last lines of a node's log
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
-  bench [failover] [--url URL] [--connections N] [--duration S] [--cases a,b] [--repeat N]
+  bench [failover] [--url URL] [--connections N] [--duration S] [--cases a,b] [--slices N]
         [--rounds N] [--json FILE]
                            throughput and latency against a ceiling and a peer, or the failover
                            window (see README)

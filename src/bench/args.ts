@@ -8,8 +8,11 @@ export interface BenchArgs {
   durationS: number;
   warmupS: number;
   cases: string[];
-  /** Times the list of cases runs, alternating; the table shows each case's median run. */
-  repeat: number;
+  /**
+   * Parts each case's load time is cut into, the cases taking turns slice by slice, so that every
+   * case sees the same moments of a machine whose speed drifts (logins run whole, last).
+   */
+  slices: number;
   json: string;
   progress: boolean;
   scryptCost: number | undefined;
@@ -33,7 +36,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     durationS: 15,
     warmupS: 3,
     cases: [...CASE_IDS],
-    repeat: 1,
+    slices: 5,
     json: '',
     progress: process.stdout.isTTY === true,
     scryptCost: undefined,
@@ -62,7 +65,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       const unknown = out.cases.filter((c) => !CASE_IDS.includes(c));
       if (unknown.length || out.cases.length === 0)
         throw new UsageError(`--cases takes a comma-separated list of: ${CASE_IDS.join(', ')}`);
-    } else if (a === '--repeat') out.repeat = positive(a, value());
+    } else if (a === '--slices') out.slices = positive(a, value());
     else if (a === '--json') {
       out.json = value() ?? '';
       if (!out.json) throw new UsageError('--json needs a file name');

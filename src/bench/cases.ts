@@ -37,6 +37,8 @@ export interface CaseResult {
   cpuS: number | null;
   cpuUsPerRequest: number | null;
   haproxyCpuS: number | null;
+  /** Slices the case ran in (its load time split, alternating with the other cases). */
+  slices: number;
 }
 
 export interface Endpoint {
@@ -108,6 +110,8 @@ export interface LoadOptions {
   connections: number;
   durationS: number;
   progress: boolean;
+  /** Receives the response time (ms) of every successful response. */
+  onLatency?: (ms: number) => void;
 }
 
 function sumCpu(pids: (number | undefined)[]): number | null {
@@ -140,6 +144,12 @@ export function drive(c: BenchCase, users: BenchUser[], opts: LoadOptions): Prom
       },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
+    const onLatency = opts.onLatency;
+    if (onLatency) {
+      instance.on('response', (_client, status, _bytes, ms) => {
+        if (status >= 200 && status < 300) onLatency(ms);
+      });
+    }
     if (opts.progress) {
       autocannon.track(instance, {
         renderProgressBar: true,
@@ -189,5 +199,6 @@ export async function runCase(
     cpuS,
     cpuUsPerRequest: cpuS === null || requests === 0 ? null : Math.round((cpuS * 1e6) / requests),
     haproxyCpuS: hap0 !== null && hap1 !== null ? round(hap1 - hap0, 2) : null,
+    slices: 1,
   };
 }

@@ -8,8 +8,9 @@ import { allCases, type CaseResult, drive, runCase } from './cases.ts';
 import { formatFailover, runFailover } from './failover.ts';
 import { createBenchUsers } from './fixtures.ts';
 import { hashesPerSecond } from './hash.ts';
+import { mergeSlices } from './merge.ts';
 import { startBenchGroup } from './procs.ts';
-import { RedisStats } from './redis-stats.ts';
+import { RedisStats, round } from './redis-stats.ts';
 import { formatTable, formatTargets, judgeTargets } from './report.ts';
 import { type BenchTarget, ownStack, runningTarget } from './target.ts';
 
@@ -67,11 +68,6 @@ async function openTarget(args: BenchArgs, cleanup: Cleanup): Promise<BenchTarge
   return target;
 }
 
-function median(results: CaseResult[]): CaseResult {
-  const s = [...results].sort((a, b) => a.requestsPerS - b.requestsPerS);
-  return s[Math.floor((s.length - 1) / 2)]!;
-}
-
 async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
   const env = target.appEnv();
   const ceiling = await startBenchGroup('ceiling', target.workDir, env, (stop) => cleanup.add(stop));
@@ -114,22 +110,39 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
       await drive(c, users, { connections: args.connections, durationS: args.warmupS, progress: false });
     }
   }
-  const runs = new Map<string, CaseResult[]>();
-  for (let i = 0; i < args.repeat; i++) {
-    say(`run ${i + 1}/${args.repeat}: ${args.connections} connections, ${args.durationS} s per case`);
-    for (const c of cases) {
-      const r = await runCase(c, users, stats, {
-        connections: args.connections,
-        durationS: args.durationS,
-        progress: args.progress,
-      });
-      runs.set(c.id, [...(runs.get(c.id) ?? []), r]);
-      if (!args.progress) say(`  ${c.id}: ${r.requestsPerS} req/s, p99 ${r.latencyMs.p99} ms`);
-    }
+  // Load time cut into slices, the cases taking turns: a ratio compares cases measured seconds
+  // apart. Logins run whole and last: a slice cut short would leave hashes queued for the next case.
+  const isLogin = (c: { route: string }) => c.route === 'POST /api/login';
+  const slices = Math.max(1, Math.min(args.slices, Math.floor(args.durationS)));
+  const sliceS = args.durationS / slices;
+  const parts = new Map<string, CaseResult[]>();
+  const samples = new Map<string, number[]>();
+  const measure = async (c: (typeof cases)[number], durationS: number) => {
+    const times = samples.get(c.id) ?? [];
+    samples.set(c.id, times);
+    const r = await runCase(c, users, stats, {
+      connections: args.connections,
+      durationS,
+      progress: args.progress,
+      onLatency: (ms) => times.push(ms),
+    });
+    parts.set(c.id, [...(parts.get(c.id) ?? []), r]);
+    if (!args.progress) say(`  ${c.id}: ${r.requestsPerS} req/s, p99 ${r.latencyMs.p99} ms`);
+  };
+  for (let i = 0; i < slices; i++) {
+    if (!cases.some((c) => !isLogin(c))) break;
+    say(`slice ${i + 1}/${slices}: ${args.connections} connections, ${round(sliceS, 2)} s per case`);
+    for (const c of cases) if (!isLogin(c)) await measure(c, sliceS);
   }
-  const rows = cases.map((c) => median(runs.get(c.id)!));
+  if (cases.some(isLogin)) say(`logins: ${args.connections} connections, ${args.durationS} s per case`);
+  for (const c of cases) if (isLogin(c)) await measure(c, args.durationS);
+
+  const rows = cases.map((c) => mergeSlices(parts.get(c.id)!, samples.get(c.id)!));
   const targets = judgeTargets(
-    Array.from({ length: args.repeat }, (_, i) => cases.map((c) => runs.get(c.id)![i]!)),
+    Array.from({ length: slices }, (_, i) =>
+      cases.map((c) => (isLogin(c) ? parts.get(c.id)![0]! : parts.get(c.id)![i]!)),
+    ),
+    rows,
     hashes,
   );
   say('');
@@ -156,15 +169,15 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
       connections: args.connections,
       durationS: args.durationS,
       warmupS: args.warmupS,
-      repeat: args.repeat,
+      slices,
       scryptCost: cost,
       target: args.url ? 'running stack' : 'own stack',
     },
     hashesPerS: hashes,
     cases: rows,
-    allRuns: args.repeat > 1 ? Object.fromEntries(runs) : undefined,
+    slicesOf: slices > 1 ? Object.fromEntries(parts) : undefined,
     ratios: targets.ratios,
-    ratiosPerRun: args.repeat > 1 ? targets.perRun : undefined,
+    ratiosPerSlice: slices > 1 ? targets.perRun : undefined,
     targets: targets.checks,
   };
 }
