@@ -26,10 +26,6 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     commandTimeout: config.waitTimeoutMs + 1000,
     keepAlive: 1000,
     noDelay: true,
-    // Commands issued in the same event-loop turn leave in one write (a page view's session and
-    // cart reads, and other requests' commands): ~10 % more page views on 2 cores, measured in
-    // alternating runs. Order on the connection is kept, so a WAIT still follows the writes it covers.
-    enableAutoPipelining: true,
     lazyConnect: false,
     retryStrategy: retryDelay,
     // A demoted master answers READONLY: reconnect so the connector asks the Sentinels again.
