@@ -25,10 +25,14 @@ export class StoreFullError extends Error {
   }
 }
 
-/** Errors after which the same write may succeed on a (new) master a moment later. */
+/**
+ * Errors after which the same write may succeed on a (new) master a moment later. Among them the
+ * AbortError ioredis gives a MULTI/EXEC cut off by its connection closing (the layer drops the
+ * connection to an old master at a switch): writes are safe to run again by contract.
+ */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return /READONLY|NOREPLICAS|EXECABORT|MASTERDOWN|LOADING|TRYAGAIN|CLUSTERDOWN|Connection is closed|Stream isn't writeable|Command timed out|ECONNRESET|ECONNREFUSED|EPIPE|not confirmed|max retries per request/.test(
+  return /READONLY|NOREPLICAS|EXECABORT|MASTERDOWN|LOADING|TRYAGAIN|CLUSTERDOWN|Connection is closed|Stream isn't writeable|Command timed out|aborted due to connection close|ECONNRESET|ECONNREFUSED|EPIPE|not confirmed|max retries per request/.test(
     err.message,
   );
 }
