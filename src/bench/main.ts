@@ -177,7 +177,7 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
     cases: rows,
     slicesOf: slices > 1 ? Object.fromEntries(parts) : undefined,
     ratios: targets.ratios,
-    ratiosPerSlice: slices > 1 ? targets.perRun : undefined,
+    ratiosPerSlice: slices > 1 ? targets.perSlice : undefined,
     targets: targets.checks,
   };
 }

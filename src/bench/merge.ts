@@ -6,24 +6,23 @@ export function latencyOf(samples: number[]): CaseResult['latencyMs'] {
   if (samples.length === 0) return { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
   const s = Float64Array.from(samples).sort();
   const at = (q: number) => round(s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!, 1);
-  let sum = 0;
-  for (const v of s) sum += v;
   return {
     p50: at(0.5),
     p90: at(0.9),
     p99: at(0.99),
     max: round(s[s.length - 1]!, 1),
-    mean: round(sum / s.length, 2),
+    mean: round(sumOf(samples) / s.length, 2),
   };
 }
 
 const sumOrNull = (xs: (number | null)[]) =>
-  xs.some((x) => x === null)
-    ? null
-    : round(
-        xs.reduce<number>((a, x) => a + x!, 0),
-        2,
-      );
+  xs.some((x) => x === null) ? null : round(sumOf(xs as number[]), 2);
+
+function sumOf(xs: number[]): number {
+  let sum = 0;
+  for (const x of xs) sum += x;
+  return sum;
+}
 
 /**
  * One case measured in several slices (alternating with the other cases) as one result: the
@@ -33,13 +32,14 @@ const sumOrNull = (xs: (number | null)[]) =>
 export function mergeSlices(slices: CaseResult[], samples: number[]): CaseResult {
   const first = slices[0];
   if (!first) throw new Error('no slice to merge');
-  const requests = slices.reduce((a, r) => a + r.requests, 0);
+  const total = (f: (r: CaseResult) => number) => sumOf(slices.map(f));
+  const requests = total((r) => r.requests);
   const durationS = round(
-    slices.reduce((a, r) => a + r.durationS, 0),
+    total((r) => r.durationS),
     2,
   );
   const perRequest = (f: (r: CaseResult) => number) =>
-    round(slices.reduce((a, r) => a + f(r) * r.requests, 0) / Math.max(1, requests), 3);
+    round(total((r) => f(r) * r.requests) / Math.max(1, requests), 3);
   const byCommand: Record<string, number> = {};
   for (const name of new Set(slices.flatMap((r) => Object.keys(r.redis.byCommand))))
     byCommand[name] = perRequest((r) => r.redis.byCommand[name] ?? 0);
@@ -50,16 +50,16 @@ export function mergeSlices(slices: CaseResult[], samples: number[]): CaseResult
     requests,
     requestsPerS: durationS > 0 ? Math.round(requests / durationS) : 0,
     latencyMs: latencyOf(samples),
-    errors: slices.reduce((a, r) => a + r.errors, 0),
-    timeouts: slices.reduce((a, r) => a + r.timeouts, 0),
-    non2xx: slices.reduce((a, r) => a + r.non2xx, 0),
+    errors: total((r) => r.errors),
+    timeouts: total((r) => r.timeouts),
+    non2xx: total((r) => r.non2xx),
     redis: {
       commandsPerRequest: perRequest((r) => r.redis.commandsPerRequest),
       byCommand,
-      connectionsOpened: slices.reduce((a, r) => a + r.redis.connectionsOpened, 0),
+      connectionsOpened: total((r) => r.redis.connectionsOpened),
       newClientConnections: slices.flatMap((r) => r.redis.newClientConnections),
       redisCpuS: round(
-        slices.reduce((a, r) => a + r.redis.redisCpuS, 0),
+        total((r) => r.redis.redisCpuS),
         2,
       ),
     },

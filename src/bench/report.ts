@@ -17,7 +17,7 @@ export interface Targets {
   ratios: Ratios;
   getP99Ms: number | null;
   /** The ratios of each slice, in order. */
-  perRun: Ratios[];
+  perSlice: Ratios[];
   checks: { what: string; value: string; holds: boolean }[];
 }
 
@@ -44,15 +44,15 @@ export function medianOf(values: (number | null | undefined)[]): number | null {
 }
 
 /**
- * The targets of the benchmark, each with whether it holds. `runs` holds one row per case for each
+ * The targets of the benchmark, each with whether it holds. `slices` holds one row per case for each
  * slice of the load. A ratio is taken within each slice, between cases measured seconds apart, and
  * the median of those is judged: on a shared machine the speed drifts over a minute far more than
  * over a few seconds. Failures and new connections count in every slice. `rows` holds each case
  * over all its slices (the p99 target is judged on it).
  */
-export function judgeTargets(runs: CaseResult[][], rows: CaseResult[], hashesPerS: number | null): Targets {
-  const perRun = runs.map((rows) => ratiosOf(rows, hashesPerS));
-  const m = (k: keyof Ratios) => medianOf(perRun.map((r) => r[k]));
+export function judgeTargets(slices: CaseResult[][], rows: CaseResult[], hashesPerS: number | null): Targets {
+  const perSlice = slices.map((slice) => ratiosOf(slice, hashesPerS));
+  const m = (k: keyof Ratios) => medianOf(perSlice.map((r) => r[k]));
   const ratios: Ratios = {
     getVsCeiling: m('getVsCeiling'),
     getVsPeer: m('getVsPeer'),
@@ -62,9 +62,9 @@ export function judgeTargets(runs: CaseResult[][], rows: CaseResult[], hashesPer
     loginVsHashCeiling: m('loginVsHashCeiling'),
   };
   const spread = (k: keyof Ratios) =>
-    perRun.length > 1 ? ` (slices: ${perRun.map((r) => r[k] ?? '-').join(', ')})` : '';
+    perSlice.length > 1 ? ` (slices: ${perSlice.map((r) => r[k] ?? '-').join(', ')})` : '';
   // The p99 of every response of the case (all slices together); each slice's own for reference.
-  const p99s = runs.map((r) => find(r, 'get-haproxy')?.latencyMs.p99);
+  const p99s = slices.map((r) => find(r, 'get-haproxy')?.latencyMs.p99);
   const getP99Ms = find(rows, 'get-haproxy')?.latencyMs.p99 ?? null;
   const checks: Targets['checks'] = [];
   const { getVsCeiling, getVsPeer } = ratios;
@@ -83,10 +83,10 @@ export function judgeTargets(runs: CaseResult[][], rows: CaseResult[], hashesPer
   if (getP99Ms !== null)
     checks.push({
       what: 'p99 of GET /get via HAProxy <= 20 ms',
-      value: `${getP99Ms} ms${runs.length > 1 ? ` (slices: ${p99s.map((p) => p ?? '-').join(', ')})` : ''}`,
+      value: `${getP99Ms} ms${slices.length > 1 ? ` (slices: ${p99s.map((p) => p ?? '-').join(', ')})` : ''}`,
       holds: getP99Ms <= 20,
     });
-  const all = runs.flat();
+  const all = slices.flat();
   const newConns = all.flatMap((r) => r.redis.newClientConnections.map((n) => `${r.case}: ${n}`));
   checks.push({
     what: 'no new Redis connection from a client during a run',
@@ -99,7 +99,7 @@ export function judgeTargets(runs: CaseResult[][], rows: CaseResult[], hashesPer
     value: failed.length ? failed.join(', ') : 'none',
     holds: failed.length === 0,
   });
-  return { ratios, getP99Ms, perRun, checks };
+  return { ratios, getP99Ms, perSlice, checks };
 }
 
 const COLUMNS: [string, (r: CaseResult) => string | number][] = [

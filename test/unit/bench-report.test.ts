@@ -54,7 +54,7 @@ describe('bench targets', () => {
     ];
     const t = judgeTargets(runs, overall(runs), null);
     assert.deepEqual(
-      t.perRun.map((r) => r.getVsCeiling),
+      t.perSlice.map((r) => r.getVsCeiling),
       [0.7, 0.85, 0.9],
     );
     assert.equal(t.ratios.getVsCeiling, 0.85);
