@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { PRODUCTS } from '../src/app/products.ts';
+import { together } from '../src/redis/clients.ts';
 import { Client } from './helpers/http.ts';
 import { snapshot } from './helpers/redis.ts';
 import { type AppStack, startAppStack } from './helpers/stack.ts';
@@ -414,5 +416,34 @@ describe('web app on Redis with Sentinel', () => {
     const info = await redis.info('clients');
     const clientsAfter = Number(/connected_clients:(\d+)/.exec(info)![1]);
     assert.ok(clientsAfter <= clientsBefore + 1, `${clientsBefore} -> ${clientsAfter}`);
+  });
+
+  it('sends the commands of one read to Redis in one write', async () => {
+    const client = await stack.masterClient();
+    try {
+      const socket = client.stream as Socket & { _write: unknown; _writev: unknown };
+      let writes = 0;
+      for (const name of ['_write', '_writev'] as const) {
+        const original = socket[name] as (...args: unknown[]) => unknown;
+        socket[name] = (...args: unknown[]) => {
+          writes++;
+          return original.apply(socket, args);
+        };
+      }
+      const key = `together-${++n}`;
+      await client.hset(`${key}:h`, 'a', '1');
+      writes = 0;
+      const [value, hash] = await together(client, () =>
+        Promise.all([client.getex(key, 'EX', 60), client.hgetall(`${key}:h`)]),
+      );
+      assert.equal(value, null);
+      assert.deepEqual(hash, { a: '1' });
+      assert.equal(writes, 1, 'the two commands took more than one write');
+      writes = 0;
+      await Promise.all([client.get(key), client.hgetall(`${key}:h`)]);
+      assert.equal(writes, 2, 'without together() each command is a write of its own');
+    } finally {
+      client.disconnect();
+    }
   });
 });

@@ -16,6 +16,7 @@ import { apiRoutes } from './routes/api.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { topologyRoutes } from './routes/topology.ts';
+import { answerHeaders } from './security/headers.ts';
 import { Tokens } from './security/tokens.ts';
 import { CartStore } from './stores/carts.ts';
 import { LoginLimiter } from './stores/limits.ts';
@@ -23,18 +24,6 @@ import { SessionStore } from './stores/sessions.ts';
 import { UserStore } from './stores/users.ts';
 import { TopologyObserver } from './topology/observer.ts';
 import { errorPage } from './views/pages.ts';
-
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'same-origin',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
-  'cache-control': 'no-store',
-};
 
 /** A request at least this slow is logged at info level even when it succeeded. */
 const SLOW_REQUEST_MS = 500;
@@ -144,7 +133,7 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
 
   // Hot path: callback-style hooks (no promise per request) and one header object built once.
-  const headers = { 'x-instance': config.instanceId, ...SECURITY_HEADERS };
+  const headers = answerHeaders(config.instanceId);
   const debugRequests = config.logLevel === 'debug' || config.logLevel === 'trace';
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(headers);

@@ -50,3 +50,18 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     preferredSlaves: undefined,
   });
 }
+
+/**
+ * Runs `fn`, and the commands it sends leave in one write: the socket is corked while `fn` queues
+ * them (ioredis writes each command on its own, a system call each, also in `Promise.all`).
+ */
+export function together<T>(client: Redis, fn: () => T): T {
+  const socket = client.status === 'ready' ? client.stream : undefined;
+  if (!socket) return fn();
+  socket.cork();
+  try {
+    return fn();
+  } finally {
+    socket.uncork();
+  }
+}

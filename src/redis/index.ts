@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
-import { createClient } from './clients.ts';
+import { createClient, together } from './clients.ts';
 import { isTransient, NoMasterError, ReadUnavailableError, StoreFullError } from './errors.ts';
 import { type Switch, SwitchWatcher } from './switch.ts';
 
@@ -186,7 +186,8 @@ export class RedisLayer {
     if (this.master.status !== 'ready') return this.readElsewhere(fn);
     let attempt: Promise<T>;
     try {
-      attempt = fn(this.master, false);
+      // Commands of one read (a page view sends two) leave in one write.
+      attempt = together(this.master, () => fn(this.master, false));
     } catch (err) {
       attempt = Promise.reject(err);
     }
@@ -205,7 +206,10 @@ export class RedisLayer {
     if (this.replica && this.replica.status === 'ready') {
       try {
         return {
-          value: await withTimeout(fn(this.replica, true), this.config.readFallbackMs * 2),
+          value: await withTimeout(
+            together(this.replica, () => fn(this.replica!, true)),
+            this.config.readFallbackMs * 2,
+          ),
           fromReplica: true,
         };
       } catch (err) {

@@ -70,24 +70,44 @@ function nav(signedIn: boolean, path: string | undefined): Html {
   return out;
 }
 
+/**
+ * The parts of a page around the account box and the body: the same for every view of a page
+ * (title, navigation, instance), so they are built once per kind of page, not on every request.
+ */
+const frames = new Map<string, readonly [string, string]>();
+const FRAMES_MAX = 256;
+
+function frame(title: string, ctx: PageContext, wide: boolean): readonly [string, string] {
+  const signedIn = ctx.email !== null;
+  const key = `${title}\u0000${signedIn}\u0000${ctx.path ?? ''}\u0000${ctx.instance}\u0000${wide}`;
+  let parts = frames.get(key);
+  if (!parts) {
+    // Plain ASCII throughout (an entity, not the character, for the dot): a string with any other
+    // character takes a slower path when it is written to the socket.
+    parts = [
+      html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} &middot; redis-ha-stack</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><a class="skip" href="#main">Skip to content</a>
+<header><div class="bar"><a class="brand" href="/">redis-ha-stack</a><nav aria-label="Main">${nav(signedIn, ctx.path)}</nav>
+<div class="account">`.text,
+      html`</div></div>
+<p class="instance">Page served by <code data-instance>${ctx.instance}</code></p></header>
+<main id="main" tabindex="-1"${wide ? html` class="wide"` : ''}><h1>${title}</h1>`.text,
+    ];
+    if (frames.size < FRAMES_MAX) frames.set(key, parts);
+  }
+  return parts;
+}
+
 export function layout(title: string, ctx: PageContext, body: Html, opts: { wide?: boolean } = {}): string {
+  const [top, middle] = frame(title, ctx, opts.wide === true);
   const who = ctx.email
     ? html`<span class="who">Signed in as <strong data-user>${ctx.email}</strong></span>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${ctx.csrf}"><button type="submit" class="quiet">Log out</button></form>`
     : html`<span class="who">Not signed in</span>`;
-  const links = nav(ctx.email !== null, ctx.path);
-  const notice = ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : '';
-  // Plain ASCII throughout (an entity, not the character, for the dot): a string with any other
-  // character takes a slower path when it is written to the socket.
-  return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} &middot; redis-ha-stack</title><link rel="stylesheet" href="/static/app.css"></head>
-<body><a class="skip" href="#main">Skip to content</a>
-<header><div class="bar"><a class="brand" href="/">redis-ha-stack</a><nav aria-label="Main">${links}</nav>
-<div class="account">${who}</div></div>
-<p class="instance">Page served by <code data-instance>${ctx.instance}</code></p></header>
-<main id="main" tabindex="-1"${opts.wide ? html` class="wide"` : ''}><h1>${title}</h1>${notice}${body}</main></body></html>`
-    .text;
+  const notice = ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>`.text : '';
+  return `${top}${who.text}${middle}${notice}${body.text}</main></body></html>`;
 }
 
 export function field(

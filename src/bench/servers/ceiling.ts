@@ -1,30 +1,24 @@
 /**
- * The ceiling: a bare `node:http` server that does for `GET /get` what the app does and nothing
- * more: the signed cookie checked, the session read with its TTL renewed (GETEX) and the cart read,
- * both sent back to back on one connection, and a small HTML page. Same Redis, same client, same
- * configuration variables as an app instance; no framework, no logging, no metrics.
+ * The ceiling: a bare `node:http` server that gives `GET /get` the same answer as the app and does
+ * nothing more: the signed cookie checked, the session read with its TTL renewed (GETEX) and the
+ * cart read, both sent in one write on one connection as the app sends them, and the same page
+ * (the app's view, with its CSRF token) under the same headers. Same Redis, same client, same
+ * configuration variables as an app instance; no framework, no logging, no metrics, no fallback.
  */
 import { createServer } from 'node:http';
-import { PRODUCTS } from '../../app/products.ts';
+import { answerHeaders } from '../../app/security/headers.ts';
 import { parseCookies, Tokens } from '../../app/security/tokens.ts';
-import { escapeHtml } from '../../app/views/html.ts';
+import { cartFromHash } from '../../app/stores/carts.ts';
+import { cartPage } from '../../app/views/pages.ts';
 import { loadConfig } from '../../config/index.ts';
-import { createClient } from '../../redis/clients.ts';
+import { createClient, together } from '../../redis/clients.ts';
 import { stopOnSignal } from './stop.ts';
 
 const config = loadConfig();
 const tokens = new Tokens(config.sessionSecret);
 const redis = createClient(config.redis, 'master', `${config.instanceId}:master`);
 redis.on('error', () => undefined);
-
-function page(email: string, cart: Record<string, string>): string {
-  let rows = '';
-  for (const p of PRODUCTS) {
-    const n = Number(cart[p.id] ?? 0);
-    rows += `<tr><td>${escapeHtml(p.name)}</td><td>${Number.isInteger(n) && n > 0 ? n : 0}</td></tr>`;
-  }
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cart</title></head><body><h1>Cart of ${escapeHtml(email)}</h1><table>${rows}</table></body></html>`;
-}
+const headers = { ...answerHeaders(config.instanceId), 'content-type': 'text/html; charset=utf-8' };
 
 const server = createServer((req, res) => {
   if (req.url === '/healthz' || req.url === '/readyz') {
@@ -40,10 +34,12 @@ const server = createServer((req, res) => {
     res.writeHead(303, { location: '/login' }).end();
     return;
   }
-  Promise.all([
-    redis.getex(`sess:${signed.sid}`, 'EX', config.sessionTtlSeconds),
-    redis.hgetall(`cart:{${signed.email}}`),
-  ]).then(
+  together(redis, () =>
+    Promise.all([
+      redis.getex(`sess:${signed.sid}`, 'EX', config.sessionTtlSeconds),
+      redis.hgetall(`cart:{${signed.email}}`),
+    ]),
+  ).then(
     ([raw, cart]) => {
       let ok = false;
       try {
@@ -55,7 +51,13 @@ const server = createServer((req, res) => {
         res.writeHead(303, { location: '/login' }).end();
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page(signed.email, cart));
+      const ctx = {
+        instance: config.instanceId,
+        email: signed.email,
+        csrf: tokens.csrfFor('session', signed.sid),
+        path: '/get',
+      };
+      res.writeHead(200, headers).end(cartPage(ctx, cartFromHash(cart), false));
     },
     () => res.writeHead(503).end(),
   );

@@ -1,13 +1,16 @@
 /**
  * The peer: the usual way to build the same page, Express with express-session and connect-redis
  * on the same Redis through the same client. Each request reads the session, renews its TTL with a
- * separate command (connect-redis's touch) and reads the cart. Used by the benchmark only.
+ * separate command (connect-redis's touch) and reads the cart; the answer is the app's (same view,
+ * same CSRF token, same headers). Used by the benchmark only.
  */
 import { RedisStore } from 'connect-redis';
 import express from 'express';
 import session from 'express-session';
-import { PRODUCTS } from '../../app/products.ts';
-import { escapeHtml } from '../../app/views/html.ts';
+import { answerHeaders } from '../../app/security/headers.ts';
+import { Tokens } from '../../app/security/tokens.ts';
+import { cartFromHash } from '../../app/stores/carts.ts';
+import { cartPage } from '../../app/views/pages.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createClient } from '../../redis/clients.ts';
 import { stopOnSignal } from './stop.ts';
@@ -21,6 +24,8 @@ declare module 'express-session' {
 const config = loadConfig();
 const redis = createClient(config.redis, 'master', `${config.instanceId}:master`);
 redis.on('error', () => undefined);
+const tokens = new Tokens(config.sessionSecret);
+const headers = answerHeaders(config.instanceId);
 
 const app = express();
 app.disable('x-powered-by');
@@ -59,16 +64,16 @@ app.get('/get', (req, res, next) => {
     return;
   }
   redis.hgetall(`cart:{${email}}`).then((cart) => {
-    let rows = '';
-    for (const p of PRODUCTS) {
-      const n = Number(cart[p.id] ?? 0);
-      rows += `<tr><td>${escapeHtml(p.name)}</td><td>${Number.isInteger(n) && n > 0 ? n : 0}</td></tr>`;
-    }
+    const ctx = {
+      instance: config.instanceId,
+      email,
+      csrf: tokens.csrfFor('session', req.sessionID),
+      path: '/get',
+    };
     res
+      .set(headers)
       .type('html')
-      .send(
-        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cart</title></head><body><h1>Cart of ${escapeHtml(email)}</h1><table>${rows}</table></body></html>`,
-      );
+      .send(cartPage(ctx, cartFromHash(cart), false));
   }, next);
 });
 
