@@ -51,35 +51,33 @@ const NAV_SIGNED_OUT = [
   ['/topology', 'Topology'],
 ] as const;
 
-/** Navigation is the same for every page view of a kind: built once per (signed in, current link). */
-const navs = new Map<string, Html>();
-
-function nav(signedIn: boolean, path: string | undefined): Html {
+/** The link of the navigation that names the current page, or '' (any other path). */
+function currentLink(signedIn: boolean, path: string | undefined): string {
   const links = signedIn ? NAV_SIGNED_IN : NAV_SIGNED_OUT;
-  const current = links.some(([href]) => href === path) ? path : '';
-  const key = `${signedIn}${current}`;
-  let out = navs.get(key);
-  if (!out) {
-    out = html`${links.map(([href, text]) =>
-      href === current
-        ? html`<a href="${href}" aria-current="page">${text}</a>`
-        : html`<a href="${href}">${text}</a>`,
-    )}`;
-    navs.set(key, out);
-  }
-  return out;
+  return links.some(([href]) => href === path) ? (path as string) : '';
+}
+
+function nav(signedIn: boolean, current: string): Html {
+  const links = signedIn ? NAV_SIGNED_IN : NAV_SIGNED_OUT;
+  return html`${links.map(([href, text]) =>
+    href === current
+      ? html`<a href="${href}" aria-current="page">${text}</a>`
+      : html`<a href="${href}">${text}</a>`,
+  )}`;
 }
 
 /**
- * The parts of a page around the account box and the body: the same for every view of a page
- * (title, navigation, instance), so they are built once per kind of page, not on every request.
+ * The parts of a page around the account box and the body: the same for every view of a kind of
+ * page (title, navigation, instance), so they are built once, not on every request. The key holds
+ * no part of the request beyond which link is current: titles are the views' own, a fixed few.
  */
 const frames = new Map<string, readonly [string, string]>();
 const FRAMES_MAX = 256;
 
 function frame(title: string, ctx: PageContext, wide: boolean): readonly [string, string] {
   const signedIn = ctx.email !== null;
-  const key = `${title}\u0000${signedIn}\u0000${ctx.path ?? ''}\u0000${ctx.instance}\u0000${wide}`;
+  const current = currentLink(signedIn, ctx.path);
+  const key = `${title}\u0000${signedIn}\u0000${current}\u0000${ctx.instance}\u0000${wide}`;
   let parts = frames.get(key);
   if (!parts) {
     // Plain ASCII throughout (an entity, not the character, for the dot): a string with any other
@@ -89,7 +87,7 @@ function frame(title: string, ctx: PageContext, wide: boolean): readonly [string
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} &middot; redis-ha-stack</title><link rel="stylesheet" href="/static/app.css"></head>
 <body><a class="skip" href="#main">Skip to content</a>
-<header><div class="bar"><a class="brand" href="/">redis-ha-stack</a><nav aria-label="Main">${nav(signedIn, ctx.path)}</nav>
+<header><div class="bar"><a class="brand" href="/">redis-ha-stack</a><nav aria-label="Main">${nav(signedIn, current)}</nav>
 <div class="account">`.text,
       html`</div></div>
 <p class="instance">Page served by <code data-instance>${ctx.instance}</code></p></header>
