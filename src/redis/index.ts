@@ -203,11 +203,12 @@ export class RedisLayer {
 
   /** A read the master did not serve: a replica, or a master that comes back in time. */
   private async readElsewhere<T>(fn: (r: Redis, onReplica: boolean) => Promise<T>): Promise<Read<T>> {
-    if (this.replica && this.replica.status === 'ready') {
+    const replica = this.replica;
+    if (replica && replica.status === 'ready') {
       try {
         return {
           value: await withTimeout(
-            together(this.replica, () => fn(this.replica!, true)),
+            together(replica, () => fn(replica, true)),
             this.config.readFallbackMs * 2,
           ),
           fromReplica: true,
@@ -221,7 +222,10 @@ export class RedisLayer {
     if (await this.masterReady(Date.now() + this.config.writeDeadlineMs)) {
       try {
         return {
-          value: await withTimeout(fn(this.master, false), this.config.readFallbackMs),
+          value: await withTimeout(
+            together(this.master, () => fn(this.master, false)),
+            this.config.readFallbackMs,
+          ),
           fromReplica: false,
         };
       } catch (err) {
