@@ -6,19 +6,16 @@
  * configuration variables as an app instance; no framework, no logging, no metrics, no fallback.
  */
 import { createServer } from 'node:http';
-import { answerHeaders } from '../../app/security/headers.ts';
-import { parseCookies, Tokens } from '../../app/security/tokens.ts';
-import { cartFromHash } from '../../app/stores/carts.ts';
-import { cartPage } from '../../app/views/pages.ts';
+import { parseCookies } from '../../app/security/tokens.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createClient, together } from '../../redis/clients.ts';
+import { cartAnswer } from './answer.ts';
 import { stopOnSignal } from './stop.ts';
 
 const config = loadConfig();
-const tokens = new Tokens(config.sessionSecret);
+const { tokens, headers, page } = cartAnswer(config);
 const redis = createClient(config.redis, 'master', `${config.instanceId}:master`);
 redis.on('error', () => undefined);
-const headers = { ...answerHeaders(config.instanceId), 'content-type': 'text/html; charset=utf-8' };
 
 const server = createServer((req, res) => {
   if (req.url === '/healthz' || req.url === '/readyz') {
@@ -51,13 +48,7 @@ const server = createServer((req, res) => {
         res.writeHead(303, { location: '/login' }).end();
         return;
       }
-      const ctx = {
-        instance: config.instanceId,
-        email: signed.email,
-        csrf: tokens.csrfFor('session', signed.sid),
-        path: '/get',
-      };
-      res.writeHead(200, headers).end(cartPage(ctx, cartFromHash(cart), false));
+      res.writeHead(200, headers).end(page(signed.sid, signed.email, cart));
     },
     () => res.writeHead(503).end(),
   );

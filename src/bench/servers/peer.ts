@@ -7,12 +7,9 @@
 import { RedisStore } from 'connect-redis';
 import express from 'express';
 import session from 'express-session';
-import { answerHeaders } from '../../app/security/headers.ts';
-import { Tokens } from '../../app/security/tokens.ts';
-import { cartFromHash } from '../../app/stores/carts.ts';
-import { cartPage } from '../../app/views/pages.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createClient } from '../../redis/clients.ts';
+import { cartAnswer } from './answer.ts';
 import { stopOnSignal } from './stop.ts';
 
 declare module 'express-session' {
@@ -24,8 +21,7 @@ declare module 'express-session' {
 const config = loadConfig();
 const redis = createClient(config.redis, 'master', `${config.instanceId}:master`);
 redis.on('error', () => undefined);
-const tokens = new Tokens(config.sessionSecret);
-const headers = answerHeaders(config.instanceId);
+const { headers, page } = cartAnswer(config);
 
 const app = express();
 app.disable('x-powered-by');
@@ -64,16 +60,7 @@ app.get('/get', (req, res, next) => {
     return;
   }
   redis.hgetall(`cart:{${email}}`).then((cart) => {
-    const ctx = {
-      instance: config.instanceId,
-      email,
-      csrf: tokens.csrfFor('session', req.sessionID),
-      path: '/get',
-    };
-    res
-      .set(headers)
-      .type('html')
-      .send(cartPage(ctx, cartFromHash(cart), false));
+    res.set(headers).send(page(req.sessionID, email, cart));
   }, next);
 });
 
