@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify';
 import pino from 'pino';
 import type { AppConfig } from '../config/index.ts';
-import { NoMasterError, ReadUnavailableError, RedisLayer, StoreFullError } from '../redis/index.ts';
+import { RedisLayer, StoreFullError, UnavailableError } from '../redis/index.ts';
 import { type Deps, pageContext } from './context.ts';
 import { HttpError } from './errors.ts';
 import { Metrics } from './metrics.ts';
@@ -175,14 +175,11 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
       status = err.statusCode;
       body = { error: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) };
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-    } else if (
-      err instanceof NoMasterError ||
-      err instanceof ReadUnavailableError ||
-      err instanceof StoreFullError
-    ) {
+    } else if (err instanceof UnavailableError) {
       status = 503;
-      reply.header('retry-after', err instanceof NoMasterError ? String(err.retryAfterSeconds) : '1');
-      body = { error: 'unavailable', message: err.message };
+      reply.header('retry-after', String(err.retryAfterSeconds));
+      body = { error: err instanceof StoreFullError ? 'store_full' : 'unavailable', message: err.message };
+      if (err instanceof StoreFullError) metrics.storeFull++;
       req.log.warn({ reqId: req.id, err: err.message }, 'redis unavailable');
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own client errors: bad JSON, body too large, wrong content type.

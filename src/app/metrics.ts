@@ -31,6 +31,8 @@ export class Metrics {
   sessionsCreated = 0;
   replicaReads = 0;
   masterChanges = 0;
+  /** Writes refused because Redis is full (maxmemory with noeviction). */
+  storeFull = 0;
 
   request(method: string, route: string, status: number, seconds: number): void {
     const key = `${method}\u0000${route}\u0000${status}`;
@@ -94,6 +96,9 @@ export class Metrics {
       '# HELP redis_master_connections_total Connections made to a master (1 plus one per failover followed).',
       '# TYPE redis_master_connections_total counter',
       `redis_master_connections_total{${inst}} ${this.masterChanges}`,
+      '# HELP redis_store_full_total Writes refused because Redis reached maxmemory.',
+      '# TYPE redis_store_full_total counter',
+      `redis_store_full_total{${inst}} ${this.storeFull}`,
     );
     for (const g of this.gauges)
       out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name}{${inst}} ${g.read()}`);

@@ -32,6 +32,11 @@ export interface RedisConfig {
   writeDeadlineMs: number;
   /** How long a read waits for the master before it is served from a replica. */
   readFallbackMs: number;
+  /**
+   * How long a master may refuse writes for want of replicas (a new master whose replicas are
+   * attaching) before writes are answered 503 at once instead of retried until their deadline.
+   */
+  noReplicaGraceMs: number;
   connectTimeoutMs: number;
 }
 
@@ -197,6 +202,7 @@ function readRedis(env: Env): RedisConfig {
     waitTimeoutMs: int(env, 'REDIS_WAIT_TIMEOUT_MS', 500, 10, 60_000),
     writeDeadlineMs: int(env, 'WRITE_DEADLINE_MS', 6000, 100, 120_000),
     readFallbackMs: int(env, 'READ_FALLBACK_MS', 150, 10, 10_000),
+    noReplicaGraceMs: int(env, 'NO_REPLICA_GRACE_MS', 2000, 0, 120_000),
     connectTimeoutMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', 1000, 100, 60_000),
   };
 }

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
+import type { Link, MasterLink } from './links.ts';
 
 export type Role = 'master' | 'replica';
 
@@ -29,7 +30,7 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     lazyConnect: false,
     retryStrategy: retryDelay,
     // A demoted master answers READONLY: reconnect so the connector asks the Sentinels again.
-    reconnectOnError: (err) => (/READONLY|MASTERDOWN/.test(err.message) ? 1 : false),
+    reconnectOnError: (err) => (/^(READONLY|MASTERDOWN)/.test(err.message) ? 1 : false),
   };
   if (config.target.kind === 'url') {
     return new Redis(config.target.url, common);
@@ -46,8 +47,6 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     // connection on each Sentinel's announcement, also a fresh one to the new master.
     failoverDetector: false,
     enableTLSForSentinelMode: false,
-    // With several replicas, spread degraded reads; ioredis picks randomly without a preference.
-    preferredSlaves: undefined,
   });
 }
 
@@ -64,4 +63,72 @@ export function together<T>(client: Redis, fn: () => T): T {
   } finally {
     socket.uncork();
   }
+}
+
+interface Socketish {
+  remoteAddress?: string;
+  remotePort?: number;
+  destroy(): void;
+}
+
+/** The socket of a client (ioredis keeps it as `stream`). */
+function socketOf(client: Redis): Socketish | undefined {
+  return (client as unknown as { stream?: Socketish }).stream;
+}
+
+export function remoteOf(client: Redis): { host: string | undefined; port: number | undefined } {
+  const stream = socketOf(client);
+  return { host: stream?.remoteAddress, port: stream?.remotePort };
+}
+
+/**
+ * Closes a client's connection at once so that it reconnects through the Sentinels. (ioredis's
+ * disconnect(true) ends the socket politely and then waits for the peer to close its side, which a
+ * paused or cut-off node never does.)
+ */
+export function drop(client: Redis): void {
+  socketOf(client)?.destroy();
+}
+
+/** Resolves true once `client` is ready, false at the deadline or when `closed()` says so. */
+function readyBy(client: Redis, deadline: number, closed: () => boolean): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  const left = deadline - Date.now();
+  if (left <= 0 || closed()) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), left);
+    client.on('ready', onReady);
+  });
+}
+
+/** An ioredis client as the read path sees it. */
+export function linkOf(client: Redis, closed: () => boolean): Link<Redis> {
+  return {
+    client,
+    ready: () => client.status === 'ready',
+    whenReady: (deadline) => readyBy(client, deadline, closed),
+    batch: (fn) => together(client, fn),
+  };
+}
+
+/** The master's client as the write path sees it: its epoch changes whenever it closes or opens. */
+export function masterLinkOf(client: Redis, closed: () => boolean): MasterLink<Redis> {
+  let epoch = 0;
+  const bump = () => {
+    epoch++;
+  };
+  client.on('close', bump);
+  client.on('ready', bump);
+  return {
+    ...linkOf(client, closed),
+    epoch: () => epoch,
+    wait: async (replicas, timeoutMs) =>
+      (await client.call('WAIT', String(replicas), String(timeoutMs))) as number,
+  };
 }

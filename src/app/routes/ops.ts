@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { describeMode } from '../../redis/mode.ts';
 import type { Deps } from '../context.ts';
 import { STYLESHEET } from '../views/style.ts';
 
@@ -8,11 +9,19 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.get('/readyz', async (_req, reply) => {
     if (deps.state.draining) return reply.code(503).send({ ready: false, reason: 'draining' });
-    // During a failover a replica still serves reads and writes wait for the new master:
-    // taking every instance out of the proxy at that moment would fail requests that can succeed.
-    const redis = await deps.redis.health();
-    if (redis === 'none') return reply.code(503).send({ ready: false, reason: 'no Redis master' });
-    return { ready: true, instance: deps.config.instanceId, redis };
+    // In every degraded mode but `unavailable` some requests still succeed (reads from a replica or
+    // from a master that refuses writes; writes wait for a new master): taking every instance out
+    // of the proxy then would fail requests that can succeed.
+    const h = await deps.redis.health();
+    const body = {
+      ready: h.mode !== 'unavailable',
+      instance: deps.config.instanceId,
+      mode: h.mode,
+      detail: describeMode(h.mode),
+      redis: h.serving,
+      replicasOfMaster: h.replicasOfMaster,
+    };
+    return reply.code(body.ready ? 200 : 503).send(body);
   });
 
   app.get('/metrics', async (_req, reply) =>

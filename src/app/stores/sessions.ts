@@ -23,8 +23,8 @@ function parse(raw: string | null, expectedEmail: string): boolean {
 
 /**
  * Sessions live in `sess:<id>` as JSON holding identity only; the idle lifetime is renewed by the
- * read itself (GETEX), so a request costs no extra round trip. On a replica the read is a plain GET:
- * the renewal is skipped while no master answers.
+ * read itself (GETEX), so a request costs no extra round trip. Where writes are refused (a replica,
+ * or a master without replicas) the read is a plain GET: the renewal is skipped, never an error.
  */
 export class SessionStore {
   constructor(
@@ -32,14 +32,14 @@ export class SessionStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  private fetch(r: Redis, onReplica: boolean, sid: string): Promise<string | null> {
+  private fetch(r: Redis, readOnly: boolean, sid: string): Promise<string | null> {
     const key = keys.session(sid);
-    return onReplica ? r.get(key) : r.getex(key, 'EX', this.ttlSeconds);
+    return readOnly ? r.get(key) : r.getex(key, 'EX', this.ttlSeconds);
   }
 
   /** The session named by a verified cookie, if it still exists and belongs to that email. */
   async load(sid: string, email: string): Promise<{ session: Session | null; fromReplica: boolean }> {
-    const { value, fromReplica } = await this.redis.read((r, onReplica) => this.fetch(r, onReplica, sid));
+    const { value, fromReplica } = await this.redis.read((r, readOnly) => this.fetch(r, readOnly, sid));
     return { session: parse(value, email) ? { sid, email } : null, fromReplica };
   }
 
@@ -49,7 +49,7 @@ export class SessionStore {
     email: string,
   ): Promise<{ session: Session | null; cart: Record<string, string>; fromReplica: boolean }> {
     return this.redis
-      .read((r, onReplica) => Promise.all([this.fetch(r, onReplica, sid), r.hgetall(keys.cart(email))]))
+      .read((r, readOnly) => Promise.all([this.fetch(r, readOnly, sid), r.hgetall(keys.cart(email))]))
       .then(({ value, fromReplica }) => {
         const ok = parse(value[0], email);
         return { session: ok ? { sid, email } : null, cart: ok ? value[1] : {}, fromReplica };
@@ -70,9 +70,5 @@ export class SessionStore {
 
   async destroy(sid: string): Promise<void> {
     await this.redis.write((r) => r.del(keys.session(sid)));
-  }
-
-  ttl(sid: string): Promise<number> {
-    return this.redis.master.ttl(keys.session(sid));
   }
 }
