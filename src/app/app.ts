@@ -109,6 +109,7 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
       instance: config.instanceId,
       redisPassword: config.redis.password,
       sentinelPassword: config.redis.sentinelPassword,
+      minReplicas: config.redis.waitReplicas,
     }),
     state: { draining: false },
   };

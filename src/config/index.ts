@@ -57,6 +57,8 @@ export interface TopologyConfig {
   /** The HAProxy backend whose servers are the app instances. */
   haproxyAppBackend: string;
   pollMs: number;
+  /** The local supervisor's state (process status and restart counts), when it started this instance. */
+  stateFile: string | undefined;
 }
 
 export interface AppConfig {
@@ -152,6 +154,7 @@ function readTopology(env: Env): TopologyConfig {
     haproxyStatsUrl: stats,
     haproxyAppBackend: str(env, 'HAPROXY_APP_BACKEND', 'apps'),
     pollMs: int(env, 'TOPOLOGY_POLL_MS', 500, 100, 60_000),
+    stateFile: env['HA_STACK_STATE_FILE'] || undefined,
   };
 }
 

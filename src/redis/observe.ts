@@ -54,6 +54,10 @@ export interface SentinelBelief {
   configEpoch: number;
   replicas: number;
   otherSentinels: number;
+  /** In TILT mode (it saw its clock jump, or was paused): it takes part in no failover for 30 s. */
+  tilt: boolean;
+  /** Sentinels that must agree the master is down, as this Sentinel was told. */
+  quorum: number;
 }
 
 /** A short reason a watched node did not answer, for a person to read. */
@@ -178,10 +182,15 @@ export class SentinelWatch {
 
   belief(masterName: string): Promise<SentinelBelief> {
     return this.client.run(async (r) => {
-      const raw = (await r.call('SENTINEL', 'MASTER', masterName)) as string[];
+      const [raw, info] = await Promise.all([
+        r.call('SENTINEL', 'MASTER', masterName) as Promise<string[]>,
+        r.info('sentinel'),
+      ]);
       const m: Record<string, string> = {};
       for (let i = 0; i + 1 < raw.length; i += 2) m[raw[i]!] = raw[i + 1]!;
       return {
+        tilt: parseInfo(info)['sentinel_tilt'] === '1',
+        quorum: Number(m['quorum'] ?? 0),
         master: m['ip'] && m['port'] ? { host: m['ip'], port: Number(m['port']) } : null,
         flags: m['flags'] ?? '',
         configEpoch: Number(m['config-epoch'] ?? 0),

@@ -1,3 +1,5 @@
+import type { SentinelMode, ServiceMode } from '../../redis/mode.ts';
+
 /** What the topology page, `GET /api/topology` and its event stream show: one look at the system. */
 export interface TopologySnapshot {
   /** When the state was read (ISO time). */
@@ -7,6 +9,8 @@ export interface TopologySnapshot {
   masterName: string;
   /** The master as the Sentinels (newest configuration) name it, else the node reporting role:master. */
   master: { name: string; address: string } | null;
+  /** The stack's degraded mode as this observer sees it (see src/redis/mode.ts). */
+  mode: { service: ServiceMode; sentinels: SentinelMode; text: string };
   /** States that need a person: more than one master, no Sentinel answering. */
   alarms: string[];
   /** States that are normal for a moment during a failover (Sentinels disagreeing, no master). */
@@ -45,6 +49,10 @@ export interface NodeRow {
   /** Seconds since the master last heard from this replica. */
   lagSeconds: number | null;
   error: string | null;
+  /** Restarts by the local supervisor after a crash (null: not run by it). */
+  restarts: number | null;
+  /** The supervisor's word for the process (`running`, `restarting`, `stopped`, ...), when known. */
+  process: string | null;
 }
 
 export interface SentinelRow {
@@ -55,7 +63,11 @@ export interface SentinelRow {
   master: string | null;
   flags: string;
   configEpoch: number | null;
+  /** In TILT mode: takes part in no failover until it leaves it. */
+  tilt: boolean;
   error: string | null;
+  restarts: number | null;
+  process: string | null;
 }
 
 export interface ProxiedRow {

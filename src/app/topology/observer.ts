@@ -3,6 +3,15 @@ import { NodeWatch, type Replication, type SentinelBelief, SentinelWatch } from 
 import { describeSentinelEvent, isTimelineEvent } from './events.ts';
 import { fetchStats, type ProxiedServer } from './haproxy.ts';
 import type { NodeRow, SentinelRow, TopologyEvent, TopologySnapshot } from './model.ts';
+import {
+  alarms,
+  haproxyPart,
+  missing,
+  modeOf,
+  readSupervisorState,
+  type SupervisedProcess,
+  supervised,
+} from './snapshot.ts';
 
 const MAX_EVENTS = 40;
 /** Sentinels report the same fact each on its own: one line, several sources, within this window. */
@@ -15,6 +24,8 @@ export interface ObserverOptions {
   instance: string;
   redisPassword: string | undefined;
   sentinelPassword: string | undefined;
+  /** The masters' `min-replicas-to-write`: fewer replicas than this is the read-only mode. */
+  minReplicas: number;
 }
 
 type Listener = (s: TopologySnapshot) => void;
@@ -45,10 +56,6 @@ export class TopologyObserver {
 
   get active(): boolean {
     return this.running;
-  }
-
-  get listenerCount(): number {
-    return this.listeners.size;
   }
 
   /** Calls `fn` with the current snapshot and every changed one after it; returns the unsubscribe. */
@@ -228,20 +235,23 @@ export class TopologyObserver {
         (value) => ({ value, error: null }),
         (err: unknown) => ({ value: null, error: message(err) }),
       );
-    const [states, beliefs, stats] = await Promise.all([
+    const [states, beliefs, stats, processes] = await Promise.all([
       Promise.all(this.nodes.map((n) => settle(n.replication()))),
       Promise.all(this.sentinels.map((s) => settle(s.belief(config.masterName)))),
       config.haproxyStatsUrl
         ? settle(fetchStats(config.haproxyStatsUrl, Math.max(200, config.pollMs)))
         : Promise.resolve(null),
+      readSupervisorState(config.stateFile),
     ]);
-    const nodes = this.nodeRows(states);
-    const sentinels = this.sentinelRows(beliefs);
+    const nodes = this.nodeRows(states, processes);
+    const sentinels = this.sentinelRows(beliefs, processes);
+    const master = this.master(beliefs, nodes);
     return {
       at: new Date().toISOString(),
       observer: this.opts.instance,
       masterName: config.masterName,
-      master: this.master(beliefs, nodes),
+      master,
+      mode: modeOf(nodes, sentinels, master, this.opts.minReplicas, quorumOf(beliefs)),
       ...alarms(nodes, sentinels),
       missing: missing(config),
       nodes,
@@ -251,13 +261,26 @@ export class TopologyObserver {
     };
   }
 
-  private nodeRows(states: { value: Replication | null; error: string | null }[]): NodeRow[] {
+  private nodeRows(
+    states: { value: Replication | null; error: string | null }[],
+    processes: Map<string, SupervisedProcess>,
+  ): NodeRow[] {
     const nodes = this.opts.config.redisNodes;
     const masterOffset = Math.max(
       0,
       ...states.filter((s) => s.value?.role === 'master').map((s) => s.value!.offset),
     );
-    return nodes.map((n, i): NodeRow => {
+    return nodes.map((n, i): NodeRow => supervised(this.nodeRow(n, states, i, masterOffset), processes));
+  }
+
+  private nodeRow(
+    n: { name: string; host: string; port: number },
+    states: { value: Replication | null; error: string | null }[],
+    i: number,
+    masterOffset: number,
+  ): Omit<NodeRow, 'restarts' | 'process'> {
+    const nodes = this.opts.config.redisNodes;
+    {
       const s = states[i]?.value;
       const address = `${n.host}:${n.port}`;
       if (!s) {
@@ -296,21 +319,28 @@ export class TopologyObserver {
         lagSeconds: replica && seen ? seen.lag : null,
         error: null,
       };
-    });
+    }
   }
 
-  private sentinelRows(beliefs: { value: SentinelBelief | null; error: string | null }[]): SentinelRow[] {
+  private sentinelRows(
+    beliefs: { value: SentinelBelief | null; error: string | null }[],
+    processes: Map<string, SupervisedProcess>,
+  ): SentinelRow[] {
     return this.opts.config.sentinels.map((s, i) => {
       const b = beliefs[i]?.value;
-      return {
-        name: s.name,
-        address: `${s.host}:${s.port}`,
-        up: !!b,
-        master: b?.master ? this.nameOf(b.master.host, b.master.port) : null,
-        flags: b?.flags ?? '',
-        configEpoch: b ? b.configEpoch : null,
-        error: b ? null : (beliefs[i]?.error ?? null),
-      };
+      return supervised(
+        {
+          name: s.name,
+          address: `${s.host}:${s.port}`,
+          up: !!b,
+          master: b?.master ? this.nameOf(b.master.host, b.master.port) : null,
+          flags: b?.flags ?? '',
+          configEpoch: b ? b.configEpoch : null,
+          tilt: b?.tilt ?? false,
+          error: b ? null : (beliefs[i]?.error ?? null),
+        },
+        processes,
+      );
     });
   }
 
@@ -329,44 +359,8 @@ export class TopologyObserver {
   }
 }
 
-/** Alarms need a person; warnings describe a state that is normal for a moment (during a failover). */
-function alarms(nodes: NodeRow[], sentinels: SentinelRow[]): { alarms: string[]; warnings: string[] } {
-  const out = { alarms: [] as string[], warnings: [] as string[] };
-  const masters = nodes.filter((n) => n.role === 'master');
-  if (masters.length > 1)
-    out.alarms.push(`split brain: ${masters.map((m) => m.name).join(' and ')} report role:master`);
-  if (sentinels.length > 0 && sentinels.every((s) => !s.up)) out.alarms.push('no Sentinel answers');
-  const named = new Map<string, string[]>();
-  for (const s of sentinels) if (s.master) named.set(s.master, [...(named.get(s.master) ?? []), s.name]);
-  if (named.size > 1) {
-    const who = [...named].map(([m, by]) => `${m} (${by.join(', ')})`).join(' vs ');
-    out.warnings.push(`Sentinels disagree on the master: ${who}; normal for a moment during a failover`);
-  }
-  if (nodes.length > 0 && masters.length === 0) out.warnings.push('no node reports role:master');
-  return out;
-}
-
-function missing(config: TopologyConfig): string[] {
-  const out: string[] = [];
-  if (config.redisNodes.length === 0)
-    out.push('Redis nodes are not observed: set TOPOLOGY_REDIS_NODES=name=host:port,...');
-  if (config.sentinels.length === 0)
-    out.push('Sentinels are not observed: set TOPOLOGY_SENTINELS or REDIS_SENTINELS=host:port,...');
-  if (!config.haproxyStatsUrl)
-    out.push("App instances are not observed: set HAPROXY_STATS_URL to HAProxy's stats page");
-  return out;
-}
-
-function haproxyPart(
-  config: TopologyConfig,
-  stats: { value: ProxiedServer[] | null; error: string | null } | null,
-): TopologySnapshot['haproxy'] {
-  const servers = stats?.value ?? [];
-  return {
-    configured: !!config.haproxyStatsUrl,
-    up: !!stats?.value,
-    error: stats?.error ?? null,
-    apps: servers.filter((s) => s.backend === config.haproxyAppBackend),
-    others: servers.filter((s) => s.backend !== config.haproxyAppBackend),
-  };
+/** The quorum the Sentinels were given (they all get the same monitor line); a majority when none answers. */
+function quorumOf(beliefs: { value: SentinelBelief | null }[]): number {
+  const q = Math.max(0, ...beliefs.map((b) => b.value?.quorum ?? 0));
+  return q > 0 ? q : Math.floor(beliefs.length / 2) + 1;
 }

@@ -11,6 +11,8 @@ function summary(s: TopologySnapshot): Html {
   const master = s.master
     ? html`<p class="master-line">Master of <code>${s.masterName}</code>: <strong data-master="${s.master.name}">${s.master.name}</strong> <span class="muted">${s.master.address}</span></p>`
     : html`<p class="master-line">Master of <code>${s.masterName}</code>: <strong data-master="">none known</strong></p>`;
+  const kind = s.mode.service === 'healthy' && s.mode.sentinels === 'ok' ? 'ok' : 'down';
+  const mode = html`<p class="mode-line" data-mode="${s.mode.service}" data-sentinel-mode="${s.mode.sentinels}">Mode: ${badge(kind, s.mode.service)}${s.mode.sentinels === 'ok' ? '' : html` ${badge('down', `sentinels ${s.mode.sentinels}`)}`} <span class="muted">${s.mode.text}</span></p>`;
   const alarms = s.alarms.length
     ? html`<ul class="alarms" role="alert">${s.alarms.map((a) => html`<li>${a}</li>`)}</ul>`
     : '';
@@ -20,7 +22,14 @@ function summary(s: TopologySnapshot): Html {
   const missing = s.missing.length
     ? html`<ul class="missing">${s.missing.map((m) => html`<li>${m}</li>`)}</ul>`
     : '';
-  return html`${master}${alarms}${warnings}${missing}`;
+  return html`${master}${mode}${alarms}${warnings}${missing}`;
+}
+
+/** What the local supervisor says of a process: restarts after crashes, and a state other than running. */
+function supervision(row: { restarts: number | null; process: string | null }): Html | string {
+  if (row.restarts === null) return '';
+  const state = row.process && row.process !== 'running' ? html` · ${row.process}` : '';
+  return html`<br><span class="muted" data-restarts="${row.restarts}">restarted ${row.restarts}×${state}</span>`;
 }
 
 function nodeRow(n: NodeRow): Html {
@@ -35,7 +44,7 @@ function nodeRow(n: NodeRow): Html {
       ? html`<br><span class="muted">lag ${num(n.lagBytes, ' B')}, ${num(n.lagSeconds, ' s')}</span>`
       : '';
   return html`<tr data-node="${n.name}" data-role="${n.role}"><th scope="row">${n.name}<br><span class="muted">${n.address}</span></th>
-<td>${badge(n.up ? n.role : 'down', n.up ? n.role : 'down')}<br><span class="muted">${link}</span></td>
+<td>${badge(n.up ? n.role : 'down', n.up ? n.role : 'down')}<br><span class="muted">${link}</span>${supervision(n)}</td>
 <td class="num">${num(n.offset)}${lag}</td></tr>`;
 }
 
@@ -51,7 +60,7 @@ function sentinels(s: TopologySnapshot): Html {
     (
       x,
     ) => html`<tr data-sentinel="${x.name}"><th scope="row">${x.name}<br><span class="muted">${x.address}</span></th>
-<td>${x.up ? badge('ok', 'up') : badge('down', 'down')}</td>
+<td data-tilt="${x.tilt}">${x.up ? (x.tilt ? badge('down', 'TILT') : badge('ok', 'up')) : badge('down', 'down')}${supervision(x)}</td>
 <td data-believes="${x.master ?? ''}">${x.master ?? html`<span class="muted">${x.error ?? 'none'}</span>`}${
       x.up
         ? html`<br><span class="muted">epoch ${num(x.configEpoch)} · ${x.flags.replaceAll(',', ', ')}</span>`
