@@ -162,7 +162,7 @@ export class RedisLayer {
     const replicasOfMaster = masterUp ? good : null;
     const mode = serviceMode({
       masterUp,
-      replicasOfMaster: this.writer.refusingWrites ? 0 : good,
+      replicasOfMaster: good,
       minReplicas: this.config.waitReplicas,
       replicasUp: replicaUp ? 1 : info ? 1 : 0,
     });

@@ -47,7 +47,9 @@ export async function startTestStack(tag: string, opts: Partial<StackOptions> = 
     throw err;
   });
   const stop = stack.stop.bind(stack);
-  stack.stop = async () => {
+  // stop(name) stops one node; stop() the whole stack, and then its run directory goes too.
+  stack.stop = async (name?: string) => {
+    if (name !== undefined) return stop(name);
     await stop();
     if (!process.env['KEEP_RUN_DIRS']) rmSync(runDir, { recursive: true, force: true });
   };
