@@ -11,12 +11,16 @@ const USAGE = `usage: ha-stack <command> [arguments]
 
   up [--detach]            start the whole topology (foreground unless --detach)
   down                     stop the running stack
-  status [--json]          roles, offsets and lag, Sentinels' views, HAProxy backends, app readiness
+  status [--json]          mode, roles, offsets and lag, Sentinels' views and TILT, HAProxy backends,
+                           app readiness, each process's restarts
   failover                 planned failover through Sentinel, writes paused so none is lost
-  kill <node>              SIGKILL a node (node: master, redis-1..3, sentinel-1..3, app-1, app-2, haproxy)
+  kill <node>              SIGKILL a node, as a crash: the supervisor starts it again after a back-off
+                           (node: master, redis-1..3, sentinel-1..3, app-1, app-2, haproxy)
+  stop <node>              stop a node (SIGTERM, SIGKILL after a grace period); it stays down
+  start <node>             start a stopped node (a Redis node rejoins as a replica of the current master)
   pause <node> [seconds]   SIGSTOP a node (and SIGCONT it after the given seconds)
   resume <node>            SIGCONT a paused node
-  restart <node>           start a node again (a Redis node rejoins as a replica of the current master)
+  restart <node>           stop a node and start it again
   logs <node> [lines]      the last lines of a node's log
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
@@ -37,6 +41,8 @@ const COMMANDS: Record<string, Command> = {
   status,
   failover: () => failover(),
   kill: (a) => nodeAction('kill', a),
+  stop: (a) => nodeAction('stop', a),
+  start: (a) => nodeAction('start', a),
   resume: (a) => nodeAction('resume', a),
   restart: (a) => nodeAction('restart', a),
   pause,

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { isPortFree } from '../src/stack/process/ports.ts';
 import { REPO_ROOT } from '../src/stack/process/supervisor.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
+import type { StackStatus } from '../src/stack/status.ts';
 import { LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
 import { freePorts, tempRunDir } from './helpers/stack.ts';
 
@@ -27,7 +28,7 @@ describe('the ha-stack command', () => {
     );
 
   it('answers bad arguments with usage and exit code 2', async () => {
-    for (const args of [['bogus'], ['pause'], []]) {
+    for (const args of [['bogus'], ['pause'], ['stop'], ['start'], []]) {
       const r = await cli(args, { HA_STACK_RUN_DIR: tempRunDir('cli') });
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr + r.stdout, /usage: ha-stack/);
@@ -37,7 +38,7 @@ describe('the ha-stack command', () => {
     assert.match(none.stderr, /no stack is running/);
   });
 
-  it('cleans what a launcher killed with -9 left behind', async () => {
+  it('stops and starts a node, restarts a killed one by itself, and cleans what a launcher killed with -9 left behind', async () => {
     const dir = tempRunDir('kill9');
     const ports = await freePorts();
     const env: Record<string, string> = { HA_STACK_RUN_DIR: dir };
@@ -48,7 +49,52 @@ describe('the ha-stack command', () => {
     const launcher = JSON.parse(readFileSync(join(dir, 'launcher.pid'), 'utf8')) as { pid: number };
     const status = await cli(['status', '--json'], env);
     assert.equal(status.code, 0, status.stderr);
-    assert.equal(JSON.parse(status.stdout).master, 'redis-1');
+    const first = JSON.parse(status.stdout) as StackStatus;
+    assert.equal(first.master, 'redis-1');
+    assert.deepEqual([first.mode, first.sentinelMode], ['healthy', 'ok']);
+    assert.deepEqual(
+      first.nodes.map((n) => [n.name, n.process, n.restarts]),
+      [
+        ['redis-1', 'running', 0],
+        ['redis-2', 'running', 0],
+        ['redis-3', 'running', 0],
+      ],
+    );
+    const json = async () => {
+      const r = await cli(['status', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as StackStatus;
+    };
+
+    const stop = await cli(['stop', 'redis-3'], env);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, /stop redis-3: done .*ha-stack start redis-3/);
+    assert.ok(await isPortFree(ports['redis-3'], LOCAL_ADDRESSES['redis-3']), 'redis-3 is down');
+    const stopped = await json();
+    assert.deepEqual(
+      stopped.nodes.map((n) => [n.name, n.role, n.process]),
+      [
+        ['redis-1', 'master', 'running'],
+        ['redis-2', 'slave', 'running'],
+        ['redis-3', 'down', 'stopped'],
+      ],
+    );
+    const start = await cli(['start', 'redis-3'], env);
+    assert.equal(start.code, 0, start.stderr);
+
+    const kill = await cli(['kill', 'redis-2'], env);
+    assert.equal(kill.code, 0, kill.stderr);
+    await waitFor(
+      'redis-2 back as a replica, counted in status --json',
+      async () => {
+        const n = (await json()).nodes.find((x) => x.name === 'redis-2')!;
+        return n.process === 'running' && n.restarts === 1 && n.role === 'slave';
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const text = await cli(['status'], env);
+    assert.match(text.stdout, /mode: healthy/);
+    assert.match(text.stdout, /^redis-2 .* {7}1 {2}running/m);
     process.kill(launcher.pid, 'SIGKILL');
     await waitFor('the launcher to die', () => {
       try {

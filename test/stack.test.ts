@@ -35,7 +35,7 @@ function standInApp(): string[] {
   writeFileSync(
     file,
     `import { createServer } from 'node:http';
-const names = ['HOST', 'PORT', 'INSTANCE_ID', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_PASSWORD', 'TRUST_PROXY', 'SESSION_SECRET'];
+const names = ['HOST', 'PORT', 'INSTANCE_ID', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_PASSWORD', 'TRUST_PROXY', 'SESSION_SECRET', 'HA_STACK_STATE_FILE'];
 createServer((req, res) => {
   res.setHeader('x-instance', process.env.INSTANCE_ID);
   if (req.url === '/env') return res.end(JSON.stringify(Object.fromEntries(names.map((n) => [n, process.env[n]]))));
@@ -187,7 +187,7 @@ describe('the supervisor', () => {
     assert.equal(new RunDir(runDir).launcher(), undefined, 'the lock is released');
   });
 
-  it('runs apps and HAProxy, survives a master kill, and restarts the old master as a replica', async () => {
+  it('runs apps and HAProxy, survives a master kill, and `restart` brings the old master back as a replica', async () => {
     const s = await testStack('full', { apps: 2, haproxy: true, appCommand: standInApp() });
     try {
       const rows = await haproxyStats(s.statsUrl);
@@ -201,6 +201,7 @@ describe('the supervisor', () => {
         ['app-1', sentinels.join(','), 'mymaster', s.password],
       );
       assert.equal(env['TRUST_PROXY'], '127.0.0.1');
+      assert.equal(env['HA_STACK_STATE_FILE'], s.stateFile);
       const seen = new Set<string | null>();
       for (let i = 0; i < 4; i++) seen.add((await fetch(s.frontUrl)).headers.get('x-instance'));
       assert.deepEqual([...seen].sort(), ['app-1', 'app-2']);
@@ -232,6 +233,7 @@ describe('the supervisor', () => {
         },
         { timeoutMs: 20_000, intervalMs: 200 },
       );
+      // The supervisor is already bringing it back: an operator's restart takes over from it.
       await s.restart(old.name);
       const state = await nodeState(old.host, old.port, s.password);
       assert.deepEqual([state.role, state.masterHost, state.masterPort], ['slave', next!.host, next!.port]);

@@ -1,20 +1,32 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readState } from '../stack/process/health.ts';
 import { RunDir } from '../stack/process/rundir.ts';
 import { collectStatus, formatStatus } from '../stack/status.ts';
 import { CliError, NODE_NAMES, resolveNode, runDirPath, runningStack, UsageError } from './context.ts';
 
 export async function status(args: string[]): Promise<void> {
   const client = runningStack();
-  const s = await collectStatus(client.topology, client.password, client.statsUrl);
+  const supervisor = readState(new RunDir(runDirPath()).stateFile);
+  const s = await collectStatus(client.topology, client.password, client.statsUrl, undefined, supervisor);
   process.stdout.write(args.includes('--json') ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
 }
 
-export async function nodeAction(action: 'kill' | 'resume' | 'restart', args: string[]): Promise<void> {
+const AFTER: Record<NodeAction, (name: string) => string> = {
+  kill: () => ' (a crash: the supervisor starts it again)',
+  stop: (name) => ` (it stays down until "ha-stack start ${name}")`,
+  start: () => '',
+  resume: () => '',
+  restart: () => '',
+};
+
+export type NodeAction = 'kill' | 'stop' | 'start' | 'resume' | 'restart';
+
+export async function nodeAction(action: NodeAction, args: string[]): Promise<void> {
   if (!args[0]) throw new UsageError(`${action} needs a node name`);
   const client = runningStack();
   const name = await resolveNode(client, args[0]);
   await client[action](name);
-  process.stdout.write(`${action} ${name}: done\n`);
+  process.stdout.write(`${action} ${name}: done${AFTER[action](name)}\n`);
 }
 
 export async function pause(args: string[]): Promise<void> {

@@ -28,6 +28,7 @@ function map(stack: StackFile, runDir: string): string {
     `  apps directly       ${appUrls.join('  ')}`,
     `  Sentinels           ${t.sentinels.map((s) => `${s.host}:${s.port}`).join('  ')}  (master name ${t.masterName})`,
     `  logs                ${runDir}/logs/`,
+    `  restarts            ${runDir}/supervisor.json   (a crashed process is started again)`,
     '  stop                Ctrl-C here, or "npm run ha-stack -- down"',
     '',
   ].join('\n');
@@ -63,7 +64,14 @@ async function foreground(): Promise<void> {
 
   let last = '';
   const watch = setInterval(async () => {
-    const line = statusLine(await collectStatus(stack.topology, stack.password, stack.statsUrl));
+    const s = await collectStatus(
+      stack.topology,
+      stack.password,
+      stack.statsUrl,
+      stack.appCount,
+      stack.supervisorState(),
+    );
+    const line = statusLine(s);
     if (line !== last) log(line);
     last = line;
   }, 1000);

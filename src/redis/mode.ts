@@ -73,3 +73,8 @@ export function describeSentinels(mode: SentinelMode): string {
       return 'Sentinels in TILT mode: no failover until they leave it (30 s)';
   }
 }
+
+/** Sentinels that must answer, out of TILT, for a failover: the quorum, and a majority to elect a leader. */
+export function sentinelsNeeded(quorum: number, total: number): number {
+  return Math.max(quorum, Math.floor(total / 2) + 1);
+}

@@ -15,6 +15,10 @@ export interface StackActions {
   pause(name: string): Promise<void> | void;
   resume(name: string): Promise<void> | void;
   restart(name: string): Promise<void>;
+  /** Stops a node (SIGTERM, then SIGKILL after a grace period); it stays down until `start`. */
+  stop(name: string): Promise<void>;
+  /** Starts a stopped node as an automatic restart would (a Redis node rejoins as a replica). */
+  start(name: string): Promise<void>;
   currentMaster(): Promise<RedisNode | undefined>;
 }
 

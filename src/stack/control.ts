@@ -16,10 +16,9 @@ export interface StackFile {
   ready: boolean;
 }
 
-type Command = {
-  action: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart' | 'failover' | 'master';
-  name?: string;
-};
+type NodeCommand = 'kill' | 'terminate' | 'pause' | 'resume' | 'restart' | 'stop' | 'start';
+
+type Command = { action: NodeCommand | 'failover' | 'master'; name?: string };
 
 /** The launcher's control channel: a unix socket only the owner of the run directory can reach. */
 export function serveControl(stack: Stack, socketPath: string): Promise<Server> {
@@ -32,7 +31,9 @@ export function serveControl(stack: Stack, socketPath: string): Promise<Server> 
       let result: unknown = null;
       if (cmd.action === 'failover') result = await plannedFailover(stack);
       else if (cmd.action === 'master') result = (await stack.currentMaster()) ?? null;
-      else await stack[cmd.action](String(cmd.name));
+      // A node command always names its node: `stop` without one would stop the whole stack.
+      else if (typeof cmd.name !== 'string' || !cmd.name) throw new Error(`${cmd.action} needs a node name`);
+      else await stack[cmd.action](cmd.name);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, result }));
     } catch (err) {
       res
@@ -99,6 +100,14 @@ export class ControlClient implements StackActions {
   }
   async restart(name: string): Promise<void> {
     await this.act('restart', name);
+  }
+  /** Stops a node; it stays down until `start(name)`. */
+  async stop(name: string): Promise<void> {
+    await this.act('stop', name);
+  }
+  /** Starts a node the operator stopped (a Redis node as a replica of the current master). */
+  async start(name: string): Promise<void> {
+    await this.act('start', name);
   }
   async failover(): Promise<{ from: string; to: string; ms: number }> {
     return (await this.act('failover')) as { from: string; to: string; ms: number };

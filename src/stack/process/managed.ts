@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 
 /**
  * `starting` until the supervisor saw it ready; `stopped` when we stopped it, `exited` when it
- * ended any other way (a crash, or a `kill()` that simulates one).
+ * ended any other way (a crash, a `kill()` that simulates one, or a `terminate()`).
  */
 export type ProcessStatus = 'starting' | 'running' | 'paused' | 'stopped' | 'exited';
 
@@ -16,6 +16,17 @@ export interface ProcessSpec {
   cwd?: string;
   logFile: string;
   pidFile: string;
+  /** Called once per run of the process, when it has exited (after the status changed). */
+  onExit?: (exit: ExitInfo) => void;
+}
+
+export interface ExitInfo {
+  /** Exit code, null when a signal ended it. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: Date;
+  /** The exit followed a `stop()`. */
+  requested: boolean;
 }
 
 function readProc(pid: number, file: string): string | undefined {
@@ -69,6 +80,7 @@ export class ManagedProcess {
   private stopRequested = false;
   status: ProcessStatus = 'stopped';
   exited: Promise<number | null> = Promise.resolve(null);
+  lastExit: ExitInfo | undefined;
 
   constructor(readonly spec: ProcessSpec) {}
 
@@ -98,15 +110,18 @@ export class ManagedProcess {
     this.status = 'starting';
     this.exited = new Promise((resolve) => {
       // The status changes only after the pid file is gone, so a restart cannot lose its new one.
-      const done = (code: number | null) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null) => {
         rm(this.spec.pidFile, { force: true }).finally(() => {
-          this.status = this.stopRequested ? 'stopped' : 'exited';
-          resolve(code);
+          const requested = this.stopRequested;
+          this.status = requested ? 'stopped' : 'exited';
+          this.lastExit = { code, signal, at: new Date(), requested };
+          resolve(code ?? (signal ? -1 : null));
+          this.spec.onExit?.(this.lastExit);
         });
       };
-      child.once('exit', (code, signal) => done(code ?? (signal ? -1 : null)));
+      child.once('exit', (code, signal) => done(code, signal));
       child.once('error', () => {
-        if (child.pid === undefined) done(null);
+        if (child.pid === undefined) done(null, null);
       });
     });
     // spawn() returns after exec succeeded, so comm is already the new program's name.
@@ -144,9 +159,11 @@ export class ManagedProcess {
     await this.exited;
   }
 
-  /** SIGTERM without waiting: the caller watches the exit (a graceful stop under load). */
+  /**
+   * SIGTERM without waiting: the caller watches the exit (a graceful stop under load). Unlike
+   * `stop()`, the exit counts as one the process made on its own: a supervisor restarts it.
+   */
   terminate(): void {
-    this.stopRequested = true;
     this.signal('SIGTERM');
   }
 

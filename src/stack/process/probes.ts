@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { parseReplication, type Replication } from '../../redis/observe.ts';
+import { parseInfo, parseReplication, type Replication } from '../../redis/observe.ts';
 
 /** A short-lived connection for a probe: no retries, short timeouts, always closed. */
 export async function withRedis<T>(
@@ -63,6 +63,16 @@ export async function sentinelView(host: string, port: number, masterName: strin
       configEpoch: Number(m['config-epoch'] ?? 0),
     };
   });
+}
+
+/** A Sentinel's `INFO sentinel`: in TILT mode it takes part in no failover until it leaves it. */
+export async function sentinelTilt(
+  host: string,
+  port: number,
+): Promise<{ tilt: boolean; tiltSinceSeconds: number | null }> {
+  const info = parseInfo(await withRedis(host, port, undefined, (r) => r.info('sentinel')));
+  const since = Number(info['sentinel_tilt_since_seconds'] ?? -1);
+  return { tilt: info['sentinel_tilt'] === '1', tiltSinceSeconds: since >= 0 ? since : null };
 }
 
 /** HAProxy's stats CSV as rows keyed by column name. */

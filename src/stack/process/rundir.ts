@@ -44,6 +44,11 @@ export class RunDir {
     return join(this.dir, 'launcher.pid');
   }
 
+  /** The supervisor's report of every process (see health.ts). */
+  get stateFile(): string {
+    return join(this.dir, 'supervisor.json');
+  }
+
   get controlSocket(): string {
     return join(this.dir, 'control.sock');
   }

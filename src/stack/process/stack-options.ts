@@ -1,4 +1,5 @@
 import type { TopologyOptions } from '../topology.ts';
+import type { BackoffPolicy } from './backoff.ts';
 
 export interface StackOptions {
   runDir: string;
@@ -15,6 +16,8 @@ export interface StackOptions {
   /** Deadline of each readiness step. */
   timeoutMs?: number;
   onEvent?: (message: string) => void;
+  /** Delays before a crashed process is started again (default RESTART_BACKOFF: 250 ms to 10 s). */
+  restartBackoff?: BackoffPolicy;
 }
 
 /** A start-up step failed: which process, what it waited for, and the end of that process's log. */

@@ -1,51 +1,37 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { StackActions } from '../actions.ts';
-import { renderHaproxyCfg } from '../render/haproxy.ts';
-import { renderRedisConf } from '../render/redis.ts';
-import { renderSentinelConf } from '../render/sentinel.ts';
-import {
-  appEnvironment,
-  defineTopology,
-  PORT_VARIABLES,
-  type PortName,
-  type RedisNode,
-} from '../topology.ts';
-import { defaultAppCommand } from './app-command.ts';
-import { ManagedProcess } from './managed.ts';
+import { PORT_VARIABLES, type PortName, type RedisNode } from '../topology.ts';
+import { Healer, type StartStep } from './healer.ts';
+import { type NodeHealth, type SupervisorState, writeState } from './health.ts';
+import type { ExitInfo } from './managed.ts';
 import { assertPortFree } from './ports.ts';
-import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from './probes.ts';
-import { RunDir } from './rundir.ts';
+import { sentinelView } from './probes.ts';
+import { REPO_ROOT, StackProcesses, StackStoppingError } from './processes.ts';
+import { rejoinTarget } from './rejoin.ts';
 import { type StackOptions, StackStartError } from './stack-options.ts';
-import { type Addr, StackView } from './stack-view.ts';
-import { ReadinessTimeoutError, waitFor } from './wait.ts';
+import { ReadinessTimeoutError } from './wait.ts';
 
-export { type StackOptions, StackStartError };
-
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+export { REPO_ROOT, type StackOptions, StackStartError, StackStoppingError };
 
 /**
- * Starts the topology as real processes in order, each step waiting on real readiness, and stops
- * it in reverse order. The CLI and the tests use this same class.
+ * Starts the topology as real processes in order, each step waiting on real readiness, restarts a
+ * process that exits on its own (as compose's `restart: unless-stopped`), and stops it all in
+ * reverse order. The CLI and the tests use this same class.
  */
-export class Stack extends StackView implements StackActions {
-  readonly run: RunDir;
-  readonly sessionSecret: string;
-  private readonly procs = new Map<string, ManagedProcess>();
-  private readonly order: string[] = [];
+export class Stack extends StackProcesses implements StackActions {
   private stopping: Promise<void> | undefined;
-
-  private constructor(private readonly opts: StackOptions) {
-    const run = new RunDir(opts.runDir);
-    if (opts.password !== undefined)
-      writeFileSync(join(run.dir, 'redis.password'), `${opts.password}\n`, { mode: 0o600 });
-    super(defineTopology(opts.topology), opts.password ?? run.secret('redis.password'), opts.apps ?? 2);
-    this.run = run;
-    // One secret shared by every instance: a session made by app-1 must be valid on app-2.
-    this.sessionSecret = opts.appEnv?.['SESSION_SECRET'] ?? this.run.secret('session.secret', 48);
-  }
+  /** Exits are restarted only once the stack is up: during start-up a crash fails the start. */
+  private healing = false;
+  private written = '';
+  private readonly healer = new Healer({
+    start: (name, signal, step) => this.startAgain(name, signal, step),
+    running: (name) => this.procs.get(name)?.running ?? false,
+    stopProcess: (name) => this.stopProcess(name),
+    changed: () => this.changed(),
+    log: (m) => this.opts.onEvent?.(m),
+    policy: this.opts.restartBackoff,
+  });
 
   static async start(opts: StackOptions): Promise<Stack> {
     const stack = new Stack(opts);
@@ -58,10 +44,6 @@ export class Stack extends StackView implements StackActions {
       await stack.stop();
       throw err;
     }
-  }
-
-  private get withHaproxy(): boolean {
-    return this.opts.haproxy !== false;
   }
 
   private async boot(): Promise<void> {
@@ -86,6 +68,10 @@ export class Stack extends StackView implements StackActions {
     await this.waitSentinelsAgree();
     for (const app of t.apps.slice(0, this.appCount)) await this.startApp(app.name);
     if (this.withHaproxy) await this.startHaproxy();
+    for (const name of this.order) this.healer.ready(name);
+    this.healing = true;
+    // A process that died while a later one was being started is restarted now.
+    for (const name of this.order) if (this.procs.get(name)?.status === 'exited') this.healer.crashed(name);
   }
 
   /** The master the Sentinels last agreed on in an earlier run (their rewritten configs), if any. */
@@ -96,76 +82,6 @@ export class Stack extends StackView implements StackActions {
       readFileSync(file, 'utf8'),
     );
     return this.topology.redis.find((r) => m && r.host === m[1] && r.port === Number(m[2]));
-  }
-
-  private async step(name: string, what: string, check: () => Promise<boolean>): Promise<void> {
-    const proc = this.procs.get(name);
-    try {
-      await waitFor(what, check, {
-        timeoutMs: this.opts.timeoutMs ?? 30_000,
-        abort: () => (proc && !proc.running ? `${name} exited` : undefined),
-      });
-      proc?.markReady();
-    } catch (err) {
-      throw new StackStartError(name, what, err, proc ? await proc.tail(20) : '');
-    }
-  }
-
-  private launch(name: string, command: string, args: string[], env?: Record<string, string>): void {
-    let proc = this.procs.get(name);
-    if (!proc) {
-      proc = new ManagedProcess({
-        name,
-        command,
-        args,
-        env,
-        cwd: REPO_ROOT,
-        logFile: this.run.log(name),
-        pidFile: this.run.pid(name),
-      });
-      this.procs.set(name, proc);
-      this.order.push(name);
-    }
-    proc.start();
-    const started = proc;
-    void started.exited.then((code) => {
-      if (!this.stopping && started.status === 'exited') this.opts.onEvent?.(`${name} exited (code ${code})`);
-    });
-  }
-
-  /** `replicaOf` null: start as master. */
-  private async startRedis(node: RedisNode, replicaOf: Addr | null): Promise<void> {
-    const dir = this.run.nodeDir(node.name);
-    const conf = join(dir, 'redis.conf');
-    const text = renderRedisConf(this.topology, node, { dir, password: this.password, replicaOf });
-    writeFileSync(conf, text, { mode: 0o600 });
-    this.launch(node.name, 'redis-server', [conf]);
-    const ping = () =>
-      withRedis(node.host, node.port, this.password, async (r) => (await r.ping()) === 'PONG');
-    if (!replicaOf) return this.step(node.name, 'PING', ping);
-    await this.step(
-      node.name,
-      `PING and master_link_status:up (replica of ${replicaOf.host}:${replicaOf.port})`,
-      async () => {
-        return (await ping()) && (await nodeState(node.host, node.port, this.password)).linkUp;
-      },
-    );
-  }
-
-  private async startSentinel(name: string, master: Addr): Promise<void> {
-    const node = this.topology.sentinels.find((s) => s.name === name)!;
-    const dir = this.run.nodeDir(name);
-    const conf = join(dir, 'sentinel.conf');
-    // Its own writable copy: Sentinel rewrites its config file with what it learns.
-    writeFileSync(conf, renderSentinelConf(this.topology, node, { dir, password: this.password, master }), {
-      mode: 0o600,
-    });
-    this.launch(name, 'redis-sentinel', [conf]);
-    await this.step(
-      name,
-      'the master',
-      async () => (await sentinelView(node.host, node.port, this.topology.masterName)).master !== null,
-    );
   }
 
   private async waitSentinelsAgree(): Promise<void> {
@@ -184,123 +100,133 @@ export class Stack extends StackView implements StackActions {
     }
   }
 
-  appEnv(name: string): Record<string, string> {
-    const app = this.topology.apps.find((a) => a.name === name)!;
-    return {
-      ...appEnvironment(this.topology, app, {
-        listen: app.host,
-        password: this.password,
-        sessionSecret: this.sessionSecret,
-        trustProxy: '127.0.0.1',
-        ...(this.withHaproxy ? { statsUrl: this.statsUrl } : {}),
-      }),
-      ...this.opts.appEnv,
-    };
+  /**
+   * Starts one process again, the way each kind must: a Redis node asks the Sentinels first and
+   * comes back as a replica of the master they name, never as a master beside it; a Sentinel
+   * starts on the config it rewrote with what it learned.
+   */
+  private async startAgain(name: string, signal: AbortSignal, step: (s: StartStep) => void): Promise<void> {
+    const redis = this.topology.redis.find((r) => r.name === name);
+    if (redis) {
+      const target = await rejoinTarget(this.topology, redis, {
+        signal,
+        waiting: () => step('waiting-for-failover'),
+      });
+      step('launching');
+      return this.startRedis(redis, target, signal);
+    }
+    signal.throwIfAborted();
+    step('launching');
+    if (this.topology.sentinels.some((s) => s.name === name))
+      return this.startSentinel(name, undefined, signal);
+    if (name === 'haproxy') return this.startHaproxy(signal);
+    return this.startApp(name, signal);
   }
 
-  private async startApp(name: string): Promise<void> {
-    const [command, ...args] = this.opts.appCommand ?? defaultAppCommand(REPO_ROOT);
-    if (!command) throw new Error('appCommand is empty');
-    this.launch(name, command, args, this.appEnv(name));
-    const url = `${this.appUrl(name)}/readyz`;
-    await this.step(name, `HTTP 200 from ${url}`, async () => {
-      return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
-    });
+  private async stopProcess(name: string): Promise<void> {
+    await this.procs.get(name)?.stop(this.graceMs(name));
   }
 
-  private async startHaproxy(): Promise<void> {
-    const dir = this.run.nodeDir('haproxy');
-    const cfg = join(dir, 'haproxy.cfg');
-    writeFileSync(cfg, renderHaproxyCfg(this.topology, { target: 'local', password: this.password }), {
-      mode: 0o600,
-    });
-    this.launch('haproxy', HAPROXY, ['-db', '-f', cfg]);
-    const apps = this.topology.apps.slice(0, this.appCount).map((a) => a.name);
-    await this.step(
-      'haproxy',
-      `stats: ${apps.join(', ') || 'no app'} UP and exactly one Redis UP`,
-      async () => {
-        const rows = await haproxyStats(this.statsUrl);
-        const upApps = upServers(rows, 'apps');
-        return apps.every((a) => upApps.includes(a)) && upServers(rows, 'redis_master').length === 1;
-      },
-    );
+  protected override exited(name: string, exit: ExitInfo): void {
+    this.changed();
+    if (exit.requested || this.closing) return;
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    this.opts.onEvent?.(`${name} exited (${how})`);
+    if (this.healing) this.healer.crashed(name);
   }
 
-  // --- accessors ---------------------------------------------------------------------------------
+  // --- health ------------------------------------------------------------------------------------
 
-  process(name: string): ManagedProcess {
-    const p = this.procs.get(name);
-    if (!p) throw new Error(`unknown or not started: ${name} (known: ${this.order.join(', ')})`);
-    return p;
+  /** Each process: its status (or what a restart waits for), its automatic restarts, its last exit. */
+  health(): Record<string, NodeHealth> {
+    const out: Record<string, NodeHealth> = {};
+    for (const name of this.order) {
+      const proc = this.procs.get(name)!;
+      const h = this.healer.state(name);
+      const e = proc.lastExit;
+      out[name] = {
+        status: h.phase ?? (h.held && !proc.running ? 'stopped' : proc.status),
+        restarts: h.restarts,
+        lastExit: e ? { code: e.code, signal: e.signal, at: e.at.toISOString() } : null,
+      };
+    }
+    return out;
   }
 
-  /** Host, port and process of a node by name (redis-1, sentinel-2, app-1, ...). */
-  node(name: string): { name: string; host: string; port: number; process: ManagedProcess } {
-    const t = this.topology;
-    const n = [...t.redis, ...t.sentinels, ...t.apps].find((x) => x.name === name);
-    if (!n) throw new Error(`not a node of the topology: ${name}`);
-    return { name, host: n.host, port: n.port, process: this.process(name) };
+  /** What `<runDir>/supervisor.json` holds. */
+  supervisorState(): SupervisorState {
+    return { updated: new Date().toISOString(), nodes: this.health() };
   }
 
-  get names(): string[] {
-    return [...this.order];
+  protected override changed(): void {
+    const nodes = this.health();
+    const text = JSON.stringify(nodes);
+    if (text === this.written) return;
+    this.written = text;
+    try {
+      writeState(this.stateFile, { updated: new Date().toISOString(), nodes });
+    } catch (err) {
+      // The run directory removed under a stopping stack: nothing left to report to.
+      this.opts.onEvent?.(`cannot write ${this.stateFile}: ${err instanceof Error ? err.message : err}`);
+    }
   }
+
   // --- actions -----------------------------------------------------------------------------------
 
+  /** SIGKILL, as a crash: the process is started again after its back-off. */
   async kill(name: string): Promise<void> {
     await this.process(name).kill();
   }
 
+  /** SIGTERM without waiting; the process exits on its own terms and is started again. */
   async terminate(name: string): Promise<void> {
     this.process(name).terminate();
   }
 
   pause(name: string): void {
     this.process(name).pause();
+    this.changed();
   }
 
   resume(name: string): void {
     this.process(name).resume();
+    this.changed();
   }
 
   /**
-   * Starts a process again (stopping it first if it runs). A Redis node asks the Sentinels first
-   * and comes back as a replica of the current master: never as an empty master beside it.
+   * Starts a node the operator stopped, or one waiting for its restart, now; as an automatic
+   * restart does (a Redis node as a replica of the master the Sentinels name). Resolves once it
+   * is ready; a node already running is left as it is.
    */
-  async restart(name: string): Promise<void> {
-    const proc = this.process(name);
-    if (proc.running) await proc.stop();
-    const node = this.topology.redis.find((r) => r.name === name);
-    if (node) {
-      const master = await this.redisMaster();
-      if (!master) throw new Error(`no Sentinel names a master; ${name} is not started as one on its own`);
-      await this.startRedis(node, master.name === name ? null : master);
-    } else if (this.topology.sentinels.some((s) => s.name === name)) {
-      // Sentinel keeps what it learned in its rewritten config: start it on that file as it is.
-      this.launch(name, 'redis-sentinel', [join(this.run.nodeDir(name), 'sentinel.conf')]);
-      const s = this.node(name);
-      await this.step(
-        name,
-        'the master',
-        async () => (await sentinelView(s.host, s.port, this.topology.masterName)).master !== null,
-      );
-    } else if (name === 'haproxy') {
-      await this.startHaproxy();
-    } else {
-      await this.startApp(name);
-    }
+  async start(name: string): Promise<void> {
+    this.process(name);
+    await this.healer.start(name);
   }
 
-  /** Stops every process in reverse start order and releases the run directory; idempotent. */
-  stop(): Promise<void> {
+  /**
+   * `stop(name)`: stops one node (SIGTERM, SIGKILL after the grace period); it stays down, never
+   * restarted, until `start(name)`. `stop()`: stops the whole stack in reverse start order,
+   * cancelling every pending restart first, and releases the run directory; idempotent.
+   */
+  stop(name?: string): Promise<void> {
+    if (name !== undefined) {
+      this.process(name);
+      return this.healer.hold(name, () => this.stopProcess(name));
+    }
     this.stopping ??= (async () => {
-      for (const name of [...this.order].reverse()) {
-        await this.procs.get(name)?.stop(name.startsWith('app') ? 15_000 : 5000);
-      }
+      this.closing = true;
+      await this.healer.close();
+      for (const n of [...this.order].reverse()) await this.stopProcess(n);
+      this.changed();
       this.run.release();
     })();
     return this.stopping;
+  }
+
+  /** Stops a node and starts it again (a Redis node rejoins as a replica of the current master). */
+  async restart(name: string): Promise<void> {
+    await this.stop(name);
+    await this.start(name);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,46 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { ProcessStatus } from './managed.ts';
+
+/**
+ * What the supervisor says about one process: its process status, or `restarting` (a crashed
+ * process waiting for its back-off or being started again) and `waiting-for-failover` (a Redis
+ * node that crashed as master, waiting until the Sentinels name another master before it rejoins).
+ */
+export type NodeHealthStatus = ProcessStatus | 'restarting' | 'waiting-for-failover';
+
+export interface LastExit {
+  /** Exit code, null when a signal ended the process. */
+  code: number | null;
+  signal: string | null;
+  at: string;
+}
+
+export interface NodeHealth {
+  status: NodeHealthStatus;
+  /** Restarts the supervisor made on its own (an operator's start or restart is not counted). */
+  restarts: number;
+  lastExit: LastExit | null;
+}
+
+/** `<runDir>/supervisor.json` (RunDir.stateFile): rewritten on every change while a stack runs. */
+export interface SupervisorState {
+  updated: string;
+  nodes: Record<string, NodeHealth>;
+}
+
+/** Written to a temporary file and renamed, so a reader never sees half a file. */
+export function writeState(file: string, state: SupervisorState): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/** The state a supervisor wrote, or null when there is none (no stack ran from this directory). */
+export function readState(file: string): SupervisorState | null {
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as SupervisorState;
+    return typeof s.updated === 'string' && s.nodes && typeof s.nodes === 'object' ? s : null;
+  } catch {
+    return null;
+  }
+}

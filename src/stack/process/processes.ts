@@ -1,0 +1,215 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderHaproxyCfg } from '../render/haproxy.ts';
+import { renderRedisConf } from '../render/redis.ts';
+import { renderSentinelConf } from '../render/sentinel.ts';
+import { appEnvironment, defineTopology, type RedisNode } from '../topology.ts';
+import { defaultAppCommand } from './app-command.ts';
+import { type ExitInfo, ManagedProcess } from './managed.ts';
+import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from './probes.ts';
+import { RunDir } from './rundir.ts';
+import { type StackOptions, StackStartError } from './stack-options.ts';
+import { type Addr, StackView } from './stack-view.ts';
+import { waitFor } from './wait.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+
+/** The stack is stopping: nothing is started any more. */
+export class StackStoppingError extends Error {
+  constructor(name: string) {
+    super(`the stack is stopping; ${name} is not started`);
+    this.name = 'StackStoppingError';
+  }
+}
+
+/**
+ * The processes of a stack and how each kind is started and known ready: the configs it is given,
+ * the readiness it waits on. The supervisor (supervisor.ts) decides when.
+ */
+export class StackProcesses extends StackView {
+  readonly run: RunDir;
+  readonly sessionSecret: string;
+  protected readonly procs = new Map<string, ManagedProcess>();
+  protected readonly order: string[] = [];
+  /** Set once the whole stack is stopping: `launch` refuses from then on. */
+  protected closing = false;
+
+  protected constructor(protected readonly opts: StackOptions) {
+    const run = new RunDir(opts.runDir);
+    if (opts.password !== undefined)
+      writeFileSync(join(run.dir, 'redis.password'), `${opts.password}\n`, { mode: 0o600 });
+    super(defineTopology(opts.topology), opts.password ?? run.secret('redis.password'), opts.apps ?? 2);
+    this.run = run;
+    // One secret shared by every instance: a session made by app-1 must be valid on app-2.
+    this.sessionSecret = opts.appEnv?.['SESSION_SECRET'] ?? this.run.secret('session.secret', 48);
+  }
+
+  protected get withHaproxy(): boolean {
+    return this.opts.haproxy !== false;
+  }
+
+  /** `<runDir>/supervisor.json`: every process's status and restart count. */
+  get stateFile(): string {
+    return this.run.stateFile;
+  }
+
+  /** A process ended; `exit.requested` tells a stop from a crash. */
+  protected exited(_name: string, _exit: ExitInfo): void {}
+
+  /** A process's status changed (started, ready, exited, paused). */
+  protected changed(): void {}
+
+  protected async step(
+    name: string,
+    what: string,
+    check: () => Promise<boolean>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const proc = this.procs.get(name);
+    try {
+      await waitFor(what, check, {
+        timeoutMs: this.opts.timeoutMs ?? 30_000,
+        abort: () => (signal?.aborted ? 'cancelled' : proc && !proc.running ? `${name} exited` : undefined),
+      });
+      proc?.markReady();
+      this.changed();
+    } catch (err) {
+      throw new StackStartError(name, what, err, proc ? await proc.tail(20) : '');
+    }
+  }
+
+  protected launch(name: string, command: string, args: string[], env?: Record<string, string>): void {
+    if (this.closing) throw new StackStoppingError(name);
+    let proc = this.procs.get(name);
+    if (!proc) {
+      proc = new ManagedProcess({
+        name,
+        command,
+        args,
+        env,
+        cwd: REPO_ROOT,
+        logFile: this.run.log(name),
+        pidFile: this.run.pid(name),
+        onExit: (exit) => this.exited(name, exit),
+      });
+      this.procs.set(name, proc);
+      this.order.push(name);
+    }
+    proc.start();
+    this.changed();
+  }
+
+  /** `replicaOf` null: start as master. */
+  protected async startRedis(node: RedisNode, replicaOf: Addr | null, signal?: AbortSignal): Promise<void> {
+    const dir = this.run.nodeDir(node.name);
+    const conf = join(dir, 'redis.conf');
+    const text = renderRedisConf(this.topology, node, { dir, password: this.password, replicaOf });
+    writeFileSync(conf, text, { mode: 0o600 });
+    this.launch(node.name, 'redis-server', [conf]);
+    const ping = () =>
+      withRedis(node.host, node.port, this.password, async (r) => (await r.ping()) === 'PONG');
+    if (!replicaOf) return this.step(node.name, 'PING', ping, signal);
+    await this.step(
+      node.name,
+      `PING and master_link_status:up (replica of ${replicaOf.host}:${replicaOf.port})`,
+      async () => {
+        return (await ping()) && (await nodeState(node.host, node.port, this.password)).linkUp;
+      },
+      signal,
+    );
+  }
+
+  /** `master` given: a first start on a freshly rendered config; else on the config as Sentinel rewrote it. */
+  protected async startSentinel(name: string, master?: Addr, signal?: AbortSignal): Promise<void> {
+    const node = this.topology.sentinels.find((s) => s.name === name)!;
+    const dir = this.run.nodeDir(name);
+    const conf = join(dir, 'sentinel.conf');
+    // Its own writable copy: Sentinel rewrites its config file with what it learns.
+    if (master) {
+      const text = renderSentinelConf(this.topology, node, { dir, password: this.password, master });
+      writeFileSync(conf, text, { mode: 0o600 });
+    }
+    this.launch(name, 'redis-sentinel', [conf]);
+    await this.step(
+      name,
+      'the master',
+      async () => (await sentinelView(node.host, node.port, this.topology.masterName)).master !== null,
+      signal,
+    );
+  }
+
+  appEnv(name: string): Record<string, string> {
+    const app = this.topology.apps.find((a) => a.name === name)!;
+    return {
+      ...appEnvironment(this.topology, app, {
+        listen: app.host,
+        password: this.password,
+        sessionSecret: this.sessionSecret,
+        trustProxy: '127.0.0.1',
+        ...(this.withHaproxy ? { statsUrl: this.statsUrl } : {}),
+      }),
+      HA_STACK_STATE_FILE: this.stateFile,
+      ...this.opts.appEnv,
+    };
+  }
+
+  protected async startApp(name: string, signal?: AbortSignal): Promise<void> {
+    const [command, ...args] = this.opts.appCommand ?? defaultAppCommand(REPO_ROOT);
+    if (!command) throw new Error('appCommand is empty');
+    this.launch(name, command, args, this.appEnv(name));
+    const url = `${this.appUrl(name)}/readyz`;
+    await this.step(
+      name,
+      `HTTP 200 from ${url}`,
+      async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200,
+      signal,
+    );
+  }
+
+  protected async startHaproxy(signal?: AbortSignal): Promise<void> {
+    const dir = this.run.nodeDir('haproxy');
+    const cfg = join(dir, 'haproxy.cfg');
+    writeFileSync(cfg, renderHaproxyCfg(this.topology, { target: 'local', password: this.password }), {
+      mode: 0o600,
+    });
+    this.launch('haproxy', HAPROXY, ['-db', '-f', cfg]);
+    const apps = this.topology.apps.slice(0, this.appCount).map((a) => a.name);
+    await this.step(
+      'haproxy',
+      `stats: ${apps.join(', ') || 'no app'} UP and exactly one Redis UP`,
+      async () => {
+        const rows = await haproxyStats(this.statsUrl);
+        const upApps = upServers(rows, 'apps');
+        return apps.every((a) => upApps.includes(a)) && upServers(rows, 'redis_master').length === 1;
+      },
+      signal,
+    );
+  }
+
+  /** How long a stop waits after SIGTERM before SIGKILL: an app drains its requests first. */
+  protected graceMs(name: string): number {
+    return name.startsWith('app') ? 15_000 : 5000;
+  }
+
+  // --- accessors ---------------------------------------------------------------------------------
+
+  process(name: string): ManagedProcess {
+    const p = this.procs.get(name);
+    if (!p) throw new Error(`unknown or not started: ${name} (known: ${this.order.join(', ')})`);
+    return p;
+  }
+
+  /** Host, port and process of a node by name (redis-1, sentinel-2, app-1, ...). */
+  node(name: string): { name: string; host: string; port: number; process: ManagedProcess } {
+    const t = this.topology;
+    const n = [...t.redis, ...t.sentinels, ...t.apps].find((x) => x.name === name);
+    if (!n) throw new Error(`not a node of the topology: ${name}`);
+    return { name, host: n.host, port: n.port, process: this.process(name) };
+  }
+
+  get names(): string[] {
+    return [...this.order];
+  }
+}

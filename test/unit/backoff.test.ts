@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nextBackoff, RESTART_BACKOFF } from '../../src/stack/process/backoff.ts';
+
+/** The delays of `crashes` crashes in a row, each after `upMs` of uptime. */
+function delays(crashes: number, upMs = 0): number[] {
+  const out: number[] = [];
+  let streak = 0;
+  for (let i = 0; i < crashes; i++) {
+    const next = nextBackoff(streak, upMs);
+    out.push(next.delayMs);
+    streak = next.streak;
+  }
+  return out;
+}
+
+describe('the restart back-off', () => {
+  it('starts at 250 ms and doubles per crash in a row, up to 10 s', () => {
+    assert.deepEqual(delays(9), [250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
+  });
+
+  it('counts a crash soon after a restart as one more in a row', () => {
+    assert.deepEqual(delays(3, RESTART_BACKOFF.windowMs - 1), [250, 500, 1000]);
+  });
+
+  it('starts over once the process stayed up for the window', () => {
+    const { streak } = nextBackoff(6, 0);
+    assert.deepEqual(nextBackoff(streak, RESTART_BACKOFF.windowMs), { delayMs: 250, streak: 1 });
+  });
+
+  it('stays finite in a crash loop that never ends', () => {
+    assert.equal(nextBackoff(10_000, 0).delayMs, RESTART_BACKOFF.maxMs);
+  });
+
+  it('follows another policy', () => {
+    const policy = { firstMs: 10, maxMs: 35, windowMs: 1000 };
+    let streak = 0;
+    const out: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const next = nextBackoff(streak, 0, policy);
+      out.push(next.delayMs);
+      streak = next.streak;
+    }
+    assert.deepEqual(out, [10, 20, 35, 35]);
+  });
+});
