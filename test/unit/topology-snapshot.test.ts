@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NodeRow, SentinelRow } from '../../src/app/topology/model.ts';
 import { alarms, modeOf, parseSupervisorState, supervised } from '../../src/app/topology/snapshot.ts';
+import { Timeline } from '../../src/app/topology/timeline.ts';
 import { topologySections } from '../../src/app/views/topology.ts';
 import { sentinelMode, serviceMode } from '../../src/redis/mode.ts';
 
@@ -147,5 +148,58 @@ describe('supervisor state on the topology page', () => {
     assert.match(parts['live-nodes']!, /restarted 1× · restarting/);
     assert.match(parts['live-sentinels']!, /data-tilt="true"><span class="badge down">TILT</);
     assert.doesNotMatch(parts['live-nodes']!.split('redis-3')[1]!, /restarted/);
+  });
+});
+
+describe('the topology timeline', () => {
+  const snapshot = (nodes: NodeRow[], sentinels: SentinelRow[]) => ({
+    at: '2026-12-02T00:00:00.000Z',
+    observer: 'app-1',
+    masterName: 'mymaster',
+    master,
+    mode: modeOf(nodes, sentinels, master, 1, 2),
+    alarms: [],
+    warnings: [],
+    missing: [],
+    nodes,
+    sentinels,
+    haproxy: { configured: false, up: false, error: null, apps: [], others: [] },
+    events: [],
+  });
+
+  it('tells restarts, TILT and mode changes, and merges what several sources report', () => {
+    const t = new Timeline();
+    const before = snapshot(
+      [node('redis-1', 'master', { restarts: 0 }), node('redis-2', 'replica', { restarts: 0 })],
+      three,
+    );
+    const after = snapshot(
+      [node('redis-1', 'master', { restarts: 0, replicas: 0 }), node('redis-2', 'down', { restarts: 1 })],
+      [sentinel('sentinel-1', { tilt: true }), three[1]!, three[2]!],
+    );
+    t.diff(before, after);
+    assert.deepEqual(
+      t.list().map((e) => `${e.type}: ${e.text}`),
+      [
+        'down: redis-2 does not answer (no reply)',
+        'restart: redis-2 restarted by the supervisor (1×)',
+        'tilt: sentinel sentinel-1 entered TILT mode',
+        'mode: mode read-only (was healthy)',
+      ],
+    );
+    const last = t.lastId;
+    t.add('+sdown', 'master redis-1 down', 'sentinel-1', Date.parse('2026-12-02T00:00:01Z'));
+    t.add('+sdown', 'master redis-1 down', 'sentinel-2', Date.parse('2026-12-02T00:00:02Z'));
+    assert.equal(t.lastId, last + 1, 'one event for both Sentinels');
+    assert.deepEqual(t.list().at(-1)?.sources, ['sentinel-1', 'sentinel-2']);
+  });
+
+  it('keeps the 40 newest events', () => {
+    const t = new Timeline();
+    for (let i = 0; i < 45; i++) t.add('up', `event ${i}`, 'poll');
+    const list = t.list();
+    assert.equal(list.length, 40);
+    assert.equal(list[0]?.text, 'event 5');
+    assert.equal(t.lastId, 45);
   });
 });

@@ -2,7 +2,7 @@ import type { TopologyConfig } from '../../config/index.ts';
 import { NodeWatch, type Replication, type SentinelBelief, SentinelWatch } from '../../redis/observe.ts';
 import { describeSentinelEvent, isTimelineEvent } from './events.ts';
 import { fetchStats, type ProxiedServer } from './haproxy.ts';
-import type { NodeRow, SentinelRow, TopologyEvent, TopologySnapshot } from './model.ts';
+import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
 import {
   alarms,
   haproxyPart,
@@ -12,10 +12,8 @@ import {
   type SupervisedProcess,
   supervised,
 } from './snapshot.ts';
+import { Timeline } from './timeline.ts';
 
-const MAX_EVENTS = 40;
-/** Sentinels report the same fact each on its own: one line, several sources, within this window. */
-const MERGE_MS = 5000;
 /** A page load followed by its stream connecting should not stop and start the poller in between. */
 const LINGER_MS = 5000;
 
@@ -47,8 +45,7 @@ export class TopologyObserver {
   private again = false;
   private latest: TopologySnapshot | undefined;
   private sent = '';
-  private events: TopologyEvent[] = [];
-  private nextEventId = 1;
+  private readonly timeline = new Timeline();
   private firstPoll: Promise<void> | undefined;
   private closed = false;
 
@@ -163,69 +160,27 @@ export class TopologyObserver {
     if (!this.running || !isTimelineEvent(type)) return;
     const text = describeSentinelEvent(type, msg, this.opts.config.masterName, (h, p) => this.nameOf(h, p));
     if (!text) return;
-    this.addEvent(type, text, source);
+    this.timeline.add(type, text, source);
     this.publish(this.latest, true);
     // The state behind the event (a new role, a lost link) is worth reading now, not at the next tick.
     void this.poll();
   }
 
-  private addEvent(type: string, text: string, source: string): void {
-    const now = Date.now();
-    const same = this.events.find(
-      (e) => e.type === type && e.text === text && now - Date.parse(e.at) < MERGE_MS,
-    );
-    if (same) {
-      if (!same.sources.includes(source)) same.sources.push(source);
-      return;
-    }
-    this.events.push({
-      id: this.nextEventId++,
-      at: new Date(now).toISOString(),
-      type,
-      text,
-      sources: [source],
-    });
-    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
-  }
-
   private publish(s: TopologySnapshot | undefined, eventsChanged = false): void {
     if (!s || !this.running) return;
-    if (eventsChanged) s = { ...s, events: this.events.map((e) => ({ ...e, sources: [...e.sources] })) };
+    if (eventsChanged) s = { ...s, events: this.timeline.list() };
     const previous = this.latest;
     this.latest = s;
-    if (previous && previous !== s) this.diffEvents(previous, s);
+    if (previous && previous !== s) {
+      const last = this.timeline.lastId;
+      this.timeline.diff(previous, s);
+      if (this.timeline.lastId !== last || s.events.at(-1)?.id !== last)
+        this.latest = s = { ...s, events: this.timeline.list() };
+    }
     const key = JSON.stringify({ ...this.latest, at: '' });
     if (key === this.sent) return;
     this.sent = key;
     for (const fn of this.listeners) fn(this.latest);
-  }
-
-  /** Events the Sentinels do not publish but a person wants to see: a node or an instance going away. */
-  private diffEvents(before: TopologySnapshot, after: TopologySnapshot): void {
-    const count = this.events.length;
-    for (const n of after.nodes) {
-      const was = before.nodes.find((x) => x.name === n.name);
-      if (!was) continue;
-      if (was.up && !n.up)
-        this.addEvent('down', `${n.name} does not answer (${n.error ?? 'no reply'})`, 'poll');
-      else if (!was.up && n.up) this.addEvent('up', `${n.name} answers again as ${n.role}`, 'poll');
-      else if (was.up && n.up && was.role !== n.role)
-        this.addEvent('role', `${n.name} is now ${n.role} (was ${was.role})`, 'poll');
-    }
-    for (const s of after.sentinels) {
-      const was = before.sentinels.find((x) => x.name === s.name);
-      if (was?.up && !s.up) this.addEvent('down', `sentinel ${s.name} does not answer`, 'poll');
-      else if (was && !was.up && s.up) this.addEvent('up', `sentinel ${s.name} answers again`, 'poll');
-    }
-    for (const a of after.haproxy.apps) {
-      const was = before.haproxy.apps.find((x) => x.server === a.server);
-      if (was?.ready && !a.ready)
-        this.addEvent('down', `${a.server} taken out by HAProxy (${a.status})`, 'haproxy');
-      else if (was && !was.ready && a.ready)
-        this.addEvent('up', `${a.server} back in HAProxy (${a.status})`, 'haproxy');
-    }
-    if (this.events.length !== count || after.events.length !== this.events.length)
-      this.latest = { ...after, events: this.events.map((e) => ({ ...e, sources: [...e.sources] })) };
   }
 
   private async read(): Promise<TopologySnapshot> {
@@ -257,7 +212,7 @@ export class TopologyObserver {
       nodes,
       sentinels,
       haproxy: haproxyPart(config, stats),
-      events: this.events.map((e) => ({ ...e, sources: [...e.sources] })),
+      events: this.timeline.list(),
     };
   }
 
