@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
-# npm run chaos: every scenario (kill-master 20 times in a row) against the running stack, or against
-# a stack of its own on free ports when none runs. Writes results/chaos.json.
+# npm run chaos: every scenario against the running stack, or against a stack of its own on free
+# ports when none runs; writes results/chaos.json and exits non-zero when a goal is missed.
+#
+# Scenarios: kill-master (CHAOS_ROUNDS times in a row, 20 by default), pause-master,
+# partition-master, restart-old-master, kill-app, term-app, kill-replica, kill-sentinel,
+# double-fault, lose-two-nodes, sentinel-tilt (about a minute: TILT lasts 30 s), quorum-loss.
+# Arguments are passed on: `npm run chaos -- double-fault lose-two-nodes --users 8`.
+#
+# Columns: requests (page/api), failed reads, failed writes, acked, lost, sess lost, stale,
+# window s, p99 ms, max ms, mode seen (the degraded modes the apps' /readyz reported), goal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra=()

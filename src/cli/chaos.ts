@@ -13,6 +13,8 @@ import { CliError, runningStack, UsageError } from './context.ts';
 
 interface ChaosArgs {
   rounds: number;
+  /** Users at a time (a quarter of them on the JSON API); the runner's default when undefined. */
+  users: number | undefined;
   json: string | undefined;
   names: string[];
   /** Start a stack of its own on free ports when none is running (npm run chaos). */
@@ -20,10 +22,11 @@ interface ChaosArgs {
 }
 
 export function parseChaosArgs(args: string[]): ChaosArgs {
-  const out: ChaosArgs = { rounds: 1, json: undefined, names: [], ownStack: false };
+  const out: ChaosArgs = { rounds: 1, users: undefined, json: undefined, names: [], ownStack: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--rounds') out.rounds = Number(args[++i]);
+    else if (a === '--users') out.users = Number(args[++i]);
     else if (a === '--json') {
       out.json = args[++i];
       if (!out.json) throw new UsageError('--json needs a file name');
@@ -33,6 +36,8 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
   }
   if (!Number.isInteger(out.rounds) || out.rounds < 1)
     throw new UsageError('--rounds needs a positive whole number');
+  if (out.users !== undefined && (!Number.isInteger(out.users) || out.users < 2))
+    throw new UsageError('--users needs a whole number of at least 2 (browsers and API clients)');
   return out;
 }
 
@@ -60,7 +65,11 @@ export async function chaos(args: string[]): Promise<void> {
     if (!(err instanceof CliError) || !opts.ownStack) throw err;
     target = await ownStack();
   }
-  const onSignal = () => void healPartition().finally(() => process.exit(130));
+  // Ctrl-C: no packet filter rule and no process of our own stack is left behind.
+  const onSignal = () =>
+    void healPartition()
+      .then(() => target.stop())
+      .finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const rows: ScenarioRow[] = [];
@@ -70,6 +79,7 @@ export async function chaos(args: string[]): Promise<void> {
       rows.push(
         await runScenario(target.actions, s, {
           rounds: opts.rounds,
+          users: opts.users,
           log: (m) => process.stdout.write(`  ${m}\n`),
         }),
       );

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareCarts } from '../../src/stack/chaos/check.ts';
+import { describeGoal, type Goal, missedGoals, writesRecovered } from '../../src/stack/chaos/judge.ts';
 import type { LoadUser } from '../../src/stack/chaos/load.ts';
-import type { ScenarioRow } from '../../src/stack/chaos/report.ts';
+import { formatTable, type ScenarioRow } from '../../src/stack/chaos/report.ts';
 import { judge, windowMet } from '../../src/stack/chaos/runner.ts';
-import type { Scenario } from '../../src/stack/chaos/scenarios.ts';
+import { SCENARIOS } from '../../src/stack/chaos/scenarios.ts';
 
 function user(
   email: string,
@@ -13,11 +14,9 @@ function user(
 ): LoadUser {
   return {
     email,
-    cookie: 'sid=x',
-    csrf: 'c',
     acked: new Map(Object.entries(acked)),
     unacked: new Map(Object.entries(unacked).map(([p, v]) => [p, new Set(v)])),
-  } as LoadUser;
+  } as unknown as LoadUser;
 }
 
 describe('the loss checker', () => {
@@ -48,41 +47,97 @@ describe('the loss checker', () => {
   });
 });
 
+const row = (over: Partial<ScenarioRow> = {}): ScenarioRow => ({
+  scenario: 'kill-master',
+  requests: 100,
+  reads: 50,
+  writes: 50,
+  pageRequests: 75,
+  apiRequests: 25,
+  failed: 0,
+  failedReads: 0,
+  failedWrites: 0,
+  failedWhy: {},
+  writesAcked: 50,
+  writesLost: 0,
+  phantomWrites: 0,
+  sessionsLost: 0,
+  staleReads: 0,
+  resent: 0,
+  writeWindowS: 2.1,
+  writeWindowsS: [2.1],
+  switchesS: [2.05],
+  p99Ms: 10,
+  maxMs: 2000,
+  modesSeen: [],
+  modeSpansS: [],
+  nodesAtEnd: 3,
+  goal: '',
+  passed: false,
+  missed: [],
+  ...over,
+});
+
+const ok = { kind: 'write', ok: true, status: 200 };
+const refused = { kind: 'write', ok: false, status: 503, retryAfter: true };
+const failedRead = { kind: 'read', ok: false, status: 503, retryAfter: true };
+
 describe('the judge of a scenario', () => {
-  const scenario: Scenario = {
-    name: 'kill-master',
-    goal: '',
-    boundedWindow: true,
-    inject: async () => undefined,
-  };
-  const row = (over: Partial<ScenarioRow>): ScenarioRow => ({
-    scenario: 'kill-master',
-    requests: 100,
-    failed: 0,
-    failedWhy: {},
-    writesAcked: 50,
-    writesLost: 0,
-    phantomWrites: 0,
-    sessionsLost: 0,
-    staleReads: 0,
-    writeWindowS: 2.1,
-    writeWindowsS: [2.1],
-    switchesS: [2.05],
-    p99Ms: 10,
-    maxMs: 2000,
-    goal: '',
-    passed: false,
-    ...over,
+  const killMaster: Goal = { boundedWindow: true, nodesAtEnd: 3 };
+  const degraded: Goal = { writesMayFail: true, nodesAtEnd: 3 };
+
+  it('passes a clean run and fails a lost write, a failed write, a long window or a missing node', () => {
+    assert.deepEqual(missedGoals(row(), killMaster, [ok], 1000), []);
+    assert.equal(judge(row({ writesLost: 1 }), killMaster, [], 1000), false);
+    assert.equal(judge(row({ phantomWrites: 1 }), killMaster, [], 1000), false);
+    assert.equal(judge(row({ sessionsLost: 1 }), killMaster, [], 1000), false);
+    assert.equal(judge(row({ failedWrites: 1, failed: 1 }), killMaster, [refused], 1000), false);
+    assert.equal(judge(row({ writeWindowsS: [2.1, 2.31] }), killMaster, [], 1000), false);
+    assert.equal(judge(row({ writeWindowsS: [] }), killMaster, [], 1000), false);
+    assert.equal(judge(row({ writeWindowsS: [null] }), killMaster, [], 1000), false);
+    assert.deepEqual(missedGoals(row({ nodesAtEnd: 2 }), killMaster, [], 1000), [
+      '2 healthy Redis node(s) at the end, not 3',
+    ]);
+    assert.equal(judge(row({ nodesAtEnd: null }), killMaster, [], 1000), false);
+    assert.equal(judge(row({ error: 'timed out' }), {}, [], 1000), false);
+    assert.equal(judge(row({ requests: 0 }), {}, [], 1000), false);
   });
 
-  it('passes a clean run and fails a lost write, a failed request or a long window', () => {
-    assert.equal(judge(row({}), scenario, [], 1000), true);
-    assert.equal(judge(row({ writesLost: 1 }), scenario, [], 1000), false);
-    assert.equal(judge(row({ sessionsLost: 1 }), scenario, [], 1000), false);
-    assert.equal(judge(row({ failed: 1 }), scenario, [], 1000), false);
-    assert.equal(judge(row({ writeWindowsS: [2.1, 2.31] }), scenario, [], 1000), false);
-    assert.equal(judge(row({ writeWindowsS: [] }), scenario, [], 1000), false);
-    assert.equal(judge(row({ writeWindowsS: [null] }), scenario, [], 1000), false);
+  it('fails any scenario on a failed read, even one whose writes may fail', () => {
+    for (const goal of [{}, killMaster, degraded, ...SCENARIOS.map((s) => s.goal)]) {
+      const r = row({ failedReads: 1, failed: 1 });
+      assert.deepEqual(
+        missedGoals(r, goal, [failedRead, ok], 1000).filter((m) => m.includes('read')),
+        ['1 read(s) failed'],
+        JSON.stringify(goal),
+      );
+    }
+  });
+
+  it('lets a degraded scenario refuse writes only with 503 and Retry-After, and only until they work again', () => {
+    assert.deepEqual(
+      missedGoals(row({ failedWrites: 2, failed: 2 }), degraded, [refused, refused, ok], 1000),
+      [],
+    );
+    assert.deepEqual(
+      missedGoals(row({ failedWrites: 1 }), degraded, [{ ...refused, retryAfter: false }, ok], 1000),
+      ['1 write(s) failed otherwise than 503 with Retry-After'],
+    );
+    assert.equal(judge(row({ failedWrites: 1 }), degraded, [{ ...refused, status: 500 }, ok], 1000), false);
+    assert.equal(judge(row({ failedWrites: 1 }), degraded, [{ ...refused, status: 0 }, ok], 1000), false);
+    assert.deepEqual(missedGoals(row({ failedWrites: 1 }), degraded, [ok, refused], 1000), [
+      'writes did not work again by the end',
+    ]);
+    assert.equal(judge(row({ writesLost: 1 }), degraded, [refused, ok], 1000), false);
+  });
+
+  it('counts writes as working again only when one started after the last refusal was answered', () => {
+    const r = (at: number, ms: number) => ({ ...refused, at, ms });
+    const w = (at: number, ms: number) => ({ ...ok, at, ms });
+    assert.equal(writesRecovered([r(0, 6000), w(7000, 5)]), true);
+    // Completed last, but started before the refusal was answered: not proof that writes work now.
+    assert.equal(writesRecovered([r(0, 6000), w(5000, 1500)]), false);
+    assert.equal(writesRecovered([]), false);
   });
 
   it('measures a late round against the switch Sentinel announced, within limits', () => {
@@ -95,14 +150,41 @@ describe('the judge of a scenario', () => {
     assert.equal(windowMet(1.75, 1.7, 500), true);
   });
 
-  it('lets quorum loss refuse writes with 503 only', () => {
-    const q: Scenario = { ...scenario, name: 'quorum-loss', boundedWindow: false, writesMayFail: true };
-    const ok = { kind: 'write', ok: true, status: 200 };
-    const refused = { kind: 'write', ok: false, status: 503, retryAfter: true };
-    assert.equal(judge(row({ failed: 2 }), q, [refused, ok], 1000), true);
-    assert.equal(judge(row({ failed: 1 }), q, [{ ...refused, retryAfter: false }, ok], 1000), false);
-    assert.equal(judge(row({ failed: 1 }), q, [refused, { ...ok, ok: false, status: 503 }], 1000), false);
-    assert.equal(judge(row({ failed: 1 }), q, [{ kind: 'read', ok: false, status: 503 }, ok], 1000), false);
-    assert.equal(judge(row({ failed: 1 }), q, [{ kind: 'write', ok: false, status: 500 }, ok], 1000), false);
+  it('gives every scenario the goals the suite promises', () => {
+    const goal = (name: string) => SCENARIOS.find((s) => s.name === name)?.goal;
+    assert.deepEqual(goal('kill-master'), { boundedWindow: true, nodesAtEnd: 3 });
+    for (const name of ['double-fault', 'lose-two-nodes', 'sentinel-tilt', 'quorum-loss'])
+      assert.deepEqual(goal(name), { writesMayFail: true, nodesAtEnd: 3 }, name);
+    for (const name of ['pause-master', 'restart-old-master', 'kill-replica', 'kill-app', 'term-app'])
+      assert.equal(goal(name)?.writesMayFail, undefined, name);
+    assert.equal(
+      describeGoal(degraded),
+      '0 failed reads, writes refused only with 503 + Retry-After, then served again, 0 lost, 3 healthy Redis nodes at the end',
+    );
+  });
+});
+
+describe('the report', () => {
+  it('shows failed reads and writes apart, the modes seen and why a goal was missed', () => {
+    const text = formatTable([
+      row({ passed: true, modesSeen: [] }),
+      row({
+        scenario: 'lose-two-nodes',
+        failedWrites: 7,
+        failedReads: 1,
+        failedWhy: { 'page POST /add 503 app': 7, 'api GET /api/cart 502 proxy': 1 },
+        modesSeen: ['no-master', 'read-only'],
+        modeSpansS: [{ mode: 'no-master', fromS: 1.5, toS: 3, polls: 14 }],
+        missed: ['1 read(s) failed'],
+      }),
+    ]);
+    const [header, , first, second] = text.split('\n');
+    const cols = header!.split(/\s{2,}/);
+    assert.deepEqual(cols.slice(3, 5), ['failed reads', 'failed writes']);
+    assert.equal(cols.at(-2), 'mode seen');
+    assert.match(first!, /^kill-master\s.*\s-\s+met$/);
+    assert.match(second!, /^lose-two-nodes\s+100\s+75\/25\s+1\s+7\s.*\sno-master,read-only\s+MISSED$/);
+    assert.match(text, /lose-two-nodes: missed: 1 read\(s\) failed; page POST \/add 503 app x7;/);
+    assert.match(text, /modes: no-master 1\.5\.\.3 s \(14 polls\)/);
   });
 });

@@ -3,18 +3,30 @@ import { describeMode } from '../../redis/mode.ts';
 import type { Deps } from '../context.ts';
 import { STYLESHEET } from '../views/style.ts';
 
+/**
+ * How long no Redis node may answer before `/readyz` says not ready: while the replica connection
+ * moves off a node that was just promoted, and the master connection has not reached it yet, no
+ * connection answers for a moment, and requests then wait for the master rather than fail.
+ */
+const UNAVAILABLE_GRACE_MS = 3000;
+
 /** Liveness, readiness, metrics and the stylesheet. */
 export function opsRoutes(app: FastifyInstance, deps: Deps): void {
+  let unavailableSince: number | null = null;
+
   app.get('/healthz', async () => ({ status: 'ok', instance: deps.config.instanceId }));
 
   app.get('/readyz', async (_req, reply) => {
-    if (deps.state.draining) return reply.code(503).send({ ready: false, reason: 'draining' });
-    // In every degraded mode but `unavailable` some requests still succeed (reads from a replica or
-    // from a master that refuses writes; writes wait for a new master): taking every instance out
-    // of the proxy then would fail requests that can succeed.
+    // In every degraded mode but a lasting `unavailable` some requests still succeed (reads from a
+    // replica or from a master that refuses writes; writes wait for a new master): taking every
+    // instance out of the proxy then would fail requests that can succeed.
     const h = await deps.redis.health();
+    if (h.mode !== 'unavailable') unavailableSince = null;
+    else unavailableSince ??= Date.now();
+    const lasting = unavailableSince !== null && Date.now() - unavailableSince >= UNAVAILABLE_GRACE_MS;
     const body = {
-      ready: h.mode !== 'unavailable',
+      ready: !deps.state.draining && !lasting,
+      ...(deps.state.draining ? { reason: 'draining' } : {}),
       instance: deps.config.instanceId,
       mode: h.mode,
       detail: describeMode(h.mode),

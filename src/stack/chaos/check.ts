@@ -1,4 +1,4 @@
-import type { LoadUser } from './load.ts';
+import type { LoadUser } from './user.ts';
 
 export interface Discrepancy {
   email: string;

@@ -3,12 +3,18 @@ import type { StackActions } from '../actions.ts';
 import { withRedis } from '../process/probes.ts';
 import { waitFor } from '../process/wait.ts';
 import { compareCarts } from './check.ts';
-import { createUsers, type LoadUser, runLoad } from './load.ts';
+import { healthyNodes, type Scenario, waitWhole } from './faults.ts';
+import { describeGoal, missedGoals } from './judge.ts';
+import { closeUsers, createUsers, type LoadUser, runLoad, split } from './load.ts';
+import { watchModes } from './modes.ts';
 import { type ScenarioRow, summarize } from './report.ts';
-import { type Scenario, waitWhole } from './scenarios.ts';
+import { sessionId } from './user.ts';
+
+export { judge, missedGoals, windowMet } from './judge.ts';
 
 export interface ChaosOptions {
   rounds?: number;
+  /** Users at a time (a quarter of them on the JSON API, the others in a browser). */
   users?: number;
   /** Pause between one user's requests (bounds the load). */
   pauseMs?: number;
@@ -30,8 +36,8 @@ async function readBack(actions: StackActions, users: LoadUser[]) {
       let sessionsLost = 0;
       for (const u of users) {
         carts.set(u.email, await r.hgetall(`cart:{${u.email}}`));
-        const sid = u.cookie.slice('sid='.length).split('.')[0];
-        if (!(await r.exists(`sess:${sid}`))) sessionsLost++;
+        const sid = sessionId(u);
+        if (!sid || !(await r.exists(`sess:${sid}`))) sessionsLost++;
       }
       return { carts, sessionsLost };
     },
@@ -40,9 +46,9 @@ async function readBack(actions: StackActions, users: LoadUser[]) {
 }
 
 /**
- * Runs one scenario under a steady load through the front door: users log in, the load starts,
- * the fault is injected and healed, the load stops, and what was acknowledged is compared with
- * what the master holds.
+ * Runs one scenario under a steady load through the front door: users sign up, the load starts,
+ * the fault is injected and heals, the load stops, and what was acknowledged is compared with
+ * what the master holds. Each app's /readyz is polled meanwhile for the modes it reports.
  */
 export async function runScenario(
   actions: StackActions,
@@ -51,7 +57,7 @@ export async function runScenario(
 ): Promise<ScenarioRow> {
   const log = opts.log ?? (() => undefined);
   const skip = await scenario.unsupported?.(actions);
-  if (skip) return { ...failedRow(scenario, ''), passed: true, note: undefined, skipped: skip };
+  if (skip) return { ...failedRow(scenario, ''), error: undefined, missed: [], passed: true, skipped: skip };
   try {
     await waitWhole(actions);
   } catch (err) {
@@ -60,25 +66,28 @@ export async function runScenario(
   // A user has ~600 writes before every quantity reaches 99: spares take over on long runs.
   const concurrency = opts.users ?? 16;
   const rounds = opts.rounds ?? 1;
-  const users = await createUsers(
-    actions.frontUrl,
-    concurrency * (1 + Math.ceil(rounds / 3)),
-    `${scenario.name}-${Date.now().toString(36)}`,
-  );
+  const each = split(concurrency);
+  const spares = 1 + Math.ceil(rounds / 3);
+  let users: LoadUser[];
+  try {
+    users = await createUsers(
+      actions.frontUrl,
+      { page: each.page * spares, api: each.api * spares },
+      `${scenario.name}-${Date.now().toString(36)}`,
+    );
+  } catch (err) {
+    return failedRow(scenario, `users could not sign up: ${(err as Error).message}`);
+  }
   const controller = new AbortController();
-  const load = runLoad(actions.frontUrl, users, controller.signal, opts.pauseMs ?? 20, concurrency);
+  const load = runLoad(users, controller.signal, opts.pauseMs ?? 20, concurrency);
+  const modes = watchModes(actions.topology);
   const faults: number[] = [];
   const switches = watchSwitches(actions);
   let note: string | undefined;
   let error: string | undefined;
   try {
     await waitFor('the load to warm up', () => load.stats.writesAcked >= concurrency, { timeoutMs: 30_000 });
-    note = await scenario.inject({
-      actions,
-      rounds: opts.rounds ?? 1,
-      fault: () => faults.push(performance.now()),
-      log,
-    });
+    note = await scenario.inject({ actions, rounds, fault: () => faults.push(performance.now()), log });
     // Keep the load on a little after healing: requests must succeed again.
     const healed = load.stats.samples.length;
     await waitFor('requests after the fault', () => load.stats.samples.length >= healed + concurrency * 4, {
@@ -90,80 +99,64 @@ export async function runScenario(
     controller.abort();
     await load.done;
     switches.close();
+    await modes.close();
   }
   const settledAt = performance.now();
-  await opts.beforeCheck?.(users);
+  const nodesAtEnd = await healthyNodes(actions).catch(() => null);
   let back: Awaited<ReturnType<typeof readBack>>;
   try {
-    back = await readBack(actions, users);
-  } catch (err) {
-    return failedRow(scenario, `could not read the data back: ${(err as Error).message}`);
+    await opts.beforeCheck?.(users);
+    try {
+      back = await readBack(actions, users);
+    } catch (err) {
+      return failedRow(scenario, `could not read the data back: ${(err as Error).message}`);
+    }
+  } finally {
+    closeUsers(users);
   }
-  const { carts, sessionsLost } = back;
-  const diff = compareCarts(users, carts);
+  const diff = compareCarts(users, back.carts);
   const firstFault = faults[0] ?? settledAt;
-  const summary = summarize(load.stats, firstFault, settledAt);
   // With several rounds, the window reported is the longest one.
   const windows = faults.map(
     (f, i) => summarize(load.stats, f, faults[i + 1] ?? settledAt).writeWindowS ?? Number.POSITIVE_INFINITY,
   );
   const writeWindowS = windows.length ? Math.max(...windows) : null;
-  // When Sentinel announced each fault's new master (+switch-master), if it did before the next fault.
+  // When Sentinel announced each fault's new master (+switch-master). An announcement belongs to
+  // the last fault at least 250 ms before it: none can follow its own fault that fast, but one can
+  // arrive just after a second fault that was injected the moment a Sentinel named the new master.
+  const owner = (t: number) => faults.findLastIndex((f) => f <= t - 250);
   const switchesS = faults.map((f, i) => {
-    const at = switches.times.find((t) => t >= f && t < (faults[i + 1] ?? settledAt));
+    const at = switches.times.find((t) => t < settledAt && owner(t) === i);
     return at === undefined ? null : Math.round(at - f) / 1000;
   });
+  const seen = modes.seen();
+  const rel = (at: number) => Math.round((at - firstFault) / 100) / 10;
   const row: ScenarioRow = {
     scenario: scenario.name,
-    ...summary,
+    ...summarize(load.stats, firstFault, settledAt),
     writeWindowS: writeWindowS === Number.POSITIVE_INFINITY ? null : writeWindowS,
     writeWindowsS: windows.map((w) => (Number.isFinite(w) ? w : null)),
     switchesS,
     writesLost: diff.filter((d) => d.kind === 'lost').length,
     phantomWrites: diff.filter((d) => d.kind === 'phantom').length,
-    sessionsLost,
-    goal: scenario.goal,
+    sessionsLost: back.sessionsLost,
+    modesSeen: seen.map((s) => s.mode),
+    modeSpansS: seen.map((s) => ({
+      mode: s.mode,
+      fromS: rel(s.firstAt),
+      toS: rel(s.lastAt),
+      polls: s.polls,
+    })),
+    nodesAtEnd,
+    goal: describeGoal(scenario.goal),
     passed: false,
-    note: [note, error && `error: ${error}`].filter(Boolean).join('; ') || undefined,
+    missed: [],
+    error,
+    note,
   };
-  row.passed = judge(row, scenario, load.stats.samples, actions.topology.downAfterMs);
+  row.missed = missedGoals(row, scenario.goal, load.stats.samples, actions.topology.downAfterMs);
+  row.passed = row.missed.length === 0;
   return row;
-}
-
-export function judge(
-  row: ScenarioRow,
-  scenario: Scenario,
-  samples: { kind: string; ok: boolean; status: number; retryAfter?: boolean }[],
-  downAfterMs: number,
-): boolean {
-  if (row.note?.includes('error:')) return false;
-  if (row.writesLost > 0 || row.phantomWrites > 0 || row.sessionsLost > 0) return false;
-  if (scenario.writesMayFail) {
-    // Only clean refusals of writes; every read served; and writes work again at the end.
-    const bad = samples.filter((s) => !s.ok && !(s.kind === 'write' && s.status === 503 && s.retryAfter));
-    const lastWrite = [...samples].reverse().find((s) => s.kind === 'write');
-    return bad.length === 0 && !!lastWrite?.ok;
-  }
-  if (row.failed > 0) return false;
-  if (scenario.boundedWindow) {
-    if (row.writeWindowsS.length === 0) return false;
-    return row.writeWindowsS.every((w, i) => windowMet(w, row.switchesS[i] ?? null, downAfterMs));
-  }
-  return true;
-}
-
-/**
- * The write window of one fault is met when it is within down-after + 1.3 s. Sentinel alone takes
- * down-after + 1.1 to 1.3 s on this kind of machine (its INFO period of 1 s while it waits for the
- * promotion dominates), and a second second when its first request for votes finds the others not
- * yet agreeing. So a round in which Sentinel itself announced the switch late also passes when the
- * app followed within 100 ms of the announcement, up to down-after + 2.3 s.
- */
-export function windowMet(windowS: number | null, switchS: number | null, downAfterMs: number): boolean {
-  if (windowS === null) return false;
-  const d = downAfterMs / 1000;
-  if (windowS <= d + 1.3) return true;
-  return switchS !== null && windowS - switchS <= 0.1 && windowS <= d + 2.3;
 }
 
 /** Records when any Sentinel announces +switch-master (performance.now() time). */
@@ -180,10 +173,17 @@ function failedRow(scenario: Scenario, error: string): ScenarioRow {
   return {
     scenario: scenario.name,
     requests: 0,
+    reads: 0,
+    writes: 0,
+    pageRequests: 0,
+    apiRequests: 0,
     failed: 0,
+    failedReads: 0,
+    failedWrites: 0,
     failedWhy: {},
     writesAcked: 0,
     staleReads: 0,
+    resent: 0,
     p99Ms: 0,
     maxMs: 0,
     writeWindowS: null,
@@ -192,8 +192,12 @@ function failedRow(scenario: Scenario, error: string): ScenarioRow {
     writesLost: 0,
     phantomWrites: 0,
     sessionsLost: 0,
-    goal: scenario.goal,
+    modesSeen: [],
+    modeSpansS: [],
+    nodesAtEnd: null,
+    goal: describeGoal(scenario.goal),
     passed: false,
-    note: `error: ${error}`,
+    missed: ['the scenario did not complete'],
+    error,
   };
 }

@@ -1,0 +1,103 @@
+import type { ScenarioRow } from './report.ts';
+
+/**
+ * What a scenario must achieve, as data. Whatever the goal, a read must never fail, no
+ * acknowledged write may be lost, no value may appear that nobody wrote, no session may be lost.
+ */
+export interface Goal {
+  /**
+   * Writes may be refused while the fault lasts, but only with 503 and Retry-After, and writes
+   * must work again by the end. Without it, no write may fail either.
+   */
+  writesMayFail?: boolean;
+  /** Each fault's write window within down-after + 1.3 s (see windowMet). */
+  boundedWindow?: boolean;
+  /** Healthy Redis nodes (the master and the replicas linked to it) once the scenario ended. */
+  nodesAtEnd?: number;
+}
+
+/** The goal in words, for the report: built from the data so that the two cannot disagree. */
+export function describeGoal(goal: Goal): string {
+  const parts = [
+    '0 failed reads',
+    goal.writesMayFail ? 'writes refused only with 503 + Retry-After, then served again' : '0 failed writes',
+    '0 lost',
+  ];
+  if (goal.boundedWindow) parts.push('write window <= down-after + 1.3 s');
+  if (goal.nodesAtEnd !== undefined) parts.push(`${goal.nodesAtEnd} healthy Redis nodes at the end`);
+  return parts.join(', ');
+}
+
+/** What the judge needs of each request. */
+export interface JudgedSample {
+  kind: string;
+  ok: boolean;
+  status: number;
+  at?: number;
+  ms?: number;
+  retryAfter?: boolean;
+}
+
+/** The goals a run missed, in words; empty when it met them all. */
+export function missedGoals(
+  row: ScenarioRow,
+  goal: Goal,
+  samples: JudgedSample[],
+  downAfterMs: number,
+): string[] {
+  const out: string[] = [];
+  if (row.error) out.push('the scenario did not complete');
+  if (row.requests === 0) out.push('no request was made');
+  if (row.failedReads > 0) out.push(`${row.failedReads} read(s) failed`);
+  if (row.writesLost > 0) out.push(`${row.writesLost} acknowledged write(s) lost`);
+  if (row.phantomWrites > 0) out.push(`${row.phantomWrites} value(s) nobody wrote`);
+  if (row.sessionsLost > 0) out.push(`${row.sessionsLost} session(s) lost`);
+  if (goal.writesMayFail) {
+    const unclean = samples.filter(
+      (s) => s.kind === 'write' && !s.ok && !(s.status === 503 && s.retryAfter),
+    ).length;
+    if (unclean > 0) out.push(`${unclean} write(s) failed otherwise than 503 with Retry-After`);
+    if (!writesRecovered(samples)) out.push('writes did not work again by the end');
+  } else if (row.failedWrites > 0) out.push(`${row.failedWrites} write(s) failed`);
+  if (goal.boundedWindow) {
+    if (row.writeWindowsS.length === 0) out.push('no fault was measured');
+    row.writeWindowsS.forEach((w, i) => {
+      if (!windowMet(w, row.switchesS[i] ?? null, downAfterMs))
+        out.push(`fault ${i + 1}: write window ${w ?? 'never closed'} s > down-after + 1.3 s`);
+    });
+  }
+  if (goal.nodesAtEnd !== undefined && (row.nodesAtEnd ?? 0) < goal.nodesAtEnd)
+    out.push(`${row.nodesAtEnd ?? 'no'} healthy Redis node(s) at the end, not ${goal.nodesAtEnd}`);
+  return out;
+}
+
+export function judge(row: ScenarioRow, goal: Goal, samples: JudgedSample[], downAfterMs: number): boolean {
+  return missedGoals(row, goal, samples, downAfterMs).length === 0;
+}
+
+/**
+ * Writes work again at the end: the last write to complete succeeded, and so did one that
+ * started after the last refused write had been answered.
+ */
+export function writesRecovered(samples: JudgedSample[]): boolean {
+  const writes = samples.filter((s) => s.kind === 'write');
+  if (!writes.at(-1)?.ok) return false;
+  const lastRefused = writes.filter((s) => !s.ok).at(-1);
+  if (!lastRefused) return true;
+  const refusedEnd = (lastRefused.at ?? 0) + (lastRefused.ms ?? 0);
+  return writes.some((s) => s.ok && (s.at ?? 0) >= refusedEnd);
+}
+
+/**
+ * The write window of one fault is met when it is within down-after + 1.3 s. Sentinel alone takes
+ * down-after + 1.1 to 1.3 s on this kind of machine (its INFO period of 1 s while it waits for the
+ * promotion dominates), and a second second when its first request for votes finds the others not
+ * yet agreeing. So a round in which Sentinel itself announced the switch late also passes when the
+ * app followed within 100 ms of the announcement, up to down-after + 2.3 s.
+ */
+export function windowMet(windowS: number | null, switchS: number | null, downAfterMs: number): boolean {
+  if (windowS === null) return false;
+  const d = downAfterMs / 1000;
+  if (windowS <= d + 1.3) return true;
+  return switchS !== null && windowS - switchS <= 0.1 && windowS <= d + 2.3;
+}
