@@ -2,7 +2,7 @@
 # npm run chaos: every scenario against the running stack, or against a stack of its own on free
 # ports when none runs; writes results/chaos.json and exits non-zero when a goal is missed.
 #
-# Scenarios: kill-master (CHAOS_ROUNDS times in a row, 20 by default), pause-master,
+# Scenarios: kill-master (CHAOS_ROUNDS times in a row, 50 by default), pause-master,
 # partition-master, restart-old-master, kill-app, term-app, kill-replica, kill-sentinel,
 # double-fault, lose-two-nodes, sentinel-tilt (about a minute: TILT lasts 30 s), quorum-loss.
 # Arguments are passed on: `npm run chaos -- double-fault lose-two-nodes --users 8`.
@@ -15,4 +15,4 @@ extra=()
 # The packet filter for partition-master; without root the scenario is skipped and says why.
 if [ "$(id -u)" = 0 ]; then extra+=(iptables); fi
 bash scripts/setup.sh "${extra[@]}"
-exec node --import tsx src/cli.ts chaos --own-stack --rounds "${CHAOS_ROUNDS:-20}" --json results/chaos.json "$@"
+exec node --import tsx src/cli.ts chaos --own-stack --rounds "${CHAOS_ROUNDS:-50}" --json results/chaos.json "$@"

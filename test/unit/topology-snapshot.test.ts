@@ -4,7 +4,6 @@ import type { NodeRow, SentinelRow } from '../../src/app/topology/model.ts';
 import { alarms, modeOf, parseSupervisorState, supervised } from '../../src/app/topology/snapshot.ts';
 import { Timeline } from '../../src/app/topology/timeline.ts';
 import { topologySections } from '../../src/app/views/topology.ts';
-import { sentinelMode, serviceMode } from '../../src/redis/mode.ts';
 
 const node = (name: string, role: NodeRow['role'], extra: Partial<NodeRow> = {}): NodeRow => ({
   name,
@@ -38,32 +37,7 @@ const sentinel = (name: string, extra: Partial<SentinelRow> = {}): SentinelRow =
 const master = { name: 'redis-1', address: '127.0.0.1:1' };
 const three = [sentinel('sentinel-1'), sentinel('sentinel-2'), sentinel('sentinel-3')];
 
-describe('degraded modes', () => {
-  it('names each service mode', () => {
-    const m = (masterUp: boolean, replicasOfMaster: number, replicasUp: number) =>
-      serviceMode({ masterUp, replicasOfMaster, minReplicas: 1, replicasUp });
-    assert.equal(m(true, 2, 2), 'healthy');
-    assert.equal(m(true, 1, 1), 'healthy');
-    assert.equal(m(true, 0, 0), 'read-only');
-    assert.equal(m(false, 0, 2), 'no-master');
-    assert.equal(m(false, 0, 0), 'unavailable');
-    assert.equal(
-      serviceMode({ masterUp: true, replicasOfMaster: 0, minReplicas: 0, replicasUp: 0 }),
-      'healthy',
-    );
-  });
-
-  it('names what the Sentinels can do: a quorum and a majority, not counting those in TILT', () => {
-    assert.equal(sentinelMode({ up: 3, tilt: 0, quorum: 2 }, 3), 'ok');
-    assert.equal(sentinelMode({ up: 2, tilt: 0, quorum: 2 }, 3), 'ok');
-    assert.equal(sentinelMode({ up: 1, tilt: 0, quorum: 2 }, 3), 'no-quorum');
-    assert.equal(sentinelMode({ up: 3, tilt: 1, quorum: 2 }, 3), 'ok');
-    assert.equal(sentinelMode({ up: 3, tilt: 2, quorum: 2 }, 3), 'tilt');
-    assert.equal(sentinelMode({ up: 2, tilt: 1, quorum: 2 }, 3), 'tilt');
-    // Quorum 1 still needs a majority of the five to elect a leader.
-    assert.equal(sentinelMode({ up: 2, tilt: 0, quorum: 1 }, 5), 'no-quorum');
-  });
-
+describe('the mode on the topology page', () => {
   it('reads the mode off the topology rows', () => {
     const healthy = [node('redis-1', 'master'), node('redis-2', 'replica'), node('redis-3', 'replica')];
     assert.equal(modeOf(healthy, three, master, 1, 2).service, 'healthy');

@@ -8,7 +8,7 @@ export interface BackoffPolicy {
   windowMs: number;
 }
 
-export const RESTART_BACKOFF: BackoffPolicy = { firstMs: 250, maxMs: 10_000, windowMs: 60_000 };
+export const RESTART_BACKOFF: BackoffPolicy = { firstMs: 250, maxMs: 10_000, windowMs: 10_000 };
 
 /**
  * The delay before the next restart. `streak` is the number of crashes in a row so far (0 for a
