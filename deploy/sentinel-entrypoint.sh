@@ -3,10 +3,13 @@
 #   SENTINEL_QUORUM      Sentinels that must agree the master is down (default 2)
 #   SENTINEL_DOWN_AFTER  milliseconds without a valid reply before a node is considered down (default 1500)
 #   SENTINEL_FAILOVER    failover timeout in milliseconds (default 3000)
-#   MASTER_NAME, MASTER_HOST, MASTER_PORT, SENTINEL_PORT, REDIS_PASSWORD (or REDIS_PASSWORD_FILE),
-#   SENTINEL_ANNOUNCE_HOST, SENTINEL_DIR (default /data)
+#   MASTER_NAME, MASTER_HOST, MASTER_PORT, SENTINEL_PORT, SENTINEL_ANNOUNCE_HOST, SENTINEL_DIR (default /data)
+#   SENTINEL_PASSWORD             the Sentinels' own password (requirepass, sentinel-pass)
+#   REDIS_SENTINEL_USER_PASSWORD  password of the Redis ACL user "sentinel" (sentinel auth-user/auth-pass)
+#   (each password also as <NAME>_FILE; required, at least 32 characters of [A-Za-z0-9._~+/=-])
 # A config already in SENTINEL_DIR is kept: Sentinel rewrites it with what it learned (the current
-# master, the other Sentinels, the epoch), and a restart must not forget that.
+# master, the other Sentinels, the epoch), and a restart must not forget that. Its password lines
+# are written again from the environment at every start (a changed password takes effect then).
 # SENTINEL_DRY_RUN=1 writes the config and prints its path instead of starting the Sentinel.
 set -eu
 
@@ -32,17 +35,42 @@ SPORT="${SENTINEL_PORT:-26379}"
 number MASTER_PORT "$PORT"
 number SENTINEL_PORT "$SPORT"
 DIR="${SENTINEL_DIR:-/data}"
-if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
-  [ -r "$REDIS_PASSWORD_FILE" ] || fail "REDIS_PASSWORD_FILE $REDIS_PASSWORD_FILE is not readable"
-  REDIS_PASSWORD="$(cat "$REDIS_PASSWORD_FILE")"
-fi
+
+password() { # name: the value of $name, or of the file $name_FILE; refused when missing or weak
+  eval "value=\"\${$1:-}\" file=\"\${$1_FILE:-}\""
+  if [ -n "$file" ]; then
+    [ -r "$file" ] || fail "$1_FILE $file is not readable"
+    value="$(cat "$file")"
+  fi
+  [ -n "$value" ] || fail "set $1 (or $1_FILE), see README"
+  [ "${#value}" -ge 32 ] || fail "$1 is too short: at least 32 characters (openssl rand -hex 24)"
+  # A config line holds it: nothing that could end the line or start another.
+  case "$value" in *[!A-Za-z0-9._~+/=-]*) fail "$1 may hold only A-Z a-z 0-9 . _ ~ + / = -" ;; esac
+  printf '%s' "$value"
+}
+SENTINEL_PASS="$(password SENTINEL_PASSWORD)"
+AUTH_PASS="$(password REDIS_SENTINEL_USER_PASSWORD)"
+
+# The password lines, last in the file as in renderSentinelConf.
+secrets() {
+  echo "sentinel auth-user $NAME sentinel"
+  echo "sentinel auth-pass $NAME $AUTH_PASS"
+  echo "requirepass $SENTINEL_PASS"
+  echo "sentinel sentinel-pass $SENTINEL_PASS"
+}
+
 CONF="$DIR/sentinel.conf"
 mkdir -p "$DIR"
-# The file holds the Redis password.
+# The file holds passwords.
 umask 077
 
 if [ -s "$CONF" ] && grep -q "^sentinel monitor $NAME " "$CONF"; then
   echo "sentinel-entrypoint: keeping $CONF (what this Sentinel learned survives a restart)" >&2
+  # Sentinel's own rewrite keeps the default user's password as a "user default" line.
+  grep -Ev '^(requirepass|user default|sentinel (auth-user|auth-pass|sentinel-user|sentinel-pass)) ' "$CONF" \
+    > "$CONF.tmp" || true
+  secrets >> "$CONF.tmp"
+  mv "$CONF.tmp" "$CONF"
 else
   {
     # The same lines, in the same order, as renderSentinelConf for compose (test/deploy.test.ts).
@@ -60,7 +88,7 @@ else
     echo "sentinel down-after-milliseconds $NAME $DOWN_AFTER"
     echo "sentinel failover-timeout $NAME $FAILOVER"
     echo "sentinel parallel-syncs $NAME 1"
-    if [ -n "${REDIS_PASSWORD:-}" ]; then echo "sentinel auth-pass $NAME $REDIS_PASSWORD"; fi
+    secrets
   } > "$CONF.tmp"
   mv "$CONF.tmp" "$CONF"
 fi

@@ -21,6 +21,8 @@ before(async () => {
   stack = await startAppStack({
     LOGIN_LIMIT_PER_EMAIL: String(LIMIT_PER_EMAIL),
     LOGIN_LIMIT_PER_IP: String(LIMIT_PER_IP),
+    // Every test here registers from the same address.
+    REGISTER_LIMIT_PER_IP: '1000',
   });
   redis = await stack.masterClient();
 });
@@ -214,7 +216,7 @@ describe('web app on Redis with Sentinel', () => {
     const renewed = await redis.ttl(key);
     assert.ok(renewed > 590 && renewed <= 600, `renewed ttl ${renewed}`);
     const stored = JSON.parse((await redis.get(key))!) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(stored).sort(), ['created', 'email']);
+    assert.deepEqual(Object.keys(stored).sort(), ['created', 'email', 'gen']);
   });
 
   it('stores a salted scrypt hash, never the password', async () => {
@@ -287,6 +289,15 @@ describe('web app on Redis with Sentinel', () => {
         { raw: 'email=a', headers: { 'content-type': 'application/json' } },
         400,
         'body',
+      ],
+      // The API takes JSON only: a form body, or JSON sent as text, is refused before it is read.
+      ['POST', '/api/login', { form: { email: 'a@b.co', password: PASSWORD } }, 415, 'content-type'],
+      [
+        'PUT',
+        '/api/cart',
+        { raw: JSON.stringify({ items: { [p]: 1 } }), headers: { ...h, 'content-type': 'text/plain' } },
+        415,
+        'content-type',
       ],
       ['POST', '/add', { form: { _csrf: 'forged', [`qty_${p}`]: '1' } }, 403],
       ['POST', '/add', { form: { [`qty_${p}`]: '1' } }, 403],

@@ -119,7 +119,7 @@ describe('chaos under load', () => {
         const m = (await stack.currentMaster())!;
         const [user] = users;
         const [product] = [...user!.acked.entries()].find(([, v]) => v > 0)!;
-        await withRedis(m.host, m.port, stack.password, async (r) => {
+        await withRedis(m.host, m.port, stack.login, async (r) => {
           assert.equal(await r.hdel(`cart:{${user!.email}}`, product), 1);
           await r.call('WAIT', '1', '1000');
         });

@@ -47,7 +47,7 @@ const quantity = (page: string, product: string) => {
 
 async function replicasOf(name: string): Promise<number> {
   const n = stack.topology.redis.find((r) => r.name === name)!;
-  return (await nodeState(n.host, n.port, stack.password)).connectedReplicas;
+  return (await nodeState(n.host, n.port, stack.login)).connectedReplicas;
 }
 
 describe('degraded modes', () => {
@@ -143,13 +143,13 @@ describe('degraded modes', () => {
     try {
       await waitFor('load to run', async () => reads.length > 5 && writes.length > 5);
       await stack.kill(old.name);
-      const next = await waitForMaster(stack.topology, stack.password, (n) => n.name !== old.name);
+      const next = await waitForMaster(stack.topology, stack, (n) => n.name !== old.name);
       assert.equal(next.name, heir!.name);
       // The killed node comes back by itself, as a replica of the new master.
       await waitFor(
         `${old.name} back as a replica of ${next.name}`,
         async () => {
-          const s = await nodeState(old.host, old.port, stack.password).catch(() => null);
+          const s = await nodeState(old.host, old.port, stack.login).catch(() => null);
           return s?.role === 'slave' && s.linkUp;
         },
         { timeoutMs: 60_000 },

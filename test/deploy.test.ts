@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../src/stack/process/ports.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
-import { composeDocument, composeTopology } from '../src/stack/render/compose.ts';
+import { REDIS_USERS } from '../src/stack/render/acl.ts';
+import { composeDocument, composeTopology, USER_PASSWORD_VARIABLES } from '../src/stack/render/compose.ts';
 import { renderSentinelConf } from '../src/stack/render/sentinel.ts';
 import { tempDirs } from './helpers/stack.ts';
 
@@ -48,8 +49,14 @@ async function run(
 }
 
 const DUMMY = {
-  REDIS_PASSWORD: 'dummy-redis-password',
+  REDIS_APP_PASSWORD: 'dummy-app-password-0123456789abcdef',
+  REDIS_REPLICATION_PASSWORD: 'dummy-replication-password-0123456789',
+  REDIS_SENTINEL_USER_PASSWORD: 'dummy-sentinel-user-password-0123456789',
+  REDIS_OPERATOR_PASSWORD: 'dummy-operator-password-0123456789',
+  REDIS_HAPROXY_PASSWORD: 'dummy-haproxy-password-0123456789',
+  SENTINEL_PASSWORD: 'dummy-sentinel-password-0123456789',
   SESSION_SECRET: 'dummy-session-secret-0123456789abcdef0123456789',
+  HAPROXY_OPERATOR_PASSWORD: 'dummy-operator-front-password-0123456789',
 };
 /** The environment without any of the stack's variables, so the host's values never leak in. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -82,41 +89,101 @@ describe('deploy/compose.yaml (docker-compose config)', () => {
       env: cleanEnv(DUMMY),
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /--requirepass\s+- dummy-redis-password/);
+    for (const v of Object.values(USER_PASSWORD_VARIABLES)) assert.ok(r.stdout.includes(`>${DUMMY[v]}`), v);
+    assert.match(r.stdout, new RegExp(`--masterauth\\s+- ${DUMMY.REDIS_REPLICATION_PASSWORD}`));
     assert.match(r.stdout, /SESSION_SECRET: dummy-session-secret-/);
     assert.match(r.stdout, /- 80:8080|published: 80\b/);
   });
 });
 
 describe('deploy/haproxy/haproxy.cfg', () => {
-  it('passes haproxy -c with REDIS_PASSWORD in the environment', async () => {
+  it('passes haproxy -c with REDIS_HAPROXY_PASSWORD in the environment', async () => {
     const r = await run('haproxy', ['-c', '-f', join(DEPLOY, 'haproxy/haproxy.cfg')], {
-      env: cleanEnv({ REDIS_PASSWORD: DUMMY.REDIS_PASSWORD }),
+      env: cleanEnv({ REDIS_HAPROXY_PASSWORD: DUMMY.REDIS_HAPROXY_PASSWORD }),
     });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /Configuration file is valid/);
   });
+
+  it("HAProxy's health check logs in to the operator front, and fails with a wrong password", async () => {
+    const cfg = readFileSync(join(DEPLOY, 'haproxy/haproxy.cfg'), 'utf8');
+    const ports = new Map<string, number>();
+    for (const m of cfg.matchAll(/^ {2}bind \*:(\d+)$/gm)) ports.set(m[1]!, await freePort());
+    // The container's ports moved to free ones on the loopback; nothing else changes.
+    const local = cfg.replace(/^ {2}bind \*:(\d+)$/gm, (_, p: string) => `  bind 127.0.0.1:${ports.get(p)}`);
+    const dir = tempDir('haproxy');
+    writeFileSync(join(dir, 'haproxy.cfg'), local);
+    const service = (composeDocument()['services'] as Record<string, { healthcheck: { test: string[] } }>)
+      .haproxy!;
+    const [kind, shell, flag, script] = service.healthcheck.test;
+    assert.deepEqual([kind, shell, flag], ['CMD', 'bash', '-c']);
+    const statsPort = composeTopology().haproxy.statsPort;
+    // Compose turns `$$` into `$` before the shell sees it.
+    const check = script!
+      .replaceAll('$$', '$')
+      .replace(`/${statsPort} `, `/${ports.get(String(statsPort))} `);
+    const proc = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], {
+      env: cleanEnv({ HAPROXY_OPERATOR_PASSWORD: DUMMY.HAPROXY_OPERATOR_PASSWORD }),
+      stdio: 'ignore',
+    });
+    try {
+      await waitFor(
+        'the health check passes',
+        async () =>
+          (
+            await run('bash', ['-c', check], {
+              env: cleanEnv({ HAPROXY_OPERATOR_PASSWORD: DUMMY.HAPROXY_OPERATOR_PASSWORD }),
+            })
+          ).code === 0,
+        {
+          timeoutMs: 10_000,
+          abort: () => (proc.exitCode !== null ? `haproxy exited ${proc.exitCode}` : undefined),
+        },
+      );
+      const wrong = await run('bash', ['-c', check], {
+        env: cleanEnv({ HAPROXY_OPERATOR_PASSWORD: 'wrong' }),
+      });
+      assert.notEqual(wrong.code, 0, 'passed with a wrong password');
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  });
 });
+
+/** A compose value with its `${VAR:?...}` and `${VAR:-default}` filled in as compose would (DUMMY secrets). */
+const interpolate = (v: string) =>
+  v.replace(/\$\{([A-Z_]+)(?::-([^}]*)|:\?[^}]*)\}/g, (_, name: string, fallback?: string) => {
+    const value = DUMMY[name as keyof typeof DUMMY] ?? fallback;
+    if (value === undefined) throw new Error(`no value for ${name}`);
+    return value;
+  });
 
 describe('deploy/redis/*.conf', () => {
   const t = composeTopology();
+  const services = composeDocument(t)['services'] as Record<string, { command: string[] }>;
   for (const node of t.redis) {
-    it(`${node.host}.conf is accepted by redis-server with the password on the command line`, async () => {
+    it(`${node.host}.conf is accepted by redis-server with the users and passwords of its command line`, async () => {
       const dir = tempDir('redis-conf');
       // Only the data directory moves (/data exists in the container only); no TCP port is opened.
       const text = readFileSync(join(DEPLOY, 'redis', `${node.host}.conf`), 'utf8');
       writeFileSync(join(dir, 'redis.conf'), text.replace(/^dir \/data$/m, `dir ${dir}`));
       const sock = join(dir, 'redis.sock');
       const args = [join(dir, 'redis.conf'), '--port', '0', '--bind', '127.0.0.1', '--unixsocket', sock];
-      const proc = spawn('redis-server', [...args, '--requirepass', 'pw', '--masterauth', 'pw'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      // The service's own arguments after the config file: maxmemory, masterauth, the ACL users.
+      const [server, , ...compose] = services[node.host]!.command.map(interpolate);
+      assert.equal(server, 'redis-server');
+      const proc = spawn('redis-server', [...args, ...compose], { stdio: ['ignore', 'pipe', 'pipe'] });
       let log = '';
       proc.stdout.on('data', (d) => {
         log += d;
       });
-      const cli = (...a: string[]) =>
-        run('redis-cli', ['-s', sock, ...a], { env: { ...process.env, REDISCLI_AUTH: 'pw' } });
+      const as =
+        (user: keyof typeof USER_PASSWORD_VARIABLES) =>
+        (...a: string[]) =>
+          run('redis-cli', ['-s', sock, '--user', user, ...a], {
+            env: { ...process.env, REDISCLI_AUTH: DUMMY[USER_PASSWORD_VARIABLES[user]] },
+          });
+      const cli = as('operator');
       try {
         await waitFor('redis-server answers', async () => (await cli('ping')).stdout.trim() === 'PONG', {
           timeoutMs: 10_000,
@@ -128,6 +195,16 @@ describe('deploy/redis/*.conf', () => {
         assert.equal(await get('appendonly'), 'yes');
         assert.equal(await get('min-replicas-to-write'), '1');
         assert.equal(await get('maxmemory-policy'), 'noeviction');
+        assert.equal(await get('maxmemory'), String(256 * 1024 * 1024));
+        assert.equal(await get('masteruser'), 'replication');
+        assert.equal(await get('masterauth'), DUMMY.REDIS_REPLICATION_PASSWORD);
+        const users = (await cli('acl', 'users')).stdout.trim().split('\n');
+        assert.deepEqual(users.sort(), ['default', ...REDIS_USERS].sort());
+        // The health check's user may PING, and nothing like CONFIG.
+        assert.equal((await as('haproxy')('ping')).stdout.trim(), 'PONG');
+        assert.match((await as('haproxy')('config', 'get', 'maxmemory')).stdout, /NOPERM/);
+        const noUser = await run('redis-cli', ['-s', sock, 'ping'], { env: cleanEnv() });
+        assert.match(noUser.stdout + noUser.stderr, /NOAUTH/);
         if (node.initialRole === 'master') assert.match(info, /role:master/);
         else assert.match(info, /role:slave[\s\S]*master_host:redis-master\s+master_port:6379/);
       } finally {
@@ -164,7 +241,8 @@ describe('deploy/sentinel-entrypoint.sh', () => {
     const written = readFileSync(join(dir, 'sentinel.conf'), 'utf8');
     const rendered = renderSentinelConf(t, sentinel, {
       dir,
-      password: DUMMY.REDIS_PASSWORD,
+      authPass: DUMMY.REDIS_SENTINEL_USER_PASSWORD,
+      requirePass: DUMMY.SENTINEL_PASSWORD,
       hostnames: true,
     });
     assert.deepEqual(configLines(written), configLines(rendered));
@@ -188,23 +266,62 @@ describe('deploy/sentinel-entrypoint.sh', () => {
       'sentinel resolve-hostnames yes',
       'sentinel announce-hostnames yes',
       `sentinel announce-ip ${sentinel.host}`,
-      `sentinel auth-pass mymaster ${DUMMY.REDIS_PASSWORD}`,
+      'sentinel auth-user mymaster sentinel',
+      `sentinel auth-pass mymaster ${DUMMY.REDIS_SENTINEL_USER_PASSWORD}`,
+      `requirepass ${DUMMY.SENTINEL_PASSWORD}`,
+      `sentinel sentinel-pass ${DUMMY.SENTINEL_PASSWORD}`,
     ])
       assert.ok(lines.includes(line), `missing "${line}" in ${lines.join('\n')}`);
   });
 
-  it('defaults to quorum 2 and the topology timings without the variables, and no auth-pass without a password', async () => {
+  const passwords = {
+    SENTINEL_PASSWORD: DUMMY.SENTINEL_PASSWORD,
+    REDIS_SENTINEL_USER_PASSWORD: DUMMY.REDIS_SENTINEL_USER_PASSWORD,
+  };
+
+  it('defaults to quorum 2 and the topology timings without the variables', async () => {
     const dir = tempDir('sentinel');
-    const r = await entrypoint({ SENTINEL_DIR: dir, SENTINEL_DRY_RUN: '1' });
+    const r = await entrypoint({ ...passwords, SENTINEL_DIR: dir, SENTINEL_DRY_RUN: '1' });
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(join(dir, 'sentinel.conf'), 'utf8');
     assert.match(text, new RegExp(`^sentinel monitor mymaster redis-master 6379 ${t.quorum}$`, 'm'));
     assert.match(text, new RegExp(`^sentinel down-after-milliseconds mymaster ${t.downAfterMs}$`, 'm'));
     assert.match(text, new RegExp(`^sentinel failover-timeout mymaster ${t.failoverTimeoutMs}$`, 'm'));
-    assert.doesNotMatch(text, /auth-pass/);
   });
 
-  it('keeps the config a Sentinel rewrote when it restarts', async () => {
+  it('refuses to start without each password, or with a short or unsafe one, naming it (exit 2)', async () => {
+    for (const name of Object.keys(passwords)) {
+      const cases: [string | undefined, RegExp][] = [
+        [undefined, new RegExp(`set ${name}`)],
+        ['too-short', new RegExp(`${name} is too short`)],
+        [`${'x'.repeat(40)}\nrequirepass x`, new RegExp(`${name} may hold only`)],
+        [`${'x'.repeat(40)} y`, new RegExp(`${name} may hold only`)],
+      ];
+      for (const [value, message] of cases) {
+        const dir = tempDir('sentinel');
+        const env: Record<string, string> = { ...composeEnv(dir) };
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+        const r = await entrypoint(env);
+        assert.equal(r.code, 2, `${name}=${value}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+        assert.deepEqual(readdirSync(dir), [], 'nothing written');
+      }
+    }
+    // From a file (a compose or swarm secret) as well.
+    const dir = tempDir('sentinel');
+    const file = join(dir, 'secret');
+    writeFileSync(file, DUMMY.SENTINEL_PASSWORD);
+    const env: Record<string, string> = { ...composeEnv(dir), SENTINEL_PASSWORD_FILE: file };
+    delete env['SENTINEL_PASSWORD'];
+    assert.equal((await entrypoint(env)).code, 0);
+    assert.match(
+      readFileSync(join(dir, 'sentinel.conf'), 'utf8'),
+      new RegExp(`^requirepass ${DUMMY.SENTINEL_PASSWORD}$`, 'm'),
+    );
+  });
+
+  it('keeps the config a Sentinel rewrote when it restarts, with the passwords of the environment', async () => {
     const dir = tempDir('sentinel');
     const learned = [
       'port 26379',
@@ -212,13 +329,29 @@ describe('deploy/sentinel-entrypoint.sh', () => {
       'sentinel config-epoch mymaster 7',
       'sentinel known-replica mymaster redis-master 6379',
       'sentinel known-sentinel mymaster redis-sentinel-2 26379 0123456789abcdef0123456789abcdef01234567',
-      '',
-    ].join('\n');
-    writeFileSync(join(dir, 'sentinel.conf'), learned);
+    ];
+    // What a Sentinel's rewrite holds of the passwords it was given: all replaced by the current ones.
+    const old = [
+      'sentinel auth-user mymaster sentinel',
+      'sentinel auth-pass mymaster old-password',
+      'user default on sanitize-payload #0123 ~* &* +@all',
+      'sentinel sentinel-pass old-password',
+    ];
+    writeFileSync(
+      join(dir, 'sentinel.conf'),
+      [...learned.slice(0, 3), ...old, ...learned.slice(3), ''].join('\n'),
+    );
     const r = await entrypoint({ ...composeEnv(dir), SENTINEL_QUORUM: '3' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /keeping/);
-    assert.equal(readFileSync(join(dir, 'sentinel.conf'), 'utf8'), learned);
+    assert.deepEqual(configLines(readFileSync(join(dir, 'sentinel.conf'), 'utf8')), [
+      ...learned,
+      'sentinel auth-user mymaster sentinel',
+      `sentinel auth-pass mymaster ${DUMMY.REDIS_SENTINEL_USER_PASSWORD}`,
+      `requirepass ${DUMMY.SENTINEL_PASSWORD}`,
+      `sentinel sentinel-pass ${DUMMY.SENTINEL_PASSWORD}`,
+    ]);
+    assert.equal(statSync(join(dir, 'sentinel.conf')).mode & 0o077, 0, 'only its owner reads the passwords');
   });
 
   it('rewrites a config that monitors no master of this name', async () => {

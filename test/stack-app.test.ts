@@ -68,7 +68,7 @@ describe('a planned failover', () => {
       assert.equal(result.from, old.name);
       assert.notEqual(result.to, old.name);
       assert.ok(result.ms < 10_000, `took ${result.ms} ms`);
-      const state = await nodeState(old.host, old.port, stack.password);
+      const state = await nodeState(old.host, old.port, stack.login);
       assert.equal(state.role, 'slave', 'the old master is a replica at the end');
     } finally {
       writing = false;

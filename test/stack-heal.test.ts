@@ -50,7 +50,7 @@ describe('the supervisor heals the stack', () => {
 
   const fileState = () => readState(s.stateFile);
   const sentinelMasterName = async () => {
-    const m = await sentinelsMaster(s.sentinelAddrs(), s.topology.masterName);
+    const m = await sentinelsMaster(s.sentinelAddrs(), s.topology.masterName, s.sentinelPassword);
     return s.topology.redis.find((r) => r.host === m?.host && r.port === m?.port)?.name;
   };
 
@@ -60,13 +60,13 @@ describe('the supervisor heals the stack', () => {
     await waitFor(
       'a whole stack',
       async () => {
-        const states = await Promise.all(s.topology.redis.map((n) => nodeState(n.host, n.port, s.password)));
+        const states = await Promise.all(s.topology.redis.map((n) => nodeState(n.host, n.port, s.login)));
         const masters = s.topology.redis.filter((_, i) => states[i]!.role === 'master');
         if (masters.length !== 1 || states.some((st) => st.role === 'slave' && !st.linkUp)) return false;
         master = masters[0];
         const views = await Promise.all(
           s.topology.sentinels.map((x) =>
-            withRedis(x.host, x.port, undefined, (r) =>
+            withRedis(x.host, x.port, { password: s.sentinelPassword }, (r) =>
               r.call('SENTINEL', 'MASTER', s.topology.masterName),
             ).catch(() => null),
           ),
@@ -108,7 +108,7 @@ describe('the supervisor heals the stack', () => {
     await waitFor(
       `${replica.name} back as a replica with its link up`,
       async () => {
-        const st = await nodeState(replica.host, replica.port, s.password);
+        const st = await nodeState(replica.host, replica.port, s.login);
         return st.role === 'slave' && st.linkUp && st.masterPort === m.port;
       },
       { timeoutMs: 20_000 },
@@ -122,7 +122,7 @@ describe('the supervisor heals the stack', () => {
       assert.equal(h.lastExit?.signal, 'SIGKILL');
       assert.ok(Math.abs(Date.parse(h.lastExit!.at) - at) < 2000, `${name} exit time ${h.lastExit!.at}`);
     }
-    const status = await collectStatus(s.topology, s.password, s.statsUrl, 1, s.supervisorState());
+    const status = await collectStatus(s.topology, s, s.stats, 1, s.supervisorState());
     assert.equal(status.nodes.find((n) => n.name === replica.name)?.restarts, 1);
     assert.equal(status.sentinels.find((x) => x.name === 'sentinel-1')?.restarts, 1);
     assert.equal(status.mode, 'healthy');
@@ -140,7 +140,7 @@ describe('the supervisor heals the stack', () => {
       while (sampling) {
         seen.add(s.health()[old.name]!.status);
         const [st, named] = await Promise.all([
-          nodeState(old.host, old.port, s.password).catch(() => null),
+          nodeState(old.host, old.port, s.login).catch(() => null),
           sentinelMasterName(),
         ]);
         if (st?.role === 'master' && named !== undefined && named !== old.name)
@@ -153,7 +153,7 @@ describe('the supervisor heals the stack', () => {
       await waitFor(
         `${old.name} back as a replica of another master`,
         async () => {
-          const st = await nodeState(old.host, old.port, s.password);
+          const st = await nodeState(old.host, old.port, s.login);
           return st.role === 'slave' && st.linkUp && s.health()[old.name]!.status === 'running';
         },
         { timeoutMs: 40_000, intervalMs: 100 },
@@ -166,7 +166,7 @@ describe('the supervisor heals the stack', () => {
     assert.ok(seen.has('waiting-for-failover'), `statuses seen: ${[...seen].join(', ')}`);
     const next = await waitWhole();
     assert.notEqual(next.name, old.name);
-    const st = await nodeState(old.host, old.port, s.password);
+    const st = await nodeState(old.host, old.port, s.login);
     assert.equal(st.masterPort, next.port);
     assert.equal(s.health()[old.name]!.restarts, before + 1);
   });
@@ -200,7 +200,7 @@ describe('the supervisor heals the stack', () => {
         const rows = (await withRedis(
           s.sentinelAddrs()[0]!.host,
           s.sentinelAddrs()[0]!.port,
-          undefined,
+          { password: s.sentinelPassword },
           (r) => r.call('SENTINEL', 'REPLICAS', s.topology.masterName),
         )) as string[][];
         return rows.filter((f) => f[f.indexOf('flags') + 1]?.includes('s_down')).length === 2;
@@ -213,7 +213,7 @@ describe('the supervisor heals the stack', () => {
       assert.equal(s.health()[r.name]!.restarts, counts[i]);
       assert.ok(await isPortFree(r.port, r.host), `${r.name} listens`);
     }
-    const readOnly = await collectStatus(s.topology, s.password, s.statsUrl, 1, s.supervisorState());
+    const readOnly = await collectStatus(s.topology, s, s.stats, 1, s.supervisorState());
     assert.equal(readOnly.mode, 'read-only');
     assert.deepEqual(
       readOnly.nodes.filter((n) => n.process === 'stopped').map((n) => n.name),
@@ -222,7 +222,7 @@ describe('the supervisor heals the stack', () => {
 
     await s.stop('sentinel-2');
     await s.stop('sentinel-3');
-    const noQuorum = await collectStatus(s.topology, s.password, s.statsUrl, 1, s.supervisorState());
+    const noQuorum = await collectStatus(s.topology, s, s.stats, 1, s.supervisorState());
     assert.equal(noQuorum.sentinelMode, 'no-quorum');
     assert.ok(
       noQuorum.alarms.some((a) => /^no quorum: 1 of 3 Sentinels/.test(a)),
@@ -231,7 +231,7 @@ describe('the supervisor heals the stack', () => {
 
     await Promise.all(['sentinel-2', 'sentinel-3', ...replicas.map((r) => r.name)].map((n) => s.start(n)));
     for (const r of replicas) {
-      const st = await nodeState(r.host, r.port, s.password);
+      const st = await nodeState(r.host, r.port, s.login);
       assert.deepEqual([st.role, st.linkUp, st.masterPort], ['slave', true, m.port]);
     }
     await waitWhole();
@@ -250,7 +250,7 @@ describe('the supervisor heals the stack', () => {
     s.resume('sentinel-3');
     let alarms: string[] = [];
     await waitFor('sentinel-3 in TILT', async () => {
-      const st = await collectStatus(s.topology, s.password, s.statsUrl, 1, s.supervisorState());
+      const st = await collectStatus(s.topology, s, s.stats, 1, s.supervisorState());
       alarms = st.alarms;
       return st.sentinels.find((x) => x.name === 'sentinel-3')?.tilt === true && st.sentinelMode === 'ok';
     });

@@ -35,7 +35,7 @@ function standInApp(): string[] {
   writeFileSync(
     file,
     `import { createServer } from 'node:http';
-const names = ['HOST', 'PORT', 'INSTANCE_ID', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_PASSWORD', 'TRUST_PROXY', 'SESSION_SECRET', 'HA_STACK_STATE_FILE'];
+const names = ['HOST', 'PORT', 'INSTANCE_ID', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD', 'TRUST_PROXY', 'SESSION_SECRET', 'HA_STACK_STATE_FILE'];
 createServer((req, res) => {
   res.setHeader('x-instance', process.env.INSTANCE_ID);
   if (req.url === '/env') return res.end(JSON.stringify(Object.fromEntries(names.map((n) => [n, process.env[n]]))));
@@ -147,13 +147,13 @@ describe('the supervisor', () => {
     try {
       const t = s.topology;
       const [master, ...replicas] = t.redis;
-      assert.equal((await nodeState(master!.host, master!.port, s.password)).role, 'master');
+      assert.equal((await nodeState(master!.host, master!.port, s.login)).role, 'master');
       for (const r of replicas) {
-        const st = await nodeState(r.host, r.port, s.password);
+        const st = await nodeState(r.host, r.port, s.login);
         assert.deepEqual([st.role, st.linkUp, st.masterPort], ['slave', true, master!.port]);
       }
       for (const sn of t.sentinels) {
-        const v = await sentinelView(sn.host, sn.port, t.masterName);
+        const v = await sentinelView(sn.host, sn.port, t.masterName, s.sentinelPassword);
         assert.deepEqual(v.master, { host: master!.host, port: master!.port });
         assert.deepEqual([v.replicas, v.otherSentinels], [2, 2]);
       }
@@ -190,15 +190,20 @@ describe('the supervisor', () => {
   it('runs apps and HAProxy, survives a master kill, and `restart` brings the old master back as a replica', async () => {
     const s = await testStack('full', { apps: 2, haproxy: true, appCommand: standInApp() });
     try {
-      const rows = await haproxyStats(s.statsUrl);
+      const rows = await haproxyStats(s.stats);
       assert.deepEqual(upServers(rows, 'apps').sort(), ['app-1', 'app-2']);
       assert.deepEqual(upServers(rows, 'redis_master'), ['redis-1']);
 
       const env = (await (await fetch(`${s.appUrls[0]}/env`)).json()) as Record<string, string>;
       const sentinels = s.sentinelAddrs().map((a) => `${a.host}:${a.port}`);
       assert.deepEqual(
-        [env['INSTANCE_ID'], env['REDIS_SENTINELS'], env['REDIS_MASTER_NAME'], env['REDIS_PASSWORD']],
-        ['app-1', sentinels.join(','), 'mymaster', s.password],
+        [env['INSTANCE_ID'], env['REDIS_SENTINELS'], env['REDIS_MASTER_NAME']],
+        ['app-1', sentinels.join(','), 'mymaster'],
+      );
+      // The app logs in as its own ACL user, and to the Sentinels with their password.
+      assert.deepEqual(
+        [env['REDIS_USERNAME'], env['REDIS_PASSWORD'], env['REDIS_SENTINEL_PASSWORD']],
+        ['app', s.secrets.redis.app, s.sentinelPassword],
       );
       assert.equal(env['TRUST_PROXY'], '127.0.0.1');
       assert.equal(env['HA_STACK_STATE_FILE'], s.stateFile);
@@ -207,7 +212,7 @@ describe('the supervisor', () => {
       assert.deepEqual([...seen].sort(), ['app-1', 'app-2']);
 
       const { host, port } = s.redisFront;
-      assert.match(await withRedis(host, port, s.password, (r) => r.info('replication')), /role:master/);
+      assert.match(await withRedis(host, port, s.login, (r) => r.info('replication')), /role:master/);
 
       await assert.rejects(
         startStack({ runDir: s.run.dir, topology: { ports: await freePorts() } }),
@@ -225,7 +230,7 @@ describe('the supervisor', () => {
           const addr = (await withRedis(
             s.sentinelAddrs()[0]!.host,
             s.sentinelAddrs()[0]!.port,
-            undefined,
+            { password: s.sentinelPassword },
             (r) => r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster'),
           )) as [string, string];
           next = { host: addr[0], port: Number(addr[1]) };
@@ -235,10 +240,10 @@ describe('the supervisor', () => {
       );
       // The supervisor is already bringing it back: an operator's restart takes over from it.
       await s.restart(old.name);
-      const state = await nodeState(old.host, old.port, s.password);
+      const state = await nodeState(old.host, old.port, s.login);
       assert.deepEqual([state.role, state.masterHost, state.masterPort], ['slave', next!.host, next!.port]);
       await waitFor('HAProxy to route Redis to the new master', async () => {
-        const info = await withRedis(host, port, s.password, (r) => r.info('server'));
+        const info = await withRedis(host, port, s.login, (r) => r.info('server'));
         return info.includes(`tcp_port:${next!.port}`);
       });
     } finally {

@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Stack } from '../src/stack/process/supervisor.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
 import { Client } from './helpers/http.ts';
-import { type AppStack, startAppStack } from './helpers/stack.ts';
+import { startTestStack } from './helpers/stack.ts';
 
-let stack: AppStack;
+// The topology page is the operator's: reached on HAProxy's operator front, with its login.
+let stack: Stack;
+let operator: string;
+let login: Record<string, string>;
 
 before(async () => {
-  stack = await startAppStack();
+  stack = await startTestStack('topology');
+  operator = new URL('/', stack.statsUrl).href.replace(/\/$/, '');
+  login = { authorization: `Basic ${Buffer.from(`operator:${stack.operatorPassword}`).toString('base64')}` };
 });
 after(async () => {
   await stack?.stop();
@@ -19,13 +25,13 @@ interface Snapshot {
   missing: string[];
   nodes: { name: string; role: string; up: boolean; link: string | null; offset: number | null }[];
   sentinels: { name: string; master: string | null }[];
-  haproxy: { configured: boolean };
+  haproxy: { configured: boolean; up: boolean; apps: { server: string; ready: boolean }[] };
 }
 
 /** An open event stream: its events as they come, and a way to hang up. */
 async function openStream(url: string) {
   const controller = new AbortController();
-  const res = await fetch(url, { signal: controller.signal });
+  const res = await fetch(url, { headers: login, signal: controller.signal });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   const next = async (): Promise<{ event: string; data: string } | null> => {
@@ -47,8 +53,9 @@ async function openStream(url: string) {
   return { res, next, close: () => controller.abort(), reader };
 }
 
-const gauge = async (base: string, name: string) => {
-  const text = (await new Client(base).get('/metrics')).text;
+/** A gauge of one app's metrics, as the operator front shows them. */
+const gauge = async (app: string, name: string) => {
+  const text = (await new Client(operator).get(`/metrics/${app}`, login)).text;
   const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text);
   assert.ok(m, `${name} missing from /metrics`);
   return Number(m[1]);
@@ -56,40 +63,39 @@ const gauge = async (base: string, name: string) => {
 
 describe('topology observer', () => {
   it('polls only while someone watches, and stops after the last one leaves', async () => {
-    const base = stack.appUrls[1]!;
-    assert.equal(await gauge(base, 'topology_observer_running'), 0, 'started before anyone asked');
+    for (const app of ['app-1', 'app-2'])
+      assert.equal(await gauge(app, 'topology_observer_running'), 0, `${app} started before anyone asked`);
     // The cart, the hot path, does not start it either.
-    await new Client(base).get('/get');
-    assert.equal(await gauge(base, 'topology_observer_running'), 0);
+    for (let i = 0; i < 2; i++) await new Client(stack.frontUrl).get('/get');
+    for (const app of ['app-1', 'app-2']) assert.equal(await gauge(app, 'topology_observer_running'), 0);
 
-    const stream = await openStream(`${base}/api/topology/stream`);
+    const stream = await openStream(`${operator}/api/topology/stream`);
     assert.equal(stream.res.status, 200);
     assert.match(stream.res.headers.get('content-type') ?? '', /^text\/event-stream/);
-    assert.equal(stream.res.headers.get('x-instance'), 'app-2');
+    const app = stream.res.headers.get('x-instance') ?? '';
+    assert.match(app, /^app-[12]$/);
     const first = await stream.next();
     assert.equal(first?.event, 'snapshot');
     const s = JSON.parse(first!.data) as Snapshot;
-    assert.equal(s.observer, 'app-2');
-    assert.equal(await gauge(base, 'topology_observer_running'), 1);
-    assert.equal(await gauge(base, 'topology_streams'), 1);
+    assert.equal(s.observer, app);
+    assert.equal(await gauge(app, 'topology_observer_running'), 1);
+    assert.equal(await gauge(app, 'topology_streams'), 1);
 
     stream.close();
     await waitFor(
       'the stream to be closed on the server',
-      async () => (await gauge(base, 'topology_streams')) === 0,
+      async () => (await gauge(app, 'topology_streams')) === 0,
       {
         timeoutMs: 5000,
       },
     );
-    await waitFor(
-      'the observer to stop',
-      async () => (await gauge(base, 'topology_observer_running')) === 0,
-      { timeoutMs: 15_000 },
-    );
+    await waitFor('the observer to stop', async () => (await gauge(app, 'topology_observer_running')) === 0, {
+      timeoutMs: 15_000,
+    });
   });
 
-  it('GET /api/topology: every node, Sentinel and what is not configured', async () => {
-    const res = await new Client(stack.appUrls[0]!).get('/api/topology');
+  it("GET /api/topology: every node, Sentinel and HAProxy's view of the apps", async () => {
+    const res = await new Client(operator).get('/api/topology', login);
     assert.equal(res.status, 200);
     const s = res.json() as unknown as Snapshot;
     assert.deepEqual(
@@ -108,31 +114,37 @@ describe('topology observer', () => {
       s.sentinels.map((x) => [x.name, x.master]),
       ['sentinel-1', 'sentinel-2', 'sentinel-3'].map((name) => [name, masters[0]!.name]),
     );
-    // Started without HAProxy: the page says what it cannot show and which variable would fix it.
-    assert.equal(s.haproxy.configured, false);
-    assert.ok(s.missing.some((m) => m.includes('HAPROXY_STATS_URL')));
+    // The apps read HAProxy's stats page with the operator's password.
+    assert.equal(s.haproxy.configured, true);
+    assert.equal(s.haproxy.up, true);
+    assert.deepEqual(s.haproxy.apps.map((a) => [a.server, a.ready]).sort(), [
+      ['app-1', true],
+      ['app-2', true],
+    ]);
+    assert.deepEqual(s.missing, []);
   });
 
   it('the page renders the state and loads its script from the server, with no inline script', async () => {
-    const c = new Client(stack.appUrls[0]!);
-    const page = await c.get('/topology');
+    const c = new Client(operator);
+    const page = await c.get('/topology', login);
     assert.equal(page.status, 200);
     assert.match(page.text, /<strong data-master="redis-\d">/);
     assert.match(page.text, /<script src="\/static\/topology\.js" defer><\/script>/);
     assert.equal((page.text.match(/<script/g) ?? []).length, 1);
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
-    const js = await c.get('/static/topology.js');
+    const js = await c.get('/static/topology.js', login);
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
     assert.match(js.text, /EventSource\('\/api\/topology\/stream\?format=html'\)/);
   });
 
   it('an open stream does not hold up a stopping instance', async () => {
-    const stream = await openStream(`${stack.appUrls[0]}/api/topology/stream?format=html`);
+    const stream = await openStream(`${operator}/api/topology/stream?format=html`);
     assert.equal((await stream.next())?.event, 'sections');
+    const app = stream.res.headers.get('x-instance') ?? '';
     const started = Date.now();
     // SIGTERM: drain (2.5 s), then close; the process is killed only after its 15 s stop deadline.
-    await stack.restartApp('app-1');
+    await stack.restart(app);
     const took = Date.now() - started;
     // Read what was sent before the end; a stream left open would hang here until the deadline.
     const ended = (async () => {
@@ -147,6 +159,6 @@ describe('topology observer', () => {
     clearTimeout(timer);
     stream.close();
     assert.ok(closed, 'the stream was not ended by the server');
-    assert.ok(took < 9000, `app-1 took ${took} ms to stop and start again`);
+    assert.ok(took < 9000, `${app} took ${took} ms to stop and start again`);
   });
 });

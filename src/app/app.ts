@@ -16,10 +16,12 @@ import { apiRoutes } from './routes/api.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { topologyRoutes } from './routes/topology.ts';
+import { HashSlots } from './security/hash-slots.ts';
 import { answerHeaders } from './security/headers.ts';
-import { Tokens } from './security/tokens.ts';
+import { acceptedRequestId, crossSiteReason, hasBody, isJson, WRITE_METHODS } from './security/requests.ts';
+import { cookieNames, Tokens } from './security/tokens.ts';
 import { CartStore } from './stores/carts.ts';
-import { LoginLimiter } from './stores/limits.ts';
+import { AttemptLimiter } from './stores/limits.ts';
 import { SessionStore } from './stores/sessions.ts';
 import { UserStore } from './stores/users.ts';
 import { TopologyObserver } from './topology/observer.ts';
@@ -30,12 +32,13 @@ const SLOW_REQUEST_MS = 500;
 
 /**
  * Request ids unique across instances and restarts: a random prefix per process and a counter
- * (a UUID per request costs more than the rest of the request's bookkeeping).
+ * (a UUID per request costs more than the rest of the request's bookkeeping). The proxy's or a
+ * client's `X-Request-Id` is kept only when it is short and plain (it goes into the logs as is).
  */
-function requestIds(): () => string {
+function requestIds(): (req: { headers: Record<string, string | string[] | undefined> }) => string {
   const prefix = randomBytes(6).toString('base64url');
   let n = 0;
-  return () => `${prefix}-${(++n).toString(36)}`;
+  return (req) => acceptedRequestId(req.headers['x-request-id']) ?? `${prefix}-${(++n).toString(36)}`;
 }
 
 export interface BuiltApp {
@@ -94,25 +97,50 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
       onError: (where) => metrics.redisError(where),
       onMasterChange: () => metrics.masterChanges++,
     });
-  const tokens = new Tokens(config.sessionSecret);
+  const tokens = new Tokens(config.sessionSecret, config.sessionSecretPrevious);
   const deps: Deps = {
     config,
     redis: layer,
     tokens,
-    sessions: new SessionStore(layer, config.sessionTtlSeconds),
+    cookies: cookieNames(config.cookieSecure),
+    sessions: new SessionStore(layer, config.sessionTtlSeconds, config.sessionMaxAgeSeconds),
     users: new UserStore(layer),
     carts: new CartStore(layer),
-    limiter: new LoginLimiter(layer, config.loginLimitWindowSeconds),
+    limiter: new AttemptLimiter(
+      layer,
+      {
+        perPair: config.loginLimitPerEmail,
+        perAddress: config.loginLimitPerIp,
+        slowdownAfter: config.loginSlowdownAfter,
+        slowdownMaxSeconds: config.loginSlowdownMaxSeconds,
+        windowSeconds: config.loginLimitWindowSeconds,
+      },
+      { perAddress: config.registerLimitPerIp, windowSeconds: config.registerLimitWindowSeconds },
+    ),
+    hashes: new HashSlots(config.hashConcurrency),
     metrics,
     topology: new TopologyObserver({
       config: config.topology,
       instance: config.instanceId,
+      redisUsername: config.redis.username,
       redisPassword: config.redis.password,
       sentinelPassword: config.redis.sentinelPassword,
+      statsPassword: config.operator.password,
       minReplicas: config.redis.waitReplicas,
     }),
     state: { draining: false },
   };
+
+  metrics.gauge(
+    'password_hashes_running',
+    'Password hashes being computed now.',
+    () => deps.hashes.usage.busy,
+  );
+  metrics.gauge(
+    'password_hashes_waiting',
+    'Logins and registrations waiting to hash a password.',
+    () => deps.hashes.usage.waiting,
+  );
 
   const app = Fastify({
     logger: loggerOptions(config),
@@ -124,20 +152,32 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     requestTimeout: 30_000,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
     genReqId: requestIds(),
     // No child logger per request (its creation costs more than the rest of a cached page view):
     // the few request-scoped lines below carry the request id themselves.
     childLoggerFactory: (logger) => logger,
     ajv: { customOptions: { coerceTypes: false } },
   });
-  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
 
   // Hot path: callback-style hooks (no promise per request) and one header object built once.
   const headers = answerHeaders(config.instanceId);
   const debugRequests = config.logLevel === 'debug' || config.logLevel === 'trace';
-  app.addHook('onRequest', (_req, reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.headers(headers);
+    if (!WRITE_METHODS.has(req.method)) return done();
+    // Writes, before their body is read: from this site only, and JSON only under /api.
+    const crossSite = crossSiteReason(req.headers);
+    if (crossSite) {
+      return done(
+        new HttpError(403, 'cross_site', `writes from another site are refused (${crossSite})`, 'origin'),
+      );
+    }
+    if (req.url.startsWith('/api/') && hasBody(req.headers) && !isJson(req.headers['content-type'])) {
+      return done(
+        new HttpError(415, 'unsupported_media_type', 'send the body as application/json', 'content-type'),
+      );
+    }
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
@@ -203,10 +243,15 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
 
   opsRoutes(app, deps);
   apiRoutes(app, deps);
-  pageRoutes(app, deps);
+  // Form bodies (urlencoded) are parsed for the pages only: the API takes JSON and nothing else.
+  await app.register(async (pages) => {
+    await pages.register(formbody, { bodyLimit: config.bodyLimitBytes });
+    pageRoutes(pages, deps);
+  });
   topologyRoutes(app, deps);
 
   app.addHook('onClose', async () => {
+    await deps.hashes.close();
     if (!redis) await layer.close();
   });
   return { app, deps };

@@ -1,18 +1,74 @@
 import type { Deps } from './context.ts';
 import { HttpError } from './errors.ts';
+import { inSlot, type Release } from './security/hash-slots.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './security/password.ts';
-import { keys } from './stores/keys.ts';
+import { loginRefusalMessage } from './stores/limits.ts';
 import type { Session } from './stores/sessions.ts';
+import { newGeneration } from './stores/users.ts';
 
-/** Creates the account; a taken email is a 409 (atomic: of two concurrent registrations one wins). */
-export async function register(deps: Deps, email: string, password: string): Promise<void> {
-  const hash = await hashPassword(password, deps.config.scryptCost);
-  if (!(await deps.users.create(email, hash))) {
+const busy = (what: string) =>
+  new HttpError(503, 'busy', `too many ${what} at once; try again in a second`, undefined, {
+    'retry-after': '1',
+  });
+
+const giveBack = (slot: Promise<Release>) => void slot.then((release) => release());
+
+/**
+ * Creates the account (atomic: of two concurrent registrations one wins) and returns its
+ * generation. Refused at once, before anything is counted, when this instance hashes too many
+ * passwords already; refused when the address registered too often.
+ */
+export async function register(
+  deps: Deps,
+  email: string,
+  password: string,
+  clientIp: string,
+): Promise<string> {
+  const slot = deps.hashes.registration();
+  if (!slot) {
+    deps.metrics.registrationRefused('busy');
+    throw busy('registrations');
+  }
+  let wait: number;
+  try {
+    wait = await deps.limiter.reserveRegistration(clientIp);
+  } catch (err) {
+    giveBack(slot);
+    throw err;
+  }
+  if (wait > 0) {
+    giveBack(slot);
+    deps.metrics.registrationRefused('address');
+    throw new HttpError(
+      429,
+      'too_many_registrations',
+      `too many accounts registered from your address: wait ${wait} s and try again`,
+      'email',
+      { 'retry-after': String(wait) },
+    );
+  }
+  const hash = await inSlot(slot, () =>
+    hashPassword(password, deps.config.scryptCost, deps.hashes.background),
+  );
+  const gen = newGeneration();
+  if (!(await deps.users.create(email, hash, gen))) {
     throw new HttpError(409, 'email_taken', 'this email is already registered', 'email');
   }
+  return gen;
 }
 
-/** Checks the password under the per-email and per-address limits and opens a new session. */
+/** A new session of the account (the previous one of this browser deleted), once a replica holds it. */
+export async function startSession(deps: Deps, email: string, gen: string, previousSid?: string) {
+  const session = await deps.sessions.create(email, gen, deps.tokens.newId(), previousSid);
+  deps.metrics.sessionsCreated++;
+  return session;
+}
+
+/**
+ * Checks the password and opens a new session. The attempt is counted before the password is
+ * checked (per email and address, per address, per email), so concurrent attempts cannot pass
+ * the limits; a success gives its own attempt back.
+ */
 export async function login(
   deps: Deps,
   email: string,
@@ -20,26 +76,28 @@ export async function login(
   clientIp: string,
   previousSid?: string,
 ): Promise<Session> {
-  const rules = [
-    { key: keys.loginByEmail(email), max: deps.config.loginLimitPerEmail },
-    { key: keys.loginByIp(clientIp), max: deps.config.loginLimitPerIp },
-  ];
-  const wait = await deps.limiter.blockedFor(rules);
-  if (wait > 0) {
-    throw new HttpError(429, 'too_many_attempts', `too many failed logins; try again in ${wait} s`, 'email', {
-      'retry-after': String(wait),
+  const refused = await deps.limiter.reserveLogin(email, clientIp);
+  if (refused) {
+    deps.metrics.loginRefused(refused.reason);
+    throw new HttpError(429, 'too_many_attempts', loginRefusalMessage(refused), 'email', {
+      'retry-after': String(refused.waitSeconds),
     });
   }
-  const stored = await deps.users.passwordHash(email);
-  const ok = stored
-    ? await verifyPassword(password, stored)
-    : await verifyAgainstDummy(password, deps.config.scryptCost);
-  if (!ok) {
-    await deps.limiter.recordFailure(rules);
-    throw new HttpError(401, 'bad_credentials', 'wrong email or password', 'password');
-  }
-  const session = await deps.sessions.create(email, deps.tokens.newId(), previousSid);
-  deps.metrics.sessionsCreated++;
-  await deps.limiter.reset(rules[0]!.key);
+  const account = await deps.users.account(email);
+  const slot = deps.hashes.login();
+  if (!slot) throw busy('logins');
+  const ok = await inSlot(slot, () =>
+    account
+      ? verifyPassword(password, account.passwordHash)
+      : verifyAgainstDummy(password, deps.config.scryptCost),
+  );
+  deps.metrics.passwordChecks++;
+  const gen = ok ? (account?.gen ?? (await deps.users.ensureGeneration(email))) : null;
+  if (!gen) throw new HttpError(401, 'bad_credentials', 'wrong email or password', 'password');
+  const [session] = await Promise.all([
+    startSession(deps, email, gen, previousSid),
+    // Losing the refund costs the owner one attempt of the window, never the login.
+    deps.limiter.loginSucceeded(email, clientIp).catch(() => undefined),
+  ]);
   return session;
 }

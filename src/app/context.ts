@@ -3,26 +3,27 @@ import type { AppConfig } from '../config/index.ts';
 import type { RedisLayer } from '../redis/index.ts';
 import { HttpError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
+import type { HashSlots } from './security/hash-slots.ts';
 import { parseCookies, serializeCookie, type Tokens } from './security/tokens.ts';
 import type { CartStore } from './stores/carts.ts';
-import type { LoginLimiter } from './stores/limits.ts';
+import type { AttemptLimiter } from './stores/limits.ts';
 import type { SessionStore } from './stores/sessions.ts';
 import type { UserStore } from './stores/users.ts';
 import type { TopologyObserver } from './topology/observer.ts';
 import type { PageContext } from './views/html.ts';
-
-export const SESSION_COOKIE = 'sid';
-export const ANON_COOKIE = 'csrf';
 
 /** Everything a route needs, built once per process. */
 export interface Deps {
   config: AppConfig;
   redis: RedisLayer;
   tokens: Tokens;
+  /** Names of the session and anonymous CSRF cookies (`__Host-` prefixed when they are Secure). */
+  cookies: { session: string; anon: string };
   sessions: SessionStore;
   users: UserStore;
   carts: CartStore;
-  limiter: LoginLimiter;
+  limiter: AttemptLimiter;
+  hashes: HashSlots;
   metrics: Metrics;
   /** Watches the Redis nodes, Sentinels and HAProxy for the topology page, only while someone looks. */
   topology: TopologyObserver;
@@ -33,13 +34,13 @@ const cookiesOf = (req: FastifyRequest) => parseCookies(req.headers.cookie);
 
 /** The session id and email named by a correctly signed cookie; not yet checked against Redis. */
 export function signedSession(deps: Deps, req: FastifyRequest) {
-  return deps.tokens.readSessionCookie(cookiesOf(req).get(SESSION_COOKIE));
+  return deps.tokens.readSessionCookie(cookiesOf(req).get(deps.cookies.session));
 }
 
 export function setSessionCookie(deps: Deps, reply: FastifyReply, sid: string, email: string): void {
   reply.header(
     'set-cookie',
-    serializeCookie(SESSION_COOKIE, deps.tokens.sessionCookie(sid, email), {
+    serializeCookie(deps.cookies.session, deps.tokens.sessionCookie(sid, email), {
       secure: deps.config.cookieSecure,
     }),
   );
@@ -48,18 +49,18 @@ export function setSessionCookie(deps: Deps, reply: FastifyReply, sid: string, e
 export function clearSessionCookie(deps: Deps, reply: FastifyReply): void {
   reply.header(
     'set-cookie',
-    serializeCookie(SESSION_COOKIE, '', { secure: deps.config.cookieSecure, maxAge: 0 }),
+    serializeCookie(deps.cookies.session, '', { secure: deps.config.cookieSecure, maxAge: 0 }),
   );
 }
 
 /** The anonymous CSRF nonce, set on the reply when the browser has none yet. */
 function anonNonce(deps: Deps, req: FastifyRequest, reply: FastifyReply): string {
-  const existing = deps.tokens.readAnonCookie(cookiesOf(req).get(ANON_COOKIE));
+  const existing = deps.tokens.readAnonCookie(cookiesOf(req).get(deps.cookies.anon));
   if (existing) return existing;
   const nonce = deps.tokens.newId();
   reply.header(
     'set-cookie',
-    serializeCookie(ANON_COOKIE, deps.tokens.anonCookie(nonce), { secure: deps.config.cookieSecure }),
+    serializeCookie(deps.cookies.anon, deps.tokens.anonCookie(nonce), { secure: deps.config.cookieSecure }),
   );
   return nonce;
 }
@@ -71,8 +72,11 @@ export function pageContext(
   session: { sid: string; email: string } | null,
   notice?: string,
 ): PageContext {
-  const csrf = session
-    ? deps.tokens.csrfFor('session', session.sid)
+  // The token that checkFormCsrf will ask for: the session's whenever a signed session cookie is
+  // there (even one whose session has ended), the anonymous nonce's only without one.
+  const sid = session?.sid ?? signedSession(deps, req)?.sid;
+  const csrf = sid
+    ? deps.tokens.csrfFor('session', sid)
     : deps.tokens.csrfFor('anon', anonNonce(deps, req, reply));
   return {
     instance: deps.config.instanceId,
@@ -83,13 +87,17 @@ export function pageContext(
   };
 }
 
-/** A form post must carry the token of the browser's session or of its anonymous nonce. */
+/**
+ * A form post must carry the token of the browser's session when it has a session cookie, and
+ * that of its anonymous nonce only when it has none: a token obtained anonymously (by anyone) is
+ * worth nothing on a logged-in browser.
+ */
 export function checkFormCsrf(deps: Deps, req: FastifyRequest, token: unknown): void {
   const cookies = cookiesOf(req);
-  const signed = deps.tokens.readSessionCookie(cookies.get(SESSION_COOKIE));
-  const ok =
-    (signed && deps.tokens.checkCsrf(token, 'session', signed.sid)) ||
-    deps.tokens.checkCsrf(token, 'anon', deps.tokens.readAnonCookie(cookies.get(ANON_COOKIE)));
+  const signed = deps.tokens.readSessionCookie(cookies.get(deps.cookies.session));
+  const ok = signed
+    ? deps.tokens.checkCsrf(token, 'session', signed.sid)
+    : deps.tokens.checkCsrf(token, 'anon', deps.tokens.readAnonCookie(cookies.get(deps.cookies.anon)));
   if (!ok)
     throw new HttpError(
       403,

@@ -33,6 +33,18 @@ export class Metrics {
   masterChanges = 0;
   /** Writes refused because Redis is full (maxmemory with noeviction). */
   storeFull = 0;
+  /** Passwords checked at login (attempts the limits let through). */
+  passwordChecks = 0;
+  private readonly loginsRefused = new Map<string, number>();
+  private readonly registrationsRefused = new Map<string, number>();
+
+  loginRefused(reason: string): void {
+    this.loginsRefused.set(reason, (this.loginsRefused.get(reason) ?? 0) + 1);
+  }
+
+  registrationRefused(reason: string): void {
+    this.registrationsRefused.set(reason, (this.registrationsRefused.get(reason) ?? 0) + 1);
+  }
 
   request(method: string, route: string, status: number, seconds: number): void {
     const key = `${method}\u0000${route}\u0000${status}`;
@@ -99,7 +111,20 @@ export class Metrics {
       '# HELP redis_store_full_total Writes refused because Redis reached maxmemory.',
       '# TYPE redis_store_full_total counter',
       `redis_store_full_total{${inst}} ${this.storeFull}`,
+      '# HELP login_password_checks_total Passwords checked at login (attempts the limits let through).',
+      '# TYPE login_password_checks_total counter',
+      `login_password_checks_total{${inst}} ${this.passwordChecks}`,
+      '# HELP login_refused_total Login attempts refused before any check, by limit (pair, address, email).',
+      '# TYPE login_refused_total counter',
     );
+    for (const [reason, n] of this.loginsRefused)
+      out.push(`login_refused_total{${inst},reason="${reason}"} ${n}`);
+    out.push(
+      '# HELP registration_refused_total Registrations refused before any hash, by cause (address, busy).',
+      '# TYPE registration_refused_total counter',
+    );
+    for (const [reason, n] of this.registrationsRefused)
+      out.push(`registration_refused_total{${inst},reason="${reason}"} ${n}`);
     for (const g of this.gauges)
       out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name}{${inst}} ${g.read()}`);
     return `${out.join('\n')}\n`;

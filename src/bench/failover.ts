@@ -68,7 +68,7 @@ export async function runFailover(
       if (!old) throw new Error('no master before the kill');
       const at = performance.now();
       await actions.kill(old.name);
-      const next = await waitForMaster(actions.topology, actions.password, (m) => m.name !== old.name);
+      const next = await waitForMaster(actions.topology, actions, (m) => m.name !== old.name);
       faults.push({ at, killed: old.name, promoted: next.name });
       opts.log(`round ${round}/${opts.rounds}: ${old.name} killed, ${next.name} promoted`);
       // The supervisor (or compose's restart policy) brings the old master back as a replica.

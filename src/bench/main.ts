@@ -74,7 +74,7 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
   const peer = await startBenchGroup('peer', target.workDir, env, (stop) => cleanup.add(stop));
   const master = await target.actions.currentMaster();
   if (!master) throw new CliError('the Sentinels name no master');
-  const stats = await RedisStats.open(master.host, master.port, target.actions.password);
+  const stats = await RedisStats.open(master.host, master.port, target.actions.login);
   cleanup.add(() => stats.close());
 
   say(`creating ${args.connections} users with full carts...`);

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from '../stack/process/managed.ts';
 import { freePort } from '../stack/process/ports.ts';
+import { operatorAuthorization } from '../stack/process/probes.ts';
 import { REPO_ROOT } from '../stack/process/supervisor.ts';
 import { waitFor } from '../stack/process/wait.ts';
 import { renderHaproxyCfg } from '../stack/render/haproxy.ts';
@@ -86,7 +88,8 @@ async function startProxy(name: string, workDir: string, ports: [number, number]
   all['app-1'] = ports[0];
   all['app-2'] = ports[1];
   const t = defineTopology({ ports: all, host: '127.0.0.1' });
-  const full = renderHaproxyCfg(t, { target: 'local', password: undefined });
+  const operatorPassword = randomBytes(18).toString('base64url');
+  const full = renderHaproxyCfg(t, { target: 'local', password: undefined, operatorPassword });
   // The Redis front is the stack's business: leave it out.
   const cfg = full.slice(0, full.indexOf('frontend redis'));
   const file = join(workDir, `${name}.cfg`);
@@ -95,7 +98,13 @@ async function startProxy(name: string, workDir: string, ports: [number, number]
   const started = await startProcess(name, workDir, HAPROXY, ['-db', '-f', file], {}, `${url}/readyz`);
   // Both servers must be up before measuring, not only the first one HAProxy saw.
   await waitFor(`${name}: both servers up`, async () => {
-    const res = await fetch(`http://${t.haproxy.host}:${t.haproxy.statsPort}/stats;csv`);
+    const stats = {
+      url: `http://${t.haproxy.host}:${t.haproxy.statsPort}/stats`,
+      password: operatorPassword,
+    };
+    const res = await fetch(`${stats.url};csv`, {
+      headers: { authorization: operatorAuthorization(stats.password) },
+    });
     const up = (await res.text()).split('\n').filter((l) => l.startsWith('apps,app-') && l.includes(',UP,'));
     return up.length === 2;
   });

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { RedisLogin } from '../stack/process/probes.ts';
 
 /**
  * Commands that are not caused by requests: Sentinel's and the replicas' own traffic (PING, INFO,
@@ -54,8 +55,9 @@ function parseInfo(text: string): Map<string, string> {
 export class RedisStats {
   private constructor(private readonly r: Redis) {}
 
-  static async open(host: string, port: number, password: string): Promise<RedisStats> {
-    const r = new Redis({ host, port, password, connectionName: 'bench-stats', lazyConnect: true });
+  static async open(host: string, port: number, login: RedisLogin): Promise<RedisStats> {
+    const { username, password } = login;
+    const r = new Redis({ host, port, username, password, connectionName: 'bench-stats', lazyConnect: true });
     r.on('error', () => undefined);
     await r.connect();
     return new RedisStats(r);

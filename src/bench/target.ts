@@ -6,6 +6,7 @@ import type { StackActions } from '../stack/actions.ts';
 import { isSameProcess, type PidRecord } from '../stack/process/managed.ts';
 import { freePort } from '../stack/process/ports.ts';
 import { RunDir } from '../stack/process/rundir.ts';
+import { LOAD_LIMITS } from '../stack/process/stack-options.ts';
 import { Stack } from '../stack/process/supervisor.ts';
 import { PORT_VARIABLES, type PortName } from '../stack/topology.ts';
 
@@ -23,7 +24,10 @@ export interface BenchTarget {
   workDir: string;
   /** The pid of a stack process (app-1, app-2, haproxy, redis-1, ...), if it runs. */
   pidOf(name: string): number | undefined;
-  /** The environment an app instance gets; the ceiling and the peer get the same. */
+  /**
+   * The environment of the ceiling and the peer: an app instance's, logged in to Redis as the
+   * operator (the peer keeps its sessions under `peer-sess:`, outside the app user's keys).
+   */
   appEnv(): Record<string, string>;
   stop(): Promise<void>;
 }
@@ -38,7 +42,8 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-bench-'));
   const ports = {} as Record<PortName, number>;
   for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
-  const appEnv: Record<string, string> = {};
+  // The load comes from one address (loopback): the per-address limits would refuse it.
+  const appEnv: Record<string, string> = { ...LOAD_LIMITS };
   if (opts.scryptCost) appEnv['SCRYPT_COST'] = String(opts.scryptCost);
   if (opts.logLevel) appEnv['LOG_LEVEL'] = opts.logLevel;
   let stack: Stack;
@@ -67,7 +72,11 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
         return undefined;
       }
     },
-    appEnv: () => stack.appEnv('app-1'),
+    appEnv: () => ({
+      ...stack.appEnv('app-1'),
+      REDIS_USERNAME: stack.username,
+      REDIS_PASSWORD: stack.password,
+    }),
     stop: async () => {
       await stack.stop();
       if (!process.env['KEEP_RUN_DIRS']) rmSync(runDir, { recursive: true, force: true });
@@ -102,7 +111,9 @@ export function runningTarget(url: string | undefined): BenchTarget {
     appEnv: () => ({
       REDIS_SENTINELS: t.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
       REDIS_MASTER_NAME: t.masterName,
+      REDIS_USERNAME: client.username,
       REDIS_PASSWORD: client.password,
+      REDIS_SENTINEL_PASSWORD: client.sentinelPassword,
       SESSION_SECRET: sessionSecret,
     }),
     stop: async () => {

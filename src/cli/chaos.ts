@@ -7,6 +7,7 @@ import { formatTable, type ScenarioRow } from '../stack/chaos/report.ts';
 import { runScenario } from '../stack/chaos/runner.ts';
 import { SCENARIO_NAMES, SCENARIOS } from '../stack/chaos/scenarios.ts';
 import { freePort } from '../stack/process/ports.ts';
+import { LOAD_LIMITS } from '../stack/process/stack-options.ts';
 import { Stack } from '../stack/process/supervisor.ts';
 import { PORT_VARIABLES, type PortName } from '../stack/topology.ts';
 import { CliError, runningStack, UsageError } from './context.ts';
@@ -46,7 +47,8 @@ async function ownStack(): Promise<{ actions: StackActions; stop: () => Promise<
   const ports = {} as Record<PortName, number>;
   for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
   process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
-  const stack = await Stack.start({ runDir, topology: { ports } });
+  // Every user of the load comes from loopback: the per-address limits would refuse them.
+  const stack = await Stack.start({ runDir, topology: { ports }, appEnv: { ...LOAD_LIMITS } });
   return {
     actions: stack,
     stop: async () => {

@@ -7,7 +7,7 @@ import { CliError, NODE_NAMES, resolveNode, runDirPath, runningStack, UsageError
 export async function status(args: string[]): Promise<void> {
   const client = runningStack();
   const supervisor = readState(new RunDir(runDirPath()).stateFile);
-  const s = await collectStatus(client.topology, client.password, client.statsUrl, undefined, supervisor);
+  const s = await collectStatus(client.topology, client, client.stats, undefined, supervisor);
   process.stdout.write(args.includes('--json') ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
 }
 

@@ -4,7 +4,7 @@ import { renderComposeFiles } from '../stack/render/compose.ts';
 import { renderLocalFiles } from '../stack/render/local.ts';
 import { defineTopology, portsFromEnv } from '../stack/topology.ts';
 import { CliError, runDirPath, UsageError } from './context.ts';
-import { envInt } from './up.ts';
+import { envInt, envMaxMemory } from './up.ts';
 
 const TARGETS = ['compose', 'local'] as const;
 type Target = (typeof TARGETS)[number];
@@ -37,11 +37,10 @@ export function filesFor(target: Target): Record<string, string> {
     ports: portsFromEnv(process.env),
     downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
     failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
+    maxMemory: envMaxMemory(),
   });
-  return renderLocalFiles(topology, {
-    runDir: runDirPath(),
-    password: process.env['REDIS_PASSWORD'] || undefined,
-  });
+  // For reading: no password (the stack writes its own copies, with them, at each start).
+  return renderLocalFiles(topology, { runDir: runDirPath(), secrets: undefined });
 }
 
 const read = (path: string) => {

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type StackFile, serveControl } from '../stack/control.ts';
-import { RunDir } from '../stack/process/rundir.ts';
-import { REPO_ROOT, Stack } from '../stack/process/supervisor.ts';
+import { RunDir, SECRET_FILES } from '../stack/process/rundir.ts';
+import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../stack/process/supervisor.ts';
 import { waitFor } from '../stack/process/wait.ts';
 import { collectStatus, statusLine } from '../stack/status.ts';
-import { portsFromEnv } from '../stack/topology.ts';
+import { checkMaxMemory, portsFromEnv } from '../stack/topology.ts';
 import { CliError, runDirPath, stackFilePath } from './context.ts';
 
 export function envInt(name: string): number | undefined {
@@ -15,16 +16,38 @@ export function envInt(name: string): number | undefined {
   return Number(raw);
 }
 
+/** REDIS_MAXMEMORY: every Redis node's maxmemory (default 256mb). */
+export function envMaxMemory(): string | undefined {
+  const raw = process.env['REDIS_MAXMEMORY'];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return checkMaxMemory(raw);
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function envCount(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[1-9]\d{0,5}$/.test(raw)) throw new CliError(`${name}: must be a whole number from 1, got "${raw}"`);
+  return Number(raw);
+}
+
 function map(stack: StackFile, runDir: string): string {
   const t = stack.topology;
   const appUrls = t.apps.map((a) => `http://${a.host}:${a.port}`);
+  const operator = new URL('/', stack.statsUrl).href;
   return [
     '',
     'redis-ha-stack is up',
     `  app (round robin)   ${stack.frontUrl}/`,
-    `  HAProxy stats       ${stack.statsUrl}`,
-    `  topology page       ${stack.frontUrl}/topology`,
-    `  Redis master front  redis-cli -p ${t.haproxy.redisPort} --askpass   (password in ${runDir}/redis.password)`,
+    `  operator front      ${operator}   (user operator, password in ${stack.operatorPasswordFile})`,
+    `    HAProxy stats     ${stack.statsUrl}`,
+    `    topology page     ${operator}topology`,
+    `    metrics           ${t.apps.map((a) => `${operator}metrics/${a.name}`).join('  ')}`,
+    `  Redis master front  redis-cli -p ${t.haproxy.redisPort} --user ${stack.username} --askpass   (password in ${stack.passwordFile})`,
+    `  passwords           ${runDir}/redis.<user>.password, sentinel.password   (0600)`,
     `  apps directly       ${appUrls.join('  ')}`,
     `  Sentinels           ${t.sentinels.map((s) => `${s.host}:${s.port}`).join('  ')}  (master name ${t.masterName})`,
     `  logs                ${runDir}/logs/`,
@@ -45,29 +68,34 @@ async function foreground(): Promise<void> {
       ports: portsFromEnv(process.env),
       downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
       failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
+      maxMemory: envMaxMemory(),
     },
+    connectionsPerAddress: envCount('HAPROXY_CONNECTIONS_PER_ADDRESS'),
     onEvent: log,
   });
   const run = new RunDir(runDir);
   const control = await serveControl(stack, run.controlSocket);
   const file: StackFile = {
     topology: stack.topology,
-    passwordFile: `${runDir}/redis.password`,
+    username: stack.username,
+    passwordFile: join(runDir, SECRET_FILES.redis.operator),
+    sentinelPasswordFile: join(runDir, SECRET_FILES.sentinel),
     frontUrl: stack.frontUrl,
     statsUrl: stack.statsUrl,
+    operatorPasswordFile: join(runDir, OPERATOR_PASSWORD_FILE),
     controlSocket: run.controlSocket,
     names: stack.names,
     ready: true,
   };
-  writeFileSync(stackFilePath(run), JSON.stringify(file, null, 2));
+  writeFileSync(stackFilePath(run), JSON.stringify(file, null, 2), { mode: 0o600 });
   process.stdout.write(map(file, runDir));
 
   let last = '';
   const watch = setInterval(async () => {
     const s = await collectStatus(
       stack.topology,
-      stack.password,
-      stack.statsUrl,
+      stack,
+      stack.stats,
       stack.appCount,
       stack.supervisorState(),
     );
@@ -99,7 +127,7 @@ async function detached(): Promise<void> {
     );
   rmSync(stackFilePath(run), { force: true });
   const logFile = run.log('launcher');
-  const fd = openSync(logFile, 'a');
+  const fd = openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, ['--import', 'tsx', `${REPO_ROOT}src/cli.ts`, 'up'], {
     cwd: REPO_ROOT,
     detached: true,

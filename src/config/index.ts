@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 
 /** A bad environment variable: start-up stops with a message naming it. */
 export class ConfigError extends Error {
@@ -23,6 +23,8 @@ export type RedisTarget =
 
 export interface RedisConfig {
   target: RedisTarget;
+  /** The ACL user to log in as; unset: the `default` user (a Redis without ACL users). */
+  username: string | undefined;
   password: string | undefined;
   sentinelPassword: string | undefined;
   /** Replicas that must confirm a write before it is acknowledged (WAIT n). */
@@ -61,6 +63,20 @@ export interface TopologyConfig {
   stateFile: string | undefined;
 }
 
+/** The operator's views (the topology page, its API and stream, metrics) and who may see them. */
+export interface OperatorConfig {
+  /**
+   * The password of user `operator` on HAProxy's operator front. Set, the app reads HAProxy's stats
+   * with it and answers its operator views only to requests that carry it; unset (an instance run
+   * on its own, without the front), it serves them to anyone who reaches it.
+   */
+  password: string | undefined;
+  /** Open topology event streams one client address may hold on this instance. */
+  streamsPerAddress: number;
+  /** Open topology event streams on this instance, from all addresses together. */
+  streamsPerInstance: number;
+}
+
 export interface AppConfig {
   env: 'production' | 'development';
   host: string;
@@ -69,20 +85,34 @@ export interface AppConfig {
   sessionSecret: string;
   /** True when the secret was generated because none was given (development only). */
   sessionSecretGenerated: boolean;
+  /** The secret before the last rotation: cookies and CSRF tokens it signed are still accepted. */
+  sessionSecretPrevious: string | undefined;
   sessionTtlSeconds: number;
+  /** Absolute lifetime of a session, however often it is used. */
+  sessionMaxAgeSeconds: number;
   cookieSecure: boolean;
   trustProxy: string[];
   bodyLimitBytes: number;
+  /** Failed logins for one email from one client address within the window (hard limit). */
   loginLimitPerEmail: number;
   loginLimitPerIp: number;
   loginLimitWindowSeconds: number;
+  /** Failed logins for one email from all addresses before each further attempt waits longer. */
+  loginSlowdownAfter: number;
+  /** The longest such wait. */
+  loginSlowdownMaxSeconds: number;
+  registerLimitPerIp: number;
+  registerLimitWindowSeconds: number;
   scryptCost: number;
+  /** Password hashes computed at once by this instance; registrations get at most half of them. */
+  hashConcurrency: number;
   logLevel: string;
   shutdownGraceMs: number;
   /** How long a stopping instance reports not-ready before it closes, so the proxy takes it out first. */
   shutdownDrainMs: number;
   redis: RedisConfig;
   topology: TopologyConfig;
+  operator: OperatorConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -158,6 +188,17 @@ function readTopology(env: Env): TopologyConfig {
   };
 }
 
+function readOperator(env: Env, appEnv: string): OperatorConfig {
+  const password = env['HAPROXY_OPERATOR_PASSWORD'] || undefined;
+  const weakness = password === undefined ? undefined : secretWeakness(password);
+  if (weakness && appEnv !== 'development') throw new ConfigError('HAPROXY_OPERATOR_PASSWORD', weakness);
+  return {
+    password,
+    streamsPerAddress: int(env, 'TOPOLOGY_STREAMS_PER_ADDRESS', 8, 1, 10_000),
+    streamsPerInstance: int(env, 'TOPOLOGY_STREAMS_PER_INSTANCE', 64, 1, 100_000),
+  };
+}
+
 /** Secrets that are short, or made of very few distinct characters, are refused outside development. */
 export function secretWeakness(secret: string): string | undefined {
   if (secret.length < 32) return 'must be at least 32 characters';
@@ -199,6 +240,7 @@ function readRedis(env: Env): RedisConfig {
   const password = env['REDIS_PASSWORD'] || undefined;
   return {
     target,
+    username: env['REDIS_USERNAME'] || undefined,
     password,
     sentinelPassword: env['REDIS_SENTINEL_PASSWORD'] || undefined,
     waitReplicas: int(env, 'REDIS_WAIT_REPLICAS', target.kind === 'sentinel' ? 1 : 0, 0, 16),
@@ -239,6 +281,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `unknown level "${logLevel}"`);
   }
+  const sessionSecretPrevious = env['SESSION_SECRET_PREVIOUS'] || undefined;
+  if (sessionSecretPrevious !== undefined && appEnv !== 'development') {
+    const weakness = secretWeakness(sessionSecretPrevious);
+    if (weakness) throw new ConfigError('SESSION_SECRET_PREVIOUS', weakness);
+  }
   const scryptCost = int(env, 'SCRYPT_COST', 16_384, 1024, 1_048_576);
   if ((scryptCost & (scryptCost - 1)) !== 0) throw new ConfigError('SCRYPT_COST', 'must be a power of two');
   return {
@@ -248,18 +295,26 @@ export function loadConfig(env: Env = process.env): AppConfig {
     instanceId: str(env, 'INSTANCE_ID', `${hostname()}:${port}`),
     sessionSecret,
     sessionSecretGenerated,
+    sessionSecretPrevious,
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 600, 10, 86_400),
+    sessionMaxAgeSeconds: int(env, 'SESSION_MAX_AGE_SECONDS', 43_200, 1, 2_592_000),
     cookieSecure: bool(env, 'COOKIE_SECURE', false),
     trustProxy,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16_384, 1024, 10_485_760),
     loginLimitPerEmail: int(env, 'LOGIN_LIMIT_PER_EMAIL', 5, 1, 10_000),
     loginLimitPerIp: int(env, 'LOGIN_LIMIT_PER_IP', 30, 1, 100_000),
     loginLimitWindowSeconds: int(env, 'LOGIN_LIMIT_WINDOW_SECONDS', 900, 1, 86_400),
+    loginSlowdownAfter: int(env, 'LOGIN_SLOWDOWN_AFTER', 20, 1, 100_000),
+    loginSlowdownMaxSeconds: int(env, 'LOGIN_SLOWDOWN_MAX_SECONDS', 60, 1, 3600),
+    registerLimitPerIp: int(env, 'REGISTER_LIMIT_PER_IP', 10, 1, 1_000_000),
+    registerLimitWindowSeconds: int(env, 'REGISTER_LIMIT_WINDOW_SECONDS', 3600, 1, 86_400),
     scryptCost,
+    hashConcurrency: int(env, 'HASH_CONCURRENCY', Math.max(2, availableParallelism()), 2, 256),
     logLevel,
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
     shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 2500, 0, 60_000),
     redis: readRedis(env),
     topology: readTopology(env),
+    operator: readOperator(env, appEnv),
   };
 }

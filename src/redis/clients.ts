@@ -18,6 +18,7 @@ export function retryDelay(_attempt: number): number {
  */
 export function createClient(config: RedisConfig, role: Role, connectionName: string): Redis {
   const common: RedisOptions = {
+    username: config.username,
     password: config.password,
     connectionName,
     enableOfflineQueue: false,

@@ -47,6 +47,35 @@ export function parseReplication(text: string): Replication {
   };
 }
 
+/** `INFO memory`: bytes in use and the node's `maxmemory` (0: no limit). */
+export interface Memory {
+  used: number;
+  max: number;
+}
+
+export function parseMemory(text: string): Memory | null {
+  const info = parseInfo(text);
+  if (info['used_memory'] === undefined) return null;
+  return { used: Number(info['used_memory']), max: Number(info['maxmemory'] ?? 0) };
+}
+
+/** Share of `maxmemory` in use above which a node is reported: full, it refuses writes. */
+export const MEMORY_ALARM_SHARE = 0.8;
+
+/** The alarm for a node whose memory passed MEMORY_ALARM_SHARE of its maxmemory, else null. */
+export function memoryAlarm(name: string, m: Memory | null | undefined): string | null {
+  if (!m || m.max <= 0 || m.used < m.max * MEMORY_ALARM_SHARE) return null;
+  const pct = Math.round((100 * m.used) / m.max);
+  return `${name} uses ${pct} % of its maxmemory (${m.used} of ${m.max} bytes): writes are refused once it is full`;
+}
+
+/** What a poll of one node reads: `INFO replication memory`. */
+export type NodeInfo = Replication & { memory: Memory | null };
+
+export function parseNodeInfo(text: string): NodeInfo {
+  return { ...parseReplication(text), memory: parseMemory(text) };
+}
+
 export interface SentinelBelief {
   master: { host: string; port: number } | null;
   flags: string;
@@ -71,6 +100,12 @@ export function whyDown(err: unknown): string {
   return (e?.message ?? String(err)).slice(0, 80);
 }
 
+/** An ACL user and its password (a Sentinel takes a password alone). */
+export interface Login {
+  username?: string | undefined;
+  password: string | undefined;
+}
+
 /**
  * A watcher's connection: kept open between polls (a poll every half second should not pay for a
  * connect) and never queueing a command while disconnected. Before each command it waits for a
@@ -85,13 +120,14 @@ class WatchClient {
   constructor(
     host: string,
     port: number,
-    password: string | undefined,
+    login: Login,
     private readonly timeoutMs: number,
   ) {
     this.redis = new Redis({
       host,
       port,
-      password,
+      username: login.username,
+      password: login.password,
       connectionName: 'topology-watch',
       connectTimeout: timeoutMs,
       commandTimeout: timeoutMs,
@@ -135,16 +171,18 @@ class WatchClient {
   }
 }
 
-/** Polls one Redis node's replication state. */
+/** Polls one Redis node's replication state and memory. */
 export class NodeWatch {
   private readonly client: WatchClient;
 
-  constructor(host: string, port: number, password: string | undefined, timeoutMs: number) {
-    this.client = new WatchClient(host, port, password, timeoutMs);
+  constructor(host: string, port: number, login: Login, timeoutMs: number) {
+    this.client = new WatchClient(host, port, login, timeoutMs);
   }
 
-  replication(): Promise<Replication> {
-    return this.client.run(async (r) => parseReplication(await r.info('replication')));
+  replication(): Promise<NodeInfo> {
+    return this.client.run(async (r) =>
+      parseNodeInfo((await r.call('INFO', 'replication', 'memory')) as string),
+    );
   }
 
   /** Called when the connection to the node drops: the caller may want to look again at once. */
@@ -169,8 +207,8 @@ export class SentinelWatch {
     timeoutMs: number,
     onEvent: (type: string, message: string) => void,
   ) {
-    this.client = new WatchClient(host, port, password, timeoutMs);
-    this.events = new WatchClient(host, port, password, timeoutMs).redis;
+    this.client = new WatchClient(host, port, { password }, timeoutMs);
+    this.events = new WatchClient(host, port, { password }, timeoutMs).redis;
     this.events.on('pmessage', (_pattern: string, channel: string, message: string) => {
       if (!channel.startsWith('__')) onEvent(channel, message);
     });

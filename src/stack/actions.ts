@@ -1,12 +1,20 @@
-import type { NodeState } from './process/probes.ts';
+import type { NodeState, RedisLogin } from './process/probes.ts';
 import { nodeState, sentinelView, withRedis } from './process/probes.ts';
 import { waitFor } from './process/wait.ts';
 import type { RedisNode, Topology } from './topology.ts';
 
+/** How the operator's tools log in: Redis as the `operator` ACL user, the Sentinels with their password. */
+export interface StackCredentials {
+  readonly login: RedisLogin;
+  readonly sentinelPassword: string | undefined;
+}
+
 /** What chaos scenarios and CLI commands can do to a running stack, in-process or through the launcher. */
-export interface StackActions {
+export interface StackActions extends StackCredentials {
   readonly topology: Topology;
+  /** The operator's Redis password (user `username`). */
   readonly password: string;
+  readonly username: string;
   readonly frontUrl: string;
   readonly statsUrl: string;
   kill(name: string): Promise<void>;
@@ -22,11 +30,11 @@ export interface StackActions {
   currentMaster(): Promise<RedisNode | undefined>;
 }
 
-export async function nodeStates(t: Topology, password: string): Promise<Map<string, NodeState | null>> {
+export async function nodeStates(t: Topology, login: RedisLogin): Promise<Map<string, NodeState | null>> {
   const out = new Map<string, NodeState | null>();
   await Promise.all(
     t.redis.map(async (n) => {
-      out.set(n.name, await nodeState(n.host, n.port, password).catch(() => null));
+      out.set(n.name, await nodeState(n.host, n.port, login).catch(() => null));
     }),
   );
   return out;
@@ -35,7 +43,7 @@ export async function nodeStates(t: Topology, password: string): Promise<Map<str
 /** Waits until every Sentinel that answers names `master` and that node reports role:master. */
 export async function waitForMaster(
   t: Topology,
-  password: string,
+  creds: StackCredentials,
   accept: (m: RedisNode) => boolean,
   timeoutMs = 30_000,
 ): Promise<RedisNode> {
@@ -44,13 +52,15 @@ export async function waitForMaster(
     'the Sentinels to agree on a master',
     async () => {
       const views = await Promise.all(
-        t.sentinels.map((s) => sentinelView(s.host, s.port, t.masterName).catch(() => null)),
+        t.sentinels.map((s) =>
+          sentinelView(s.host, s.port, t.masterName, creds.sentinelPassword).catch(() => null),
+        ),
       );
       const named = views.filter((v) => v?.master).map((v) => `${v!.master!.host}:${v!.master!.port}`);
       if (named.length < t.quorum || new Set(named).size !== 1) return false;
       const node = t.redis.find((r) => `${r.host}:${r.port}` === named[0]);
       if (!node || !accept(node)) return false;
-      const state = await nodeState(node.host, node.port, password);
+      const state = await nodeState(node.host, node.port, creds.login);
       found = node;
       return state.role === 'master';
     },
@@ -72,18 +82,18 @@ export async function plannedFailover(
   const old = await actions.currentMaster();
   if (!old) throw new Error('no master known to the Sentinels');
   const pauseMs = Math.min(timeoutMs, 10_000);
-  await withRedis(old.host, old.port, actions.password, (r) =>
+  await withRedis(old.host, old.port, actions.login, (r) =>
     r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE'),
   );
   const unpause = () =>
-    withRedis(old.host, old.port, actions.password, (r) => r.call('CLIENT', 'UNPAUSE')).catch(
-      () => undefined,
-    );
+    withRedis(old.host, old.port, actions.login, (r) => r.call('CLIENT', 'UNPAUSE')).catch(() => undefined);
   try {
     let asked = false;
     for (const s of t.sentinels) {
       try {
-        await withRedis(s.host, s.port, undefined, (r) => r.call('SENTINEL', 'FAILOVER', t.masterName));
+        await withRedis(s.host, s.port, { password: actions.sentinelPassword }, (r) =>
+          r.call('SENTINEL', 'FAILOVER', t.masterName),
+        );
         asked = true;
         break;
       } catch {
@@ -91,21 +101,21 @@ export async function plannedFailover(
       }
     }
     if (!asked) throw new Error('no Sentinel accepted the failover request');
-    const next = await waitForMaster(t, actions.password, (m) => m.name !== old.name, timeoutMs);
+    const next = await waitForMaster(t, actions, (m) => m.name !== old.name, timeoutMs);
     // Unpause as soon as the new master is named: the Sentinels' own messages to the old master
     // (PUBLISH of their hello) wait behind the pause too, and they must reach it to demote it. A write
     // it takes meanwhile is never acknowledged: its replicas follow the new master, so WAIT fails.
     await unpause();
     // Sentinel would demote the old master itself, but only at its next INFO of it (every 10 s once
     // the failover is over): do what it would do, now that every Sentinel names the new master.
-    await withRedis(old.host, old.port, actions.password, async (r) => {
+    await withRedis(old.host, old.port, actions.login, async (r) => {
       await r.call('REPLICAOF', next.host, String(next.port));
       await r.call('CONFIG', 'REWRITE').catch(() => undefined);
     });
     // Done only when the old master has been turned into a replica: no moment with two masters.
     await waitFor(
       `${old.name} to become a replica`,
-      async () => (await nodeState(old.host, old.port, actions.password)).role === 'slave',
+      async () => (await nodeState(old.host, old.port, actions.login)).role === 'slave',
       { timeoutMs },
     );
     return { from: old.name, to: next.name, ms: Date.now() - started };

@@ -1,16 +1,23 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { StackActions } from './actions.ts';
 import { plannedFailover } from './actions.ts';
+import type { RedisLogin, StatsAccess } from './process/probes.ts';
 import type { Stack } from './process/supervisor.ts';
 import type { RedisNode, Topology } from './topology.ts';
 
 /** What the launcher writes next to its lock so other commands find the running stack. */
 export interface StackFile {
   topology: Topology;
+  /** The operator's ACL user and the file of its password (0600, in the run directory). */
+  username: string;
   passwordFile: string;
+  /** The Sentinels' password. */
+  sentinelPasswordFile: string;
   frontUrl: string;
   statsUrl: string;
+  /** The operator front's password (user `operator`), who alone reads the stats page. */
+  operatorPasswordFile: string;
   controlSocket: string;
   names: string[];
   ready: boolean;
@@ -41,7 +48,12 @@ export function serveControl(stack: Stack, socketPath: string): Promise<Server> 
         .end(JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) }));
     }
   });
-  return new Promise((resolve) => server.listen(socketPath, () => resolve(server)));
+  return new Promise((resolve) =>
+    server.listen(socketPath, () => {
+      chmodSync(socketPath, 0o600);
+      resolve(server);
+    }),
+  );
 }
 
 function send(socketPath: string, cmd: Command): Promise<unknown> {
@@ -71,15 +83,28 @@ function send(socketPath: string, cmd: Command): Promise<unknown> {
 /** The same actions as the in-process Stack, carried out by the running launcher. */
 export class ControlClient implements StackActions {
   readonly topology: Topology;
+  readonly username: string;
   readonly password: string;
+  readonly sentinelPassword: string;
   readonly frontUrl: string;
   readonly statsUrl: string;
 
   constructor(readonly file: StackFile) {
     this.topology = file.topology;
+    this.username = file.username;
     this.password = readFileSync(file.passwordFile, 'utf8').trim();
+    this.sentinelPassword = readFileSync(file.sentinelPasswordFile, 'utf8').trim();
     this.frontUrl = file.frontUrl;
     this.statsUrl = file.statsUrl;
+  }
+
+  /** HAProxy's stats page with the operator's password, read when asked (it may be rotated). */
+  get stats(): StatsAccess {
+    return { url: this.statsUrl, password: readFileSync(this.file.operatorPasswordFile, 'utf8').trim() };
+  }
+
+  get login(): RedisLogin {
+    return { username: this.username, password: this.password };
   }
 
   private async act(action: Command['action'], name?: string): Promise<unknown> {

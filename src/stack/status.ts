@@ -7,9 +7,10 @@ import {
   sentinelsNeeded,
   serviceMode,
 } from '../redis/mode.ts';
-import { nodeStates } from './actions.ts';
+import { memoryAlarm } from '../redis/observe.ts';
+import { nodeStates, type StackCredentials } from './actions.ts';
 import type { SupervisorState } from './process/health.ts';
-import { haproxyStats, sentinelTilt, sentinelView } from './process/probes.ts';
+import { haproxyStats, type StatsAccess, sentinelTilt, sentinelView } from './process/probes.ts';
 import type { Topology } from './topology.ts';
 
 /** The supervisor's word on a process, when a supervisor state is known (local mode). */
@@ -67,8 +68,8 @@ async function appReadiness(a: { name: string; host: string; port: number }) {
  */
 export async function collectStatus(
   t: Topology,
-  password: string,
-  statsUrl: string,
+  creds: StackCredentials,
+  statsAccess: StatsAccess,
   appCount = t.apps.length,
   supervisor: SupervisorState | null = null,
 ): Promise<StackStatus> {
@@ -78,10 +79,16 @@ export async function collectStatus(
     return { restarts: h?.restarts ?? null, process: h?.status ?? null };
   };
   const [states, views, tilts, stats, apps] = await Promise.all([
-    nodeStates(t, password),
-    Promise.all(t.sentinels.map((s) => sentinelView(s.host, s.port, t.masterName).catch(() => null))),
-    Promise.all(t.sentinels.map((s) => sentinelTilt(s.host, s.port).catch(() => null))),
-    haproxyStats(statsUrl).catch(() => null),
+    nodeStates(t, creds.login),
+    Promise.all(
+      t.sentinels.map((s) =>
+        sentinelView(s.host, s.port, t.masterName, creds.sentinelPassword).catch(() => null),
+      ),
+    ),
+    Promise.all(
+      t.sentinels.map((s) => sentinelTilt(s.host, s.port, creds.sentinelPassword).catch(() => null)),
+    ),
+    haproxyStats(statsAccess).catch(() => null),
     Promise.all(t.apps.slice(0, appCount).map(appReadiness)),
   ]);
   const masterOffset = Math.max(
@@ -125,6 +132,10 @@ export async function collectStatus(
     alarms.push(`split brain: ${masters.map((m) => m.name).join(' and ')} both report role:master`);
   const named = new Set(sentinels.filter((s) => s.master).map((s) => s.master));
   if (named.size > 1) alarms.push(`Sentinels disagree on the master: ${[...named].join(', ')}`);
+  for (const n of t.redis) {
+    const alarm = memoryAlarm(n.name, states.get(n.name)?.memory);
+    if (alarm) alarms.push(alarm);
+  }
   const sentinelMaster = [...named][0] ?? null;
   const master = t.redis.find((r) => addr(r) === sentinelMaster)?.name ?? null;
 

@@ -28,6 +28,8 @@ export interface Topology {
   downAfterMs: number;
   failoverTimeoutMs: number;
   parallelSyncs: number;
+  /** Every Redis node's `maxmemory` (Redis syntax: 256mb, 1gb); full, a node refuses writes. */
+  maxMemory: string;
   redis: RedisNode[];
   sentinels: SentinelNode[];
   apps: AppNode[];
@@ -88,6 +90,16 @@ export interface TopologyOptions {
   downAfterMs?: number;
   failoverTimeoutMs?: number;
   masterName?: string;
+  maxMemory?: string | undefined;
+}
+
+export const DEFAULT_MAX_MEMORY = '256mb';
+
+/** A `maxmemory` value as Redis takes it: bytes, or a number with k, kb, m, mb, g or gb. */
+export function checkMaxMemory(value: string, variable = 'REDIS_MAXMEMORY'): string {
+  if (!/^[1-9]\d*(b|k|kb|m|mb|g|gb)?$/i.test(value))
+    throw new Error(`${variable}: must be a size such as 256mb or 1gb, got "${value}"`);
+  return value.toLowerCase();
 }
 
 export function defineTopology(opts: TopologyOptions = {}): Topology {
@@ -100,6 +112,7 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
     downAfterMs: opts.downAfterMs ?? 1500,
     failoverTimeoutMs: opts.failoverTimeoutMs ?? 3000,
     parallelSyncs: 1,
+    maxMemory: checkMaxMemory(opts.maxMemory ?? DEFAULT_MAX_MEMORY),
     redis: [
       { ...node('redis-1'), initialRole: 'master' },
       { ...node('redis-2'), initialRole: 'replica' },
@@ -137,7 +150,15 @@ export function portsFromEnv(env: Record<string, string | undefined>): Partial<R
 export function appEnvironment(
   t: Topology,
   app: AppNode,
-  v: { listen: string; password: string; sessionSecret: string; trustProxy: string; statsUrl?: string },
+  v: {
+    listen: string;
+    /** The app's ACL user and its password, and the Sentinels' password. */
+    password: string;
+    sentinelPassword: string;
+    sessionSecret: string;
+    trustProxy: string;
+    statsUrl?: string;
+  },
 ): Record<string, string> {
   return {
     HOST: v.listen,
@@ -145,7 +166,9 @@ export function appEnvironment(
     INSTANCE_ID: app.name,
     REDIS_SENTINELS: t.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
     REDIS_MASTER_NAME: t.masterName,
+    REDIS_USERNAME: 'app',
     REDIS_PASSWORD: v.password,
+    REDIS_SENTINEL_PASSWORD: v.sentinelPassword,
     SESSION_SECRET: v.sessionSecret,
     TRUST_PROXY: v.trustProxy,
     // What the topology page watches: every node by name, and HAProxy's view of the instances.

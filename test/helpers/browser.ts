@@ -40,8 +40,15 @@ export class Person {
     dir: string,
     tag: string,
     viewport = { width: 1100, height: 760 },
+    /** A login the browser gives when a site asks for one (HTTP basic auth). */
+    httpCredentials?: { username: string; password: string },
   ): Promise<Person> {
-    const context = await browser.newContext({ baseURL, viewport, deviceScaleFactor: 1 });
+    const context = await browser.newContext({
+      baseURL,
+      viewport,
+      deviceScaleFactor: 1,
+      ...(httpCredentials ? { httpCredentials } : {}),
+    });
     context.setDefaultTimeout(15_000);
     const page = await context.newPage();
     return new Person(context, page, dir, tag);

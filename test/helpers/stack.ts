@@ -41,7 +41,8 @@ export async function startTestStack(tag: string, opts: Partial<StackOptions> = 
     runDir,
     topology: { ports: await freePorts(), ...opts.topology },
     ...opts,
-    appEnv: { SCRYPT_COST: '1024', LOG_LEVEL: 'info', ...opts.appEnv },
+    // Test loads register many accounts from one address (loopback).
+    appEnv: { SCRYPT_COST: '1024', LOG_LEVEL: 'info', REGISTER_LIMIT_PER_IP: '100000', ...opts.appEnv },
   }).catch((err) => {
     rmSync(runDir, { recursive: true, force: true });
     throw err;
@@ -61,7 +62,9 @@ export function masterClient(stack: Stack): Promise<Redis> {
   const r = new Redis({
     sentinels: stack.topology.sentinels.map((s) => ({ host: s.host, port: s.port })),
     name: stack.topology.masterName,
+    username: stack.username,
     password: stack.password,
+    sentinelPassword: stack.sentinelPassword,
     maxRetriesPerRequest: 2,
   });
   r.on('error', () => undefined);

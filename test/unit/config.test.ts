@@ -36,6 +36,18 @@ describe('configuration', () => {
     );
   });
 
+  it('logs in to Redis as REDIS_USERNAME, or as the default user without one', () => {
+    const c = loadConfig({
+      ...base,
+      REDIS_USERNAME: 'app',
+      REDIS_PASSWORD: 'pw',
+      REDIS_SENTINEL_PASSWORD: 'spw',
+    });
+    assert.deepEqual([c.redis.username, c.redis.password, c.redis.sentinelPassword], ['app', 'pw', 'spw']);
+    const plain = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', SESSION_SECRET: SECRET });
+    assert.deepEqual([plain.redis.username, plain.redis.password], [undefined, undefined]);
+  });
+
   it('names the variable that is wrong', () => {
     assert.equal(variableOf({ ...base, PORT: 'eighty' }), 'PORT');
     assert.equal(variableOf({ ...base, PORT: '70000' }), 'PORT');
@@ -55,5 +67,34 @@ describe('configuration', () => {
     const dev = loadConfig({ REDIS_SENTINELS: '127.0.0.1:1', APP_ENV: 'development' });
     assert.ok(dev.sessionSecretGenerated);
     assert.ok(dev.sessionSecret.length >= 32);
+  });
+
+  it('reads the session lifetime, the rotation secret, the attempt limits and the hash slots', () => {
+    const c = loadConfig(base);
+    assert.equal(c.sessionMaxAgeSeconds, 43_200);
+    assert.equal(c.sessionSecretPrevious, undefined);
+    assert.equal(c.registerLimitPerIp, 10);
+    assert.equal(c.registerLimitWindowSeconds, 3600);
+    assert.equal(c.loginLimitPerEmail, 5);
+    assert.equal(c.loginSlowdownAfter, 20);
+    assert.equal(c.loginSlowdownMaxSeconds, 60);
+    assert.ok(c.hashConcurrency >= 2);
+    const previous = 'Zq8wX3vB6nM1kL4jH7gF0dS9aP2oI5uY';
+    const set = loadConfig({
+      ...base,
+      SESSION_MAX_AGE_SECONDS: '3600',
+      SESSION_SECRET_PREVIOUS: previous,
+      REGISTER_LIMIT_PER_IP: '3',
+      HASH_CONCURRENCY: '8',
+    });
+    assert.equal(set.sessionMaxAgeSeconds, 3600);
+    assert.equal(set.sessionSecretPrevious, previous);
+    assert.equal(set.registerLimitPerIp, 3);
+    assert.equal(set.hashConcurrency, 8);
+    assert.equal(variableOf({ ...base, SESSION_SECRET_PREVIOUS: 'short' }), 'SESSION_SECRET_PREVIOUS');
+    assert.equal(variableOf({ ...base, SESSION_MAX_AGE_SECONDS: '0' }), 'SESSION_MAX_AGE_SECONDS');
+    assert.equal(variableOf({ ...base, REGISTER_LIMIT_PER_IP: 'ten' }), 'REGISTER_LIMIT_PER_IP');
+    assert.equal(variableOf({ ...base, HASH_CONCURRENCY: '1' }), 'HASH_CONCURRENCY');
+    assert.equal(variableOf({ ...base, LOGIN_SLOWDOWN_MAX_SECONDS: '0' }), 'LOGIN_SLOWDOWN_MAX_SECONDS');
   });
 });

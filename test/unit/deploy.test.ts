@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ACL_RULES, DEFAULT_USER, REDIS_USERS } from '../../src/stack/render/acl.ts';
 import {
   COMPOSE_SERVICES,
   composeDocument,
@@ -62,10 +63,12 @@ describe('deploy/: generated files', () => {
   });
 
   it('hold no secret: every password comes from the environment at start', () => {
-    for (const [path, text] of Object.entries(files))
+    for (const [path, text] of Object.entries(files)) {
       assert.doesNotMatch(text, /^\s*(requirepass|masterauth|sentinel auth-pass)/m, path);
+      if (path.startsWith('redis/')) assert.doesNotMatch(text, /^user /m, `${path}: ACL users`);
+    }
     // biome-ignore lint/suspicious/noTemplateCurlyInString: HAProxy expands the variable
-    const auth = 'tcp-check send "AUTH ${REDIS_PASSWORD}\\r\\n"';
+    const auth = 'tcp-check send "AUTH haproxy ${REDIS_HAPROXY_PASSWORD}\\r\\n"';
     assert.ok(files['haproxy/haproxy.cfg']!.includes(auth));
     const reference = /^\$\{[A-Z_]+:\?.+\}$/;
     for (const name of Object.keys(services)) {
@@ -73,11 +76,41 @@ describe('deploy/: generated files', () => {
       for (const [k, v] of Object.entries(s.environment ?? {}))
         if (/PASSWORD|SECRET|AUTH/.test(k)) assert.match(v, reference, `${name} ${k}`);
       const cmd = s.command ?? [];
-      for (const [i, arg] of cmd.entries())
+      for (const [i, arg] of cmd.entries()) {
         if (/^--(requirepass|masterauth)$/.test(arg))
           assert.match(cmd[i + 1] ?? '', reference, `${name} ${arg}`);
+        // An ACL password (`>password`) is a reference too.
+        if (arg.startsWith('>')) assert.match(arg.slice(1), reference, `${name} ${arg}`);
+      }
+      assert.ok(!cmd.includes('--requirepass'), `${name}: the default user is off, it has no password`);
     }
-    assert.ok(svc('redis-master').command?.includes('--requirepass'));
+    assert.ok(svc('redis-master').command?.includes('--masterauth'));
+  });
+
+  it('give every Redis node the ACL users of local mode, default off, and a maxmemory', () => {
+    for (const r of composeTopology().redis) {
+      const cmd = svc(r.host).command ?? [];
+      const users = new Map<string, string[]>();
+      cmd.forEach((arg, i) => {
+        if (arg !== '--user') return;
+        const end = cmd.findIndex((a, j) => j > i && a.startsWith('--'));
+        const [name, ...rules] = cmd.slice(i + 1, end === -1 ? undefined : end);
+        users.set(name!, rules);
+      });
+      assert.deepEqual([...users.keys()], ['default', ...REDIS_USERS]);
+      assert.deepEqual(users.get('default'), DEFAULT_USER);
+      for (const u of REDIS_USERS) {
+        const [on, password, ...rules] = users.get(u)!;
+        assert.equal(on, 'on');
+        assert.match(password!, /^>\$\{REDIS_[A-Z_]+_PASSWORD:\?/);
+        assert.deepEqual(rules, ACL_RULES[u]);
+      }
+      const mem = cmd.indexOf('--maxmemory');
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables
+      assert.equal(cmd[mem + 1], '${REDIS_MAXMEMORY:-256mb}');
+      assert.ok(files[`redis/${r.host}.conf`]!.includes('\nmaxmemory-policy noeviction\n'));
+      assert.ok(files[`redis/${r.host}.conf`]!.includes('\nmasteruser replication\n'));
+    }
   });
 });
 
@@ -139,15 +172,18 @@ describe('deploy/compose.yaml', () => {
     }
   });
 
-  it('publishes the ports of local mode, except the HTTP front on 80', () => {
+  it('publishes only the site on every interface: the other ports of local mode on the loopback', () => {
     const t = composeTopology();
     assert.deepEqual(svc('haproxy').ports, [
       `80:${DEFAULT_PORTS['haproxy-http']}`,
-      `${DEFAULT_PORTS['haproxy-stats']}:${DEFAULT_PORTS['haproxy-stats']}`,
-      `${DEFAULT_PORTS['haproxy-redis']}:${DEFAULT_PORTS['haproxy-redis']}`,
+      `127.0.0.1:${DEFAULT_PORTS['haproxy-stats']}:${DEFAULT_PORTS['haproxy-stats']}`,
+      `127.0.0.1:${DEFAULT_PORTS['haproxy-redis']}:${DEFAULT_PORTS['haproxy-redis']}`,
     ]);
-    assert.deepEqual(svc('redisinsight').ports, ['5540:5540']);
+    assert.deepEqual(svc('redisinsight').ports, ['127.0.0.1:5540:5540']);
     assert.equal(PUBLISHED_PORTS['haproxy-http'], 80);
+    for (const [name, s] of Object.entries(services))
+      for (const p of s.ports ?? [])
+        if (p !== `80:${DEFAULT_PORTS['haproxy-http']}`) assert.match(p, /^127\.0\.0\.1:/, `${name} ${p}`);
     const cfg = files['haproxy/haproxy.cfg']!;
     for (const port of [t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort])
       assert.match(cfg, new RegExp(`^  bind \\*:${port}$`, 'm'));
@@ -203,17 +239,67 @@ describe('deploy/compose.yaml', () => {
   });
 });
 
+describe('deploy/compose.yaml: who can reach what', () => {
+  it("takes the operator front's password and connection limit from the environment", () => {
+    const env = svc('haproxy').environment!;
+    assert.match(
+      env['HAPROXY_OPERATOR_PASSWORD']!,
+      /^\$\{HAPROXY_OPERATOR_PASSWORD:\?set HAPROXY_OPERATOR_PASSWORD /,
+    );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables
+    assert.equal(env['HAPROXY_CONNECTIONS_PER_ADDRESS'], '${HAPROXY_CONNECTIONS_PER_ADDRESS:-64}');
+    const cfg = files['haproxy/haproxy.cfg']!;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HAProxy expands the variable
+    assert.ok(cfg.includes('  user operator insecure-password "${HAPROXY_OPERATOR_PASSWORD}"\n'));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HAProxy expands the variable
+    assert.ok(cfg.includes('gt "${HAPROXY_CONNECTIONS_PER_ADDRESS-64}" }\n'));
+    // The apps read the stats page and guard their operator views with the same password.
+    for (const app of ['app-1', 'app-2'])
+      assert.equal(svc(app).environment!['HAPROXY_OPERATOR_PASSWORD'], env['HAPROXY_OPERATOR_PASSWORD']);
+    // The health check logs in too ($$: compose hands a single $ to the shell).
+    const check = svc('haproxy').healthcheck!.test.join(' ');
+    assert.match(check, /Authorization: Basic %s/);
+    assert.match(check, /"\$\$HAPROXY_OPERATOR_PASSWORD"/);
+  });
+
+  it('runs every container as a non-root user', () => {
+    const expected: Record<string, string> = {
+      haproxy: 'haproxy',
+      redisinsight: 'node',
+      'app-1': 'node',
+      'app-2': 'node',
+    };
+    for (const [name, s] of Object.entries(services)) {
+      const user = (s as { user?: string }).user;
+      assert.ok(
+        user && !['root', '0', '0:0'].includes(user),
+        `${name} runs as ${user ?? 'the image default'}`,
+      );
+      assert.equal(user, expected[name] ?? 'redis', name);
+    }
+  });
+
+  it('starts RedisInsight only with the tools profile, and at a pinned version', () => {
+    const ri = svc('redisinsight') as Service & { profiles?: string[] };
+    assert.deepEqual(ri.profiles, ['tools']);
+    assert.match(ri.image, /^redis\/redisinsight:\d+\.\d+\.\d+$/);
+    for (const [name, s] of Object.entries(services))
+      if (name !== 'redisinsight') assert.equal((s as { profiles?: string[] }).profiles, undefined, name);
+  });
+});
+
 describe('compose configs against local mode', () => {
   // Lines that must differ between the two: addresses, ports, paths, secrets, the header.
   const placement =
-    /^(#|bind |bind-source-addr |port |dir |replica-announce-ip |replicaof |requirepass |masterauth )/;
+    /^(#|bind |bind-source-addr |port |dir |replica-announce-ip |replicaof |requirepass |masterauth |user )/;
 
   it('Redis nodes get the same settings as local mode', () => {
     const local = defineTopology();
     const t = composeTopology();
     for (const [i, node] of t.redis.entries()) {
       const compose = configLines(files[`redis/${node.host}.conf`]!).filter((l) => !placement.test(l));
-      const ref = renderRedisConf(local, local.redis[i]!, { dir: '/x', password: 'pw' });
+      const users = { app: 'a', replication: 'r', sentinel: 's', operator: 'o', haproxy: 'h' };
+      const ref = renderRedisConf(local, local.redis[i]!, { dir: '/x', users });
       assert.deepEqual(
         compose,
         configLines(ref).filter((l) => !placement.test(l)),
@@ -222,8 +308,14 @@ describe('compose configs against local mode', () => {
   });
 
   it('HAProxy gets the same settings as local mode, plus run-time name resolution', () => {
-    const local = renderHaproxyCfg(defineTopology(), { target: 'local', password: 'pw' });
-    const differs = /^\s*(bind |server |tcp-check send "AUTH )/;
+    const local = renderHaproxyCfg(defineTopology(), {
+      target: 'local',
+      password: 'pw',
+      operatorPassword: 'op',
+    });
+    // The operator's password and the connection limit are variables HAProxy reads in compose.
+    const differs =
+      /^\s*(bind |server |tcp-check send "AUTH |user operator insecure-password |tcp-request connection reject )/;
     const compose = configLines(files['haproxy/haproxy.cfg']!).filter((l) => !differs.test(l));
     const extra = compose.filter((l) => !configLines(local).includes(l));
     assert.deepEqual(extra, [
@@ -252,6 +344,22 @@ describe('Dockerfile', () => {
     assert.match(final, /COPY --from=build \S*\/node_modules/);
     const user = /^USER (\S+)/m.exec(final);
     assert.ok(user && !['root', '0'].includes(user[1]!), 'runs as a non-root user');
+  });
+
+  it('builds on a supported Node LTS at a pinned major, with no TypeScript loader at run time', () => {
+    for (const stage of stages) {
+      const image = /^(\S+)/.exec(stage)![1]!;
+      // Node 22 (until 2027-04-30) or 24 (until 2028-04-30); never a floating tag such as latest.
+      assert.match(image, /^node:(22|24)-bookworm-slim$/, image);
+    }
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    for (const dev of ['tsx', 'typescript']) {
+      assert.ok(!(dev in pkg.dependencies), `${dev} is a production dependency`);
+      assert.ok(dev in pkg.devDependencies, `${dev} missing from devDependencies`);
+    }
   });
 
   it('runs the compiled server, checks /healthz on the port the app listens on', () => {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderHaproxyCfg } from '../../src/stack/render/haproxy.ts';
+import { keys } from '../../src/app/stores/keys.ts';
+import {
+  ACL_RULES,
+  APP_KEY_PATTERNS,
+  aclPasswordHash,
+  DEFAULT_USER,
+  REDIS_USERS,
+} from '../../src/stack/render/acl.ts';
+import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from '../../src/stack/render/haproxy.ts';
 import { renderRedisConf } from '../../src/stack/render/redis.ts';
 import { renderSentinelConf } from '../../src/stack/render/sentinel.ts';
 import { DEFAULT_PORTS, defineTopology } from '../../src/stack/topology.ts';
@@ -9,6 +17,9 @@ const lines = (text: string) => text.split('\n').map((l) => l.trim());
 const has = (text: string, line: string) =>
   assert.ok(lines(text).includes(line), `missing line "${line}" in:\n${text}`);
 const hasNot = (text: string, re: RegExp) => assert.ok(!re.test(text), `unexpected ${re} in:\n${text}`);
+/** Redis's glob for the key patterns used here (`*` only). */
+const globMatch = (pattern: string, key: string) =>
+  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(key);
 
 describe('topology', () => {
   it('has the documented defaults', () => {
@@ -64,7 +75,7 @@ describe('redis.conf', () => {
   const [master, replica] = [t.redis[0]!, t.redis[1]!];
 
   it('renders a master with durability and safety settings', () => {
-    const conf = renderRedisConf(t, master, { dir: '/data/r1', password: undefined });
+    const conf = renderRedisConf(t, master, { dir: '/data/r1', users: undefined });
     for (const line of [
       'bind redis-master',
       'port 6380',
@@ -75,6 +86,7 @@ describe('redis.conf', () => {
       'min-replicas-max-lag 5',
       'repl-diskless-sync yes',
       'repl-diskless-sync-delay 0',
+      'maxmemory 256mb',
       'maxmemory-policy noeviction',
       'enable-debug-command local',
       'protected-mode no',
@@ -83,21 +95,65 @@ describe('redis.conf', () => {
     ])
       has(conf, line);
     hasNot(conf, /^replicaof/m);
-    hasNot(conf, /requirepass|masterauth/);
+    hasNot(conf, /requirepass|masterauth|^user /m);
+    has(conf, 'masteruser replication');
   });
 
-  it('renders a replica of the initial master, with the password', () => {
-    const conf = renderRedisConf(t, replica, { dir: '/d', password: 's3cret' });
+  it('renders a replica of the initial master, with an ACL user each and default off', () => {
+    const users = { app: 'a-pw', replication: 'r-pw', sentinel: 's-pw', operator: 'o-pw', haproxy: 'h-pw' };
+    const conf = renderRedisConf(t, replica, { dir: '/d', users });
     has(conf, 'bind redis-replica-1');
     has(conf, 'replicaof redis-master 6380');
-    has(conf, 'requirepass s3cret');
-    has(conf, 'masterauth s3cret');
+    has(conf, 'masteruser replication');
+    has(conf, 'masterauth r-pw');
+    hasNot(conf, /requirepass/);
+    has(conf, 'user default off resetpass ~* &* +@all');
+    assert.equal(DEFAULT_USER[0], 'off');
+    for (const u of REDIS_USERS) {
+      // Only a hash of each user's password is in the file.
+      has(conf, `user ${u} on ${aclPasswordHash(users[u])} ${ACL_RULES[u].join(' ')}`);
+      hasNot(conf, new RegExp(`>${users[u]}`));
+    }
+  });
+
+  it('gives the app only its own keys and no administrative command', () => {
+    const app = ACL_RULES.app;
+    for (const key of Object.values(keys).map((k) => k('a{b}*:c@example.com', '10.0.0.1'))) {
+      assert.ok(
+        APP_KEY_PATTERNS.some((p) => globMatch(p, key)),
+        `${key}: no key pattern of the app user matches it`,
+      );
+    }
+    assert.ok(app.includes('-@all'), 'nothing but what is listed');
+    for (const cmd of [
+      'config',
+      'flushall',
+      'flushdb',
+      'keys',
+      'debug',
+      'shutdown',
+      'script',
+      'module',
+      'migrate',
+      'acl',
+      'replicaof',
+      'slaveof',
+    ])
+      assert.ok(!app.some((r) => r.startsWith(`+${cmd}`) || r.startsWith('+@')), `app may run ${cmd}`);
+    assert.deepEqual(ACL_RULES.haproxy, ['-@all', '+ping', '+info', '+quit']);
+    assert.deepEqual(ACL_RULES.replication, ['-@all', '+psync', '+replconf', '+ping']);
+  });
+
+  it("sets the topology's maxmemory", () => {
+    const big = defineTopology({ maxMemory: '1GB' });
+    has(renderRedisConf(big, big.redis[0]!, { dir: '/d', users: undefined }), 'maxmemory 1gb');
+    assert.throws(() => defineTopology({ maxMemory: '12 parsecs' }), /REDIS_MAXMEMORY: must be a size/);
   });
 
   it('follows an explicit master (a node rejoining), or none', () => {
-    const rejoin = renderRedisConf(t, master, { dir: '/d', password: undefined, replicaOf: replica });
+    const rejoin = renderRedisConf(t, master, { dir: '/d', users: undefined, replicaOf: replica });
     has(rejoin, 'replicaof redis-replica-1 6381');
-    hasNot(renderRedisConf(t, replica, { dir: '/d', password: undefined, replicaOf: null }), /^replicaof/m);
+    hasNot(renderRedisConf(t, replica, { dir: '/d', users: undefined, replicaOf: null }), /^replicaof/m);
   });
 });
 
@@ -109,7 +165,7 @@ describe('sentinel.conf', () => {
   });
 
   it('monitors the master with the quorum and timings of the topology', () => {
-    const conf = renderSentinelConf(t, t.sentinels[1]!, { dir: '/s2', password: 'pw' });
+    const conf = renderSentinelConf(t, t.sentinels[1]!, { dir: '/s2', authPass: 'pw', requirePass: 'spw' });
     for (const line of [
       'port 26381',
       'dir /s2',
@@ -117,14 +173,19 @@ describe('sentinel.conf', () => {
       'sentinel down-after-milliseconds mymaster 1500',
       'sentinel failover-timeout mymaster 4000',
       'sentinel parallel-syncs mymaster 1',
+      'sentinel auth-user mymaster sentinel',
       'sentinel auth-pass mymaster pw',
+      'requirepass spw',
+      'sentinel sentinel-pass spw',
     ])
       has(conf, line);
   });
 
-  it('has no auth-pass without a password, and the same monitor line on every Sentinel', () => {
-    const confs = t.sentinels.map((s) => renderSentinelConf(t, s, { dir: '/s', password: undefined }));
-    for (const c of confs) hasNot(c, /auth-pass/);
+  it('has no password line without passwords, and the same monitor line on every Sentinel', () => {
+    const confs = t.sentinels.map((s) =>
+      renderSentinelConf(t, s, { dir: '/s', authPass: undefined, requirePass: undefined }),
+    );
+    for (const c of confs) hasNot(c, /auth-pass|auth-user|requirepass|sentinel-pass/);
     const monitors = confs.map((c) => lines(c).find((l) => l.startsWith('sentinel monitor')));
     assert.equal(new Set(monitors).size, 1);
   });
@@ -165,18 +226,110 @@ describe('haproxy.cfg', () => {
     assert.ok(s < 65);
   });
 
+  /** The lines of one section (`frontend http`, `backend apps`), up to the next one. */
+  const section = (cfg: string, head: string) => {
+    const all = cfg.split('\n');
+    const from = all.indexOf(head);
+    assert.ok(from >= 0, `no section ${head}`);
+    const to = all.findIndex((l, i) => i > from && /^\S/.test(l));
+    return all.slice(from + 1, to < 0 ? undefined : to).map((l) => l.trim());
+  };
+
+  it('cuts slow clients and caps the connections of one address on both HTTP fronts', () => {
+    has(local, 'timeout http-request 10s');
+    has(local, 'stick-table type ipv6 size 100k expire 30s store conn_cur');
+    for (const front of ['frontend http', 'frontend operator']) {
+      const lines = section(local, front);
+      const track = lines.indexOf('tcp-request connection track-sc0 src table per_address');
+      assert.ok(track >= 0, front);
+      assert.equal(
+        lines[track + 1],
+        `tcp-request connection reject if { sc_conn_cur(0) gt "${DEFAULT_CONNECTIONS_PER_ADDRESS}" }`,
+      );
+    }
+    assert.ok(DEFAULT_CONNECTIONS_PER_ADDRESS > 32 + 16, 'the bench and the chaos load stay under the cap');
+    const small = renderHaproxyCfg(t, { target: 'local', password: undefined, connectionsPerAddress: 3 });
+    has(small, 'tcp-request connection reject if { sc_conn_cur(0) gt "3" }');
+    const fromEnv = renderHaproxyCfg(t, {
+      target: 'compose',
+      password: undefined,
+      connectionsPerAddress: { env: 'CAP', default: 64 },
+    });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HAProxy expands the variable
+    has(fromEnv, 'tcp-request connection reject if { sc_conn_cur(0) gt "${CAP-64}" }');
+  });
+
+  it('makes every request id itself, replacing the one the client sent', () => {
+    for (const front of ['frontend http', 'frontend operator']) {
+      const lines = section(local, front);
+      for (const line of [
+        'unique-id-format %[uuid()]',
+        'http-request set-header X-Request-Id %[unique-id]',
+        'http-response set-header X-Request-Id %[unique-id]',
+        'option forwardfor',
+      ])
+        assert.ok(lines.includes(line), `${front}: ${line}`);
+    }
+  });
+
+  it("answers the operator's paths 404 on the public front, whatever their case or encoding", () => {
+    const lines = section(local, 'frontend http');
+    assert.ok(lines.includes('acl operator_path path,url_dec -i -m str /metrics /topology /api/topology'));
+    assert.ok(lines.includes('acl operator_path path,url_dec -i -m beg /metrics/ /topology/ /api/topology/'));
+    const deny = lines.indexOf(
+      'http-request return status 404 content-type text/plain string "not found" if operator_path',
+    );
+    assert.ok(deny >= 0 && deny < lines.indexOf('default_backend apps'));
+  });
+
+  it("puts stats, topology and each app's metrics behind the operator's login on the stats port", () => {
+    const cfg = renderHaproxyCfg(t, { target: 'local', password: undefined, operatorPassword: 'op"pw' });
+    has(cfg, 'user operator insecure-password "op\\"pw"');
+    const lines = section(cfg, 'frontend operator');
+    assert.equal(lines[0], 'bind 127.0.0.1:8404');
+    const auth = lines.indexOf('http-request auth realm redis-ha-stack unless operator');
+    assert.ok(lines.includes('acl operator http_auth(operators)') && auth > 0);
+    assert.ok(auth < lines.indexOf('stats enable'), 'the login comes before the stats page');
+    for (const line of ['stats uri /stats', 'stats hide-version', 'use_backend apps if topology'])
+      assert.ok(lines.includes(line), line);
+    assert.ok(!lines.some((l) => /stats (admin|auth)/.test(l)), 'no admin actions, one userlist');
+    // The page (and the apps reading it) see the fronts, the apps and the Redis front only.
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('stats scope ')),
+      ['http', 'apps', 'operator', 'redis', 'redis_master'].map((p) => `stats scope ${p}`),
+    );
+    for (const app of t.apps) {
+      assert.ok(lines.includes(`use_backend metrics-${app.name} if { path /metrics/${app.name} }`));
+      assert.deepEqual(section(cfg, `backend metrics-${app.name}`).slice(0, 2), [
+        'http-request set-path /metrics',
+        `server ${app.name} ${app.host}:${app.port}`,
+      ]);
+    }
+    assert.equal(lines.at(-1) === '' ? lines.at(-2) : lines.at(-1), 'default_backend not_found');
+    // Without a password nobody logs in: the userlist has no user.
+    assert.deepEqual(section(local, 'userlist operators').filter(Boolean), []);
+    const env = renderHaproxyCfg(t, {
+      target: 'compose',
+      password: undefined,
+      operatorPassword: { env: 'OP' },
+    });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HAProxy expands the variable
+    has(env, 'user operator insecure-password "${OP}"');
+  });
+
   it('serves stats and routes the Redis front to the master only', () => {
     for (const line of [
       'bind 127.0.0.1:8404',
       'stats uri /stats',
       'stats refresh 2s',
+      'stats hide-version',
       'bind 127.0.0.1:6379',
       'mode tcp',
       'option tcpka',
       'timeout client 1h',
       'timeout server 1h',
       'option tcp-check',
-      'tcp-check send "AUTH pw\\r\\n"',
+      'tcp-check send "AUTH haproxy pw\\r\\n"',
       'tcp-check send "PING\\r\\n"',
       'tcp-check expect string +PONG',
       'tcp-check send "INFO replication\\r\\n"',
@@ -187,13 +340,13 @@ describe('haproxy.cfg', () => {
       'server redis-2 redis-replica-1:6381',
     ])
       has(local, line);
-    const auth = lines(local).indexOf('tcp-check send "AUTH pw\\r\\n"');
+    const auth = lines(local).indexOf('tcp-check send "AUTH haproxy pw\\r\\n"');
     assert.ok(auth < lines(local).indexOf('tcp-check send "PING\\r\\n"'), 'AUTH comes before PING');
   });
 
   it('omits AUTH without a password and escapes quotes in one', () => {
     hasNot(renderHaproxyCfg(t, { target: 'local', password: undefined }), /AUTH/);
-    assert.match(renderHaproxyCfg(t, { target: 'local', password: 'a"b' }), /AUTH a\\"b/);
+    assert.match(renderHaproxyCfg(t, { target: 'local', password: 'a"b' }), /AUTH haproxy a\\"b/);
   });
 
   it('resolves service names at run time in the compose variant only', () => {
@@ -205,8 +358,8 @@ describe('haproxy.cfg', () => {
   });
 
   it('takes the password from an environment variable when asked, for HAProxy to expand', () => {
-    const cfg = renderHaproxyCfg(t, { target: 'compose', password: { env: 'REDIS_PASSWORD' } });
+    const cfg = renderHaproxyCfg(t, { target: 'compose', password: { env: 'REDIS_HAPROXY_PASSWORD' } });
     // biome-ignore lint/suspicious/noTemplateCurlyInString: HAProxy expands the variable
-    has(cfg, 'tcp-check send "AUTH ${REDIS_PASSWORD}\\r\\n"');
+    has(cfg, 'tcp-check send "AUTH haproxy ${REDIS_HAPROXY_PASSWORD}\\r\\n"');
   });
 });

@@ -22,7 +22,7 @@ export function apiRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.post('/api/register', async (req, reply) => {
     const { email, password } = credentials(req.body, true);
-    await register(deps, email, password);
+    await register(deps, email, password, req.ip);
     return reply.code(201).send({ email });
   });
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { describeMode } from '../../redis/mode.ts';
 import type { Deps } from '../context.ts';
+import { operatorOnly } from '../operator.ts';
 import { STYLESHEET } from '../views/style.ts';
 
 /**
@@ -36,7 +37,8 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
     return reply.code(body.ready ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', async (_req, reply) =>
+  // The operator's: reached through the operator front (/metrics/<instance>), never the public one.
+  app.get('/metrics', { onRequest: operatorOnly(deps.config.operator.password) }, async (_req, reply) =>
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render(deps.config.instanceId)),
   );
 

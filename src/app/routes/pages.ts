@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { login, register } from '../auth.ts';
+import { login, register, startSession } from '../auth.ts';
 import {
   checkFormCsrf,
   clearSessionCookie,
@@ -90,8 +90,9 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
     try {
       const email = normaliseEmail(body['email']);
       const password = checkPassword(body['password'], true);
-      await register(deps, email, password);
-      const session = await login(deps, email, password, req.ip, signedSession(deps, req)?.sid);
+      const gen = await register(deps, email, password, req.ip);
+      // The password was just hashed: the new account is logged in without hashing it again.
+      const session = await startSession(deps, email, gen, signedSession(deps, req)?.sid);
       setSessionCookie(deps, reply, session.sid, session.email);
       return reply.redirect('/get?m=welcome', 303);
     } catch (err) {

@@ -1,4 +1,5 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import type { BackgroundScrypt } from './background-scrypt.ts';
 
 const KEY_LENGTH = 32;
 
@@ -11,10 +12,20 @@ function derive(password: string, salt: Buffer, opts: ScryptOptions): Promise<Bu
   });
 }
 
-/** `scrypt$N$r$p$<salt>$<hash>`: the parameters travel with the hash so the cost can change later. */
-export async function hashPassword(password: string, cost: number): Promise<string> {
+/**
+ * `scrypt$N$r$p$<salt>$<hash>`: the parameters travel with the hash so the cost can change later.
+ * With `background`, computed at lowered priority (a registration's hash may wait; a login's not).
+ */
+export async function hashPassword(
+  password: string,
+  cost: number,
+  background?: BackgroundScrypt,
+): Promise<string> {
   const salt = randomBytes(16);
-  const key = await derive(password, salt, { N: cost, r: 8, p: 1 });
+  const opts = { N: cost, r: 8, p: 1 };
+  const key = background
+    ? await background.derive(password, salt, KEY_LENGTH, opts)
+    : await derive(password, salt, opts);
   return ['scrypt', cost, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 

@@ -3,6 +3,9 @@ export const keys = {
   user: (email: string) => `user:{${email}}`,
   cart: (email: string) => `cart:{${email}}`,
   session: (sid: string) => `sess:${sid}`,
+  loginByPair: (email: string, ip: string) => `rl:login:pair:{${email}}:${ip}`,
   loginByEmail: (email: string) => `rl:login:email:{${email}}`,
+  loginGate: (email: string) => `rl:login:gate:{${email}}`,
   loginByIp: (ip: string) => `rl:login:ip:${ip}`,
+  registerByIp: (ip: string) => `rl:register:ip:${ip}`,
 };

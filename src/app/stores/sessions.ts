@@ -8,14 +8,34 @@ export interface Session {
 
 interface StoredSession {
   email: string;
+  /** The generation of the account when the session was made. */
+  gen: string;
   created: number;
 }
 
-function parse(raw: string | null, expectedEmail: string): boolean {
-  if (raw === null) return false;
+/**
+ * True when a stored session belongs to `email`, to the account's current generation `gen` (null:
+ * the account is gone) and is younger than `maxAgeMs`. A session without a generation (made before
+ * sessions had one) is refused: its user logs in again.
+ */
+export function sessionValid(
+  raw: string | null,
+  email: string,
+  gen: string | null,
+  now: number,
+  maxAgeMs: number,
+): boolean {
+  if (raw === null || gen === null) return false;
   try {
     const s = JSON.parse(raw) as Partial<StoredSession>;
-    return typeof s === 'object' && s !== null && s.email === expectedEmail;
+    return (
+      typeof s === 'object' &&
+      s !== null &&
+      s.email === email &&
+      s.gen === gen &&
+      typeof s.created === 'number' &&
+      now - s.created < maxAgeMs
+    );
   } catch {
     return false;
   }
@@ -25,12 +45,20 @@ function parse(raw: string | null, expectedEmail: string): boolean {
  * Sessions live in `sess:<id>` as JSON holding identity only; the idle lifetime is renewed by the
  * read itself (GETEX), so a request costs no extra round trip. Where writes are refused (a replica,
  * or a master without replicas) the read is a plain GET: the renewal is skipped, never an error.
+ * The account's generation (`gen` of `user:{email}`) is read beside the session, in the same
+ * round trip, so a session dies with its account; the absolute lifetime is checked against the
+ * time the session was made.
  */
 export class SessionStore {
+  private readonly maxAgeMs: number;
+
   constructor(
     private readonly redis: RedisLayer,
     private readonly ttlSeconds: number,
-  ) {}
+    maxAgeSeconds: number,
+  ) {
+    this.maxAgeMs = maxAgeSeconds * 1000;
+  }
 
   private fetch(r: Redis, readOnly: boolean, sid: string): Promise<string | null> {
     const key = keys.session(sid);
@@ -39,28 +67,41 @@ export class SessionStore {
 
   /** The session named by a verified cookie, if it still exists and belongs to that email. */
   async load(sid: string, email: string): Promise<{ session: Session | null; fromReplica: boolean }> {
-    const { value, fromReplica } = await this.redis.read((r, readOnly) => this.fetch(r, readOnly, sid));
-    return { session: parse(value, email) ? { sid, email } : null, fromReplica };
+    const { value, fromReplica } = await this.redis.read((r, readOnly) =>
+      Promise.all([this.fetch(r, readOnly, sid), r.hget(keys.user(email), 'gen')]),
+    );
+    const ok = sessionValid(value[0], email, value[1], Date.now(), this.maxAgeMs);
+    return { session: ok ? { sid, email } : null, fromReplica };
   }
 
-  /** Session and cart in one round trip: both commands leave together on one connection. */
+  /** Session, account generation and cart in one round trip: the commands leave together on one connection. */
   loadWithCart(
     sid: string,
     email: string,
   ): Promise<{ session: Session | null; cart: Record<string, string>; fromReplica: boolean }> {
     return this.redis
-      .read((r, readOnly) => Promise.all([this.fetch(r, readOnly, sid), r.hgetall(keys.cart(email))]))
+      .read((r, readOnly) =>
+        Promise.all([
+          this.fetch(r, readOnly, sid),
+          r.hgetall(keys.cart(email)),
+          r.hget(keys.user(email), 'gen'),
+        ]),
+      )
       .then(({ value, fromReplica }) => {
-        const ok = parse(value[0], email);
+        const ok = sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs);
         return { session: ok ? { sid, email } : null, cart: ok ? value[1] : {}, fromReplica };
       });
   }
 
-  /** Creates a session (replacing `previous`, the id is never reused) once a replica holds it. */
-  async create(email: string, sid: string, previous?: string): Promise<Session> {
-    const body: StoredSession = { email, created: Date.now() };
+  /**
+   * Creates a session of the account's generation `gen` (replacing `previous`, the id is never
+   * reused) once a replica holds it.
+   */
+  async create(email: string, gen: string, sid: string, previous?: string): Promise<Session> {
+    const body: StoredSession = { email, gen, created: Date.now() };
+    const ttl = Math.min(this.ttlSeconds, Math.ceil(this.maxAgeMs / 1000));
     await this.redis.write(async (r) => {
-      const m = r.multi().set(keys.session(sid), JSON.stringify(body), 'EX', this.ttlSeconds);
+      const m = r.multi().set(keys.session(sid), JSON.stringify(body), 'EX', ttl);
       if (previous) m.del(keys.session(previous));
       const res = await m.exec();
       for (const [err] of res ?? []) if (err) throw err;

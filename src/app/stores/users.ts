@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RedisLayer } from '../../redis/index.ts';
 import { keys } from './keys.ts';
 
@@ -7,24 +8,57 @@ const CREATE_USER = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('HGET', KEYS[1], 'password')
 end
-redis.call('HSET', KEYS[1], 'email', ARGV[1], 'password', ARGV[2], 'created', ARGV[3])
+redis.call('HSET', KEYS[1], 'email', ARGV[1], 'password', ARGV[2], 'created', ARGV[3], 'gen', ARGV[4])
 return 1`;
+
+// An account made before accounts had a generation gets one at its next login.
+const ENSURE_GENERATION = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local gen = redis.call('HGET', KEYS[1], 'gen')
+if gen then return gen end
+redis.call('HSET', KEYS[1], 'gen', ARGV[1])
+return ARGV[1]`;
+
+/**
+ * A random id of one life of an account: set when it is created, so that an account deleted and
+ * registered again has another one, and the sessions of the old one no longer load.
+ */
+export function newGeneration(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+export interface Account {
+  passwordHash: string;
+  /** Absent on accounts made before generations existed. */
+  gen: string | null;
+}
 
 export class UserStore {
   constructor(private readonly redis: RedisLayer) {}
 
   /** True when this call created the user, false when the email was already taken. */
-  async create(email: string, passwordHash: string): Promise<boolean> {
+  async create(email: string, passwordHash: string, gen: string): Promise<boolean> {
     const created = String(Date.now());
     const result = await this.redis.write(
       (r) =>
-        r.eval(CREATE_USER, 1, keys.user(email), email, passwordHash, created) as Promise<number | string>,
+        r.eval(CREATE_USER, 1, keys.user(email), email, passwordHash, created, gen) as Promise<
+          number | string
+        >,
     );
     return result === 1 || result === passwordHash;
   }
 
-  async passwordHash(email: string): Promise<string | null> {
-    const { value } = await this.redis.read((r) => r.hget(keys.user(email), 'password'));
-    return value;
+  async account(email: string): Promise<Account | null> {
+    const { value } = await this.redis.read((r) => r.hmget(keys.user(email), 'password', 'gen'));
+    const [passwordHash, gen] = value;
+    return passwordHash ? { passwordHash, gen: gen ?? null } : null;
+  }
+
+  /** The account's generation, given one first if it has none; null when the account is gone. */
+  async ensureGeneration(email: string): Promise<string | null> {
+    const gen = await this.redis.write(
+      (r) => r.eval(ENSURE_GENERATION, 1, keys.user(email), newGeneration()) as Promise<string | null>,
+    );
+    return gen ?? null;
   }
 }

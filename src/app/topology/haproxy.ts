@@ -32,8 +32,16 @@ export function parseStatsCsv(text: string): ProxiedServer[] {
     });
 }
 
-export async function fetchStats(url: string, timeoutMs: number): Promise<ProxiedServer[]> {
-  const res = await fetch(`${url};csv`, { signal: AbortSignal.timeout(timeoutMs) });
+/** `password`: user `operator`'s, who alone may read the stats on HAProxy's operator front. */
+export async function fetchStats(
+  url: string,
+  password: string | undefined,
+  timeoutMs: number,
+): Promise<ProxiedServer[]> {
+  const headers: Record<string, string> = {};
+  if (password !== undefined)
+    headers['authorization'] = `Basic ${Buffer.from(`operator:${password}`).toString('base64')}`;
+  const res = await fetch(`${url};csv`, { headers, signal: AbortSignal.timeout(timeoutMs) });
   if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${url};csv`);
   return parseStatsCsv(await res.text());
 }

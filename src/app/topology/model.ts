@@ -48,6 +48,9 @@ export interface NodeRow {
   lagBytes: number | null;
   /** Seconds since the master last heard from this replica. */
   lagSeconds: number | null;
+  /** Bytes in use and the node's maxmemory (0: no limit); absent when the node is down. */
+  usedMemory?: number | null;
+  maxMemory?: number | null;
   error: string | null;
   /** Restarts by the local supervisor after a crash (null: not run by it). */
   restarts: number | null;

@@ -1,5 +1,5 @@
 import type { TopologyConfig } from '../../config/index.ts';
-import { NodeWatch, type Replication, type SentinelBelief, SentinelWatch } from '../../redis/observe.ts';
+import { type NodeInfo, NodeWatch, type SentinelBelief, SentinelWatch } from '../../redis/observe.ts';
 import { describeSentinelEvent, isTimelineEvent } from './events.ts';
 import { fetchStats, type ProxiedServer } from './haproxy.ts';
 import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
@@ -20,8 +20,12 @@ const LINGER_MS = 5000;
 export interface ObserverOptions {
   config: TopologyConfig;
   instance: string;
+  /** The ACL user the nodes are polled as (INFO only). */
+  redisUsername?: string | undefined;
   redisPassword: string | undefined;
   sentinelPassword: string | undefined;
+  /** User `operator`'s password on HAProxy's operator front, where the stats page is. */
+  statsPassword?: string | undefined;
   /** The masters' `min-replicas-to-write`: fewer replicas than this is the read-only mode. */
   minReplicas: number;
 }
@@ -86,10 +90,11 @@ export class TopologyObserver {
     this.linger = undefined;
     if (this.running || this.closed) return;
     this.running = true;
-    const { config, redisPassword, sentinelPassword } = this.opts;
+    const { config, redisUsername, redisPassword, sentinelPassword } = this.opts;
     const timeout = Math.max(100, Math.min(1000, config.pollMs - 50));
     this.nodes = config.redisNodes.map((n) => {
-      const w = new NodeWatch(n.host, n.port, redisPassword, timeout);
+      const login = { username: redisUsername, password: redisPassword };
+      const w = new NodeWatch(n.host, n.port, login, timeout);
       // A dropped connection is often a node dying: look now rather than at the next tick.
       w.onLost(() => {
         if (this.running) void this.poll();
@@ -194,7 +199,7 @@ export class TopologyObserver {
       Promise.all(this.nodes.map((n) => settle(n.replication()))),
       Promise.all(this.sentinels.map((s) => settle(s.belief(config.masterName)))),
       config.haproxyStatsUrl
-        ? settle(fetchStats(config.haproxyStatsUrl, Math.max(200, config.pollMs)))
+        ? settle(fetchStats(config.haproxyStatsUrl, this.opts.statsPassword, Math.max(200, config.pollMs)))
         : Promise.resolve(null),
       readSupervisorState(config.stateFile),
     ]);
@@ -217,7 +222,7 @@ export class TopologyObserver {
   }
 
   private nodeRows(
-    states: { value: Replication | null; error: string | null }[],
+    states: { value: NodeInfo | null; error: string | null }[],
     processes: Map<string, SupervisedProcess>,
   ): NodeRow[] {
     const nodes = this.opts.config.redisNodes;
@@ -230,7 +235,7 @@ export class TopologyObserver {
 
   private nodeRow(
     n: { name: string; host: string; port: number },
-    states: { value: Replication | null; error: string | null }[],
+    states: { value: NodeInfo | null; error: string | null }[],
     i: number,
     masterOffset: number,
   ): Omit<NodeRow, 'restarts' | 'process'> {
@@ -272,6 +277,8 @@ export class TopologyObserver {
         offset: s.offset,
         lagBytes: replica && masterOffset > 0 ? Math.max(0, masterOffset - s.offset) : null,
         lagSeconds: replica && seen ? seen.lag : null,
+        usedMemory: s.memory?.used ?? null,
+        maxMemory: s.memory?.max ?? null,
         error: null,
       };
     }

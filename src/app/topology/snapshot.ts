@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { TopologyConfig } from '../../config/index.ts';
 import { describeMode, describeSentinels, sentinelMode, serviceMode } from '../../redis/mode.ts';
+import { memoryAlarm } from '../../redis/observe.ts';
 import type { ProxiedServer } from './haproxy.ts';
 import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
 
@@ -13,6 +14,10 @@ export function alarms(nodes: NodeRow[], sentinels: SentinelRow[]): { alarms: st
   if (masters.length > 1)
     out.alarms.push(`split brain: ${masters.map((m) => m.name).join(' and ')} report role:master`);
   if (sentinels.length > 0 && sentinels.every((s) => !s.up)) out.alarms.push('no Sentinel answers');
+  for (const n of nodes) {
+    const alarm = memoryAlarm(n.name, { used: n.usedMemory ?? 0, max: n.maxMemory ?? 0 });
+    if (alarm) out.alarms.push(alarm);
+  }
   const tilted = sentinels.filter((s) => s.up && s.tilt).map((s) => s.name);
   if (tilted.length)
     out.alarms.push(

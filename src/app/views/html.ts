@@ -40,15 +40,14 @@ export interface PageContext {
   path?: string | undefined;
 }
 
+// The topology page is the operator's, on the operator front: the site does not link to it.
 const NAV_SIGNED_IN = [
   ['/get', 'Cart'],
   ['/add', 'Edit cart'],
-  ['/topology', 'Topology'],
 ] as const;
 const NAV_SIGNED_OUT = [
   ['/login', 'Log in'],
   ['/register', 'Register'],
-  ['/topology', 'Topology'],
 ] as const;
 
 /** The link of the navigation that names the current page, or '' (any other path). */

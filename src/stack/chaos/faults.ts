@@ -40,7 +40,7 @@ export async function master(ctx: FaultContext): Promise<RedisNode> {
 }
 
 export function newMaster(ctx: FaultContext, old: RedisNode, timeoutMs = 30_000): Promise<RedisNode> {
-  return waitForMaster(ctx.actions.topology, ctx.actions.password, (m) => m.name !== old.name, timeoutMs);
+  return waitForMaster(ctx.actions.topology, ctx.actions, (m) => m.name !== old.name, timeoutMs);
 }
 
 /**
@@ -54,13 +54,15 @@ export async function waitWhole(actions: StackActions, timeoutMs = 60_000): Prom
   await waitFor(
     'every Redis node up and replicating, every Sentinel agreeing with no failover in progress',
     async () => {
-      const states = [...(await nodeStates(t, actions.password)).entries()];
+      const states = [...(await nodeStates(t, actions.login)).entries()];
       const masters = states.filter(([, s]) => s?.role === 'master');
       if (states.some(([, s]) => s === null) || masters.length !== 1) return false;
       if (!states.every(([, s]) => s!.role === 'master' || s!.linkUp)) return false;
       const master = t.redis.find((r) => r.name === masters[0]![0])!;
       const views = await Promise.all(
-        t.sentinels.map((s) => sentinelView(s.host, s.port, t.masterName).catch(() => null)),
+        t.sentinels.map((s) =>
+          sentinelView(s.host, s.port, t.masterName, actions.sentinelPassword).catch(() => null),
+        ),
       );
       return views.every(
         (v) =>
@@ -81,7 +83,7 @@ export async function waitWhole(actions: StackActions, timeoutMs = 60_000): Prom
  */
 export async function healthyNodes(actions: StackActions): Promise<number> {
   const t = actions.topology;
-  const states = await nodeStates(t, actions.password);
+  const states = await nodeStates(t, actions.login);
   const masters = t.redis.filter((r) => states.get(r.name)?.role === 'master');
   if (masters.length !== 1) return 0;
   const m = masters[0]!;
@@ -102,7 +104,7 @@ export function watchRoles(actions: StackActions, intervalMs = 100) {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const states = await nodeStates(actions.topology, actions.password);
+      const states = await nodeStates(actions.topology, actions.login);
       const masters = [...states].filter(([, s]) => s?.role === 'master').map(([n]) => n);
       samples++;
       if (masters.length > 1) splits.push(masters.join('+'));
@@ -123,7 +125,7 @@ export async function waitReplica(actions: StackActions, node: RedisNode, from: 
   await waitFor(
     `${node.name} to come back as a replica`,
     async () => {
-      const s = (await nodeStates(actions.topology, actions.password)).get(node.name);
+      const s = (await nodeStates(actions.topology, actions.login)).get(node.name);
       return s?.role === 'slave' && s.linkUp;
     },
     { timeoutMs, intervalMs: 100 },
@@ -154,7 +156,9 @@ export async function waitAppReady(actions: StackActions, name: string, timeoutM
 export async function tiltedSentinels(actions: StackActions): Promise<string[]> {
   const out = await Promise.all(
     actions.topology.sentinels.map(async (s) => {
-      const info = await withRedis(s.host, s.port, undefined, (r) => r.info('sentinel')).catch(() => '');
+      const info = await withRedis(s.host, s.port, { password: actions.sentinelPassword }, (r) =>
+        r.info('sentinel'),
+      ).catch(() => '');
       return /^sentinel_tilt:1\s*$/m.test(info) ? s.name : null;
     }),
   );

@@ -30,7 +30,7 @@ async function readBack(actions: StackActions, users: LoadUser[]) {
   return withRedis(
     m.host,
     m.port,
-    actions.password,
+    actions.login,
     async (r) => {
       const carts = new Map<string, Record<string, string>>();
       let sessionsLost = 0;
@@ -163,8 +163,9 @@ export async function runScenario(
 function watchSwitches(actions: StackActions): { times: number[]; close: () => void } {
   const times: number[] = [];
   const t = actions.topology;
-  const watcher = new SwitchWatcher({ sentinels: t.sentinels, masterName: t.masterName }, () =>
-    times.push(performance.now()),
+  const watcher = new SwitchWatcher(
+    { sentinels: t.sentinels, masterName: t.masterName, sentinelPassword: actions.sentinelPassword },
+    () => times.push(performance.now()),
   );
   return { times, close: () => watcher.close() };
 }

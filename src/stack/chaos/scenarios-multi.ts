@@ -32,7 +32,7 @@ export const MULTI_FAULT_SCENARIOS: Scenario[] = [
       await waitFor(
         'a Sentinel to name a new master',
         async () => {
-          const m = await sentinelsMaster(t.sentinels, t.masterName);
+          const m = await sentinelsMaster(t.sentinels, t.masterName, ctx.actions.sentinelPassword);
           second = t.redis.find((r) => r.host === m?.host && r.port === m.port && r.name !== first.name);
           return second !== undefined;
         },
@@ -41,7 +41,7 @@ export const MULTI_FAULT_SCENARIOS: Scenario[] = [
       const promoted = second!;
       ctx.fault();
       await ctx.actions.kill(promoted.name);
-      const firstState = (await nodeStates(t, ctx.actions.password)).get(first.name);
+      const firstState = (await nodeStates(t, ctx.actions.login)).get(first.name);
       ctx.log(`${first.name} killed, ${promoted.name} promoted after ${since(at)} s and killed too`);
       const third = await newMaster(ctx, promoted, 60_000);
       await waitWhole(ctx.actions, 90_000);
@@ -64,7 +64,7 @@ export const MULTI_FAULT_SCENARIOS: Scenario[] = [
       const last = t.redis.find((r) => r.name !== first.name && r.name !== second.name)!;
       ctx.log(`${first.name} and ${second.name} stopped; ${last.name} alone for ${OUTAGE_MS / 1000} s`);
       await hold(OUTAGE_MS);
-      const alone = (await nodeStates(t, ctx.actions.password)).get(last.name);
+      const alone = (await nodeStates(t, ctx.actions.login)).get(last.name);
       const at = performance.now();
       await ctx.actions.start(first.name);
       await ctx.actions.start(second.name);
@@ -104,7 +104,7 @@ export const MULTI_FAULT_SCENARIOS: Scenario[] = [
         }
       })();
       // A master again: a node Sentinel promoted once TILT ended, or the killed one if it came back first.
-      const next = await waitForMaster(t, ctx.actions.password, () => true, 90_000).finally(() => {
+      const next = await waitForMaster(t, ctx.actions, () => true, 90_000).finally(() => {
         tiltOverS ??= -1;
       });
       const masterS = since(at);

@@ -26,7 +26,7 @@ async function rejoined(ctx: FaultContext, old: RedisNode): Promise<void> {
   await waitFor(
     `${old.name} to rejoin as a replica`,
     async () => {
-      const s = await nodeState(old.host, old.port, ctx.actions.password);
+      const s = await nodeState(old.host, old.port, ctx.actions.login);
       return s.role === 'slave' && s.linkUp;
     },
     { timeoutMs: 30_000 },
@@ -90,7 +90,7 @@ export const SCENARIOS: Scenario[] = [
         next = await newMaster(ctx, old);
         // Keep it cut off past min-replicas-max-lag: the old master must refuse writes by itself.
         await hold(6000);
-        const s = await nodeState(old.host, old.port, ctx.actions.password);
+        const s = await nodeState(old.host, old.port, ctx.actions.login);
         ctx.log(`${old.name} cut off; ${next.name} promoted; the old master still says ${s.role}`);
       } finally {
         await heal();

@@ -13,7 +13,8 @@ export function newestMtime(dir: string): number {
 
 /**
  * How the supervisor starts an app: the compiled server (`npm run build`, which `npm start` runs)
- * when it is at least as new as every source file, otherwise the sources through tsx.
+ * when it is at least as new as every source file, otherwise the sources through tsx (a dev
+ * dependency, there in a checkout after `npm ci`; the app image runs the compiled server only).
  */
 export function defaultAppCommand(root: string): string[] {
   const built = join(root, 'dist/server.js');

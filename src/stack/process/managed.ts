@@ -18,6 +18,11 @@ export interface ProcessSpec {
   pidFile: string;
   /** Called once per run of the process, when it has exited (after the status changed). */
   onExit?: (exit: ExitInfo) => void;
+  /**
+   * The process's umask (it inherits it at the fork): 0o077 keeps what it writes (Redis's AOF,
+   * Sentinel's rewritten config) its owner's alone. Default: the launcher's own.
+   */
+  umask?: number;
 }
 
 export interface ExitInfo {
@@ -98,13 +103,20 @@ export class ManagedProcess {
 
   start(): void {
     if (this.running) throw new Error(`${this.spec.name} is already running`);
-    const fd = openSync(this.spec.logFile, 'a');
-    const child = spawn(this.spec.command, this.spec.args, {
-      cwd: this.spec.cwd,
-      env: { ...process.env, ...this.spec.env },
-      stdio: ['ignore', fd, fd],
-    });
-    closeSync(fd);
+    const fd = openSync(this.spec.logFile, 'a', 0o600);
+    // spawn() forks before it returns: the umask is set for the child only, then restored.
+    const umask = this.spec.umask === undefined ? undefined : process.umask(this.spec.umask);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.spec.command, this.spec.args, {
+        cwd: this.spec.cwd,
+        env: { ...process.env, ...this.spec.env },
+        stdio: ['ignore', fd, fd],
+      });
+    } finally {
+      if (umask !== undefined) process.umask(umask);
+      closeSync(fd);
+    }
     this.child = child;
     this.stopRequested = false;
     this.status = 'starting';
@@ -125,7 +137,10 @@ export class ManagedProcess {
       });
     });
     // spawn() returns after exec succeeded, so comm is already the new program's name.
-    if (child.pid) writeFileSync(this.spec.pidFile, JSON.stringify(pidRecord(child.pid, this.spec.command)));
+    if (child.pid)
+      writeFileSync(this.spec.pidFile, JSON.stringify(pidRecord(child.pid, this.spec.command)), {
+        mode: 0o600,
+      });
   }
 
   /** Called by the supervisor once its readiness check passed. */

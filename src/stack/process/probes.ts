@@ -1,18 +1,25 @@
 import { Redis } from 'ioredis';
-import { parseInfo, parseReplication, type Replication } from '../../redis/observe.ts';
+import { type Login, type NodeInfo, parseInfo, parseNodeInfo } from '../../redis/observe.ts';
+
+/**
+ * How a probe logs in: an ACL user and its password on a Redis node; a password alone on a
+ * Sentinel (its `requirepass`).
+ */
+export type RedisLogin = Login;
 
 /** A short-lived connection for a probe: no retries, short timeouts, always closed. */
 export async function withRedis<T>(
   host: string,
   port: number,
-  password: string | undefined,
+  login: RedisLogin,
   fn: (r: Redis) => Promise<T>,
   timeoutMs = 1000,
 ): Promise<T> {
   const r = new Redis({
     host,
     port,
-    password,
+    username: login.username,
+    password: login.password,
     lazyConnect: true,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
@@ -29,14 +36,13 @@ export async function withRedis<T>(
   }
 }
 
-export type NodeState = Replication;
+/** A node's replication state and memory. */
+export type NodeState = NodeInfo;
 
-export async function nodeState(
-  host: string,
-  port: number,
-  password: string | undefined,
-): Promise<NodeState> {
-  return parseReplication(await withRedis(host, port, password, (r) => r.info('replication')));
+export async function nodeState(host: string, port: number, login: RedisLogin): Promise<NodeState> {
+  return parseNodeInfo(
+    (await withRedis(host, port, login, (r) => r.call('INFO', 'replication', 'memory'))) as string,
+  );
 }
 
 export interface SentinelView {
@@ -48,9 +54,14 @@ export interface SentinelView {
   configEpoch: number;
 }
 
-/** What one Sentinel believes about the master. */
-export async function sentinelView(host: string, port: number, masterName: string): Promise<SentinelView> {
-  return withRedis(host, port, undefined, async (r) => {
+/** What one Sentinel believes about the master; `password` is the Sentinels' own. */
+export async function sentinelView(
+  host: string,
+  port: number,
+  masterName: string,
+  password: string | undefined,
+): Promise<SentinelView> {
+  return withRedis(host, port, { password }, async (r) => {
     const raw = (await r.call('SENTINEL', 'MASTER', masterName)) as string[];
     const m: Record<string, string> = {};
     for (let i = 0; i + 1 < raw.length; i += 2) m[raw[i]!] = raw[i + 1]!;
@@ -69,15 +80,30 @@ export async function sentinelView(host: string, port: number, masterName: strin
 export async function sentinelTilt(
   host: string,
   port: number,
+  password: string | undefined,
 ): Promise<{ tilt: boolean; tiltSinceSeconds: number | null }> {
-  const info = parseInfo(await withRedis(host, port, undefined, (r) => r.info('sentinel')));
+  const info = parseInfo(await withRedis(host, port, { password }, (r) => r.info('sentinel')));
   const since = Number(info['sentinel_tilt_since_seconds'] ?? -1);
   return { tilt: info['sentinel_tilt'] === '1', tiltSinceSeconds: since >= 0 ? since : null };
 }
 
+/** Where HAProxy's stats page is and the password of user `operator`, who may read it. */
+export interface StatsAccess {
+  url: string;
+  password: string | undefined;
+}
+
+/** The Authorization header of user `operator` on the operator front. */
+export const operatorAuthorization = (password: string) =>
+  `Basic ${Buffer.from(`operator:${password}`).toString('base64')}`;
+
 /** HAProxy's stats CSV as rows keyed by column name. */
-export async function haproxyStats(url: string): Promise<Record<string, string>[]> {
-  const res = await fetch(`${url};csv`, { signal: AbortSignal.timeout(2000) });
+export async function haproxyStats(stats: StatsAccess): Promise<Record<string, string>[]> {
+  const res = await fetch(`${stats.url};csv`, {
+    headers: stats.password === undefined ? {} : { authorization: operatorAuthorization(stats.password) },
+    signal: AbortSignal.timeout(2000),
+  });
+  if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${stats.url};csv`);
   const text = await res.text();
   const [head, ...rows] = text.trim().split('\n');
   const cols = head!.replace(/^# /, '').split(',');
@@ -99,9 +125,10 @@ export function upServers(rows: Record<string, string>[], backend: string): stri
 export async function sentinelsMaster(
   sentinels: { host: string; port: number }[],
   masterName: string,
+  password: string | undefined,
 ): Promise<{ host: string; port: number; epoch: number; votes: number } | undefined> {
   const views = await Promise.all(
-    sentinels.map((s) => sentinelView(s.host, s.port, masterName).catch(() => undefined)),
+    sentinels.map((s) => sentinelView(s.host, s.port, masterName, password).catch(() => undefined)),
   );
   const named = new Map<string, { host: string; port: number; epoch: number; votes: number }>();
   for (const v of views) {

@@ -7,11 +7,14 @@ import { renderSentinelConf } from '../render/sentinel.ts';
 import { appEnvironment, defineTopology, type RedisNode } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
 import { type ExitInfo, ManagedProcess } from './managed.ts';
-import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from './probes.ts';
-import { RunDir } from './rundir.ts';
+import { haproxyStats, nodeState, type StatsAccess, sentinelView, upServers, withRedis } from './probes.ts';
+import { PRIVATE_UMASK, RunDir } from './rundir.ts';
 import { type StackOptions, StackStartError } from './stack-options.ts';
 import { type Addr, StackView } from './stack-view.ts';
 import { waitFor } from './wait.ts';
+
+/** The operator front's password, in the run directory (0600); `ha-stack up` prints this path. */
+export const OPERATOR_PASSWORD_FILE = 'operator.password';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
@@ -31,6 +34,8 @@ export class StackStoppingError extends Error {
 export class StackProcesses extends StackView {
   readonly run: RunDir;
   readonly sessionSecret: string;
+  /** The password of user `operator` on HAProxy's operator front (`<runDir>/operator.password`). */
+  readonly operatorPassword: string;
   protected readonly procs = new Map<string, ManagedProcess>();
   protected readonly order: string[] = [];
   /** Set once the whole stack is stopping: `launch` refuses from then on. */
@@ -38,12 +43,16 @@ export class StackProcesses extends StackView {
 
   protected constructor(protected readonly opts: StackOptions) {
     const run = new RunDir(opts.runDir);
-    if (opts.password !== undefined)
-      writeFileSync(join(run.dir, 'redis.password'), `${opts.password}\n`, { mode: 0o600 });
-    super(defineTopology(opts.topology), opts.password ?? run.secret('redis.password'), opts.apps ?? 2);
+    super(defineTopology(opts.topology), run.secrets(), opts.apps ?? 2);
     this.run = run;
     // One secret shared by every instance: a session made by app-1 must be valid on app-2.
     this.sessionSecret = opts.appEnv?.['SESSION_SECRET'] ?? this.run.secret('session.secret', 48);
+    this.operatorPassword = this.run.secret(OPERATOR_PASSWORD_FILE);
+  }
+
+  /** HAProxy's stats page and the operator's password, who alone may read it. */
+  get stats(): StatsAccess {
+    return { url: this.statsUrl, password: this.operatorPassword };
   }
 
   protected get withHaproxy(): boolean {
@@ -92,6 +101,7 @@ export class StackProcesses extends StackView {
         cwd: REPO_ROOT,
         logFile: this.run.log(name),
         pidFile: this.run.pid(name),
+        umask: PRIVATE_UMASK,
         onExit: (exit) => this.exited(name, exit),
       });
       this.procs.set(name, proc);
@@ -105,17 +115,16 @@ export class StackProcesses extends StackView {
   protected async startRedis(node: RedisNode, replicaOf: Addr | null, signal?: AbortSignal): Promise<void> {
     const dir = this.run.nodeDir(node.name);
     const conf = join(dir, 'redis.conf');
-    const text = renderRedisConf(this.topology, node, { dir, password: this.password, replicaOf });
+    const text = renderRedisConf(this.topology, node, { dir, users: this.secrets.redis, replicaOf });
     writeFileSync(conf, text, { mode: 0o600 });
     this.launch(node.name, 'redis-server', [conf]);
-    const ping = () =>
-      withRedis(node.host, node.port, this.password, async (r) => (await r.ping()) === 'PONG');
+    const ping = () => withRedis(node.host, node.port, this.login, async (r) => (await r.ping()) === 'PONG');
     if (!replicaOf) return this.step(node.name, 'PING', ping, signal);
     await this.step(
       node.name,
       `PING and master_link_status:up (replica of ${replicaOf.host}:${replicaOf.port})`,
       async () => {
-        return (await ping()) && (await nodeState(node.host, node.port, this.password)).linkUp;
+        return (await ping()) && (await nodeState(node.host, node.port, this.login)).linkUp;
       },
       signal,
     );
@@ -128,14 +137,21 @@ export class StackProcesses extends StackView {
     const conf = join(dir, 'sentinel.conf');
     // Its own writable copy: Sentinel rewrites its config file with what it learns.
     if (master) {
-      const text = renderSentinelConf(this.topology, node, { dir, password: this.password, master });
+      const text = renderSentinelConf(this.topology, node, {
+        dir,
+        authPass: this.secrets.redis.sentinel,
+        requirePass: this.sentinelPassword,
+        master,
+      });
       writeFileSync(conf, text, { mode: 0o600 });
     }
     this.launch(name, 'redis-sentinel', [conf]);
     await this.step(
       name,
       'the master',
-      async () => (await sentinelView(node.host, node.port, this.topology.masterName)).master !== null,
+      async () =>
+        (await sentinelView(node.host, node.port, this.topology.masterName, this.sentinelPassword)).master !==
+        null,
       signal,
     );
   }
@@ -145,11 +161,15 @@ export class StackProcesses extends StackView {
     return {
       ...appEnvironment(this.topology, app, {
         listen: app.host,
-        password: this.password,
+        password: this.secrets.redis.app,
+        sentinelPassword: this.sentinelPassword,
         sessionSecret: this.sessionSecret,
         trustProxy: '127.0.0.1',
         ...(this.withHaproxy ? { statsUrl: this.statsUrl } : {}),
       }),
+      // With an operator front, the app reads HAProxy's stats and serves its operator views (topology,
+      // metrics) only with the operator's password.
+      ...(this.withHaproxy ? { HAPROXY_OPERATOR_PASSWORD: this.operatorPassword } : {}),
       HA_STACK_STATE_FILE: this.stateFile,
       ...this.opts.appEnv,
     };
@@ -171,16 +191,20 @@ export class StackProcesses extends StackView {
   protected async startHaproxy(signal?: AbortSignal): Promise<void> {
     const dir = this.run.nodeDir('haproxy');
     const cfg = join(dir, 'haproxy.cfg');
-    writeFileSync(cfg, renderHaproxyCfg(this.topology, { target: 'local', password: this.password }), {
-      mode: 0o600,
+    const text = renderHaproxyCfg(this.topology, {
+      target: 'local',
+      password: this.secrets.redis.haproxy,
+      operatorPassword: this.operatorPassword,
+      connectionsPerAddress: this.opts.connectionsPerAddress,
     });
+    writeFileSync(cfg, text, { mode: 0o600 });
     this.launch('haproxy', HAPROXY, ['-db', '-f', cfg]);
     const apps = this.topology.apps.slice(0, this.appCount).map((a) => a.name);
     await this.step(
       'haproxy',
       `stats: ${apps.join(', ') || 'no app'} UP and exactly one Redis UP`,
       async () => {
-        const rows = await haproxyStats(this.statsUrl);
+        const rows = await haproxyStats(this.stats);
         const upApps = upServers(rows, 'apps');
         return apps.every((a) => upApps.includes(a)) && upServers(rows, 'redis_master').length === 1;
       },

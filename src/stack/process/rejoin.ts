@@ -20,12 +20,12 @@ export class NoSentinelMasterError extends Error {
 export async function rejoinTarget(
   t: Topology,
   node: RedisNode,
-  opts: { signal: AbortSignal; waiting?: () => void; pollMs?: number },
+  opts: { sentinelPassword: string | undefined; signal: AbortSignal; waiting?: () => void; pollMs?: number },
 ): Promise<Addr | null> {
   const deadline = Date.now() + 2 * (t.downAfterMs + t.failoverTimeoutMs);
   for (;;) {
     opts.signal.throwIfAborted();
-    const m = await sentinelsMaster(t.sentinels, t.masterName);
+    const m = await sentinelsMaster(t.sentinels, t.masterName, opts.sentinelPassword);
     opts.signal.throwIfAborted();
     if (!m) throw new NoSentinelMasterError(node.name);
     if (m.host !== node.host || m.port !== node.port) return { host: m.host, port: m.port };

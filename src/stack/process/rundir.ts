@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
+import { REDIS_USERS, type RedisUser, type StackSecrets } from '../render/acl.ts';
 import { isSameProcess, type PidRecord, pidRecord } from './managed.ts';
 import { waitFor } from './wait.ts';
 
@@ -17,18 +27,34 @@ export class AlreadyRunningError extends Error {
 /** Run directories locked by this process: a pid check alone cannot refuse a second stack in-process. */
 const heldHere = new Set<string>();
 
+/** The run directory is its owner's alone: folders 0700, files 0600 (see `makePrivate()`). */
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+/** What every process the supervisor starts runs with, so that what it writes is 0600 / 0700 too. */
+export const PRIVATE_UMASK = 0o077;
+
+/** What the stack keeps in its run directory: these folders, and files named like these. */
+const STACK_DIRS = ['logs', 'pids', 'nodes'];
+const STACK_FILE = /\.(password|secret|pid|json|sock|tmp)$/;
+
+/** The file of each secret in the run directory. */
+export const SECRET_FILES: { redis: Record<RedisUser, string>; sentinel: string } = {
+  redis: Object.fromEntries(REDIS_USERS.map((u) => [u, `redis.${u}.password`])) as Record<RedisUser, string>,
+  sentinel: 'sentinel.password',
+};
+
 /** Layout of a run directory: configs and data per node, logs, pid files, secrets, the launcher lock. */
 export class RunDir {
   readonly dir: string;
 
   constructor(dir: string) {
     this.dir = resolve(dir);
-    for (const sub of ['logs', 'pids']) mkdirSync(join(this.dir, sub), { recursive: true });
+    for (const sub of ['logs', 'pids']) mkdirSync(join(this.dir, sub), { recursive: true, mode: DIR_MODE });
   }
 
   nodeDir(name: string): string {
     const d = join(this.dir, 'nodes', name);
-    mkdirSync(d, { recursive: true });
+    mkdirSync(d, { recursive: true, mode: DIR_MODE });
     return d;
   }
 
@@ -58,8 +84,43 @@ export class RunDir {
     const file = join(this.dir, name);
     if (existsSync(file)) return readFileSync(file, 'utf8').trim();
     const value = randomBytes(bytes).toString('base64url');
-    writeFileSync(file, `${value}\n`, { mode: 0o600 });
+    writeFileSync(file, `${value}\n`, { mode: FILE_MODE });
     return value;
+  }
+
+  /**
+   * Every password of the stack, each in its own file (SECRET_FILES); the missing ones are
+   * generated, so a run directory of an older version gets them at its next start.
+   */
+  secrets(): StackSecrets {
+    const redis = Object.fromEntries(REDIS_USERS.map((u) => [u, this.secret(SECRET_FILES.redis[u], 32)]));
+    return { redis: redis as Record<RedisUser, string>, sentinel: this.secret(SECRET_FILES.sentinel, 32) };
+  }
+
+  /**
+   * Makes what the stack keeps here its owner's alone: the run directory and its folders 0700,
+   * every file 0600. Processes started since get umask 077; this catches what an older version left
+   * readable. Only the stack's own files are touched (the directory may have been chosen with
+   * HA_STACK_RUN_DIR), and a shared directory (sticky bit, as /tmp) keeps its mode.
+   */
+  makePrivate(): void {
+    const walk = (path: string) => {
+      let st: ReturnType<typeof lstatSync>;
+      try {
+        st = lstatSync(path);
+      } catch {
+        return; // Removed in between.
+      }
+      if (st.isSymbolicLink()) return;
+      if (st.isDirectory()) {
+        if ((st.mode & 0o777) !== DIR_MODE) chmodSync(path, DIR_MODE);
+        for (const entry of readdirSync(path)) walk(join(path, entry));
+      } else if ((st.mode & 0o777) !== FILE_MODE) chmodSync(path, FILE_MODE);
+    };
+    const own = lstatSync(this.dir).mode;
+    if (!(own & 0o1000) && (own & 0o777) !== DIR_MODE) chmodSync(this.dir, DIR_MODE);
+    for (const entry of readdirSync(this.dir))
+      if (STACK_DIRS.includes(entry) || STACK_FILE.test(entry)) walk(join(this.dir, entry));
   }
 
   readPid(name: string): PidRecord | undefined {
@@ -83,7 +144,7 @@ export class RunDir {
     for (let attempt = 0; ; attempt++) {
       try {
         // 'wx' fails if the file exists: two launchers racing cannot both win.
-        writeFileSync(this.lockFile, own, { flag: 'wx' });
+        writeFileSync(this.lockFile, own, { flag: 'wx', mode: FILE_MODE });
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
@@ -94,6 +155,7 @@ export class RunDir {
     }
     heldHere.add(this.dir);
     try {
+      this.makePrivate();
       return await this.cleanStale();
     } catch (err) {
       this.release();

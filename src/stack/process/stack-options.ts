@@ -2,13 +2,12 @@ import type { TopologyOptions } from '../topology.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
 export interface StackOptions {
+  /** Configs, data, logs and every password (RunDir.secrets: made on the first start, then reused). */
   runDir: string;
   /** Port, host and timing overrides; tests pass free ports for everything. */
   topology?: TopologyOptions;
   apps?: 0 | 1 | 2;
   haproxy?: boolean;
-  /** Default: `<runDir>/redis.password`, generated on the first start and reused afterwards. */
-  password?: string;
   /** Command that starts one app instance (its settings come as environment variables). */
   appCommand?: string[];
   /** Extra environment of every app instance; overrides the stack's own variables. */
@@ -16,6 +15,11 @@ export interface StackOptions {
   /** Deadline of each readiness step. */
   timeoutMs?: number;
   onEvent?: (message: string) => void;
+  /**
+   * Concurrent connections one client address may hold on HAProxy's HTTP fronts (default
+   * DEFAULT_CONNECTIONS_PER_ADDRESS of render/haproxy.ts).
+   */
+  connectionsPerAddress?: number;
   /** Delays before a crashed process is started again (default RESTART_BACKOFF: 250 ms to 10 s). */
   restartBackoff?: BackoffPolicy;
 }
@@ -34,3 +38,12 @@ export class StackStartError extends Error {
     this.name = 'StackStartError';
   }
 }
+
+/**
+ * App settings for a load generated from one address (chaos, bench): the per-address limits on
+ * logins and registrations protect a real site from one client, not a load test from itself.
+ */
+export const LOAD_LIMITS: Record<string, string> = {
+  REGISTER_LIMIT_PER_IP: '100000',
+  LOGIN_LIMIT_PER_IP: '100000',
+};

@@ -1,15 +1,34 @@
+import type { StackSecrets } from '../render/acl.ts';
 import type { RedisNode, Topology } from '../topology.ts';
-import { sentinelsMaster } from './probes.ts';
+import { type RedisLogin, sentinelsMaster } from './probes.ts';
 
 export type Addr = { host: string; port: number };
 
 /** What a running stack offers that follows from its topology alone: addresses, URLs, the master. */
 export class StackView {
+  /** The operator's ACL user: what the CLI, chaos, bench and tests log in to Redis as. */
+  readonly username = 'operator';
+
   constructor(
     readonly topology: Topology,
-    readonly password: string,
+    /** Every password of the stack (render/acl.ts); `password` and `login` are the operator's. */
+    readonly secrets: StackSecrets,
     readonly appCount: number,
   ) {}
+
+  /** The operator's Redis password. */
+  get password(): string {
+    return this.secrets.redis.operator;
+  }
+
+  get login(): RedisLogin {
+    return { username: this.username, password: this.password };
+  }
+
+  /** The Sentinels' own password (`requirepass`). */
+  get sentinelPassword(): string {
+    return this.secrets.sentinel;
+  }
 
   appUrl(name: string): string {
     const a = this.topology.apps.find((x) => x.name === name);
@@ -46,7 +65,7 @@ export class StackView {
 
   /** The node most reachable Sentinels name as master now. */
   async redisMaster(): Promise<RedisNode | undefined> {
-    const m = await sentinelsMaster(this.sentinelAddrs(), this.topology.masterName);
+    const m = await sentinelsMaster(this.sentinelAddrs(), this.topology.masterName, this.sentinelPassword);
     return m && this.topology.redis.find((r) => r.host === m.host && r.port === m.port);
   }
 

@@ -7,12 +7,12 @@ import { type NodeHealth, type SupervisorState, writeState } from './health.ts';
 import type { ExitInfo } from './managed.ts';
 import { assertPortFree } from './ports.ts';
 import { sentinelView } from './probes.ts';
-import { REPO_ROOT, StackProcesses, StackStoppingError } from './processes.ts';
+import { OPERATOR_PASSWORD_FILE, REPO_ROOT, StackProcesses, StackStoppingError } from './processes.ts';
 import { rejoinTarget } from './rejoin.ts';
 import { type StackOptions, StackStartError } from './stack-options.ts';
 import { ReadinessTimeoutError } from './wait.ts';
 
-export { REPO_ROOT, type StackOptions, StackStartError, StackStoppingError };
+export { OPERATOR_PASSWORD_FILE, REPO_ROOT, type StackOptions, StackStartError, StackStoppingError };
 
 /**
  * Starts the topology as real processes in order, each step waiting on real readiness, restarts a
@@ -93,7 +93,7 @@ export class Stack extends StackProcesses implements StackActions {
         s.name,
         `the master, num-slaves=${replicas} and num-other-sentinels=${others}`,
         async () => {
-          const v = await sentinelView(s.host, s.port, t.masterName);
+          const v = await sentinelView(s.host, s.port, t.masterName, this.sentinelPassword);
           return v.master !== null && v.replicas === replicas && v.otherSentinels === others;
         },
       );
@@ -109,6 +109,7 @@ export class Stack extends StackProcesses implements StackActions {
     const redis = this.topology.redis.find((r) => r.name === name);
     if (redis) {
       const target = await rejoinTarget(this.topology, redis, {
+        sentinelPassword: this.sentinelPassword,
         signal,
         waiting: () => step('waiting-for-failover'),
       });

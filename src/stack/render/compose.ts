@@ -9,7 +9,8 @@ import {
   type SentinelNode,
   type Topology,
 } from '../topology.ts';
-import { renderHaproxyCfg } from './haproxy.ts';
+import { type RedisUser, userArguments } from './acl.ts';
+import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from './haproxy.ts';
 import { renderRedisConf } from './redis.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
 
@@ -41,7 +42,8 @@ export const COMPOSE_PORTS: Partial<Record<PortName, number>> = {
 
 /**
  * Host ports compose publishes. HAProxy's HTTP front is the one that differs from local mode: port 80
- * on the host (8080 inside the container, so HAProxy needs no privilege to bind it).
+ * on the host (8080 inside the container, so HAProxy needs no privilege to bind it). Only the site is
+ * published on every interface; the others on the host's loopback (PRIVATE_HOST) only.
  */
 export const PUBLISHED_PORTS = {
   'haproxy-http': 80,
@@ -50,21 +52,61 @@ export const PUBLISHED_PORTS = {
   redisinsight: 5540,
 } as const;
 
+/** Where the operator front, the Redis front and RedisInsight are published: the host itself only. */
+export const PRIVATE_HOST = '127.0.0.1';
+
+/** The compose profile of the optional tools (RedisInsight): `docker compose --profile tools up`. */
+export const TOOLS_PROFILE = 'tools';
+
+/** The non-root user each image runs its process as (each official image has its own). */
+export const USERS = { redis: 'redis', haproxy: 'haproxy', app: 'node', redisinsight: 'node' } as const;
+
 /** Same major versions as the Debian packages local mode runs (redis 7.0, HAProxy 2.6). */
 export const IMAGES = {
   redis: 'redis:7.0',
   haproxy: 'haproxy:2.6',
-  redisinsight: 'redis/redisinsight:latest',
+  // A release, not :latest: what runs is what was read and tested.
+  redisinsight: 'redis/redisinsight:2.70.1',
   app: 'redis-ha-stack',
 } as const;
 
 /** Secrets come from the environment of `docker compose`; compose refuses to start without them. */
 export const SECRET_VARIABLES = {
+  // One password per Redis ACL user (render/acl.ts) and the Sentinels' own.
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
-  REDIS_PASSWORD: '${REDIS_PASSWORD:?set REDIS_PASSWORD, see README}',
+  REDIS_APP_PASSWORD: '${REDIS_APP_PASSWORD:?set REDIS_APP_PASSWORD, see README}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
+  REDIS_REPLICATION_PASSWORD: '${REDIS_REPLICATION_PASSWORD:?set REDIS_REPLICATION_PASSWORD, see README}',
+  REDIS_SENTINEL_USER_PASSWORD:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
+    '${REDIS_SENTINEL_USER_PASSWORD:?set REDIS_SENTINEL_USER_PASSWORD, see README}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
+  REDIS_OPERATOR_PASSWORD: '${REDIS_OPERATOR_PASSWORD:?set REDIS_OPERATOR_PASSWORD, see README}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
+  REDIS_HAPROXY_PASSWORD: '${REDIS_HAPROXY_PASSWORD:?set REDIS_HAPROXY_PASSWORD, see README}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
+  SENTINEL_PASSWORD: '${SENTINEL_PASSWORD:?set SENTINEL_PASSWORD, see README}',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
   SESSION_SECRET: '${SESSION_SECRET:?set SESSION_SECRET to 32 or more random characters, see README}',
+  HAPROXY_OPERATOR_PASSWORD:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
+    '${HAPROXY_OPERATOR_PASSWORD:?set HAPROXY_OPERATOR_PASSWORD to 32 or more random characters, see README}',
 } as const;
+
+/** The variable of each Redis ACL user's password. */
+export const USER_PASSWORD_VARIABLES = {
+  app: 'REDIS_APP_PASSWORD',
+  replication: 'REDIS_REPLICATION_PASSWORD',
+  sentinel: 'REDIS_SENTINEL_USER_PASSWORD',
+  operator: 'REDIS_OPERATOR_PASSWORD',
+  haproxy: 'REDIS_HAPROXY_PASSWORD',
+} as const satisfies Record<RedisUser, keyof typeof SECRET_VARIABLES>;
+
+/** Every node's maxmemory, `REDIS_MAXMEMORY` (default: the topology's). */
+export const MAX_MEMORY_VARIABLE = 'REDIS_MAXMEMORY';
+
+/** The per-address connection limit of HAProxy's HTTP fronts, which HAProxy reads at start. */
+export const CONNECTIONS_VARIABLE = 'HAPROXY_CONNECTIONS_PER_ADDRESS';
 
 /**
  * A fixed address for HAProxy, so the apps believe `X-Forwarded-For` from it and from nobody else.
@@ -102,19 +144,32 @@ const healthcheck = (test: string[] | string, startPeriod = '5s'): YamlValue => 
 
 function redisService(t: Topology, node: RedisNode): YamlValue {
   const master = initialMaster(t);
-  const pw = SECRET_VARIABLES.REDIS_PASSWORD;
-  // A replica is healthy once it has synced; after a failover any node may be the master.
+  const passwords = Object.fromEntries(
+    Object.entries(USER_PASSWORD_VARIABLES).map(([user, variable]) => [user, SECRET_VARIABLES[variable]]),
+  ) as Record<RedisUser, string>;
+  // A replica is healthy once it has synced; after a failover any node may be the master. The
+  // check logs in as the haproxy user, which may PING and read INFO and nothing else.
+  const cli = `redis-cli --user haproxy -p ${node.port}`;
   const check =
     node === master
-      ? `redis-cli -p ${node.port} ping | grep -q PONG`
-      : `redis-cli -p ${node.port} info replication | grep -Eq 'role:master|master_link_status:up'`;
+      ? `${cli} ping | grep -q PONG`
+      : `${cli} info replication | grep -Eq 'role:master|master_link_status:up'`;
   return {
     image: IMAGES.redis,
     restart: 'unless-stopped',
-    // The password reaches redis-server on its command line, never a file (Redis hides its arguments
-    // from the process list); redis-cli in the health check reads REDISCLI_AUTH.
-    command: ['redis-server', REDIS_CONF, '--requirepass', pw, '--masterauth', pw],
-    environment: { REDISCLI_AUTH: pw },
+    user: USERS.redis,
+    // The ACL users and their passwords reach redis-server on its command line, never a file (Redis
+    // hides its arguments from the process list); redis-cli in the health check reads REDISCLI_AUTH.
+    command: [
+      'redis-server',
+      REDIS_CONF,
+      '--maxmemory',
+      `\${${MAX_MEMORY_VARIABLE}:-${t.maxMemory}}`,
+      '--masterauth',
+      passwords.replication,
+      ...userArguments(passwords),
+    ],
+    environment: { REDISCLI_AUTH: SECRET_VARIABLES.REDIS_HAPROXY_PASSWORD },
     volumes: [`./redis/${node.host}.conf:${REDIS_CONF}:ro`, `${node.host}-data:/data`],
     ...(node === master ? {} : { depends_on: healthy([master.host]) }),
     healthcheck: healthcheck(check),
@@ -138,7 +193,10 @@ function sentinelService(t: Topology, s: SentinelNode): YamlValue {
       SENTINEL_PORT: String(s.port),
       SENTINEL_ANNOUNCE_HOST: s.host,
       SENTINEL_DIR: '/data',
-      REDIS_PASSWORD: SECRET_VARIABLES.REDIS_PASSWORD,
+      REDIS_SENTINEL_USER_PASSWORD: SECRET_VARIABLES.REDIS_SENTINEL_USER_PASSWORD,
+      SENTINEL_PASSWORD: SECRET_VARIABLES.SENTINEL_PASSWORD,
+      // For redis-cli in the health check.
+      REDISCLI_AUTH: SECRET_VARIABLES.SENTINEL_PASSWORD,
     },
     // The config lives on the volume: Sentinel rewrites it with what it learns, and a restart keeps it.
     volumes: [`./sentinel-entrypoint.sh:${ENTRYPOINT}:ro`, `${s.host}-data:/data`],
@@ -153,14 +211,19 @@ function appService(t: Topology, app: AppNode): YamlValue {
     build: { context: '..', dockerfile: 'Dockerfile' },
     image: IMAGES.app,
     restart: 'unless-stopped',
-    environment: appEnvironment(t, app, {
-      listen: '0.0.0.0',
-      password: SECRET_VARIABLES.REDIS_PASSWORD,
-      sessionSecret: SECRET_VARIABLES.SESSION_SECRET,
-      trustProxy: NETWORK.haproxyAddress,
-      // HAProxy starts after the apps: until it answers, the topology page says its stats are unavailable.
-      statsUrl: `http://${t.haproxy.host}:${t.haproxy.statsPort}/stats`,
-    }),
+    environment: {
+      ...appEnvironment(t, app, {
+        listen: '0.0.0.0',
+        password: SECRET_VARIABLES.REDIS_APP_PASSWORD,
+        sentinelPassword: SECRET_VARIABLES.SENTINEL_PASSWORD,
+        sessionSecret: SECRET_VARIABLES.SESSION_SECRET,
+        trustProxy: NETWORK.haproxyAddress,
+        // HAProxy starts after the apps: until it answers, the topology page says its stats are unavailable.
+        statsUrl: `http://${t.haproxy.host}:${t.haproxy.statsPort}/stats`,
+      }),
+      HAPROXY_OPERATOR_PASSWORD: SECRET_VARIABLES.HAPROXY_OPERATOR_PASSWORD,
+    },
+    user: USERS.app,
     depends_on: healthy(t.sentinels.map((s) => s.host)),
     // SIGTERM drains (/readyz 503, SHUTDOWN_DRAIN_MS) then waits for in-flight requests (SHUTDOWN_GRACE_MS).
     stop_grace_period: '15s',
@@ -173,22 +236,31 @@ function haproxyService(t: Topology): YamlValue {
   return {
     image: IMAGES.haproxy,
     restart: 'unless-stopped',
+    user: USERS.haproxy,
     volumes: [`./haproxy/haproxy.cfg:${HAPROXY_CFG}:ro`],
-    // haproxy.cfg reads "${REDIS_PASSWORD}" for the check of the Redis master.
-    environment: { REDIS_PASSWORD: SECRET_VARIABLES.REDIS_PASSWORD },
+    // haproxy.cfg reads "${REDIS_HAPROXY_PASSWORD}" for the check of the Redis master.
+    environment: {
+      REDIS_HAPROXY_PASSWORD: SECRET_VARIABLES.REDIS_HAPROXY_PASSWORD,
+      HAPROXY_OPERATOR_PASSWORD: SECRET_VARIABLES.HAPROXY_OPERATOR_PASSWORD,
+      [CONNECTIONS_VARIABLE]: `\${${CONNECTIONS_VARIABLE}:-${DEFAULT_CONNECTIONS_PER_ADDRESS}}`,
+    },
+    // Only the site faces the network; the operator front and the Redis front stay on the host.
     ports: [
       `${PUBLISHED_PORTS['haproxy-http']}:${h.httpPort}`,
-      `${PUBLISHED_PORTS['haproxy-stats']}:${h.statsPort}`,
-      `${PUBLISHED_PORTS['haproxy-redis']}:${h.redisPort}`,
+      `${PRIVATE_HOST}:${PUBLISHED_PORTS['haproxy-stats']}:${h.statsPort}`,
+      `${PRIVATE_HOST}:${PUBLISHED_PORTS['haproxy-redis']}:${h.redisPort}`,
     ],
     networks: { default: { ipv4_address: NETWORK.haproxyAddress } },
     depends_on: healthy([...t.apps.map((a) => a.host), ...t.redis.map((r) => r.host)]),
-    // The image has no HTTP client; bash's /dev/tcp asks the stats page for its CSV.
+    // The image has no HTTP client; bash's /dev/tcp asks the stats page for its CSV, as the
+    // operator (`$$`: a `$` compose leaves to the shell).
     healthcheck: healthcheck([
       'CMD',
       'bash',
       '-c',
-      `exec 3<>/dev/tcp/127.0.0.1/${h.statsPort} && printf 'GET /stats;csv HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '^apps,BACKEND' <&3`,
+      `exec 3<>/dev/tcp/127.0.0.1/${h.statsPort} && ` +
+        `printf 'GET /stats;csv HTTP/1.0\\r\\nAuthorization: Basic %s\\r\\n\\r\\n' "$$(printf 'operator:%s' "$$HAPROXY_OPERATOR_PASSWORD" | base64 -w0)" >&3 && ` +
+        `grep -q '^apps,BACKEND' <&3`,
     ]),
   };
 }
@@ -197,8 +269,11 @@ function redisinsightService(t: Topology): YamlValue {
   const port = PUBLISHED_PORTS.redisinsight;
   return {
     image: IMAGES.redisinsight,
+    // Started only when asked for: `docker compose --profile tools up -d`.
+    profiles: [TOOLS_PROFILE],
     restart: 'unless-stopped',
-    ports: [`${port}:${port}`],
+    user: USERS.redisinsight,
+    ports: [`${PRIVATE_HOST}:${port}:${port}`],
     volumes: ['redisinsight-data:/data'],
     depends_on: healthy(t.sentinels.map((s) => s.host)),
   };
@@ -227,13 +302,18 @@ export function composeDocument(t: Topology = composeTopology()): { [key: string
 export function renderComposeFiles(t: Topology = composeTopology()): Record<string, string> {
   const files: Record<string, string> = {
     'compose.yaml': toYaml(composeDocument(t)),
-    'haproxy/haproxy.cfg': renderHaproxyCfg(t, { target: 'compose', password: { env: 'REDIS_PASSWORD' } }),
+    'haproxy/haproxy.cfg': renderHaproxyCfg(t, {
+      target: 'compose',
+      password: { env: USER_PASSWORD_VARIABLES.haproxy },
+      operatorPassword: { env: 'HAPROXY_OPERATOR_PASSWORD' },
+      connectionsPerAddress: { env: CONNECTIONS_VARIABLE, default: DEFAULT_CONNECTIONS_PER_ADDRESS },
+    }),
   };
   for (const node of t.redis) {
-    // No password here: it comes on the command line from the environment.
+    // No user and no password here: they come on the command line from the environment.
     files[`redis/${node.host}.conf`] = renderRedisConf(t, node, {
       dir: '/data',
-      password: undefined,
+      users: undefined,
       announceHostname: true,
     });
   }

@@ -1,8 +1,13 @@
 import type { RedisNode, Topology } from '../topology.ts';
+import { type RedisUser, renderUsers } from './acl.ts';
 
 export interface RedisRenderOptions {
   dir: string;
-  password: string | undefined;
+  /**
+   * The ACL users' passwords. Undefined: the file names no password (compose passes the users and
+   * the replication password on the command line; see compose.ts).
+   */
+  users: Record<RedisUser, string> | undefined;
   /**
    * Whom to replicate: a node (one that rejoins the current master), null to start as master,
    * undefined for the topology's initial roles.
@@ -39,6 +44,8 @@ export function renderRedisConf(t: Topology, node: RedisNode, opts: RedisRenderO
     'repl-diskless-sync yes',
     'repl-diskless-sync-delay 0',
     'repl-timeout 10',
+    // Full memory refuses writes instead of evicting: nothing acknowledged is ever dropped.
+    `maxmemory ${t.maxMemory}`,
     'maxmemory-policy noeviction',
     'enable-debug-command local',
     'tcp-keepalive 10',
@@ -48,7 +55,9 @@ export function renderRedisConf(t: Topology, node: RedisNode, opts: RedisRenderO
   if (opts.announceHostname) lines.push(`replica-announce-ip ${node.host}`);
   // Locally: connect to the master from the node's own address, so a packet filter can tell nodes apart.
   else lines.push(`bind-source-addr ${node.host}`);
-  if (opts.password) lines.push(`requirepass ${opts.password}`, `masterauth ${opts.password}`);
+  // Replicas log in to their master as the replication user.
+  lines.push('masteruser replication');
+  if (opts.users) lines.push(`masterauth ${opts.users.replication}`, ...renderUsers(opts.users));
   if (replicaOf) lines.push(`replicaof ${replicaOf.host} ${replicaOf.port}`);
   return `${lines.join('\n')}\n`;
 }

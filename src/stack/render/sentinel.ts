@@ -2,7 +2,13 @@ import type { SentinelNode, Topology } from '../topology.ts';
 
 export interface SentinelRenderOptions {
   dir: string;
-  password: string | undefined;
+  /** Password of the `sentinel` ACL user on the Redis nodes (`sentinel auth-user` / `auth-pass`). */
+  authPass: string | undefined;
+  /**
+   * The Sentinels' own password: every client gives it, and so do the Sentinels to each other
+   * (`requirepass`, `sentinel sentinel-pass`).
+   */
+  requirePass: string | undefined;
   /** The master to monitor (the topology's initial master unless Sentinels already elected another). */
   master?: { host: string; port: number } | undefined;
   /** Compose: Sentinels and nodes are known by host name. */
@@ -37,6 +43,9 @@ export function renderSentinelConf(t: Topology, node: SentinelNode, opts: Sentin
     `sentinel failover-timeout ${m} ${t.failoverTimeoutMs}`,
     `sentinel parallel-syncs ${m} ${t.parallelSyncs}`,
   );
-  if (opts.password) lines.push(`sentinel auth-pass ${m} ${opts.password}`);
+  if (opts.authPass)
+    lines.push(`sentinel auth-user ${m} sentinel`, `sentinel auth-pass ${m} ${opts.authPass}`);
+  if (opts.requirePass)
+    lines.push(`requirepass ${opts.requirePass}`, `sentinel sentinel-pass ${opts.requirePass}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,0 +1,35 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { HttpError } from './errors.ts';
+
+/** The one user of HAProxy's operator front. */
+export const OPERATOR_USER = 'operator';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Who may see the operator's views (topology, its stream, metrics). HAProxy's public front already
+ * answers them 404 and its operator front asks for the operator's password; the app checks that
+ * same password again from the Authorization header the operator front passes on, because a
+ * marker header set by HAProxy would be believed from anyone who reaches the app's port directly
+ * (every local user in local mode, every container on the network in compose). Without a password
+ * configured (an instance run on its own, without the front) the views stay open.
+ *
+ * Returns the check for a route's `onRequest`: a request without the password gets the 404 the
+ * public front gives, so neither tells that the route exists.
+ */
+export function operatorOnly(password: string | undefined) {
+  const expected = password === undefined ? undefined : digest(`${OPERATOR_USER}:${password}`);
+  return (req: FastifyRequest, _reply: unknown, done: (err?: Error) => void): void => {
+    const path = req.url.split('?')[0]!.slice(0, 100);
+    if (expected === undefined || carriesOperator(req.headers.authorization, expected)) done();
+    else done(new HttpError(404, 'not_found', `no route for ${req.method} ${path}`));
+  };
+}
+
+function carriesOperator(header: string | undefined, expected: Buffer): boolean {
+  const m = /^Basic +([A-Za-z0-9+/=]{1,512})$/i.exec(header ?? '');
+  if (!m) return false;
+  // Digests compared in constant time: neither the password nor its length shows in the timing.
+  return timingSafeEqual(digest(Buffer.from(m[1]!, 'base64').toString('utf8')), expected);
+}

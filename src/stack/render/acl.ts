@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The Redis ACL users of the stack. Each client logs in as its own user, with only the keys and
+ * commands its job needs; `default` is off, so a connection that names no user gets nothing.
+ * Every node carries every user: any of them may become the master.
+ */
+export const REDIS_USERS = ['app', 'replication', 'sentinel', 'operator', 'haproxy'] as const;
+export type RedisUser = (typeof REDIS_USERS)[number];
+
+/** A password for each ACL user, plus the Sentinels' own (`requirepass`, `sentinel-pass`). */
+export interface StackSecrets {
+  redis: Record<RedisUser, string>;
+  sentinel: string;
+}
+
+/**
+ * The web app's keys (src/app/stores/keys.ts; test/unit/render.test.ts checks that every key the
+ * app makes matches one of them). The stack never imports the app, hence the copy.
+ */
+export const APP_KEY_PATTERNS = ['user:{*}', 'cart:{*}', 'sess:*', 'rl:*'] as const;
+
+/**
+ * What the app sends (AUTH and HELLO need no permission): ioredis's connection set-up, INFO for
+ * /readyz and the topology page, its stores (also from inside their Lua scripts), transactions
+ * and the WAIT of a durable write.
+ */
+const APP_COMMANDS = [
+  'select',
+  'client|setname',
+  'ping',
+  'info',
+  'quit',
+  'get',
+  'getex',
+  'set',
+  'del',
+  'exists',
+  'incr',
+  'decr',
+  'expire',
+  'ttl',
+  'pttl',
+  'hget',
+  'hmget',
+  'hgetall',
+  'hset',
+  'hdel',
+  // EVAL; EVALSHA for a script defined once (never SCRIPT: nothing is loaded or flushed by hand).
+  'eval',
+  'evalsha',
+  'multi',
+  'exec',
+  'discard',
+  'wait',
+];
+
+/** Permissions of each user, in `ACL SETUSER` syntax (without `on` and the password). */
+export const ACL_RULES: Record<RedisUser, readonly string[]> = {
+  app: [...APP_KEY_PATTERNS.map((p) => `~${p}`), '-@all', ...APP_COMMANDS.map((c) => `+${c}`)],
+  // What a replica sends its master (https://redis.io/docs/management/security/acl/#acl-rules-for-sentinel-and-replicas).
+  replication: ['-@all', '+psync', '+replconf', '+ping'],
+  // What Redis documents for Sentinel: watch, announce itself on its hello channel, promote, demote.
+  sentinel: [
+    '&__sentinel__:hello',
+    '-@all',
+    '+multi',
+    '+exec',
+    '+slaveof',
+    '+ping',
+    '+subscribe',
+    '+config|rewrite',
+    '+role',
+    '+publish',
+    '+info',
+    '+client|setname',
+    '+client|kill',
+    '+script|kill',
+  ],
+  // The operator's CLI, the chaos suite, the bench and the tests.
+  operator: ['~*', '&*', '+@all'],
+  // HAProxy's check of the master (AUTH, PING, INFO replication, QUIT); also compose's health checks.
+  haproxy: ['-@all', '+ping', '+info', '+quit'],
+};
+
+/**
+ * `default` is off: no connection can log in as it, so every command of a connection that has not
+ * logged in as another user answers NOAUTH. Its permissions stay whole on purpose: Redis 7.0 loads
+ * the AOF as this user, and a restricted `default` would silently drop, at every restart, each
+ * MULTI/EXEC block the AOF holds (the effects of every Lua script among them).
+ */
+export const DEFAULT_USER = ['off', 'resetpass', '~*', '&*', '+@all'] as const;
+
+/** `#<sha256>`: a password as ACL rules take it, so a config file never holds it in the clear. */
+export function aclPasswordHash(password: string): string {
+  return `#${createHash('sha256').update(password).digest('hex')}`;
+}
+
+/** The `user` lines of redis.conf: `default` off, then every user with the hash of its password. */
+export function renderUsers(passwords: Record<RedisUser, string>): string[] {
+  return [
+    `user default ${DEFAULT_USER.join(' ')}`,
+    ...REDIS_USERS.map((u) => `user ${u} on ${aclPasswordHash(passwords[u])} ${ACL_RULES[u].join(' ')}`),
+  ];
+}
+
+/**
+ * The same users as `redis-server` arguments, with each password taken as given (compose passes
+ * `${VAR}` references that it fills in at start, so no file holds a secret).
+ */
+export function userArguments(passwords: Record<RedisUser, string>): string[] {
+  return [
+    ...['--user', 'default', ...DEFAULT_USER],
+    ...REDIS_USERS.flatMap((u) => ['--user', u, 'on', `>${passwords[u]}`, ...ACL_RULES[u]]),
+  ];
+}
