@@ -1,12 +1,14 @@
 /**
  * The ceiling: a bare `node:http` server that gives `GET /get` the same answer as the app and does
- * nothing more: the signed cookie checked, the session read with its TTL renewed (GETEX) and the
- * cart read, both sent in one write on one connection as the app sends them, and the same page
+ * nothing more: the signed cookie checked, the session read with its TTL renewed (GETEX), the
+ * account's generation and the cart read, sent in one write on one connection as the app sends
+ * them, the session checked as the app checks it, and the same page
  * (the app's view, with its CSRF token) under the same headers. Same Redis, same client, same
  * configuration variables as an app instance; no framework, no logging, no metrics, no fallback.
  */
 import { createServer } from 'node:http';
 import { parseCookies } from '../../app/security/tokens.ts';
+import { sessionValid } from '../../app/stores/sessions.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createClient, together } from '../../redis/clients.ts';
 import { cartAnswer } from './answer.ts';
@@ -34,17 +36,12 @@ const server = createServer((req, res) => {
   together(redis, () =>
     Promise.all([
       redis.getex(`sess:${signed.sid}`, 'EX', config.sessionTtlSeconds),
+      redis.hget(`user:{${signed.email}}`, 'gen'),
       redis.hgetall(`cart:{${signed.email}}`),
     ]),
   ).then(
-    ([raw, cart]) => {
-      let ok = false;
-      try {
-        ok = raw !== null && (JSON.parse(raw) as { email?: unknown }).email === signed.email;
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
+    ([raw, gen, cart]) => {
+      if (!sessionValid(raw, signed.email, gen, Date.now(), config.sessionMaxAgeSeconds * 1000)) {
         res.writeHead(303, { location: '/login' }).end();
         return;
       }
