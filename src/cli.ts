@@ -22,6 +22,8 @@ const USAGE = `usage: ha-stack <command> [arguments]
   resume <node>            SIGCONT a paused node
   restart <node>           stop a node and start it again
   logs <node> [lines]      the last lines of a node's log
+  rotate <secret>          a new secret without downtime, the apps restarted one at a time, each
+                           drained first (secret: session-secret, redis-app-password; see README)
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
   bench [failover] [--url URL] [--connections N] [--duration S] [--cases a,b] [--slices N]
@@ -47,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   restart: (a) => nodeAction('restart', a),
   pause,
   logs,
+  rotate: async (a) => (await import('./cli/rotate.ts')).rotate(a),
   chaos: async (a) => (await import('./cli/chaos.ts')).chaos(a),
   render: async (a) => (await import('./cli/render.ts')).render(a),
   bench: async (a) => {

@@ -1,5 +1,6 @@
 import type { NodeState, RedisLogin } from './process/probes.ts';
 import { nodeState, sentinelView, withRedis } from './process/probes.ts';
+import type { RotateResult } from './process/rotate.ts';
 import { waitFor } from './process/wait.ts';
 import type { RedisNode, Topology } from './topology.ts';
 
@@ -28,6 +29,8 @@ export interface StackActions extends StackCredentials {
   /** Starts a stopped node as an automatic restart would (a Redis node rejoins as a replica). */
   start(name: string): Promise<void>;
   currentMaster(): Promise<RedisNode | undefined>;
+  /** Replaces a secret (`session-secret`, `redis-app-password`) with rolling app restarts. */
+  rotate(secret: string): Promise<RotateResult>;
 }
 
 export async function nodeStates(t: Topology, login: RedisLogin): Promise<Map<string, NodeState | null>> {

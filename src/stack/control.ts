@@ -3,6 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { StackActions } from './actions.ts';
 import { plannedFailover } from './actions.ts';
 import type { RedisLogin, StatsAccess } from './process/probes.ts';
+import type { RotateResult } from './process/rotate.ts';
 import type { Stack } from './process/supervisor.ts';
 import type { RedisNode, Topology } from './topology.ts';
 
@@ -25,7 +26,7 @@ export interface StackFile {
 
 type NodeCommand = 'kill' | 'terminate' | 'pause' | 'resume' | 'restart' | 'stop' | 'start';
 
-type Command = { action: NodeCommand | 'failover' | 'master'; name?: string };
+type Command = { action: NodeCommand | 'failover' | 'master' | 'rotate'; name?: string };
 
 /** The launcher's control channel: a unix socket only the owner of the run directory can reach. */
 export function serveControl(stack: Stack, socketPath: string): Promise<Server> {
@@ -38,6 +39,7 @@ export function serveControl(stack: Stack, socketPath: string): Promise<Server> 
       let result: unknown = null;
       if (cmd.action === 'failover') result = await plannedFailover(stack);
       else if (cmd.action === 'master') result = (await stack.currentMaster()) ?? null;
+      else if (cmd.action === 'rotate') result = await stack.rotate(String(cmd.name));
       // A node command always names its node: `stop` without one would stop the whole stack.
       else if (typeof cmd.name !== 'string' || !cmd.name) throw new Error(`${cmd.action} needs a node name`);
       else await stack[cmd.action](cmd.name);
@@ -139,5 +141,9 @@ export class ControlClient implements StackActions {
   }
   async currentMaster(): Promise<RedisNode | undefined> {
     return ((await this.act('master')) as RedisNode | null) ?? undefined;
+  }
+  /** Replaces a secret on the running stack; resolves once every app instance runs with it. */
+  async rotate(secret: string): Promise<RotateResult> {
+    return (await this.act('rotate', secret)) as RotateResult;
   }
 }

@@ -8,6 +8,7 @@ import { appEnvironment, defineTopology, type RedisNode } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
 import { type ExitInfo, ManagedProcess } from './managed.ts';
 import { haproxyStats, nodeState, type StatsAccess, sentinelView, upServers, withRedis } from './probes.ts';
+import { SESSION_SECRET_FILE, SESSION_SECRET_PREVIOUS_FILE } from './rotate.ts';
 import { PRIVATE_UMASK, RunDir } from './rundir.ts';
 import { type StackOptions, StackStartError } from './stack-options.ts';
 import { type Addr, StackView } from './stack-view.ts';
@@ -33,7 +34,10 @@ export class StackStoppingError extends Error {
  */
 export class StackProcesses extends StackView {
   readonly run: RunDir;
-  readonly sessionSecret: string;
+  /** What the apps sign cookies and CSRF tokens with (`SESSION_SECRET`); `ha-stack rotate` replaces it. */
+  sessionSecret: string;
+  /** Accepted beside it (`SESSION_SECRET_PREVIOUS`): the secret before the last rotation, or the next one. */
+  sessionSecretPrevious: string | undefined;
   /** The password of user `operator` on HAProxy's operator front (`<runDir>/operator.password`). */
   readonly operatorPassword: string;
   protected readonly procs = new Map<string, ManagedProcess>();
@@ -46,7 +50,10 @@ export class StackProcesses extends StackView {
     super(defineTopology(opts.topology), run.secrets(), opts.apps ?? 2);
     this.run = run;
     // One secret shared by every instance: a session made by app-1 must be valid on app-2.
-    this.sessionSecret = opts.appEnv?.['SESSION_SECRET'] ?? this.run.secret('session.secret', 48);
+    this.sessionSecret = opts.appEnv?.['SESSION_SECRET'] ?? this.run.secret(SESSION_SECRET_FILE, 48);
+    this.sessionSecretPrevious = opts.appEnv?.['SESSION_SECRET']
+      ? opts.appEnv['SESSION_SECRET_PREVIOUS']
+      : this.run.readSecret(SESSION_SECRET_PREVIOUS_FILE);
     this.operatorPassword = this.run.secret(OPERATOR_PASSWORD_FILE);
   }
 
@@ -170,6 +177,7 @@ export class StackProcesses extends StackView {
       // With an operator front, the app reads HAProxy's stats and serves its operator views (topology,
       // metrics) only with the operator's password.
       ...(this.withHaproxy ? { HAPROXY_OPERATOR_PASSWORD: this.operatorPassword } : {}),
+      ...(this.sessionSecretPrevious ? { SESSION_SECRET_PREVIOUS: this.sessionSecretPrevious } : {}),
       HA_STACK_STATE_FILE: this.stateFile,
       ...this.opts.appEnv,
     };

@@ -6,6 +6,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -35,7 +36,7 @@ export const PRIVATE_UMASK = 0o077;
 
 /** What the stack keeps in its run directory: these folders, and files named like these. */
 const STACK_DIRS = ['logs', 'pids', 'nodes'];
-const STACK_FILE = /\.(password|secret|pid|json|sock|tmp)$/;
+const STACK_FILE = /\.(password|secret|previous|pid|json|sock|tmp)$/;
 
 /** The file of each secret in the run directory. */
 export const SECRET_FILES: { redis: Record<RedisUser, string>; sentinel: string } = {
@@ -86,6 +87,21 @@ export class RunDir {
     const value = randomBytes(bytes).toString('base64url');
     writeFileSync(file, `${value}\n`, { mode: FILE_MODE });
     return value;
+  }
+
+  /** A secret kept in the run directory, if its file exists. */
+  readSecret(name: string): string | undefined {
+    const file = join(this.dir, name);
+    return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
+  }
+
+  /** Replaces a secret's file (mode 0600) at once: written beside it, then renamed over it. */
+  writeSecret(name: string, value: string): void {
+    const file = join(this.dir, name);
+    const tmp = `${file}.tmp`;
+    rmSync(tmp, { force: true });
+    writeFileSync(tmp, `${value}\n`, { mode: FILE_MODE, flag: 'wx' });
+    renameSync(tmp, file);
   }
 
   /**
