@@ -42,6 +42,14 @@ export class UserAgent {
     this.agent.destroy();
   }
 
+  /**
+   * Closes the connection while it is idle (the next request opens a new one): a user waiting for
+   * its turn must not hold one of the proxy's connections per client address.
+   */
+  rest(): void {
+    for (const sockets of Object.values(this.agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+  }
+
   private keep(setCookie: string[] | undefined): void {
     for (const line of setCookie ?? []) {
       const [pair = '', ...attrs] = line.split(';');

@@ -48,6 +48,7 @@ export async function createUsers(
     const password = `pw-${tag}-${i}-load`;
     const signUp = surface === 'page' ? browserSignUp : apiSignUp;
     const { client, csrf, items } = await signUp(base, email, password, products);
+    client.rest();
     users.push({
       surface,
       products,
@@ -102,6 +103,7 @@ export function runLoad(
       let user: LoadUser | undefined = first;
       while (user && !signal.aborted) {
         await loop(user, stats, signal, pauseMs, queue.length > 0);
+        if (exhausted(user) && queue.length > 0) user.client.rest();
         user = exhausted(user) ? (queue.shift() ?? user) : undefined;
       }
     };
