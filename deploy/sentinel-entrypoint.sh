@@ -13,7 +13,8 @@
 # SENTINEL_DRY_RUN=1 writes the config and prints its path instead of starting the Sentinel.
 set -eu
 
-fail() { echo "sentinel-entrypoint: $*" >&2; exit 2; }
+ENTRYPOINT_NAME=sentinel-entrypoint
+. "$(dirname "$0")/passwords.sh"
 number() { # name value
   case "$2" in ''|*[!0-9]*) fail "$1 must be a whole number, got '$2'" ;; esac
 }
@@ -36,18 +37,6 @@ number MASTER_PORT "$PORT"
 number SENTINEL_PORT "$SPORT"
 DIR="${SENTINEL_DIR:-/data}"
 
-password() { # name: the value of $name, or of the file $name_FILE; refused when missing or weak
-  eval "value=\"\${$1:-}\" file=\"\${$1_FILE:-}\""
-  if [ -n "$file" ]; then
-    [ -r "$file" ] || fail "$1_FILE $file is not readable"
-    value="$(cat "$file")"
-  fi
-  [ -n "$value" ] || fail "set $1 (or $1_FILE), see README"
-  [ "${#value}" -ge 32 ] || fail "$1 is too short: at least 32 characters (openssl rand -hex 24)"
-  # A config line holds it: nothing that could end the line or start another.
-  case "$value" in *[!A-Za-z0-9._~+/=-]*) fail "$1 may hold only A-Z a-z 0-9 . _ ~ + / = -" ;; esac
-  printf '%s' "$value"
-}
 SENTINEL_PASS="$(password SENTINEL_PASSWORD)"
 AUTH_PASS="$(password REDIS_SENTINEL_USER_PASSWORD)"
 

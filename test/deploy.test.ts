@@ -28,6 +28,7 @@ import { tempDirs } from './helpers/stack.ts';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DEPLOY = join(ROOT, 'deploy');
 const ENTRYPOINT = join(DEPLOY, 'sentinel-entrypoint.sh');
+const REDIS_ENTRYPOINT = join(DEPLOY, 'redis-entrypoint.sh');
 const exec = promisify(execFile);
 
 const tempDir = tempDirs();
@@ -89,8 +90,17 @@ describe('deploy/compose.yaml (docker-compose config)', () => {
       env: cleanEnv(DUMMY),
     });
     assert.equal(r.code, 0, r.stderr);
-    for (const v of Object.values(USER_PASSWORD_VARIABLES)) assert.ok(r.stdout.includes(`>${DUMMY[v]}`), v);
-    assert.match(r.stdout, new RegExp(`--masterauth\\s+- ${DUMMY.REDIS_REPLICATION_PASSWORD}`));
+    // The Redis commands name each password by its variable; the entrypoint fills it in, checked.
+    for (const v of Object.values(USER_PASSWORD_VARIABLES)) {
+      assert.ok(r.stdout.includes(`'>$$${v}'`), v);
+      assert.ok(r.stdout.includes(`${v}: ${DUMMY[v]}`), `${v} in the environment`);
+    }
+    assert.match(r.stdout, /--masterauth\s+- \$\$REDIS_REPLICATION_PASSWORD/);
+    assert.doesNotMatch(
+      r.stdout,
+      new RegExp(`- '?>?${DUMMY.REDIS_APP_PASSWORD}`),
+      'no password in a command',
+    );
     assert.match(r.stdout, /SESSION_SECRET: dummy-session-secret-/);
     assert.match(r.stdout, /- 80:8080|published: 80\b/);
   });
@@ -152,11 +162,13 @@ describe('deploy/haproxy/haproxy.cfg', () => {
 
 /** A compose value with its `${VAR:?...}` and `${VAR:-default}` filled in as compose would (DUMMY secrets). */
 const interpolate = (v: string) =>
-  v.replace(/\$\{([A-Z_]+)(?::-([^}]*)|:\?[^}]*)\}/g, (_, name: string, fallback?: string) => {
-    const value = DUMMY[name as keyof typeof DUMMY] ?? fallback;
-    if (value === undefined) throw new Error(`no value for ${name}`);
-    return value;
-  });
+  v
+    .replaceAll('$$', '$')
+    .replace(/\$\{([A-Z_]+)(?::-([^}]*)|:\?[^}]*)\}/g, (_, name: string, fallback?: string) => {
+      const value = DUMMY[name as keyof typeof DUMMY] ?? fallback;
+      if (value === undefined) throw new Error(`no value for ${name}`);
+      return value;
+    });
 
 describe('deploy/redis/*.conf', () => {
   const t = composeTopology();
@@ -172,7 +184,11 @@ describe('deploy/redis/*.conf', () => {
       // The service's own arguments after the config file: maxmemory, masterauth, the ACL users.
       const [server, , ...compose] = services[node.host]!.command.map(interpolate);
       assert.equal(server, 'redis-server');
-      const proc = spawn('redis-server', [...args, ...compose], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Through the entrypoint, with the passwords in the environment as compose gives them.
+      const proc = spawn('sh', [REDIS_ENTRYPOINT, 'redis-server', ...args, ...compose], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: cleanEnv(DUMMY),
+      });
       let log = '';
       proc.stdout.on('data', (d) => {
         log += d;
@@ -212,6 +228,62 @@ describe('deploy/redis/*.conf', () => {
       }
     });
   }
+});
+
+describe('deploy/redis-entrypoint.sh', () => {
+  const services = composeDocument()['services'] as Record<string, { command: string[] }>;
+  /** The entrypoint running `echo` instead of redis-server: it prints the arguments it would start with. */
+  const entrypoint = (args: string[], env: Record<string, string>) =>
+    run('sh', [REDIS_ENTRYPOINT, 'echo', ...args], { env: cleanEnv(env) });
+  const passwordVariables = Object.values(USER_PASSWORD_VARIABLES);
+
+  it("fills in each password of the service's command from the environment", async () => {
+    const command = services['redis-master']!.command.map(interpolate);
+    const r = await entrypoint(command.slice(1), DUMMY);
+    assert.equal(r.code, 0, r.stderr);
+    const args = r.stdout.trim().split(' ');
+    assert.equal(args[args.indexOf('--masterauth') + 1], DUMMY.REDIS_REPLICATION_PASSWORD);
+    for (const v of passwordVariables) assert.ok(args.includes(`>${DUMMY[v]}`), v);
+    assert.doesNotMatch(r.stdout, /\$/, 'no reference left');
+    // Anything else passes untouched, also a `$` that names no password.
+    const other = await entrypoint(['$HOME', '>$USER', 'a b'], DUMMY);
+    assert.equal(other.stdout, '$HOME >$USER a b\n');
+  });
+
+  it('refuses a missing, short or unsafe password, naming it, and starts nothing (exit 2)', async () => {
+    for (const name of passwordVariables) {
+      const cases: [string | undefined, RegExp][] = [
+        [undefined, new RegExp(`set ${name}`)],
+        ['', new RegExp(`set ${name}`)],
+        ['password', new RegExp(`${name} is too short`)],
+        [`${'x'.repeat(40)} --enable-debug-command yes`, new RegExp(`${name} may hold only`)],
+        [`${'x'.repeat(40)}\nuser x on nopass`, new RegExp(`${name} may hold only`)],
+      ];
+      for (const [value, message] of cases) {
+        const env: Record<string, string> = { ...DUMMY };
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+        const r = await entrypoint(['--user', 'x', `>$${name}`], env);
+        assert.equal(r.code, 2, `${name}=${JSON.stringify(value)}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, message);
+        assert.match(r.stderr, /^redis-entrypoint: /);
+        assert.equal(r.stdout, '', 'nothing started');
+      }
+    }
+    // From a file (a compose or swarm secret) as well, and a file that cannot be read is named.
+    const dir = tempDir('redis-entrypoint');
+    writeFileSync(join(dir, 'secret'), DUMMY.REDIS_APP_PASSWORD);
+    const env: Record<string, string> = { ...DUMMY, REDIS_APP_PASSWORD_FILE: join(dir, 'secret') };
+    delete env['REDIS_APP_PASSWORD'];
+    const r = await entrypoint(['>$REDIS_APP_PASSWORD'], env);
+    assert.equal(r.stdout, `>${DUMMY.REDIS_APP_PASSWORD}\n`);
+    const missing = await entrypoint(['>$REDIS_APP_PASSWORD'], {
+      ...env,
+      REDIS_APP_PASSWORD_FILE: join(dir, 'absent'),
+    });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /REDIS_APP_PASSWORD_FILE .*absent is not readable/);
+  });
 });
 
 describe('deploy/sentinel-entrypoint.sh', () => {

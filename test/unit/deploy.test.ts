@@ -10,6 +10,7 @@ import {
   composeTopology,
   PUBLISHED_PORTS,
   renderComposeFiles,
+  USER_PASSWORD_VARIABLES,
 } from '../../src/stack/render/compose.ts';
 import { renderHaproxyCfg } from '../../src/stack/render/haproxy.ts';
 import { renderRedisConf } from '../../src/stack/render/redis.ts';
@@ -23,6 +24,7 @@ interface Service {
   build?: { context: string; dockerfile: string };
   restart?: string;
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
   ports?: string[];
@@ -76,11 +78,20 @@ describe('deploy/: generated files', () => {
       for (const [k, v] of Object.entries(s.environment ?? {}))
         if (/PASSWORD|SECRET|AUTH/.test(k)) assert.match(v, reference, `${name} ${k}`);
       const cmd = s.command ?? [];
+      // In a command, a password is named by a variable of the service's environment (`$$NAME`,
+      // which reaches the entrypoint as `$NAME`), never given.
+      const named = /^\$\$([A-Z_]+_PASSWORD)$/;
       for (const [i, arg] of cmd.entries()) {
-        if (/^--(requirepass|masterauth)$/.test(arg))
-          assert.match(cmd[i + 1] ?? '', reference, `${name} ${arg}`);
-        // An ACL password (`>password`) is a reference too.
-        if (arg.startsWith('>')) assert.match(arg.slice(1), reference, `${name} ${arg}`);
+        const value = /^--(requirepass|masterauth)$/.test(arg)
+          ? (cmd[i + 1] ?? '')
+          : arg.startsWith('>')
+            ? arg.slice(1)
+            : undefined;
+        if (value === undefined) continue;
+        const variable = named.exec(value)?.[1];
+        assert.ok(variable, `${name} ${arg} ${value}`);
+        assert.match(s.environment?.[variable] ?? '', reference, `${name}: ${variable} from the environment`);
+        assert.deepEqual(s.entrypoint, ['sh', '/usr/local/bin/redis-entrypoint.sh'], `${name} fills it in`);
       }
       assert.ok(!cmd.includes('--requirepass'), `${name}: the default user is off, it has no password`);
     }
@@ -102,7 +113,7 @@ describe('deploy/: generated files', () => {
       for (const u of REDIS_USERS) {
         const [on, password, ...rules] = users.get(u)!;
         assert.equal(on, 'on');
-        assert.match(password!, /^>\$\{REDIS_[A-Z_]+_PASSWORD:\?/);
+        assert.equal(password, `>$$${USER_PASSWORD_VARIABLES[u]}`);
         assert.deepEqual(rules, ACL_RULES[u]);
       }
       const mem = cmd.indexOf('--maxmemory');

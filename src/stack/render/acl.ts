@@ -106,7 +106,7 @@ export function renderUsers(passwords: Record<RedisUser, string>): string[] {
 
 /**
  * The same users as `redis-server` arguments, with each password taken as given (compose passes
- * `${VAR}` references that it fills in at start, so no file holds a secret).
+ * `$VAR` references that its Redis entrypoint fills in at start, so no file holds a secret).
  */
 export function userArguments(passwords: Record<RedisUser, string>): string[] {
   return [

@@ -130,6 +130,9 @@ export function composeTopology(): Topology {
 const REDIS_CONF = '/usr/local/etc/redis/redis.conf';
 const HAPROXY_CFG = '/usr/local/etc/haproxy/haproxy.cfg';
 const ENTRYPOINT = '/usr/local/bin/sentinel-entrypoint.sh';
+const REDIS_ENTRYPOINT = '/usr/local/bin/redis-entrypoint.sh';
+/** The password checks both entrypoints source, beside them. */
+const PASSWORDS_SCRIPT = '/usr/local/bin/passwords.sh';
 
 const healthy = (services: string[]) =>
   Object.fromEntries(services.map((s) => [s, { condition: 'service_healthy' }]));
@@ -144,8 +147,9 @@ const healthcheck = (test: string[] | string, startPeriod = '5s'): YamlValue => 
 
 function redisService(t: Topology, node: RedisNode): YamlValue {
   const master = initialMaster(t);
+  // `$$` reaches the container as `$`: the entrypoint puts each checked password in its place.
   const passwords = Object.fromEntries(
-    Object.entries(USER_PASSWORD_VARIABLES).map(([user, variable]) => [user, SECRET_VARIABLES[variable]]),
+    Object.entries(USER_PASSWORD_VARIABLES).map(([user, variable]) => [user, `$$${variable}`]),
   ) as Record<RedisUser, string>;
   // A replica is healthy once it has synced; after a failover any node may be the master. The
   // check logs in as the haproxy user, which may PING and read INFO and nothing else.
@@ -158,8 +162,10 @@ function redisService(t: Topology, node: RedisNode): YamlValue {
     image: IMAGES.redis,
     restart: 'unless-stopped',
     user: USERS.redis,
-    // The ACL users and their passwords reach redis-server on its command line, never a file (Redis
-    // hides its arguments from the process list); redis-cli in the health check reads REDISCLI_AUTH.
+    // The ACL users reach redis-server on its command line, never a file (Redis hides its arguments
+    // from the process list). The command names each password by its variable; the entrypoint
+    // refuses a missing or weak one and fills it in. redis-cli in the health check reads REDISCLI_AUTH.
+    entrypoint: ['sh', REDIS_ENTRYPOINT],
     command: [
       'redis-server',
       REDIS_CONF,
@@ -169,8 +175,16 @@ function redisService(t: Topology, node: RedisNode): YamlValue {
       passwords.replication,
       ...userArguments(passwords),
     ],
-    environment: { REDISCLI_AUTH: SECRET_VARIABLES.REDIS_HAPROXY_PASSWORD },
-    volumes: [`./redis/${node.host}.conf:${REDIS_CONF}:ro`, `${node.host}-data:/data`],
+    environment: {
+      ...Object.fromEntries(Object.values(USER_PASSWORD_VARIABLES).map((v) => [v, SECRET_VARIABLES[v]])),
+      REDISCLI_AUTH: SECRET_VARIABLES.REDIS_HAPROXY_PASSWORD,
+    },
+    volumes: [
+      `./redis/${node.host}.conf:${REDIS_CONF}:ro`,
+      `./redis-entrypoint.sh:${REDIS_ENTRYPOINT}:ro`,
+      `./passwords.sh:${PASSWORDS_SCRIPT}:ro`,
+      `${node.host}-data:/data`,
+    ],
     ...(node === master ? {} : { depends_on: healthy([master.host]) }),
     healthcheck: healthcheck(check),
   };
@@ -199,7 +213,11 @@ function sentinelService(t: Topology, s: SentinelNode): YamlValue {
       REDISCLI_AUTH: SECRET_VARIABLES.SENTINEL_PASSWORD,
     },
     // The config lives on the volume: Sentinel rewrites it with what it learns, and a restart keeps it.
-    volumes: [`./sentinel-entrypoint.sh:${ENTRYPOINT}:ro`, `${s.host}-data:/data`],
+    volumes: [
+      `./sentinel-entrypoint.sh:${ENTRYPOINT}:ro`,
+      `./passwords.sh:${PASSWORDS_SCRIPT}:ro`,
+      `${s.host}-data:/data`,
+    ],
     depends_on: healthy(t.redis.map((r) => r.host)),
     // Healthy when this Sentinel knows the master and enough Sentinels to authorise a failover.
     healthcheck: healthcheck(`redis-cli -p ${s.port} sentinel ckquorum ${t.masterName} | grep -q OK`, '10s'),
