@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 
 /**
  * `starting` until the supervisor saw it ready; `stopped` when we stopped it, `exited` when it
@@ -54,26 +55,64 @@ export function processComm(pid: number): string | undefined {
   return readProc(pid, 'comm')?.trim();
 }
 
+/** A process's argument vector (/proc/<pid>/cmdline), or undefined. */
+export function processArgv(pid: number): string[] | undefined {
+  return readProc(pid, 'cmdline')?.replace(/\0+$/, '').split('\0');
+}
+
+/**
+ * The program file a process runs (/proc/<pid>/exe; " (deleted)" dropped, as after an upgrade of
+ * the package that installed it), or undefined when it is gone or not ours to inspect.
+ */
+export function processExe(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
 export interface PidRecord {
   pid: number;
+  /** processStartTime() at start. */
   start: string;
-  /** /proc/<pid>/comm at start; absent in records written by older versions. */
+  /** processExe() at start; absent in records written by older versions. */
+  exe?: string;
+  /** /proc/<pid>/comm at start: written by older versions only. */
   comm?: string;
   command: string;
 }
 
+/**
+ * The record of a live process. For a child, taken right after spawn(), which returns once the exec
+ * succeeded: exe is already the new program's.
+ */
 export function pidRecord(pid: number, command: string): PidRecord {
-  return { pid, start: processStartTime(pid) ?? '', comm: processComm(pid), command };
+  return { pid, start: processStartTime(pid) ?? '', exe: processExe(pid), command };
 }
 
 /**
- * True only when the pid is alive and is still the process recorded: same start time and same
- * command name. A pid alone is never trusted, the kernel reuses them.
+ * True only when the pid is alive and is still the process recorded. A pid alone is never
+ * trusted, the kernel reuses them: the start time must match (a reused pid has a later one), and
+ * so must the program file, which changes only when the process execs another program.
+ *
+ * Neither the command name nor the command line can serve as that proof: /proc/<pid>/comm is the
+ * main thread's name, which Node 24 sets to "MainThread", and /proc/<pid>/cmdline is memory the
+ * process may overwrite with a title (Redis shows "redis-server 127.0.0.1:6379" there).
+ *
+ * Records of older versions hold the command name instead of the program file: it must equal the
+ * current command name or, for a process that renamed its main thread, the file name of its
+ * argv[0] (cut to the kernel's 15 characters, as the command name is).
  */
 export function isSameProcess(rec: PidRecord): boolean {
   const start = processStartTime(rec.pid);
   if (start === undefined || start !== rec.start) return false;
-  return rec.comm === undefined || processComm(rec.pid) === rec.comm;
+  if (rec.exe !== undefined && processExe(rec.pid) !== rec.exe) return false;
+  if (rec.comm === undefined) return true;
+  const argv0 = processArgv(rec.pid)?.[0];
+  return (
+    processComm(rec.pid) === rec.comm || (argv0 !== undefined && basename(argv0).slice(0, 15) === rec.comm)
+  );
 }
 
 /**
@@ -101,8 +140,14 @@ export class ManagedProcess {
     return this.status === 'starting' || this.status === 'running' || this.status === 'paused';
   }
 
-  start(): void {
+  /**
+   * Starts the process; `update` replaces its arguments or environment for this run and the next
+   * ones (a restart after a secret was rotated gets the new one).
+   */
+  start(update: Partial<Pick<ProcessSpec, 'args' | 'env'>> = {}): void {
     if (this.running) throw new Error(`${this.spec.name} is already running`);
+    if (update.args) this.spec.args = update.args;
+    if (update.env) this.spec.env = update.env;
     const fd = openSync(this.spec.logFile, 'a', 0o600);
     // spawn() forks before it returns: the umask is set for the child only, then restored.
     const umask = this.spec.umask === undefined ? undefined : process.umask(this.spec.umask);
@@ -136,7 +181,6 @@ export class ManagedProcess {
         if (child.pid === undefined) done(null, null);
       });
     });
-    // spawn() returns after exec succeeded, so comm is already the new program's name.
     if (child.pid)
       writeFileSync(this.spec.pidFile, JSON.stringify(pidRecord(child.pid, this.spec.command)), {
         mode: 0o600,
