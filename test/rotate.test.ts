@@ -5,10 +5,19 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PRODUCTS } from '../src/app/products.ts';
+import { plannedFailover } from '../src/stack/actions.ts';
 import { ControlClient, serveControl } from '../src/stack/control.ts';
+import {
+  haproxyStats,
+  operatorAuthorization,
+  sentinelView,
+  upServers,
+  withRedis,
+} from '../src/stack/process/probes.ts';
 import { SESSION_SECRET_FILE, SESSION_SECRET_PREVIOUS_FILE } from '../src/stack/process/rotate.ts';
 import { SECRET_FILES } from '../src/stack/process/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, type Stack } from '../src/stack/process/supervisor.ts';
+import { waitFor } from '../src/stack/process/wait.ts';
 import { Client } from './helpers/http.ts';
 import { startTestStack } from './helpers/stack.ts';
 
@@ -90,8 +99,31 @@ function auth(host: string, port: number, user: string, password: string): Promi
         resolve(text.slice(0, eol));
       }
     });
-    sock.write(`AUTH ${user} ${password}\r\n`);
+    sock.write(user ? `AUTH ${user} ${password}\r\n` : `AUTH ${password}\r\n`);
   });
+}
+
+/** `AUTH password` on a Sentinel (its `requirepass`). */
+function sentinelAuth(host: string, port: number, password: string): Promise<string> {
+  return auth(host, port, '', password).then((line) => line);
+}
+
+/** GET on the operator front as user operator; the status. */
+async function operatorGet(path: string, password: string, base = stack.statsUrl.replace(/\/stats$/, '')) {
+  const res = await fetch(`${base}${path}`, {
+    headers: { authorization: operatorAuthorization(password) },
+    signal: AbortSignal.timeout(5000),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** The environment a running app process was started with (/proc/<pid>/environ). */
+function processEnv(name: string): Record<string, string> {
+  const pid = stack.process(name).pid;
+  assert.ok(pid, `${name} runs`);
+  const pairs = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
 }
 
 function mode(file: string): number {
@@ -117,9 +149,10 @@ describe('ha-stack rotate', () => {
     assert.equal(next, stack.sessionSecret);
     assert.equal(mode(join(dir, SESSION_SECRET_FILE)), 0o600);
     assert.equal(mode(join(dir, SESSION_SECRET_PREVIOUS_FILE)), 0o600);
+    // What the running processes were started with, not only what a next start would get.
     for (const name of ['app-1', 'app-2']) {
-      assert.equal(stack.appEnv(name)['SESSION_SECRET'], next);
-      assert.equal(stack.appEnv(name)['SESSION_SECRET_PREVIOUS'], oldSecret);
+      assert.equal(processEnv(name)['SESSION_SECRET'], next, name);
+      assert.equal(processEnv(name)['SESSION_SECRET_PREVIOUS'], oldSecret, name);
     }
 
     // The old cookie and its CSRF token still work, on both instances.
@@ -155,7 +188,7 @@ describe('ha-stack rotate', () => {
       names: stack.names,
       ready: true,
     });
-    await assert.rejects(client.rotate('operator-password'), /cannot rotate/);
+    await assert.rejects(client.rotate('root-password'), /cannot rotate/);
 
     const user = await loggedIn('password');
     const old = stack.secrets.redis.app;
@@ -173,6 +206,7 @@ describe('ha-stack rotate', () => {
       assert.match(await auth(n.host, n.port, 'app', old), /^-WRONGPASS/, n.name);
       assert.equal(await auth(n.host, n.port, 'app', next), '+OK', n.name);
     }
+    for (const name of ['app-1', 'app-2']) assert.equal(processEnv(name)['REDIS_PASSWORD'], next, name);
     // The apps run with the new password: reads and writes go on.
     const items = Object.fromEntries(PRODUCTS.map((p) => [p.id, 1]));
     const put = await user.c.request('PUT', '/api/cart', {
@@ -181,5 +215,155 @@ describe('ha-stack rotate', () => {
     });
     assert.equal(put.status, 200);
     assert.deepEqual((await user.c.get('/api/cart')).json()['items'], items);
+  });
+
+  it('operator-password: HAProxy reloads, the site loses no request, the old password is refused', async () => {
+    const user = await loggedIn('operator');
+    const old = stack.operatorPassword;
+    const oldFile = readFileSync(join(stack.run.dir, OPERATOR_PASSWORD_FILE), 'utf8').trim();
+    assert.equal(oldFile, old);
+    const read = reader(user.cookie);
+    const r = await stack.rotate('operator-password');
+    assertAllOk(await read.stop());
+    assert.deepEqual(r.restarted, ['app-1', 'app-2', 'app-1', 'app-2']);
+    const next = readFileSync(join(stack.run.dir, OPERATOR_PASSWORD_FILE), 'utf8').trim();
+    assert.notEqual(next, old);
+    assert.equal(mode(join(stack.run.dir, OPERATOR_PASSWORD_FILE)), 0o600);
+    // The front: stats and the topology page with the new password only.
+    assert.equal(await operatorGet('/stats', old), 401);
+    assert.equal(await operatorGet('/stats', next), 200);
+    assert.equal(await operatorGet('/api/topology', next), 200);
+    assert.equal(await operatorGet('/api/topology', old), 401);
+    // The apps themselves: the old password is not kept once HAProxy has the new one.
+    for (const base of stack.appUrls) {
+      assert.equal(await operatorGet('/metrics', next, base), 200, base);
+      assert.equal(await operatorGet('/metrics', old, base), 404, base);
+    }
+    for (const name of ['app-1', 'app-2']) {
+      assert.equal(processEnv(name)['HAPROXY_OPERATOR_PASSWORD'], next, name);
+      assert.equal(processEnv(name)['HAPROXY_OPERATOR_PASSWORD_PREVIOUS'], undefined, name);
+    }
+    // The apps read HAProxy's stats with it: the topology's HAProxy part is there.
+    let last = '';
+    await waitFor('the HAProxy part of the topology', async () => {
+      const res = await fetch(`${stack.statsUrl.replace(/\/stats$/, '')}/api/topology`, {
+        headers: { authorization: operatorAuthorization(next) },
+      });
+      const body = (await res.json()) as { haproxy: { up: boolean; error: string | null } };
+      last = JSON.stringify(body.haproxy);
+      return body.haproxy.up && body.haproxy.error === null;
+    }).catch((err) => assert.fail(`${err}: ${last}`));
+  });
+
+  it('redis-haproxy-password: HAProxy reloads keeping which Redis node is the master; never two UP', async () => {
+    const user = await loggedIn('haproxy');
+    const old = stack.secrets.redis.haproxy;
+    const read = reader(user.cookie);
+    const ups: number[] = [];
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const rows = await haproxyStats(stack.stats).catch(() => null);
+        if (rows) ups.push(upServers(rows, 'redis_master').length);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    })();
+    // The reload takes well under a second: reads and looks before, during and after it.
+    await waitFor('reads and looks before the rotation', () => read.statuses.length >= 10 && ups.length >= 5);
+    const r = await stack.rotate('redis-haproxy-password');
+    const seen = read.statuses.length;
+    await waitFor('reads after the rotation', () => read.statuses.length >= seen + 12);
+    watching = false;
+    await watch;
+    assertAllOk(await read.stop());
+    assert.deepEqual(r.restarted, []);
+    assert.ok(ups.length > 5, `only ${ups.length} looks at the stats`);
+    assert.deepEqual([...new Set(ups)], [1], 'exactly one Redis node UP behind the master front, all along');
+    const next = stack.secrets.redis.haproxy;
+    assert.notEqual(next, old);
+    for (const n of stack.topology.redis) {
+      assert.match(await auth(n.host, n.port, 'haproxy', old), /^-WRONGPASS/, n.name);
+      assert.equal(await auth(n.host, n.port, 'haproxy', next), '+OK', n.name);
+    }
+    // HAProxy's checks log in with the new one: the master stays UP after its next checks.
+    const master = (await stack.currentMaster())!;
+    const rows = await haproxyStats(stack.stats);
+    assert.deepEqual(upServers(rows, 'redis_master'), [master.name]);
+  });
+
+  it('the Redis users of replication, Sentinel and operator, then the Sentinels own: a failover still works', async () => {
+    const user = await loggedIn('cluster');
+    const read = reader(user.cookie);
+    const before = {
+      replication: stack.secrets.redis.replication,
+      sentinel: stack.secrets.redis.sentinel,
+      operator: stack.secrets.redis.operator,
+      sentinels: stack.secrets.sentinel,
+    };
+    for (const secret of ['redis-replication-password', 'redis-sentinel-password', 'redis-operator-password'])
+      assert.deepEqual((await stack.rotate(secret)).restarted, [], secret);
+    const r = await stack.rotate('sentinel-password');
+    assertAllOk(await read.stop());
+    assert.deepEqual(r.restarted, ['app-1', 'app-2']);
+    for (const name of ['app-1', 'app-2'])
+      assert.equal(processEnv(name)['REDIS_SENTINEL_PASSWORD'], stack.sentinelPassword, name);
+    for (const u of ['replication', 'sentinel', 'operator'] as const) {
+      assert.notEqual(stack.secrets.redis[u], before[u], u);
+      assert.equal(
+        readFileSync(join(stack.run.dir, SECRET_FILES.redis[u]), 'utf8').trim(),
+        stack.secrets.redis[u],
+      );
+      for (const n of stack.topology.redis) {
+        assert.match(await auth(n.host, n.port, u, before[u]), /^-WRONGPASS/, `${u} on ${n.name}`);
+        assert.equal(await auth(n.host, n.port, u, stack.secrets.redis[u]), '+OK', `${u} on ${n.name}`);
+      }
+    }
+    for (const s of stack.topology.sentinels) {
+      assert.match(await sentinelAuth(s.host, s.port, before.sentinels), /^-WRONGPASS/, s.name);
+      assert.equal(await sentinelAuth(s.host, s.port, stack.sentinelPassword), '+OK', s.name);
+      // Its saved config logs in with the new password only.
+      const conf = readFileSync(join(stack.run.nodeDir(s.name), 'sentinel.conf'), 'utf8');
+      assert.ok(
+        conf.includes(`sentinel auth-pass ${stack.topology.masterName} ${stack.secrets.redis.sentinel}`),
+      );
+      assert.ok(conf.includes(`sentinel sentinel-pass ${stack.sentinelPassword}`));
+    }
+    // Sentinels reach the nodes (auth-pass) and each other (sentinel-pass), and a promoted master's
+    // replicas sync with it (masterauth): a planned failover goes through and both replicas follow.
+    const moved = await plannedFailover(stack);
+    assert.notEqual(moved.to, moved.from);
+    const views = await Promise.all(
+      stack.topology.sentinels.map((s) =>
+        sentinelView(s.host, s.port, stack.topology.masterName, stack.sentinelPassword),
+      ),
+    );
+    for (const v of views) {
+      assert.equal(`${v.master?.port}`, String(stack.redisNode(moved.to).port));
+      assert.equal(v.otherSentinels, stack.topology.sentinels.length - 1);
+    }
+    await waitFor('both replicas synced with the new master', async () => {
+      const m = stack.redisNode(moved.to);
+      const info = await withRedis(m.host, m.port, stack.login, (c) => c.info('replication'));
+      return /connected_slaves:2/.test(info) && (info.match(/state=online/g) ?? []).length === 2;
+    });
+    // The app still reads and writes through the front.
+    const put = await user.c.request('PUT', '/api/cart', {
+      json: { items: { [PRODUCTS[0]!.id]: 3 } },
+      headers: { 'x-csrf-token': user.token },
+    });
+    assert.equal(put.status, 200);
+  });
+
+  it('a rotation that touches the Sentinels is refused while one is stopped, changing nothing', async () => {
+    const before = stack.sentinelPassword;
+    await stack.stop('sentinel-3');
+    try {
+      await assert.rejects(stack.rotate('sentinel-password'), /sentinel-3 not running/);
+      await assert.rejects(stack.rotate('redis-sentinel-password'), /sentinel-3 not running/);
+      assert.equal(stack.sentinelPassword, before);
+      assert.equal(readFileSync(join(stack.run.dir, SECRET_FILES.sentinel), 'utf8').trim(), before);
+    } finally {
+      await stack.start('sentinel-3');
+    }
   });
 });

@@ -126,6 +126,7 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
       redisPassword: config.redis.password,
       sentinelPassword: config.redis.sentinelPassword,
       statsPassword: config.operator.password,
+      statsPreviousPassword: config.operator.previousPassword,
       minReplicas: config.redis.waitReplicas,
     }),
     state: { draining: false },

@@ -18,18 +18,24 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * Returns the check for a route's `onRequest`: a request without the password gets the 404 the
  * public front gives, so neither tells that the route exists.
  */
-export function operatorOnly(password: string | undefined) {
-  const expected = password === undefined ? undefined : digest(`${OPERATOR_USER}:${password}`);
+export function operatorOnly(password: string | undefined, previous?: string | undefined) {
+  const expected = [password, password === undefined ? undefined : previous]
+    .filter((p) => p !== undefined)
+    .map((p) => digest(`${OPERATOR_USER}:${p}`));
   return (req: FastifyRequest, _reply: unknown, done: (err?: Error) => void): void => {
     const path = req.url.split('?')[0]!.slice(0, 100);
-    if (expected === undefined || carriesOperator(req.headers.authorization, expected)) done();
+    if (expected.length === 0 || carriesOperator(req.headers.authorization, expected)) done();
     else done(new HttpError(404, 'not_found', `no route for ${req.method} ${path}`));
   };
 }
 
-function carriesOperator(header: string | undefined, expected: Buffer): boolean {
+/** Basic auth as the operator with the password or, during a rotation, the previous one. */
+function carriesOperator(header: string | undefined, expected: Buffer[]): boolean {
   const m = /^Basic +([A-Za-z0-9+/=]{1,512})$/i.exec(header ?? '');
   if (!m) return false;
-  // Digests compared in constant time: neither the password nor its length shows in the timing.
-  return timingSafeEqual(digest(Buffer.from(m[1]!, 'base64').toString('utf8')), expected);
+  const given = digest(Buffer.from(m[1]!, 'base64').toString('utf8'));
+  // Digests compared in constant time, each of them: neither a password nor its length shows in the timing.
+  let ok = false;
+  for (const e of expected) ok = timingSafeEqual(given, e) || ok;
+  return ok;
 }

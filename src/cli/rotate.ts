@@ -6,10 +6,17 @@ export async function rotate(args: string[]): Promise<void> {
   const secret = args[0];
   if (!isRotatableSecret(secret)) throw new UsageError(`name a secret: ${ROTATABLE_SECRETS.join(', ')}`);
   const client = runningStack();
-  process.stdout.write(`rotate ${secret}: restarting the app instances one at a time...\n`);
+  process.stdout.write(`rotate ${secret}: the new secret is accepted beside the old one...\n`);
   const r = await client.rotate(secret);
-  const nodes = r.nodes.length ? `; ACL user app changed on ${r.nodes.join(', ')}` : '';
+  const parts = [
+    r.restarted.length ? `restarted ${r.restarted.join(', ')}` : 'no restart',
+    ...(r.nodes.length ? [`told ${r.nodes.join(', ')}`] : []),
+  ];
+  const old =
+    secret === 'session-secret'
+      ? 'what the old one signed stays valid (SESSION_SECRET_PREVIOUS)'
+      : 'the old one is refused';
   process.stdout.write(
-    `rotate ${secret}: done in ${(r.ms / 1000).toFixed(1)} s (restarted ${r.restarted.join(', ')}${nodes}); nobody was logged out\n`,
+    `rotate ${secret}: done in ${(r.ms / 1000).toFixed(1)} s (${parts.join('; ')}); ${old}, nobody was logged out\n`,
   );
 }

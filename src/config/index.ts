@@ -71,6 +71,12 @@ export interface OperatorConfig {
    * on its own, without the front), it serves them to anyone who reaches it.
    */
   password: string | undefined;
+  /**
+   * Accepted beside it while the password is rotated (`HAPROXY_OPERATOR_PASSWORD_PREVIOUS`): the
+   * operator front may still have it for the moment its reload takes, and reading the stats page
+   * falls back to it on a 401.
+   */
+  previousPassword: string | undefined;
   /** Open topology event streams one client address may hold on this instance. */
   streamsPerAddress: number;
   /** Open topology event streams on this instance, from all addresses together. */
@@ -192,8 +198,13 @@ function readOperator(env: Env, appEnv: string): OperatorConfig {
   const password = env['HAPROXY_OPERATOR_PASSWORD'] || undefined;
   const weakness = password === undefined ? undefined : secretWeakness(password);
   if (weakness && appEnv !== 'development') throw new ConfigError('HAPROXY_OPERATOR_PASSWORD', weakness);
+  const previousPassword = (password && env['HAPROXY_OPERATOR_PASSWORD_PREVIOUS']) || undefined;
+  const previousWeakness = previousPassword === undefined ? undefined : secretWeakness(previousPassword);
+  if (previousWeakness && appEnv !== 'development')
+    throw new ConfigError('HAPROXY_OPERATOR_PASSWORD_PREVIOUS', previousWeakness);
   return {
     password,
+    previousPassword,
     streamsPerAddress: int(env, 'TOPOLOGY_STREAMS_PER_ADDRESS', 8, 1, 10_000),
     streamsPerInstance: int(env, 'TOPOLOGY_STREAMS_PER_INSTANCE', 64, 1, 100_000),
   };

@@ -29,7 +29,7 @@ export interface StackActions extends StackCredentials {
   /** Starts a stopped node as an automatic restart would (a Redis node rejoins as a replica). */
   start(name: string): Promise<void>;
   currentMaster(): Promise<RedisNode | undefined>;
-  /** Replaces a secret (`session-secret`, `redis-app-password`) with rolling app restarts. */
+  /** Replaces a secret without downtime (rotate.ts names them; rotation.ts says how). */
   rotate(secret: string): Promise<RotateResult>;
 }
 

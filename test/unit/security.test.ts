@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { operatorOnly } from '../../src/app/operator.ts';
 import { BackgroundScrypt } from '../../src/app/security/background-scrypt.ts';
 import { HashSlots } from '../../src/app/security/hash-slots.ts';
 import { hashPassword, verifyPassword } from '../../src/app/security/password.ts';
@@ -142,6 +143,36 @@ describe('secret rotation', () => {
     // A value signed with neither is refused whatever the secrets.
     const [s, e] = old.split('.') as [string, string, string];
     assert.equal(rotated.readSessionCookie(`${s}.${e}.${'A'.repeat(43)}`), undefined);
+  });
+});
+
+describe('operator views', () => {
+  /** What operatorOnly decides for a request with this Authorization header: passed, or its status. */
+  const decide = (check: ReturnType<typeof operatorOnly>, authorization?: string) => {
+    let result: number | 'passed' = 'passed';
+    const req = { url: '/metrics?x=1', method: 'GET', headers: authorization ? { authorization } : {} };
+    check(req as never, undefined, (err) => {
+      if (err) result = (err as Error & { statusCode: number }).statusCode;
+    });
+    return result;
+  };
+  const basic = (user: string, password: string) =>
+    `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+  it('pass the operator with the password, or the previous one while it is rotated; 404 otherwise', () => {
+    const one = operatorOnly('current-password');
+    assert.equal(decide(one, basic('operator', 'current-password')), 'passed');
+    assert.equal(decide(one, basic('operator', 'previous-password')), 404);
+    assert.equal(decide(one, basic('admin', 'current-password')), 404);
+    assert.equal(decide(one), 404);
+    assert.equal(decide(one, 'Bearer current-password'), 404);
+    const two = operatorOnly('current-password', 'previous-password');
+    assert.equal(decide(two, basic('operator', 'current-password')), 'passed');
+    assert.equal(decide(two, basic('operator', 'previous-password')), 'passed');
+    assert.equal(decide(two, basic('operator', 'other-password')), 404);
+    // Without a password the views are open; a previous one alone does not close them.
+    assert.equal(decide(operatorOnly(undefined)), 'passed');
+    assert.equal(decide(operatorOnly(undefined, 'previous-password')), 'passed');
   });
 });
 

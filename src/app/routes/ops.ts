@@ -38,8 +38,13 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   // The operator's: reached through the operator front (/metrics/<instance>), never the public one.
-  app.get('/metrics', { onRequest: operatorOnly(deps.config.operator.password) }, async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render(deps.config.instanceId)),
+  app.get(
+    '/metrics',
+    { onRequest: operatorOnly(deps.config.operator.password, deps.config.operator.previousPassword) },
+    async (_req, reply) =>
+      reply
+        .type('text/plain; version=0.0.4; charset=utf-8')
+        .send(deps.metrics.render(deps.config.instanceId)),
   );
 
   app.get('/static/app.css', async (_req, reply) =>

@@ -24,7 +24,9 @@ export function topologyRoutes(app: FastifyInstance, deps: Deps): void {
   /** Open streams by client address (behind HAProxy, the address it forwards). */
   const perAddress = new Map<string, number>();
   const { streamsPerAddress, streamsPerInstance } = deps.config.operator;
-  const operator = { onRequest: operatorOnly(deps.config.operator.password) };
+  const operator = {
+    onRequest: operatorOnly(deps.config.operator.password, deps.config.operator.previousPassword),
+  };
   deps.metrics.gauge('topology_streams', 'Open topology event streams.', () => streams.size);
   deps.metrics.gauge('topology_observer_running', '1 while the topology observer polls.', () =>
     observer.active ? 1 : 0,

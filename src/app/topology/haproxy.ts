@@ -37,11 +37,20 @@ export async function fetchStats(
   url: string,
   password: string | undefined,
   timeoutMs: number,
+  previous?: string | undefined,
 ): Promise<ProxiedServer[]> {
-  const headers: Record<string, string> = {};
-  if (password !== undefined)
-    headers['authorization'] = `Basic ${Buffer.from(`operator:${password}`).toString('base64')}`;
-  const res = await fetch(`${url};csv`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+  const get = (p: string | undefined) =>
+    fetch(`${url};csv`, {
+      headers:
+        p === undefined ? {} : { authorization: `Basic ${Buffer.from(`operator:${p}`).toString('base64')}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  let res = await get(password);
+  // While the operator's password is rotated, the front may still know only the previous one.
+  if (res.status === 401 && previous !== undefined) {
+    await res.body?.cancel();
+    res = await get(previous);
+  }
   if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${url};csv`);
   return parseStatsCsv(await res.text());
 }

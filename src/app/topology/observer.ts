@@ -1,7 +1,7 @@
 import type { TopologyConfig } from '../../config/index.ts';
 import { type NodeInfo, NodeWatch, type SentinelBelief, SentinelWatch } from '../../redis/observe.ts';
 import { describeSentinelEvent, isTimelineEvent } from './events.ts';
-import { fetchStats, type ProxiedServer } from './haproxy.ts';
+import { fetchStats } from './haproxy.ts';
 import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
 import {
   alarms,
@@ -26,6 +26,8 @@ export interface ObserverOptions {
   sentinelPassword: string | undefined;
   /** User `operator`'s password on HAProxy's operator front, where the stats page is. */
   statsPassword?: string | undefined;
+  /** The one before it, tried on a 401 while the password is rotated. */
+  statsPreviousPassword?: string | undefined;
   /** The masters' `min-replicas-to-write`: fewer replicas than this is the read-only mode. */
   minReplicas: number;
 }
@@ -199,7 +201,14 @@ export class TopologyObserver {
       Promise.all(this.nodes.map((n) => settle(n.replication()))),
       Promise.all(this.sentinels.map((s) => settle(s.belief(config.masterName)))),
       config.haproxyStatsUrl
-        ? settle(fetchStats(config.haproxyStatsUrl, this.opts.statsPassword, Math.max(200, config.pollMs)))
+        ? settle(
+            fetchStats(
+              config.haproxyStatsUrl,
+              this.opts.statsPassword,
+              Math.max(200, config.pollMs),
+              this.opts.statsPreviousPassword,
+            ),
+          )
         : Promise.resolve(null),
       readSupervisorState(config.stateFile),
     ]);

@@ -6,6 +6,7 @@ import { renderRedisConf } from '../render/redis.ts';
 import { renderSentinelConf } from '../render/sentinel.ts';
 import { appEnvironment, defineTopology, type RedisNode } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
+import { reloadHaproxy } from './haproxy-admin.ts';
 import { type ExitInfo, ManagedProcess } from './managed.ts';
 import { haproxyStats, nodeState, type StatsAccess, sentinelView, upServers, withRedis } from './probes.ts';
 import { SESSION_SECRET_FILE, SESSION_SECRET_PREVIOUS_FILE } from './rotate.ts';
@@ -39,7 +40,12 @@ export class StackProcesses extends StackView {
   /** Accepted beside it (`SESSION_SECRET_PREVIOUS`): the secret before the last rotation, or the next one. */
   sessionSecretPrevious: string | undefined;
   /** The password of user `operator` on HAProxy's operator front (`<runDir>/operator.password`). */
-  readonly operatorPassword: string;
+  operatorPassword: string;
+  /**
+   * While it is rotated, the new one: the apps take it as theirs and keep the current one as
+   * `HAPROXY_OPERATOR_PASSWORD_PREVIOUS` until HAProxy has the new one too.
+   */
+  operatorPasswordNext: string | undefined;
   protected readonly procs = new Map<string, ManagedProcess>();
   protected readonly order: string[] = [];
   /** Set once the whole stack is stopping: `launch` refuses from then on. */
@@ -114,7 +120,8 @@ export class StackProcesses extends StackView {
       this.procs.set(name, proc);
       this.order.push(name);
     }
-    proc.start();
+    // Each start with what the stack knows now: a rotated secret reaches the restarted process.
+    proc.start({ args, env });
     this.changed();
   }
 
@@ -176,7 +183,14 @@ export class StackProcesses extends StackView {
       }),
       // With an operator front, the app reads HAProxy's stats and serves its operator views (topology,
       // metrics) only with the operator's password.
-      ...(this.withHaproxy ? { HAPROXY_OPERATOR_PASSWORD: this.operatorPassword } : {}),
+      ...(this.withHaproxy
+        ? this.operatorPasswordNext
+          ? {
+              HAPROXY_OPERATOR_PASSWORD: this.operatorPasswordNext,
+              HAPROXY_OPERATOR_PASSWORD_PREVIOUS: this.operatorPassword,
+            }
+          : { HAPROXY_OPERATOR_PASSWORD: this.operatorPassword }
+        : {}),
       ...(this.sessionSecretPrevious ? { SESSION_SECRET_PREVIOUS: this.sessionSecretPrevious } : {}),
       HA_STACK_STATE_FILE: this.stateFile,
       ...this.opts.appEnv,
@@ -196,17 +210,46 @@ export class StackProcesses extends StackView {
     );
   }
 
-  protected async startHaproxy(signal?: AbortSignal): Promise<void> {
+  /** HAProxy's config, admin socket and saved server states, in its folder of the run directory. */
+  private get haproxyFiles(): { cfg: string; socket: string; stateFile: string } {
     const dir = this.run.nodeDir('haproxy');
-    const cfg = join(dir, 'haproxy.cfg');
+    return {
+      cfg: join(dir, 'haproxy.cfg'),
+      socket: join(dir, 'admin.sock'),
+      stateFile: join(dir, 'server-state'),
+    };
+  }
+
+  /** Renders HAProxy's config from the current secrets; returns its path. */
+  private writeHaproxyCfg(): string {
+    const { cfg, socket, stateFile } = this.haproxyFiles;
     const text = renderHaproxyCfg(this.topology, {
       target: 'local',
       password: this.secrets.redis.haproxy,
       operatorPassword: this.operatorPassword,
       connectionsPerAddress: this.opts.connectionsPerAddress,
+      reload: { socket, stateFile },
     });
     writeFileSync(cfg, text, { mode: 0o600 });
-    this.launch('haproxy', HAPROXY, ['-db', '-f', cfg]);
+    return cfg;
+  }
+
+  /**
+   * HAProxy takes a config rendered from the current secrets without a lost request: its master
+   * starts a new worker on it, the old one finishes what it serves (haproxy-admin.ts).
+   */
+  protected async reloadHaproxy(): Promise<void> {
+    const proc = this.process('haproxy');
+    if (!proc.running || proc.pid === undefined) throw new Error('HAProxy is not running');
+    this.writeHaproxyCfg();
+    await reloadHaproxy(proc.pid, this.haproxyFiles, this.opts.timeoutMs ?? 30_000);
+  }
+
+  protected async startHaproxy(signal?: AbortSignal): Promise<void> {
+    const cfg = this.writeHaproxyCfg();
+    // Master and worker (-W): a reload (SIGUSR2 to the master) starts a new worker on the
+    // listening sockets of the old one; killing the master ends its worker too.
+    this.launch('haproxy', HAPROXY, ['-W', '-db', '-f', cfg]);
     const apps = this.topology.apps.slice(0, this.appCount).map((a) => a.name);
     await this.step(
       'haproxy',

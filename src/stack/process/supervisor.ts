@@ -7,18 +7,9 @@ import { type NodeHealth, type SupervisorState, writeState } from './health.ts';
 import type { ExitInfo } from './managed.ts';
 import { assertPortFree } from './ports.ts';
 import { haproxyStats, sentinelView, upServers } from './probes.ts';
-import { OPERATOR_PASSWORD_FILE, REPO_ROOT, StackProcesses, StackStoppingError } from './processes.ts';
+import { OPERATOR_PASSWORD_FILE, REPO_ROOT, StackStoppingError } from './processes.ts';
 import { rejoinTarget } from './rejoin.ts';
-import {
-  isRotatableSecret,
-  newSecret,
-  ROTATABLE_SECRETS,
-  type RotateResult,
-  SESSION_SECRET_FILE,
-  SESSION_SECRET_PREVIOUS_FILE,
-  setAppUser,
-} from './rotate.ts';
-import { SECRET_FILES } from './rundir.ts';
+import { RotatingStack } from './rotation.ts';
 import { type StackOptions, StackStartError } from './stack-options.ts';
 import { ReadinessTimeoutError, waitFor } from './wait.ts';
 
@@ -29,12 +20,11 @@ export { OPERATOR_PASSWORD_FILE, REPO_ROOT, type StackOptions, StackStartError, 
  * process that exits on its own (as compose's `restart: unless-stopped`), and stops it all in
  * reverse order. The CLI and the tests use this same class.
  */
-export class Stack extends StackProcesses implements StackActions {
+export class Stack extends RotatingStack implements StackActions {
   private stopping: Promise<void> | undefined;
   /** Exits are restarted only once the stack is up: during start-up a crash fails the start. */
   private healing = false;
   private written = '';
-  private rotating = false;
   private readonly healer = new Healer({
     start: (name, signal, step) => this.startAgain(name, signal, step),
     running: (name) => this.procs.get(name)?.running ?? false,
@@ -241,87 +231,8 @@ export class Stack extends StackProcesses implements StackActions {
     await this.start(name);
   }
 
-  // --- rotation ----------------------------------------------------------------------------------
-
-  /**
-   * Replaces a secret without downtime (see rotate.ts for the names): the app instances are
-   * restarted one at a time, each drained first, the next only once HAProxy has the last one UP.
-   * One rotation at a time.
-   */
-  async rotate(secret: string): Promise<RotateResult> {
-    if (!isRotatableSecret(secret))
-      throw new Error(`cannot rotate "${secret}" (one of: ${ROTATABLE_SECRETS.join(', ')})`);
-    if (this.rotating) throw new Error('a rotation is already under way');
-    if (this.closing) throw new StackStoppingError('the rotation');
-    const started = Date.now();
-    this.rotating = true;
-    try {
-      const done =
-        secret === 'session-secret' ? await this.rotateSessionSecret() : await this.rotateAppPassword();
-      return { secret, ...done, ms: Date.now() - started };
-    } finally {
-      this.rotating = false;
-    }
-  }
-
-  /**
-   * Two rolling phases: every instance first accepts the new secret (`SESSION_SECRET_PREVIOUS`)
-   * while still signing with the old one; then every instance signs with the new one and accepts
-   * the old. Between the phases the run directory gets the new pair, so any later start of an app
-   * (an automatic one too, or the next `up`) uses it.
-   */
-  private async rotateSessionSecret(): Promise<{ restarted: string[]; nodes: string[] }> {
-    if (this.opts.appEnv?.['SESSION_SECRET'])
-      throw new Error(
-        'SESSION_SECRET is given in the environment: rotate it there, not in the run directory',
-      );
-    const old = this.sessionSecret;
-    const next = newSecret(48);
-    this.opts.onEvent?.('rotate session-secret: phase 1, every instance accepts the new secret');
-    this.sessionSecretPrevious = next;
-    const restarted = await this.rollApps();
-    this.run.writeSecret(SESSION_SECRET_PREVIOUS_FILE, old);
-    this.run.writeSecret(SESSION_SECRET_FILE, next);
-    this.sessionSecret = next;
-    this.sessionSecretPrevious = old;
-    this.opts.onEvent?.('rotate session-secret: phase 2, every instance signs with the new secret');
-    restarted.push(...(await this.rollApps()));
-    return { restarted, nodes: [] };
-  }
-
-  /**
-   * A new password for ACL user `app`: the new secret file first (a Redis node started from now on
-   * renders its users with it), then `ACL SETUSER app >NEW` on every running node (a user may
-   * hold two passwords), a rolling restart of the apps with it, then `ACL SETUSER app >NEW <OLD`
-   * everywhere. No `CONFIG REWRITE`: each node's redis.conf is rendered from the secret files at
-   * every start.
-   */
-  private async rotateAppPassword(): Promise<{ restarted: string[]; nodes: string[] }> {
-    const old = this.secrets.redis.app;
-    const next = newSecret(32);
-    const running = () => this.topology.redis.filter((n) => this.procs.get(n.name)?.running);
-    this.run.writeSecret(SECRET_FILES.redis.app, next);
-    this.secrets.redis.app = next;
-    const nodes = running();
-    try {
-      await setAppUser(nodes, this.login, [`>${next}`]);
-    } catch (err) {
-      // Nothing uses the new password yet: back to the old one.
-      this.run.writeSecret(SECRET_FILES.redis.app, old);
-      this.secrets.redis.app = old;
-      await setAppUser(running(), this.login, [`<${next}`, `>${old}`]).catch(() => undefined);
-      throw err;
-    }
-    this.opts.onEvent?.(`rotate redis-app-password: ${nodes.map((n) => n.name).join(', ')} take both`);
-    const restarted = await this.rollApps();
-    const now = running();
-    await setAppUser(now, this.login, [`>${next}`, `<${old}`]);
-    this.opts.onEvent?.('rotate redis-app-password: the old password is removed');
-    return { restarted, nodes: now.map((n) => n.name) };
-  }
-
   /** Restarts the app instances one at a time; each is drained and taken out of HAProxy first. */
-  private async rollApps(): Promise<string[]> {
+  protected async rollApps(): Promise<string[]> {
     const names = this.topology.apps.slice(0, this.appCount).map((a) => a.name);
     const timeoutMs = this.opts.timeoutMs ?? 30_000;
     const up = async (name: string) => upServers(await haproxyStats(this.stats), 'apps').includes(name);

@@ -20,7 +20,16 @@ export interface HaproxyRenderOptions {
    * DEFAULT_CONNECTIONS_PER_ADDRESS); `env`: a variable HAProxy reads, with this default.
    */
   connectionsPerAddress?: number | { env: string; default: number };
+  /**
+   * For reloads without a lost request (local mode, HAProxy run with -W): an admin socket (a file
+   * 0600 in the private run directory) to save the servers' states before a reload, and the file the
+   * new worker loads them from, so a Redis node known down is not routed to while it is checked again.
+   */
+  reload?: { socket: string; stateFile: string };
 }
+
+/** How long a worker left by a reload may finish its connections (streams, the Redis front). */
+export const HARD_STOP_AFTER = '30s';
 
 /** Above the bench (32 connections) and the chaos load (16 users) from one address. */
 export const DEFAULT_CONNECTIONS_PER_ADDRESS = 64;
@@ -76,6 +85,13 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     'global',
     '  maxconn 4096',
     '  log stderr format raw local0 notice',
+    ...(opts.reload
+      ? [
+          `  stats socket ${opts.reload.socket} mode 600 level admin`,
+          `  server-state-file ${opts.reload.stateFile}`,
+          `  hard-stop-after ${HARD_STOP_AFTER}`,
+        ]
+      : []),
     '',
     'defaults',
     '  mode http',
@@ -89,6 +105,10 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     '  timeout check 2s',
     // A client has this long to send a request's headers: slow senders cannot hold connections.
     '  timeout http-request 10s',
+    // A reload's old worker answers a request on an idle kept-alive connection (with `Connection:
+    // close`) instead of closing it under a client about to send one.
+    '  option idle-close-on-response',
+    ...(opts.reload ? ['  load-server-state-from-file global'] : []),
     ...(opts.target === 'compose' ? ['  default-server init-addr last,libc,none resolvers docker'] : []),
     '',
     ...(opts.target === 'compose'
