@@ -2,10 +2,10 @@
 # The app image: compile with the dev dependencies, ship the compiled JavaScript with the production
 # dependencies only (tsx and TypeScript are dev dependencies: not in the image). `docker build -t
 # redis-ha-stack .`; deploy/compose.yaml runs two of it.
-# Node 22, a long-term support release (maintained until April 2027; Node 20's support ended on
-# 2026-04-30). A pinned major on Debian bookworm: a rebuild picks up its security fixes, never a
-# new major.
-FROM node:22-bookworm-slim AS build
+# Node 24, the active long-term support release (maintained until April 2028; Node 20's support
+# ended on 2026-04-30; npm test runs the process tests on 22 and 24). A pinned major on Debian
+# bookworm: a rebuild picks up its security fixes, never a new major.
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,7 +15,7 @@ COPY src ./src
 # runs plain `node dist/server.js` and needs no TypeScript loader at run time.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3001
 WORKDIR /app
 # Owned by root and only readable by the user the app runs as: it cannot change its own code.

@@ -360,8 +360,8 @@ describe('Dockerfile', () => {
   it('builds on a supported Node LTS at a pinned major, with no TypeScript loader at run time', () => {
     for (const stage of stages) {
       const image = /^(\S+)/.exec(stage)![1]!;
-      // Node 22 (until 2027-04-30) or 24 (until 2028-04-30); never a floating tag such as latest.
-      assert.match(image, /^node:(22|24)-bookworm-slim$/, image);
+      // Node 24, the active LTS (until 2028-04-30); never a floating tag such as latest.
+      assert.match(image, /^node:24-bookworm-slim$/, image);
     }
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
