@@ -14,6 +14,20 @@ export interface Answer {
   resent: boolean;
 }
 
+let users = 0;
+
+/**
+ * A loopback address of its own for each simulated user when the site is on 127.0.0.0/8 (the whole
+ * block reaches the loopback interface): real users come from many addresses, and the stack's
+ * per-address limits (10 registrations an hour, connections, logins) must meet them as they would
+ * real users, not as one client. 127.1.0.1, 127.1.0.2, ...: never a second user on one address.
+ */
+export function userAddress(base: string): string | undefined {
+  if (!/^127\./.test(new URL(base).hostname)) return undefined;
+  const n = users++;
+  return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+}
+
 /**
  * One user's browser: a single kept-alive connection (a browser's per-site pool, narrowed to one
  * so that each user's requests go out in order) and a cookie jar. When a request fails on a reused
@@ -24,7 +38,11 @@ export class UserAgent {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
   readonly cookies = new Map<string, string>();
 
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    /** The address the user's connections come from (userAddress). */
+    readonly localAddress: string | undefined = userAddress(base),
+  ) {}
 
   async send(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
     const first = await this.once(method, path, headers, body);
@@ -77,6 +95,7 @@ export class UserAgent {
         {
           method,
           agent: this.agent,
+          ...(this.localAddress ? { localAddress: this.localAddress } : {}),
           headers: {
             ...headers,
             ...(cookie ? { cookie } : {}),
