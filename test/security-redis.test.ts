@@ -20,7 +20,7 @@ import {
   withRedis,
 } from '../src/stack/process/probes.ts';
 import { DIR_MODE, FILE_MODE, SECRET_FILES } from '../src/stack/process/rundir.ts';
-import { type Stack, startStack } from '../src/stack/process/supervisor.ts';
+import { Stack } from '../src/stack/process/supervisor.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
 import { REDIS_USERS, type RedisUser } from '../src/stack/render/acl.ts';
 import { renderRedisConf } from '../src/stack/render/redis.ts';
@@ -410,7 +410,7 @@ describe('a run directory of the version before the ACL users', () => {
   it('starts again: the missing passwords are made, the data stays, every mode is tightened', async () => {
     const runDir = tempDir('upgrade');
     const start = async () =>
-      startStack({ runDir, topology: { ports: await freePorts() }, apps: 0, haproxy: false });
+      Stack.start({ runDir, topology: { ports: await freePorts() }, apps: 0, haproxy: false });
     const first = await start();
     try {
       const m = (await first.redisMaster())!;

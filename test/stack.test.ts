@@ -9,12 +9,7 @@ import { isSameProcess, pidRecord, processStartTime } from '../src/stack/process
 import { freePort, isPortFree, PortInUseError } from '../src/stack/process/ports.ts';
 import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from '../src/stack/process/probes.ts';
 import { AlreadyRunningError, RunDir } from '../src/stack/process/rundir.ts';
-import {
-  type StackHandle,
-  type StackOptions,
-  StackStartError,
-  startStack,
-} from '../src/stack/process/supervisor.ts';
+import { Stack, type StackOptions, StackStartError } from '../src/stack/process/supervisor.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
 import { renderHaproxyCfg } from '../src/stack/render/haproxy.ts';
 import { defineTopology, LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
@@ -59,8 +54,8 @@ function rawCommand(host: string, port: number, command: string): Promise<string
   });
 }
 
-async function testStack(tag: string, opts: Partial<StackOptions>): Promise<StackHandle> {
-  return startStack({
+async function testStack(tag: string, opts: Partial<StackOptions>): Promise<Stack> {
+  return Stack.start({
     runDir: tempDir(tag),
     topology: { ports: await freePorts() },
     timeoutMs: 20_000,
@@ -69,7 +64,7 @@ async function testStack(tag: string, opts: Partial<StackOptions>): Promise<Stac
 }
 
 /** Stops the stack and checks that no process and no listening port of it is left. */
-async function stopAndCheck(s: StackHandle, withProxyAndApps: boolean): Promise<void> {
+async function stopAndCheck(s: Stack, withProxyAndApps: boolean): Promise<void> {
   const pids = s.names.map((n) => s.process(n).pid).filter((p): p is number => p !== undefined);
   const t = s.topology;
   const ports = [...t.redis, ...t.sentinels].map((n) => [n.port, n.host] as const);
@@ -132,7 +127,7 @@ describe('the supervisor', () => {
     const ports = await freePorts();
     const blocker = createServer().listen(ports['sentinel-2'], LOCAL_ADDRESSES['sentinel-2']);
     try {
-      await assert.rejects(startStack({ runDir: tempDir('port'), topology: { ports } }), (err: unknown) => {
+      await assert.rejects(Stack.start({ runDir: tempDir('port'), topology: { ports } }), (err: unknown) => {
         assert.ok(err instanceof PortInUseError);
         assert.match(err.message, new RegExp(`port ${ports['sentinel-2']}\\b.*SENTINEL_2_PORT`));
         return true;
@@ -175,7 +170,7 @@ describe('the supervisor', () => {
     const runDir = tempDir('fail');
     const crash = [process.execPath, '-e', 'console.error("boom: no config"); process.exit(3)'];
     const opts: StackOptions = { runDir, topology: { ports }, apps: 1, haproxy: false, appCommand: crash };
-    await assert.rejects(startStack(opts), (err: unknown) => {
+    await assert.rejects(Stack.start(opts), (err: unknown) => {
       assert.ok(err instanceof StackStartError);
       assert.equal(err.processName, 'app-1');
       assert.match(err.message, /readyz/);
@@ -215,7 +210,7 @@ describe('the supervisor', () => {
       assert.match(await withRedis(host, port, s.login, (r) => r.info('replication')), /role:master/);
 
       await assert.rejects(
-        startStack({ runDir: s.run.dir, topology: { ports: await freePorts() } }),
+        Stack.start({ runDir: s.run.dir, topology: { ports: await freePorts() } }),
         AlreadyRunningError,
       );
       assert.equal(s.process('redis-1').status, 'running', 'a refused start touches nothing');

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { parseInfo } from '../redis/observe.ts';
 import type { RedisLogin } from '../stack/process/probes.ts';
 
 /**
@@ -42,15 +43,6 @@ export interface RedisDelta {
   redisCpuS: number;
 }
 
-function parseInfo(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) out.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return out;
-}
-
 /** A connection to the master kept for the whole benchmark, so that it is not itself a new connection. */
 export class RedisStats {
   private constructor(private readonly r: Redis) {}
@@ -71,7 +63,7 @@ export class RedisStats {
       this.r.call('CLIENT', 'LIST', 'TYPE', 'normal'),
     ])) as [string, string, string, string];
     const calls = new Map<string, number>();
-    for (const [k, v] of parseInfo(commandstats)) {
+    for (const [k, v] of Object.entries(parseInfo(commandstats))) {
       const m = /^calls=(\d+)/.exec(v);
       if (k.startsWith('cmdstat_') && m) calls.set(k.slice('cmdstat_'.length), Number(m[1]));
     }
@@ -84,9 +76,9 @@ export class RedisStats {
     const c = parseInfo(cpu);
     return {
       calls,
-      connectionsReceived: Number(parseInfo(stats).get('total_connections_received') ?? 0),
+      connectionsReceived: Number(parseInfo(stats)['total_connections_received'] ?? 0),
       clients,
-      cpuS: Number(c.get('used_cpu_sys') ?? 0) + Number(c.get('used_cpu_user') ?? 0),
+      cpuS: Number(c['used_cpu_sys'] ?? 0) + Number(c['used_cpu_user'] ?? 0),
     };
   }
 

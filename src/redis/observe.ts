@@ -10,6 +10,55 @@ export function parseInfo(text: string): Record<string, string> {
   return out;
 }
 
+/** The fields of `SENTINEL MASTER <name>` (a flat list of names and values) the stack reads. */
+export interface SentinelMasterFields {
+  /** The master as this Sentinel has it in its configuration (its `ip` and `port`). */
+  master: { host: string; port: number } | null;
+  quorum: number;
+  flags: string;
+  /** Epoch of the configuration this Sentinel holds: a later failover has a higher one. */
+  configEpoch: number;
+  replicas: number;
+  otherSentinels: number;
+}
+
+export function parseSentinelMaster(raw: string[]): SentinelMasterFields {
+  const m: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) m[raw[i]!] = raw[i + 1]!;
+  return {
+    master: m['ip'] && m['port'] ? { host: m['ip'], port: Number(m['port']) } : null,
+    quorum: Number(m['quorum'] ?? 0),
+    flags: m['flags'] ?? '',
+    configEpoch: Number(m['config-epoch'] ?? 0),
+    replicas: Number(m['num-slaves'] ?? 0),
+    otherSentinels: Number(m['num-other-sentinels'] ?? 0),
+  };
+}
+
+/**
+ * The master named in the newest configuration among Sentinels' answers (highest config epoch:
+ * right after a failover the Sentinels that have not heard of it yet still name the old master),
+ * then by number of Sentinels naming it; undefined when none names one.
+ */
+export function newestMaster(
+  views: readonly (
+    | { master: { host: string; port: number } | null; configEpoch: number }
+    | null
+    | undefined
+  )[],
+): { host: string; port: number; epoch: number; votes: number } | undefined {
+  const named = new Map<string, { host: string; port: number; epoch: number; votes: number }>();
+  for (const v of views) {
+    if (!v?.master) continue;
+    const key = `${v.master.host}:${v.master.port}`;
+    const entry = named.get(key) ?? { ...v.master, epoch: 0, votes: 0 };
+    entry.epoch = Math.max(entry.epoch, v.configEpoch);
+    entry.votes++;
+    named.set(key, entry);
+  }
+  return [...named.values()].sort((a, b) => b.epoch - a.epoch || b.votes - a.votes)[0];
+}
+
 export interface Replication {
   role: 'master' | 'slave' | 'unknown';
   offset: number;
@@ -224,17 +273,7 @@ export class SentinelWatch {
         r.call('SENTINEL', 'MASTER', masterName) as Promise<string[]>,
         r.info('sentinel'),
       ]);
-      const m: Record<string, string> = {};
-      for (let i = 0; i + 1 < raw.length; i += 2) m[raw[i]!] = raw[i + 1]!;
-      return {
-        tilt: parseInfo(info)['sentinel_tilt'] === '1',
-        quorum: Number(m['quorum'] ?? 0),
-        master: m['ip'] && m['port'] ? { host: m['ip'], port: Number(m['port']) } : null,
-        flags: m['flags'] ?? '',
-        configEpoch: Number(m['config-epoch'] ?? 0),
-        replicas: Number(m['num-slaves'] ?? 0),
-        otherSentinels: Number(m['num-other-sentinels'] ?? 0),
-      };
+      return { tilt: parseInfo(info)['sentinel_tilt'] === '1', ...parseSentinelMaster(raw) };
     });
   }
 

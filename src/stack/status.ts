@@ -171,9 +171,7 @@ export async function collectStatus(
     sentinels,
     haproxy: {
       up: !!stats,
-      backends: (stats ?? [])
-        .filter((r) => r['svname'] !== 'FRONTEND' && r['svname'] !== 'BACKEND' && r['pxname'] !== 'stats')
-        .map((r) => ({ backend: r['pxname']!, server: r['svname']!, status: r['status']! })),
+      backends: (stats ?? []).map((r) => ({ backend: r.backend, server: r.server, status: r.status })),
       ...sup('haproxy'),
     },
     apps: apps.map((a) => ({ ...a, ...sup(a.name) })),

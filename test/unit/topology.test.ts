@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeSentinelEvent, isTimelineEvent } from '../../src/app/topology/events.ts';
-import { parseStatsCsv } from '../../src/app/topology/haproxy.ts';
 import { ConfigError, loadConfig } from '../../src/config/index.ts';
+import { parseStatsCsv } from '../../src/haproxy/stats.ts';
 
 const SECRET = 'k3Jq9vX2mP8rT5wY1zA4bC7dE0fG6hL-';
 const names: Record<string, string> = { '127.0.0.1:6380': 'redis-1', '127.0.0.1:6381': 'redis-2' };

@@ -1,17 +1,10 @@
 import type { TopologyConfig } from '../../config/index.ts';
-import { type NodeInfo, NodeWatch, type SentinelBelief, SentinelWatch } from '../../redis/observe.ts';
+import { fetchStats } from '../../haproxy/stats.ts';
+import { NodeWatch, SentinelWatch } from '../../redis/observe.ts';
 import { describeSentinelEvent, isTimelineEvent } from './events.ts';
-import { fetchStats } from './haproxy.ts';
-import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
-import {
-  alarms,
-  haproxyPart,
-  missing,
-  modeOf,
-  readSupervisorState,
-  type SupervisedProcess,
-  supervised,
-} from './snapshot.ts';
+import type { TopologySnapshot } from './model.ts';
+import { masterOf, nameOf, nodeRows, quorumOf, sentinelRows } from './rows.ts';
+import { alarms, haproxyPart, missing, modeOf, readSupervisorState } from './snapshot.ts';
 import { Timeline } from './timeline.ts';
 
 /** A page load followed by its stream connecting should not stop and start the poller in between. */
@@ -156,11 +149,7 @@ export class TopologyObserver {
   }
 
   private nameOf(host: string, port: number | string): string {
-    const p = Number(port);
-    const known = [...this.opts.config.redisNodes, ...this.opts.config.sentinels].find(
-      (n) => n.host === host && n.port === p,
-    );
-    return known?.name ?? `${host}:${p}`;
+    return nameOf(this.opts.config, host, port);
   }
 
   private sentinelEvent(source: string, type: string, msg: string): void {
@@ -212,9 +201,9 @@ export class TopologyObserver {
         : Promise.resolve(null),
       readSupervisorState(config.stateFile),
     ]);
-    const nodes = this.nodeRows(states, processes);
-    const sentinels = this.sentinelRows(beliefs, processes);
-    const master = this.master(beliefs, nodes);
+    const nodes = nodeRows(config, states, processes);
+    const sentinels = sentinelRows(config, beliefs, processes);
+    const master = masterOf(config, beliefs, nodes);
     return {
       at: new Date().toISOString(),
       observer: this.opts.instance,
@@ -229,109 +218,4 @@ export class TopologyObserver {
       events: this.timeline.list(),
     };
   }
-
-  private nodeRows(
-    states: { value: NodeInfo | null; error: string | null }[],
-    processes: Map<string, SupervisedProcess>,
-  ): NodeRow[] {
-    const nodes = this.opts.config.redisNodes;
-    const masterOffset = Math.max(
-      0,
-      ...states.filter((s) => s.value?.role === 'master').map((s) => s.value!.offset),
-    );
-    return nodes.map((n, i): NodeRow => supervised(this.nodeRow(n, states, i, masterOffset), processes));
-  }
-
-  private nodeRow(
-    n: { name: string; host: string; port: number },
-    states: { value: NodeInfo | null; error: string | null }[],
-    i: number,
-    masterOffset: number,
-  ): Omit<NodeRow, 'restarts' | 'process'> {
-    const nodes = this.opts.config.redisNodes;
-    {
-      const s = states[i]?.value;
-      const address = `${n.host}:${n.port}`;
-      if (!s) {
-        const base = { link: null, following: null, replicas: null, offset: null };
-        const lag = { lagBytes: null, lagSeconds: null };
-        return {
-          name: n.name,
-          address,
-          up: false,
-          role: 'down',
-          ...base,
-          ...lag,
-          error: states[i]?.error ?? null,
-        };
-      }
-      const replica = s.role === 'slave';
-      // The master's own record of the replica (matched by port: replicas announce their loopback address).
-      const seen = states
-        .map((x) => x.value)
-        .filter((x) => x?.role === 'master')
-        .flatMap((x) => x!.replicas)
-        .find(
-          (r) =>
-            r.port === n.port && (r.ip === n.host || nodes.filter((x) => x.port === n.port).length === 1),
-        );
-      return {
-        name: n.name,
-        address,
-        up: true,
-        role: replica ? 'replica' : s.role === 'master' ? 'master' : 'unknown',
-        link: replica ? (s.linkUp ? 'up' : 'down') : null,
-        following: replica && s.masterHost ? this.nameOf(s.masterHost, s.masterPort ?? 0) : null,
-        replicas: replica ? null : s.connectedReplicas,
-        offset: s.offset,
-        lagBytes: replica && masterOffset > 0 ? Math.max(0, masterOffset - s.offset) : null,
-        lagSeconds: replica && seen ? seen.lag : null,
-        usedMemory: s.memory?.used ?? null,
-        maxMemory: s.memory?.max ?? null,
-        error: null,
-      };
-    }
-  }
-
-  private sentinelRows(
-    beliefs: { value: SentinelBelief | null; error: string | null }[],
-    processes: Map<string, SupervisedProcess>,
-  ): SentinelRow[] {
-    return this.opts.config.sentinels.map((s, i) => {
-      const b = beliefs[i]?.value;
-      return supervised(
-        {
-          name: s.name,
-          address: `${s.host}:${s.port}`,
-          up: !!b,
-          master: b?.master ? this.nameOf(b.master.host, b.master.port) : null,
-          flags: b?.flags ?? '',
-          configEpoch: b ? b.configEpoch : null,
-          tilt: b?.tilt ?? false,
-          error: b ? null : (beliefs[i]?.error ?? null),
-        },
-        processes,
-      );
-    });
-  }
-
-  private master(beliefs: { value: SentinelBelief | null }[], nodes: NodeRow[]): TopologySnapshot['master'] {
-    // Right after a failover the Sentinels that have not heard of it still name the old master.
-    const newest = beliefs
-      .map((b) => b.value)
-      .filter((b): b is SentinelBelief => !!b?.master)
-      .sort((a, b) => b.configEpoch - a.configEpoch)[0];
-    if (newest?.master) {
-      const address = `${newest.master.host}:${newest.master.port}`;
-      return { name: this.nameOf(newest.master.host, newest.master.port), address };
-    }
-    const reporting = nodes.filter((n) => n.role === 'master');
-    return reporting.length === 1 ? { name: reporting[0]!.name, address: reporting[0]!.address } : null;
-  }
-}
-
-/** The quorum the Sentinels were given (they all get the same monitor line); a majority when none answers. */
-function quorumOf(beliefs: { value: SentinelBelief | null }[]): number {
-  const q = Math.max(0, ...beliefs.map((b) => b.value?.quorum ?? 0));
-  return q > 0 ? q : Math.floor(beliefs.length / 2) + 1;
 }

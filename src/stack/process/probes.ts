@@ -1,5 +1,13 @@
 import { Redis } from 'ioredis';
-import { type Login, type NodeInfo, parseInfo, parseNodeInfo } from '../../redis/observe.ts';
+import { fetchStats, operatorAuthorization, type ProxiedServer, readyServers } from '../../haproxy/stats.ts';
+import {
+  type Login,
+  type NodeInfo,
+  newestMaster,
+  parseInfo,
+  parseNodeInfo,
+  parseSentinelMaster,
+} from '../../redis/observe.ts';
 
 /**
  * How a probe logs in: an ACL user and its password on a Redis node; a password alone on a
@@ -62,16 +70,15 @@ export async function sentinelView(
   password: string | undefined,
 ): Promise<SentinelView> {
   return withRedis(host, port, { password }, async (r) => {
-    const raw = (await r.call('SENTINEL', 'MASTER', masterName)) as string[];
-    const m: Record<string, string> = {};
-    for (let i = 0; i + 1 < raw.length; i += 2) m[raw[i]!] = raw[i + 1]!;
+    const m = parseSentinelMaster((await r.call('SENTINEL', 'MASTER', masterName)) as string[]);
+    // The address Sentinel gives its clients: already the promoted replica once a failover is under way.
     const addr = (await r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as [string, string] | null;
     return {
       master: addr ? { host: addr[0], port: Number(addr[1]) } : null,
-      replicas: Number(m['num-slaves'] ?? 0),
-      otherSentinels: Number(m['num-other-sentinels'] ?? 0),
-      flags: m['flags'] ?? '',
-      configEpoch: Number(m['config-epoch'] ?? 0),
+      replicas: m.replicas,
+      otherSentinels: m.otherSentinels,
+      flags: m.flags,
+      configEpoch: m.configEpoch,
     };
   });
 }
@@ -93,35 +100,17 @@ export interface StatsAccess {
   password: string | undefined;
 }
 
-/** The Authorization header of user `operator` on the operator front. */
-export const operatorAuthorization = (password: string) =>
-  `Basic ${Buffer.from(`operator:${password}`).toString('base64')}`;
+export { operatorAuthorization };
 
-/** HAProxy's stats CSV as rows keyed by column name. */
-export async function haproxyStats(stats: StatsAccess): Promise<Record<string, string>[]> {
-  const res = await fetch(`${stats.url};csv`, {
-    headers: stats.password === undefined ? {} : { authorization: operatorAuthorization(stats.password) },
-    signal: AbortSignal.timeout(2000),
-  });
-  if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${stats.url};csv`);
-  const text = await res.text();
-  const [head, ...rows] = text.trim().split('\n');
-  const cols = head!.replace(/^# /, '').split(',');
-  return rows.map((row) => Object.fromEntries(row.split(',').map((v, i) => [cols[i]!, v])));
+/** HAProxy's servers as its stats page shows them (haproxy/stats.ts: the app reads them the same way). */
+export function haproxyStats(stats: StatsAccess): Promise<ProxiedServer[]> {
+  return fetchStats(stats.url, stats.password, 2000);
 }
 
-/** Names of the servers of one HAProxy backend that its checks report UP. */
-export function upServers(rows: Record<string, string>[], backend: string): string[] {
-  return rows
-    .filter((r) => r['pxname'] === backend && r['svname'] !== 'BACKEND' && r['status'] === 'UP')
-    .map((r) => r['svname'] ?? '');
-}
+/** Names of the servers of one HAProxy backend that it sends traffic to (`ready`). */
+export const upServers = readyServers;
 
-/**
- * The master named in the newest configuration among the reachable Sentinels (highest config epoch:
- * right after a failover the Sentinels that have not heard of it yet still name the old master),
- * then by number of votes; undefined when none answers.
- */
+/** The master named in the newest configuration among the reachable Sentinels (observe.ts: newestMaster). */
 export async function sentinelsMaster(
   sentinels: { host: string; port: number }[],
   masterName: string,
@@ -130,14 +119,5 @@ export async function sentinelsMaster(
   const views = await Promise.all(
     sentinels.map((s) => sentinelView(s.host, s.port, masterName, password).catch(() => undefined)),
   );
-  const named = new Map<string, { host: string; port: number; epoch: number; votes: number }>();
-  for (const v of views) {
-    if (!v?.master) continue;
-    const key = `${v.master.host}:${v.master.port}`;
-    const entry = named.get(key) ?? { ...v.master, epoch: 0, votes: 0 };
-    entry.epoch = Math.max(entry.epoch, v.configEpoch);
-    entry.votes++;
-    named.set(key, entry);
-  }
-  return [...named.values()].sort((a, b) => b.epoch - a.epoch || b.votes - a.votes)[0];
+  return newestMaster(views);
 }

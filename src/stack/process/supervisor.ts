@@ -255,12 +255,4 @@ export class Stack extends RotatingStack implements StackActions {
   }
 }
 
-/** A running stack: typed accessors, chaos actions, `stop()` and `await using` disposal. */
-export type StackHandle = Stack;
-
-/** Starts the stack described by `options`; on any failure everything already started is stopped. */
-export function startStack(options: StackOptions): Promise<StackHandle> {
-  return Stack.start(options);
-}
-
 export { ReadinessTimeoutError };

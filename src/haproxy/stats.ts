@@ -1,12 +1,27 @@
+/**
+ * HAProxy's stats page, read by the app (topology), the stack (readiness, rolling restarts,
+ * status) and the tests: one parser and one meaning of "up".
+ */
+
+/** A server of a backend as the stats page shows it. */
 export interface ProxiedServer {
   backend: string;
   server: string;
-  /** HAProxy's own word: UP, DOWN, MAINT, "UP 1/2" while rising, "DOWN 1/2" while falling... */
+  /** HAProxy's own word: UP, DOWN, MAINT, "UP 1/2" while falling, "DOWN 1/2" while rising... */
   status: string;
   /** Last health check, e.g. `L7OK/200 in 2ms` or `L7STS/503`. */
   check: string;
-  /** True when HAProxy sends requests to it. */
+  /** True when HAProxy sends it traffic: the one meaning of "up" everywhere. */
   ready: boolean;
+}
+
+/**
+ * Whether HAProxy sends a server traffic: "UP", also "UP 1/2" (an up server counting failed checks,
+ * still in use until the last one), and a server without checks; never DOWN, "DOWN 1/2" (rising),
+ * MAINT or DRAIN.
+ */
+export function isReady(status: string): boolean {
+  return /^UP\b/.test(status) || status === 'no check';
 }
 
 /** Parses HAProxy's stats CSV (`<stats uri>;csv`) into its servers (frontends and backend totals left out). */
@@ -26,13 +41,24 @@ export function parseStatsCsv(text: string): ProxiedServer[] {
         server: r['svname'] ?? '',
         status,
         check: check ? `${check}${duration}` : '',
-        // "UP 1/2" is an up server counting failed checks: HAProxy still sends it requests.
-        ready: /^UP\b/.test(status) || status === 'no check',
+        ready: isReady(status),
       };
     });
 }
 
-/** `password`: user `operator`'s, who alone may read the stats on HAProxy's operator front. */
+/** Names of the servers of one backend that HAProxy sends traffic to. */
+export function readyServers(servers: ProxiedServer[], backend: string): string[] {
+  return servers.filter((s) => s.backend === backend && s.ready).map((s) => s.server);
+}
+
+/** The Authorization header of user `operator` on the operator front. */
+export const operatorAuthorization = (password: string) =>
+  `Basic ${Buffer.from(`operator:${password}`).toString('base64')}`;
+
+/**
+ * The stats page's servers; `password` is user `operator`'s, who alone may read it on the operator
+ * front. While that password is rotated the front may still know only `previous`: tried on a 401.
+ */
 export async function fetchStats(
   url: string,
   password: string | undefined,
@@ -41,12 +67,10 @@ export async function fetchStats(
 ): Promise<ProxiedServer[]> {
   const get = (p: string | undefined) =>
     fetch(`${url};csv`, {
-      headers:
-        p === undefined ? {} : { authorization: `Basic ${Buffer.from(`operator:${p}`).toString('base64')}` },
+      headers: p === undefined ? {} : { authorization: operatorAuthorization(p) },
       signal: AbortSignal.timeout(timeoutMs),
     });
   let res = await get(password);
-  // While the operator's password is rotated, the front may still know only the previous one.
   if (res.status === 401 && previous !== undefined) {
     await res.body?.cancel();
     res = await get(previous);

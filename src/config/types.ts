@@ -1,0 +1,121 @@
+// The application's configuration as loadConfig (index.ts) reads it from the environment.
+
+/** A bad environment variable: start-up stops with a message naming it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface SentinelAddress {
+  host: string;
+  port: number;
+}
+
+export type RedisTarget =
+  | { kind: 'sentinel'; sentinels: SentinelAddress[]; masterName: string }
+  | { kind: 'url'; url: string };
+
+export interface RedisConfig {
+  target: RedisTarget;
+  /** The ACL user to log in as; unset: the `default` user (a Redis without ACL users). */
+  username: string | undefined;
+  password: string | undefined;
+  sentinelPassword: string | undefined;
+  /** Replicas that must confirm a write before it is acknowledged (WAIT n). */
+  waitReplicas: number;
+  waitTimeoutMs: number;
+  /** How long a write may wait for a (new) master before the client gets 503. */
+  writeDeadlineMs: number;
+  /** How long a read waits for the master before it is served from a replica. */
+  readFallbackMs: number;
+  /**
+   * How long a master may refuse writes for want of replicas (a new master whose replicas are
+   * attaching) before writes are answered 503 at once instead of retried until their deadline.
+   */
+  noReplicaGraceMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface NamedAddress {
+  /** The address itself when the variable gives no name. */
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** What the topology page observes; each part may be missing, the page then says so. */
+export interface TopologyConfig {
+  masterName: string;
+  redisNodes: NamedAddress[];
+  sentinels: NamedAddress[];
+  /** HAProxy's stats page (`http://host:port/stats`); its CSV tells which app instances are up. */
+  haproxyStatsUrl: string | undefined;
+  /** The HAProxy backend whose servers are the app instances. */
+  haproxyAppBackend: string;
+  pollMs: number;
+  /** The local supervisor's state (process status and restart counts), when it started this instance. */
+  stateFile: string | undefined;
+}
+
+/** The operator's views (the topology page, its API and stream, metrics) and who may see them. */
+export interface OperatorConfig {
+  /**
+   * The password of user `operator` on HAProxy's operator front. Set, the app reads HAProxy's stats
+   * with it and answers its operator views only to requests that carry it; unset (an instance run
+   * on its own, without the front), it serves them to anyone who reaches it.
+   */
+  password: string | undefined;
+  /**
+   * Accepted beside it while the password is rotated (`HAPROXY_OPERATOR_PASSWORD_PREVIOUS`): the
+   * operator front may still have it for the moment its reload takes, and reading the stats page
+   * falls back to it on a 401.
+   */
+  previousPassword: string | undefined;
+  /** Open topology event streams one client address may hold on this instance. */
+  streamsPerAddress: number;
+  /** Open topology event streams on this instance, from all addresses together. */
+  streamsPerInstance: number;
+}
+
+export interface AppConfig {
+  env: 'production' | 'development';
+  host: string;
+  port: number;
+  instanceId: string;
+  sessionSecret: string;
+  /** True when the secret was generated because none was given (development only). */
+  sessionSecretGenerated: boolean;
+  /** The secret before the last rotation: cookies and CSRF tokens it signed are still accepted. */
+  sessionSecretPrevious: string | undefined;
+  sessionTtlSeconds: number;
+  /** Absolute lifetime of a session, however often it is used. */
+  sessionMaxAgeSeconds: number;
+  cookieSecure: boolean;
+  trustProxy: string[];
+  bodyLimitBytes: number;
+  /** Failed logins for one email from one client address within the window (hard limit). */
+  loginLimitPerEmail: number;
+  loginLimitPerIp: number;
+  loginLimitWindowSeconds: number;
+  /** Failed logins for one email from all addresses before each further attempt waits longer. */
+  loginSlowdownAfter: number;
+  /** The longest such wait. */
+  loginSlowdownMaxSeconds: number;
+  registerLimitPerIp: number;
+  registerLimitWindowSeconds: number;
+  scryptCost: number;
+  /** Password hashes computed at once by this instance; registrations get at most half of them. */
+  hashConcurrency: number;
+  logLevel: string;
+  shutdownGraceMs: number;
+  /** How long a stopping instance reports not-ready before it closes, so the proxy takes it out first. */
+  shutdownDrainMs: number;
+  redis: RedisConfig;
+  topology: TopologyConfig;
+  operator: OperatorConfig;
+}
