@@ -91,11 +91,14 @@ export function loggerOptions(config: AppConfig): FastifyServerOptions['logger']
 /** Builds the app (no listening): the server and the tests share this. */
 export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<BuiltApp> {
   const metrics = new Metrics();
+  // The layer starts before the server and its logger: warnings wait for the logger, then go to it.
+  let warn: (message: string, err: Error) => void = () => undefined;
   const layer =
     redis ??
     new RedisLayer(config.redis, config.instanceId, {
       onError: (where) => metrics.redisError(where),
       onMasterChange: () => metrics.masterChanges++,
+      onWarn: (message, err) => warn(message, err),
     });
   const tokens = new Tokens(config.sessionSecret, config.sessionSecretPrevious);
   const deps: Deps = {
@@ -160,6 +163,7 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     childLoggerFactory: (logger) => logger,
     ajv: { customOptions: { coerceTypes: false } },
   });
+  warn = (message, err) => app.log.warn({ err: err.message }, message);
 
   // Hot path: callback-style hooks (no promise per request) and one header object built once.
   const headers = answerHeaders(config.instanceId);

@@ -22,8 +22,10 @@ export type { Read, ReadFn } from './reads.ts';
 export { TimeoutError } from './timeouts.ts';
 
 export interface LayerEvents {
-  onError?: (where: 'master' | 'replica' | 'write' | 'read', err: Error) => void;
+  onError?: (where: 'master' | 'replica' | 'write' | 'read' | 'sentinel-watch', err: Error) => void;
   onMasterChange?: (addr: string) => void;
+  /** Something an operator should see in the log (once per outage, not at every retry). */
+  onWarn?: (message: string, err: Error) => void;
 }
 
 /** What this instance can serve now, as `/readyz` reports it. */
@@ -88,7 +90,18 @@ export class RedisLayer {
       },
       (err) => this.events.onError?.('write', err),
     );
-    this.watcher = SwitchWatcher.forConfig(config, (to) => this.onSwitch(to));
+    this.watcher = SwitchWatcher.forConfig(
+      config,
+      (to) => this.onSwitch(to),
+      (sentinel, err, first) => {
+        this.events.onError?.('sentinel-watch', err);
+        if (first)
+          this.events.onWarn?.(
+            `the +switch-master subscription on Sentinel ${sentinel} failed; retrying`,
+            err,
+          );
+      },
+    );
   }
 
   /**

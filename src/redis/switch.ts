@@ -24,6 +24,12 @@ export interface WatchOptions {
   masterName: string;
   sentinelPassword?: string | undefined;
   connectTimeoutMs?: number;
+  /**
+   * A subscription that fails (connecting, authenticating, subscribing): every error, with `first`
+   * true for the first one since the subscription last worked (worth a log line; the others repeat it
+   * at each retry).
+   */
+  onError?: (sentinel: string, err: Error, first: boolean) => void;
 }
 
 export class SwitchWatcher {
@@ -41,8 +47,18 @@ export class SwitchWatcher {
         maxRetriesPerRequest: null,
         lazyConnect: false,
       });
-      sub.on('error', () => undefined);
-      sub.subscribe('+switch-master').catch(() => undefined);
+      const where = `${s.host}:${s.port}`;
+      let failing = false;
+      const failed = (err: Error) => {
+        opts.onError?.(where, err, !failing);
+        failing = true;
+      };
+      sub.on('error', failed);
+      // Subscribed again by ioredis after each reconnection; a failure to subscribe counts too.
+      sub.on('ready', () => {
+        failing = false;
+      });
+      sub.subscribe('+switch-master').catch(failed);
       sub.on('message', (_channel: string, message: string) => {
         const to = parseSwitch(message, opts.masterName);
         if (to) onSwitch(to);
@@ -52,7 +68,11 @@ export class SwitchWatcher {
   }
 
   /** Watches the Sentinels of a layer's configuration (none without Sentinel). */
-  static forConfig(config: RedisConfig, onSwitch: (to: Switch) => void): SwitchWatcher {
+  static forConfig(
+    config: RedisConfig,
+    onSwitch: (to: Switch) => void,
+    onError?: WatchOptions['onError'],
+  ): SwitchWatcher {
     const t = config.target;
     return new SwitchWatcher(
       t.kind === 'sentinel'
@@ -61,6 +81,7 @@ export class SwitchWatcher {
             masterName: t.masterName,
             sentinelPassword: config.sentinelPassword,
             connectTimeoutMs: config.connectTimeoutMs,
+            onError,
           }
         : { sentinels: [], masterName: '' },
       onSwitch,

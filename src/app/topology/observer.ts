@@ -176,7 +176,14 @@ export class TopologyObserver {
     const key = JSON.stringify({ ...this.latest, at: '' });
     if (key === this.sent) return;
     this.sent = key;
-    for (const fn of this.listeners) fn(this.latest);
+    // One listener that throws (a stream whose client went away) must not silence the others.
+    for (const fn of this.listeners) {
+      try {
+        fn(this.latest);
+      } catch {
+        this.listeners.delete(fn);
+      }
+    }
   }
 
   private async read(): Promise<TopologySnapshot> {
