@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { plannedFailover } from '../src/stack/actions.ts';
-import { nodeState } from '../src/stack/process/probes.ts';
+import { nodeState, withRedis } from '../src/stack/process/probes.ts';
 import { Stack } from '../src/stack/process/supervisor.ts';
+import { waitFor } from '../src/stack/process/wait.ts';
 import { Client } from './helpers/http.ts';
 import { freePorts, startTestStack, tempRunDir } from './helpers/stack.ts';
 
@@ -57,10 +58,12 @@ describe('a planned failover', () => {
     // Writes keep coming during the failover: each must succeed.
     let writing = true;
     const statuses: number[] = [];
+    let lastAcked = 0;
     const writer = (async () => {
       for (let n = 1; writing; n++) {
         const res = await c.request('PUT', '/api/cart', { json: { items: { headset: n % 99 } }, headers });
         statuses.push(res.status);
+        if (res.status === 200) lastAcked = n % 99;
       }
     })();
     try {
@@ -76,6 +79,18 @@ describe('a planned failover', () => {
     }
     assert.ok(statuses.length > 0);
     assert.deepEqual([...new Set(statuses)], [200], 'every write succeeded');
+    // The last write acknowledged is what the new master holds, and each replica once synced.
+    const master = (await stack.currentMaster())!;
+    assert.notEqual(master.name, old.name);
+    const stored = await withRedis(master.host, master.port, stack.login, (r) =>
+      r.hget(`cart:{${email}}`, 'headset'),
+    );
+    assert.equal(Number(stored), lastAcked, 'the new master holds the last acknowledged write');
+    for (const n of stack.topology.redis.filter((x) => x.name !== master.name))
+      await waitFor(`${n.name} to hold the last acknowledged write`, async () => {
+        const v = await withRedis(n.host, n.port, stack.login, (r) => r.hget(`cart:{${email}}`, 'headset'));
+        return Number(v) === lastAcked;
+      });
   });
 });
 
