@@ -98,6 +98,20 @@ describe('the judge of a scenario', () => {
     assert.deepEqual(missedGoals(row({ nodesAtEnd: 2 }), killMaster, [], 1000), [
       '2 healthy Redis node(s) at the end, not 3',
     ]);
+    // Stale reads: none with the master always there; up to 1 % where a replica serves reads.
+    assert.deepEqual(missedGoals(row({ staleReads: 1 }), killMaster, [], 1000), [
+      '1 stale read(s) of 50, more than 0',
+    ]);
+    const replicaReads: Goal = { ...killMaster, replicaReads: true };
+    assert.deepEqual(missedGoals(row({ reads: 1000, staleReads: 10 }), replicaReads, [], 1000), []);
+    assert.deepEqual(missedGoals(row({ reads: 1000, staleReads: 11 }), replicaReads, [], 1000), [
+      '11 stale read(s) of 1000, more than 10',
+    ]);
+    // No answer may take longer than the app's own deadline and a margin.
+    assert.deepEqual(missedGoals(row({ maxMs: 8001 }), killMaster, [], 1000), [
+      'a request took 8001 ms, more than 8000',
+    ]);
+    assert.deepEqual(missedGoals(row({ maxMs: 8000 }), killMaster, [], 1000), []);
     assert.equal(judge(row({ nodesAtEnd: null }), killMaster, [], 1000), false);
     assert.equal(judge(row({ error: 'timed out' }), {}, [], 1000), false);
     assert.equal(judge(row({ requests: 0 }), {}, [], 1000), false);
@@ -152,14 +166,17 @@ describe('the judge of a scenario', () => {
 
   it('gives every scenario the goals the suite promises', () => {
     const goal = (name: string) => SCENARIOS.find((s) => s.name === name)?.goal;
-    assert.deepEqual(goal('kill-master'), { boundedWindow: true, nodesAtEnd: 3 });
+    assert.deepEqual(goal('kill-master'), { replicaReads: true, boundedWindow: true, nodesAtEnd: 3 });
     for (const name of ['double-fault', 'lose-two-nodes', 'sentinel-tilt', 'quorum-loss'])
-      assert.deepEqual(goal(name), { writesMayFail: true, nodesAtEnd: 3 }, name);
+      assert.deepEqual(goal(name), { writesMayFail: true, nodesAtEnd: 3, replicaReads: true }, name);
     for (const name of ['pause-master', 'restart-old-master', 'kill-replica', 'kill-app', 'term-app'])
       assert.equal(goal(name)?.writesMayFail, undefined, name);
+    // Only where the master is lost may a replica serve a read that lags behind.
+    for (const name of ['kill-app', 'term-app', 'kill-replica', 'kill-sentinel'])
+      assert.equal(goal(name)?.replicaReads, undefined, name);
     assert.equal(
       describeGoal(degraded),
-      '0 failed reads, writes refused only with 503 + Retry-After, then served again, 0 lost, 3 healthy Redis nodes at the end',
+      '0 failed reads, writes refused only with 503 + Retry-After, then served again, 0 lost, 0 stale reads, every answer within 8 s, 3 healthy Redis nodes at the end',
     );
   });
 });

@@ -14,7 +14,22 @@ export interface Goal {
   boundedWindow?: boolean;
   /** Healthy Redis nodes (the master and the replicas linked to it) once the scenario ended. */
   nodesAtEnd?: number;
+  /**
+   * The master is lost for a while, so reads are served by a replica, which may lag a moment
+   * behind: up to STALE_SHARE of the reads may be stale. Without it (the master always there),
+   * none may.
+   */
+  replicaReads?: boolean;
 }
+
+/** Share of the reads a replica serving them may show older than an acknowledged write. */
+export const STALE_SHARE = 0.01;
+
+/**
+ * No request may take longer than this, whatever the fault: the app gives up on a write after 6 s
+ * (WRITE_DEADLINE_MS) and on a read's last chance as well; the rest is the margin of a loaded machine.
+ */
+export const MAX_REQUEST_MS = 8000;
 
 /** The goal in words, for the report: built from the data so that the two cannot disagree. */
 export function describeGoal(goal: Goal): string {
@@ -23,6 +38,8 @@ export function describeGoal(goal: Goal): string {
     goal.writesMayFail ? 'writes refused only with 503 + Retry-After, then served again' : '0 failed writes',
     '0 lost',
   ];
+  parts.push(goal.replicaReads ? `stale reads <= ${STALE_SHARE * 100} %` : '0 stale reads');
+  parts.push(`every answer within ${MAX_REQUEST_MS / 1000} s`);
   if (goal.boundedWindow) parts.push('write window <= down-after + 1.3 s');
   if (goal.nodesAtEnd !== undefined) parts.push(`${goal.nodesAtEnd} healthy Redis nodes at the end`);
   return parts.join(', ');
@@ -52,6 +69,10 @@ export function missedGoals(
   if (row.writesLost > 0) out.push(`${row.writesLost} acknowledged write(s) lost`);
   if (row.phantomWrites > 0) out.push(`${row.phantomWrites} value(s) nobody wrote`);
   if (row.sessionsLost > 0) out.push(`${row.sessionsLost} session(s) lost`);
+  const staleAllowed = goal.replicaReads ? Math.floor(row.reads * STALE_SHARE) : 0;
+  if (row.staleReads > staleAllowed)
+    out.push(`${row.staleReads} stale read(s) of ${row.reads}, more than ${staleAllowed}`);
+  if (row.maxMs > MAX_REQUEST_MS) out.push(`a request took ${row.maxMs} ms, more than ${MAX_REQUEST_MS}`);
   if (goal.writesMayFail) {
     const unclean = samples.filter(
       (s) => s.kind === 'write' && !s.ok && !(s.status === 503 && s.retryAfter),

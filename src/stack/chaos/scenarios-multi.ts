@@ -14,7 +14,7 @@ import { hold, master, newMaster, type Scenario, since, tiltedSentinels, waitWho
 /** Longer than the app's write deadline (6 s by default): writes must be answered 503, not hang. */
 const OUTAGE_MS = 8000;
 
-const DEGRADED = { writesMayFail: true, nodesAtEnd: 3 } as const;
+const DEGRADED = { writesMayFail: true, nodesAtEnd: 3, replicaReads: true } as const;
 
 export const MULTI_FAULT_SCENARIOS: Scenario[] = [
   {

@@ -37,7 +37,7 @@ async function rejoined(ctx: FaultContext, old: RedisNode): Promise<void> {
 export const SCENARIOS: Scenario[] = [
   {
     name: 'kill-master',
-    goal: { boundedWindow: true, nodesAtEnd: WHOLE },
+    goal: { replicaReads: true, boundedWindow: true, nodesAtEnd: WHOLE },
     async inject(ctx) {
       const back: number[] = [];
       for (let round = 1; round <= ctx.rounds; round++) {
@@ -56,7 +56,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'pause-master',
-    goal: { nodesAtEnd: WHOLE },
+    goal: { replicaReads: true, nodesAtEnd: WHOLE },
     async inject(ctx) {
       const old = await master(ctx);
       ctx.fault();
@@ -70,7 +70,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'partition-master',
-    goal: {},
+    goal: { replicaReads: true },
     async unsupported(actions) {
       const t = actions.topology;
       const m = t.redis[0]!;
@@ -101,7 +101,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'restart-old-master',
-    goal: { nodesAtEnd: WHOLE },
+    goal: { replicaReads: true, nodesAtEnd: WHOLE },
     async inject(ctx) {
       const old = await master(ctx);
       // Roles are sampled from the kill until the stack is whole: never two masters at once.
