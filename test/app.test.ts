@@ -261,6 +261,11 @@ describe('web app on Redis with Sentinel', () => {
       ['PUT', '/api/cart', { json: { items: { [p]: 1e9 } }, headers: h }, 400, `items.${p}`],
       ['PUT', '/api/cart', { json: { items: { [p]: '3' } }, headers: h }, 400, `items.${p}`],
       ['PUT', '/api/cart', { json: { items: { unicorn: 1 } }, headers: h }, 400, 'items.unicorn'],
+      // A known product beside an unknown one: refused whole, nothing dropped silently.
+      ['PUT', '/api/cart', { json: { items: { [p]: 1, unicorn: 1 } }, headers: h }, 400, 'items.unicorn'],
+      ['PUT', '/api/cart', { json: { items: {} }, headers: h }, 400, 'items'],
+      ['PUT', '/api/cart', { json: {}, headers: h }, 400, 'items'],
+      ['POST', '/api/login', { json: { email: 'a@b.co' } }, 400, 'password'],
       ['PUT', '/api/cart', { json: { items: [1, 2] }, headers: h }, 400, 'items'],
       ['PUT', '/api/cart', { json: { items: { [p]: 1 } } }, 403, 'x-csrf-token'],
       [
@@ -409,6 +414,31 @@ describe('web app on Redis with Sentinel', () => {
     // The family is declared, and no sample line counts an error on a healthy stack.
     assert.match(metrics, /^# TYPE redis_errors_total counter$/m);
     assert.doesNotMatch(metrics, /^redis_errors_total\{/m);
+  });
+
+  it('describes the API in /api/openapi.json from the schemas it validates with', async () => {
+    const c = new Client(stack.appUrls[0]!);
+    const res = await c.get('/api/openapi.json');
+    assert.equal(res.status, 200);
+    const doc = res.json() as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>;
+    };
+    assert.match(doc.openapi, /^3\./);
+    assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/api/cart',
+      '/api/login',
+      '/api/logout',
+      '/api/products',
+      '/api/register',
+      '/api/session',
+    ]);
+    assert.deepEqual(Object.keys(doc.paths['/api/cart']!).sort(), ['delete', 'get', 'put']);
+    const put = doc.paths['/api/cart']!['put']!;
+    const body = JSON.stringify(put.requestBody);
+    for (const p of PRODUCTS) assert.ok(body.includes(`"${p.id}"`), p.id);
+    assert.ok(body.includes('"maximum":99'));
+    assert.ok(put.responses['200'] && put.responses['403'] && put.responses['503']);
   });
 
   it('keeps passwords, cookies and session ids out of the logs', async () => {

@@ -16,6 +16,7 @@ import { apiRoutes } from './routes/api.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { topologyRoutes } from './routes/topology.ts';
+import { describeSchemaError, type SchemaError } from './schemas.ts';
 import { HashSlots } from './security/hash-slots.ts';
 import { answerHeaders } from './security/headers.ts';
 import { acceptedRequestId, crossSiteReason, hasBody, isJson, WRITE_METHODS } from './security/requests.ts';
@@ -161,7 +162,8 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     // No child logger per request (its creation costs more than the rest of a cached page view):
     // the few request-scoped lines below carry the request id themselves.
     childLoggerFactory: (logger) => logger,
-    ajv: { customOptions: { coerceTypes: false } },
+    // Types are never coerced, unknown fields are refused (not silently dropped), defaults not filled in.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   });
   warn = (message, err) => app.log.warn({ err: err.message }, message);
 
@@ -227,16 +229,15 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
       body = { error: err instanceof StoreFullError ? 'store_full' : 'unavailable', message: err.message };
       if (err instanceof StoreFullError) metrics.storeFull++;
       req.log.warn({ reqId: req.id, err: err.message }, 'redis unavailable');
+    } else if (err.validation?.[0]) {
+      // A body the route's JSON schema refused (schemas.ts): named as the hand checks name fields.
+      status = 400;
+      const { field, message } = describeSchemaError(err.validation[0] as SchemaError);
+      body = { error: 'invalid_input', message, field };
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own client errors: bad JSON, body too large, wrong content type.
       status = err.statusCode;
-      const field =
-        err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? 'body'
-          : err.validation
-            ? String(err.validation[0]?.instancePath || 'body')
-            : 'body';
-      body = { error: err.code ?? 'bad_request', message: err.message, field };
+      body = { error: err.code ?? 'bad_request', message: err.message, field: 'body' };
     } else {
       req.log.error({ reqId: req.id, err }, 'unhandled error');
     }

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { login, register } from '../auth.ts';
 import { checkApiCsrf, clearSessionCookie, type Deps, setSessionCookie, signedSession } from '../context.ts';
 import { HttpError } from '../errors.ts';
+import { collectOpenApi } from '../openapi.ts';
 import { PRODUCTS } from '../products.ts';
+import { SCHEMAS } from '../schemas.ts';
 import { cartFromHash } from '../stores/carts.ts';
 import { cartItemsFromJson, credentials } from '../validate.ts';
 
@@ -10,6 +12,20 @@ const unauthorized = () => new HttpError(401, 'not_logged_in', 'log in first (PO
 
 /** JSON API: same behaviour as the pages, for programs. */
 export function apiRoutes(app: FastifyInstance, deps: Deps): void {
+  // Before the routes: it sees each of them as it is added.
+  const openApi = collectOpenApi(app);
+  // The CSRF check comes before the body's: a forged request is refused as forged, whatever it sends.
+  const csrf = {
+    preValidation: (req: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+      try {
+        checkApiCsrf(deps, req);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  };
+
   async function requireSession(req: FastifyRequest) {
     const signed = signedSession(deps, req);
     if (!signed) throw unauthorized();
@@ -18,35 +34,37 @@ export function apiRoutes(app: FastifyInstance, deps: Deps): void {
     return session;
   }
 
-  app.get('/api/products', async () => ({ products: PRODUCTS }));
+  // Outside the document it serves (no schema).
+  app.get('/api/openapi.json', async () => openApi());
 
-  app.post('/api/register', async (req, reply) => {
+  app.get('/api/products', { schema: SCHEMAS.products }, async () => ({ products: PRODUCTS }));
+
+  app.post('/api/register', { schema: SCHEMAS.register }, async (req, reply) => {
     const { email, password } = credentials(req.body, true);
     await register(deps, email, password, req.ip);
     return reply.code(201).send({ email });
   });
 
-  app.post('/api/login', async (req, reply) => {
+  app.post('/api/login', { schema: SCHEMAS.login }, async (req, reply) => {
     const { email, password } = credentials(req.body, false);
     const session = await login(deps, email, password, req.ip, signedSession(deps, req)?.sid);
     setSessionCookie(deps, reply, session.sid, session.email);
     return { email, csrfToken: deps.tokens.csrfFor('session', session.sid) };
   });
 
-  app.post('/api/logout', async (req, reply) => {
-    checkApiCsrf(deps, req);
+  app.post('/api/logout', { schema: SCHEMAS.logout, ...csrf }, async (req, reply) => {
     const signed = signedSession(deps, req);
     if (signed) await deps.sessions.destroy(signed.sid);
     clearSessionCookie(deps, reply);
     return reply.code(204).send();
   });
 
-  app.get('/api/session', async (req) => {
+  app.get('/api/session', { schema: SCHEMAS.session }, async (req) => {
     const session = await requireSession(req);
     return { email: session.email, csrfToken: deps.tokens.csrfFor('session', session.sid) };
   });
 
-  app.get('/api/cart', async (req, reply) => {
+  app.get('/api/cart', { schema: SCHEMAS.getCart }, async (req, reply) => {
     const signed = signedSession(deps, req);
     if (!signed) throw unauthorized();
     const { session, cart, fromReplica } = await deps.sessions.loadWithCart(signed.sid, signed.email);
@@ -59,16 +77,15 @@ export function apiRoutes(app: FastifyInstance, deps: Deps): void {
     };
   });
 
-  app.put('/api/cart', async (req) => {
-    checkApiCsrf(deps, req);
+  app.put('/api/cart', { schema: SCHEMAS.putCart, ...csrf }, async (req) => {
+    // The schema checked the types; this turns the body into the store's map.
     const items = cartItemsFromJson(req.body);
     const session = await requireSession(req);
     await deps.carts.set(session.email, items);
     return { email: session.email, items: await deps.carts.get(session.email) };
   });
 
-  app.delete('/api/cart', async (req) => {
-    checkApiCsrf(deps, req);
+  app.delete('/api/cart', { schema: SCHEMAS.deleteCart, ...csrf }, async (req) => {
     const session = await requireSession(req);
     await deps.carts.clear(session.email);
     return { email: session.email, items: cartFromHash({}) };
