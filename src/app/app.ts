@@ -99,6 +99,7 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     new RedisLayer(config.redis, config.instanceId, {
       onError: (where) => metrics.redisError(where),
       onMasterChange: () => metrics.masterChanges++,
+      onReplicaRead: () => metrics.replicaReads++,
       onWarn: (message, err) => warn(message, err),
     });
   const tokens = new Tokens(config.sessionSecret, config.sessionSecretPrevious);

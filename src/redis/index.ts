@@ -24,6 +24,8 @@ export { TimeoutError } from './timeouts.ts';
 export interface LayerEvents {
   onError?: (where: 'master' | 'replica' | 'write' | 'read' | 'sentinel-watch', err: Error) => void;
   onMasterChange?: (addr: string) => void;
+  /** A read was served by a replica (the master did not answer in time). */
+  onReplicaRead?: () => void;
   /** Something an operator should see in the log (once per outage, not at every retry). */
   onWarn?: (message: string, err: Error) => void;
 }
@@ -77,6 +79,7 @@ export class RedisLayer {
         fallbackMs: config.readFallbackMs,
         lastChanceMs: config.writeDeadlineMs,
         renewPauseMs: RENEW_PAUSE_MS,
+        onReplicaRead: () => this.events.onReplicaRead?.(),
       },
       (err) => this.events.onError?.('read', err),
     );

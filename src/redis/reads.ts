@@ -21,6 +21,8 @@ export interface ReadOptions {
   lastChanceMs: number;
   /** After a master refused a write inside a read, reads skip their writes for this long. */
   renewPauseMs: number;
+  /** Called for each read a replica served (`redis_replica_reads_total`). */
+  onReplicaRead?: () => void;
 }
 
 /**
@@ -74,7 +76,9 @@ export class FallbackReader<C> {
     const replica = this.replica;
     if (replica?.ready()) {
       try {
-        return { value: await this.on(replica, fn, true, this.opts.fallbackMs * 2), fromReplica: true };
+        const value = await this.on(replica, fn, true, this.opts.fallbackMs * 2);
+        this.opts.onReplicaRead?.();
+        return { value, fromReplica: true };
       } catch (err) {
         if (!isTransient(err) && !(err instanceof TimeoutError)) throw err;
         this.onError(err as Error);

@@ -313,6 +313,24 @@ describe('FallbackReader', () => {
     assert.ok(took >= 35 && took < 40 + 60, `served after ${took} ms (fallback 40 ms)`);
   });
 
+  it('counts each read a replica served, and only those', async () => {
+    let counted = 0;
+    const opts = { ...readOpts, onReplicaRead: () => counted++ };
+    const healthy = new FallbackReader<Node>(
+      new FakeLink({ name: 'master' }),
+      new FakeLink({ name: 'replica' }),
+      opts,
+    );
+    await healthy.read(sessionRead([]));
+    assert.equal(counted, 0, 'a master read is not counted');
+    const m = new FakeLink<Node>({ name: 'master' });
+    m.isReady = false;
+    const degraded = new FallbackReader<Node>(m, new FakeLink({ name: 'replica' }), opts);
+    assert.equal((await degraded.read(sessionRead([]))).fromReplica, true);
+    await degraded.read(sessionRead([]));
+    assert.equal(counted, 2);
+  });
+
   it('goes to a replica when the master connection is lost', async () => {
     const { reader, m } = links({ name: 'master' }, { name: 'replica' });
     m.isReady = false;
