@@ -151,8 +151,9 @@ export class RunDir {
 
   /**
    * Takes the launcher lock. A lock whose process is gone (a launcher killed with -9) is stale:
-   * the processes it left are ours only if pid, start time and command name all match, and those
-   * are killed. Returns the names of the processes killed that way.
+   * the processes it left are ours only if pid, start time and program file all match
+   * (managed.ts: isSameProcess), and those are killed. Returns the names of the processes killed
+   * that way.
    */
   async acquire(): Promise<string[]> {
     if (heldHere.has(this.dir)) throw new AlreadyRunningError(process.pid, this.dir);
