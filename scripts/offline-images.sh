@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Makes sure the images deploy/compose.yaml and the Dockerfile name are present in the local Docker
+# engine: redis:7.0, haproxy:2.6, node:24-bookworm-slim. For each one missing it tries `docker pull`
+# (short timeout); when that fails (no registry reachable) it builds a stand-in with the SAME name
+# from Debian bookworm packages with mmdebstrap, and says so. The stand-ins keep the official
+# images' contract as far as this project uses it:
+#   redis:7.0              redis-server, redis-sentinel, redis-cli on PATH; user redis; /data owned
+#                          by redis and the working directory; /usr/local/etc/redis
+#   haproxy:2.6            haproxy on PATH (and bash: the compose health check runs it); user
+#                          haproxy; /usr/local/etc/haproxy
+#   node:24-bookworm-slim  Node 24 (the npm registry's node-linux-<arch> binary, as
+#                          scripts/node-versions.sh installs it) and npm in /usr/local; user node
+#                          (uid 1000); the host's CA bundle with NODE_EXTRA_CA_CERTS, so `npm ci`
+#                          inside `docker build` trusts what the host trusts
+# RedisInsight (redis/redisinsight, compose profile "tools") has no stand-in: it is not a Debian
+# package and cannot be built offline; leave that service out.
+#
+# Usage: scripts/offline-images.sh [--force]   (--force rebuilds the stand-ins even when present)
+# Environment: NODE_STANDIN_VERSION (24.22.3), NODE_VERSIONS_CACHE, PULL_TIMEOUT (seconds, 20),
+#              DEBIAN_SUITE (bookworm)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+force=0
+[ "${1:-}" = "--force" ] && force=1
+suite="${DEBIAN_SUITE:-bookworm}"
+node_version="${NODE_STANDIN_VERSION:-24.22.3}"
+cache="${NODE_VERSIONS_CACHE:-$HOME/.cache/redis-ha-stack/node}"
+pull_timeout="${PULL_TIMEOUT:-20}"
+host_ca=/etc/ssl/certs/ca-certificates.crt
+
+log() { echo "offline-images: $*" >&2; }
+
+command -v docker >/dev/null || {
+  log "docker is missing (scripts/setup.sh docker.io docker-compose mmdebstrap)"
+  exit 1
+}
+
+# Node <version> from the npm registry's node-linux-<arch> package (the logic of node-versions.sh).
+install_node() {
+  local version=$1 dir="$cache/$1" arch tmp
+  if [ -x "$dir/bin/node" ] && [ "$("$dir/bin/node" -v 2>/dev/null)" = "v$version" ]; then
+    return 0
+  fi
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) log "no node-linux package for $(uname -m)"; return 1 ;;
+  esac
+  log "fetching node-linux-$arch@$version from the npm registry into $dir"
+  mkdir -p "$cache"
+  tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
+  if ! (cd "$tmp" && npm pack --loglevel=error "node-linux-$arch@$version" >/dev/null) ||
+    ! tar -xzf "$tmp/node-linux-$arch-$version.tgz" -C "$tmp" package/bin/node package/LICENSE ||
+    [ "$("$tmp/package/bin/node" -v 2>/dev/null)" != "v$version" ]; then
+    rm -rf "$tmp"
+    return 1
+  fi
+  rm -rf "$dir"
+  mv "$tmp/package" "$dir"
+  rm -rf "$tmp"
+}
+
+# The npm to put beside it: the machine's own, or the registry's npm package.
+npm_dir() {
+  local global
+  global="$(npm root -g 2>/dev/null || true)/npm"
+  if [ -f "$global/bin/npm-cli.js" ]; then
+    echo "$global"
+    return
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --loglevel=error npm@11 >/dev/null && tar -xzf npm-*.tgz) || return 1
+  echo "$tmp/package"
+}
+
+build_redis() {
+  mmdebstrap --quiet --variant=apt --include=redis-server,redis-sentinel,redis-tools,ca-certificates \
+    --customize-hook='mkdir -p "$1/data" "$1/usr/local/etc/redis" && chroot "$1" chown redis:redis /data' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    "$suite" - |
+    docker import --change 'WORKDIR /data' --change 'EXPOSE 6379' \
+      --change 'CMD ["redis-server"]' - redis:7.0 >/dev/null
+}
+
+build_haproxy() {
+  mmdebstrap --quiet --variant=apt --include=haproxy,bash \
+    --customize-hook='mkdir -p "$1/usr/local/etc/haproxy" "$1/var/lib/haproxy"' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    "$suite" - |
+    docker import --change 'CMD ["haproxy","-f","/usr/local/etc/haproxy/haproxy.cfg"]' - haproxy:2.6 >/dev/null
+}
+
+build_node() {
+  local major=${node_version%%.*} npm
+  install_node "$node_version" || {
+    log "cannot get Node v$node_version from the npm registry"
+    return 1
+  }
+  npm=$(npm_dir) || {
+    log "no npm to put into the image"
+    return 1
+  }
+  [ -r "$host_ca" ] || {
+    log "no CA bundle at $host_ca"
+    return 1
+  }
+  mmdebstrap --quiet --variant=apt --include=ca-certificates,libstdc++6 \
+    --customize-hook="copy-in $cache/$node_version/bin/node /usr/local/bin" \
+    --customize-hook='mkdir -p "$1/usr/local/lib/node_modules" "$1/usr/local/share/host-ca"' \
+    --customize-hook="copy-in $npm /usr/local/lib/node_modules" \
+    --customize-hook="copy-in $host_ca /usr/local/share/host-ca" \
+    --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"' \
+    --customize-hook='ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
+    --customize-hook='chroot "$1" groupadd -g 1000 node && chroot "$1" useradd -m -u 1000 -g node -s /bin/bash node' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    "$suite" - |
+    docker import --change "ENV NODE_VERSION=$node_version" \
+      --change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/host-ca/ca-certificates.crt' \
+      --change 'CMD ["node"]' - "node:$major-bookworm-slim" >/dev/null
+  docker run --rm "node:$major-bookworm-slim" sh -c 'node -v && npm -v && id node' >&2
+}
+
+ensure() { # image builder
+  local image=$1 builder=$2 start
+  if [ "$force" = 0 ] && docker image inspect "$image" >/dev/null 2>&1; then
+    log "$image: present"
+    return
+  fi
+  if [ "$force" = 0 ] && timeout "$pull_timeout" docker pull -q "$image" >/dev/null 2>&1; then
+    log "$image: pulled"
+    return
+  fi
+  command -v mmdebstrap >/dev/null || {
+    log "$image: cannot pull it and mmdebstrap is missing (scripts/setup.sh docker.io docker-compose mmdebstrap)"
+    exit 1
+  }
+  log "$image: cannot pull it; building a STAND-IN from Debian $suite packages with mmdebstrap"
+  start=$(date +%s)
+  "$builder"
+  log "$image: stand-in built in $(($(date +%s) - start)) s"
+}
+
+ensure redis:7.0 build_redis
+ensure haproxy:2.6 build_haproxy
+ensure "node:${node_version%%.*}-bookworm-slim" build_node
+log "redis/redisinsight: no stand-in (not a Debian package, cannot be built offline); leave it out"

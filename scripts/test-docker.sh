@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# npm run test:docker: runs deploy/compose.yaml on this machine's Docker engine (test/docker/compose.test.ts).
+#   1. installs docker.io, docker-compose and mmdebstrap when missing (scripts/setup.sh, as root)
+#   2. starts dockerd for the run when no engine answers, and stops it afterwards
+#   3. makes sure the images compose and the Dockerfile name exist (scripts/offline-images.sh:
+#      pulls them, or builds same-named stand-ins from Debian packages when no registry is reachable)
+#   4. runs the test: build, up, journey, failover, app crash, Sentinel settings, fronts, down -v
+# Not part of npm test: it takes minutes and needs root or a Docker engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+missing=()
+command -v docker >/dev/null || missing+=(docker.io)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then missing+=(docker.io); fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "test-docker: installing ${missing[*]}"
+  bash scripts/setup.sh "${missing[@]}"
+fi
+
+dockerd_pid=""
+stop_dockerd() {
+  if [ -n "$dockerd_pid" ]; then
+    echo "test-docker: stopping the dockerd this run started (pid $dockerd_pid)"
+    kill "$dockerd_pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.5; done
+  fi
+}
+trap stop_dockerd EXIT
+
+if ! docker info >/dev/null 2>&1; then
+  log="${TMPDIR:-/tmp}/redis-ha-stack-dockerd.log"
+  echo "test-docker: no Docker engine answers; starting dockerd for this run (log: $log)"
+  dockerd --storage-driver=overlay2 >"$log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || {
+    tail -20 "$log" >&2
+    exit 1
+  }
+fi
+
+images_start=$(date +%s)
+bash scripts/offline-images.sh
+echo "test-docker: images ready in $(($(date +%s) - images_start)) s"
+
+status=0
+node --import tsx --test --test-reporter=spec --test-concurrency=1 test/docker/compose.test.ts || status=$?
+echo "test-docker: $([ "$status" = 0 ] && echo passed || echo FAILED) in $(($(date +%s) - start)) s"
+exit "$status"

@@ -1,0 +1,518 @@
+/**
+ * deploy/compose.yaml on a real Docker engine (npm run test:docker; scripts/test-docker.sh starts the
+ * engine and builds the stand-in images first). Not part of npm test: it builds images and takes
+ * minutes.
+ *
+ * One compose project with a unique name, every service but RedisInsight (profile "tools"), the
+ * HAProxy fronts published on 127.0.0.1 at free ports by an override file, random secrets. Test
+ * traffic goes only to those published ports and through `docker exec`.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { PRODUCTS } from '../../src/app/products.ts';
+import { Client } from '../helpers/http.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const DEPLOY = join(ROOT, 'deploy');
+const PROJECT = `rhsdocker${process.pid}${randomBytes(3).toString('hex')}`;
+const PASSWORD = 'sup3r-secret-pass';
+const REDIS_SERVICES = ['redis-master', 'redis-replica-1', 'redis-replica-2'] as const;
+const SERVICES = [
+  ...REDIS_SERVICES,
+  'redis-sentinel-1',
+  'redis-sentinel-2',
+  'redis-sentinel-3',
+  'app-1',
+  'app-2',
+  'haproxy',
+];
+/** Other values than the compose defaults (2, 1500, 3000), read back from the Sentinels. */
+const SENTINEL = { quorum: '1', downAfter: '1000', failover: '4000' };
+
+const secret = () => randomBytes(24).toString('hex'); // 48 characters
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  COMPOSE_DOCKER_CLI_BUILD: '0',
+  DOCKER_BUILDKIT: '0',
+  REDIS_APP_PASSWORD: secret(),
+  REDIS_REPLICATION_PASSWORD: secret(),
+  REDIS_SENTINEL_USER_PASSWORD: secret(),
+  REDIS_OPERATOR_PASSWORD: secret(),
+  REDIS_HAPROXY_PASSWORD: secret(),
+  SENTINEL_PASSWORD: secret(),
+  SESSION_SECRET: secret(),
+  HAPROXY_OPERATOR_PASSWORD: secret(),
+  SENTINEL_QUORUM: SENTINEL.quorum,
+  SENTINEL_DOWN_AFTER: SENTINEL.downAfter,
+  SENTINEL_FAILOVER: SENTINEL.failover,
+};
+// A subnet of its own, so that two runs (or another project) do not collide on 10.56.0.0/24.
+const net = `10.${randomInt(160, 250)}.${randomInt(0, 255)}`;
+env['STACK_SUBNET'] = `${net}.0/24`;
+env['HAPROXY_ADDRESS'] = `${net}.80`;
+
+let dir = '';
+let files: string[] = [];
+const ports = { site: 0, operator: 0, redis: 0 };
+const figures: Record<string, unknown> = {};
+const t0 = Date.now();
+
+async function compose(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker-compose', ['-p', PROJECT, ...files, ...args], {
+    env,
+    maxBuffer: 64 << 20,
+  });
+  return stdout;
+}
+
+async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', args, { env, maxBuffer: 16 << 20 });
+  return stdout.trim();
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as { port: number };
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+const ids = new Map<string, string>();
+async function container(service: string): Promise<string> {
+  let id = ids.get(service);
+  if (!id) {
+    id = (await compose('ps', '-q', service)).trim();
+    assert.ok(id, `no container for ${service}`);
+    ids.set(service, id);
+  }
+  return id;
+}
+
+async function health(service: string): Promise<string> {
+  return docker(
+    'inspect',
+    '--format',
+    '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}',
+    await container(service),
+  );
+}
+
+async function waitHealthy(services: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  while (Date.now() < deadline) {
+    last = await Promise.all(services.map(async (s) => `${s}=${await health(s).catch(() => '?')}`));
+    if (last.every((s) => s.endsWith('running/healthy'))) return;
+    await sleep(500);
+  }
+  throw new Error(`not healthy after ${timeoutMs} ms: ${last.join(' ')}`);
+}
+
+async function sentinel(...args: string[]): Promise<string> {
+  return docker(
+    'exec',
+    await container('redis-sentinel-1'),
+    'redis-cli',
+    '-p',
+    '26379',
+    '--no-auth-warning',
+    '-a',
+    env['SENTINEL_PASSWORD']!,
+    ...args,
+  );
+}
+
+async function masterService(): Promise<string> {
+  const [host] = (await sentinel('sentinel', 'get-master-addr-by-name', 'mymaster')).split('\n');
+  const service = REDIS_SERVICES.find((s) => s === host?.trim());
+  assert.ok(service, `Sentinel names an unknown master: ${host}`);
+  return service;
+}
+
+/** role:master / role:slave of a Redis container, or "down" when it does not answer. */
+async function role(service: string): Promise<string> {
+  try {
+    const info = await run(
+      'docker',
+      [
+        'exec',
+        await container(service),
+        'redis-cli',
+        '--user',
+        'haproxy',
+        '-p',
+        '6379',
+        'info',
+        'replication',
+      ],
+      { env, timeout: 2000 },
+    );
+    const r = /role:(\w+)/.exec(info.stdout)?.[1] ?? 'down';
+    const link = /master_link_status:(\w+)/.exec(info.stdout)?.[1];
+    return link ? `${r}(link ${link})` : r;
+  } catch {
+    return 'down';
+  }
+}
+
+async function operatorCli(service: string, ...args: string[]): Promise<string> {
+  return docker(
+    'exec',
+    '-e',
+    `REDISCLI_AUTH=${env['REDIS_OPERATOR_PASSWORD']}`,
+    await container(service),
+    'redis-cli',
+    '--user',
+    'operator',
+    '-p',
+    '6379',
+    ...args,
+  );
+}
+
+async function crash(service: string): Promise<void> {
+  // SIGKILL of the container's main process from the host, as a crash: the restart policy
+  // (unless-stopped) applies. `docker kill` would mark the container as stopped by hand.
+  const pid = Number(await docker('inspect', '--format', '{{.State.Pid}}', await container(service)));
+  assert.ok(pid > 0, `${service} is not running`);
+  process.kill(pid, 'SIGKILL');
+}
+
+async function restartCount(service: string): Promise<number> {
+  return Number(await docker('inspect', '--format', '{{.RestartCount}}', await container(service)));
+}
+
+const site = () => `http://127.0.0.1:${ports.site}`;
+let users = 0;
+async function loggedIn(): Promise<{ c: Client; email: string; token: string }> {
+  const c = new Client(site());
+  const email = `docker-${++users}-${randomBytes(3).toString('hex')}@example.org`;
+  const reg = await c.request('POST', '/api/register', { json: { email, password: PASSWORD } });
+  assert.equal(reg.status, 201, reg.text);
+  const login = await c.request('POST', '/api/login', { json: { email, password: PASSWORD } });
+  assert.equal(login.status, 200, login.text);
+  return { c, email, token: String(login.json()['csrfToken']) };
+}
+
+/** n written into the cart in base 100 over three products (each quantity at most 99). */
+const encode = (n: number) => ({
+  [PRODUCTS[0]!.id]: n % 100,
+  [PRODUCTS[1]!.id]: Math.floor(n / 100) % 100,
+  [PRODUCTS[2]!.id]: Math.floor(n / 10_000) % 100,
+});
+const decode = (items: Record<string, unknown>) =>
+  Number(items[PRODUCTS[0]!.id] ?? 0) +
+  100 * Number(items[PRODUCTS[1]!.id] ?? 0) +
+  10_000 * Number(items[PRODUCTS[2]!.id] ?? 0);
+
+interface Load {
+  stop: () => Promise<void>;
+  reads: number;
+  readFailures: string[];
+  writes: number;
+  writeFailures: string[];
+  lastAcked: number;
+}
+
+/** A reader and a writer through the front, each one request every 20 ms. */
+async function startLoad(): Promise<Load & { email: string }> {
+  const { c, email, token } = await loggedIn();
+  const reader = new Client(site());
+  for (const [k, v] of c.cookies) reader.cookies.set(k, v);
+  let running = true;
+  const load: Load = {
+    stop: async () => {},
+    reads: 0,
+    readFailures: [],
+    writes: 0,
+    writeFailures: [],
+    lastAcked: 0,
+  };
+  const fail = (list: string[], what: string) =>
+    list.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+  const readLoop = (async () => {
+    while (running) {
+      load.reads++;
+      try {
+        const r = await reader.get('/api/cart');
+        if (r.status !== 200) fail(load.readFailures, `${r.status} ${r.text.slice(0, 80)}`);
+      } catch (e) {
+        fail(load.readFailures, String(e));
+      }
+      await sleep(20);
+    }
+  })();
+  let n = 0;
+  const writeLoop = (async () => {
+    while (running) {
+      n++;
+      load.writes++;
+      try {
+        const r = await c.request('PUT', '/api/cart', {
+          json: { items: encode(n) },
+          headers: { 'x-csrf-token': token },
+        });
+        if (r.status === 200) load.lastAcked = n;
+        else fail(load.writeFailures, `${r.status} ${r.text.slice(0, 80)}`);
+      } catch (e) {
+        fail(load.writeFailures, String(e));
+      }
+      await sleep(20);
+    }
+  })();
+  load.stop = async () => {
+    running = false;
+    await Promise.all([readLoop, writeLoop]);
+  };
+  return Object.assign(load, { email });
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rhs-docker-'));
+  ports.site = await freePort();
+  ports.operator = await freePort();
+  ports.redis = await freePort();
+  // docker-compose 1.29 merges `ports` lists (an override adds to them, it cannot replace them), so
+  // the file used is deploy/compose.yaml with only the HAProxy `ports:` line taken out; the override
+  // publishes the three fronts on 127.0.0.1 at free ports. --project-directory keeps the relative
+  // paths (./redis, ./haproxy, the build context ..) pointing into deploy/.
+  const original = await readFile(join(DEPLOY, 'compose.yaml'), 'utf8');
+  const line = /^ {4}ports: \["80:8080", "127\.0\.0\.1:8404:8404", "127\.0\.0\.1:6379:6379"\]\n/m;
+  assert.match(original, line, 'the haproxy ports line of deploy/compose.yaml changed: update this test');
+  await writeFile(join(dir, 'compose.yaml'), original.replace(line, ''));
+  await writeFile(
+    join(dir, 'override.yaml'),
+    [
+      'services:',
+      '  haproxy:',
+      `    ports: ["127.0.0.1:${ports.site}:8080", "127.0.0.1:${ports.operator}:8404", "127.0.0.1:${ports.redis}:6379"]`,
+      '',
+    ].join('\n'),
+  );
+  files = ['--project-directory', DEPLOY, '-f', join(dir, 'compose.yaml'), '-f', join(dir, 'override.yaml')];
+  let start = Date.now();
+  await compose('build');
+  figures['build s'] = (Date.now() - start) / 1000;
+  start = Date.now();
+  // docker-compose 1.29 gives up as soon as a dependency reports unhealthy, even one that would
+  // recover (the app image's health check starts a Node process with a 2 s timeout, which a loaded
+  // machine can miss three times): `up` again, within the same deadline.
+  const deadline = Date.now() + 240_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await compose('up', '-d', ...SERVICES);
+      break;
+    } catch (e) {
+      if (Date.now() > deadline || !/is unhealthy/.test(String(e))) throw e;
+      figures['up retried after unhealthy'] = attempt;
+      await sleep(2000);
+    }
+  }
+  await waitHealthy(SERVICES, Math.max(10_000, deadline - Date.now()));
+  figures['up to healthy s'] = (Date.now() - start) / 1000;
+});
+
+after(async () => {
+  if (files.length) {
+    await compose('down', '-v', '--remove-orphans', '--timeout', '5').catch((e) => {
+      console.error(`down failed: ${e}`);
+    });
+    const label = `label=com.docker.compose.project=${PROJECT}`;
+    const left = [
+      await docker('ps', '-aq', '--filter', label),
+      await docker('network', 'ls', '-q', '--filter', label),
+      await docker('volume', 'ls', '-q', '--filter', label),
+    ].join('');
+    figures['whole test s'] = (Date.now() - t0) / 1000;
+    console.log(`docker figures: ${JSON.stringify(figures)}`);
+    assert.equal(left, '', `left over after down -v: ${left}`);
+  }
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('deploy/compose.yaml on Docker', () => {
+  it('journey through the published front: register, login, six quantities, both apps, delete, logout', async () => {
+    const { c, token } = await loggedIn();
+    const items = Object.fromEntries(PRODUCTS.map((p, i) => [p.id, i + 1]));
+    assert.equal(PRODUCTS.length, 6);
+    const put = await c.request('PUT', '/api/cart', { json: { items }, headers: { 'x-csrf-token': token } });
+    assert.equal(put.status, 200, put.text);
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const r = await c.get('/api/cart');
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json()['items'], items);
+      seen.add(String(r.headers.get('x-instance')));
+    }
+    assert.deepEqual([...seen].sort(), ['app-1', 'app-2']);
+    const del = await c.request('DELETE', '/api/cart', { headers: { 'x-csrf-token': token } });
+    assert.equal(del.status, 200);
+    assert.deepEqual(Object.values((await c.get('/api/cart')).json()['items'] as object), [0, 0, 0, 0, 0, 0]);
+    assert.equal(
+      (await c.request('POST', '/api/logout', { headers: { 'x-csrf-token': token } })).status,
+      204,
+    );
+    assert.equal((await c.get('/api/cart')).status, 401);
+  });
+
+  it('the Sentinels run with SENTINEL_QUORUM, SENTINEL_DOWN_AFTER, SENTINEL_FAILOVER from the environment', async () => {
+    for (const s of ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3']) {
+      const out = await docker(
+        'exec',
+        await container(s),
+        'redis-cli',
+        '-p',
+        '26379',
+        '--no-auth-warning',
+        '-a',
+        env['SENTINEL_PASSWORD']!,
+        'sentinel',
+        'master',
+        'mymaster',
+      );
+      const lines = out.split('\n').map((l) => l.trim());
+      const field = (name: string) => lines[lines.indexOf(name) + 1];
+      assert.equal(field('quorum'), SENTINEL.quorum, s);
+      assert.equal(field('down-after-milliseconds'), SENTINEL.downAfter, s);
+      assert.equal(field('failover-timeout'), SENTINEL.failover, s);
+    }
+  });
+
+  it('operator front: 401 without the password, 200 with it; Redis front: NOAUTH without a user', async () => {
+    const stats = `http://127.0.0.1:${ports.operator}/stats`;
+    assert.equal((await fetch(stats)).status, 401);
+    const auth = Buffer.from(`operator:${env['HAPROXY_OPERATOR_PASSWORD']}`).toString('base64');
+    assert.equal((await fetch(stats, { headers: { authorization: `Basic ${auth}` } })).status, 200);
+    const reply = await new Promise<string>((ok, fail) => {
+      const socket = connect(ports.redis, '127.0.0.1', () => socket.write('PING\r\n'));
+      socket.setTimeout(5000, () => fail(new Error('no reply from the Redis front')));
+      socket.once('data', (d) => {
+        ok(d.toString());
+        socket.destroy();
+      });
+      socket.once('error', fail);
+    });
+    assert.match(reply, /^-NOAUTH/);
+  });
+
+  it('crash of the Redis master under load: failover, no acknowledged write lost; the old master comes back', async () => {
+    const old = await masterService();
+    const restartsBefore = await restartCount(old);
+    const load = await startLoad();
+    await sleep(1000);
+    const kill = Date.now();
+    await crash(old);
+    const timeline: string[] = [];
+    let newMaster = old;
+    let promoted = 0;
+    let back = 0;
+    let replicaAt = 0;
+    let twoMastersFrom = 0;
+    let twoMastersMs = 0;
+    let lastLine = '';
+    let settledAt = 0;
+    const deadline = kill + 60_000;
+    while (Date.now() < deadline) {
+      const roles = await Promise.all(REDIS_SERVICES.map(role));
+      const now = Date.now();
+      const masters = roles.filter((r) => r.startsWith('master')).length;
+      if (masters > 1 && !twoMastersFrom) twoMastersFrom = now;
+      if (masters <= 1 && twoMastersFrom) {
+        twoMastersMs += now - twoMastersFrom;
+        twoMastersFrom = 0;
+      }
+      const name = await masterService().catch(() => old);
+      if (name !== old && !promoted) {
+        promoted = now;
+        newMaster = name;
+      }
+      const oldRole = roles[REDIS_SERVICES.indexOf(old as (typeof REDIS_SERVICES)[number])]!;
+      if (!back && oldRole !== 'down' && (await restartCount(old)) > restartsBefore) back = now;
+      if (back && oldRole === 'slave(link up)' && !replicaAt) replicaAt = now;
+      const line = REDIS_SERVICES.map((s, i) => `${s}=${roles[i]}`).join(' ') + ` sentinel:${name}`;
+      if (line !== lastLine) timeline.push(`+${((now - kill) / 1000).toFixed(1)}s ${line}`);
+      lastLine = line;
+      // Settled: the old node answers again, one master (the one Sentinel names), two linked replicas.
+      const settled =
+        back &&
+        masters === 1 &&
+        roles[REDIS_SERVICES.indexOf(name as (typeof REDIS_SERVICES)[number])] === 'master' &&
+        roles.filter((r) => r === 'slave(link up)').length === 2;
+      if (!settled) settledAt = 0;
+      else if (!settledAt) settledAt = now;
+      else if (now - settledAt > 3000) break;
+      await sleep(250);
+    }
+    if (twoMastersFrom) twoMastersMs += Date.now() - twoMastersFrom;
+    await load.stop();
+    const hash = (await operatorCli(newMaster, 'hgetall', `cart:{${load.email}}`)).split('\n');
+    const held: Record<string, string> = {};
+    for (let i = 0; i + 1 < hash.length; i += 2) held[hash[i]!.trim()] = hash[i + 1]!.trim();
+    const stored = decode(held);
+    const failover = {
+      old,
+      newMaster,
+      'promoted after s': promoted ? (promoted - kill) / 1000 : null,
+      'old master answering again after s': back ? (back - kill) / 1000 : null,
+      'old master a linked replica after s': replicaAt ? (replicaAt - kill) / 1000 : null,
+      'two masters for s': twoMastersMs / 1000,
+      reads: load.reads,
+      'failed reads': load.readFailures.length,
+      writes: load.writes,
+      'failed writes': load.writeFailures.length,
+      'last acknowledged': load.lastAcked,
+      'held by the new master': stored,
+      'acknowledged writes lost': Math.max(0, load.lastAcked - stored),
+    };
+    figures['master crash'] = failover;
+    console.log(`master crash: ${JSON.stringify(failover, null, 1)}`);
+    console.log(`timeline:\n${timeline.join('\n')}`);
+    if (load.readFailures.length || load.writeFailures.length)
+      console.log(`failures:\n${[...load.readFailures, ...load.writeFailures].join('\n')}`);
+    // Whether a replica was promoted is reported, not required: a restart within a few seconds can
+    // beat the failover, and the old master then simply stays master with its AOF.
+    assert.ok(back, 'the old master container did not come back');
+    assert.ok(settledAt, 'no single master with two linked replicas within 60 s');
+    assert.ok(stored >= load.lastAcked, `acknowledged writes lost: last ${load.lastAcked}, held ${stored}`);
+    // The Redis side is whole again. (The apps' Docker health check starts a Node process with a
+    // 2 s timeout: on a loaded 2-core machine it can report unhealthy for a while; the front is
+    // what the next test measures.)
+    await waitHealthy(
+      SERVICES.filter((s) => !s.startsWith('app-')),
+      60_000,
+    );
+  });
+
+  it('crash of one app container under load: no failed request through the front', async () => {
+    const before = await restartCount('app-1');
+    const load = await startLoad();
+    await sleep(1000);
+    const kill = Date.now();
+    await crash('app-1');
+    await sleep(2000);
+    while (Date.now() - kill < 60_000 && (await restartCount('app-1')) === before) await sleep(250);
+    await waitHealthy(['app-1'], 120_000);
+    await sleep(2000);
+    await load.stop();
+    const figuresApp = {
+      'healthy again after s': (Date.now() - 2000 - kill) / 1000,
+      reads: load.reads,
+      'failed reads': load.readFailures.length,
+      writes: load.writes,
+      'failed writes': load.writeFailures.length,
+    };
+    figures['app crash'] = figuresApp;
+    console.log(`app crash: ${JSON.stringify(figuresApp)}`);
+    assert.deepEqual([...load.readFailures, ...load.writeFailures], []);
+  });
+});
