@@ -286,6 +286,83 @@ describe('deploy/redis-entrypoint.sh', () => {
   });
 });
 
+describe('deploy/redis-entrypoint.sh: a node that starts again asks the Sentinels first', () => {
+  const service = (composeDocument()['services'] as Record<string, { environment: Record<string, string> }>)[
+    'redis-master'
+  ]!;
+  /**
+   * A fake redis-cli first on PATH: each Sentinel (by its -h) answers GET-MASTER-ADDR-BY-NAME as
+   * `answers` says (absent: it does not answer), after checking the password it was given.
+   */
+  function fakeCli(answers: Record<string, string>): string {
+    const dir = tempDir('fake-cli');
+    const cases = Object.entries(answers)
+      .map(([host, answer]) => `    ${host}) printf '${answer}' ;;`)
+      .join('\n');
+    writeFileSync(
+      join(dir, 'redis-cli'),
+      [
+        '#!/bin/sh',
+        `[ "$REDISCLI_AUTH" = "${DUMMY.SENTINEL_PASSWORD}" ] || { echo "WRONGPASS" >&2; exit 1; }`,
+        'while [ "$#" -gt 0 ]; do case "$1" in -h) host="$2"; shift ;; esac; shift; done',
+        'case "$host" in',
+        cases,
+        '  *) echo "Could not connect" >&2; exit 1 ;;',
+        'esac',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    return dir;
+  }
+  const start = (answers: Record<string, string>, extra: Record<string, string> = {}) => {
+    const env: Record<string, string> = { ...DUMMY, ...extra };
+    for (const [k, v] of Object.entries(service.environment)) if (!/\$\{/.test(v)) env[k] = v;
+    env['PATH'] = `${fakeCli(answers)}:${process.env['PATH']}`;
+    return run('sh', [REDIS_ENTRYPOINT, 'echo', 'redis-server', 'conf'], { env: cleanEnv(env) });
+  };
+
+  it('the compose service tells it where the Sentinels are and who it is', () => {
+    assert.equal(
+      service.environment['REDIS_SENTINELS'],
+      'redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379',
+    );
+    assert.equal(service.environment['REDIS_ANNOUNCE_HOST'], 'redis-master');
+    assert.match(service.environment['SENTINEL_PASSWORD']!, /^\$\{SENTINEL_PASSWORD:\?/);
+  });
+
+  it('named another master: starts as its replica, never as a second master', async () => {
+    // The first Sentinel is down: the next one answers.
+    const r = await start({ 'redis-sentinel-2': 'redis-replica-2\\n6379\\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'redis-server conf --replicaof redis-replica-2 6379\n');
+    assert.match(r.stderr, /name redis-replica-2:6379 master: starting as its replica/);
+  });
+
+  it('named itself: starts as master whatever its config says', async () => {
+    const r = await start({ 'redis-sentinel-1': 'redis-master\\n6379\\n' });
+    assert.equal(r.stdout, 'redis-server conf --replicaof no one\n');
+  });
+
+  it('no Sentinel answers (the first start): starts as configured', async () => {
+    const r = await start({});
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'redis-server conf\n');
+    assert.match(r.stderr, /no Sentinel named a master/);
+  });
+
+  it('a Sentinel answering nonsense is skipped; a weak Sentinel password stops it', async () => {
+    const r = await start({
+      'redis-sentinel-1': 'ERR no such master\\n',
+      'redis-sentinel-3': 'redis-replica-1\\n6379\\n',
+    });
+    assert.equal(r.stdout, 'redis-server conf --replicaof redis-replica-1 6379\n');
+    const weak = await start({}, { SENTINEL_PASSWORD: 'short' });
+    assert.equal(weak.code, 2);
+    assert.match(weak.stderr, /SENTINEL_PASSWORD is too short/);
+  });
+});
+
 describe('deploy/sentinel-entrypoint.sh', () => {
   const t = composeTopology();
   const sentinel = t.sentinels[0]!;

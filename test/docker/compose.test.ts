@@ -477,6 +477,8 @@ describe('deploy/compose.yaml on Docker', () => {
     figures['master crash'] = failover;
     console.log(`master crash: ${JSON.stringify(failover, null, 1)}`);
     console.log(`timeline:\n${timeline.join('\n')}`);
+    // A restarted node asks the Sentinels first (deploy/redis-entrypoint.sh): never a second master.
+    assert.equal(twoMastersMs, 0, `two masters at once:\n${timeline.join('\n')}`);
     if (load.readFailures.length || load.writeFailures.length)
       console.log(`failures:\n${[...load.readFailures, ...load.writeFailures].join('\n')}`);
     // Whether a replica was promoted is reported, not required: a restart within a few seconds can

@@ -83,6 +83,11 @@ function redisService(t: Topology, node: RedisNode): YamlValue {
     ],
     environment: {
       ...Object.fromEntries(Object.values(USER_PASSWORD_VARIABLES).map((v) => [v, SECRET_VARIABLES[v]])),
+      // A restarted node asks the Sentinels for the master first (deploy/redis-entrypoint.sh).
+      REDIS_SENTINELS: t.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
+      MASTER_NAME: t.masterName,
+      REDIS_ANNOUNCE_HOST: node.host,
+      SENTINEL_PASSWORD: SECRET_VARIABLES.SENTINEL_PASSWORD,
       REDISCLI_AUTH: SECRET_VARIABLES.REDIS_HAPROXY_PASSWORD,
     },
     volumes: [
