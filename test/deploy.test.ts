@@ -290,14 +290,33 @@ describe('deploy/redis-entrypoint.sh: a node that starts again asks the Sentinel
   const service = (composeDocument()['services'] as Record<string, { environment: Record<string, string> }>)[
     'redis-master'
   ]!;
+  type View = { ip: string; port: number; epoch: number };
   /**
-   * A fake redis-cli first on PATH: each Sentinel (by its -h) answers GET-MASTER-ADDR-BY-NAME as
-   * `answers` says (absent: it does not answer), after checking the password it was given.
+   * A fake redis-cli first on PATH: each Sentinel (by its -h) answers SENTINEL MASTER with the
+   * master and config epoch `views` give it (absent: it does not answer), after checking the
+   * password it was given.
    */
-  function fakeCli(answers: Record<string, string>): string {
+  function fakeCli(views: Record<string, View | string>): string {
     const dir = tempDir('fake-cli');
-    const cases = Object.entries(answers)
-      .map(([host, answer]) => `    ${host}) printf '${answer}' ;;`)
+    const reply = (v: View | string) =>
+      typeof v === 'string'
+        ? v
+        : [
+            'name',
+            'mymaster',
+            'ip',
+            v.ip,
+            'port',
+            String(v.port),
+            'flags',
+            'master',
+            'config-epoch',
+            String(v.epoch),
+          ]
+            .map((x) => `${x}\\n`)
+            .join('');
+    const cases = Object.entries(views)
+      .map(([host, v]) => `    ${host}) printf '${reply(v)}' ;;`)
       .join('\n');
     writeFileSync(
       join(dir, 'redis-cli'),
@@ -315,48 +334,58 @@ describe('deploy/redis-entrypoint.sh: a node that starts again asks the Sentinel
     );
     return dir;
   }
-  const start = (answers: Record<string, string>, extra: Record<string, string> = {}) => {
-    const env: Record<string, string> = { ...DUMMY, ...extra };
+  const start = (views: Record<string, View | string>, extra: Record<string, string> = {}) => {
+    const env: Record<string, string> = { ...DUMMY };
     for (const [k, v] of Object.entries(service.environment)) if (!/\$\{/.test(v)) env[k] = v;
-    env['PATH'] = `${fakeCli(answers)}:${process.env['PATH']}`;
+    // A failover here takes at most 2 x (100 + 400) ms: a node the Sentinels name waits 1 s.
+    Object.assign(env, { SENTINEL_DOWN_AFTER: '100', SENTINEL_FAILOVER: '400' }, extra);
+    env['PATH'] = `${fakeCli(views)}:${process.env['PATH']}`;
     return run('sh', [REDIS_ENTRYPOINT, 'echo', 'redis-server', 'conf'], { env: cleanEnv(env) });
   };
+  const self = { ip: 'redis-master', port: 6379, epoch: 1 };
 
-  it('the compose service tells it where the Sentinels are and who it is', () => {
+  it('the compose service tells it where the Sentinels are, who it is and how long a failover takes', () => {
     assert.equal(
       service.environment['REDIS_SENTINELS'],
       'redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379',
     );
     assert.equal(service.environment['REDIS_ANNOUNCE_HOST'], 'redis-master');
     assert.match(service.environment['SENTINEL_PASSWORD']!, /^\$\{SENTINEL_PASSWORD:\?/);
+    assert.match(service.environment['SENTINEL_DOWN_AFTER']!, /^\$\{SENTINEL_DOWN_AFTER:-\d+\}$/);
+    assert.match(service.environment['SENTINEL_FAILOVER']!, /^\$\{SENTINEL_FAILOVER:-\d+\}$/);
   });
 
-  it('named another master: starts as its replica, never as a second master', async () => {
-    // The first Sentinel is down: the next one answers.
-    const r = await start({ 'redis-sentinel-2': 'redis-replica-2\\n6379\\n' });
+  it('named another master: starts as its replica at once, never as a second master', async () => {
+    const started = Date.now();
+    const r = await start({ 'redis-sentinel-2': { ip: 'redis-replica-2', port: 6379, epoch: 3 } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'redis-server conf --replicaof redis-replica-2 6379\n');
     assert.match(r.stderr, /name redis-replica-2:6379 master: starting as its replica/);
+    assert.ok(Date.now() - started < 900, 'no wait');
   });
 
-  it('named itself: starts as master whatever its config says', async () => {
-    const r = await start({ 'redis-sentinel-1': 'redis-master\\n6379\\n' });
+  it('the newest configuration wins over a Sentinel that has not heard of the failover yet', async () => {
+    const r = await start({
+      'redis-sentinel-1': self,
+      'redis-sentinel-2': 'ERR No such master with that name\\n',
+      'redis-sentinel-3': { ip: 'redis-replica-1', port: 6379, epoch: 2 },
+    });
+    assert.equal(r.stdout, 'redis-server conf --replicaof redis-replica-1 6379\n');
+  });
+
+  it('named itself: waits as long as a failover can take, then starts as master', async () => {
+    const started = Date.now();
+    const r = await start({ 'redis-sentinel-1': self, 'redis-sentinel-3': self });
     assert.equal(r.stdout, 'redis-server conf --replicaof no one\n');
+    assert.match(r.stderr, /still name this node master after 1 s/);
+    assert.ok(Date.now() - started >= 900, `waited ${Date.now() - started} ms`);
   });
 
-  it('no Sentinel answers (the first start): starts as configured', async () => {
+  it('no Sentinel answers (the first start): starts as configured, at once', async () => {
     const r = await start({});
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'redis-server conf\n');
     assert.match(r.stderr, /no Sentinel named a master/);
-  });
-
-  it('a Sentinel answering nonsense is skipped; a weak Sentinel password stops it', async () => {
-    const r = await start({
-      'redis-sentinel-1': 'ERR no such master\\n',
-      'redis-sentinel-3': 'redis-replica-1\\n6379\\n',
-    });
-    assert.equal(r.stdout, 'redis-server conf --replicaof redis-replica-1 6379\n');
     const weak = await start({}, { SENTINEL_PASSWORD: 'short' });
     assert.equal(weak.code, 2);
     assert.match(weak.stderr, /SENTINEL_PASSWORD is too short/);

@@ -87,6 +87,9 @@ function redisService(t: Topology, node: RedisNode): YamlValue {
       REDIS_SENTINELS: t.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
       MASTER_NAME: t.masterName,
       REDIS_ANNOUNCE_HOST: node.host,
+      // How long a failover can take: a node the Sentinels name waits that long before it is master.
+      SENTINEL_DOWN_AFTER: `\${SENTINEL_DOWN_AFTER:-${t.downAfterMs}}`,
+      SENTINEL_FAILOVER: `\${SENTINEL_FAILOVER:-${t.failoverTimeoutMs}}`,
       SENTINEL_PASSWORD: SECRET_VARIABLES.SENTINEL_PASSWORD,
       REDISCLI_AUTH: SECRET_VARIABLES.REDIS_HAPROXY_PASSWORD,
     },
