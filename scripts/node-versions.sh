@@ -3,10 +3,7 @@
 # each pinned Node.js release, the whole stack included: the launcher starts the apps with its own
 # `process.execPath`, so they run on the release under test too.
 #
-# The binaries come from the npm registry's node-linux-<arch> packages, which ship the official
-# `bin/node` inside the tarball (nothing is fetched by an install script). Each release is
-# unpacked once into $NODE_VERSIONS_CACHE/<version> (default ~/.cache/redis-ha-stack/node) and
-# reused by later runs.
+# The binaries come from the npm registry's node-linux-<arch> packages (scripts/lib/node-binary.sh).
 #
 # Environment:
 #   NODE_VERSIONS           the releases to test, space separated (default: the pinned ones below)
@@ -18,37 +15,14 @@ cd "$(dirname "$0")/.."
 
 PINNED="22.23.5 24.22.3"
 read -r -a versions <<<"${NODE_VERSIONS:-$PINNED}"
-cache="${NODE_VERSIONS_CACHE:-$HOME/.cache/redis-ha-stack/node}"
 optional="${NODE_VERSIONS_OPTIONAL:-0}"
 
-case "$(uname -m)" in
-  x86_64 | amd64) arch=x64 ;;
-  aarch64 | arm64) arch=arm64 ;;
-  *)
-    echo "node-versions: no node-linux package for $(uname -m)" >&2
-    exit 1
-    ;;
-esac
-
-# Puts Node <version> into $cache/<version> unless a working copy is already there.
-install_node() {
-  local version=$1 dir="$cache/$1" tmp
-  if [ -x "$dir/bin/node" ] && [ "$("$dir/bin/node" -v 2>/dev/null)" = "v$version" ]; then
-    return 0
-  fi
-  echo "node-versions: fetching node-linux-$arch@$version from the npm registry into $dir"
-  mkdir -p "$cache"
-  tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
-  # npm pack only downloads the tarball (checked against the registry's integrity hash).
-  if ! (cd "$tmp" && npm pack --loglevel=error "node-linux-$arch@$version" >/dev/null) ||
-    ! tar -xzf "$tmp/node-linux-$arch-$version.tgz" -C "$tmp" package/bin/node package/LICENSE ||
-    [ "$("$tmp/package/bin/node" -v 2>/dev/null)" != "v$version" ]; then
-    rm -rf "$tmp"
-    return 1
-  fi
-  rm -rf "$dir"
-  mv "$tmp/package" "$dir"
-  rm -rf "$tmp"
+# shellcheck source=lib/node-binary.sh
+source scripts/lib/node-binary.sh
+cache=$node_cache
+arch=$(node_arch) || {
+  echo "node-versions: no node-linux package for $(uname -m)" >&2
+  exit 1
 }
 
 passed=()

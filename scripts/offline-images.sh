@@ -25,7 +25,6 @@ force=0
 [ "${1:-}" = "--force" ] && force=1
 suite="${DEBIAN_SUITE:-bookworm}"
 node_version="${NODE_STANDIN_VERSION:-24.22.3}"
-cache="${NODE_VERSIONS_CACHE:-$HOME/.cache/redis-ha-stack/node}"
 pull_timeout="${PULL_TIMEOUT:-20}"
 host_ca=/etc/ssl/certs/ca-certificates.crt
 
@@ -36,30 +35,9 @@ command -v docker >/dev/null || {
   exit 1
 }
 
-# Node <version> from the npm registry's node-linux-<arch> package (the logic of node-versions.sh).
-install_node() {
-  local version=$1 dir="$cache/$1" arch tmp
-  if [ -x "$dir/bin/node" ] && [ "$("$dir/bin/node" -v 2>/dev/null)" = "v$version" ]; then
-    return 0
-  fi
-  case "$(uname -m)" in
-    x86_64 | amd64) arch=x64 ;;
-    aarch64 | arm64) arch=arm64 ;;
-    *) log "no node-linux package for $(uname -m)"; return 1 ;;
-  esac
-  log "fetching node-linux-$arch@$version from the npm registry into $dir"
-  mkdir -p "$cache"
-  tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
-  if ! (cd "$tmp" && npm pack --loglevel=error "node-linux-$arch@$version" >/dev/null) ||
-    ! tar -xzf "$tmp/node-linux-$arch-$version.tgz" -C "$tmp" package/bin/node package/LICENSE ||
-    [ "$("$tmp/package/bin/node" -v 2>/dev/null)" != "v$version" ]; then
-    rm -rf "$tmp"
-    return 1
-  fi
-  rm -rf "$dir"
-  mv "$tmp/package" "$dir"
-  rm -rf "$tmp"
-}
+# shellcheck source=lib/node-binary.sh
+source scripts/lib/node-binary.sh
+cache=$node_cache
 
 # The npm to put beside it: the machine's own, or the registry's npm package.
 npm_dir() {
@@ -75,25 +53,15 @@ npm_dir() {
   echo "$tmp/package"
 }
 
-build_redis() {
-  mmdebstrap --quiet --variant=apt --include=redis-server,redis-sentinel,redis-tools,ca-certificates \
-    --customize-hook='mkdir -p "$1/data" "$1/usr/local/etc/redis" && chroot "$1" chown redis:redis /data' \
-    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-    "$suite" - |
-    docker import --change 'WORKDIR /data' --change 'EXPOSE 6379' \
-      --change 'CMD ["redis-server"]' - redis:7.0 >/dev/null
-}
-
-build_haproxy() {
-  mmdebstrap --quiet --variant=apt --include=haproxy,bash \
-    --customize-hook='mkdir -p "$1/usr/local/etc/haproxy" "$1/var/lib/haproxy"' \
-    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-    "$suite" - |
-    docker import --change 'CMD ["haproxy","-f","/usr/local/etc/haproxy/haproxy.cfg"]' - haproxy:2.6 >/dev/null
-}
-
-build_node() {
-  local major=${node_version%%.*} npm
+# One Debian root file system serves the three stand-ins (each imported from it with its own
+# command): one mmdebstrap run instead of three, as a fresh machine builds them all. It holds
+# Redis, HAProxy and Node together; each image uses only its own part. Built on first use.
+rootfs=""
+cleanup_rootfs() { [ -z "$rootfs" ] || rm -rf "$(dirname "$rootfs")"; }
+trap cleanup_rootfs EXIT
+build_rootfs() {
+  [ -z "$rootfs" ] || return 0
+  local npm dir
   install_node "$node_version" || {
     log "cannot get Node v$node_version from the npm registry"
     return 1
@@ -106,7 +74,12 @@ build_node() {
     log "no CA bundle at $host_ca"
     return 1
   }
-  mmdebstrap --quiet --variant=apt --include=ca-certificates,libstdc++6 \
+  dir=$(mktemp -d)
+  log "building a Debian $suite root file system with mmdebstrap (once for every stand-in)"
+  mmdebstrap --quiet --variant=apt \
+    --include=redis-server,redis-sentinel,redis-tools,haproxy,bash,ca-certificates,libstdc++6 \
+    --customize-hook='mkdir -p "$1/data" "$1/usr/local/etc/redis" && chroot "$1" chown redis:redis /data' \
+    --customize-hook='mkdir -p "$1/usr/local/etc/haproxy" "$1/var/lib/haproxy"' \
     --customize-hook="copy-in $cache/$node_version/bin/node /usr/local/bin" \
     --customize-hook='mkdir -p "$1/usr/local/lib/node_modules" "$1/usr/local/share/host-ca"' \
     --customize-hook="copy-in $npm /usr/local/lib/node_modules" \
@@ -115,11 +88,29 @@ build_node() {
     --customize-hook='ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
     --customize-hook='chroot "$1" groupadd -g 1000 node && chroot "$1" useradd -m -u 1000 -g node -s /bin/bash node' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-    "$suite" - |
+    "$suite" "$dir/rootfs.tar"
+  rootfs="$dir/rootfs.tar"
+}
+
+build_redis() {
+  build_rootfs &&
+    docker import --change 'WORKDIR /data' --change 'EXPOSE 6379' \
+      --change 'CMD ["redis-server"]' "$rootfs" redis:7.0 >/dev/null
+}
+
+build_haproxy() {
+  build_rootfs &&
+    docker import --change 'CMD ["haproxy","-f","/usr/local/etc/haproxy/haproxy.cfg"]' \
+      "$rootfs" haproxy:2.6 >/dev/null
+}
+
+build_node() {
+  local major=${node_version%%.*}
+  build_rootfs &&
     docker import --change "ENV NODE_VERSION=$node_version" \
       --change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/host-ca/ca-certificates.crt' \
-      --change 'CMD ["node"]' - "node:$major-bookworm-slim" >/dev/null
-  docker run --rm "node:$major-bookworm-slim" sh -c 'node -v && npm -v && id node' >&2
+      --change 'CMD ["node"]' "$rootfs" "node:$major-bookworm-slim" >/dev/null &&
+    docker run --rm "node:$major-bookworm-slim" sh -c 'node -v && npm -v && id node' >&2
 }
 
 ensure() { # image builder
@@ -138,7 +129,10 @@ ensure() { # image builder
   }
   log "$image: cannot pull it; building a STAND-IN from Debian $suite packages with mmdebstrap"
   start=$(date +%s)
-  "$builder"
+  "$builder" || {
+    log "$image: the stand-in could not be built"
+    exit 1
+  }
   log "$image: stand-in built in $(($(date +%s) - start)) s"
 }
 

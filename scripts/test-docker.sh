@@ -5,7 +5,8 @@
 #   3. makes sure the images compose and the Dockerfile name exist (scripts/offline-images.sh:
 #      pulls them, or builds same-named stand-ins from Debian packages when no registry is reachable)
 #   4. runs the test: build, up, journey, failover, app crash, Sentinel settings, fronts, down -v
-# Not part of npm test: it takes minutes and needs root or a Docker engine.
+# npm test runs it last, as root or when an engine answers (scripts/test.sh); about 1.5 minutes
+# once the images exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -41,6 +42,19 @@ if ! docker info >/dev/null 2>&1; then
     exit 1
   }
 fi
+
+# Leftovers of a run that was killed before its clean-up (project rhsdocker<pid><hex>, see
+# test/docker/compose.test.ts): removed when that pid no longer runs.
+for project in $(docker ps -a --format '{{.Label "com.docker.compose.project"}}' |
+  grep -E '^rhsdocker[0-9]+[0-9a-f]{6}$' | sort -u); do
+  pid=${project#rhsdocker}
+  pid=${pid%??????}
+  kill -0 "$pid" 2>/dev/null && continue
+  echo "test-docker: removing the leftovers of an earlier run ($project)"
+  docker ps -aq --filter "label=com.docker.compose.project=$project" | xargs -r docker rm -f >/dev/null
+  docker network ls -q --filter "label=com.docker.compose.project=$project" | xargs -r docker network rm >/dev/null
+  docker volume ls -q --filter "label=com.docker.compose.project=$project" | xargs -r docker volume rm >/dev/null
+done
 
 images_start=$(date +%s)
 bash scripts/offline-images.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets itself up, then lint, type check, unit and integration tests on this
-# machine's Node.js, then the unit and process-management tests on the other supported releases.
+# machine's Node.js, then the unit and process-management tests on the other supported releases,
+# then the compose deployment on a real Docker engine where one can run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # docker-compose validates deploy/compose.yaml (no Docker engine is needed for that); chromium runs
@@ -11,3 +12,11 @@ npx tsc -p tsconfig.json --noEmit
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts
 node --import tsx --test --test-reporter=spec --test-concurrency=1 test/*.test.ts
 bash scripts/node-versions.sh
+# As root the Docker test installs docker.io and starts dockerd for its run; otherwise it runs only
+# when an engine already answers. TEST_DOCKER=0 leaves it out, TEST_DOCKER=1 makes it required.
+docker_test="${TEST_DOCKER:-auto}"
+if [ "$docker_test" = 1 ] || { [ "$docker_test" != 0 ] && { [ "$(id -u)" = 0 ] || docker info >/dev/null 2>&1; }; }; then
+  bash scripts/test-docker.sh
+else
+  echo "test: the Docker deployment test (npm run test:docker) is left out: not root and no Docker engine answers (TEST_DOCKER=$docker_test)"
+fi

@@ -30,7 +30,7 @@ const USAGE = `usage: ha-stack <command> [arguments]
         [--rounds N] [--json FILE]
                            throughput and latency against a ceiling and a peer, or the failover
                            window (see README)
-  render --target compose|local --out DIR [--check]
+  render --target compose|local|kubernetes --out DIR [--check]
                            write the generated configs (compose: deploy/, host names, secrets
                            from the environment); --check only reports files that differ
 `;

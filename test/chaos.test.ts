@@ -46,9 +46,9 @@ describe('chaos under load', () => {
     assert.ok(row.pageRequests > 0 && row.apiRequests > 0, 'people in a browser and programs both ran');
     assert.ok(row.writesAcked > 0, 'writes were acknowledged');
     assert.equal(row.failedReads, 0, `failed reads: ${JSON.stringify(row.failedWhy)}`);
-    assert.equal(row.writesLost, 0, 'acknowledged writes lost');
+    assert.equal(row.writesLost, 0, `acknowledged writes lost; ${row.lossDetail}`);
     assert.equal(row.phantomWrites, 0, 'values nobody wrote');
-    assert.equal(row.sessionsLost, 0, 'sessions lost');
+    assert.equal(row.sessionsLost, 0, `sessions lost; ${row.lossDetail}`);
   };
   const clean = (row: ScenarioRow) => {
     sound(row);

@@ -13,6 +13,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -668,10 +669,10 @@ describe('app image layout (Dockerfile)', () => {
       stderr += d;
     });
     try {
-      assert.equal(check[0], 'node');
+      assert.equal(check[0], 'bash');
       await waitFor(
         'the image HEALTHCHECK passes',
-        async () => (await run(process.execPath, check.slice(1), { env })).code === 0,
+        async () => (await run(check[0]!, check.slice(1), { env })).code === 0,
         {
           timeoutMs: 20_000,
           abort: () => (server.exitCode !== null ? `server exited ${server.exitCode}: ${stderr}` : undefined),
@@ -680,7 +681,14 @@ describe('app image layout (Dockerfile)', () => {
     } finally {
       server.kill('SIGKILL');
     }
-    // And it fails when nothing answers.
-    assert.notEqual((await run(process.execPath, check.slice(1), { env })).code, 0);
+    // And it fails when nothing answers, or when something other than a 200 does.
+    assert.notEqual((await run(check[0]!, check.slice(1), { env })).code, 0);
+    const other = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((r) => other.listen(port, '127.0.0.1', r));
+    try {
+      assert.notEqual((await run(check[0]!, check.slice(1), { env })).code, 0, 'passed on a 503');
+    } finally {
+      other.close();
+    }
   });
 });

@@ -9,9 +9,13 @@ export type Via = 'haproxy' | 'app' | 'ceiling' | 'peer';
 export interface BenchCase {
   /** `get-haproxy`, `put-app`, `get-ceiling`, ... */
   id: string;
-  route: 'GET /get' | 'PUT /api/cart' | 'POST /api/login';
+  route: 'GET /get' | 'PUT /api/cart' | 'POST /add' | 'POST /api/login';
   via: Via;
   url: string;
+  /** Appended to the route's path (`?wait=0`: the ceiling's write without WAIT). */
+  query?: string;
+  /** The answer that counts as success when it is not a 2xx (the form post's 303). */
+  okStatus?: number;
   /** Processes that serve the requests (their CPU is the case's CPU). */
   servers: () => (number | undefined)[];
   /** The HAProxy in front of them, if any. */
@@ -60,6 +64,14 @@ const putCart = (u: BenchUser, i: number) => ({
   headers: { cookie: u.cookie, 'x-csrf-token': u.csrf, 'content-type': 'application/json' },
   body: JSON.stringify({ items: fullCart(i + 1) }),
 });
+/** The /add form as a browser posts it: every product's quantity and the session's CSRF token. */
+const addForm = (u: BenchUser, i: number) => ({
+  headers: { cookie: u.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+  body: new URLSearchParams({
+    ...Object.fromEntries(Object.entries(fullCart(i + 2)).map(([id, n]) => [`qty_${id}`, String(n)])),
+    _csrf: u.csrf,
+  }).toString(),
+});
 const login = (u: BenchUser) => ({
   headers: { 'content-type': 'application/json', accept: 'application/json' },
   body: JSON.stringify({ email: u.email, password: u.password }),
@@ -86,7 +98,24 @@ export function allCases(t: CaseTargets): BenchCase[] {
     { id: 'get-ceiling', route: 'GET /get', ...at('ceiling', t.ceiling.direct), request: withSession },
     { id: 'get-app', route: 'GET /get', ...at('app', t.app.direct), request: withSession },
     { id: 'get-peer', route: 'GET /get', ...at('peer', t.peer.direct), request: peerSession },
+    // Durable writes beside their ceiling (the same write and a shared WAIT 1), then the ceiling
+    // without WAIT (the price of durability) and the form post of a browser.
+    {
+      id: 'put-ceiling-haproxy',
+      route: 'PUT /api/cart',
+      ...at('ceiling', t.ceiling.front),
+      request: putCart,
+    },
     { id: 'put-haproxy', route: 'PUT /api/cart', ...at('haproxy', t.app.front), request: putCart },
+    {
+      id: 'put-nowait-ceiling-haproxy',
+      route: 'PUT /api/cart',
+      ...at('ceiling', t.ceiling.front),
+      query: '?wait=0',
+      request: putCart,
+    },
+    { id: 'add-haproxy', route: 'POST /add', ...at('haproxy', t.app.front), okStatus: 303, request: addForm },
+    { id: 'put-ceiling', route: 'PUT /api/cart', ...at('ceiling', t.ceiling.direct), request: putCart },
     { id: 'put-app', route: 'PUT /api/cart', ...at('app', t.app.direct), request: putCart },
     { id: 'login-haproxy', route: 'POST /api/login', ...at('haproxy', t.app.front), request: login },
     { id: 'login-app', route: 'POST /api/login', ...at('app', t.app.direct), request: login },
@@ -100,7 +129,11 @@ export const CASE_IDS = [
   'get-ceiling',
   'get-app',
   'get-peer',
+  'put-ceiling-haproxy',
   'put-haproxy',
+  'put-nowait-ceiling-haproxy',
+  'add-haproxy',
+  'put-ceiling',
   'put-app',
   'login-haproxy',
   'login-app',
@@ -124,6 +157,20 @@ function sumCpu(pids: (number | undefined)[]): number | null {
   return total;
 }
 
+const succeeded = (c: BenchCase, status: number) =>
+  c.okStatus === undefined ? status >= 200 && status < 300 : status === c.okStatus;
+
+/** Answers that are not the case's success (autocannon's non2xx counts a 303 as one). */
+export function failedAnswers(c: BenchCase, r: autocannon.Result): number {
+  if (c.okStatus === undefined) return r.non2xx;
+  const byStatus =
+    (r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
+  return Object.entries(byStatus).reduce(
+    (n, [status, s]) => (Number(status) === c.okStatus ? n : n + s.count),
+    0,
+  );
+}
+
 /** Drives one case with autocannon: a fixed number of connections for a fixed time. */
 export function drive(c: BenchCase, users: BenchUser[], opts: LoadOptions): Promise<autocannon.Result> {
   const [method, path] = c.route.split(' ') as ['GET' | 'PUT' | 'POST', string];
@@ -131,7 +178,7 @@ export function drive(c: BenchCase, users: BenchUser[], opts: LoadOptions): Prom
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
-        url: `${c.url}${path}`,
+        url: `${c.url}${path}${c.query ?? ''}`,
         method,
         connections: opts.connections,
         duration: opts.durationS,
@@ -147,7 +194,7 @@ export function drive(c: BenchCase, users: BenchUser[], opts: LoadOptions): Prom
     const onLatency = opts.onLatency;
     if (onLatency) {
       instance.on('response', (_client, status, _bytes, ms) => {
-        if (status >= 200 && status < 300) onLatency(ms);
+        if (succeeded(c, status)) onLatency(ms);
       });
     }
     if (opts.progress) {
@@ -194,7 +241,7 @@ export async function runCase(
     },
     errors: r.errors,
     timeouts: r.timeouts,
-    non2xx: r.non2xx,
+    non2xx: failedAnswers(c, r),
     redis: RedisStats.delta(before, after, requests),
     cpuS,
     cpuUsPerRequest: cpuS === null || requests === 0 ? null : Math.round((cpuS * 1e6) / requests),

@@ -155,6 +155,9 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
   say(
     `GET /get, one process directly: ${r.getAppVsCeiling ?? '-'} x the ceiling, ${r.getAppVsPeer ?? '-'} x the peer`,
   );
+  say(
+    `writes via HAProxy: PUT /api/cart ${r.putVsCeiling ?? '-'} x the write ceiling, POST /add ${r.addVsCeiling ?? '-'} x; one process directly: ${r.putAppVsCeiling ?? '-'} x; the ceiling with WAIT 1 runs at ${r.ceilingWaitVsNoWait ?? '-'} x itself without`,
+  );
   if (hashes !== null)
     say(`POST /api/login via HAProxy: ${r.loginVsHashCeiling ?? '-'} x the hash ceiling (${hashes}/s)`);
   say(

@@ -11,6 +11,14 @@ export interface Ratios {
   getAppVsCeiling: number | null;
   getAppVsPeer: number | null;
   loginVsHashCeiling: number | null;
+  /** PUT /api/cart through HAProxy / the write ceiling through HAProxy (the same write, WAIT 1 shared). */
+  putVsCeiling: number | null;
+  /** The /add form post through HAProxy / the same write ceiling. */
+  addVsCeiling: number | null;
+  /** One instance each, hit directly. */
+  putAppVsCeiling: number | null;
+  /** The write ceiling with WAIT / without: what durability costs in throughput. */
+  ceilingWaitVsNoWait: number | null;
 }
 
 export interface Targets {
@@ -34,6 +42,10 @@ function ratiosOf(rows: CaseResult[], hashesPerS: number | null): Ratios {
     getAppVsCeiling: ratio(rps('get-app'), rps('get-ceiling')),
     getAppVsPeer: ratio(rps('get-app'), rps('get-peer')),
     loginVsHashCeiling: ratio(rps('login-haproxy'), hashesPerS ?? undefined),
+    putVsCeiling: ratio(rps('put-haproxy'), rps('put-ceiling-haproxy')),
+    addVsCeiling: ratio(rps('add-haproxy'), rps('put-ceiling-haproxy')),
+    putAppVsCeiling: ratio(rps('put-app'), rps('put-ceiling')),
+    ceilingWaitVsNoWait: ratio(rps('put-ceiling-haproxy'), rps('put-nowait-ceiling-haproxy')),
   };
 }
 
@@ -60,6 +72,10 @@ export function judgeTargets(slices: CaseResult[][], rows: CaseResult[], hashesP
     getAppVsCeiling: m('getAppVsCeiling'),
     getAppVsPeer: m('getAppVsPeer'),
     loginVsHashCeiling: m('loginVsHashCeiling'),
+    putVsCeiling: m('putVsCeiling'),
+    addVsCeiling: m('addVsCeiling'),
+    putAppVsCeiling: m('putAppVsCeiling'),
+    ceilingWaitVsNoWait: m('ceilingWaitVsNoWait'),
   };
   const spread = (k: keyof Ratios) =>
     perSlice.length > 1 ? ` (slices: ${perSlice.map((r) => r[k] ?? '-').join(', ')})` : '';
@@ -86,6 +102,22 @@ export function judgeTargets(slices: CaseResult[][], rows: CaseResult[], hashesP
       value: `${getP99Ms} ms${slices.length > 1 ? ` (slices: ${p99s.map((p) => p ?? '-').join(', ')})` : ''}`,
       holds: getP99Ms <= 20,
     });
+  for (const [key, what] of [
+    ['putVsCeiling', 'PUT /api/cart via HAProxy >= 0.9 x the write ceiling via HAProxy'],
+    ['addVsCeiling', 'POST /add via HAProxy >= 0.9 x the write ceiling via HAProxy'],
+  ] as const) {
+    const v = ratios[key];
+    if (v !== null) checks.push({ what, value: `${v} x${spread(key)}`, holds: v >= 0.9 });
+  }
+  for (const id of ['put-haproxy', 'add-haproxy']) {
+    const row = find(rows, id);
+    if (row)
+      checks.push({
+        what: `p99 of ${row.route} via HAProxy <= 20 ms`,
+        value: `${row.latencyMs.p99} ms`,
+        holds: row.latencyMs.p99 <= 20,
+      });
+  }
   const all = slices.flat();
   const newConns = all.flatMap((r) => r.redis.newClientConnections.map((n) => `${r.case}: ${n}`));
   checks.push({

@@ -1,12 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { renderComposeFiles } from '../stack/render/compose.ts';
+import { renderKubernetesFiles } from '../stack/render/kubernetes.ts';
 import { renderLocalFiles } from '../stack/render/local.ts';
 import { defineTopology, portsFromEnv } from '../stack/topology.ts';
 import { CliError, runDirPath, UsageError } from './context.ts';
 import { envInt, envMaxMemory } from './up.ts';
 
-const TARGETS = ['compose', 'local'] as const;
+const TARGETS = ['compose', 'local', 'kubernetes'] as const;
 type Target = (typeof TARGETS)[number];
 
 function parse(args: string[]): { target: Target; out: string; check: boolean } {
@@ -33,6 +34,7 @@ function parse(args: string[]): { target: Target; out: string; check: boolean } 
 
 export function filesFor(target: Target): Record<string, string> {
   if (target === 'compose') return renderComposeFiles();
+  if (target === 'kubernetes') return renderKubernetesFiles();
   const topology = defineTopology({
     ports: portsFromEnv(process.env),
     downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
@@ -51,7 +53,7 @@ const read = (path: string) => {
   }
 };
 
-/** `render --target compose|local --out DIR [--check]`: writes the generated configs, or with --check
+/** `render --target compose|local|kubernetes --out DIR [--check]`: writes the generated configs, or with --check
  * only compares them and fails when one differs. */
 export async function render(args: string[]): Promise<void> {
   const { target, out, check } = parse(args);

@@ -38,13 +38,21 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
+/** A DNS name or an IPv4 address: letters, digits, dots and inner hyphens. */
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+/** The inside of `[...]`: an IPv6 address, with an optional zone (`%eth0`). */
+const IPV6 = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?$/;
+
+/** `host:port`, `[ipv6]:port`; anything else (an empty host, `[]`, a stray `=`) is refused. */
 function parseHostPort(name: string, item: string): SentinelAddress {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(item.trim());
-  const port = m ? Number(m[2]) : Number.NaN;
-  if (!m?.[1] || port < 1 || port > 65535) {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(item.trim());
+  const host = m?.[1] ?? m?.[2] ?? '';
+  const port = m ? Number(m[3]) : Number.NaN;
+  const hostOk = m?.[1] !== undefined ? IPV6.test(host) : HOSTNAME.test(host);
+  if (!hostOk || port < 1 || port > 65535) {
     throw new ConfigError(name, `"${item}" is not host:port`);
   }
-  return { host: m[1], port };
+  return { host, port };
 }
 
 /** `name=host:port` or `host:port` items separated by commas. */

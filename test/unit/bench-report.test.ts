@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CaseResult } from '../../src/bench/cases.ts';
+import { type CaseResult, failedAnswers } from '../../src/bench/cases.ts';
 import { latencyOf, mergeSlices } from '../../src/bench/merge.ts';
 import { judgeTargets, medianOf } from '../../src/bench/report.ts';
 
@@ -112,5 +112,58 @@ describe('bench slices', () => {
   it('latencyOf is not fooled by the order of the samples', () => {
     assert.deepEqual(latencyOf([5, 1, 3]), { p50: 3, p90: 5, p99: 5, max: 5, mean: 3 });
     assert.deepEqual(latencyOf([]), { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 });
+  });
+});
+
+describe('bench targets: durable writes against their ceiling', () => {
+  const writes = (put: number, add: number, ceiling: number, noWait: number, p99 = 10) => [
+    { ...row('put-ceiling-haproxy', ceiling), route: 'PUT /api/cart' as const },
+    { ...row('put-haproxy', put, p99), route: 'PUT /api/cart' as const },
+    { ...row('put-nowait-ceiling-haproxy', noWait), route: 'PUT /api/cart' as const },
+    { ...row('add-haproxy', add, p99), route: 'POST /add' as const },
+  ];
+
+  it('judges PUT /api/cart and POST /add against the write ceiling, and shows the price of WAIT', () => {
+    const runs = [
+      writes(1900, 1850, 2000, 4000),
+      writes(1700, 1900, 2000, 4000),
+      writes(1960, 1990, 2000, 3000),
+    ];
+    const t = judgeTargets(runs, overall(runs), null);
+    assert.deepEqual(
+      t.perSlice.map((r) => r.putVsCeiling),
+      [0.95, 0.85, 0.98],
+    );
+    assert.equal(t.ratios.putVsCeiling, 0.95);
+    assert.equal(t.ratios.addVsCeiling, 0.95);
+    assert.equal(t.ratios.ceilingWaitVsNoWait, 0.5);
+    assert.equal(holds(t, 'PUT /api/cart via HAProxy >= 0.9'), true);
+    assert.equal(holds(t, 'POST /add via HAProxy >= 0.9'), true);
+    assert.equal(holds(t, 'p99 of PUT /api/cart via HAProxy <= 20 ms'), true);
+  });
+
+  it('misses the ratio below 0.9 and a p99 above 20 ms', () => {
+    const runs = [writes(1700, 1760, 2000, 4000, 21)];
+    const t = judgeTargets(runs, overall(runs), null);
+    assert.equal(holds(t, 'PUT /api/cart via HAProxy >= 0.9'), false);
+    assert.equal(holds(t, 'POST /add via HAProxy >= 0.9'), false);
+    assert.equal(holds(t, 'p99 of PUT /api/cart via HAProxy <= 20 ms'), false);
+    assert.equal(holds(t, 'p99 of POST /add via HAProxy <= 20 ms'), false);
+  });
+
+  it('counts a form post answered with anything but its 303 as failed', () => {
+    const c = { okStatus: 303 } as Parameters<typeof failedAnswers>[0];
+    const result = {
+      non2xx: 120,
+      statusCodeStats: { '303': { count: 100 }, '403': { count: 15 }, '503': { count: 5 } },
+    };
+    assert.equal(failedAnswers(c, result as unknown as Parameters<typeof failedAnswers>[1]), 20);
+    assert.equal(
+      failedAnswers(
+        {} as Parameters<typeof failedAnswers>[0],
+        result as unknown as Parameters<typeof failedAnswers>[1],
+      ),
+      120,
+    );
   });
 });

@@ -290,3 +290,41 @@ describe('configuration: secrets', () => {
     assert.match(generated.sessionSecret, /^[A-Za-z0-9_-]{43}$/);
   });
 });
+
+describe('host:port items that are not addresses', () => {
+  const base = { APP_ENV: 'development', SESSION_SECRET: 'x'.repeat(32) };
+  for (const bad of [
+    '[]:1',
+    '[:1',
+    'a]:1',
+    '=10.0.0.1:6379',
+    'a b:1',
+    '-a:1',
+    'a-:1',
+    '::1:6379',
+    '[x]:1',
+    'a:0',
+  ]) {
+    it(`refuses ${JSON.stringify(bad)} in REDIS_SENTINELS and in a node list`, () => {
+      assert.throws(() => loadConfig({ ...base, REDIS_SENTINELS: bad }), /REDIS_SENTINELS.*not host:port/);
+      assert.throws(
+        () => loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', TOPOLOGY_REDIS_NODES: bad }),
+        /TOPOLOGY_REDIS_NODES.*not host:port/,
+      );
+    });
+  }
+  it('keeps names, IPv4, IPv6 and zones', () => {
+    const c = loadConfig({
+      ...base,
+      REDIS_SENTINELS: 'redis-sentinel-1:26379,10.0.0.1:1,[fe80::1%eth0]:2,[::1]:3',
+    });
+    const target = c.redis.target;
+    assert.equal(target.kind, 'sentinel');
+    assert.deepEqual(target.kind === 'sentinel' ? target.sentinels.map((s) => `${s.host}/${s.port}`) : [], [
+      'redis-sentinel-1/26379',
+      '10.0.0.1/1',
+      'fe80::1%eth0/2',
+      '::1/3',
+    ]);
+  });
+});

@@ -5,6 +5,7 @@
  * them, the session checked as the app checks it, and the same page
  * (the app's view, with its CSRF token) under the same headers. Same Redis, same client, same
  * configuration variables as an app instance; no framework, no logging, no metrics, no fallback.
+ * `PUT /api/cart` likewise (ceiling-write.ts): the ceiling of durable writes.
  */
 import { createServer } from 'node:http';
 import { parseCookies } from '../../app/security/tokens.ts';
@@ -12,16 +13,22 @@ import { sessionValid } from '../../app/stores/sessions.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createClient, together } from '../../redis/clients.ts';
 import { cartAnswer } from './answer.ts';
+import { cartWriter } from './ceiling-write.ts';
 import { stopOnSignal } from './stop.ts';
 
 const config = loadConfig();
 const { tokens, headers, page } = cartAnswer(config);
 const redis = createClient(config.redis, 'master', `${config.instanceId}:master`);
 redis.on('error', () => undefined);
+const putCart = cartWriter(config, tokens, redis);
 
 const server = createServer((req, res) => {
   if (req.url === '/healthz' || req.url === '/readyz') {
     res.writeHead(redis.status === 'ready' ? 200 : 503).end();
+    return;
+  }
+  if (req.method === 'PUT' && req.url?.startsWith('/api/cart')) {
+    putCart(req, res, !req.url.endsWith('?wait=0'));
     return;
   }
   if (req.method !== 'GET' || !req.url?.startsWith('/get')) {

@@ -37,6 +37,12 @@ export interface ScenarioRow {
   modeSpansS: { mode: string; fromS: number; toS: number; polls: number }[];
   /** Redis nodes up and healthy once the scenario ended: the master and the replicas linked to it. */
   nodesAtEnd: number | null;
+  /**
+   * Only when something was lost: what each Redis node held at the read-back (role, replication
+   * id and offset, key count, how many of the missing sessions and lost values it has), so that a
+   * loss seen once can be told apart from a read-back on the wrong node.
+   */
+  lossDetail?: string;
   goal: string;
   passed: boolean;
   /** The goals the run missed, in words. */

@@ -1,8 +1,9 @@
+import { parseInfo } from '../../redis/observe.ts';
 import { SwitchWatcher } from '../../redis/switch.ts';
 import type { StackActions } from '../actions.ts';
 import { withRedis } from '../process/probes.ts';
 import { waitFor } from '../process/wait.ts';
-import { compareCarts } from './check.ts';
+import { compareCarts, type Discrepancy } from './check.ts';
 import { healthyNodes, type Scenario, waitWhole } from './faults.ts';
 import { describeGoal, missedGoals } from './judge.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad, split } from './load.ts';
@@ -33,13 +34,13 @@ async function readBack(actions: StackActions, users: LoadUser[]) {
     actions.login,
     async (r) => {
       const carts = new Map<string, Record<string, string>>();
-      let sessionsLost = 0;
+      const missingSessions: string[] = [];
       for (const u of users) {
         carts.set(u.email, await r.hgetall(`cart:{${u.email}}`));
         const sid = sessionId(u);
-        if (!sid || !(await r.exists(`sess:${sid}`))) sessionsLost++;
+        if (!sid || !(await r.exists(`sess:${sid}`))) missingSessions.push(sid ?? '');
       }
-      return { carts, sessionsLost };
+      return { master: m.name, carts, sessionsLost: missingSessions.length, missingSessions };
     },
     5000,
   );
@@ -115,6 +116,14 @@ export async function runScenario(
     closeUsers(users);
   }
   const diff = compareCarts(users, back.carts);
+  const lost = diff.filter((d) => d.kind === 'lost');
+  const lossDetail =
+    lost.length || back.sessionsLost
+      ? await describeNodes(actions, back.master, back.missingSessions, lost).catch(
+          (err: Error) => `could not look at the nodes: ${err.message}`,
+        )
+      : undefined;
+  if (lossDetail) log(`loss: ${lossDetail}`);
   const firstFault = faults[0] ?? settledAt;
   // With several rounds, the window reported is the longest one.
   const windows = faults.map(
@@ -137,7 +146,7 @@ export async function runScenario(
     writeWindowS: writeWindowS === Number.POSITIVE_INFINITY ? null : writeWindowS,
     writeWindowsS: windows.map((w) => (Number.isFinite(w) ? w : null)),
     switchesS,
-    writesLost: diff.filter((d) => d.kind === 'lost').length,
+    writesLost: lost.length,
     phantomWrites: diff.filter((d) => d.kind === 'phantom').length,
     sessionsLost: back.sessionsLost,
     modesSeen: seen.map((s) => s.mode),
@@ -148,6 +157,7 @@ export async function runScenario(
       polls: s.polls,
     })),
     nodesAtEnd,
+    ...(lossDetail ? { lossDetail } : {}),
     goal: describeGoal(scenario.goal),
     passed: false,
     missed: [],
@@ -157,6 +167,36 @@ export async function runScenario(
   row.missed = missedGoals(row, scenario.goal, load.stats.samples, actions.topology.downAfterMs);
   row.passed = row.missed.length === 0;
   return row;
+}
+
+/** Each Redis node's view of the data that the read-back found missing (see ScenarioRow.lossDetail). */
+async function describeNodes(
+  actions: StackActions,
+  readFrom: string,
+  missingSessions: string[],
+  lost: Discrepancy[],
+): Promise<string> {
+  const sids = missingSessions.filter((s) => s !== '');
+  const parts = await Promise.all(
+    actions.topology.redis.map(async (node) => {
+      try {
+        return await withRedis(node.host, node.port, actions.login, async (r) => {
+          const info = parseInfo((await r.call('INFO', 'replication')) as string);
+          let sessions = 0;
+          for (const sid of sids) sessions += await r.exists(`sess:${sid}`);
+          let values = 0;
+          for (const d of lost) {
+            if (Number(await r.hget(`cart:{${d.email}}`, d.product)) >= d.acked) values++;
+          }
+          const role = info['role'] === 'slave' ? `replica of ${info['master_port']}` : info['role'];
+          return `${node.name}${node.name === readFrom ? ' (read)' : ''}: ${role}, replid ${info['master_replid']?.slice(0, 8)} offset ${info['master_repl_offset']}, ${await r.dbsize()} keys, ${sessions}/${sids.length} missing sessions, ${values}/${lost.length} lost values`;
+        });
+      } catch (err) {
+        return `${node.name}: ${(err as Error).message}`;
+      }
+    }),
+  );
+  return parts.join('; ');
 }
 
 /** Records when any Sentinel announces +switch-master (performance.now() time). */

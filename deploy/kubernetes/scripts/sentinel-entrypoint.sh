@@ -1,0 +1,89 @@
+#!/bin/sh
+# Writes this Sentinel's configuration from the environment, then starts it.
+#   SENTINEL_QUORUM      Sentinels that must agree the master is down (default 2)
+#   SENTINEL_DOWN_AFTER  milliseconds without a valid reply before a node is considered down (default 1500)
+#   SENTINEL_FAILOVER    failover timeout in milliseconds (default 3000)
+#   MASTER_NAME, MASTER_HOST, MASTER_PORT, SENTINEL_PORT, SENTINEL_ANNOUNCE_HOST, SENTINEL_DIR (default /data)
+#   SENTINEL_PASSWORD             the Sentinels' own password (requirepass, sentinel-pass)
+#   REDIS_SENTINEL_USER_PASSWORD  password of the Redis ACL user "sentinel" (sentinel auth-user/auth-pass)
+#   (each password also as <NAME>_FILE; required, at least 32 characters of [A-Za-z0-9._~+/=-])
+# A config already in SENTINEL_DIR is kept: Sentinel rewrites it with what it learned (the current
+# master, the other Sentinels, the epoch), and a restart must not forget that. Its password lines
+# are written again from the environment at every start (a changed password takes effect then).
+# SENTINEL_DRY_RUN=1 writes the config and prints its path instead of starting the Sentinel.
+set -eu
+
+ENTRYPOINT_NAME=sentinel-entrypoint
+. "$(dirname "$0")/passwords.sh"
+number() { # name value
+  case "$2" in ''|*[!0-9]*) fail "$1 must be a whole number, got '$2'" ;; esac
+}
+
+QUORUM="${SENTINEL_QUORUM:-2}"
+DOWN_AFTER="${SENTINEL_DOWN_AFTER:-1500}"
+FAILOVER="${SENTINEL_FAILOVER:-3000}"
+number SENTINEL_QUORUM "$QUORUM"
+number SENTINEL_DOWN_AFTER "$DOWN_AFTER"
+number SENTINEL_FAILOVER "$FAILOVER"
+[ "$QUORUM" -ge 1 ] || fail "SENTINEL_QUORUM must be at least 1"
+[ "$DOWN_AFTER" -ge 100 ] || fail "SENTINEL_DOWN_AFTER must be at least 100 ms"
+[ "$FAILOVER" -ge 1000 ] || fail "SENTINEL_FAILOVER must be at least 1000 ms"
+
+NAME="${MASTER_NAME:-mymaster}"
+HOST="${MASTER_HOST:-redis-master}"
+PORT="${MASTER_PORT:-6379}"
+SPORT="${SENTINEL_PORT:-26379}"
+number MASTER_PORT "$PORT"
+number SENTINEL_PORT "$SPORT"
+DIR="${SENTINEL_DIR:-/data}"
+
+SENTINEL_PASS="$(password SENTINEL_PASSWORD)"
+AUTH_PASS="$(password REDIS_SENTINEL_USER_PASSWORD)"
+
+# The password lines, last in the file as in renderSentinelConf.
+secrets() {
+  echo "sentinel auth-user $NAME sentinel"
+  echo "sentinel auth-pass $NAME $AUTH_PASS"
+  echo "requirepass $SENTINEL_PASS"
+  echo "sentinel sentinel-pass $SENTINEL_PASS"
+}
+
+CONF="$DIR/sentinel.conf"
+mkdir -p "$DIR"
+# The file holds passwords.
+umask 077
+
+if [ -s "$CONF" ] && grep -q "^sentinel monitor $NAME " "$CONF"; then
+  echo "sentinel-entrypoint: keeping $CONF (what this Sentinel learned survives a restart)" >&2
+  # Sentinel's own rewrite keeps the default user's password as a "user default" line.
+  grep -Ev '^(requirepass|user default|sentinel (auth-user|auth-pass|sentinel-user|sentinel-pass)) ' "$CONF" \
+    > "$CONF.tmp" || true
+  secrets >> "$CONF.tmp"
+  mv "$CONF.tmp" "$CONF"
+else
+  {
+    # The same lines, in the same order, as renderSentinelConf for compose (test/deploy.test.ts).
+    echo "# written by sentinel-entrypoint.sh; Sentinel rewrites this file as it learns the topology"
+    echo "bind 0.0.0.0"
+    echo "port $SPORT"
+    echo "protected-mode no"
+    echo "daemonize no"
+    echo 'logfile ""'
+    echo "dir $DIR"
+    echo "sentinel resolve-hostnames yes"
+    echo "sentinel announce-hostnames yes"
+    if [ -n "${SENTINEL_ANNOUNCE_HOST:-}" ]; then echo "sentinel announce-ip $SENTINEL_ANNOUNCE_HOST"; fi
+    echo "sentinel monitor $NAME $HOST $PORT $QUORUM"
+    echo "sentinel down-after-milliseconds $NAME $DOWN_AFTER"
+    echo "sentinel failover-timeout $NAME $FAILOVER"
+    echo "sentinel parallel-syncs $NAME 1"
+    secrets
+  } > "$CONF.tmp"
+  mv "$CONF.tmp" "$CONF"
+fi
+
+if [ "${SENTINEL_DRY_RUN:-0}" = "1" ]; then
+  echo "$CONF"
+  exit 0
+fi
+exec redis-sentinel "$CONF"

@@ -1,0 +1,203 @@
+// deploy/kubernetes/ as a cluster would receive it, checked offline: `kubectl kustomize` builds the
+// base (and the base with the hard-anti-affinity component), and every object of the build is
+// validated by kubernetes-models against the Kubernetes schemas, with fields the schema does not
+// know failing as well (kubernetes-models alone lets them pass; the API server would drop them
+// silently or refuse them).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { kubernetesExamples } from '../../src/stack/render/kubernetes.ts';
+
+const BASE = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
+const require = createRequire(import.meta.url);
+
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown };
+
+const kubectl = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const needsKubectl = kubectl ? {} : { skip: 'kubectl is not installed: the kustomize build is not checked' };
+
+function build(dir: string): K8sObject[] {
+  const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
+  return parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
+}
+
+/**
+ * Runs kubernetes-models' own validate() of the object's kind (types, enums, required fields) on a
+ * proxy that records every property the validator reads. The validator reads each property its
+ * schema defines, and every key of a map (labels, data); a key it never read is one the schema does
+ * not know. Returns those keys by path; throws what validate() throws.
+ */
+export function validate(obj: K8sObject): string[] {
+  const { apiVersion, kind } = obj;
+  // kubernetes-models/<group>/<version>/<Kind>, `v1` for the core group.
+  const model = require(`kubernetes-models/${apiVersion}/${kind}`)[kind] as {
+    prototype: { validate(this: unknown): void };
+    new (data: unknown): { validate(): void };
+  };
+  new model(obj).validate();
+  const read = new WeakMap<object, Set<string>>();
+  const proxies = new WeakMap<object, object>();
+  const wrap = (value: unknown): unknown => {
+    if (value === null || typeof value !== 'object') return value;
+    const known = proxies.get(value);
+    if (known) return known;
+    const proxy = new Proxy(value, {
+      get(target, key, receiver) {
+        if (typeof key === 'string') {
+          if (!read.has(target)) read.set(target, new Set());
+          read.get(target)!.add(key);
+        }
+        return wrap(Reflect.get(target, key, receiver));
+      },
+    });
+    proxies.set(value, proxy);
+    return proxy;
+  };
+  model.prototype.validate.call(wrap(obj));
+  const unknown: string[] = [];
+  const walk = (value: unknown, path: string) => {
+    if (value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) walk(v, `${path}[${i}]`);
+      return;
+    }
+    for (const [k, v] of Object.entries(value)) {
+      if (!read.get(value)?.has(k)) unknown.push(`${path}.${k}`);
+      walk(v, `${path}.${k}`);
+    }
+  };
+  walk(obj, '');
+  return unknown;
+}
+
+const name = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+
+describe('deploy/kubernetes/: kubectl kustomize and the Kubernetes schemas', () => {
+  it('the validator itself: a wrong type fails, an unknown field is found, a map key is not', () => {
+    const pdb = {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'x', labels: { 'any-label': 'is fine' } },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { a: 'b' } } },
+    };
+    assert.deepEqual(validate(pdb), []);
+    assert.deepEqual(validate({ ...pdb, spec: { ...pdb.spec, maxUnavalable: 1 } } as K8sObject), [
+      '.spec.maxUnavalable',
+    ]);
+    assert.throws(
+      () => validate({ ...pdb, spec: { ...pdb.spec, selector: 'app' } } as K8sObject),
+      /selector/,
+    );
+    assert.throws(() => validate({ ...pdb, kind: 'PodDisruptionBudgets' }), /Cannot find module/);
+  });
+
+  it('the base builds, and every object of it passes its schema with no unknown field', needsKubectl, () => {
+    const objects = build(BASE);
+    const kinds = objects.map((o) => o.kind).sort();
+    assert.deepEqual(
+      [...new Set(kinds)],
+      [
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'Service',
+        'StatefulSet',
+      ],
+    );
+    for (const o of objects) assert.deepEqual(validate(o), [], `${name(o)}: fields the schema does not know`);
+    // A broken field in a built object is caught too (the check does not pass everything).
+    const sts = structuredClone(objects.find((o) => o.kind === 'StatefulSet')!) as K8sObject & {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
+    sts.spec.template.spec.containers[0]!['readinessProbes'] =
+      sts.spec.template.spec.containers[0]!['readinessProbe'];
+    assert.deepEqual(validate(sts), ['.spec.template.spec.containers[0].readinessProbes']);
+  });
+
+  it('without kustomize too: every object of the committed resource files passes its schema', () => {
+    // What the base lists under `resources`, read directly: this check runs where kubectl is missing.
+    const files = ['redis.yaml', 'sentinel.yaml', 'app.yaml', 'policies.yaml'];
+    const objects = files.flatMap((f) =>
+      parseAllDocuments(readFileSync(join(BASE, f), 'utf8')).map((d) => d.toJS() as K8sObject),
+    );
+    assert.ok(objects.length >= 10, `${objects.length} objects`);
+    for (const o of objects) assert.deepEqual(validate(o), [], `${name(o)}: fields the schema does not know`);
+  });
+
+  it('no Secret is generated or committed: the user creates it', needsKubectl, () => {
+    const objects = build(BASE);
+    assert.equal(objects.filter((o) => o.kind === 'Secret').length, 0);
+  });
+
+  it('the hard-anti-affinity component requires one node per pod of each workload', needsKubectl, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ha-stack-kustomize-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        // kustomize takes a base by a relative path only.
+        `resources: [${JSON.stringify(relative(dir, BASE))}]`,
+        `components: [${JSON.stringify(relative(dir, join(BASE, 'components/hard-anti-affinity')))}]`,
+        '',
+      ].join('\n'),
+    );
+    const workloads = build(dir).filter((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment');
+    assert.equal(workloads.length, 3);
+    for (const o of workloads) {
+      assert.deepEqual(validate(o), [], name(o));
+      const spec = o['spec'] as {
+        selector: { matchLabels: object };
+        template: { spec: { affinity: unknown } };
+      };
+      assert.deepEqual(
+        spec.template.spec.affinity,
+        {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              {
+                labelSelector: { matchLabels: spec.selector.matchLabels },
+                topologyKey: 'kubernetes.io/hostname',
+              },
+            ],
+          },
+        },
+        name(o),
+      );
+    }
+  });
+
+  it('the examples: the Ingress passes its schema; the ServiceMonitor scrapes /metrics with the login', () => {
+    const examples = Object.values(kubernetesExamples()).flat() as K8sObject[];
+    const ingress = examples.find((o) => o.kind === 'Ingress')!;
+    assert.deepEqual(validate(ingress), []);
+    // The Prometheus Operator's CRD is not in kubernetes-models: its shape is checked here by hand.
+    const monitor = examples.find((o) => o.kind === 'ServiceMonitor') as K8sObject & {
+      spec: {
+        endpoints: { port: string; path: string; basicAuth: { username: object; password: object } }[];
+      };
+    };
+    assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
+    const [endpoint] = monitor.spec.endpoints;
+    assert.equal(endpoint!.path, '/metrics');
+    assert.equal(endpoint!.port, 'http');
+    assert.ok(endpoint!.basicAuth.username && endpoint!.basicAuth.password);
+    assert.equal(examples.length, 2);
+  });
+});
