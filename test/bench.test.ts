@@ -55,4 +55,69 @@ describe('npm run bench (smoke)', () => {
       assert.equal(typeof report.ratios[k], 'number', k);
     assert.match(out, /\| get-haproxy /);
   });
+
+  it('scale: stores sessions, accounts and carts, measures with and without them, the resync and a failover', async () => {
+    const json = join(dir, 'scale.json');
+    const args = ['--import', 'tsx', 'src/cli.ts', 'bench', 'scale', '--sessions', '20000'];
+    args.push(
+      '--stored-users',
+      '2000',
+      '--baseline-sessions',
+      '100',
+      '--duration',
+      '1',
+      '--connections',
+      '4',
+    );
+    args.push('--no-progress', '--scrypt-cost', '1024', '--json', json);
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(report.kind, 'scale');
+    assert.deepEqual(report.settings, {
+      sessions: 20000,
+      storedUsers: 2000,
+      baselineSessions: 100,
+      durationS: 1,
+      connections: 4,
+    });
+    for (const set of ['small', 'loaded', 'smallAfter']) {
+      assert.deepEqual(
+        report.cases[set].map((c: { case: string }) => c.case),
+        ['get-haproxy', 'add-haproxy', 'login-haproxy'],
+        set,
+      );
+      for (const c of report.cases[set]) {
+        assert.ok(c.requestsPerS > 0, `${set} ${c.case}`);
+        assert.equal(c.errors + c.timeouts + c.non2xx, 0, `${set} ${JSON.stringify(c)}`);
+      }
+    }
+    for (const id of ['get-haproxy', 'add-haproxy', 'login-haproxy'])
+      assert.equal(typeof report.ratios[id], 'number');
+    const m = report.memory;
+    // A session: its key (37 bytes), its JSON (about 90) and Redis's headers; an account more.
+    assert.ok(m.perSession.memoryUsage > 120 && m.perSession.memoryUsage < 400, JSON.stringify(m));
+    assert.ok(m.perSession.delta > 120 && m.perSession.delta < 600, JSON.stringify(m));
+    assert.ok(m.perUser.memoryUsage > m.perSession.memoryUsage, JSON.stringify(m));
+    assert.ok(m.perCart.memoryUsage > 50, JSON.stringify(m));
+    assert.ok(
+      m.account.password > 60 && m.account.total > m.account.password + m.account.email,
+      JSON.stringify(m.account),
+    );
+    assert.ok(m.usedMemoryMiB.carts > m.usedMemoryMiB.before, JSON.stringify(m.usedMemoryMiB));
+    assert.ok(report.resync.seconds > 0 && report.resync.datasetMiB > 1, JSON.stringify(report.resync));
+    assert.equal(report.failover.rounds.length, 1);
+    assert.equal(typeof report.failover.rounds[0].writeWindowS, 'number');
+    const failed = report.checks.find((c: { what: string }) => c.what.startsWith('no request failed'));
+    assert.equal(failed?.holds, true, JSON.stringify(report.checks));
+    assert.match(out, /bytes per session \d+/);
+    assert.equal(code, 0, out);
+  });
 });

@@ -2,7 +2,7 @@ import { UsageError } from '../cli/context.ts';
 import { CASE_IDS } from './cases.ts';
 
 export interface BenchArgs {
-  mode: 'load' | 'failover';
+  mode: 'load' | 'failover' | 'scale';
   url: string | undefined;
   connections: number;
   durationS: number;
@@ -19,6 +19,14 @@ export interface BenchArgs {
   rounds: number;
   /** Users of the failover load (each one request at a time, 20 ms apart). */
   users: number;
+  /** `scale`: sessions and accounts stored, the small set compared with, and the load of each case. */
+  scale: {
+    sessions: number;
+    storedUsers: number;
+    baselineSessions: number;
+    durationS: number;
+    connections: number;
+  };
 }
 
 function positive(flag: string, raw: string | undefined, integer = true): number {
@@ -42,10 +50,17 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     scryptCost: undefined,
     rounds: 5,
     users: 8,
+    scale: {
+      sessions: 1_000_000,
+      storedUsers: 100_000,
+      baselineSessions: 1000,
+      durationS: 10,
+      connections: 32,
+    },
   };
   const args = [...argv];
-  if (args[0] === 'failover') {
-    out.mode = 'failover';
+  if (args[0] === 'failover' || args[0] === 'scale') {
+    out.mode = args[0];
     args.shift();
   }
   for (let i = 0; i < args.length; i++) {
@@ -55,7 +70,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       out.url = value();
       if (!out.url || !/^https?:\/\//.test(out.url)) throw new UsageError('--url needs an http:// URL');
     } else if (a === '--connections' || a === '-c') out.connections = positive(a, value());
-    else if (a === '--duration' || a === '-d') out.durationS = positive(a, value());
+    else if (a === '--duration' || a === '-d') out.durationS = out.scale.durationS = positive(a, value());
     else if (a === '--warmup') {
       const v = Number(value());
       if (!Number.isFinite(v) || v < 0) throw new UsageError('--warmup needs seconds (0 for none)');
@@ -74,8 +89,18 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     else if (a === '--scrypt-cost') out.scryptCost = positive(a, value());
     else if (a === '--rounds') out.rounds = positive(a, value());
     else if (a === '--users') out.users = positive(a, value());
+    else if (a === '--sessions') out.scale.sessions = positive(a, value());
+    else if (a === '--stored-users') out.scale.storedUsers = positive(a, value());
+    else if (a === '--baseline-sessions') out.scale.baselineSessions = positive(a, value());
     else throw new UsageError(`unknown argument "${a}"`);
   }
-  out.json ||= out.mode === 'failover' ? 'results/bench-failover.json' : 'results/bench.json';
+  out.json ||= {
+    load: 'results/bench.json',
+    failover: 'results/bench-failover.json',
+    scale: 'results/bench-scale.json',
+  }[out.mode];
+  out.scale.connections = out.connections;
+  if (out.scale.baselineSessions >= out.scale.sessions)
+    throw new UsageError('--baseline-sessions must be fewer than --sessions');
   return out;
 }

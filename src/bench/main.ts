@@ -12,11 +12,12 @@ import { mergeSlices } from './merge.ts';
 import { startBenchGroup } from './procs.ts';
 import { RedisStats, round } from './redis-stats.ts';
 import { formatTable, formatTargets, judgeTargets } from './report.ts';
+import { formatScale, runScale } from './scale.ts';
 import { type BenchTarget, ownStack, runningTarget } from './target.ts';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
 
-function machine() {
+export function machine() {
   let redis = '';
   try {
     redis = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
@@ -62,7 +63,11 @@ async function openTarget(args: BenchArgs, cleanup: Cleanup): Promise<BenchTarge
     say(`using the running stack: ${target.frontUrl}`);
   } else {
     say('starting a stack of its own on free ports...');
-    target = await ownStack({ scryptCost: args.scryptCost, onEvent: (m) => say(`  ${m}`) });
+    target = await ownStack({
+      scryptCost: args.scryptCost,
+      ...(args.mode === 'scale' ? { maxMemory: '2gb' } : {}),
+      onEvent: (m) => say(`  ${m}`),
+    });
   }
   cleanup.add(() => target.stop());
   return target;
@@ -208,6 +213,15 @@ export async function bench(argv: string[]): Promise<void> {
       say('');
       say(formatFailover(r));
       report = { kind: 'failover', date: new Date().toISOString(), machine: machine(), ...r };
+    } else if (args.mode === 'scale') {
+      if (args.url)
+        throw new CliError(
+          'bench scale stores a million keys: it runs only on a stack of its own (no --url)',
+        );
+      const r = await runScale(args, target, say);
+      say('');
+      say(formatScale(r));
+      report = { kind: 'scale', date: new Date().toISOString(), machine: machine(), ...r };
     } else {
       report = await load(args, target, cleanup);
     }

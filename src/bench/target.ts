@@ -34,6 +34,8 @@ export interface BenchTarget {
 
 export interface OwnStackOptions {
   scryptCost?: number;
+  /** Each Redis node's maxmemory (`scale` stores a million sessions: more than the default). */
+  maxMemory?: string;
   logLevel?: string;
   onEvent?: (message: string) => void;
 }
@@ -48,7 +50,8 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
   if (opts.logLevel) appEnv['LOG_LEVEL'] = opts.logLevel;
   let stack: Stack;
   try {
-    stack = await Stack.start({ runDir, topology: { ports }, appEnv, onEvent: opts.onEvent });
+    const topology = { ports, ...(opts.maxMemory ? { maxMemory: opts.maxMemory } : {}) };
+    stack = await Stack.start({ runDir, topology, appEnv, onEvent: opts.onEvent });
   } catch (err) {
     rmSync(runDir, { recursive: true, force: true });
     throw err;
