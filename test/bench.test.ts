@@ -120,4 +120,47 @@ describe('npm run bench (smoke)', () => {
     assert.match(out, /bytes per session \d+/);
     assert.equal(code, 0, out);
   });
+
+  it('profile: the app under --cpu-prof, summed over the measured run for GET /get and PUT /api/cart', async () => {
+    const json = join(dir, 'profile.json');
+    const args = [
+      '--import',
+      'tsx',
+      'src/cli.ts',
+      'bench',
+      'profile',
+      '--duration',
+      '1',
+      '--connections',
+      '4',
+    ];
+    args.push('--scrypt-cost', '1024', '--json', json);
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, out);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(report.kind, 'profile');
+    assert.deepEqual(
+      report.rows.map((r: { case: string }) => r.case),
+      ['get-app', 'put-app'],
+    );
+    for (const r of report.rows) {
+      const where = JSON.stringify(r);
+      assert.equal(r.windowed, true, where);
+      assert.ok(r.requests > 0 && r.busyMs > 0 && r.usPerRequest > 0, where);
+      const parts = r.byPart.map((p: { name: string }) => p.name);
+      for (const part of ['ioredis', 'fastify']) assert.ok(parts.includes(part), `${part} in ${parts}`);
+      const total = r.byPart.reduce((a: number, p: { percent: number }) => a + p.percent, 0);
+      assert.ok(total > 80 && total <= 100.5, `parts add up to ${total} %`);
+      assert.ok(r.topFunctions.length >= 5, where);
+    }
+    assert.match(out, /top functions \(self time\)/);
+  });
 });

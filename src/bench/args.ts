@@ -2,7 +2,7 @@ import { UsageError } from '../cli/context.ts';
 import { CASE_IDS } from './cases.ts';
 
 export interface BenchArgs {
-  mode: 'load' | 'failover' | 'scale';
+  mode: 'load' | 'failover' | 'scale' | 'profile';
   url: string | undefined;
   connections: number;
   durationS: number;
@@ -59,7 +59,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     },
   };
   const args = [...argv];
-  if (args[0] === 'failover' || args[0] === 'scale') {
+  if (args[0] === 'failover' || args[0] === 'scale' || args[0] === 'profile') {
     out.mode = args[0];
     args.shift();
   }
@@ -98,6 +98,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     load: 'results/bench.json',
     failover: 'results/bench-failover.json',
     scale: 'results/bench-scale.json',
+    profile: 'results/bench-profile.json',
   }[out.mode];
   out.scale.connections = out.connections;
   if (out.scale.baselineSessions >= out.scale.sessions)

@@ -10,6 +10,7 @@ import { createBenchUsers } from './fixtures.ts';
 import { hashesPerSecond } from './hash.ts';
 import { mergeSlices } from './merge.ts';
 import { startBenchGroup } from './procs.ts';
+import { formatProfile, runProfile } from './profile.ts';
 import { RedisStats, round } from './redis-stats.ts';
 import { formatTable, formatTargets, judgeTargets } from './report.ts';
 import { formatScale, runScale } from './scale.ts';
@@ -202,6 +203,24 @@ export async function bench(argv: string[]): Promise<void> {
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
   let report: Record<string, unknown>;
+  if (args.mode === 'profile') {
+    if (args.url) throw new CliError('bench profile starts its own stacks (no --url)');
+    const rows = await runProfile(args, say);
+    say('');
+    say(formatProfile(rows));
+    report = {
+      kind: 'profile',
+      date: new Date().toISOString(),
+      machine: machine(),
+      connections: args.connections,
+      durationS: args.durationS,
+      rows,
+    };
+    mkdirSync(dirname(args.json), { recursive: true });
+    writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
+    say(`\nwritten to ${args.json}`);
+    return;
+  }
   try {
     const target = await openTarget(args, cleanup);
     if (args.mode === 'failover') {

@@ -129,7 +129,10 @@ export async function runScale(
   };
 
   const tag = Date.now().toString(36);
-  const spec: FillSpec = { tag, passwordHash: await hashPassword('a filler password', args.scryptCost ?? 16384) };
+  const spec: FillSpec = {
+    tag,
+    passwordHash: await hashPassword('a filler password', args.scryptCost ?? 16384),
+  };
   const { r, name: master } = await masterClient(target);
   try {
     say(`small data set: ${baselineSessions} sessions`);

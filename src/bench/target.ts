@@ -36,6 +36,8 @@ export interface OwnStackOptions {
   scryptCost?: number;
   /** Each Redis node's maxmemory (`scale` stores a million sessions: more than the default). */
   maxMemory?: string;
+  /** How the apps are started (`profile` runs them under `node --cpu-prof`). */
+  appCommand?: string[];
   logLevel?: string;
   onEvent?: (message: string) => void;
 }
@@ -51,7 +53,13 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
   let stack: Stack;
   try {
     const topology = { ports, ...(opts.maxMemory ? { maxMemory: opts.maxMemory } : {}) };
-    stack = await Stack.start({ runDir, topology, appEnv, onEvent: opts.onEvent });
+    stack = await Stack.start({
+      runDir,
+      topology,
+      appEnv,
+      onEvent: opts.onEvent,
+      ...(opts.appCommand ? { appCommand: opts.appCommand } : {}),
+    });
   } catch (err) {
     rmSync(runDir, { recursive: true, force: true });
     throw err;
