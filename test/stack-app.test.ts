@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { plannedFailover } from '../src/stack/actions.ts';
+import { plannedFailover, waitForMaster } from '../src/stack/actions.ts';
 import { nodeState, withRedis } from '../src/stack/process/probes.ts';
 import { Stack } from '../src/stack/process/supervisor.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
@@ -91,6 +91,51 @@ describe('a planned failover', () => {
         const v = await withRedis(n.host, n.port, stack.login, (r) => r.hget(`cart:{${email}}`, 'headset'));
         return Number(v) === lastAcked;
       });
+  });
+});
+
+describe('a master that stops answering', () => {
+  it('the apps leave their hung connection to it for the new master when Sentinel announces the switch', async () => {
+    // SIGSTOP keeps the old master's TCP connections open and silent: nothing but Sentinel's
+    // +switch-master tells an app to leave them (a killed master closes them; a demoted one answers
+    // READONLY). Without the move, each write would hang on the old connection until its deadline.
+    const c = new Client(stack.frontUrl);
+    const email = 'stopped-master@example.org';
+    assert.equal(
+      (await c.request('POST', '/api/register', { json: { email, password: 'stopped-pass-1' } })).status,
+      201,
+    );
+    const login = await c.request('POST', '/api/login', { json: { email, password: 'stopped-pass-1' } });
+    const headers = { 'x-csrf-token': String(login.json()['csrfToken']) };
+    const old = (await stack.currentMaster())!;
+    stack.pause(old.name);
+    try {
+      const next = await waitForMaster(stack.topology, stack, (m) => m.name !== old.name);
+      // Both instances (round robin), each well within the write deadline (6 s).
+      for (let n = 1; n <= 4; n++) {
+        const t0 = performance.now();
+        const put = await c.request('PUT', '/api/cart', { json: { items: { webcam: n } }, headers });
+        const ms = Math.round(performance.now() - t0);
+        assert.equal(put.status, 200, `write ${n}: ${put.status} ${put.text}`);
+        assert.equal((put.json()['items'] as Record<string, number>)['webcam'], n);
+        assert.ok(ms < 4000, `write ${n} took ${ms} ms`);
+      }
+      const stored = await withRedis(next.host, next.port, stack.login, (r) =>
+        r.hget(`cart:{${email}}`, 'webcam'),
+      );
+      assert.equal(stored, '4', 'the new master holds the writes');
+    } finally {
+      stack.resume(old.name);
+    }
+    // The old master, resumed, is demoted by the Sentinels and follows the new one.
+    await waitFor(
+      `${old.name} to become a replica`,
+      async () => {
+        const s = await nodeState(old.host, old.port, stack.login).catch(() => null);
+        return s?.role === 'slave' && s.linkUp === true;
+      },
+      { timeoutMs: 30_000 },
+    );
   });
 });
 
