@@ -26,6 +26,9 @@ const USAGE = `usage: ha-stack <command> [arguments]
                            drained first (secret: session-secret, redis-app-password; see README)
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
+  soak [--minutes N] [--kill-every M] [--users U] [--json FILE]
+                           steady mixed load for N minutes with a master kill every M minutes, one
+                           line of figures a minute, then the read-back and the targets (see README)
   bench [failover] [--url URL] [--connections N] [--duration S] [--cases a,b] [--slices N]
         [--rounds N] [--json FILE]
                            throughput and latency against a ceiling and a peer, or the failover
@@ -51,6 +54,7 @@ const COMMANDS: Record<string, Command> = {
   logs,
   rotate: async (a) => (await import('./cli/rotate.ts')).rotate(a),
   chaos: async (a) => (await import('./cli/chaos.ts')).chaos(a),
+  soak: async (a) => (await import('./cli/soak.ts')).soak(a),
   render: async (a) => (await import('./cli/render.ts')).render(a),
   bench: async (a) => {
     // A development tool (autocannon, Express): kept out of the compiled image, so the specifier

@@ -6,7 +6,7 @@ import { isStale, type LoadUser, MAX_QUANTITY, markUnacked } from './user.ts';
 
 const JSON_HEADERS = { accept: 'application/json', 'user-agent': 'ha-stack-chaos (an API client)' };
 
-function body(answer: Answer): Record<string, unknown> | null {
+export function body(answer: Answer): Record<string, unknown> | null {
   try {
     const v = JSON.parse(answer.text) as unknown;
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
@@ -15,7 +15,7 @@ function body(answer: Answer): Record<string, unknown> | null {
   }
 }
 
-function call(
+export function call(
   user: LoadUser | { client: UserAgent; csrf?: string },
   method: string,
   path: string,

@@ -8,21 +8,21 @@ import { isStale, type LoadUser, lastSent, MAX_QUANTITY, markUnacked } from './u
  * follows the redirect to the cart page, and reloads the cart page after an error.
  */
 
-const NAVIGATE = {
+export const NAVIGATE = {
   accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
   'sec-fetch-mode': 'navigate',
   'sec-fetch-site': 'same-origin',
   'user-agent': 'ha-stack-chaos (a browser-shaped load)',
 };
 
-const formHeaders = (client: UserAgent) => ({
+export const formHeaders = (client: UserAgent) => ({
   ...NAVIGATE,
   'content-type': 'application/x-www-form-urlencoded',
   origin: new URL(client.base).origin,
 });
 
 /** Where a 303 sends the browser (a path of the site), or undefined. */
-function redirect(answer: Answer): string | undefined {
+export function redirect(answer: Answer): string | undefined {
   if (answer.status !== 303) return undefined;
   const to = header(answer.headers, 'location');
   if (!to) return undefined;
