@@ -7,6 +7,20 @@ import { after, describe, it } from 'node:test';
 import { CASE_IDS } from '../src/bench/cases.ts';
 import { REPO_ROOT } from '../src/stack/process/supervisor.ts';
 
+/** Runs the CLI as `npm run bench` does; resolves with its exit code and everything it printed. */
+async function runCli(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, out };
+}
+
 /**
  * A smoke run of `npm run bench`: every case for about a second with few connections, on a stack
  * of its own. It checks the shape of the report and that no request failed; the figures themselves
@@ -20,15 +34,7 @@ describe('npm run bench (smoke)', () => {
     const json = join(dir, 'bench.json');
     const args = ['--import', 'tsx', 'src/cli.ts', 'bench', '--duration', '1', '--connections', '4'];
     args.push('--warmup', '0', '--no-progress', '--scrypt-cost', '1024', '--json', json);
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, out } = await runCli(args);
     assert.equal(code, 0, out);
 
     const report = JSON.parse(readFileSync(json, 'utf8'));
@@ -70,15 +76,7 @@ describe('npm run bench (smoke)', () => {
       '4',
     );
     args.push('--no-progress', '--scrypt-cost', '1024', '--json', json);
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, out } = await runCli(args);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     assert.equal(report.kind, 'scale');
     assert.deepEqual(report.settings, {
@@ -135,15 +133,7 @@ describe('npm run bench (smoke)', () => {
       '4',
     ];
     args.push('--scrypt-cost', '1024', '--json', json);
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, out } = await runCli(args);
     assert.equal(code, 0, out);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     assert.equal(report.kind, 'profile');

@@ -58,8 +58,35 @@ function add(p: ReturnType<Redis['pipeline']>, kind: Kind, spec: FillSpec, i: nu
   }
 }
 
+/** Pipelines in flight at once: the client encodes the next while Redis runs the previous. */
+const IN_FLIGHT = 4;
+
 async function inBatches(from: number, to: number, each: (start: number, end: number) => Promise<void>) {
-  for (let start = from; start < to; start += BATCH) await each(start, Math.min(to, start + BATCH));
+  let next = from;
+  const worker = async () => {
+    while (next < to) {
+      const start = next;
+      next = Math.min(to, start + BATCH);
+      await each(start, next);
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+/**
+ * Runs `fn` again while the master refuses writes for a moment (a replica still loading what a
+ * failover sent it: NOREPLICAS; a node loading its files: LOADING), for at most two minutes.
+ */
+async function patiently<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!/^(NOREPLICAS|LOADING)/.test((err as Error).message) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 /** Writes entries [from, to) of one kind; resolves with the seconds it took. */
@@ -67,9 +94,11 @@ export async function fill(r: Redis, kind: Kind, spec: FillSpec, from: number, t
   const t0 = performance.now();
   const now = Date.now();
   await inBatches(from, to, async (start, end) => {
-    const p = r.pipeline();
-    for (let i = start; i < end; i++) add(p, kind, spec, i, now);
-    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    await patiently(async () => {
+      const p = r.pipeline();
+      for (let i = start; i < end; i++) add(p, kind, spec, i, now);
+      for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    });
   });
   return Math.round(performance.now() - t0) / 1000;
 }
@@ -78,7 +107,7 @@ export async function fill(r: Redis, kind: Kind, spec: FillSpec, from: number, t
 export async function unfill(r: Redis, kind: Kind, tag: string, from: number, to: number): Promise<void> {
   await inBatches(from, to, async (start, end) => {
     const names = Array.from({ length: end - start }, (_, k) => fillKey(kind, tag, start + k));
-    await r.unlink(...names);
+    await patiently(() => r.unlink(...names));
   });
 }
 

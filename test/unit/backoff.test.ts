@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nextBackoff, RESTART_BACKOFF } from '../../src/stack/process/backoff.ts';
+import { ReadinessTimeoutError, waitFor } from '../../src/stack/process/wait.ts';
 
 /** The delays of `crashes` crashes in a row, each after `upMs` of uptime. */
 function delays(crashes: number, upMs = 0): number[] {
@@ -42,5 +43,48 @@ describe('the restart back-off', () => {
       streak = next.streak;
     }
     assert.deepEqual(out, [10, 20, 35, 35]);
+  });
+});
+
+describe('waitFor with progress', () => {
+  it('keeps waiting while the thing makes progress, up to maxMs, then gives up', async () => {
+    let polls = 0;
+    const t0 = Date.now();
+    // Never ready, always busy: the 50 ms timeout moves on, until the 300 ms cap.
+    await assert.rejects(
+      waitFor('never', () => false, {
+        timeoutMs: 50,
+        intervalMs: 10,
+        progress: () => {
+          polls++;
+          return true;
+        },
+        maxMs: 300,
+      }),
+      ReadinessTimeoutError,
+    );
+    const took = Date.now() - t0;
+    assert.ok(took >= 290 && took < 1500, `gave up after ${took} ms`);
+    assert.ok(polls > 5);
+  });
+
+  it('without progress the timeout holds', async () => {
+    const t0 = Date.now();
+    await assert.rejects(
+      waitFor('never', () => false, { timeoutMs: 50, intervalMs: 10, progress: () => false, maxMs: 5000 }),
+      ReadinessTimeoutError,
+    );
+    assert.ok(Date.now() - t0 < 1000);
+  });
+
+  it('returns as soon as the condition holds', async () => {
+    let n = 0;
+    await waitFor('third poll', () => ++n === 3, {
+      timeoutMs: 50,
+      intervalMs: 10,
+      progress: () => true,
+      maxMs: 5000,
+    });
+    assert.equal(n, 3);
   });
 });

@@ -53,6 +53,19 @@ export async function nodeState(host: string, port: number, login: RedisLogin): 
   );
 }
 
+/**
+ * Whether a Redis node is loading its files or receiving a full sync from its master: slow with a
+ * large data set, but not stuck (false when it does not answer at all).
+ */
+export function redisBusy(host: string, port: number, login: RedisLogin): Promise<boolean> {
+  return withRedis(host, port, login, async (r) => {
+    const info = parseInfo((await r.call('INFO', 'persistence', 'replication')) as string);
+    return (
+      info['loading'] === '1' || info['async_loading'] === '1' || info['master_sync_in_progress'] === '1'
+    );
+  }).catch(() => false);
+}
+
 export interface SentinelView {
   master: { host: string; port: number } | null;
   replicas: number;

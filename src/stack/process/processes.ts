@@ -8,6 +8,7 @@ import { appEnvironment, defineTopology, type RedisNode } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
 import { reloadHaproxy } from './haproxy-admin.ts';
 import { type ExitInfo, ManagedProcess } from './managed.ts';
+import * as probes from './probes.ts';
 import { haproxyStats, nodeState, type StatsAccess, sentinelView, upServers, withRedis } from './probes.ts';
 import { SESSION_SECRET_FILE, SESSION_SECRET_PREVIOUS_FILE } from './rotate.ts';
 import { PRIVATE_UMASK, RunDir } from './rundir.ts';
@@ -19,6 +20,8 @@ import { waitFor } from './wait.ts';
 export const OPERATOR_PASSWORD_FILE = 'operator.password';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** How long a Redis node that keeps loading or syncing may take to be ready, in all. */
+const LOAD_MAX_MS = 10 * 60_000;
 const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 
 /** The stack is stopping: nothing is started any more. */
@@ -88,11 +91,13 @@ export class StackProcesses extends StackView {
     what: string,
     check: () => Promise<boolean>,
     signal?: AbortSignal,
+    progress?: () => Promise<boolean>,
   ): Promise<void> {
     const proc = this.procs.get(name);
     try {
       await waitFor(what, check, {
         timeoutMs: this.opts.timeoutMs ?? 30_000,
+        ...(progress ? { progress, maxMs: LOAD_MAX_MS } : {}),
         abort: () => (signal?.aborted ? 'cancelled' : proc && !proc.running ? `${name} exited` : undefined),
       });
       proc?.markReady();
@@ -133,7 +138,8 @@ export class StackProcesses extends StackView {
     writeFileSync(conf, text, { mode: 0o600 });
     this.launch(node.name, 'redis-server', [conf]);
     const ping = () => withRedis(node.host, node.port, this.login, async (r) => (await r.ping()) === 'PONG');
-    if (!replicaOf) return this.step(node.name, 'PING', ping, signal);
+    const busy = () => probes.redisBusy(node.host, node.port, this.login);
+    if (!replicaOf) return this.step(node.name, 'PING', ping, signal, busy);
     await this.step(
       node.name,
       `PING and master_link_status:up (replica of ${replicaOf.host}:${replicaOf.port})`,
@@ -141,6 +147,7 @@ export class StackProcesses extends StackView {
         return (await ping()) && (await nodeState(node.host, node.port, this.login)).linkUp;
       },
       signal,
+      busy,
     );
   }
 
