@@ -1,0 +1,590 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CartStore, cartFromHash } from '../../src/app/stores/carts.ts';
+import { keys } from '../../src/app/stores/keys.ts';
+import {
+  AttemptLimiter,
+  loginRefusalMessage,
+  retryAfterSeconds,
+  slowdownDelaysMs,
+} from '../../src/app/stores/limits.ts';
+import { SessionStore, sessionValid } from '../../src/app/stores/sessions.ts';
+import { newGeneration, UserStore } from '../../src/app/stores/users.ts';
+import type { RedisLayer } from '../../src/redis/index.ts';
+
+type Reply = [Error | null, unknown];
+
+/** An in-memory stand-in for the few ioredis commands the stores send; every command is logged. */
+class FakeRedis {
+  strings = new Map<string, { value: string; ttl?: number }>();
+  hashes = new Map<string, Map<string, string>>();
+  log: unknown[][] = [];
+  evals: { script: string; numKeys: number; args: unknown[] }[] = [];
+  evalReply: unknown = null;
+  /** Errors that `exec` reports for the commands of a transaction, by position. */
+  execErrors: (Error | null)[] = [];
+  execReturnsNull = false;
+
+  private hash(key: string): Map<string, string> {
+    let h = this.hashes.get(key);
+    if (!h) {
+      h = new Map();
+      this.hashes.set(key, h);
+    }
+    return h;
+  }
+  async get(key: string) {
+    this.log.push(['get', key]);
+    return this.strings.get(key)?.value ?? null;
+  }
+  async getex(key: string, ...args: unknown[]) {
+    this.log.push(['getex', key, ...args]);
+    const s = this.strings.get(key);
+    if (!s) return null;
+    s.ttl = Number(args[1]);
+    return s.value;
+  }
+  async set(key: string, value: string, ...args: unknown[]) {
+    this.log.push(['set', key, value, ...args]);
+    this.strings.set(key, { value, ttl: args[0] === 'EX' ? Number(args[1]) : undefined });
+    return 'OK';
+  }
+  async del(...ks: string[]) {
+    this.log.push(['del', ...ks]);
+    let n = 0;
+    for (const k of ks) if (this.strings.delete(k) || this.hashes.delete(k)) n++;
+    return n;
+  }
+  async hget(key: string, field: string) {
+    this.log.push(['hget', key, field]);
+    return this.hashes.get(key)?.get(field) ?? null;
+  }
+  async hmget(key: string, ...fields: string[]) {
+    this.log.push(['hmget', key, ...fields]);
+    return fields.map((f) => this.hashes.get(key)?.get(f) ?? null);
+  }
+  async hgetall(key: string) {
+    this.log.push(['hgetall', key]);
+    return Object.fromEntries(this.hashes.get(key) ?? []);
+  }
+  async hset(key: string, ...pairs: string[]) {
+    this.log.push(['hset', key, ...pairs]);
+    const h = this.hash(key);
+    for (let i = 0; i < pairs.length; i += 2) h.set(pairs[i]!, pairs[i + 1]!);
+    return pairs.length / 2;
+  }
+  async hdel(key: string, ...fields: string[]) {
+    this.log.push(['hdel', key, ...fields]);
+    for (const f of fields) this.hashes.get(key)?.delete(f);
+    return fields.length;
+  }
+  async eval(script: string, numKeys: number, ...args: unknown[]) {
+    this.evals.push({ script, numKeys, args });
+    return this.evalReply;
+  }
+  multi() {
+    const queued: (() => Promise<unknown>)[] = [];
+    const names: string[] = [];
+    const chain = {
+      set: (...a: Parameters<FakeRedis['set']>) => {
+        names.push('set');
+        queued.push(() => this.set(...a));
+        return chain;
+      },
+      del: (...a: string[]) => {
+        names.push('del');
+        queued.push(() => this.del(...a));
+        return chain;
+      },
+      hset: (key: string, ...a: string[]) => {
+        names.push('hset');
+        queued.push(() => this.hset(key, ...a));
+        return chain;
+      },
+      hdel: (key: string, ...a: string[]) => {
+        names.push('hdel');
+        queued.push(() => this.hdel(key, ...a));
+        return chain;
+      },
+      exec: async (): Promise<Reply[] | null> => {
+        this.log.push(['multi', ...names]);
+        if (this.execReturnsNull) return null;
+        const out: Reply[] = [];
+        for (const [i, run] of queued.entries()) {
+          const err = this.execErrors[i] ?? null;
+          out.push(err ? [err, null] : [null, await run()]);
+        }
+        return out;
+      },
+    };
+    return chain;
+  }
+}
+
+/** A RedisLayer that runs every call at once against one FakeRedis and says which path was taken. */
+class FakeLayer {
+  paths: string[] = [];
+  readOnly = false;
+  fromReplica = false;
+  constructor(readonly r: FakeRedis) {}
+  async read<T>(fn: (r: FakeRedis, readOnly: boolean) => Promise<T>) {
+    this.paths.push(this.readOnly ? 'read-only' : 'read');
+    return { value: await fn(this.r, this.readOnly), fromReplica: this.fromReplica };
+  }
+  async write<T>(fn: (r: FakeRedis) => Promise<T>) {
+    this.paths.push('write');
+    return fn(this.r);
+  }
+  async fastWrite<T>(fn: (r: FakeRedis) => Promise<T>) {
+    this.paths.push('fastWrite');
+    return fn(this.r);
+  }
+}
+
+const setup = () => {
+  const r = new FakeRedis();
+  const layer = new FakeLayer(r);
+  return { r, layer, redis: layer as unknown as RedisLayer };
+};
+
+/** What a Lua script touches: the KEYS and ARGV indexes it names and the commands it calls. */
+function shape(script: string) {
+  const idx = (re: RegExp) => [...script.matchAll(re)].map((m) => Number(m[1]));
+  const keysUsed = new Set(idx(/KEYS\[(\d+)\]/g));
+  if (/KEYS\[i\]/.test(script)) {
+    const loop = /for i = (\d+), (\d+) do/.exec(script);
+    assert.ok(loop, 'a loop over KEYS[i] has literal bounds');
+    for (let i = Number(loop[1]); i <= Number(loop[2]); i++) keysUsed.add(i);
+  }
+  return {
+    keys: [...keysUsed].sort((a, b) => a - b),
+    argv: [...new Set(idx(/ARGV\[(\d+)\]/g))].sort((a, b) => a - b),
+    commands: [...new Set([...script.matchAll(/redis\.call\('([A-Z]+)'/g)].map((m) => m[1]))].sort(),
+  };
+}
+
+describe('keys', () => {
+  it('puts the email of user, cart and per-email counters in a hash tag', () => {
+    assert.equal(keys.user('a@b.co'), 'user:{a@b.co}');
+    assert.equal(keys.cart('a@b.co'), 'cart:{a@b.co}');
+    assert.equal(keys.session('s1'), 'sess:s1');
+    assert.equal(keys.loginByPair('a@b.co', '10.0.0.1'), 'rl:login:pair:{a@b.co}:10.0.0.1');
+    assert.equal(keys.loginByEmail('a@b.co'), 'rl:login:email:{a@b.co}');
+    assert.equal(keys.loginGate('a@b.co'), 'rl:login:gate:{a@b.co}');
+    assert.equal(keys.loginByIp('10.0.0.1'), 'rl:login:ip:10.0.0.1');
+    assert.equal(keys.registerByIp('10.0.0.1'), 'rl:register:ip:10.0.0.1');
+  });
+});
+
+describe('cartFromHash', () => {
+  it('lists every product, with 0 for absent, zero, negative, fractional and non-numeric fields', () => {
+    const cart = cartFromHash({
+      keyboard: '2',
+      mouse: '0',
+      monitor: '-1',
+      headset: '1.5',
+      webcam: 'x',
+      unknown: '7',
+    });
+    assert.deepEqual(cart, { keyboard: 2, mouse: 0, monitor: 0, headset: 0, webcam: 0, dock: 0 });
+  });
+
+  it('keeps a quantity of 1', () => {
+    assert.equal(cartFromHash({ dock: '1' })['dock'], 1);
+  });
+});
+
+describe('CartStore', () => {
+  it('reads the cart hash of the email', async () => {
+    const { r, redis } = setup();
+    r.hashes.set('cart:{a@b.co}', new Map([['mouse', '3']]));
+    const cart = await new CartStore(redis).get('a@b.co');
+    assert.equal(cart['mouse'], 3);
+    assert.equal(cart['keyboard'], 0);
+    assert.deepEqual(r.log, [['hgetall', 'cart:{a@b.co}']]);
+  });
+
+  it('sets positive quantities and removes zero ones in one durable transaction', async () => {
+    const { r, layer, redis } = setup();
+    r.hashes.set('cart:{a@b.co}', new Map([['dock', '1']]));
+    await new CartStore(redis).set(
+      'a@b.co',
+      new Map([
+        ['mouse', 2],
+        ['dock', 0],
+        ['webcam', 1],
+      ]),
+    );
+    assert.deepEqual(layer.paths, ['write']);
+    assert.deepEqual(r.log, [
+      ['multi', 'hset', 'hdel'],
+      ['hset', 'cart:{a@b.co}', 'mouse', '2', 'webcam', '1'],
+      ['hdel', 'cart:{a@b.co}', 'dock'],
+    ]);
+    assert.deepEqual(Object.fromEntries(r.hashes.get('cart:{a@b.co}')!), { mouse: '2', webcam: '1' });
+  });
+
+  it('sends no HSET when nothing is put and no HDEL when nothing is removed', async () => {
+    const { r, redis } = setup();
+    const store = new CartStore(redis);
+    await store.set('a@b.co', new Map([['mouse', 0]]));
+    await store.set('a@b.co', new Map([['mouse', 1]]));
+    assert.deepEqual(
+      r.log.filter((c) => c[0] === 'multi'),
+      [
+        ['multi', 'hdel'],
+        ['multi', 'hset'],
+      ],
+    );
+  });
+
+  it('fails when a command of the transaction failed, and accepts a null exec', async () => {
+    const { r, redis } = setup();
+    const store = new CartStore(redis);
+    r.execErrors = [null, new Error('WRONGTYPE Operation against a key')];
+    await assert.rejects(
+      store.set(
+        'a@b.co',
+        new Map([
+          ['mouse', 1],
+          ['dock', 0],
+        ]),
+      ),
+      /WRONGTYPE/,
+    );
+    r.execErrors = [];
+    r.execReturnsNull = true;
+    await store.set('a@b.co', new Map([['mouse', 1]]));
+  });
+
+  it('clears the cart with a durable DEL', async () => {
+    const { r, layer, redis } = setup();
+    r.hashes.set('cart:{a@b.co}', new Map([['mouse', '1']]));
+    await new CartStore(redis).clear('a@b.co');
+    assert.deepEqual(layer.paths, ['write']);
+    assert.deepEqual(r.log, [['del', 'cart:{a@b.co}']]);
+    assert.equal(r.hashes.has('cart:{a@b.co}'), false);
+  });
+});
+
+describe('sessionValid', () => {
+  const raw = (o: unknown) => JSON.stringify(o);
+  const good = { email: 'a@b.co', gen: 'g', created: 1000 };
+
+  it('accepts a session of the email and generation younger than the lifetime', () => {
+    assert.equal(sessionValid(raw(good), 'a@b.co', 'g', 1000, 1), true);
+    assert.equal(sessionValid(raw(good), 'a@b.co', 'g', 1999, 1000), true);
+  });
+
+  it('refuses it at the lifetime and after', () => {
+    assert.equal(sessionValid(raw(good), 'a@b.co', 'g', 2000, 1000), false);
+    assert.equal(sessionValid(raw(good), 'a@b.co', 'g', 2001, 1000), false);
+  });
+
+  it('refuses a missing session, a missing account, another email or generation', () => {
+    assert.equal(sessionValid(null, 'a@b.co', 'g', 1000, 1000), false);
+    assert.equal(sessionValid(raw(good), 'a@b.co', null, 1000, 1000), false);
+    assert.equal(sessionValid(raw(good), 'c@b.co', 'g', 1000, 1000), false);
+    assert.equal(sessionValid(raw(good), 'a@b.co', 'h', 1000, 1000), false);
+  });
+
+  it('refuses malformed bodies: no JSON, null, a number, no generation, a string date', () => {
+    assert.equal(sessionValid('{', 'a@b.co', 'g', 1000, 1000), false);
+    assert.equal(sessionValid('null', 'a@b.co', 'g', 1000, 1000), false);
+    assert.equal(sessionValid('5', 'a@b.co', 'g', 1000, 1000), false);
+    assert.equal(sessionValid(raw({ ...good, gen: undefined }), 'a@b.co', 'g', 1000, 1000), false);
+    assert.equal(sessionValid(raw({ ...good, created: '1000' }), 'a@b.co', 'g', 1000, 1000), false);
+  });
+});
+
+describe('SessionStore', () => {
+  const body = (gen: string, created = Date.now()) => JSON.stringify({ email: 'a@b.co', gen, created });
+
+  it('loads a session with GETEX renewing its idle lifetime, beside the generation', async () => {
+    const { r, layer, redis } = setup();
+    r.strings.set('sess:s1', { value: body('g1') });
+    r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
+    layer.fromReplica = true;
+    const res = await new SessionStore(redis, 600, 3600).load('s1', 'a@b.co');
+    assert.deepEqual(res, { session: { sid: 's1', email: 'a@b.co' }, fromReplica: true });
+    assert.deepEqual(r.log, [
+      ['getex', 'sess:s1', 'EX', 600],
+      ['hget', 'user:{a@b.co}', 'gen'],
+    ]);
+  });
+
+  it('reads with a plain GET where writes are refused', async () => {
+    const { r, layer, redis } = setup();
+    r.strings.set('sess:s1', { value: body('g1') });
+    r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
+    layer.readOnly = true;
+    const res = await new SessionStore(redis, 600, 3600).load('s1', 'a@b.co');
+    assert.deepEqual(res.session, { sid: 's1', email: 'a@b.co' });
+    assert.equal(res.fromReplica, false);
+    assert.deepEqual(r.log[0], ['get', 'sess:s1']);
+  });
+
+  it('refuses a session of an older generation or older than the absolute lifetime', async () => {
+    const { r, redis } = setup();
+    r.hashes.set('user:{a@b.co}', new Map([['gen', 'g2']]));
+    const store = new SessionStore(redis, 600, 10);
+    r.strings.set('sess:s1', { value: body('g1') });
+    assert.equal((await store.load('s1', 'a@b.co')).session, null);
+    r.strings.set('sess:s1', { value: body('g2', Date.now() - 11_000) });
+    assert.equal((await store.load('s1', 'a@b.co')).session, null);
+    r.strings.set('sess:s1', { value: body('g2', Date.now() - 5_000) });
+    assert.deepEqual((await store.load('s1', 'a@b.co')).session, { sid: 's1', email: 'a@b.co' });
+  });
+
+  it('loads session, cart and generation in one read, the cart only with a valid session', async () => {
+    const { r, layer, redis } = setup();
+    r.strings.set('sess:s1', { value: body('g1') });
+    r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
+    r.hashes.set('cart:{a@b.co}', new Map([['mouse', '2']]));
+    const store = new SessionStore(redis, 600, 3600);
+    layer.fromReplica = true;
+    const ok = await store.loadWithCart('s1', 'a@b.co');
+    assert.deepEqual(ok, {
+      session: { sid: 's1', email: 'a@b.co' },
+      cart: { mouse: '2' },
+      fromReplica: true,
+    });
+    assert.deepEqual(layer.paths, ['read']);
+    assert.deepEqual(r.log, [
+      ['getex', 'sess:s1', 'EX', 600],
+      ['hgetall', 'cart:{a@b.co}'],
+      ['hget', 'user:{a@b.co}', 'gen'],
+    ]);
+    r.hashes.set('user:{a@b.co}', new Map([['gen', 'other']]));
+    layer.fromReplica = false;
+    assert.deepEqual(await store.loadWithCart('s1', 'a@b.co'), {
+      session: null,
+      cart: {},
+      fromReplica: false,
+    });
+    layer.readOnly = true;
+    r.log = [];
+    await store.loadWithCart('s1', 'a@b.co');
+    assert.deepEqual(r.log[0], ['get', 'sess:s1']);
+  });
+
+  it('creates a session durably with the idle lifetime, deleting the previous one', async () => {
+    const { r, layer, redis } = setup();
+    r.strings.set('sess:old', { value: 'x' });
+    const before = Date.now();
+    const s = await new SessionStore(redis, 600, 3600).create('a@b.co', 'g1', 'new', 'old');
+    assert.deepEqual(s, { sid: 'new', email: 'a@b.co' });
+    assert.deepEqual(layer.paths, ['write']);
+    assert.deepEqual(r.log[0], ['multi', 'set', 'del']);
+    const stored = r.strings.get('sess:new')!;
+    assert.equal(stored.ttl, 600);
+    const parsed = JSON.parse(stored.value);
+    assert.equal(parsed.email, 'a@b.co');
+    assert.equal(parsed.gen, 'g1');
+    assert.ok(parsed.created >= before && parsed.created <= Date.now());
+    assert.equal(r.strings.has('sess:old'), false);
+  });
+
+  it('caps the TTL of a new session at the absolute lifetime (rounded up to a second)', async () => {
+    const { r, redis } = setup();
+    await new SessionStore(redis, 600, 30).create('a@b.co', 'g1', 'n1');
+    assert.equal(r.strings.get('sess:n1')!.ttl, 30);
+    assert.deepEqual(r.log[0], ['multi', 'set']);
+  });
+
+  it('fails when the transaction reports an error, accepts a null exec', async () => {
+    const { r, redis } = setup();
+    const store = new SessionStore(redis, 600, 3600);
+    r.execErrors = [null, new Error('READONLY You cannot write against a read only replica.')];
+    await assert.rejects(store.create('a@b.co', 'g1', 'n1', 'old'), /READONLY/);
+    r.execErrors = [];
+    r.execReturnsNull = true;
+    assert.deepEqual(await store.create('a@b.co', 'g1', 'n2'), { sid: 'n2', email: 'a@b.co' });
+  });
+
+  it('destroys a session with a durable DEL', async () => {
+    const { r, layer, redis } = setup();
+    r.strings.set('sess:s1', { value: 'x' });
+    await new SessionStore(redis, 600, 3600).destroy('s1');
+    assert.deepEqual(layer.paths, ['write']);
+    assert.deepEqual(r.log, [['del', 'sess:s1']]);
+  });
+});
+
+describe('UserStore', () => {
+  it('creates a user with one durable script over its key, with email, hash, time and generation', async () => {
+    const { r, layer, redis } = setup();
+    r.evalReply = 1;
+    const before = Date.now();
+    assert.equal(await new UserStore(redis).create('a@b.co', 'H', 'g1'), true);
+    assert.deepEqual(layer.paths, ['write']);
+    const [call] = r.evals;
+    assert.equal(call!.numKeys, 1);
+    const [key, email, hash, created, gen] = call!.args as string[];
+    assert.deepEqual([key, email, hash, gen], ['user:{a@b.co}', 'a@b.co', 'H', 'g1']);
+    assert.equal(typeof created, 'string');
+    assert.ok(Number(created) >= before && Number(created) <= Date.now());
+    const s = shape(call!.script);
+    assert.deepEqual(s.keys, [1]);
+    assert.deepEqual(s.argv, [1, 2, 3, 4]);
+    assert.deepEqual(s.commands, ['EXISTS', 'HGET', 'HSET']);
+  });
+
+  it('recognises its own earlier success (the stored hash is its own) but not another one', async () => {
+    const { r, redis } = setup();
+    const users = new UserStore(redis);
+    r.evalReply = 'H';
+    assert.equal(await users.create('a@b.co', 'H', 'g1'), true);
+    r.evalReply = 'other';
+    assert.equal(await users.create('a@b.co', 'H', 'g1'), false);
+    r.evalReply = 0;
+    assert.equal(await users.create('a@b.co', 'H', 'g1'), false);
+  });
+
+  it('reads the account: hash and generation, null generation, no account', async () => {
+    const { r, redis } = setup();
+    const users = new UserStore(redis);
+    assert.equal(await users.account('a@b.co'), null);
+    assert.deepEqual(r.log, [['hmget', 'user:{a@b.co}', 'password', 'gen']]);
+    r.hashes.set('user:{a@b.co}', new Map([['password', 'H']]));
+    assert.deepEqual(await users.account('a@b.co'), { passwordHash: 'H', gen: null });
+    r.hashes.get('user:{a@b.co}')!.set('gen', 'g1');
+    assert.deepEqual(await users.account('a@b.co'), { passwordHash: 'H', gen: 'g1' });
+  });
+
+  it('gives an account a generation through a durable script, null when the account is gone', async () => {
+    const { r, layer, redis } = setup();
+    const users = new UserStore(redis);
+    r.evalReply = 'g9';
+    assert.equal(await users.ensureGeneration('a@b.co'), 'g9');
+    r.evalReply = null;
+    assert.equal(await users.ensureGeneration('a@b.co'), null);
+    r.evalReply = undefined;
+    assert.equal(await users.ensureGeneration('a@b.co'), null);
+    assert.deepEqual(layer.paths, ['write', 'write', 'write']);
+    const [first, second] = r.evals;
+    assert.equal(first!.numKeys, 1);
+    assert.equal(first!.args[0], 'user:{a@b.co}');
+    assert.match(String(first!.args[1]), /^[A-Za-z0-9_-]{16}$/);
+    assert.notEqual(first!.args[1], second!.args[1]);
+    const s = shape(first!.script);
+    assert.deepEqual(s.keys, [1]);
+    assert.deepEqual(s.argv, [1]);
+    assert.deepEqual(s.commands, ['EXISTS', 'HGET', 'HSET']);
+  });
+
+  it('makes a new 16-character base64url generation each time', () => {
+    const a = newGeneration();
+    assert.match(a, /^[A-Za-z0-9_-]{16}$/);
+    assert.notEqual(a, newGeneration());
+  });
+});
+
+describe('limits helpers', () => {
+  it('rounds the wait up to whole seconds, never below 1', () => {
+    assert.equal(retryAfterSeconds(0), 1);
+    assert.equal(retryAfterSeconds(1999), 2);
+    assert.equal(retryAfterSeconds(2000), 2);
+    assert.equal(retryAfterSeconds(2001), 3);
+  });
+
+  it('doubles from one second and ends with the cap once', () => {
+    assert.deepEqual(slowdownDelaysMs(2), [1000, 2000]);
+    assert.deepEqual(slowdownDelaysMs(3), [1000, 2000, 3000]);
+    assert.deepEqual(slowdownDelaysMs(8), [1000, 2000, 4000, 8000]);
+  });
+
+  it('tells each refusal its reason and wait', () => {
+    assert.equal(
+      loginRefusalMessage({ reason: 'pair', waitSeconds: 7 }),
+      'too many failed logins for this email from your address: wait 7 s and try again, checking the email and password',
+    );
+    assert.equal(
+      loginRefusalMessage({ reason: 'address', waitSeconds: 3 }),
+      'too many failed logins from your address: wait 3 s and try again',
+    );
+    assert.equal(
+      loginRefusalMessage({ reason: 'email', waitSeconds: 2 }),
+      'this account has had many failed logins from elsewhere, so each attempt must wait a while: wait 2 s and try again',
+    );
+  });
+});
+
+describe('AttemptLimiter', () => {
+  const login = { perPair: 5, perAddress: 50, slowdownAfter: 10, slowdownMaxSeconds: 4, windowSeconds: 900 };
+  const registration = { perAddress: 3, windowSeconds: 3600 };
+
+  it('reserves a login in one fast script over the four keys, with limits, window and waits', async () => {
+    const { r, layer, redis } = setup();
+    r.evalReply = [0, 0];
+    const limiter = new AttemptLimiter(redis, login, registration);
+    assert.equal(await limiter.reserveLogin('a@b.co', '10.0.0.1'), null);
+    assert.deepEqual(layer.paths, ['fastWrite']);
+    const [call] = r.evals;
+    assert.equal(call!.numKeys, 4);
+    assert.deepEqual(call!.args, [
+      'rl:login:pair:{a@b.co}:10.0.0.1',
+      'rl:login:ip:10.0.0.1',
+      'rl:login:email:{a@b.co}',
+      'rl:login:gate:{a@b.co}',
+      5,
+      50,
+      10,
+      900,
+      '1000',
+      '2000',
+      '4000',
+    ]);
+    const s = shape(call!.script);
+    assert.deepEqual(s.keys, [1, 2, 3, 4]);
+    assert.deepEqual(s.argv, [1, 2, 3, 4]);
+    assert.deepEqual(s.commands, ['EXPIRE', 'GET', 'INCR', 'PTTL', 'SET']);
+    assert.match(call!.script, /local function left\(key, window\)/);
+  });
+
+  it('names the limit that refused a login and rounds its wait up', async () => {
+    const { r, redis } = setup();
+    const limiter = new AttemptLimiter(redis, login, registration);
+    r.evalReply = [1, 1500];
+    assert.deepEqual(await limiter.reserveLogin('a@b.co', 'ip'), { reason: 'pair', waitSeconds: 2 });
+    r.evalReply = [2, 900_000];
+    assert.deepEqual(await limiter.reserveLogin('a@b.co', 'ip'), { reason: 'address', waitSeconds: 900 });
+    r.evalReply = [3, 1];
+    assert.deepEqual(await limiter.reserveLogin('a@b.co', 'ip'), { reason: 'email', waitSeconds: 1 });
+  });
+
+  it('gives a successful login back over the pair, address and email counters only', async () => {
+    const { r, layer, redis } = setup();
+    await new AttemptLimiter(redis, login, registration).loginSucceeded('a@b.co', '10.0.0.1');
+    assert.deepEqual(layer.paths, ['fastWrite']);
+    const [call] = r.evals;
+    assert.equal(call!.numKeys, 3);
+    assert.deepEqual(call!.args, [
+      'rl:login:pair:{a@b.co}:10.0.0.1',
+      'rl:login:ip:10.0.0.1',
+      'rl:login:email:{a@b.co}',
+    ]);
+    const s = shape(call!.script);
+    assert.deepEqual(s.keys, [1, 2, 3]);
+    assert.deepEqual(s.commands, ['DECR', 'DEL', 'GET']);
+  });
+
+  it('counts a registration per address, or says how many seconds it must wait', async () => {
+    const { r, layer, redis } = setup();
+    const limiter = new AttemptLimiter(redis, login, registration);
+    r.evalReply = 0;
+    assert.equal(await limiter.reserveRegistration('10.0.0.1'), 0);
+    r.evalReply = 2500;
+    assert.equal(await limiter.reserveRegistration('10.0.0.1'), 3);
+    r.evalReply = 1;
+    assert.equal(await limiter.reserveRegistration('10.0.0.1'), 1);
+    assert.deepEqual(layer.paths, ['fastWrite', 'fastWrite', 'fastWrite']);
+    const [call] = r.evals;
+    assert.equal(call!.numKeys, 1);
+    assert.deepEqual(call!.args, ['rl:register:ip:10.0.0.1', 3, 3600]);
+    const s = shape(call!.script);
+    assert.deepEqual(s.keys, [1]);
+    assert.deepEqual(s.argv, [1, 2]);
+    assert.deepEqual(s.commands, ['EXPIRE', 'GET', 'INCR', 'PTTL']);
+  });
+});
