@@ -445,7 +445,7 @@ describe('deploy/compose.yaml on Docker', () => {
       const oldRole = roles[REDIS_SERVICES.indexOf(old as (typeof REDIS_SERVICES)[number])]!;
       if (!back && oldRole !== 'down' && (await restartCount(old)) > restartsBefore) back = now;
       if (back && oldRole === 'slave(link up)' && !replicaAt) replicaAt = now;
-      const line = REDIS_SERVICES.map((s, i) => `${s}=${roles[i]}`).join(' ') + ` sentinel:${named ?? '?'}`;
+      const line = `${REDIS_SERVICES.map((s, i) => `${s}=${roles[i]}`).join(' ')} sentinel:${named ?? '?'}`;
       if (line !== lastLine) timeline.push(`+${((now - kill) / 1000).toFixed(1)}s ${line}`);
       lastLine = line;
       // Settled: the old node answers again, one master (the one Sentinel names), two linked replicas.

@@ -255,7 +255,7 @@ describe('configuration: secrets', () => {
     assert.equal(secretWeakness(`password${'a1b2c3d4e5f6'.repeat(3)}`), 'looks like a placeholder');
     assert.equal(secretWeakness(`x-secret${'a1b2c3d4e5f6'.repeat(3)}`), undefined);
     // Exactly 32 characters, exactly 10 distinct: strong enough.
-    assert.equal(secretWeakness('0123456789'.repeat(3) + '01'), undefined);
+    assert.equal(secretWeakness(`${'0123456789'.repeat(3)}01`), undefined);
     assert.equal(secretWeakness(SECRET), undefined);
   });
 
