@@ -408,8 +408,11 @@ describe('web app on Redis with Sentinel', () => {
     );
     assert.match(
       metrics,
-      /http_request_duration_seconds_bucket\{instance_id="app-1",route="\/api\/cart",le="0.01"\} \d+/,
+      /http_request_duration_seconds_bucket\{le="0.01",instance_id="app-1",route="\/api\/cart"\} \d+/,
     );
+    // Node's own metrics, labelled like the rest.
+    assert.match(metrics, /^process_cpu_seconds_total\{instance_id="app-1"\} [\d.e-]+$/m);
+    assert.match(metrics, /^nodejs_eventloop_utilization\{instance_id="app-1"\} [\d.e-]+$/m);
     assert.match(metrics, /sessions_created_total\{instance_id="app-1"\} [1-9]/);
     // The family is declared, and no sample line counts an error on a healthy stack.
     assert.match(metrics, /^# TYPE redis_errors_total counter$/m);

@@ -91,15 +91,15 @@ export function loggerOptions(config: AppConfig): FastifyServerOptions['logger']
 
 /** Builds the app (no listening): the server and the tests share this. */
 export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<BuiltApp> {
-  const metrics = new Metrics();
+  const metrics = new Metrics(config.instanceId, { node: config.metricsNode });
   // The layer starts before the server and its logger: warnings wait for the logger, then go to it.
   let warn: (message: string, err: Error) => void = () => undefined;
   const layer =
     redis ??
     new RedisLayer(config.redis, config.instanceId, {
       onError: (where) => metrics.redisError(where),
-      onMasterChange: () => metrics.masterChanges++,
-      onReplicaRead: () => metrics.replicaReads++,
+      onMasterChange: () => metrics.count('masterConnections'),
+      onReplicaRead: () => metrics.count('replicaReads'),
       onWarn: (message, err) => warn(message, err),
     });
   const tokens = new Tokens(config.sessionSecret, config.sessionSecretPrevious);
@@ -228,7 +228,7 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
       status = 503;
       reply.header('retry-after', String(err.retryAfterSeconds));
       body = { error: err instanceof StoreFullError ? 'store_full' : 'unavailable', message: err.message };
-      if (err instanceof StoreFullError) metrics.storeFull++;
+      if (err instanceof StoreFullError) metrics.count('storeFull');
       req.log.warn({ reqId: req.id, err: err.message }, 'redis unavailable');
     } else if (err.validation?.[0]) {
       // A body the route's JSON schema refused (schemas.ts): named as the hand checks name fields.

@@ -60,7 +60,7 @@ export async function register(
 /** A new session of the account (the previous one of this browser deleted), once a replica holds it. */
 export async function startSession(deps: Deps, email: string, gen: string, previousSid?: string) {
   const session = await deps.sessions.create(email, gen, deps.tokens.newId(), previousSid);
-  deps.metrics.sessionsCreated++;
+  deps.metrics.count('sessionsCreated');
   return session;
 }
 
@@ -91,7 +91,7 @@ export async function login(
       ? verifyPassword(password, account.passwordHash)
       : verifyAgainstDummy(password, deps.config.scryptCost),
   );
-  deps.metrics.passwordChecks++;
+  deps.metrics.count('passwordChecks');
   const gen = ok ? (account?.gen ?? (await deps.users.ensureGeneration(email))) : null;
   if (!gen) throw new HttpError(401, 'bad_credentials', 'wrong email or password', 'password');
   const [session] = await Promise.all([

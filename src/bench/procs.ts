@@ -24,13 +24,26 @@ function clockTicks(): number {
   return ticks;
 }
 
-/** User + system CPU seconds a process has used so far (fields 14 and 15 of /proc/<pid>/stat). */
+/** The live children of a process (HAProxy's master-worker mode does its work in a child). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * User + system CPU seconds a process and its live children have used so far (fields 14 and 15 of
+ * /proc/<pid>/stat for each).
+ */
 export function cpuSeconds(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+    const own = (Number(fields[11]) + Number(fields[12])) / clockTicks();
+    return childrenOf(pid).reduce((sum, child) => sum + (cpuSeconds(child) ?? 0), own);
   } catch {
     return null;
   }

@@ -211,6 +211,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 600, 10, 86_400),
     sessionMaxAgeSeconds: int(env, 'SESSION_MAX_AGE_SECONDS', 43_200, 1, 2_592_000),
     cookieSecure: bool(env, 'COOKIE_SECURE', false),
+    metricsNode: bool(env, 'METRICS_NODE', false),
     trustProxy,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16_384, 1024, 10_485_760),
     loginLimitPerEmail: int(env, 'LOGIN_LIMIT_PER_EMAIL', 5, 1, 10_000),

@@ -96,6 +96,8 @@ export interface AppConfig {
   /** Absolute lifetime of a session, however often it is used. */
   sessionMaxAgeSeconds: number;
   cookieSecure: boolean;
+  /** Export prom-client's default Node metrics (GC, event-loop delay histogram; they cost on every request). */
+  metricsNode: boolean;
   trustProxy: string[];
   bodyLimitBytes: number;
   /** Failed logins for one email from one client address within the window (hard limit). */

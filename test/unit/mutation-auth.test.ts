@@ -38,6 +38,9 @@ function fakeDeps() {
   const metrics = {
     sessionsCreated: 0,
     passwordChecks: 0,
+    count(which: 'sessionsCreated' | 'passwordChecks') {
+      this[which]++;
+    },
     loginRefused: (r: string) => state.refusedLogins.push(r),
     registrationRefused: (r: string) => state.refusedRegistrations.push(r),
   };

@@ -10,28 +10,29 @@ function sample(text: string, prefix: string): string {
 }
 
 describe('metrics', () => {
-  it('counts requests by method, route and status', () => {
-    const m = new Metrics();
+  it('counts requests by method, route and status', async () => {
+    const m = new Metrics('app-1');
     m.request('GET', '/get', 200, 0.002);
     m.request('GET', '/get', 200, 0.003);
     m.request('POST', '/add', 303, 0.01);
     m.request('GET', '/get', 503, 0.2);
-    const text = m.render('app-1');
+    const text = await m.render();
     const inst = 'instance_id="app-1"';
     assert.equal(sample(text, `http_requests_total{${inst},method="GET",route="/get",status="200"}`), '2');
     assert.equal(sample(text, `http_requests_total{${inst},method="POST",route="/add",status="303"}`), '1');
     assert.equal(sample(text, `http_requests_total{${inst},method="GET",route="/get",status="503"}`), '1');
     assert.ok(text.endsWith('\n'));
     assert.ok(!text.endsWith('\n\n'));
+    assert.match(m.contentType, /^text\/plain; version=0\.0\.4/);
   });
 
-  it('renders cumulative histogram buckets, with +Inf, sum and count per route', () => {
-    const m = new Metrics();
+  it('renders cumulative histogram buckets, with +Inf, sum and count per route', async () => {
+    const m = new Metrics('i');
     // 0.001 is on a bucket's bound (le: less or equal), 0.003 falls in 0.005, 20 in none but +Inf.
     for (const s of [0.001, 0.003, 0.003, 0.3, 20]) m.request('GET', '/get', 200, s);
-    const text = m.render('i');
+    const text = await m.render();
     const b = (le: string) =>
-      sample(text, `http_request_duration_seconds_bucket{instance_id="i",route="/get",le="${le}"}`);
+      sample(text, `http_request_duration_seconds_bucket{le="${le}",instance_id="i",route="/get"}`);
     assert.equal(b('0.001'), '1');
     assert.equal(b('0.0025'), '1');
     assert.equal(b('0.005'), '3');
@@ -67,28 +68,28 @@ describe('metrics', () => {
     ]);
   });
 
-  it('keeps one histogram per route', () => {
-    const m = new Metrics();
+  it('keeps one histogram per route', async () => {
+    const m = new Metrics('i');
     m.request('GET', '/a', 200, 0.001);
     m.request('POST', '/b', 200, 1);
     m.request('GET', '/b', 200, 1);
-    const text = m.render('i');
+    const text = await m.render();
     assert.equal(sample(text, 'http_request_duration_seconds_count{instance_id="i",route="/a"}'), '1');
     assert.equal(sample(text, 'http_request_duration_seconds_count{instance_id="i",route="/b"}'), '2');
     assert.equal(
-      sample(text, 'http_request_duration_seconds_bucket{instance_id="i",route="/b",le="0.5"}'),
+      sample(text, 'http_request_duration_seconds_bucket{le="0.5",instance_id="i",route="/b"}'),
       '0',
     );
     assert.equal(
-      sample(text, 'http_request_duration_seconds_bucket{instance_id="i",route="/b",le="1"}'),
+      sample(text, 'http_request_duration_seconds_bucket{le="1",instance_id="i",route="/b"}'),
       '2',
     );
   });
 
-  it('escapes label values (backslash, quote, newline)', () => {
-    const m = new Metrics();
+  it('escapes label values (backslash, quote, newline)', async () => {
+    const m = new Metrics('x"y\\z\nw');
     m.request('GET', 'a"b\\c\nd', 200, 0.001);
-    const text = m.render('x"y\\z\nw');
+    const text = await m.render();
     const inst = 'instance_id="x\\"y\\\\z\\nw"';
     assert.equal(
       sample(text, `http_requests_total{${inst},method="GET",route="a\\"b\\\\c\\nd",status="200"}`),
@@ -97,8 +98,8 @@ describe('metrics', () => {
     assert.equal(sample(text, `http_request_duration_seconds_count{${inst},route="a\\"b\\\\c\\nd"}`), '1');
   });
 
-  it('counts Redis errors, refusals and the plain counters', () => {
-    const m = new Metrics();
+  it('counts Redis errors, refusals and the plain counters', async () => {
+    const m = new Metrics('i');
     m.redisError('read');
     m.redisError('read');
     m.redisError('write');
@@ -106,12 +107,16 @@ describe('metrics', () => {
     m.loginRefused('pair');
     m.loginRefused('email');
     m.registrationRefused('busy');
-    m.sessionsCreated = 4;
-    m.replicaReads = 5;
-    m.masterChanges = 6;
-    m.storeFull = 7;
-    m.passwordChecks = 8;
-    const text = m.render('i');
+    const plain = {
+      sessionsCreated: 4,
+      replicaReads: 5,
+      masterConnections: 6,
+      storeFull: 7,
+      passwordChecks: 8,
+    } as const;
+    for (const [which, n] of Object.entries(plain))
+      for (let i = 0; i < n; i++) m.count(which as keyof typeof plain);
+    const text = await m.render();
     const inst = 'instance_id="i"';
     assert.equal(sample(text, `redis_errors_total{${inst},where="read"}`), '2');
     assert.equal(sample(text, `redis_errors_total{${inst},where="write"}`), '1');
@@ -140,24 +145,51 @@ describe('metrics', () => {
     assert.match(text, /^# TYPE http_request_duration_seconds histogram$/m);
   });
 
-  it('reads gauges when rendering, not when they are declared', () => {
-    const m = new Metrics();
+  it('reads gauges when rendering, not when they are declared', async () => {
+    const m = new Metrics('i');
     let open = 1;
     m.gauge('open_streams', 'Open event streams.', () => open);
     open = 3;
-    const text = m.render('i');
+    const text = await m.render();
     assert.match(text, /^# HELP open_streams Open event streams\.$/m);
     assert.match(text, /^# TYPE open_streams gauge$/m);
     assert.equal(sample(text, 'open_streams{instance_id="i"}'), '3');
     open = 0;
-    assert.equal(sample(m.render('i'), 'open_streams{instance_id="i"}'), '0');
+    assert.equal(sample(await m.render(), 'open_streams{instance_id="i"}'), '0');
   });
 
-  it('renders a fresh registry with its counters at zero and no sample of maps', () => {
-    const text = new Metrics().render('i');
+  it('renders a fresh registry with its counters at zero and no sample of maps', async () => {
+    const text = await new Metrics('i').render();
     assert.equal(sample(text, 'sessions_created_total{instance_id="i"}'), '0');
     assert.ok(!text.includes('http_requests_total{'));
     assert.ok(!text.includes('http_request_duration_seconds_bucket{'));
     assert.ok(!text.includes('redis_errors_total{'));
+    // prom-client's default Node metrics only when asked for.
+    assert.ok(!text.includes('nodejs_gc_duration_seconds'));
+    assert.ok(!text.includes('nodejs_eventloop_lag_p99_seconds'));
+  });
+
+  it('reads the process figures at the scrape: CPU seconds grow, memory and busy share are real', async () => {
+    const m = new Metrics('i');
+    const cpu = async () => Number(sample(await m.render(), 'process_cpu_seconds_total{instance_id="i"}'));
+    const first = await cpu();
+    const until = performance.now() + 30;
+    while (performance.now() < until); // 30 ms of CPU
+    const second = await cpu();
+    assert.ok(first > 0 && second >= first + 0.02, `${first} then ${second}`);
+    const text = await m.render();
+    assert.match(text, /^# TYPE process_cpu_seconds_total counter$/m);
+    assert.ok(Number(sample(text, 'process_resident_memory_bytes{instance_id="i"}')) > 1e6);
+    assert.ok(Number(sample(text, 'nodejs_heap_size_used_bytes{instance_id="i"}')) > 1e5);
+    const busy = Number(sample(text, 'nodejs_eventloop_utilization{instance_id="i"}'));
+    assert.ok(busy > 0 && busy <= 1, String(busy));
+  });
+
+  it("exports prom-client's default Node metrics with the instance label when asked", async () => {
+    const text = await new Metrics('i', { node: true }).render();
+    assert.match(text, /^# TYPE process_cpu_seconds_total counter$/m);
+    assert.match(text, /^process_resident_memory_bytes\{instance_id="i"\} [1-9]\d*$/m);
+    assert.match(text, /^# TYPE nodejs_eventloop_lag_p99_seconds gauge$/m);
+    assert.match(text, /^# TYPE nodejs_gc_duration_seconds histogram$/m);
   });
 });

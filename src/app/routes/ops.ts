@@ -41,10 +41,7 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
   app.get(
     '/metrics',
     { onRequest: operatorOnly(deps.config.operator.password, deps.config.operator.previousPassword) },
-    async (_req, reply) =>
-      reply
-        .type('text/plain; version=0.0.4; charset=utf-8')
-        .send(deps.metrics.render(deps.config.instanceId)),
+    async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
   );
 
   app.get('/static/app.css', async (_req, reply) =>
