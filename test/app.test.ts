@@ -81,6 +81,8 @@ describe('web app on Redis with Sentinel', () => {
     const items = Object.fromEntries(PRODUCTS.map((p, i) => [p.id, i + 1]));
     const put = await c.request('PUT', '/api/cart', { json: { items }, headers: { 'x-csrf-token': token } });
     assert.equal(put.status, 200);
+    // The answer is the whole cart as the write left it.
+    assert.deepEqual(put.json()['items'], items);
     assert.deepEqual((await c.get('/api/cart')).json()['items'], items);
     assert.deepEqual(
       await redis.hgetall(`cart:{${address.toLowerCase()}}`),
@@ -91,7 +93,7 @@ describe('web app on Redis with Sentinel', () => {
       json: { items: { [PRODUCTS[0]!.id]: 0 } },
       headers: { 'x-csrf-token': token },
     });
-    assert.equal((removeOne.json()['items'] as Record<string, number>)[PRODUCTS[0]!.id], 0);
+    assert.deepEqual(removeOne.json()['items'], { ...items, [PRODUCTS[0]!.id]: 0 });
     assert.equal(await redis.hexists(`cart:{${address.toLowerCase()}}`, PRODUCTS[0]!.id), 0);
 
     assert.equal(

@@ -81,8 +81,7 @@ export function apiRoutes(app: FastifyInstance, deps: Deps): void {
     // The schema checked the types; this turns the body into the store's map.
     const items = cartItemsFromJson(req.body);
     const session = await requireSession(req);
-    await deps.carts.set(session.email, items);
-    return { email: session.email, items: await deps.carts.get(session.email) };
+    return { email: session.email, items: await deps.carts.setAndRead(session.email, items) };
   });
 
   app.delete('/api/cart', { schema: SCHEMAS.deleteCart, ...csrf }, async (req) => {

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { RedisLayer } from '../../redis/index.ts';
 import { PRODUCTS } from '../products.ts';
 import { keys } from './keys.ts';
@@ -25,6 +26,23 @@ export class CartStore {
 
   /** Sets each listed quantity (0 removes the line) in one transaction; absolute values, safe to retry. */
   async set(email: string, items: Map<string, number>): Promise<void> {
+    await this.redis.write((r) => this.transaction(r, email, items, false));
+  }
+
+  /**
+   * `set`, and the whole cart as the same transaction left it (read inside the MULTI: one round
+   * trip less than a read after it, and never another node's older copy).
+   */
+  async setAndRead(email: string, items: Map<string, number>): Promise<Cart> {
+    return cartFromHash(await this.redis.write((r) => this.transaction(r, email, items, true)));
+  }
+
+  private async transaction(
+    r: Redis,
+    email: string,
+    items: Map<string, number>,
+    readBack: boolean,
+  ): Promise<Record<string, string>> {
     const key = keys.cart(email);
     const put: string[] = [];
     const remove: string[] = [];
@@ -32,13 +50,13 @@ export class CartStore {
       if (qty > 0) put.push(id, String(qty));
       else remove.push(id);
     }
-    await this.redis.write(async (r) => {
-      const m = r.multi();
-      if (put.length) m.hset(key, ...put);
-      if (remove.length) m.hdel(key, ...remove);
-      const res = await m.exec();
-      for (const [err] of res ?? []) if (err) throw err;
-    });
+    const m = r.multi();
+    if (put.length) m.hset(key, ...put);
+    if (remove.length) m.hdel(key, ...remove);
+    if (readBack) m.hgetall(key);
+    const res = (await m.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    return readBack ? (res[res.length - 1]![1] as Record<string, string>) : {};
   }
 
   async clear(email: string): Promise<void> {

@@ -1,9 +1,9 @@
 /**
  * The write ceiling: `PUT /api/cart` as the app does it, with nothing more. The CSRF header and the
  * signed cookie checked, the JSON body read with the app's own parser, the session and the account's
- * generation read (GETEX renews the session), the quantities set in one MULTI, then one `WAIT` shared
- * by every write of the same event-loop turn (the app's group commit), the cart read back and sent as
- * the app sends it. `?wait=0` leaves the WAIT out: the price of durability is the difference.
+ * generation read (GETEX renews the session), the quantities set and the cart read back in one MULTI,
+ * then one `WAIT` shared by every write of the same event-loop turn (the app's group commit), and the
+ * cart sent as the app sends it. `?wait=0` leaves the WAIT out: the price of durability is the difference.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
@@ -47,11 +47,12 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
     const m = redis.multi();
     if (put.length) m.hset(keys.cart(email), ...put);
     if (remove.length) m.hdel(keys.cart(email), ...remove);
-    const res = await m.exec();
-    for (const [err] of res ?? []) if (err) throw err;
+    m.hgetall(keys.cart(email));
+    const res = (await m.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
     if (wait && config.redis.waitReplicas > 0 && (await groupWait()) < config.redis.waitReplicas)
       throw new Error('not confirmed by a replica');
-    return cartFromHash(await redis.hgetall(keys.cart(email)));
+    return cartFromHash(res[res.length - 1]![1] as Record<string, string>);
   }
 
   return (req: IncomingMessage, res: ServerResponse, wait: boolean): void => {
