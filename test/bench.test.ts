@@ -111,7 +111,10 @@ describe('npm run bench (smoke)', () => {
     );
     assert.ok(m.usedMemoryMiB.carts > m.usedMemoryMiB.before, JSON.stringify(m.usedMemoryMiB));
     assert.ok(report.resync.seconds > 0 && report.resync.datasetMiB > 1, JSON.stringify(report.resync));
-    assert.ok(report.rewriteS.loaded >= 0 && report.rewriteS.smallAfter >= 0, JSON.stringify(report.rewriteS));
+    assert.ok(
+      report.rewriteS.loaded >= 0 && report.rewriteS.smallAfter >= 0,
+      JSON.stringify(report.rewriteS),
+    );
     assert.equal(report.failover.rounds.length, 1);
     assert.equal(typeof report.failover.rounds[0].writeWindowS, 'number');
     const failed = report.checks.find((c: { what: string }) => c.what.startsWith('no request failed'));
