@@ -1,6 +1,9 @@
 import { isTransient, ReadUnavailableError, refusesWrites } from './errors.ts';
 import type { Link } from './links.ts';
-import { TimeoutError, withTimeout } from './timeouts.ts';
+import { pauseUntil, TimeoutError, withTimeout } from './timeouts.ts';
+
+/** Between two last-chance reads on the master. */
+const LAST_CHANCE_PAUSE_MS = 20;
 
 export interface Read<T> {
   value: T;
@@ -85,14 +88,20 @@ export class FallbackReader<C> {
       }
     }
     // Neither answered: a last chance on the master (or what the connection finds as master next),
-    // without the write part, which a new master without replicas yet would refuse.
-    if (await this.master.whenReady(Date.now() + this.opts.lastChanceMs)) {
+    // without the write part, which a new master without replicas yet would refuse. It lasts until
+    // `lastChanceMs`, tried again while that allows: a request waits rather than fails while a
+    // failover moves the connections (a planned one pauses the old master's writes first).
+    const deadline = Date.now() + this.opts.lastChanceMs;
+    while (await this.master.whenReady(deadline)) {
+      const ms = Math.max(this.opts.fallbackMs, deadline - Date.now());
       try {
-        return { value: await this.on(this.master, fn, true, this.opts.fallbackMs), fromReplica: false };
+        return { value: await this.on(this.master, fn, true, ms), fromReplica: false };
       } catch (err) {
         if (!isTransient(err) && !(err instanceof TimeoutError)) throw err;
         this.onError(err as Error);
       }
+      if (Date.now() >= deadline) break;
+      await pauseUntil(LAST_CHANCE_PAUSE_MS, deadline);
     }
     throw new ReadUnavailableError('no Redis node answered the read');
   }

@@ -351,6 +351,33 @@ describe('FallbackReader', () => {
     assert.deepEqual(calls, [{ node: 'master', readOnly: true }]);
   });
 
+  it('tries the master again until the last chance ends, with a timeout that grows to its end', async () => {
+    // The master fails for 120 ms (a failover moving the connection), then answers slowly (90 ms,
+    // more than the 40 ms fallback); the replica connection is not there.
+    const { reader, m } = links({ name: 'master' }, null);
+    const started = Date.now();
+    let runs = 0;
+    const read = await reader.read(async (r, readOnly) => {
+      runs++;
+      if (Date.now() - started < 120) throw reply('Connection is closed.');
+      await new Promise((resolve) => setTimeout(resolve, 90));
+      return `${r.name} ${readOnly}`;
+    });
+    assert.deepEqual(read, { value: 'master true', fromReplica: false });
+    assert.ok(runs >= 3, `${runs} runs`);
+    assert.ok(m.isReady);
+    // And gives up once the last chance (300 ms) is over.
+    const t0 = Date.now();
+    await assert.rejects(
+      reader.read(async () => {
+        throw reply('Connection is closed.');
+      }),
+      ReadUnavailableError,
+    );
+    const took = Date.now() - t0;
+    assert.ok(took >= 280 && took < 1000, `gave up after ${took} ms`);
+  });
+
   it('answers ReadUnavailableError only when no node answers', async () => {
     const { reader } = links({ name: 'master', down: true }, { name: 'replica', down: true });
     await assert.rejects(reader.read(sessionRead([])), ReadUnavailableError);
