@@ -138,7 +138,12 @@ export class RawPipe {
 /** Pipelines in flight at once: the client encodes the next while Redis runs the previous. */
 const IN_FLIGHT = 4;
 
-async function inBatches(from: number, to: number, each: (start: number, end: number) => Promise<void>) {
+async function inBatches(
+  from: number,
+  to: number,
+  each: (start: number, end: number) => Promise<void>,
+  inFlight = IN_FLIGHT,
+) {
   let next = from;
   const worker = async () => {
     while (next < to) {
@@ -147,7 +152,7 @@ async function inBatches(from: number, to: number, each: (start: number, end: nu
       await each(start, next);
     }
   };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
 /**
@@ -178,21 +183,19 @@ export async function fill(r: Redis, kind: Kind, spec: FillSpec, from: number, t
   const pipe = await RawPipe.open(host ?? '127.0.0.1', port ?? 6379, username, password);
   try {
     // Two batches in flight: Redis runs one while the next is written.
-    let next = from;
-    const worker = async () => {
-      while (next < to) {
-        const start = next;
-        const end = Math.min(to, start + BATCH);
-        next = end;
+    await inBatches(
+      from,
+      to,
+      async (start, end) => {
         let text = '';
         for (let i = start; i < end; i++) text += resp(command(kind, spec, i, now));
         await patiently(async () => {
           const errors = await pipe.send(text, end - start);
           if (errors.length) throw new Error(errors[0]);
         });
-      }
-    };
-    await Promise.all([worker(), worker()]);
+      },
+      2,
+    );
   } finally {
     pipe.close();
   }
