@@ -111,10 +111,12 @@ describe('npm run bench (smoke)', () => {
     );
     assert.ok(m.usedMemoryMiB.carts > m.usedMemoryMiB.before, JSON.stringify(m.usedMemoryMiB));
     assert.ok(report.resync.seconds > 0 && report.resync.datasetMiB > 1, JSON.stringify(report.resync));
-    assert.ok(
-      report.rewriteS.loaded >= 0 && report.rewriteS.smallAfter >= 0,
-      JSON.stringify(report.rewriteS),
-    );
+    // Redis 7 lays out its key tables as the bench reads them: it can tell when they are done growing.
+    for (const phase of ['loaded', 'smallAfter'])
+      assert.ok(
+        report.settleS[phase].rewriteS >= 0 && typeof report.settleS[phase].tablesS === 'number',
+        JSON.stringify(report.settleS),
+      );
     assert.equal(report.failover.rounds.length, 1);
     assert.equal(typeof report.failover.rounds[0].writeWindowS, 'number');
     const failed = report.checks.find((c: { what: string }) => c.what.startsWith('no request failed'));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { fill, fillKey, RawPipe, resp } from '../src/bench/fill.ts';
+import { growingTables } from '../src/bench/tables.ts';
 import { freePort } from '../src/stack/process/ports.ts';
 import { waitFor } from '../src/stack/process/wait.ts';
 
@@ -107,5 +108,28 @@ describe('the bench bulk writer (RawPipe, fill)', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('tells while a key table grows, and when it is done', async () => {
+    await r.flushall();
+    // Without Redis's timer moving the copy along, only commands do, one slot at a time.
+    await r.config('SET', 'activerehashing', 'no');
+    try {
+      assert.equal(await growingTables(r), false, 'an empty database');
+      // The 4,097th key outgrows 4,096 slots: the copy into 8,192 begins.
+      await r.mset(...Array.from({ length: 4097 }, (_, i) => [`grow:${i}`, 'v']).flat());
+      assert.equal(await growingTables(r), true, 'just outgrown');
+      await r.config('SET', 'activerehashing', 'yes');
+      await waitFor('the key table to be done growing', async () => (await growingTables(r)) === false);
+      // Keys with an expiry are in a second table of their own.
+      await r.config('SET', 'activerehashing', 'no');
+      const p = r.pipeline();
+      for (let i = 0; i < 4097; i++) p.expire(`grow:${i}`, 3600);
+      await p.exec();
+      assert.equal(await growingTables(r), true, 'the expiry table just outgrown');
+    } finally {
+      await r.config('SET', 'activerehashing', 'yes');
+    }
+    await waitFor('both tables done growing', async () => (await growingTables(r)) === false);
   });
 });

@@ -62,6 +62,11 @@ export function mergeSlices(slices: CaseResult[], samples: number[]): CaseResult
         total((r) => r.redis.redisCpuS),
         2,
       ),
+      commandUsPerRequest: round(
+        perRequest((r) => r.redis.commandUsPerRequest),
+        1,
+      ),
+      expireCycleMs: total((r) => r.redis.expireCycleMs),
     },
     cpuS,
     cpuUsPerRequest: cpuS === null || requests === 0 ? null : Math.round((cpuS * 1e6) / requests),

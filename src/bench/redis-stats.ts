@@ -26,6 +26,10 @@ const BACKGROUND = new Set([
 
 export interface RedisSnapshot {
   calls: Map<string, number>;
+  /** Microseconds spent executing each command (commandstats' usec). */
+  usec: Map<string, number>;
+  /** Milliseconds of CPU the active expiry cycle took (INFO stats). */
+  expireCycleMs: number;
   connectionsReceived: number;
   /** Ids of the connections open now, by client name. */
   clients: Map<number, string>;
@@ -41,6 +45,10 @@ export interface RedisDelta {
   /** Long-lived connections that appeared during the run, named by the client that made them (app-1:master, ...). */
   newClientConnections: string[];
   redisCpuS: number;
+  /** Microseconds a request's commands took to execute, Redis's own time (commandstats' usec), without reading, parsing, replying, AOF and replication. */
+  commandUsPerRequest: number;
+  /** CPU milliseconds of the master's active expiry cycle during the run. */
+  expireCycleMs: number;
 }
 
 /** A connection to the master kept for the whole benchmark, so that it is not itself a new connection. */
@@ -63,9 +71,12 @@ export class RedisStats {
       this.r.call('CLIENT', 'LIST', 'TYPE', 'normal'),
     ])) as [string, string, string, string];
     const calls = new Map<string, number>();
+    const usec = new Map<string, number>();
     for (const [k, v] of Object.entries(parseInfo(commandstats))) {
-      const m = /^calls=(\d+)/.exec(v);
-      if (k.startsWith('cmdstat_') && m) calls.set(k.slice('cmdstat_'.length), Number(m[1]));
+      const m = /^calls=(\d+),usec=(\d+)/.exec(v);
+      if (!k.startsWith('cmdstat_') || !m) continue;
+      calls.set(k.slice('cmdstat_'.length), Number(m[1]));
+      usec.set(k.slice('cmdstat_'.length), Number(m[2]));
     }
     const clients = new Map<number, string>();
     for (const line of list.split('\n')) {
@@ -74,9 +85,12 @@ export class RedisStats {
       if (id) clients.set(Number(id[1]), name?.[1] ?? '');
     }
     const c = parseInfo(cpu);
+    const st = parseInfo(stats);
     return {
       calls,
-      connectionsReceived: Number(parseInfo(stats)['total_connections_received'] ?? 0),
+      usec,
+      expireCycleMs: Number(st['expire_cycle_cpu_milliseconds'] ?? 0),
+      connectionsReceived: Number(st['total_connections_received'] ?? 0),
       clients,
       cpuS: Number(c['used_cpu_sys'] ?? 0) + Number(c['used_cpu_user'] ?? 0),
     };
@@ -85,11 +99,13 @@ export class RedisStats {
   static delta(before: RedisSnapshot, after: RedisSnapshot, requests: number): RedisDelta {
     const byCommand: Record<string, number> = {};
     let total = 0;
+    let usec = 0;
     for (const [name, n] of after.calls) {
       const d = n - (before.calls.get(name) ?? 0);
       if (d <= 0 || BACKGROUND.has(name.split('|')[0]!)) continue;
       byCommand[name] = round(d / Math.max(1, requests), 3);
       total += d;
+      usec += (after.usec.get(name) ?? 0) - (before.usec.get(name) ?? 0);
     }
     const newClientConnections = [...after.clients]
       .filter(([id, name]) => !before.clients.has(id) && name !== '' && !name.startsWith('sentinel-'))
@@ -100,6 +116,8 @@ export class RedisStats {
       connectionsOpened: after.connectionsReceived - before.connectionsReceived,
       newClientConnections,
       redisCpuS: round(after.cpuS - before.cpuS, 2),
+      commandUsPerRequest: round(usec / Math.max(1, requests), 1),
+      expireCycleMs: after.expireCycleMs - before.expireCycleMs,
     };
   }
 

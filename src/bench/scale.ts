@@ -29,6 +29,7 @@ import {
 } from './fill.ts';
 import { createBenchUsers } from './fixtures.ts';
 import { RedisStats, round } from './redis-stats.ts';
+import { nodesSettled, type Settled } from './tables.ts';
 import type { BenchTarget } from './target.ts';
 
 const CASES = ['get-haproxy', 'add-haproxy', 'login-haproxy'] as const;
@@ -42,8 +43,8 @@ export interface ScaleReport {
     connections: number;
   };
   fillS: Record<Kind, number>;
-  /** Seconds the nodes then spent rewriting their AOF before the loaded measurement (and after the removal). */
-  rewriteS: { loaded: number; smallAfter: number };
+  /** Seconds the nodes then spent rewriting their AOF and resizing their key tables, before the loaded measurement (and after the removal). */
+  settleS: { loaded: Settled; smallAfter: Settled };
   memory: {
     usedMemoryMiB: { before: number; sessions: number; users: number; carts: number };
     /** Bytes per entry: the used_memory delta of the whole kind / its count, and MEMORY USAGE of samples. */
@@ -96,29 +97,6 @@ async function fullResync(
   return { replica: replica.name, seconds: round((performance.now() - t0) / 1000, 2) };
 }
 
-/**
- * Waits until no node rewrites its AOF or saves a snapshot: a data set that just grew makes every
- * node rewrite its AOF at once, which takes the cores a measurement needs. Resolves with the seconds.
- */
-async function persistenceIdle(target: BenchTarget): Promise<number> {
-  const t0 = performance.now();
-  const busy = ['aof_rewrite_in_progress', 'aof_rewrite_scheduled', 'rdb_bgsave_in_progress'];
-  await waitFor(
-    'every Redis node done with its AOF rewrite',
-    async () => {
-      for (const n of target.actions.topology.redis) {
-        const info = await withRedis(n.host, n.port, target.actions.login, async (r) =>
-          parseInfo(await r.info('persistence')),
-        );
-        if (busy.some((k) => info[k] !== '0')) return false;
-      }
-      return true;
-    },
-    { timeoutMs: 600_000, intervalMs: 200 },
-  );
-  return round((performance.now() - t0) / 1000, 1);
-}
-
 export async function runScale(
   args: BenchArgs,
   target: BenchTarget,
@@ -144,7 +122,10 @@ export async function runScale(
       const out: CaseResult[] = [];
       for (const c of cases as BenchCase[]) {
         const r = await runCase(c, users, stats, { connections, durationS, progress: false });
-        say(`  ${label} ${c.id}: ${r.requestsPerS} req/s, p99 ${r.latencyMs.p99} ms`);
+        const redisUs = Math.round((r.redis.redisCpuS * 1e6) / Math.max(1, r.requests));
+        say(
+          `  ${label} ${c.id}: ${r.requestsPerS} req/s, p99 ${r.latencyMs.p99} ms; CPU µs a request: apps ${r.cpuUsPerRequest ?? '-'}, Redis ${redisUs} (commands ${r.redis.commandUsPerRequest}), expiry ${r.redis.expireCycleMs} ms`,
+        );
         out.push(r);
       }
       return out;
@@ -205,8 +186,10 @@ export async function runScale(
       `  bytes per session ${memory.perSession.delta} (MEMORY USAGE ${memory.perSession.memoryUsage}), per account ${memory.perUser.delta} (${memory.perUser.memoryUsage}), per cart ${memory.perCart.delta} (${memory.perCart.memoryUsage})`,
     );
 
-    const rewriteLoaded = await persistenceIdle(target);
-    say(`  every node done with its AOF rewrite after ${rewriteLoaded} s more`);
+    const settledLoaded = await nodesSettled(target);
+    say(
+      `  every node done with its AOF rewrite after ${settledLoaded.rewriteS} s more, with growing its key tables after ${settledLoaded.tablesS} s more`,
+    );
     const loaded = await measure('loaded');
     say('full resync of a replica with the data set loaded...');
     const resync = { ...(await fullResync(target, master)), datasetMiB: mib(afterCarts) };
@@ -224,7 +207,7 @@ export async function runScale(
     } finally {
       now.disconnect();
     }
-    const rewriteAfter = await persistenceIdle(target);
+    const settledAfter = await nodesSettled(target);
     const smallAfter = await measure('small again');
 
     const ratios: Record<string, number | null> = {};
@@ -257,7 +240,7 @@ export async function runScale(
     return {
       settings: args.scale,
       fillS,
-      rewriteS: { loaded: rewriteLoaded, smallAfter: rewriteAfter },
+      settleS: { loaded: settledLoaded, smallAfter: settledAfter },
       memory,
       cases: { small, loaded, smallAfter },
       ratios,
@@ -286,7 +269,7 @@ export function formatScale(r: ScaleReport): string {
     row(`${s.baselineSessions} sessions again`, r.cases.smallAfter),
     `| loaded / small | ${CASES.map((id) => `${r.ratios[id] ?? '-'} x`).join(' | ')} |`,
     '',
-    `stored in ${r.fillS.session} s (sessions), ${r.fillS.user} s (accounts), ${r.fillS.cart} s (carts), then AOF rewrites for ${r.rewriteS.loaded} s; used_memory ${m.usedMemoryMiB.before} -> ${m.usedMemoryMiB.carts} MiB`,
+    `stored in ${r.fillS.session} s (sessions), ${r.fillS.user} s (accounts), ${r.fillS.cart} s (carts), then AOF rewrites for ${r.settleS.loaded.rewriteS} s and key tables growing for ${r.settleS.loaded.tablesS} s more; used_memory ${m.usedMemoryMiB.before} -> ${m.usedMemoryMiB.carts} MiB`,
     `bytes per session ${m.perSession.delta} (MEMORY USAGE ${m.perSession.memoryUsage}), per account ${m.perUser.delta} (${m.perUser.memoryUsage}), per cart ${m.perCart.delta} (${m.perCart.memoryUsage})`,
     `an account: ${Object.entries(m.account)
       .map(([k, v]) => `${k} ${v}`)

@@ -23,6 +23,8 @@ function row(id: string, requestsPerS: number, p99 = 10, non2xx = 0): CaseResult
       connectionsOpened: 0,
       newClientConnections: [],
       redisCpuS: 0,
+      commandUsPerRequest: 0,
+      expireCycleMs: 0,
     },
     cpuS: 1,
     cpuUsPerRequest: 70,
