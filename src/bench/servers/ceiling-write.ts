@@ -3,10 +3,11 @@
  * signed cookie checked, the JSON body read with the app's own parser, the session and the account's
  * generation read (GETEX renews the session), the quantities set and the cart read back in one MULTI,
  * then one `WAIT` shared by every write of the same event-loop turn (the app's group commit), and the
- * cart sent as the app sends it. `?wait=0` leaves the WAIT out: the price of durability is the difference.
+ * cart sent as the app sends it, under the app's headers. `?wait=0` leaves the WAIT out: the price of durability is the difference.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
+import { answerHeaders } from '../../app/security/headers.ts';
 import { parseCookies, type Tokens } from '../../app/security/tokens.ts';
 import { cartFromHash } from '../../app/stores/carts.ts';
 import { keys } from '../../app/stores/keys.ts';
@@ -15,10 +16,12 @@ import { cartItemsFromJson } from '../../app/validate.ts';
 import type { AppConfig } from '../../config/index.ts';
 import { together } from '../../redis/clients.ts';
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 const LIMIT = 16 * 1024;
 
 export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
+  // The app's headers (its security headers and X-Instance): HAProxy and the load generator pay for
+  // every byte of an answer too, so the ceiling sends the same answer.
+  const headers = { ...answerHeaders(config.instanceId), 'content-type': 'application/json; charset=utf-8' };
   let pendingWait: Promise<number> | null = null;
   /** One WAIT after every write of this turn: commands on one connection run in order. */
   const groupWait = (): Promise<number> =>
@@ -28,7 +31,7 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
     }));
 
   const answer = (res: ServerResponse, status: number, body: unknown) =>
-    res.writeHead(status, JSON_HEADERS).end(JSON.stringify(body));
+    res.writeHead(status, headers).end(JSON.stringify(body));
 
   async function write(email: string, sid: string, items: Map<string, number>, wait: boolean) {
     const [raw, gen] = await together(redis, () =>
