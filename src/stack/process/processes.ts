@@ -8,8 +8,15 @@ import { appEnvironment, defineTopology, type RedisNode } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
 import { reloadHaproxy } from './haproxy-admin.ts';
 import { type ExitInfo, ManagedProcess } from './managed.ts';
-import * as probes from './probes.ts';
-import { haproxyStats, nodeState, type StatsAccess, sentinelView, upServers, withRedis } from './probes.ts';
+import {
+  haproxyStats,
+  nodeState,
+  redisBusy,
+  type StatsAccess,
+  sentinelView,
+  upServers,
+  withRedis,
+} from './probes.ts';
 import { SESSION_SECRET_FILE, SESSION_SECRET_PREVIOUS_FILE } from './rotate.ts';
 import { PRIVATE_UMASK, RunDir } from './rundir.ts';
 import { type StackOptions, StackStartError } from './stack-options.ts';
@@ -138,7 +145,7 @@ export class StackProcesses extends StackView {
     writeFileSync(conf, text, { mode: 0o600 });
     this.launch(node.name, 'redis-server', [conf]);
     const ping = () => withRedis(node.host, node.port, this.login, async (r) => (await r.ping()) === 'PONG');
-    const busy = () => probes.redisBusy(node.host, node.port, this.login);
+    const busy = () => redisBusy(node.host, node.port, this.login);
     if (!replicaOf) return this.step(node.name, 'PING', ping, signal, busy);
     await this.step(
       node.name,
