@@ -10,7 +10,12 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY src ./src
+# The product alone: the app, the Redis-HA library and the configuration (src/ops, the operator's
+# tool, and src/tools, the test tools, never enter the image).
+COPY src/server.ts ./src/
+COPY src/app ./src/app
+COPY src/ha ./src/ha
+COPY src/config ./src/config
 # dist/ is src/ compiled (tsconfig.build.json rewrites the .ts import specifiers to .js), so the image
 # runs plain `node dist/server.js` and needs no TypeScript loader at run time.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node --import tsx src/cli.ts bench "$@"
+exec node bin/ha-stack.js bench "$@"

@@ -15,4 +15,4 @@ extra=()
 # The packet filter for partition-master; without root the scenario is skipped and says why.
 if [ "$(id -u)" = 0 ]; then extra+=(iptables); fi
 bash scripts/setup.sh "${extra[@]}"
-exec node --import tsx src/cli.ts chaos --own-stack --rounds "${CHAOS_ROUNDS:-50}" --json results/chaos.json "$@"
+exec node bin/ha-stack.js chaos --own-stack --rounds "${CHAOS_ROUNDS:-50}" --json results/chaos.json "$@"

@@ -9,4 +9,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node --import tsx src/cli.ts soak --own-stack --json results/soak.json "$@"
+exec node bin/ha-stack.js soak --own-stack --json results/soak.json "$@"

@@ -8,4 +8,4 @@ if [ ! -f dist/server.js ] || [ -n "$(find src -newer dist/server.js -print -qui
   echo "start: building the app (npm run build)"
   npm run --silent build
 fi
-exec node --import tsx src/cli.ts up "$@"
+exec node bin/ha-stack.js up "$@"

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { PRODUCTS } from '../src/app/products.ts';
-import { together } from '../src/redis/clients.ts';
+import { together } from '../src/ha/clients.ts';
 import { Client } from './helpers/http.ts';
 import { snapshot } from './helpers/redis.ts';
 import { type AppStack, startAppStack } from './helpers/stack.ts';

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CASE_IDS } from '../src/bench/cases.ts';
-import { REPO_ROOT } from '../src/stack/process/supervisor.ts';
+import { REPO_ROOT } from '../src/ops/supervisor/supervisor.ts';
+import { CASE_IDS } from '../src/tools/bench/cases.ts';
 
 /** Runs the CLI as `npm run bench` does; resolves with its exit code and everything it printed. */
 async function runCli(args: string[]): Promise<{ code: number | null; out: string }> {
@@ -32,7 +32,7 @@ describe('npm run bench (smoke)', () => {
 
   it('runs every case and writes a JSON report with every field', async () => {
     const json = join(dir, 'bench.json');
-    const args = ['--import', 'tsx', 'src/cli.ts', 'bench', '--duration', '1', '--connections', '4'];
+    const args = ['bin/ha-stack.js', 'bench', '--duration', '1', '--connections', '4'];
     args.push('--warmup', '0', '--no-progress', '--scrypt-cost', '1024', '--json', json);
     const { code, out } = await runCli(args);
     assert.equal(code, 0, out);
@@ -64,7 +64,7 @@ describe('npm run bench (smoke)', () => {
 
   it('scale: stores sessions, accounts and carts, measures with and without them, the resync and a failover', async () => {
     const json = join(dir, 'scale.json');
-    const args = ['--import', 'tsx', 'src/cli.ts', 'bench', 'scale', '--sessions', '20000'];
+    const args = ['bin/ha-stack.js', 'bench', 'scale', '--sessions', '20000'];
     args.push(
       '--stored-users',
       '2000',
@@ -127,17 +127,7 @@ describe('npm run bench (smoke)', () => {
 
   it('profile: the app under --cpu-prof, summed over the measured run for GET /get and PUT /api/cart', async () => {
     const json = join(dir, 'profile.json');
-    const args = [
-      '--import',
-      'tsx',
-      'src/cli.ts',
-      'bench',
-      'profile',
-      '--duration',
-      '1',
-      '--connections',
-      '4',
-    ];
+    const args = ['bin/ha-stack.js', 'bench', 'profile', '--duration', '1', '--connections', '4'];
     args.push('--scrypt-cost', '1024', '--json', json);
     const { code, out } = await runCli(args);
     assert.equal(code, 0, out);

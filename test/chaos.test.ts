@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatTable, type ScenarioRow } from '../src/stack/chaos/report.ts';
-import { runScenario, windowMet } from '../src/stack/chaos/runner.ts';
-import { SCENARIOS, type Scenario } from '../src/stack/chaos/scenarios.ts';
-import { withRedis } from '../src/stack/process/probes.ts';
-import type { Stack } from '../src/stack/process/supervisor.ts';
+import { withRedis } from '../src/ha/probes.ts';
+import type { Stack } from '../src/ops/supervisor/supervisor.ts';
+import { formatTable, type ScenarioRow } from '../src/tools/chaos/report.ts';
+import { runScenario, windowMet } from '../src/tools/chaos/runner.ts';
+import { SCENARIOS, type Scenario } from '../src/tools/chaos/scenarios.ts';
 import { startTestStack } from './helpers/stack.ts';
 
 /**

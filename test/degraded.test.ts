@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { waitForMaster } from '../src/stack/actions.ts';
-import { nodeState } from '../src/stack/process/probes.ts';
-import type { Stack } from '../src/stack/process/supervisor.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
+import { nodeState } from '../src/ha/probes.ts';
+import { waitForMaster } from '../src/ops/actions.ts';
+import type { Stack } from '../src/ops/supervisor/supervisor.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { Client } from './helpers/http.ts';
 import { startTestStack } from './helpers/stack.ts';
 

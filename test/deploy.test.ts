@@ -19,11 +19,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../src/stack/process/ports.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
-import { REDIS_USERS } from '../src/stack/render/acl.ts';
-import { composeDocument, composeTopology, USER_PASSWORD_VARIABLES } from '../src/stack/render/compose.ts';
-import { renderSentinelConf } from '../src/stack/render/sentinel.ts';
+import { REDIS_USERS } from '../src/ops/render/acl.ts';
+import { composeDocument, composeTopology, USER_PASSWORD_VARIABLES } from '../src/ops/render/compose.ts';
+import { renderSentinelConf } from '../src/ops/render/sentinel.ts';
+import { freePort } from '../src/ops/supervisor/ports.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { tempDirs } from './helpers/stack.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -569,7 +569,7 @@ describe('deploy/sentinel-entrypoint.sh', () => {
 
 describe('ha-stack render', () => {
   const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'render', ...args], {
+    run(process.execPath, [join(ROOT, 'bin/ha-stack.js'), 'render', ...args], {
       cwd: ROOT,
       env: cleanEnv(),
     });

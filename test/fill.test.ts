@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { fill, fillKey, RawPipe, resp } from '../src/bench/fill.ts';
-import { growingTables } from '../src/bench/tables.ts';
-import { freePort } from '../src/stack/process/ports.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
+import { freePort } from '../src/ops/supervisor/ports.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
+import { fill, fillKey, RawPipe, resp } from '../src/tools/bench/fill.ts';
+import { growingTables } from '../src/tools/bench/tables.ts';
 
 const PASSWORD = 'a-password-for-this-test-only-0123456789';
 

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../src/stack/process/ports.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
-import { kubernetesResources, NAMES } from '../src/stack/render/kubernetes.ts';
+import { kubernetesResources, NAMES } from '../src/ops/render/kubernetes.ts';
+import { freePort } from '../src/ops/supervisor/ports.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { tempDirs } from './helpers/stack.ts';
 
 const OUT = fileURLToPath(new URL('../deploy/kubernetes/', import.meta.url));

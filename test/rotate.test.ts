@@ -5,19 +5,13 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PRODUCTS } from '../src/app/products.ts';
-import { plannedFailover } from '../src/stack/actions.ts';
-import { ControlClient, serveControl } from '../src/stack/control.ts';
-import {
-  haproxyStats,
-  operatorAuthorization,
-  sentinelView,
-  upServers,
-  withRedis,
-} from '../src/stack/process/probes.ts';
-import { SESSION_SECRET_FILE, SESSION_SECRET_PREVIOUS_FILE } from '../src/stack/process/rotate.ts';
-import { SECRET_FILES } from '../src/stack/process/rundir.ts';
-import { OPERATOR_PASSWORD_FILE, type Stack } from '../src/stack/process/supervisor.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
+import { haproxyStats, operatorAuthorization, sentinelView, upServers, withRedis } from '../src/ha/probes.ts';
+import { plannedFailover } from '../src/ops/actions.ts';
+import { ControlClient, serveControl } from '../src/ops/control.ts';
+import { SESSION_SECRET_FILE, SESSION_SECRET_PREVIOUS_FILE } from '../src/ops/supervisor/rotate.ts';
+import { SECRET_FILES } from '../src/ops/supervisor/rundir.ts';
+import { OPERATOR_PASSWORD_FILE, type Stack } from '../src/ops/supervisor/supervisor.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { Client } from './helpers/http.ts';
 import { startTestStack } from './helpers/stack.ts';
 

@@ -9,8 +9,8 @@ import { buildApp } from '../src/app/app.ts';
 import { PRODUCTS } from '../src/app/products.ts';
 import { Tokens } from '../src/app/security/tokens.ts';
 import { loadConfig } from '../src/config/index.ts';
-import type { Stack } from '../src/stack/process/supervisor.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
+import type { Stack } from '../src/ops/supervisor/supervisor.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { Client, type Reply } from './helpers/http.ts';
 import { masterClient, startTestStack } from './helpers/stack.ts';
 

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../src/stack/process/supervisor.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
+import type { Stack } from '../src/ops/supervisor/supervisor.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { startTestStack } from './helpers/stack.ts';
 
 /** Small limits, so that the tests reach them with a handful of connections. */

@@ -10,22 +10,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { alarms } from '../src/app/topology/snapshot.ts';
-import { memoryAlarm } from '../src/redis/observe.ts';
-import { freePort } from '../src/stack/process/ports.ts';
-import {
-  haproxyStats,
-  nodeState,
-  type RedisLogin,
-  upServers,
-  withRedis,
-} from '../src/stack/process/probes.ts';
-import { DIR_MODE, FILE_MODE, SECRET_FILES } from '../src/stack/process/rundir.ts';
-import { Stack } from '../src/stack/process/supervisor.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
-import { REDIS_USERS, type RedisUser } from '../src/stack/render/acl.ts';
-import { renderRedisConf } from '../src/stack/render/redis.ts';
-import { collectStatus } from '../src/stack/status.ts';
-import { defineTopology, type RedisNode } from '../src/stack/topology.ts';
+import { memoryAlarm } from '../src/ha/observe.ts';
+import { haproxyStats, nodeState, type RedisLogin, upServers, withRedis } from '../src/ha/probes.ts';
+import { REDIS_USERS, type RedisUser } from '../src/ops/render/acl.ts';
+import { renderRedisConf } from '../src/ops/render/redis.ts';
+import { collectStatus } from '../src/ops/status.ts';
+import { freePort } from '../src/ops/supervisor/ports.ts';
+import { DIR_MODE, FILE_MODE, SECRET_FILES } from '../src/ops/supervisor/rundir.ts';
+import { Stack } from '../src/ops/supervisor/supervisor.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
+import { defineTopology, type RedisNode } from '../src/ops/topology.ts';
 import { Client } from './helpers/http.ts';
 import { freePorts, startTestStack, tempDirs } from './helpers/stack.ts';
 

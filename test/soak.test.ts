@@ -4,12 +4,12 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '../src/stack/process/supervisor.ts';
-import type { SoakResult } from '../src/stack/soak/run.ts';
-import { PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
+import { REPO_ROOT } from '../src/ops/supervisor/supervisor.ts';
+import { PORT_VARIABLES, type PortName } from '../src/ops/topology.ts';
+import type { SoakResult } from '../src/tools/soak/run.ts';
 import { freePorts, tempRunDir } from './helpers/stack.ts';
 
-const CLI = join(REPO_ROOT, 'src/cli.ts');
+const CLI = join(REPO_ROOT, 'bin/ha-stack.js');
 
 /**
  * A bounded soak through the command, as `npm run soak` runs it but short: a stack started with
@@ -22,7 +22,7 @@ describe('ha-stack soak', () => {
   const json = join(dir, 'soak.json');
   const env: Record<string, string> = { ...(process.env as Record<string, string>), HA_STACK_RUN_DIR: dir };
   const cli = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], { env, cwd: REPO_ROOT });
+    promisify(execFile)(process.execPath, [CLI, ...args], { env, cwd: REPO_ROOT });
 
   before(async () => {
     const ports = await freePorts();
@@ -48,7 +48,7 @@ describe('ha-stack soak', () => {
       '--users',
       '8',
     ];
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'soak', ...args, '--json', json], {
+    const child = spawn(process.execPath, [CLI, 'soak', ...args, '--json', json], {
       env,
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

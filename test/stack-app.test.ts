@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { plannedFailover, waitForMaster } from '../src/stack/actions.ts';
-import { nodeState, withRedis } from '../src/stack/process/probes.ts';
-import { Stack } from '../src/stack/process/supervisor.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
+import { nodeState, withRedis } from '../src/ha/probes.ts';
+import { plannedFailover, waitForMaster } from '../src/ops/actions.ts';
+import { Stack } from '../src/ops/supervisor/supervisor.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { Client } from './helpers/http.ts';
 import { freePorts, startTestStack, tempRunDir } from './helpers/stack.ts';
 

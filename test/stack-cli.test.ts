@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { isPortFree } from '../src/stack/process/ports.ts';
-import { REPO_ROOT } from '../src/stack/process/supervisor.ts';
-import { waitFor } from '../src/stack/process/wait.ts';
-import type { StackStatus } from '../src/stack/status.ts';
-import { LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/stack/topology.ts';
+import type { StackStatus } from '../src/ops/status.ts';
+import { isPortFree } from '../src/ops/supervisor/ports.ts';
+import { REPO_ROOT } from '../src/ops/supervisor/supervisor.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
+import { LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/ops/topology.ts';
 import { freePorts, tempRunDir } from './helpers/stack.ts';
 
 const run = promisify(execFile);

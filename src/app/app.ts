@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify';
 import pino from 'pino';
 import type { AppConfig } from '../config/index.ts';
-import { RedisLayer, StoreFullError, UnavailableError } from '../redis/index.ts';
+import { RedisLayer, StoreFullError, UnavailableError } from '../ha/index.ts';
 import { type Deps, pageContext } from './context.ts';
 import { HttpError } from './errors.ts';
 import { Metrics } from './metrics.ts';

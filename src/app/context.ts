@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/index.ts';
-import type { RedisLayer } from '../redis/index.ts';
+import type { RedisLayer } from '../ha/index.ts';
 import { HttpError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { HashSlots } from './security/hash-slots.ts';

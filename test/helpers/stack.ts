@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/stack/process/ports.ts';
-import { Stack, type StackOptions } from '../../src/stack/process/supervisor.ts';
-import { PORT_VARIABLES, type PortName } from '../../src/stack/topology.ts';
+import { freePort } from '../../src/ops/supervisor/ports.ts';
+import { Stack, type StackOptions } from '../../src/ops/supervisor/supervisor.ts';
+import { PORT_VARIABLES, type PortName } from '../../src/ops/topology.ts';
 
 /** Every port of the topology, picked free by the OS at run time. */
 export async function freePorts(): Promise<Record<PortName, number>> {

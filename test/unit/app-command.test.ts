@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { defaultAppCommand } from '../../src/stack/process/app-command.ts';
+import { defaultAppCommand } from '../../src/ops/supervisor/app-command.ts';
 
 describe('how the supervisor starts an app', () => {
   const root = mkdtempSync(join(tmpdir(), 'app-command-'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextBackoff, RESTART_BACKOFF } from '../../src/stack/process/backoff.ts';
-import { ReadinessTimeoutError, waitFor } from '../../src/stack/process/wait.ts';
+import { nextBackoff, RESTART_BACKOFF } from '../../src/ops/supervisor/backoff.ts';
+import { ReadinessTimeoutError, waitFor } from '../../src/ops/supervisor/wait.ts';
 
 /** The delays of `crashes` crashes in a row, each after `upMs` of uptime. */
 function delays(crashes: number, upMs = 0): number[] {

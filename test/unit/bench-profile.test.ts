@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { partOf, summarize } from '../../src/bench/profile.ts';
+import { partOf, summarize } from '../../src/tools/bench/profile.ts';
 
 describe('bench profile: summing up a CPU profile', () => {
   it('names the part of a function: a package (scoped too), Node, the app, V8', () => {

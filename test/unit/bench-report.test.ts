@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type CaseResult, failedAnswers } from '../../src/bench/cases.ts';
-import { latencyOf, mergeSlices } from '../../src/bench/merge.ts';
-import { judgeTargets, medianOf } from '../../src/bench/report.ts';
+import { type CaseResult, failedAnswers } from '../../src/tools/bench/cases.ts';
+import { latencyOf, mergeSlices } from '../../src/tools/bench/merge.ts';
+import { judgeTargets, medianOf } from '../../src/tools/bench/report.ts';
 
 function row(id: string, requestsPerS: number, p99 = 10, non2xx = 0): CaseResult {
   return {

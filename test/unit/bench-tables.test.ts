@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dbTables, tablesGrowing } from '../../src/bench/tables.ts';
+import { dbTables, tablesGrowing } from '../../src/tools/bench/tables.ts';
 
 describe('bench: whether Redis is growing a key table', () => {
   // Figures of a real redis-server 7.0: 1,200,000 keys (40 bytes each) in 2^21 slots, 1,000,000

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareCarts } from '../../src/stack/chaos/check.ts';
-import { describeGoal, type Goal, missedGoals, writesRecovered } from '../../src/stack/chaos/judge.ts';
-import type { LoadUser } from '../../src/stack/chaos/load.ts';
-import { formatTable, type ScenarioRow } from '../../src/stack/chaos/report.ts';
-import { judge, windowMet } from '../../src/stack/chaos/runner.ts';
-import { SCENARIOS } from '../../src/stack/chaos/scenarios.ts';
+import { compareCarts } from '../../src/tools/chaos/check.ts';
+import { describeGoal, type Goal, missedGoals, writesRecovered } from '../../src/tools/chaos/judge.ts';
+import { formatTable, type ScenarioRow } from '../../src/tools/chaos/report.ts';
+import { judge, windowMet } from '../../src/tools/chaos/runner.ts';
+import { SCENARIOS } from '../../src/tools/chaos/scenarios.ts';
+import type { LoadUser } from '../../src/tools/loadgen/load.ts';
 
 function user(
   email: string,

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { addPage, cartPage, errorPage } from '../../src/app/views/pages.ts';
-import { UserAgent } from '../../src/stack/chaos/http.ts';
-import { formEncode, formToken, parseCartPage } from '../../src/stack/chaos/page.ts';
+import { UserAgent } from '../../src/tools/loadgen/http.ts';
+import { formEncode, formToken, parseCartPage } from '../../src/tools/loadgen/page.ts';
 
 const ctx = (email: string | null) => ({ instance: 'app-1', email, csrf: 'tok.en/x+y=', path: '/get' });
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ACL_RULES, DEFAULT_USER, REDIS_USERS } from '../../src/stack/render/acl.ts';
+import { ACL_RULES, DEFAULT_USER, REDIS_USERS } from '../../src/ops/render/acl.ts';
 import {
   COMPOSE_SERVICES,
   composeDocument,
@@ -11,10 +11,10 @@ import {
   PUBLISHED_PORTS,
   renderComposeFiles,
   USER_PASSWORD_VARIABLES,
-} from '../../src/stack/render/compose.ts';
-import { renderHaproxyCfg } from '../../src/stack/render/haproxy.ts';
-import { renderRedisConf } from '../../src/stack/render/redis.ts';
-import { DEFAULT_PORTS, defineTopology } from '../../src/stack/topology.ts';
+} from '../../src/ops/render/compose.ts';
+import { renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
+import { renderRedisConf } from '../../src/ops/render/redis.ts';
+import { DEFAULT_PORTS, defineTopology } from '../../src/ops/topology.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEPLOY = join(ROOT, 'deploy');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Healer, type HealerDeps, type StartStep } from '../../src/stack/process/healer.ts';
-import { waitFor } from '../../src/stack/process/wait.ts';
+import { Healer, type HealerDeps, type StartStep } from '../../src/ops/supervisor/healer.ts';
+import { waitFor } from '../../src/ops/supervisor/wait.ts';
 
 /** A healer over fake processes: `outcomes` decides each start (true: ready, false: fails, 'hang': until aborted). */
 function fixture(outcomes: (boolean | 'hang')[]) {

@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { kubernetesExamples } from '../../src/stack/render/kubernetes.ts';
+import { kubernetesExamples } from '../../src/ops/render/kubernetes.ts';
 
 const BASE = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 const require = createRequire(import.meta.url);

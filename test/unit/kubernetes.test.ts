@@ -16,7 +16,7 @@ import {
   SCRIPTS,
   SECRET_KEYS,
   SECRET_NAME,
-} from '../../src/stack/render/kubernetes.ts';
+} from '../../src/ops/render/kubernetes.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = join(ROOT, 'deploy/kubernetes');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sentinelMode, sentinelsNeeded, serviceMode } from '../../src/redis/mode.ts';
+import { sentinelMode, sentinelsNeeded, serviceMode } from '../../src/ha/mode.ts';
 
 describe('the service mode', () => {
   const base = { masterUp: true, replicasOfMaster: 2, minReplicas: 1, replicasUp: 2 };

@@ -10,7 +10,7 @@ import {
   refusesWrites,
   StoreFullError,
   UnavailableError,
-} from '../../src/redis/errors.ts';
+} from '../../src/ha/errors.ts';
 
 const reply = (message: string) => new Error(message);
 

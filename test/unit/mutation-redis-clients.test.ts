@@ -12,8 +12,8 @@ import {
   remoteOf,
   retryDelay,
   together,
-} from '../../src/redis/clients.ts';
-import { pauseUntil, TimeoutError, withTimeout } from '../../src/redis/timeouts.ts';
+} from '../../src/ha/clients.ts';
+import { pauseUntil, TimeoutError, withTimeout } from '../../src/ha/timeouts.ts';
 
 /** A client as far as clients.ts looks at it: a status, a socket and the 'ready'/'close' events. */
 class FakeClient extends EventEmitter {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { RedisConfig } from '../../src/config/index.ts';
-import { type LayerEvents, RedisLayer } from '../../src/redis/index.ts';
-import { NodeWatch, SentinelWatch } from '../../src/redis/observe.ts';
-import { SwitchWatcher } from '../../src/redis/switch.ts';
+import { type LayerEvents, RedisLayer } from '../../src/ha/index.ts';
+import { NodeWatch, SentinelWatch } from '../../src/ha/observe.ts';
+import { SwitchWatcher } from '../../src/ha/switch.ts';
 
 type Answer = string | number | null | Error | { status: string } | Answer[] | undefined | typeof SILENT;
 

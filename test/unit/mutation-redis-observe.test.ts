@@ -6,7 +6,7 @@ import {
   sentinelMode,
   sentinelsNeeded,
   serviceMode,
-} from '../../src/redis/mode.ts';
+} from '../../src/ha/mode.ts';
 import {
   MEMORY_ALARM_SHARE,
   memoryAlarm,
@@ -17,8 +17,8 @@ import {
   parseReplication,
   parseSentinelMaster,
   whyDown,
-} from '../../src/redis/observe.ts';
-import { parseSwitch } from '../../src/redis/switch.ts';
+} from '../../src/ha/observe.ts';
+import { parseSwitch } from '../../src/ha/switch.ts';
 
 describe('parseInfo', () => {
   it('keeps fields, values with colons, and leaves out headers, blank lines and names that are empty', () => {

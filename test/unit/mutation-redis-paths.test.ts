@@ -5,11 +5,11 @@ import {
   NotEnoughReplicasError,
   ReadUnavailableError,
   UnavailableError,
-} from '../../src/redis/errors.ts';
-import type { MasterLink } from '../../src/redis/links.ts';
-import { FallbackReader } from '../../src/redis/reads.ts';
-import { TimeoutError } from '../../src/redis/timeouts.ts';
-import { DurableWriter, retryPause } from '../../src/redis/writes.ts';
+} from '../../src/ha/errors.ts';
+import type { MasterLink } from '../../src/ha/links.ts';
+import { FallbackReader } from '../../src/ha/reads.ts';
+import { TimeoutError } from '../../src/ha/timeouts.ts';
+import { DurableWriter, retryPause } from '../../src/ha/writes.ts';
 
 const reply = (message: string) => new Error(message);
 const NOREPLICAS = 'NOREPLICAS Not enough good replicas to write.';

@@ -12,8 +12,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pidRecord } from '../../src/stack/process/managed.ts';
-import { AlreadyRunningError, RunDir, SECRET_FILES } from '../../src/stack/process/rundir.ts';
+import { pidRecord } from '../../src/ops/supervisor/managed.ts';
+import { AlreadyRunningError, RunDir, SECRET_FILES } from '../../src/ops/supervisor/rundir.ts';
 
 const dirs: string[] = [];
 after(() => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CartStore, cartFromHash } from '../../src/app/stores/carts.ts';
-import { keys } from '../../src/app/stores/keys.ts';
 import {
   AttemptLimiter,
   loginRefusalMessage,
@@ -10,7 +9,8 @@ import {
 } from '../../src/app/stores/limits.ts';
 import { SessionStore, sessionValid } from '../../src/app/stores/sessions.ts';
 import { newGeneration, UserStore } from '../../src/app/stores/users.ts';
-import type { RedisLayer } from '../../src/redis/index.ts';
+import type { RedisLayer } from '../../src/ha/index.ts';
+import { keys } from '../../src/ha/keys.ts';
 
 type Reply = [Error | null, unknown];
 

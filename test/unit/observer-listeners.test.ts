@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TopologySnapshot } from '../../src/app/topology/model.ts';
 import { TopologyObserver } from '../../src/app/topology/observer.ts';
-import { SwitchWatcher } from '../../src/redis/switch.ts';
-import { freePort } from '../../src/stack/process/ports.ts';
-import { waitFor } from '../../src/stack/process/wait.ts';
+import { SwitchWatcher } from '../../src/ha/switch.ts';
+import { freePort } from '../../src/ops/supervisor/ports.ts';
+import { waitFor } from '../../src/ops/supervisor/wait.ts';
 
 describe('listeners and subscriptions that fail', () => {
   it('one throwing topology listener does not silence the others', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { freePort, isPortFree } from '../../src/stack/process/ports.ts';
+import { freePort, isPortFree } from '../../src/ops/supervisor/ports.ts';
 
 describe('free ports for a stack', () => {
   it('are free, distinct, and below the ephemeral range that outgoing connections draw from', async () => {

@@ -10,7 +10,7 @@ import {
   processArgv,
   processComm,
   processStartTime,
-} from '../../src/stack/process/managed.ts';
+} from '../../src/ops/supervisor/managed.ts';
 
 const children: ChildProcess[] = [];
 after(() => {

@@ -6,11 +6,11 @@ import {
   NotEnoughReplicasError,
   ReadUnavailableError,
   StoreFullError,
-} from '../../src/redis/errors.ts';
-import type { MasterLink } from '../../src/redis/links.ts';
-import { FallbackReader } from '../../src/redis/reads.ts';
-import { TimeoutError } from '../../src/redis/timeouts.ts';
-import { DurableWriter, retryPause } from '../../src/redis/writes.ts';
+} from '../../src/ha/errors.ts';
+import type { MasterLink } from '../../src/ha/links.ts';
+import { FallbackReader } from '../../src/ha/reads.ts';
+import { TimeoutError } from '../../src/ha/timeouts.ts';
+import { DurableWriter, retryPause } from '../../src/ha/writes.ts';
 
 /** A Redis error reply as ioredis gives it (a ReplyError is an Error with the reply as message). */
 const reply = (message: string) => new Error(message);

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { keys } from '../../src/app/stores/keys.ts';
+import { keys } from '../../src/ha/keys.ts';
 import {
   ACL_RULES,
   APP_KEY_PATTERNS,
   aclPasswordHash,
   DEFAULT_USER,
   REDIS_USERS,
-} from '../../src/stack/render/acl.ts';
-import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from '../../src/stack/render/haproxy.ts';
-import { renderRedisConf } from '../../src/stack/render/redis.ts';
-import { renderSentinelConf } from '../../src/stack/render/sentinel.ts';
-import { DEFAULT_PORTS, defineTopology } from '../../src/stack/topology.ts';
+} from '../../src/ops/render/acl.ts';
+import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
+import { renderRedisConf } from '../../src/ops/render/redis.ts';
+import { renderSentinelConf } from '../../src/ops/render/sentinel.ts';
+import { DEFAULT_PORTS, defineTopology } from '../../src/ops/topology.ts';
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim());
 const has = (text: string, line: string) =>

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isSameProcess, pidRecord } from '../../src/stack/process/managed.ts';
-import { RunDir } from '../../src/stack/process/rundir.ts';
+import { isSameProcess, pidRecord } from '../../src/ops/supervisor/managed.ts';
+import { RunDir } from '../../src/ops/supervisor/rundir.ts';
 
-const RUNDIR_MODULE = fileURLToPath(new URL('../../src/stack/process/rundir.ts', import.meta.url));
+const RUNDIR_MODULE = fileURLToPath(new URL('../../src/ops/supervisor/rundir.ts', import.meta.url));
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

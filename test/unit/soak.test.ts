@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UsageError } from '../../src/cli/context.ts';
-import { parseSoakArgs } from '../../src/cli/soak.ts';
-import type { Sample } from '../../src/stack/chaos/stats.ts';
+import { UsageError } from '../../src/ops/commands/context.ts';
+import { parseSoakArgs } from '../../src/tools/commands/soak.ts';
+import type { Sample } from '../../src/tools/loadgen/stats.ts';
 import {
   growth,
   type IntervalRow,
@@ -10,10 +10,10 @@ import {
   judgeDrift,
   judgeGrowth,
   median,
-} from '../../src/stack/soak/aggregate.ts';
-import { clock, rowLine } from '../../src/stack/soak/format.ts';
-import type { Probe } from '../../src/stack/soak/probe.ts';
-import { missedTargets, type SoakTotals } from '../../src/stack/soak/run.ts';
+} from '../../src/tools/soak/aggregate.ts';
+import { clock, rowLine } from '../../src/tools/soak/format.ts';
+import type { Probe } from '../../src/tools/soak/probe.ts';
+import { missedTargets, type SoakTotals } from '../../src/tools/soak/run.ts';
 
 const sample = (ms: number, over: Partial<Sample> = {}): Sample => ({
   at: 0,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSwitch } from '../../src/redis/switch.ts';
+import { parseSwitch } from '../../src/ha/switch.ts';
 
 describe('+switch-master', () => {
   it('gives the new address of the master, not the old one', () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { masterOf, nameOf, nodeRows, quorumOf, sentinelRows } from '../../src/app/topology/rows.ts';
 import type { TopologyConfig } from '../../src/config/index.ts';
-import { isReady, parseStatsCsv, readyServers } from '../../src/haproxy/stats.ts';
+import { isReady, parseStatsCsv, readyServers } from '../../src/ha/haproxy-stats.ts';
 import {
   type NodeInfo,
   newestMaster,
   parseSentinelMaster,
   type SentinelBelief,
-} from '../../src/redis/observe.ts';
+} from '../../src/ha/observe.ts';
 
 const config: TopologyConfig = {
   masterName: 'mymaster',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeSentinelEvent, isTimelineEvent } from '../../src/app/topology/events.ts';
 import { ConfigError, loadConfig } from '../../src/config/index.ts';
-import { parseStatsCsv } from '../../src/haproxy/stats.ts';
+import { parseStatsCsv } from '../../src/ha/haproxy-stats.ts';
 
 const SECRET = 'k3Jq9vX2mP8rT5wY1zA4bC7dE0fG6hL-';
 const names: Record<string, string> = { '127.0.0.1:6380': 'redis-1', '127.0.0.1:6381': 'redis-2' };
@@ -108,7 +108,7 @@ describe('topology: configuration', () => {
 
 describe('why a watched node is down, for a person to read', () => {
   it('names refused and lost connections instead of a client library message', async () => {
-    const { whyDown } = await import('../../src/redis/observe.ts');
+    const { whyDown } = await import('../../src/ha/observe.ts');
     assert.equal(
       whyDown(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
       'connection refused',

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { describeMode } from '../../redis/mode.ts';
+import { describeMode } from '../../ha/mode.ts';
 import type { Deps } from '../context.ts';
 import { operatorOnly } from '../operator.ts';
 import { STYLESHEET } from '../views/style.ts';

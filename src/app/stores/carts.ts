@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { RedisLayer } from '../../redis/index.ts';
+import type { RedisLayer } from '../../ha/index.ts';
+import { keys } from '../../ha/keys.ts';
 import { PRODUCTS } from '../products.ts';
-import { keys } from './keys.ts';
 
 export type Cart = Record<string, number>;
 

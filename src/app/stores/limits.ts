@@ -1,5 +1,5 @@
-import type { RedisLayer } from '../../redis/index.ts';
-import { keys } from './keys.ts';
+import type { RedisLayer } from '../../ha/index.ts';
+import { keys } from '../../ha/keys.ts';
 
 export interface LoginLimits {
   /** Attempts for one email from one address (the hard limit: 429 until the window ends). */

@@ -1,5 +1,5 @@
-import type { Redis, RedisLayer } from '../../redis/index.ts';
-import { keys } from './keys.ts';
+import type { Redis, RedisLayer } from '../../ha/index.ts';
+import { keys } from '../../ha/keys.ts';
 
 export interface Session {
   sid: string;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { RedisLayer } from '../../redis/index.ts';
-import { keys } from './keys.ts';
+import type { RedisLayer } from '../../ha/index.ts';
+import { keys } from '../../ha/keys.ts';
 
 // Creates the user only if the key is absent; otherwise returns the stored hash so that a write
 // retried after a failover recognises its own earlier success.

@@ -1,0 +1,58 @@
+// The operator's tool: `ha-stack <command>`. The test tools' commands (chaos, soak, bench) are listed
+// here for the reader but run from src/tools/cli.ts; bin/ha-stack.js picks the entry point.
+import { down } from './commands/down.ts';
+import { failover, logs, nodeAction, pause, status } from './commands/nodes.ts';
+import { type Command, exitWith, runCommand } from './commands/run.ts';
+import { up } from './commands/up.ts';
+
+export const USAGE = `usage: ha-stack <command> [arguments]
+
+  up [--detach]            start the whole topology (foreground unless --detach)
+  down                     stop the running stack
+  status [--json]          mode, roles, offsets and lag, Sentinels' views and TILT, HAProxy backends,
+                           app readiness, each process's restarts
+  failover                 planned failover through Sentinel, writes paused so none is lost
+  kill <node>              SIGKILL a node, as a crash: the supervisor starts it again after a back-off
+                           (node: master, redis-1..3, sentinel-1..3, app-1, app-2, haproxy)
+  stop <node>              stop a node (SIGTERM, SIGKILL after a grace period); it stays down
+  start <node>             start a stopped node (a Redis node rejoins as a replica of the current master)
+  pause <node> [seconds]   SIGSTOP a node (and SIGCONT it after the given seconds)
+  resume <node>            SIGCONT a paused node
+  restart <node>           stop a node and start it again
+  logs <node> [lines]      the last lines of a node's log
+  rotate <secret>          a new secret without downtime, the apps restarted one at a time, each
+                           drained first (secret: session-secret, redis-app-password; see README)
+  chaos [scenario ...] [--rounds N] [--json FILE]
+                           fault injection under load with a report (see README)
+  soak [--minutes N] [--kill-every M] [--users U] [--json FILE]
+                           steady mixed load for N minutes with a master kill every M minutes, one
+                           line of figures a minute, then the read-back and the targets (see README)
+  bench [failover] [--url URL] [--connections N] [--duration S] [--cases a,b] [--slices N]
+        [--rounds N] [--json FILE]
+                           throughput and latency against a ceiling and a peer, or the failover
+                           window (see README)
+  render --target compose|local|kubernetes --out DIR [--check]
+                           write the generated configs (compose: deploy/, host names, secrets
+                           from the environment); --check only reports files that differ
+`;
+
+const COMMANDS: Record<string, Command> = {
+  up,
+  down: () => down(),
+  status,
+  failover: () => failover(),
+  kill: (a) => nodeAction('kill', a),
+  stop: (a) => nodeAction('stop', a),
+  start: (a) => nodeAction('start', a),
+  resume: (a) => nodeAction('resume', a),
+  restart: (a) => nodeAction('restart', a),
+  pause,
+  logs,
+  rotate: async (a) => (await import('./commands/rotate.ts')).rotate(a),
+  render: async (a) => (await import('./commands/render.ts')).render(a),
+};
+
+/** Runs one command line of the operator's tool and exits with its code. */
+export function run(argv: string[]): void {
+  exitWith(runCommand(COMMANDS, USAGE, argv));
+}

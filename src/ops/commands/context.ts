@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ControlClient, type StackFile } from '../control.ts';
+import { RunDir } from '../supervisor/rundir.ts';
+import { REPO_ROOT } from '../supervisor/supervisor.ts';
+
+/** A mistake in the command line: printed with the usage, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A known failure that needs no stack trace: printed as a message, exit code 1. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function runDirPath(env = process.env): string {
+  return env['HA_STACK_RUN_DIR'] || join(REPO_ROOT, '.run');
+}
+
+export function stackFilePath(run: RunDir): string {
+  return join(run.dir, 'stack.json');
+}
+
+/** The running stack of this run directory, or a clear error when none runs. */
+export function runningStack(): ControlClient {
+  const run = new RunDir(runDirPath());
+  const file = stackFilePath(run);
+  if (!run.launcher() || !existsSync(file)) {
+    throw new CliError(
+      `no stack is running from ${run.dir}; start one with "npm start" or "ha-stack up --detach"`,
+    );
+  }
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as StackFile;
+  if (!parsed.ready) throw new CliError('the stack is still starting; try again in a moment');
+  return new ControlClient(parsed);
+}
+
+export const NODE_NAMES = [
+  'redis-1',
+  'redis-2',
+  'redis-3',
+  'sentinel-1',
+  'sentinel-2',
+  'sentinel-3',
+  'app-1',
+  'app-2',
+  'haproxy',
+];
+
+/** A node name from the command line; `master` means whichever Redis node is master now. */
+export async function resolveNode(client: ControlClient, name: string | undefined): Promise<string> {
+  if (!name) throw new UsageError('name a node');
+  if (name === 'master') {
+    const m = await client.currentMaster();
+    if (!m) throw new CliError('the Sentinels name no master right now');
+    return m.name;
+  }
+  if (!NODE_NAMES.includes(name))
+    throw new UsageError(`unknown node "${name}" (one of: master, ${NODE_NAMES.join(', ')})`);
+  return name;
+}

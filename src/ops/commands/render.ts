@@ -1,0 +1,73 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { renderComposeFiles } from '../render/compose.ts';
+import { renderKubernetesFiles } from '../render/kubernetes.ts';
+import { renderLocalFiles } from '../render/local.ts';
+import { defineTopology, portsFromEnv } from '../topology.ts';
+import { CliError, runDirPath, UsageError } from './context.ts';
+import { envInt, envMaxMemory } from './up.ts';
+
+const TARGETS = ['compose', 'local', 'kubernetes'] as const;
+type Target = (typeof TARGETS)[number];
+
+function parse(args: string[]): { target: Target; out: string; check: boolean } {
+  let target: string | undefined;
+  let out: string | undefined;
+  let check = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--target') target = value();
+    else if (arg === '--out') out = value();
+    else if (arg === '--check') check = true;
+    else throw new UsageError(`render: unknown argument "${arg}"`);
+  }
+  if (!target || !(TARGETS as readonly string[]).includes(target))
+    throw new UsageError(`render: --target must be one of ${TARGETS.join(', ')}`);
+  if (!out) throw new UsageError('render: --out DIR is required');
+  return { target: target as Target, out, check };
+}
+
+export function filesFor(target: Target): Record<string, string> {
+  if (target === 'compose') return renderComposeFiles();
+  if (target === 'kubernetes') return renderKubernetesFiles();
+  const topology = defineTopology({
+    ports: portsFromEnv(process.env),
+    downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
+    failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
+    maxMemory: envMaxMemory(),
+  });
+  // For reading: no password (the stack writes its own copies, with them, at each start).
+  return renderLocalFiles(topology, { runDir: runDirPath(), secrets: undefined });
+}
+
+const read = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** `render --target compose|local|kubernetes --out DIR [--check]`: writes the generated configs, or with --check
+ * only compares them and fails when one differs. */
+export async function render(args: string[]): Promise<void> {
+  const { target, out, check } = parse(args);
+  const files = Object.entries(filesFor(target)).map(([path, text]) => [join(out, path), text] as const);
+  if (check) {
+    const stale = files.filter(([path, text]) => read(path) !== text).map(([path]) => relative('.', path));
+    if (stale.length)
+      throw new CliError(`out of date (run without --check to regenerate): ${stale.join(', ')}`);
+    process.stdout.write(`${files.length} files up to date in ${out}\n`);
+    return;
+  }
+  for (const [path, text] of files) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text, { mode: target === 'local' ? 0o600 : 0o644 });
+    process.stdout.write(`wrote ${relative('.', path)}\n`);
+  }
+}

@@ -1,0 +1,22 @@
+import { isRotatableSecret, ROTATABLE_SECRETS } from '../supervisor/rotate.ts';
+import { runningStack, UsageError } from './context.ts';
+
+/** `ha-stack rotate <secret>`: a new secret for the running stack, the apps restarted one at a time. */
+export async function rotate(args: string[]): Promise<void> {
+  const secret = args[0];
+  if (!isRotatableSecret(secret)) throw new UsageError(`name a secret: ${ROTATABLE_SECRETS.join(', ')}`);
+  const client = runningStack();
+  process.stdout.write(`rotate ${secret}: the new secret is accepted beside the old one...\n`);
+  const r = await client.rotate(secret);
+  const parts = [
+    r.restarted.length ? `restarted ${r.restarted.join(', ')}` : 'no restart',
+    ...(r.nodes.length ? [`told ${r.nodes.join(', ')}`] : []),
+  ];
+  const old =
+    secret === 'session-secret'
+      ? 'what the old one signed stays valid (SESSION_SECRET_PREVIOUS)'
+      : 'the old one is refused';
+  process.stdout.write(
+    `rotate ${secret}: done in ${(r.ms / 1000).toFixed(1)} s (${parts.join('; ')}); ${old}, nobody was logged out\n`,
+  );
+}

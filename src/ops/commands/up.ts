@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type StackFile, serveControl } from '../control.ts';
+import { collectStatus, statusLine } from '../status.ts';
+import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
+import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
+import { waitFor } from '../supervisor/wait.ts';
+import { checkMaxMemory, portsFromEnv } from '../topology.ts';
+import { CliError, runDirPath, stackFilePath } from './context.ts';
+
+export function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new CliError(`${name}: must be a whole number of milliseconds, got "${raw}"`);
+  return Number(raw);
+}
+
+/** REDIS_MAXMEMORY: every Redis node's maxmemory (default 256mb). */
+export function envMaxMemory(): string | undefined {
+  const raw = process.env['REDIS_MAXMEMORY'];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return checkMaxMemory(raw);
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function envCount(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[1-9]\d{0,5}$/.test(raw)) throw new CliError(`${name}: must be a whole number from 1, got "${raw}"`);
+  return Number(raw);
+}
+
+function map(stack: StackFile, runDir: string): string {
+  const t = stack.topology;
+  const appUrls = t.apps.map((a) => `http://${a.host}:${a.port}`);
+  const operator = new URL('/', stack.statsUrl).href;
+  return [
+    '',
+    'redis-ha-stack is up',
+    `  app (round robin)   ${stack.frontUrl}/`,
+    `  operator front      ${operator}   (user operator, password in ${stack.operatorPasswordFile})`,
+    `    HAProxy stats     ${stack.statsUrl}`,
+    `    topology page     ${operator}topology`,
+    `    metrics           ${t.apps.map((a) => `${operator}metrics/${a.name}`).join('  ')}`,
+    `  Redis master front  redis-cli -p ${t.haproxy.redisPort} --user ${stack.username} --askpass   (password in ${stack.passwordFile})`,
+    `  passwords           ${runDir}/redis.<user>.password, sentinel.password   (0600)`,
+    `  apps directly       ${appUrls.join('  ')}`,
+    `  Sentinels           ${t.sentinels.map((s) => `${s.host}:${s.port}`).join('  ')}  (master name ${t.masterName})`,
+    `  logs                ${runDir}/logs/`,
+    `  restarts            ${runDir}/supervisor.json   (a crashed process is started again)`,
+    '  stop                Ctrl-C here, or "npm run ha-stack -- down"',
+    '',
+  ].join('\n');
+}
+
+/** Runs the stack in the foreground until Ctrl-C or SIGTERM; prints a line on each topology change. */
+async function foreground(): Promise<void> {
+  const runDir = runDirPath();
+  const log = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+  log(`starting in ${runDir}`);
+  const stack = await Stack.start({
+    runDir,
+    topology: {
+      ports: portsFromEnv(process.env),
+      downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
+      failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
+      maxMemory: envMaxMemory(),
+    },
+    connectionsPerAddress: envCount('HAPROXY_CONNECTIONS_PER_ADDRESS'),
+    onEvent: log,
+  });
+  const run = new RunDir(runDir);
+  const control = await serveControl(stack, run.controlSocket);
+  const file: StackFile = {
+    topology: stack.topology,
+    username: stack.username,
+    passwordFile: join(runDir, SECRET_FILES.redis.operator),
+    sentinelPasswordFile: join(runDir, SECRET_FILES.sentinel),
+    frontUrl: stack.frontUrl,
+    statsUrl: stack.statsUrl,
+    operatorPasswordFile: join(runDir, OPERATOR_PASSWORD_FILE),
+    controlSocket: run.controlSocket,
+    names: stack.names,
+    ready: true,
+  };
+  writeFileSync(stackFilePath(run), JSON.stringify(file, null, 2), { mode: 0o600 });
+  process.stdout.write(map(file, runDir));
+
+  let last = '';
+  const watch = setInterval(async () => {
+    const s = await collectStatus(
+      stack.topology,
+      stack,
+      stack.stats,
+      stack.appCount,
+      stack.supervisorState(),
+    );
+    const line = statusLine(s);
+    if (line !== last) log(line);
+    last = line;
+  }, 1000);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  clearInterval(watch);
+  log('stopping...');
+  control.close();
+  rmSync(stackFilePath(run), { force: true });
+  await stack.stop();
+  log('stopped; nothing left running');
+}
+
+/** Starts a launcher in the background and returns once its stack is ready. */
+async function detached(): Promise<void> {
+  const run = new RunDir(runDirPath());
+  const live = run.launcher();
+  if (live)
+    throw new CliError(
+      `a stack is already running from ${run.dir} (launcher pid ${live.pid}); "ha-stack down" stops it`,
+    );
+  rmSync(stackFilePath(run), { force: true });
+  const logFile = run.log('launcher');
+  const fd = openSync(logFile, 'a', 0o600);
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/ha-stack.js'), 'up'], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: process.env,
+  });
+  child.unref();
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  await waitFor(
+    'the stack to come up',
+    () => {
+      if (exited)
+        throw new CliError(
+          `the launcher stopped; see ${logFile}:\n${readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n')}`,
+        );
+      return existsSync(stackFilePath(run));
+    },
+    { timeoutMs: 120_000, intervalMs: 200 },
+  ).catch((err) => {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`${err instanceof Error ? err.message : err}; see ${logFile}`);
+  });
+  const file = JSON.parse(readFileSync(stackFilePath(run), 'utf8')) as StackFile;
+  process.stdout.write(map(file, run.dir).replace('Ctrl-C here, or ', ''));
+  process.stdout.write(`launcher pid ${child.pid}, its log: ${logFile}\n`);
+}
+
+export async function up(args: string[]): Promise<void> {
+  if (args.includes('--detach') || args.includes('-d')) await detached();
+  else await foreground();
+}

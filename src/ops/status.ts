@@ -1,0 +1,229 @@
+import {
+  describeMode,
+  describeSentinels,
+  type SentinelMode,
+  type ServiceMode,
+  sentinelMode,
+  sentinelsNeeded,
+  serviceMode,
+} from '../ha/mode.ts';
+import { memoryAlarm } from '../ha/observe.ts';
+import { haproxyStats, type StatsAccess, sentinelTilt, sentinelView } from '../ha/probes.ts';
+import { nodeStates, type StackCredentials } from './actions.ts';
+import type { SupervisorState } from './supervisor/health.ts';
+import type { Topology } from './topology.ts';
+
+/** The supervisor's word on a process, when a supervisor state is known (local mode). */
+export interface Supervised {
+  /** Restarts the supervisor made on its own. */
+  restarts: number | null;
+  /** `running`, `restarting`, `waiting-for-failover`, `stopped`, ... */
+  process: string | null;
+}
+
+export interface StackStatus {
+  at: string;
+  master: string | null;
+  /** What the stack can serve now (see src/redis/mode.ts). */
+  mode: ServiceMode;
+  /** Whether the Sentinels can fail over. */
+  sentinelMode: SentinelMode;
+  alarms: string[];
+  nodes: ({
+    name: string;
+    address: string;
+    up: boolean;
+    role: string;
+    offset: number;
+    lagBytes: number | null;
+    link: string;
+  } & Supervised)[];
+  sentinels: ({
+    name: string;
+    address: string;
+    up: boolean;
+    master: string | null;
+    flags: string;
+    /** In TILT mode: takes part in no failover until it leaves it. */
+    tilt: boolean;
+  } & Supervised)[];
+  haproxy: { up: boolean; backends: { backend: string; server: string; status: string }[] } & Supervised;
+  apps: ({ name: string; url: string; ready: boolean; detail: string } & Supervised)[];
+}
+
+async function appReadiness(a: { name: string; host: string; port: number }) {
+  const url = `http://${a.host}:${a.port}`;
+  try {
+    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+    return { name: a.name, url, ready: res.status === 200, detail: await res.text() };
+  } catch (err) {
+    return { name: a.name, url, ready: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * One look at every part: what `ha-stack status` prints and the launcher's status line shows.
+ * `supervisor`: the local supervisor's state (Stack.supervisorState(), or its file in the run
+ * directory), for each process's restarts.
+ */
+export async function collectStatus(
+  t: Topology,
+  creds: StackCredentials,
+  statsAccess: StatsAccess,
+  appCount = t.apps.length,
+  supervisor: SupervisorState | null = null,
+): Promise<StackStatus> {
+  const addr = (n: { host: string; port: number }) => `${n.host}:${n.port}`;
+  const sup = (name: string): Supervised => {
+    const h = supervisor?.nodes[name];
+    return { restarts: h?.restarts ?? null, process: h?.status ?? null };
+  };
+  const [states, views, tilts, stats, apps] = await Promise.all([
+    nodeStates(t, creds.login),
+    Promise.all(
+      t.sentinels.map((s) =>
+        sentinelView(s.host, s.port, t.masterName, creds.sentinelPassword).catch(() => null),
+      ),
+    ),
+    Promise.all(
+      t.sentinels.map((s) => sentinelTilt(s.host, s.port, creds.sentinelPassword).catch(() => null)),
+    ),
+    haproxyStats(statsAccess).catch(() => null),
+    Promise.all(t.apps.slice(0, appCount).map(appReadiness)),
+  ]);
+  const masterOffset = Math.max(
+    0,
+    ...[...states.values()].filter((s) => s?.role === 'master').map((s) => s!.offset),
+  );
+  const nodes = t.redis.map((n) => {
+    const s = states.get(n.name);
+    return {
+      name: n.name,
+      address: addr(n),
+      up: !!s,
+      role: s?.role ?? 'down',
+      offset: s?.offset ?? 0,
+      lagBytes: s && s.role === 'slave' ? Math.max(0, masterOffset - s.offset) : null,
+      link: !s
+        ? '-'
+        : s.role === 'master'
+          ? `${s.connectedReplicas} replica(s)`
+          : s.linkUp
+            ? `up to ${s.masterHost}:${s.masterPort}`
+            : 'down',
+      ...sup(n.name),
+    };
+  });
+  const sentinels = t.sentinels.map((s, i) => {
+    const v = views[i];
+    return {
+      name: s.name,
+      address: addr(s),
+      up: !!v,
+      master: v?.master ? addr(v.master) : null,
+      flags: v?.flags ?? '',
+      tilt: !!v && !!tilts[i]?.tilt,
+      ...sup(s.name),
+    };
+  });
+  const alarms: string[] = [];
+  const masters = nodes.filter((n) => n.role === 'master');
+  if (masters.length > 1)
+    alarms.push(`split brain: ${masters.map((m) => m.name).join(' and ')} both report role:master`);
+  const named = new Set(sentinels.filter((s) => s.master).map((s) => s.master));
+  if (named.size > 1) alarms.push(`Sentinels disagree on the master: ${[...named].join(', ')}`);
+  for (const n of t.redis) {
+    const alarm = memoryAlarm(n.name, states.get(n.name)?.memory);
+    if (alarm) alarms.push(alarm);
+  }
+  const sentinelMaster = [...named][0] ?? null;
+  const master = t.redis.find((r) => addr(r) === sentinelMaster)?.name ?? null;
+
+  // The master that serves: the one the Sentinels name if it says so, else the best connected one.
+  const serving =
+    masters.find((m) => m.name === master) ??
+    [...masters].sort(
+      (a, b) => (states.get(b.name)?.connectedReplicas ?? 0) - (states.get(a.name)?.connectedReplicas ?? 0),
+    )[0];
+  const mode = serviceMode({
+    masterUp: !!serving,
+    replicasOfMaster: serving ? (states.get(serving.name)?.connectedReplicas ?? 0) : 0,
+    minReplicas: 1,
+    replicasUp: nodes.filter((n) => n.role === 'slave').length,
+  });
+  const up = sentinels.filter((s) => s.up).length;
+  const inTilt = sentinels.filter((s) => s.tilt);
+  const sentinelsCan = sentinelMode({ up, tilt: inTilt.length, quorum: t.quorum }, t.sentinels.length);
+  for (const s of inTilt) alarms.push(`${s.name} in TILT: no failover until it leaves it`);
+  if (sentinelsCan === 'no-quorum') {
+    const needed = sentinelsNeeded(t.quorum, t.sentinels.length);
+    alarms.push(
+      `no quorum: ${up - inTilt.length} of ${t.sentinels.length} Sentinels can vote, ${needed} needed for a failover`,
+    );
+  }
+  return {
+    at: new Date().toISOString(),
+    master,
+    mode,
+    sentinelMode: sentinelsCan,
+    alarms,
+    nodes,
+    sentinels,
+    haproxy: {
+      up: !!stats,
+      backends: (stats ?? []).map((r) => ({ backend: r.backend, server: r.server, status: r.status })),
+      ...sup('haproxy'),
+    },
+    apps: apps.map((a) => ({ ...a, ...sup(a.name) })),
+  };
+}
+
+const supervised = (x: Supervised) =>
+  `${String(x.restarts ?? '-').padStart(8)}  ${(x.process ?? '-').padEnd(20)}`;
+
+export function formatStatus(s: StackStatus): string {
+  const sentinelsNote =
+    s.sentinelMode === 'ok' ? '' : `\nsentinels: ${s.sentinelMode} (${describeSentinels(s.sentinelMode)})`;
+  const out = [
+    `master: ${s.master ?? 'NONE'}   mode: ${s.mode} (${describeMode(s.mode)})${sentinelsNote}`,
+    ...(s.alarms.length ? [`ALARM: ${s.alarms.join('; ')}`] : []),
+    '',
+  ];
+  out.push(
+    'redis      address              role     offset      lag(bytes)  restarts  process               link',
+  );
+  for (const n of s.nodes) {
+    out.push(
+      `${n.name.padEnd(10)} ${n.address.padEnd(20)} ${n.role.padEnd(8)} ${String(n.offset).padStart(10)}  ${String(n.lagBytes ?? '-').padStart(10)}  ${supervised(n)}  ${n.link}`,
+    );
+  }
+  out.push('', 'sentinel   address              restarts  process               believes master');
+  for (const x of s.sentinels) {
+    const belief = x.up ? `${x.master ?? '?'}${x.tilt ? '  TILT' : ''}` : 'down';
+    out.push(`${x.name.padEnd(10)} ${x.address.padEnd(20)} ${supervised(x)}  ${belief}`);
+  }
+  out.push('', `haproxy    ${(s.haproxy.up ? 'up' : 'down').padEnd(20)} ${supervised(s.haproxy)}`);
+  for (const b of s.haproxy.backends)
+    out.push(`  ${b.backend.padEnd(14)} ${b.server.padEnd(10)} ${b.status}`);
+  out.push('', 'app        restarts  process               ready');
+  for (const a of s.apps)
+    out.push(`${a.name.padEnd(10)} ${supervised(a)}  ${a.ready ? 'yes' : `no (${a.detail.slice(0, 60)})`}`);
+  return out.map((line) => line.trimEnd()).join('\n');
+}
+
+/** One line for the foreground launcher: printed whenever it changes. */
+export function statusLine(s: StackStatus): string {
+  const parts = [`master ${s.master ?? 'NONE'}`, `mode ${s.mode}`];
+  if (s.sentinelMode !== 'ok') parts.push(`sentinels ${s.sentinelMode}`);
+  parts.push(s.nodes.map((n) => `${n.name}=${n.role}`).join(' '));
+  parts.push(s.apps.map((a) => `${a.name}=${a.ready ? 'ready' : 'DOWN'}`).join(' '));
+  const rows = [...s.nodes, ...s.sentinels, ...s.apps, { name: 'haproxy', ...s.haproxy }];
+  const restarting = rows
+    .filter((r) => r.process === 'restarting' || r.process === 'waiting-for-failover')
+    .map((r) => (r.process === 'restarting' ? r.name : `${r.name} (${r.process})`));
+  if (restarting.length) parts.push(`restarting ${restarting.join(', ')}`);
+  const stopped = rows.filter((r) => r.process === 'stopped').map((r) => r.name);
+  if (stopped.length) parts.push(`stopped ${stopped.join(', ')}`);
+  if (s.alarms.length) parts.push(`ALARM ${s.alarms.join('; ')}`);
+  return parts.join(' | ');
+}

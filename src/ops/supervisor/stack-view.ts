@@ -1,0 +1,75 @@
+import { type RedisLogin, sentinelsMaster } from '../../ha/probes.ts';
+import type { StackSecrets } from '../render/acl.ts';
+import type { RedisNode, Topology } from '../topology.ts';
+
+export type Addr = { host: string; port: number };
+
+/** What a running stack offers that follows from its topology alone: addresses, URLs, the master. */
+export class StackView {
+  /** The operator's ACL user: what the CLI, chaos, bench and tests log in to Redis as. */
+  readonly username = 'operator';
+
+  constructor(
+    readonly topology: Topology,
+    /** Every password of the stack (render/acl.ts); `password` and `login` are the operator's. */
+    readonly secrets: StackSecrets,
+    readonly appCount: number,
+  ) {}
+
+  /** The operator's Redis password. */
+  get password(): string {
+    return this.secrets.redis.operator;
+  }
+
+  get login(): RedisLogin {
+    return { username: this.username, password: this.password };
+  }
+
+  /** The Sentinels' own password (`requirepass`). */
+  get sentinelPassword(): string {
+    return this.secrets.sentinel;
+  }
+
+  appUrl(name: string): string {
+    const a = this.topology.apps.find((x) => x.name === name);
+    if (!a) throw new Error(`not an app: ${name}`);
+    return `http://${a.host}:${a.port}`;
+  }
+
+  get appUrls(): string[] {
+    return this.topology.apps.slice(0, this.appCount).map((a) => this.appUrl(a.name));
+  }
+
+  get frontUrl(): string {
+    return `http://${this.topology.haproxy.host}:${this.topology.haproxy.httpPort}`;
+  }
+
+  get statsUrl(): string {
+    return `http://${this.topology.haproxy.host}:${this.topology.haproxy.statsPort}/stats`;
+  }
+
+  /** HAProxy's TCP front that reaches the current master only. */
+  get redisFront(): Addr {
+    return { host: this.topology.haproxy.host, port: this.topology.haproxy.redisPort };
+  }
+
+  sentinelAddrs(): Addr[] {
+    return this.topology.sentinels.map((s) => ({ host: s.host, port: s.port }));
+  }
+
+  redisNode(name: string): RedisNode {
+    const n = this.topology.redis.find((r) => r.name === name);
+    if (!n) throw new Error(`not a Redis node: ${name}`);
+    return n;
+  }
+
+  /** The node most reachable Sentinels name as master now. */
+  async redisMaster(): Promise<RedisNode | undefined> {
+    const m = await sentinelsMaster(this.sentinelAddrs(), this.topology.masterName, this.sentinelPassword);
+    return m && this.topology.redis.find((r) => r.host === m.host && r.port === m.port);
+  }
+
+  currentMaster(): Promise<RedisNode | undefined> {
+    return this.redisMaster();
+  }
+}

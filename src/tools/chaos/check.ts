@@ -1,0 +1,30 @@
+import type { LoadUser } from '../loadgen/user.ts';
+
+export interface Discrepancy {
+  email: string;
+  product: string;
+  acked: number;
+  stored: number;
+  kind: 'lost' | 'phantom';
+}
+
+/**
+ * Compares what was acknowledged with what the master holds. A stored value below the last
+ * acknowledged one is a lost write; a higher one is fine only if it was sent (an unacknowledged
+ * write that did land), otherwise it is a phantom.
+ */
+export function compareCarts(users: LoadUser[], stored: Map<string, Record<string, string>>): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  for (const user of users) {
+    const cart = stored.get(user.email) ?? {};
+    for (const [product, acked] of user.acked) {
+      const value = Number(cart[product] ?? 0);
+      if (value === acked) continue;
+      if (value < acked) out.push({ email: user.email, product, acked, stored: value, kind: 'lost' });
+      else if (!user.unacked.get(product)?.has(value)) {
+        out.push({ email: user.email, product, acked, stored: value, kind: 'phantom' });
+      }
+    }
+  }
+  return out;
+}

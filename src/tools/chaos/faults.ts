@@ -1,0 +1,166 @@
+import { sentinelView, withRedis } from '../../ha/probes.ts';
+import { nodeStates, type StackActions, waitForMaster } from '../../ops/actions.ts';
+import { waitFor } from '../../ops/supervisor/wait.ts';
+import type { RedisNode } from '../../ops/topology.ts';
+import type { Goal } from './judge.ts';
+
+/** What a scenario's fault can use: the stack, and a mark for the moment each fault happens. */
+export interface FaultContext {
+  actions: StackActions;
+  rounds: number;
+  /** Marks the moment a fault is injected (the write window of each fault is measured from it). */
+  fault: () => void;
+  log: (message: string) => void;
+}
+
+/**
+ * A scenario is data: the fault (what, when, how long) and the goal it must meet. A crashed
+ * process (kill -9) comes back by itself, as under a restart policy; an operator's stop keeps a
+ * node down until it is started again. No scenario restarts by hand what the supervisor restarts.
+ */
+export interface Scenario {
+  name: string;
+  goal: Goal;
+  /** Injects the fault and waits until it is healed; returns a note for the report. */
+  inject: (ctx: FaultContext) => Promise<string | undefined>;
+  /** Why this scenario cannot run on this machine, or null (then it is skipped and says why, never faked). */
+  unsupported?: (actions: StackActions) => Promise<string | null>;
+}
+
+/** A pause inside a fault scenario: the fault lasts this long on purpose. */
+export const hold = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Seconds since `from` (performance.now()), to a tenth. */
+export const since = (from: number) => Math.round((performance.now() - from) / 100) / 10;
+
+export async function master(ctx: FaultContext): Promise<RedisNode> {
+  const m = await ctx.actions.currentMaster();
+  if (!m) throw new Error('no master before the fault');
+  return m;
+}
+
+export function newMaster(ctx: FaultContext, old: RedisNode, timeoutMs = 30_000): Promise<RedisNode> {
+  return waitForMaster(ctx.actions.topology, ctx.actions, (m) => m.name !== old.name, timeoutMs);
+}
+
+/**
+ * Waits until every Redis node is up and linked to the one master, and every Sentinel names that
+ * master with no failover of its own still in progress: the next fault starts from a whole stack.
+ * (A Sentinel that led a failover keeps it open until every replica is reconfigured; killing the
+ * new master before then leaves that Sentinel waiting for the dead node.)
+ */
+export async function waitWhole(actions: StackActions, timeoutMs = 60_000): Promise<void> {
+  const t = actions.topology;
+  await waitFor(
+    'every Redis node up and replicating, every Sentinel agreeing with no failover in progress',
+    async () => {
+      const states = [...(await nodeStates(t, actions.login)).entries()];
+      const masters = states.filter(([, s]) => s?.role === 'master');
+      if (states.some(([, s]) => s === null) || masters.length !== 1) return false;
+      if (!states.every(([, s]) => s!.role === 'master' || s!.linkUp)) return false;
+      const master = t.redis.find((r) => r.name === masters[0]![0])!;
+      const views = await Promise.all(
+        t.sentinels.map((s) =>
+          sentinelView(s.host, s.port, t.masterName, actions.sentinelPassword).catch(() => null),
+        ),
+      );
+      return views.every(
+        (v) =>
+          v !== null &&
+          v.master?.port === master.port &&
+          v.master.host === master.host &&
+          !v.flags.includes('failover_in_progress') &&
+          v.replicas === t.redis.length - 1,
+      );
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+}
+
+/**
+ * Redis nodes in good health right now: the one master (none counts when several claim the role)
+ * and the replicas whose link to it is up.
+ */
+export async function healthyNodes(actions: StackActions): Promise<number> {
+  const t = actions.topology;
+  const states = await nodeStates(t, actions.login);
+  const masters = t.redis.filter((r) => states.get(r.name)?.role === 'master');
+  if (masters.length !== 1) return 0;
+  const m = masters[0]!;
+  const linked = t.redis.filter((r) => {
+    const s = states.get(r.name);
+    return s?.role === 'slave' && s.linkUp && s.masterPort === m.port && s.masterHost === m.host;
+  });
+  return 1 + linked.length;
+}
+
+/**
+ * Samples every node's role until closed, and keeps each sample in which more than one node
+ * claimed to be master: a split brain, however short, is in the record.
+ */
+export function watchRoles(actions: StackActions, intervalMs = 100) {
+  const splits: string[] = [];
+  let samples = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const states = await nodeStates(actions.topology, actions.login);
+      const masters = [...states].filter(([, s]) => s?.role === 'master').map(([n]) => n);
+      samples++;
+      if (masters.length > 1) splits.push(masters.join('+'));
+      await hold(intervalMs);
+    }
+  })();
+  return {
+    close: async () => {
+      stopped = true;
+      await loop;
+      return { samples, splits };
+    },
+  };
+}
+
+/** Waits for a node to come back as a replica with its link up; resolves with the seconds it took from `from`. */
+export async function waitReplica(actions: StackActions, node: RedisNode, from: number, timeoutMs = 60_000) {
+  await waitFor(
+    `${node.name} to come back as a replica`,
+    async () => {
+      const s = (await nodeStates(actions.topology, actions.login)).get(node.name);
+      return s?.role === 'slave' && s.linkUp;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  return since(from);
+}
+
+/**
+ * Waits until an app instance answers its /readyz with 200 (directly, not through HAProxy), or
+ * with `ready` false until it no longer does (draining, or gone).
+ */
+export async function waitAppReady(actions: StackActions, name: string, timeoutMs = 30_000, ready = true) {
+  const app = actions.topology.apps.find((a) => a.name === name);
+  if (!app) throw new Error(`not an app of the topology: ${name}`);
+  const url = `http://${app.host}:${app.port}/readyz`;
+  await waitFor(
+    ready ? `${name} to be ready again` : `${name} to stop being ready`,
+    async () =>
+      (await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.ok,
+        () => false,
+      )) === ready,
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
+/** The Sentinels that report TILT mode now (`sentinel_tilt:1` in INFO sentinel). */
+export async function tiltedSentinels(actions: StackActions): Promise<string[]> {
+  const out = await Promise.all(
+    actions.topology.sentinels.map(async (s) => {
+      const info = await withRedis(s.host, s.port, { password: actions.sentinelPassword }, (r) =>
+        r.info('sentinel'),
+      ).catch(() => '');
+      return /^sentinel_tilt:1\s*$/m.test(info) ? s.name : null;
+    }),
+  );
+  return out.filter((x): x is string => x !== null);
+}

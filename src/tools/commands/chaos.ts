@@ -1,0 +1,103 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { StackActions } from '../../ops/actions.ts';
+import { CliError, runningStack, UsageError } from '../../ops/commands/context.ts';
+import { freePort } from '../../ops/supervisor/ports.ts';
+import { LOAD_LIMITS } from '../../ops/supervisor/stack-options.ts';
+import { Stack } from '../../ops/supervisor/supervisor.ts';
+import { PORT_VARIABLES, type PortName } from '../../ops/topology.ts';
+import { healPartition } from '../chaos/partition.ts';
+import { formatTable, type ScenarioRow } from '../chaos/report.ts';
+import { runScenario } from '../chaos/runner.ts';
+import { SCENARIO_NAMES, SCENARIOS } from '../chaos/scenarios.ts';
+
+interface ChaosArgs {
+  rounds: number;
+  /** Users at a time (a quarter of them on the JSON API); the runner's default when undefined. */
+  users: number | undefined;
+  json: string | undefined;
+  names: string[];
+  /** Start a stack of its own on free ports when none is running (npm run chaos). */
+  ownStack: boolean;
+}
+
+export function parseChaosArgs(args: string[]): ChaosArgs {
+  const out: ChaosArgs = { rounds: 1, users: undefined, json: undefined, names: [], ownStack: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--rounds') out.rounds = Number(args[++i]);
+    else if (a === '--users') out.users = Number(args[++i]);
+    else if (a === '--json') {
+      out.json = args[++i];
+      if (!out.json) throw new UsageError('--json needs a file name');
+    } else if (a === '--own-stack') out.ownStack = true;
+    else if (SCENARIO_NAMES.includes(a)) out.names.push(a);
+    else throw new UsageError(`unknown scenario or flag "${a}" (scenarios: ${SCENARIO_NAMES.join(', ')})`);
+  }
+  if (!Number.isInteger(out.rounds) || out.rounds < 1)
+    throw new UsageError('--rounds needs a positive whole number');
+  if (out.users !== undefined && (!Number.isInteger(out.users) || out.users < 2))
+    throw new UsageError('--users needs a whole number of at least 2 (browsers and API clients)');
+  return out;
+}
+
+async function ownStack(): Promise<{ actions: StackActions; stop: () => Promise<void> }> {
+  const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-chaos-'));
+  const ports = {} as Record<PortName, number>;
+  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
+  process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
+  // Every user of the load comes from loopback: the per-address limits would refuse them.
+  const stack = await Stack.start({ runDir, topology: { ports }, appEnv: { ...LOAD_LIMITS } });
+  return {
+    actions: stack,
+    stop: async () => {
+      await stack.stop();
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function chaos(args: string[]): Promise<void> {
+  const opts = parseChaosArgs(args);
+  let target: { actions: StackActions; stop: () => Promise<void> };
+  try {
+    target = { actions: runningStack(), stop: async () => undefined };
+  } catch (err) {
+    if (!(err instanceof CliError) || !opts.ownStack) throw err;
+    target = await ownStack();
+  }
+  // Ctrl-C: no packet filter rule and no process of our own stack is left behind.
+  const onSignal = () =>
+    void healPartition()
+      .then(() => target.stop())
+      .finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const rows: ScenarioRow[] = [];
+  try {
+    for (const s of SCENARIOS.filter((x) => opts.names.length === 0 || opts.names.includes(x.name))) {
+      process.stdout.write(`running ${s.name}...\n`);
+      rows.push(
+        await runScenario(target.actions, s, {
+          rounds: opts.rounds,
+          users: opts.users,
+          log: (m) => process.stdout.write(`  ${m}\n`),
+        }),
+      );
+    }
+  } finally {
+    await healPartition();
+    await target.stop();
+  }
+  process.stdout.write(`${formatTable(rows)}\n`);
+  if (opts.json) {
+    mkdirSync(dirname(opts.json), { recursive: true });
+    const down = target.actions.topology.downAfterMs;
+    writeFileSync(
+      opts.json,
+      JSON.stringify({ date: new Date().toISOString(), downAfterMs: down, rows }, null, 2),
+    );
+  }
+  if (rows.some((r) => !r.passed)) throw new CliError('a scenario missed its goal');
+}

@@ -1,0 +1,174 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { StackActions } from '../../ops/actions.ts';
+import { CliError, runDirPath, runningStack, UsageError } from '../../ops/commands/context.ts';
+import { freePort } from '../../ops/supervisor/ports.ts';
+import { RunDir } from '../../ops/supervisor/rundir.ts';
+import { Stack } from '../../ops/supervisor/supervisor.ts';
+import { PORT_VARIABLES, type PortName } from '../../ops/topology.ts';
+import { recordedPids } from '../soak/probe.ts';
+import { runSoak, SOAK_DEFAULTS, type SoakResult } from '../soak/run.ts';
+
+export interface SoakArgs {
+  minutes: number;
+  killEvery: number;
+  users: number;
+  /** Seconds per reporting interval (60: a line a minute; shorter for short runs). */
+  interval: number;
+  pauseMs: number;
+  /** Mean seconds of a user's visit between login and logout. */
+  visit: number;
+  json: string | undefined;
+  ownStack: boolean;
+}
+
+const NUMBERS: Record<string, keyof SoakArgs> = {
+  '--minutes': 'minutes',
+  '--kill-every': 'killEvery',
+  '--users': 'users',
+  '--interval': 'interval',
+  '--pause': 'pauseMs',
+  '--visit': 'visit',
+};
+
+export function parseSoakArgs(args: string[]): SoakArgs {
+  const out: SoakArgs = {
+    minutes: 30,
+    killEvery: SOAK_DEFAULTS.killEveryMinutes,
+    users: SOAK_DEFAULTS.users,
+    interval: SOAK_DEFAULTS.intervalS,
+    pauseMs: SOAK_DEFAULTS.pauseMs,
+    visit: SOAK_DEFAULTS.visitS,
+    json: undefined,
+    ownStack: false,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const key = NUMBERS[a];
+    if (key) {
+      const v = args[++i];
+      const n = Number(v);
+      if (v === undefined || v.trim() === '' || !Number.isFinite(n) || n < 0)
+        throw new UsageError(`${a} needs a number of at least 0`);
+      (out as unknown as Record<string, number>)[key] = n;
+    } else if (a === '--json') {
+      out.json = args[++i];
+      if (!out.json) throw new UsageError('--json needs a file name');
+    } else if (a === '--own-stack') out.ownStack = true;
+    else throw new UsageError(`unknown flag "${a}"`);
+  }
+  if (out.minutes <= 0) throw new UsageError('--minutes needs a positive number (0.5 is half a minute)');
+  if (!Number.isInteger(out.users) || out.users < 2)
+    throw new UsageError('--users needs a whole number of at least 2 (browsers and API clients)');
+  if (out.interval < 1) throw new UsageError('--interval needs at least 1 second');
+  if (out.visit < 1) throw new UsageError('--visit needs at least 1 second');
+  return out;
+}
+
+const APPS = ['app-1', 'app-2'];
+
+/** A stack of its own on free ports, with the app's default limits (every user has its own address). */
+async function ownStack(): Promise<{ actions: StackActions; run: RunDir; stop: () => Promise<void> }> {
+  const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-soak-'));
+  const ports = {} as Record<PortName, number>;
+  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
+  process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
+  try {
+    const stack = await Stack.start({ runDir, topology: { ports } });
+    return {
+      actions: stack,
+      run: stack.run,
+      stop: async () => {
+        await stack.stop();
+        rmSync(runDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function machine() {
+  return {
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+  };
+}
+
+export async function soak(args: string[]): Promise<void> {
+  const opts = parseSoakArgs(args);
+  let target: { actions: StackActions; run: RunDir; stop: () => Promise<void> };
+  try {
+    target = { actions: runningStack(), run: new RunDir(runDirPath()), stop: async () => undefined };
+  } catch (err) {
+    if (!(err instanceof CliError) || !opts.ownStack) throw err;
+    target = await ownStack();
+  }
+  // Ctrl-C: no process of our own stack is left behind.
+  const onSignal = () => void target.stop().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // A fault of the soak itself must not leave the stack it started running either.
+  process.once('unhandledRejection', (err) => {
+    process.stderr.write(
+      `ha-stack soak: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    void target.stop().finally(() => process.exit(1));
+  });
+  const say = (m: string) => process.stdout.write(`${m}\n`);
+  say(
+    `soak: ${opts.minutes} min, ${opts.users} users, a master kill every ${opts.killEvery || '-'} min, a line every ${opts.interval} s`,
+  );
+  let result: SoakResult;
+  try {
+    result = await runSoak(target.actions, {
+      minutes: opts.minutes,
+      killEveryMinutes: opts.killEvery,
+      users: opts.users,
+      intervalS: opts.interval,
+      pauseMs: opts.pauseMs,
+      visitS: opts.visit,
+      appPids: () => recordedPids(target.run, APPS),
+      log: say,
+    });
+  } catch (err) {
+    throw new CliError(`the soak could not run: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await target.stop();
+  }
+  const t = result.totals;
+  const c = result.check;
+  say(
+    `totals: ${t.requests} requests (${t.reads} reads, ${t.writes} writes), ${t.failedReads + t.failedWrites} failed, ${t.writesAcked} cart writes acknowledged, ${t.logins} logins, ${t.registrations} registrations, ${t.users} users, ${t.staleReads} stale reads, p99 ${t.p99Ms} ms, max ${t.maxMs} ms, ${result.kills.length} master kill(s)`,
+  );
+  for (const [why, n] of Object.entries(t.failedWhy)) say(`  ${n} x ${why}`);
+  say(
+    c
+      ? `read-back from ${c.master}: ${c.writesLost} lost writes, ${c.phantomWrites} phantom, ${c.sessionsLost} of ${c.sessionsChecked} sessions lost, ${c.accountsLost} of ${c.accountsChecked} accounts lost${c.examples.length ? ` (${c.examples.join('; ')})` : ''}`
+      : 'read-back: not done',
+  );
+  say(result.passed ? 'soak: every target met' : `soak: MISSED: ${result.missed.join('; ')}`);
+  if (opts.json) {
+    mkdirSync(dirname(opts.json), { recursive: true });
+    const { json: _, ownStack: __, ...shown } = opts;
+    writeFileSync(
+      opts.json,
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          machine: machine(),
+          args: shown,
+          downAfterMs: target.actions.topology.downAfterMs,
+          ...result,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  }
+  if (!result.passed) throw new CliError('the soak missed a target');
+}

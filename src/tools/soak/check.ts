@@ -1,0 +1,76 @@
+import { withRedis } from '../../ha/probes.ts';
+import type { StackActions } from '../../ops/actions.ts';
+import { compareCarts } from '../chaos/check.ts';
+import type { LoadUser } from '../loadgen/user.ts';
+
+/** What the master holds of what the soak's users were told was done. */
+export interface ReadBack {
+  master: string;
+  /** Acknowledged cart values the master no longer holds. */
+  writesLost: number;
+  /** Values above the acknowledged one that no request of the user ever sent. */
+  phantomWrites: number;
+  /** Sessions of users logged in at the end that the master does not hold. */
+  sessionsChecked: number;
+  sessionsLost: number;
+  /** Accounts of users who signed up (and were told so) that the master does not hold. */
+  accountsChecked: number;
+  accountsLost: number;
+  /** A few of the losses, for the report. */
+  examples: string[];
+}
+
+/**
+ * Reads every user's cart and account back from the current master, and the session of each user
+ * logged in at the end (by email: its session id), and compares them with what was acknowledged
+ * (the chaos checker's comparison). A user who logged out is not expected to have a session.
+ */
+export async function readBack(
+  actions: StackActions,
+  users: LoadUser[],
+  sessions: Map<string, string>,
+  registered: (u: LoadUser) => boolean,
+): Promise<ReadBack> {
+  const m = await actions.currentMaster();
+  if (!m) throw new Error('no master to read back from');
+  return withRedis(
+    m.host,
+    m.port,
+    actions.login,
+    async (r) => {
+      const carts = new Map<string, Record<string, string>>();
+      const examples: string[] = [];
+      let accountsChecked = 0;
+      let accountsLost = 0;
+      for (const u of users) {
+        carts.set(u.email, await r.hgetall(`cart:{${u.email}}`));
+        if (!registered(u)) continue;
+        accountsChecked++;
+        if (!(await r.exists(`user:{${u.email}}`))) {
+          accountsLost++;
+          examples.push(`account ${u.email}`);
+        }
+      }
+      let sessionsLost = 0;
+      for (const [email, sid] of sessions) {
+        if (await r.exists(`sess:${sid}`)) continue;
+        sessionsLost++;
+        examples.push(`session of ${email}`);
+      }
+      const diff = compareCarts(users, carts);
+      for (const d of diff.slice(0, 5))
+        examples.push(`${d.kind} ${d.email} ${d.product}: acknowledged ${d.acked}, stored ${d.stored}`);
+      return {
+        master: m.name,
+        writesLost: diff.filter((d) => d.kind === 'lost').length,
+        phantomWrites: diff.filter((d) => d.kind === 'phantom').length,
+        sessionsChecked: sessions.size,
+        sessionsLost,
+        accountsChecked,
+        accountsLost,
+        examples: examples.slice(0, 10),
+      };
+    },
+    5000,
+  );
+}
