@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { PRODUCTS } from '../src/app/products.ts';
-import { waitForMaster } from '../src/ops/actions.ts';
+import { waitForMaster } from '../src/ops/observe.ts';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { launchBrowser, Person, screenshotDir } from './helpers/browser.ts';
 import { startTestStack } from './helpers/stack.ts';

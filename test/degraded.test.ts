@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { nodeState } from '../src/ha/probes.ts';
-import { waitForMaster } from '../src/ops/actions.ts';
+import { waitForMaster } from '../src/ops/observe.ts';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { Client } from './helpers/http.ts';

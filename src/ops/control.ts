@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { RedisLogin, StatsAccess } from '../ha/probes.ts';
 import type { StackActions } from './actions.ts';
-import { plannedFailover } from './actions.ts';
+import { plannedFailover } from './failover.ts';
 import type { RotateResult } from './supervisor/rotate.ts';
 import type { Stack } from './supervisor/supervisor.ts';
 import type { RedisNode, Topology } from './topology.ts';

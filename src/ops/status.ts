@@ -9,7 +9,8 @@ import {
 } from '../ha/mode.ts';
 import { memoryAlarm } from '../ha/observe.ts';
 import { haproxyStats, type StatsAccess, sentinelTilt, sentinelView } from '../ha/probes.ts';
-import { nodeStates, type StackCredentials } from './actions.ts';
+import type { StackCredentials } from './actions.ts';
+import { nodeStates } from './observe.ts';
 import type { SupervisorState } from './supervisor/health.ts';
 import type { Topology } from './topology.ts';
 

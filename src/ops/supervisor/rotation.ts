@@ -1,7 +1,8 @@
 import { type RedisLogin, withRedis } from '../../ha/probes.ts';
 import type { RedisUser } from '../render/acl.ts';
-import type { RedisNode } from '../topology.ts';
-import { OPERATOR_PASSWORD_FILE, StackProcesses, StackStoppingError } from './processes.ts';
+import type { RedisNode, Topology } from '../topology.ts';
+import { type LiveSecrets, OPERATOR_PASSWORD_FILE } from './live-secrets.ts';
+import { StackStoppingError } from './process-set.ts';
 import {
   isRotatableSecret,
   newSecret,
@@ -11,9 +12,27 @@ import {
   SESSION_SECRET_FILE,
   SESSION_SECRET_PREVIOUS_FILE,
 } from './rotate.ts';
-import { SECRET_FILES } from './rundir.ts';
+import { type RunDir, SECRET_FILES } from './rundir.ts';
 
 type Done = { restarted: string[]; nodes: string[] };
+
+/** What a rotation needs of the rest of the stack. */
+export interface RotatorDeps {
+  readonly topology: Topology;
+  readonly run: RunDir;
+  readonly secrets: LiveSecrets;
+  /** The operator's login and the Sentinels' password, as they are now. */
+  readonly creds: { readonly login: RedisLogin; readonly sentinelPassword: string };
+  readonly withHaproxy: boolean;
+  running(name: string): boolean;
+  /** The whole stack is stopping. */
+  stopping(): boolean;
+  /** Restarts the app instances one at a time, each drained first; their names in order (roll.ts). */
+  rollApps(): Promise<string[]>;
+  /** HAProxy takes a config rendered from the current secrets. */
+  reloadHaproxy(): Promise<void>;
+  log(message: string): void;
+}
 
 /**
  * `ha-stack rotate`: every secret of the stack replaced on the running stack without downtime.
@@ -22,17 +41,25 @@ type Done = { restarted: string[]; nodes: string[] };
  * then the old one is refused. The secret's file in the run directory changes first, so a process
  * started during the rotation (by the healer, or the next `up`) gets the new one.
  */
-export abstract class RotatingStack extends StackProcesses {
+export class Rotator {
   private rotating = false;
+  private readonly topology: Topology;
+  private readonly run: RunDir;
+  private readonly secrets: LiveSecrets;
+  private readonly creds: RotatorDeps['creds'];
 
-  /** Restarts the app instances one at a time, each drained first; their names in order. */
-  protected abstract rollApps(): Promise<string[]>;
+  constructor(private readonly deps: RotatorDeps) {
+    this.topology = deps.topology;
+    this.run = deps.run;
+    this.secrets = deps.secrets;
+    this.creds = deps.creds;
+  }
 
   async rotate(secret: string): Promise<RotateResult> {
     if (!isRotatableSecret(secret))
       throw new Error(`cannot rotate "${secret}" (one of: ${ROTATABLE_SECRETS.join(', ')})`);
     if (this.rotating) throw new Error('a rotation is already under way');
-    if (this.closing) throw new StackStoppingError('the rotation');
+    if (this.deps.stopping()) throw new StackStoppingError('the rotation');
     const started = Date.now();
     this.rotating = true;
     try {
@@ -52,10 +79,10 @@ export abstract class RotatingStack extends StackProcesses {
       case 'sentinel-password':
         return this.rotateSentinelPassword();
       case 'redis-app-password':
-        return this.rotateRedisUser('app', () => this.rollApps());
+        return this.rotateRedisUser('app', () => this.deps.rollApps());
       case 'redis-haproxy-password':
         return this.rotateRedisUser('haproxy', async () => {
-          if (this.withHaproxy) await this.reloadHaproxy();
+          if (this.deps.withHaproxy) await this.deps.reloadHaproxy();
           return [];
         });
       case 'redis-operator-password':
@@ -65,7 +92,7 @@ export abstract class RotatingStack extends StackProcesses {
         // Replicas send it when they (re)connect to a master; a link already up stays up.
         return this.rotateRedisUser('replication', async (next) => {
           for (const n of this.runningRedis())
-            await this.onNode(n, this.login, (r) => r.call('CONFIG', 'SET', 'masterauth', next));
+            await this.onNode(n, this.creds.login, (r) => r.call('CONFIG', 'SET', 'masterauth', next));
           return [];
         });
       case 'redis-sentinel-password':
@@ -73,7 +100,7 @@ export abstract class RotatingStack extends StackProcesses {
         this.allSentinelsRunning(secret);
         return this.rotateRedisUser('sentinel', async (next) => {
           for (const s of this.topology.sentinels)
-            await this.onNode(s, { password: this.sentinelPassword }, (r) =>
+            await this.onNode(s, { password: this.creds.sentinelPassword }, (r) =>
               r.call('SENTINEL', 'SET', this.topology.masterName, 'auth-pass', next),
             );
           return [];
@@ -87,21 +114,21 @@ export abstract class RotatingStack extends StackProcesses {
    * the old. Between the phases the run directory gets the new pair.
    */
   private async rotateSessionSecret(): Promise<Done> {
-    if (this.opts.appEnv?.['SESSION_SECRET'])
+    if (this.secrets.sessionSecretGiven)
       throw new Error(
         'SESSION_SECRET is given in the environment: rotate it there, not in the run directory',
       );
-    const old = this.sessionSecret;
+    const old = this.secrets.sessionSecret;
     const next = newSecret(48);
     this.event('rotate session-secret: phase 1, every instance accepts the new secret');
-    this.sessionSecretPrevious = next;
-    const restarted = await this.rollApps();
+    this.secrets.sessionSecretPrevious = next;
+    const restarted = await this.deps.rollApps();
     this.run.writeSecret(SESSION_SECRET_PREVIOUS_FILE, old);
     this.run.writeSecret(SESSION_SECRET_FILE, next);
-    this.sessionSecret = next;
-    this.sessionSecretPrevious = old;
+    this.secrets.sessionSecret = next;
+    this.secrets.sessionSecretPrevious = old;
     this.event('rotate session-secret: phase 2, every instance signs with the new secret');
-    restarted.push(...(await this.rollApps()));
+    restarted.push(...(await this.deps.rollApps()));
     return { restarted, nodes: [] };
   }
 
@@ -111,26 +138,27 @@ export abstract class RotatingStack extends StackProcesses {
    * one; the apps restart once more without the old.
    */
   private async rotateOperatorPassword(): Promise<Done> {
-    if (!this.withHaproxy) throw new Error('this stack runs without HAProxy: there is no operator front');
-    const old = this.operatorPassword;
-    this.operatorPasswordNext = newSecret(32);
+    if (!this.deps.withHaproxy)
+      throw new Error('this stack runs without HAProxy: there is no operator front');
+    const old = this.secrets.operatorPassword;
+    this.secrets.operatorPasswordNext = newSecret(32);
     this.event('rotate operator-password: phase 1, the apps accept both');
     let restarted: string[];
     try {
-      restarted = await this.rollApps();
-      this.run.writeSecret(OPERATOR_PASSWORD_FILE, this.operatorPasswordNext);
-      this.operatorPassword = this.operatorPasswordNext;
-      this.operatorPasswordNext = undefined;
-      await this.reloadHaproxy();
+      restarted = await this.deps.rollApps();
+      this.run.writeSecret(OPERATOR_PASSWORD_FILE, this.secrets.operatorPasswordNext);
+      this.secrets.operatorPassword = this.secrets.operatorPasswordNext;
+      this.secrets.operatorPasswordNext = undefined;
+      await this.deps.reloadHaproxy();
     } catch (err) {
       // HAProxy kept the old config: so does everything else.
       this.run.writeSecret(OPERATOR_PASSWORD_FILE, old);
-      this.operatorPassword = old;
-      this.operatorPasswordNext = undefined;
+      this.secrets.operatorPassword = old;
+      this.secrets.operatorPasswordNext = undefined;
       throw err;
     }
     this.event('rotate operator-password: phase 2, HAProxy reloaded, the old password is dropped');
-    restarted.push(...(await this.rollApps()));
+    restarted.push(...(await this.deps.rollApps()));
     return { restarted, nodes: ['haproxy'] };
   }
 
@@ -143,18 +171,18 @@ export abstract class RotatingStack extends StackProcesses {
   private async rotateSentinelPassword(): Promise<Done> {
     this.allSentinelsRunning('sentinel-password');
     const sentinels = this.topology.sentinels;
-    const old = this.secrets.sentinel;
+    const old = this.secrets.passwords.sentinel;
     const next = newSecret(32);
     for (const s of sentinels)
       await this.onNode(s, { password: old }, (r) => r.call('ACL', 'SETUSER', 'default', `>${next}`));
     this.run.writeSecret(SECRET_FILES.sentinel, next);
-    this.secrets.sentinel = next;
+    this.secrets.passwords.sentinel = next;
     for (const s of sentinels)
       await this.onNode(s, { password: next }, (r) =>
         r.call('SENTINEL', 'CONFIG', 'SET', 'sentinel-pass', next),
       );
     this.event(`rotate sentinel-password: ${sentinels.map((s) => s.name).join(', ')} take both`);
-    const restarted = await this.rollApps();
+    const restarted = await this.deps.rollApps();
     for (const s of sentinels)
       await this.onNode(s, { password: next }, async (r) => {
         await r.call('ACL', 'SETUSER', 'default', `<${old}`);
@@ -175,19 +203,19 @@ export abstract class RotatingStack extends StackProcesses {
     apply: (next: string, old: string) => Promise<string[]>,
   ): Promise<Done> {
     const secret = `redis-${user}-password`;
-    const old = this.secrets.redis[user];
+    const old = this.secrets.passwords.redis[user];
     const next = newSecret(32);
     // The operator's login as it is now: when it is the one rotated, it changes below.
-    const login = { ...this.login };
+    const login = { ...this.creds.login };
     const nodes = this.runningRedis();
     this.run.writeSecret(SECRET_FILES.redis[user], next);
-    this.secrets.redis[user] = next;
+    this.secrets.passwords.redis[user] = next;
     try {
       for (const n of nodes) await this.onNode(n, login, (r) => r.call('ACL', 'SETUSER', user, `>${next}`));
     } catch (err) {
       // Nothing uses the new password yet: back to the old one.
       this.run.writeSecret(SECRET_FILES.redis[user], old);
-      this.secrets.redis[user] = old;
+      this.secrets.passwords.redis[user] = old;
       for (const n of this.runningRedis())
         await this.onNode(n, login, (r) => r.call('ACL', 'SETUSER', user, `<${next}`, `>${old}`)).catch(
           () => undefined,
@@ -197,7 +225,8 @@ export abstract class RotatingStack extends StackProcesses {
     this.event(`rotate ${secret}: ${nodes.map((n) => n.name).join(', ')} take both`);
     const restarted = await apply(next, old);
     const now = this.runningRedis();
-    for (const n of now) await this.onNode(n, this.login, (r) => r.call('ACL', 'SETUSER', user, `<${old}`));
+    for (const n of now)
+      await this.onNode(n, this.creds.login, (r) => r.call('ACL', 'SETUSER', user, `<${old}`));
     this.event(`rotate ${secret}: the old password is refused`);
     return { restarted, nodes: now.map((n) => n.name) };
   }
@@ -205,7 +234,7 @@ export abstract class RotatingStack extends StackProcesses {
   // --- helpers -----------------------------------------------------------------------------------
 
   private isRunning(name: string): boolean {
-    return this.procs.get(name)?.running ?? false;
+    return this.deps.running(name);
   }
 
   /**
@@ -225,7 +254,7 @@ export abstract class RotatingStack extends StackProcesses {
   }
 
   private event(message: string): void {
-    this.opts.onEvent?.(message);
+    this.deps.log(message);
   }
 
   /** A command on one Redis node or Sentinel; a failure names it. */

@@ -1,24 +1,23 @@
-import { type RedisLogin, sentinelsMaster } from '../../ha/probes.ts';
-import type { StackSecrets } from '../render/acl.ts';
+import { type RedisLogin, type StatsAccess, sentinelsMaster } from '../../ha/probes.ts';
 import type { RedisNode, Topology } from '../topology.ts';
+import type { LiveSecrets } from './live-secrets.ts';
 
 export type Addr = { host: string; port: number };
 
-/** What a running stack offers that follows from its topology alone: addresses, URLs, the master. */
+/** What a running stack offers its clients: addresses, URLs, the logins, the master. */
 export class StackView {
   /** The operator's ACL user: what the CLI, chaos, bench and tests log in to Redis as. */
   readonly username = 'operator';
 
   constructor(
     readonly topology: Topology,
-    /** Every password of the stack (render/acl.ts); `password` and `login` are the operator's. */
-    readonly secrets: StackSecrets,
+    private readonly secrets: LiveSecrets,
     readonly appCount: number,
   ) {}
 
   /** The operator's Redis password. */
   get password(): string {
-    return this.secrets.redis.operator;
+    return this.secrets.passwords.redis.operator;
   }
 
   get login(): RedisLogin {
@@ -27,7 +26,7 @@ export class StackView {
 
   /** The Sentinels' own password (`requirepass`). */
   get sentinelPassword(): string {
-    return this.secrets.sentinel;
+    return this.secrets.passwords.sentinel;
   }
 
   appUrl(name: string): string {
@@ -46,6 +45,11 @@ export class StackView {
 
   get statsUrl(): string {
     return `http://${this.topology.haproxy.host}:${this.topology.haproxy.statsPort}/stats`;
+  }
+
+  /** HAProxy's stats page and the operator's password, who alone may read it. */
+  get stats(): StatsAccess {
+    return { url: this.statsUrl, password: this.secrets.operatorPassword };
   }
 
   /** HAProxy's TCP front that reaches the current master only. */
@@ -67,9 +71,5 @@ export class StackView {
   async redisMaster(): Promise<RedisNode | undefined> {
     const m = await sentinelsMaster(this.sentinelAddrs(), this.topology.masterName, this.sentinelPassword);
     return m && this.topology.redis.find((r) => r.host === m.host && r.port === m.port);
-  }
-
-  currentMaster(): Promise<RedisNode | undefined> {
-    return this.redisMaster();
   }
 }

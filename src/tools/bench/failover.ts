@@ -1,4 +1,4 @@
-import { waitForMaster } from '../../ops/actions.ts';
+import { waitForMaster } from '../../ops/observe.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import { percentile, summarize } from '../chaos/report.ts';
 import { waitWhole } from '../chaos/scenarios.ts';

@@ -1,5 +1,6 @@
 import { sentinelView, withRedis } from '../../ha/probes.ts';
-import { nodeStates, type StackActions, waitForMaster } from '../../ops/actions.ts';
+import type { StackActions } from '../../ops/actions.ts';
+import { nodeStates, waitForMaster } from '../../ops/observe.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
 import type { Goal } from './judge.ts';

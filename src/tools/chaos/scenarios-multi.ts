@@ -1,5 +1,5 @@
 import { sentinelsMaster } from '../../ha/probes.ts';
-import { nodeStates, waitForMaster } from '../../ops/actions.ts';
+import { nodeStates, waitForMaster } from '../../ops/observe.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
 import { hold, master, newMaster, type Scenario, since, tiltedSentinels, waitWhole } from './faults.ts';

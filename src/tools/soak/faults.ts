@@ -1,4 +1,5 @@
-import { type StackActions, waitForMaster } from '../../ops/actions.ts';
+import type { StackActions } from '../../ops/actions.ts';
+import { waitForMaster } from '../../ops/observe.ts';
 import { waitWhole } from '../chaos/faults.ts';
 
 /** One master kill of the soak, in seconds from the start of the load. */

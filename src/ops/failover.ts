@@ -1,0 +1,59 @@
+import { nodeState, withRedis } from '../ha/probes.ts';
+import type { StackActions } from './actions.ts';
+import { waitForMaster } from './observe.ts';
+import { waitFor } from './supervisor/wait.ts';
+
+/**
+ * A planned failover that loses nothing: writes on the master are paused (clients wait, they do
+ * not fail), the replicas catch up, Sentinel promotes one, and the pause ends.
+ */
+export async function plannedFailover(
+  actions: StackActions,
+  timeoutMs = 20_000,
+): Promise<{ from: string; to: string; ms: number }> {
+  const t = actions.topology;
+  const started = Date.now();
+  const old = await actions.currentMaster();
+  if (!old) throw new Error('no master known to the Sentinels');
+  const pauseMs = Math.min(timeoutMs, 10_000);
+  await withRedis(old.host, old.port, actions.login, (r) =>
+    r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE'),
+  );
+  const unpause = () =>
+    withRedis(old.host, old.port, actions.login, (r) => r.call('CLIENT', 'UNPAUSE')).catch(() => undefined);
+  try {
+    let asked = false;
+    for (const s of t.sentinels) {
+      try {
+        await withRedis(s.host, s.port, { password: actions.sentinelPassword }, (r) =>
+          r.call('SENTINEL', 'FAILOVER', t.masterName),
+        );
+        asked = true;
+        break;
+      } catch {
+        // Try the next Sentinel.
+      }
+    }
+    if (!asked) throw new Error('no Sentinel accepted the failover request');
+    const next = await waitForMaster(t, actions, (m) => m.name !== old.name, timeoutMs);
+    // Unpause as soon as the new master is named: the Sentinels' own messages to the old master
+    // (PUBLISH of their hello) wait behind the pause too, and they must reach it to demote it. A write
+    // it takes meanwhile is never acknowledged: its replicas follow the new master, so WAIT fails.
+    await unpause();
+    // Sentinel would demote the old master itself, but only at its next INFO of it (every 10 s once
+    // the failover is over): do what it would do, now that every Sentinel names the new master.
+    await withRedis(old.host, old.port, actions.login, async (r) => {
+      await r.call('REPLICAOF', next.host, String(next.port));
+      await r.call('CONFIG', 'REWRITE').catch(() => undefined);
+    });
+    // Done only when the old master has been turned into a replica: no moment with two masters.
+    await waitFor(
+      `${old.name} to become a replica`,
+      async () => (await nodeState(old.host, old.port, actions.login)).role === 'slave',
+      { timeoutMs },
+    );
+    return { from: old.name, to: next.name, ms: Date.now() - started };
+  } finally {
+    await unpause();
+  }
+}

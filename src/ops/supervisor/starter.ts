@@ -1,0 +1,210 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { haproxyStats, nodeState, redisBusy, sentinelView, upServers, withRedis } from '../../ha/probes.ts';
+import { renderHaproxyCfg } from '../render/haproxy.ts';
+import { renderRedisConf } from '../render/redis.ts';
+import { renderSentinelConf } from '../render/sentinel.ts';
+import { appEnvironment, type RedisNode, type Topology } from '../topology.ts';
+import { defaultAppCommand } from './app-command.ts';
+import { reloadHaproxy } from './haproxy-admin.ts';
+import type { StartStep } from './healer.ts';
+import type { LiveSecrets } from './live-secrets.ts';
+import { type ProcessSet, REPO_ROOT } from './process-set.ts';
+import { rejoinTarget } from './rejoin.ts';
+import type { RunDir } from './rundir.ts';
+import type { StackOptions } from './stack-options.ts';
+import type { Addr, StackView } from './stack-view.ts';
+
+const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+
+export interface StarterDeps {
+  readonly opts: StackOptions;
+  readonly run: RunDir;
+  readonly secrets: LiveSecrets;
+  readonly view: StackView;
+  readonly processes: ProcessSet;
+}
+
+/**
+ * How each kind of process is started and known ready: the config it is rendered, the environment
+ * it is given, the readiness it is waited on. The stack (boot.ts) and the healer decide when.
+ */
+export class Starter {
+  private readonly topology: Topology;
+
+  constructor(private readonly deps: StarterDeps) {
+    this.topology = deps.view.topology;
+  }
+
+  get withHaproxy(): boolean {
+    return this.deps.opts.haproxy !== false;
+  }
+
+  /** `replicaOf` null: start as master. */
+  async startRedis(node: RedisNode, replicaOf: Addr | null, signal?: AbortSignal): Promise<void> {
+    const { run, secrets, view, processes } = this.deps;
+    const dir = run.nodeDir(node.name);
+    const conf = join(dir, 'redis.conf');
+    const text = renderRedisConf(this.topology, node, { dir, users: secrets.passwords.redis, replicaOf });
+    writeFileSync(conf, text, { mode: 0o600 });
+    processes.launch(node.name, 'redis-server', [conf]);
+    const ping = () => withRedis(node.host, node.port, view.login, async (r) => (await r.ping()) === 'PONG');
+    const busy = () => redisBusy(node.host, node.port, view.login);
+    if (!replicaOf) return processes.waitReady(node.name, 'PING', ping, signal, busy);
+    await processes.waitReady(
+      node.name,
+      `PING and master_link_status:up (replica of ${replicaOf.host}:${replicaOf.port})`,
+      async () => {
+        return (await ping()) && (await nodeState(node.host, node.port, view.login)).linkUp;
+      },
+      signal,
+      busy,
+    );
+  }
+
+  /** `master` given: a first start on a freshly rendered config; else on the config as Sentinel rewrote it. */
+  async startSentinel(name: string, master?: Addr, signal?: AbortSignal): Promise<void> {
+    const { run, secrets, view, processes } = this.deps;
+    const node = this.topology.sentinels.find((s) => s.name === name)!;
+    const dir = run.nodeDir(name);
+    const conf = join(dir, 'sentinel.conf');
+    // Its own writable copy: Sentinel rewrites its config file with what it learns.
+    if (master) {
+      const text = renderSentinelConf(this.topology, node, {
+        dir,
+        authPass: secrets.passwords.redis.sentinel,
+        requirePass: view.sentinelPassword,
+        master,
+      });
+      writeFileSync(conf, text, { mode: 0o600 });
+    }
+    processes.launch(name, 'redis-sentinel', [conf]);
+    await processes.waitReady(
+      name,
+      'the master',
+      async () =>
+        (await sentinelView(node.host, node.port, this.topology.masterName, view.sentinelPassword)).master !==
+        null,
+      signal,
+    );
+  }
+
+  /** The environment an app instance is started with, from the secrets as they are now. */
+  appEnv(name: string): Record<string, string> {
+    const { opts, secrets, view, run } = this.deps;
+    const app = this.topology.apps.find((a) => a.name === name)!;
+    return {
+      ...appEnvironment(this.topology, app, {
+        listen: app.host,
+        password: secrets.passwords.redis.app,
+        sentinelPassword: view.sentinelPassword,
+        sessionSecret: secrets.sessionSecret,
+        trustProxy: '127.0.0.1',
+        ...(this.withHaproxy ? { statsUrl: view.statsUrl } : {}),
+      }),
+      // With an operator front, the app reads HAProxy's stats and serves its operator views (topology,
+      // metrics) only with the operator's password.
+      ...(this.withHaproxy
+        ? secrets.operatorPasswordNext
+          ? {
+              HAPROXY_OPERATOR_PASSWORD: secrets.operatorPasswordNext,
+              HAPROXY_OPERATOR_PASSWORD_PREVIOUS: secrets.operatorPassword,
+            }
+          : { HAPROXY_OPERATOR_PASSWORD: secrets.operatorPassword }
+        : {}),
+      ...(secrets.sessionSecretPrevious ? { SESSION_SECRET_PREVIOUS: secrets.sessionSecretPrevious } : {}),
+      HA_STACK_STATE_FILE: run.stateFile,
+      ...opts.appEnv,
+    };
+  }
+
+  async startApp(name: string, signal?: AbortSignal): Promise<void> {
+    const [command, ...args] = this.deps.opts.appCommand ?? defaultAppCommand(REPO_ROOT);
+    if (!command) throw new Error('appCommand is empty');
+    this.deps.processes.launch(name, command, args, this.appEnv(name));
+    const url = `${this.deps.view.appUrl(name)}/readyz`;
+    await this.deps.processes.waitReady(
+      name,
+      `HTTP 200 from ${url}`,
+      async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200,
+      signal,
+    );
+  }
+
+  /** HAProxy's config, admin socket and saved server states, in its folder of the run directory. */
+  private get haproxyFiles(): { cfg: string; socket: string; stateFile: string } {
+    const dir = this.deps.run.nodeDir('haproxy');
+    return {
+      cfg: join(dir, 'haproxy.cfg'),
+      socket: join(dir, 'admin.sock'),
+      stateFile: join(dir, 'server-state'),
+    };
+  }
+
+  /** Renders HAProxy's config from the current secrets; returns its path. */
+  private writeHaproxyCfg(): string {
+    const { cfg, socket, stateFile } = this.haproxyFiles;
+    const text = renderHaproxyCfg(this.topology, {
+      target: 'local',
+      password: this.deps.secrets.passwords.redis.haproxy,
+      operatorPassword: this.deps.secrets.operatorPassword,
+      connectionsPerAddress: this.deps.opts.connectionsPerAddress,
+      reload: { socket, stateFile },
+    });
+    writeFileSync(cfg, text, { mode: 0o600 });
+    return cfg;
+  }
+
+  /**
+   * HAProxy takes a config rendered from the current secrets without a lost request: its master
+   * starts a new worker on it, the old one finishes what it serves (haproxy-admin.ts).
+   */
+  async reloadHaproxy(): Promise<void> {
+    const proc = this.deps.processes.process('haproxy');
+    if (!proc.running || proc.pid === undefined) throw new Error('HAProxy is not running');
+    this.writeHaproxyCfg();
+    await reloadHaproxy(proc.pid, this.haproxyFiles, this.deps.opts.timeoutMs ?? 30_000);
+  }
+
+  async startHaproxy(signal?: AbortSignal): Promise<void> {
+    const cfg = this.writeHaproxyCfg();
+    // Master and worker (-W): a reload (SIGUSR2 to the master) starts a new worker on the
+    // listening sockets of the old one; killing the master ends its worker too.
+    this.deps.processes.launch('haproxy', HAPROXY, ['-W', '-db', '-f', cfg]);
+    const apps = this.topology.apps.slice(0, this.deps.view.appCount).map((a) => a.name);
+    await this.deps.processes.waitReady(
+      'haproxy',
+      `stats: ${apps.join(', ') || 'no app'} UP and exactly one Redis UP`,
+      async () => {
+        const rows = await haproxyStats(this.deps.view.stats);
+        const upApps = upServers(rows, 'apps');
+        return apps.every((a) => upApps.includes(a)) && upServers(rows, 'redis_master').length === 1;
+      },
+      signal,
+    );
+  }
+
+  /**
+   * Starts one process again, the way each kind must: a Redis node asks the Sentinels first and
+   * comes back as a replica of the master they name, never as a master beside it; a Sentinel
+   * starts on the config it rewrote with what it learned.
+   */
+  async startAgain(name: string, signal: AbortSignal, step: (s: StartStep) => void): Promise<void> {
+    const redis = this.topology.redis.find((r) => r.name === name);
+    if (redis) {
+      const target = await rejoinTarget(this.topology, redis, {
+        sentinelPassword: this.deps.view.sentinelPassword,
+        signal,
+        waiting: () => step('waiting-for-failover'),
+      });
+      step('launching');
+      return this.startRedis(redis, target, signal);
+    }
+    signal.throwIfAborted();
+    step('launching');
+    if (this.topology.sentinels.some((s) => s.name === name))
+      return this.startSentinel(name, undefined, signal);
+    if (name === 'haproxy') return this.startHaproxy(signal);
+    return this.startApp(name, signal);
+  }
+}
