@@ -63,7 +63,8 @@ export class StackProcesses extends StackView {
 
   protected constructor(protected readonly opts: StackOptions) {
     const run = new RunDir(opts.runDir);
-    super(defineTopology(opts.topology), run.secrets(), opts.apps ?? 2);
+    const topology = defineTopology(opts.topology);
+    super(topology, run.secrets(), opts.apps ?? topology.apps.length);
     this.run = run;
     // One secret shared by every instance: a session made by app-1 must be valid on app-2.
     this.sessionSecret = opts.appEnv?.['SESSION_SECRET'] ?? this.run.secret(SESSION_SECRET_FILE, 48);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { haproxyStats, sentinelView, upServers } from '../../ha/probes.ts';
 import type { StackActions } from '../actions.ts';
-import { PORT_VARIABLES, type PortName, type RedisNode } from '../topology.ts';
+import { type PortName, portVariable, type RedisNode } from '../topology.ts';
 import { Healer, type StartStep } from './healer.ts';
 import { type NodeHealth, type SupervisorState, writeState } from './health.ts';
 import type { ExitInfo } from './managed.ts';
@@ -60,7 +60,7 @@ export class Stack extends RotatingStack implements StackActions {
       ports.push(['haproxy-redis', h.host, h.redisPort]);
     }
     for (const [name, host, port] of ports)
-      await assertPortFree(port, PORT_VARIABLES[name], { host, what: name });
+      await assertPortFree(port, portVariable(name), { host, what: name });
 
     const master = this.recordedMaster() ?? t.redis.find((r) => r.initialRole === 'master')!;
     await this.startRedis(master, null);

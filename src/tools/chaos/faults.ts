@@ -2,7 +2,7 @@ import { sentinelView, withRedis } from '../../ha/probes.ts';
 import { nodeStates, type StackActions, waitForMaster } from '../../ops/actions.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
-import type { Goal } from './judge.ts';
+import type { ScenarioGoal } from './judge.ts';
 
 /** What a scenario's fault can use: the stack, and a mark for the moment each fault happens. */
 export interface FaultContext {
@@ -20,7 +20,7 @@ export interface FaultContext {
  */
 export interface Scenario {
   name: string;
-  goal: Goal;
+  goal: ScenarioGoal;
   /** Injects the fault and waits until it is healed; returns a note for the report. */
   inject: (ctx: FaultContext) => Promise<string | undefined>;
   /** Why this scenario cannot run on this machine, or null (then it is skipped and says why, never faked). */
