@@ -11,8 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { StackStatus } from '../src/ops/status.ts';
 import { REPO_ROOT } from '../src/ops/supervisor/supervisor.ts';
-import { PORT_VARIABLES, type PortName } from '../src/ops/topology.ts';
-import { freePorts } from './helpers/stack.ts';
+import { freePorts, portEnv } from './helpers/stack.ts';
 
 const run = promisify(execFile);
 
@@ -43,9 +42,7 @@ describe('ha-stack from a production install', () => {
       ['install', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error', join(dir, tarball)],
       { cwd: dir, timeout: 300_000 },
     );
-    const ports = await freePorts();
-    for (const [name, variable] of Object.entries(PORT_VARIABLES))
-      env[variable] = String(ports[name as PortName]);
+    Object.assign(env, portEnv(await freePorts()));
   });
 
   after(async () => {

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../src/ops/supervisor/supervisor.ts';
-import { PORT_VARIABLES, type PortName } from '../src/ops/topology.ts';
 import type { SoakResult } from '../src/tools/soak/run.ts';
-import { freePorts, tempRunDir } from './helpers/stack.ts';
+import { freePorts, portEnv, tempRunDir } from './helpers/stack.ts';
 
 const CLI = join(REPO_ROOT, 'bin/ha-stack.js');
 
@@ -25,9 +24,7 @@ describe('ha-stack soak', () => {
     promisify(execFile)(process.execPath, [CLI, ...args], { env, cwd: REPO_ROOT });
 
   before(async () => {
-    const ports = await freePorts();
-    for (const [name, variable] of Object.entries(PORT_VARIABLES))
-      env[variable] = String(ports[name as PortName]);
+    Object.assign(env, portEnv(await freePorts()));
     await cli(['up', '--detach']);
   });
   after(async () => {

@@ -8,8 +8,8 @@ import type { StackStatus } from '../src/ops/status.ts';
 import { isPortFree } from '../src/ops/supervisor/ports.ts';
 import { REPO_ROOT } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
-import { LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/ops/topology.ts';
-import { freePorts, tempRunDir } from './helpers/stack.ts';
+import { localAddress } from '../src/ops/topology.ts';
+import { freePorts, portEnv, tempRunDir } from './helpers/stack.ts';
 
 const run = promisify(execFile);
 
@@ -41,9 +41,7 @@ describe('the ha-stack command', () => {
   it('stops and starts a node, restarts a killed one by itself, and cleans what a launcher killed with -9 left behind', async () => {
     const dir = tempRunDir('kill9');
     const ports = await freePorts();
-    const env: Record<string, string> = { HA_STACK_RUN_DIR: dir };
-    for (const [name, variable] of Object.entries(PORT_VARIABLES))
-      env[variable] = String(ports[name as PortName]);
+    const env: Record<string, string> = { HA_STACK_RUN_DIR: dir, ...portEnv(ports) };
     const upResult = await cli(['up', '--detach'], env);
     assert.equal(upResult.code, 0, upResult.stderr);
     const launcher = JSON.parse(readFileSync(join(dir, 'launcher.pid'), 'utf8')) as { pid: number };
@@ -69,7 +67,7 @@ describe('the ha-stack command', () => {
     const stop = await cli(['stop', 'redis-3'], env);
     assert.equal(stop.code, 0, stop.stderr);
     assert.match(stop.stdout, /stop redis-3: done .*ha-stack start redis-3/);
-    assert.ok(await isPortFree(ports['redis-3'], LOCAL_ADDRESSES['redis-3']), 'redis-3 is down');
+    assert.ok(await isPortFree(ports['redis-3']!, localAddress('redis-3')), 'redis-3 is down');
     const stopped = await json();
     assert.deepEqual(
       stopped.nodes.map((n) => [n.name, n.role, n.process]),
@@ -105,7 +103,7 @@ describe('the ha-stack command', () => {
       }
     });
     assert.equal(
-      await isPortFree(ports['redis-1'], LOCAL_ADDRESSES['redis-1']),
+      await isPortFree(ports['redis-1']!, localAddress('redis-1')),
       false,
       'its children outlive a kill -9',
     );
@@ -113,7 +111,7 @@ describe('the ha-stack command', () => {
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /killed leftovers/);
     for (const [name, port] of Object.entries(ports)) {
-      const host = LOCAL_ADDRESSES[name] ?? '127.0.0.1';
+      const host = localAddress(name);
       assert.ok(await isPortFree(port, host), `${name} ${host}:${port} still in use`);
     }
   });

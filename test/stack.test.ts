@@ -8,21 +8,15 @@ import { promisify } from 'node:util';
 import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from '../src/ha/probes.ts';
 import { renderHaproxyCfg } from '../src/ops/render/haproxy.ts';
 import { isSameProcess, pidRecord, processStartTime } from '../src/ops/supervisor/managed.ts';
-import { freePort, isPortFree, PortInUseError } from '../src/ops/supervisor/ports.ts';
+import { isPortFree, PortInUseError } from '../src/ops/supervisor/ports.ts';
 import { AlreadyRunningError, RunDir } from '../src/ops/supervisor/rundir.ts';
 import { Stack, type StackOptions, StackStartError } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
-import { defineTopology, LOCAL_ADDRESSES, PORT_VARIABLES, type PortName } from '../src/ops/topology.ts';
-import { tempDirs } from './helpers/stack.ts';
+import { defineTopology, localAddress } from '../src/ops/topology.ts';
+import { freePorts, tempDirs } from './helpers/stack.ts';
 
 const run = promisify(execFile);
 const tempDir = tempDirs();
-
-async function freePorts(): Promise<Record<PortName, number>> {
-  const out = {} as Record<PortName, number>;
-  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) out[name] = await freePort();
-  return out;
-}
 
 /** A stand-in for the web app: answers /readyz, and /env with the variables the contract names. */
 function standInApp(): string[] {
@@ -125,7 +119,7 @@ describe('run directory', () => {
 describe('the supervisor', () => {
   it('names a port in use and the variable that moves it', async () => {
     const ports = await freePorts();
-    const blocker = createServer().listen(ports['sentinel-2'], LOCAL_ADDRESSES['sentinel-2']);
+    const blocker = createServer().listen(ports['sentinel-2'], localAddress('sentinel-2'));
     try {
       await assert.rejects(Stack.start({ runDir: tempDir('port'), topology: { ports } }), (err: unknown) => {
         assert.ok(err instanceof PortInUseError);
@@ -178,7 +172,7 @@ describe('the supervisor', () => {
       return true;
     });
     for (const name of ['redis-1', 'redis-2', 'redis-3', 'sentinel-1', 'sentinel-2', 'sentinel-3'] as const)
-      assert.ok(await isPortFree(ports[name], LOCAL_ADDRESSES[name]), `${name} still listens`);
+      assert.ok(await isPortFree(ports[name]!, localAddress(name)), `${name} still listens`);
     assert.equal(new RunDir(runDir).launcher(), undefined, 'the lock is released');
   });
 

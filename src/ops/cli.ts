@@ -4,16 +4,18 @@ import { down } from './commands/down.ts';
 import { failover, logs, nodeAction, pause, status } from './commands/nodes.ts';
 import { type Command, exitWith, runCommand } from './commands/run.ts';
 import { up } from './commands/up.ts';
+import { COUNT_SOURCES as C, DEFAULT_COUNTS as D, MAX_COUNT } from './topology.ts';
 
 export const USAGE = `usage: ha-stack <command> [arguments]
 
-  up [--detach]            start the whole topology (foreground unless --detach)
+  up [--detach] [counts]   start the whole topology (foreground unless --detach)
   down                     stop the running stack
   status [--json]          mode, roles, offsets and lag, Sentinels' views and TILT, HAProxy backends,
                            app readiness, each process's restarts
   failover                 planned failover through Sentinel, writes paused so none is lost
   kill <node>              SIGKILL a node, as a crash: the supervisor starts it again after a back-off
-                           (node: master, redis-1..3, sentinel-1..3, app-1, app-2, haproxy)
+                           (node: master, redis-1..${D.redisNodes}, sentinel-1..${D.sentinels}, app-1..${D.apps}, haproxy;
+                           as many as the running stack has)
   stop <node>              stop a node (SIGTERM, SIGKILL after a grace period); it stays down
   start <node>             start a stopped node (a Redis node rejoins as a replica of the current master)
   pause <node> [seconds]   SIGSTOP a node (and SIGCONT it after the given seconds)
@@ -31,9 +33,13 @@ export const USAGE = `usage: ha-stack <command> [arguments]
         [--rounds N] [--json FILE]
                            throughput and latency against a ceiling and a peer, or the failover
                            window (see README)
-  render --target compose|local|kubernetes --out DIR [--check]
+  render --target compose|local|kubernetes --out DIR [--check] [counts]
                            write the generated configs (compose: deploy/, host names, secrets
                            from the environment); --check only reports files that differ
+
+counts (default ${D.redisNodes} Redis nodes, ${D.sentinels} Sentinels, ${D.apps} apps, quorum a majority of the Sentinels):
+  ${C.redisNodes.flag} N  ${C.sentinels.flag} N  ${C.apps.flag} N  ${C.quorum.flag} N   or ${C.redisNodes.variable}, ${C.sentinels.variable}, ${C.apps.variable}, ${C.quorum.variable}
+                           (at most ${MAX_COUNT} each; an odd number of 3 or more Sentinels is recommended)
 `;
 
 const COMMANDS: Record<string, Command> = {

@@ -3,15 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/ops/supervisor/ports.ts';
+import { freePorts } from '../../src/ops/supervisor/ports.ts';
 import { Stack, type StackOptions } from '../../src/ops/supervisor/supervisor.ts';
-import { PORT_VARIABLES, type PortName } from '../../src/ops/topology.ts';
+import { type PortName, portVariable } from '../../src/ops/topology.ts';
 
-/** Every port of the topology, picked free by the OS at run time. */
-export async function freePorts(): Promise<Record<PortName, number>> {
-  const out = {} as Record<PortName, number>;
-  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) out[name] = await freePort();
-  return out;
+export { freePorts };
+
+/** The variables that give these ports to `ha-stack up` (REDIS_1_PORT=...). */
+export function portEnv(ports: Partial<Record<PortName, number>>): Record<string, string> {
+  return Object.fromEntries(
+    (Object.entries(ports) as [PortName, number][]).map(([name, port]) => [portVariable(name), String(port)]),
+  );
 }
 
 /**
@@ -39,7 +41,7 @@ export async function startTestStack(tag: string, opts: Partial<StackOptions> = 
   const runDir = opts.runDir ?? tempRunDir(tag);
   const stack = await Stack.start({
     runDir,
-    topology: { ports: await freePorts(), ...opts.topology },
+    topology: { ports: await freePorts(opts.topology?.counts), ...opts.topology },
     ...opts,
     // Test loads register many accounts from one address (loopback).
     appEnv: { SCRYPT_COST: '1024', LOG_LEVEL: 'info', REGISTER_LIMIT_PER_IP: '100000', ...opts.appEnv },
@@ -89,7 +91,7 @@ export async function startAppStack(appEnv: Record<string, string> = {}): Promis
     appUrls: stack.appUrls,
     masterClient: () => masterClient(stack),
     restartApp: (name) => stack.restart(name),
-    appLogs: () => ['app-1', 'app-2'].map((n) => stack.run.log(n)),
+    appLogs: () => stack.topology.apps.map((a) => stack.run.log(a.name)),
     stop: () => stack.stop(),
   };
 }

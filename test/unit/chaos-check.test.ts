@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareCarts } from '../../src/tools/chaos/check.ts';
-import { describeGoal, type Goal, missedGoals, writesRecovered } from '../../src/tools/chaos/judge.ts';
+import {
+  describeGoal,
+  type Goal,
+  goalFor,
+  missedGoals,
+  writesRecovered,
+} from '../../src/tools/chaos/judge.ts';
 import { formatTable, type ScenarioRow } from '../../src/tools/chaos/report.ts';
 import { judge, windowMet } from '../../src/tools/chaos/runner.ts';
 import { SCENARIOS } from '../../src/tools/chaos/scenarios.ts';
@@ -118,7 +124,7 @@ describe('the judge of a scenario', () => {
   });
 
   it('fails any scenario on a failed read, even one whose writes may fail', () => {
-    for (const goal of [{}, killMaster, degraded, ...SCENARIOS.map((s) => s.goal)]) {
+    for (const goal of [{}, killMaster, degraded, ...SCENARIOS.map((s) => goalFor(s.goal, 3))]) {
       const r = row({ failedReads: 1, failed: 1 });
       assert.deepEqual(
         missedGoals(r, goal, [failedRead, ok], 1000).filter((m) => m.includes('read')),
@@ -165,8 +171,13 @@ describe('the judge of a scenario', () => {
   });
 
   it('gives every scenario the goals the suite promises', () => {
-    const goal = (name: string) => SCENARIOS.find((s) => s.name === name)?.goal;
+    const stated = (name: string) => SCENARIOS.find((s) => s.name === name)!.goal;
+    // Every Redis node of the stack at the end, however many it has.
+    const goal = (name: string, redisNodes = 3) => goalFor(stated(name), redisNodes);
     assert.deepEqual(goal('kill-master'), { replicaReads: true, boundedWindow: true, nodesAtEnd: 3 });
+    assert.deepEqual(goal('kill-master', 5), { replicaReads: true, boundedWindow: true, nodesAtEnd: 5 });
+    assert.equal(goal('quorum-loss', 5).nodesAtEnd, 5);
+    assert.match(describeGoal(stated('kill-replica')), /every Redis node healthy at the end$/);
     for (const name of ['double-fault', 'lose-two-nodes', 'sentinel-tilt', 'quorum-loss'])
       assert.deepEqual(goal(name), { writesMayFail: true, nodesAtEnd: 3, replicaReads: true }, name);
     for (const name of ['pause-master', 'restart-old-master', 'kill-replica', 'kill-app', 'term-app'])

@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ACL_RULES, DEFAULT_USER, REDIS_USERS } from '../../src/ops/render/acl.ts';
 import {
-  COMPOSE_SERVICES,
   composeDocument,
+  composeService,
   composeTopology,
   PUBLISHED_PORTS,
   renderComposeFiles,
@@ -14,7 +14,7 @@ import {
 } from '../../src/ops/render/compose.ts';
 import { renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
 import { renderRedisConf } from '../../src/ops/render/redis.ts';
-import { DEFAULT_PORTS, defineTopology } from '../../src/ops/topology.ts';
+import { defaultPort, defineTopology } from '../../src/ops/topology.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEPLOY = join(ROOT, 'deploy');
@@ -186,15 +186,15 @@ describe('deploy/compose.yaml', () => {
   it('publishes only the site on every interface: the other ports of local mode on the loopback', () => {
     const t = composeTopology();
     assert.deepEqual(svc('haproxy').ports, [
-      `80:${DEFAULT_PORTS['haproxy-http']}`,
-      `127.0.0.1:${DEFAULT_PORTS['haproxy-stats']}:${DEFAULT_PORTS['haproxy-stats']}`,
-      `127.0.0.1:${DEFAULT_PORTS['haproxy-redis']}:${DEFAULT_PORTS['haproxy-redis']}`,
+      `80:${defaultPort('haproxy-http')}`,
+      `127.0.0.1:${defaultPort('haproxy-stats')}:${defaultPort('haproxy-stats')}`,
+      `127.0.0.1:${defaultPort('haproxy-redis')}:${defaultPort('haproxy-redis')}`,
     ]);
     assert.deepEqual(svc('redisinsight').ports, ['127.0.0.1:5540:5540']);
     assert.equal(PUBLISHED_PORTS['haproxy-http'], 80);
     for (const [name, s] of Object.entries(services))
       for (const p of s.ports ?? [])
-        if (p !== `80:${DEFAULT_PORTS['haproxy-http']}`) assert.match(p, /^127\.0\.0\.1:/, `${name} ${p}`);
+        if (p !== `80:${defaultPort('haproxy-http')}`) assert.match(p, /^127\.0\.0\.1:/, `${name} ${p}`);
     const cfg = files['haproxy/haproxy.cfg']!;
     for (const port of [t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort])
       assert.match(cfg, new RegExp(`^  bind \\*:${port}$`, 'm'));
@@ -208,7 +208,7 @@ describe('deploy/compose.yaml', () => {
     const cfg = files['haproxy/haproxy.cfg']!;
     for (const app of local.apps) {
       const env = svc(app.name).environment!;
-      assert.equal(env['PORT'], String(DEFAULT_PORTS[app.name as 'app-1' | 'app-2']));
+      assert.equal(env['PORT'], String(defaultPort(app.name as 'app-1')));
       assert.equal(env['INSTANCE_ID'], app.name);
       assert.equal(env['REDIS_MASTER_NAME'], local.masterName);
       assert.equal(
@@ -228,7 +228,7 @@ describe('deploy/compose.yaml', () => {
     const local = defineTopology();
     for (const [i, r] of t.redis.entries()) {
       assert.equal(r.name, local.redis[i]!.name);
-      assert.equal(r.host, COMPOSE_SERVICES[r.name as 'redis-1']);
+      assert.equal(r.host, composeService(r.name));
       assert.equal(r.initialRole, local.redis[i]!.initialRole);
       assert.ok(files['haproxy/haproxy.cfg']!.includes(`  server ${r.name} ${r.host}:6379\n`));
       const conf = files[`redis/${r.host}.conf`]!;
@@ -381,7 +381,7 @@ describe('Dockerfile', () => {
     assert.deepEqual(cmd, ['node', `${build.compilerOptions.outDir}/server.js`]);
     assert.equal(build.compilerOptions.rootDir, 'src');
     assert.match(final, /^HEALTHCHECK .*\/healthz/m);
-    assert.match(final, new RegExp(`^ENV .*PORT=${DEFAULT_PORTS['app-1']}\\b`, 'm'));
+    assert.match(final, new RegExp(`^ENV .*PORT=${defaultPort('app-1')}\\b`, 'm'));
     const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const entry of ['node_modules', '.env', 'deploy', '.git']) assert.ok(ignore.includes(entry), entry);
   });

@@ -11,7 +11,7 @@ import {
 import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
 import { renderRedisConf } from '../../src/ops/render/redis.ts';
 import { renderSentinelConf } from '../../src/ops/render/sentinel.ts';
-import { DEFAULT_PORTS, defineTopology } from '../../src/ops/topology.ts';
+import { defineTopology, portNames } from '../../src/ops/topology.ts';
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim());
 const has = (text: string, line: string) =>
@@ -60,7 +60,7 @@ describe('topology', () => {
   });
 
   it('takes every port and host from overrides', () => {
-    const ports = Object.fromEntries(Object.keys(DEFAULT_PORTS).map((k, i) => [k, 40000 + i]));
+    const ports = Object.fromEntries(portNames().map((k, i) => [k, 40000 + i]));
     const t = defineTopology({ ports, hosts: { 'redis-1': 'redis-master' }, host: 'node' });
     const all = [...t.redis, ...t.sentinels, ...t.apps].map((n) => n.port);
     all.push(t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort);

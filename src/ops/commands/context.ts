@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ControlClient, type StackFile } from '../control.ts';
 import { RunDir } from '../supervisor/rundir.ts';
 import { REPO_ROOT } from '../supervisor/supervisor.ts';
+import { countsFromEnv, defineTopology, nodeNames } from '../topology.ts';
 
 /** A mistake in the command line: printed with the usage, exit code 2. */
 export class UsageError extends Error {
@@ -42,17 +43,19 @@ export function runningStack(): ControlClient {
   return new ControlClient(parsed);
 }
 
-export const NODE_NAMES = [
-  'redis-1',
-  'redis-2',
-  'redis-3',
-  'sentinel-1',
-  'sentinel-2',
-  'sentinel-3',
-  'app-1',
-  'app-2',
-  'haproxy',
-];
+/**
+ * The node names of the stack of this run directory: the running (or last) stack's own, else those
+ * of the counts in the environment (REDIS_NODES, SENTINELS, APPS).
+ */
+export function knownNodeNames(env = process.env): string[] {
+  const file = stackFilePath(new RunDir(runDirPath(env)));
+  if (existsSync(file)) return nodeNames((JSON.parse(readFileSync(file, 'utf8')) as StackFile).topology);
+  try {
+    return nodeNames(defineTopology({ counts: countsFromEnv(env) }));
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+}
 
 /** A node name from the command line; `master` means whichever Redis node is master now. */
 export async function resolveNode(client: ControlClient, name: string | undefined): Promise<string> {
@@ -62,7 +65,8 @@ export async function resolveNode(client: ControlClient, name: string | undefine
     if (!m) throw new CliError('the Sentinels name no master right now');
     return m.name;
   }
-  if (!NODE_NAMES.includes(name))
-    throw new UsageError(`unknown node "${name}" (one of: master, ${NODE_NAMES.join(', ')})`);
+  const names = nodeNames(client.topology);
+  if (!names.includes(name))
+    throw new UsageError(`unknown node "${name}" (one of: master, ${names.join(', ')})`);
   return name;
 }

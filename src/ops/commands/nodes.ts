@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { collectStatus, formatStatus } from '../status.ts';
 import { readState } from '../supervisor/health.ts';
 import { RunDir } from '../supervisor/rundir.ts';
-import { CliError, NODE_NAMES, resolveNode, runDirPath, runningStack, UsageError } from './context.ts';
+import { CliError, knownNodeNames, resolveNode, runDirPath, runningStack, UsageError } from './context.ts';
 
 export async function status(args: string[]): Promise<void> {
   const client = runningStack();
@@ -56,8 +56,9 @@ export async function failover(): Promise<void> {
 
 export async function logs(args: string[]): Promise<void> {
   const name = args[0];
-  if (!name || !(NODE_NAMES.includes(name) || name === 'launcher')) {
-    throw new UsageError(`name a node: ${NODE_NAMES.join(', ')}, launcher`);
+  const names = knownNodeNames();
+  if (!name || !(names.includes(name) || name === 'launcher')) {
+    throw new UsageError(`name a node: ${names.join(', ')}, launcher`);
   }
   const file = new RunDir(runDirPath()).log(name);
   if (!existsSync(file)) throw new CliError(`no log for ${name} at ${file}`);

@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { renderComposeFiles } from '../render/compose.ts';
-import { renderKubernetesFiles } from '../render/kubernetes.ts';
+import { composeTopology, renderComposeFiles } from '../render/compose.ts';
+import { kubernetesTopology, renderKubernetesFiles } from '../render/kubernetes.ts';
 import { renderLocalFiles } from '../render/local.ts';
-import { defineTopology, portsFromEnv } from '../topology.ts';
+import { defineTopology, portsFromEnv, type TopologyCounts } from '../topology.ts';
 import { CliError, runDirPath, UsageError } from './context.ts';
+import { countsFromCommandLine } from './counts.ts';
 import { envInt, envMaxMemory } from './up.ts';
 
 const TARGETS = ['compose', 'local', 'kubernetes'] as const;
@@ -32,11 +33,12 @@ function parse(args: string[]): { target: Target; out: string; check: boolean } 
   return { target: target as Target, out, check };
 }
 
-export function filesFor(target: Target): Record<string, string> {
-  if (target === 'compose') return renderComposeFiles();
-  if (target === 'kubernetes') return renderKubernetesFiles();
+export function filesFor(target: Target, counts: TopologyCounts): Record<string, string> {
+  if (target === 'compose') return renderComposeFiles(composeTopology(counts));
+  if (target === 'kubernetes') return renderKubernetesFiles(kubernetesTopology(counts));
   const topology = defineTopology({
-    ports: portsFromEnv(process.env),
+    counts,
+    ports: portsFromEnv(process.env, counts),
     downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
     failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
     maxMemory: envMaxMemory(),
@@ -53,11 +55,15 @@ const read = (path: string) => {
   }
 };
 
-/** `render --target compose|local|kubernetes --out DIR [--check]`: writes the generated configs, or with --check
+/** `render --target compose|local|kubernetes --out DIR [--check] [counts]`: writes the generated configs, or with --check
  * only compares them and fails when one differs. */
 export async function render(args: string[]): Promise<void> {
-  const { target, out, check } = parse(args);
-  const files = Object.entries(filesFor(target)).map(([path, text]) => [join(out, path), text] as const);
+  const { counts, rest, warnings } = countsFromCommandLine(args);
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  const { target, out, check } = parse(rest);
+  const files = Object.entries(filesFor(target, counts)).map(
+    ([path, text]) => [join(out, path), text] as const,
+  );
   if (check) {
     const stale = files.filter(([path, text]) => read(path) !== text).map(([path]) => relative('.', path));
     if (stale.length)

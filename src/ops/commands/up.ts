@@ -6,8 +6,9 @@ import { collectStatus, statusLine } from '../status.ts';
 import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
 import { waitFor } from '../supervisor/wait.ts';
-import { checkMaxMemory, portsFromEnv } from '../topology.ts';
+import { checkMaxMemory, countsToEnv, portsFromEnv, type TopologyCounts } from '../topology.ts';
 import { CliError, runDirPath, stackFilePath } from './context.ts';
+import { countsFromCommandLine } from './counts.ts';
 
 export function envInt(name: string): number | undefined {
   const raw = process.env[name];
@@ -58,14 +59,15 @@ function map(stack: StackFile, runDir: string): string {
 }
 
 /** Runs the stack in the foreground until Ctrl-C or SIGTERM; prints a line on each topology change. */
-async function foreground(): Promise<void> {
+async function foreground(counts: TopologyCounts): Promise<void> {
   const runDir = runDirPath();
   const log = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   log(`starting in ${runDir}`);
   const stack = await Stack.start({
     runDir,
     topology: {
-      ports: portsFromEnv(process.env),
+      counts,
+      ports: portsFromEnv(process.env, counts),
       downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
       failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
       maxMemory: envMaxMemory(),
@@ -118,7 +120,7 @@ async function foreground(): Promise<void> {
 }
 
 /** Starts a launcher in the background and returns once its stack is ready. */
-async function detached(): Promise<void> {
+async function detached(counts: TopologyCounts): Promise<void> {
   const run = new RunDir(runDirPath());
   const live = run.launcher();
   if (live)
@@ -132,7 +134,8 @@ async function detached(): Promise<void> {
     cwd: REPO_ROOT,
     detached: true,
     stdio: ['ignore', fd, fd],
-    env: process.env,
+    // The launcher reads the counts of the command line from its environment.
+    env: { ...process.env, ...countsToEnv(counts) },
   });
   child.unref();
   let exited = false;
@@ -159,6 +162,8 @@ async function detached(): Promise<void> {
 }
 
 export async function up(args: string[]): Promise<void> {
-  if (args.includes('--detach') || args.includes('-d')) await detached();
-  else await foreground();
+  const { counts, rest, warnings } = countsFromCommandLine(args);
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  if (rest.includes('--detach') || rest.includes('-d')) await detached(counts);
+  else await foreground(counts);
 }

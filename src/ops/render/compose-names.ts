@@ -1,35 +1,26 @@
-import type { PortName } from '../topology.ts';
-import { DEFAULT_PORTS } from '../topology.ts';
+import { HAPROXY_PORTS } from '../topology.ts';
 import type { RedisUser } from './acl.ts';
 
 // The names compose.ts gives the deployment: services, ports, images, users and the variables a
 // user sets. Tests and the CLI read them from here too.
 
-/** The compose service of each node of the topology; the service name is also its host name. */
-export const COMPOSE_SERVICES = {
-  'redis-1': 'redis-master',
-  'redis-2': 'redis-replica-1',
-  'redis-3': 'redis-replica-2',
-  'sentinel-1': 'redis-sentinel-1',
-  'sentinel-2': 'redis-sentinel-2',
-  'sentinel-3': 'redis-sentinel-3',
-  'app-1': 'app-1',
-  'app-2': 'app-2',
-  haproxy: 'haproxy',
-} as const;
+/**
+ * The compose service of each node of the topology; the service name is also its host name. The
+ * first Redis node is the master at the first start, the others its replicas.
+ */
+export function composeService(name: string): string {
+  const m = /^(redis|sentinel)-(\d+)$/.exec(name);
+  if (!m) return name;
+  const n = Number(m[2]);
+  if (m[1] === 'sentinel') return `redis-sentinel-${n}`;
+  return n === 1 ? 'redis-master' : `redis-replica-${n - 1}`;
+}
 
 /**
  * Every container has its own address, so Redis and Sentinel listen on their standard ports there;
  * the apps and HAProxy keep the ports of local mode.
  */
-export const COMPOSE_PORTS: Partial<Record<PortName, number>> = {
-  'redis-1': 6379,
-  'redis-2': 6379,
-  'redis-3': 6379,
-  'sentinel-1': 26379,
-  'sentinel-2': 26379,
-  'sentinel-3': 26379,
-};
+export const COMPOSE_PORTS = { redis: 6379, sentinel: 26379 } as const;
 
 /**
  * Host ports compose publishes. HAProxy's HTTP front is the one that differs from local mode: port 80
@@ -38,8 +29,8 @@ export const COMPOSE_PORTS: Partial<Record<PortName, number>> = {
  */
 export const PUBLISHED_PORTS = {
   'haproxy-http': 80,
-  'haproxy-stats': DEFAULT_PORTS['haproxy-stats'],
-  'haproxy-redis': DEFAULT_PORTS['haproxy-redis'],
+  'haproxy-stats': HAPROXY_PORTS['haproxy-stats'],
+  'haproxy-redis': HAPROXY_PORTS['haproxy-redis'],
   redisinsight: 5540,
 } as const;
 

@@ -3,15 +3,17 @@ import {
   appEnvironment,
   defineTopology,
   initialMaster,
+  nodeNames,
   type RedisNode,
   type SentinelNode,
   type Topology,
+  type TopologyCounts,
 } from '../topology.ts';
 import { type RedisUser, userArguments } from './acl.ts';
 import {
   COMPOSE_PORTS,
-  COMPOSE_SERVICES,
   CONNECTIONS_VARIABLE,
+  composeService,
   GENERATED_HEADER,
   IMAGES,
   MAX_MEMORY_VARIABLE,
@@ -29,8 +31,15 @@ import { toYaml, type YamlValue } from './yaml.ts';
 
 export * from './compose-names.ts';
 
-export function composeTopology(): Topology {
-  return defineTopology({ hosts: COMPOSE_SERVICES, ports: COMPOSE_PORTS });
+/** The topology as compose runs it: each node by its service name, Redis and Sentinel on their standard ports. */
+export function composeTopology(counts: Partial<TopologyCounts> = {}): Topology {
+  const shape = defineTopology({ counts });
+  const hosts = Object.fromEntries(nodeNames(shape).map((n) => [n, composeService(n)]));
+  const ports = Object.fromEntries([
+    ...shape.redis.map((r) => [r.name, COMPOSE_PORTS.redis]),
+    ...shape.sentinels.map((s) => [s.name, COMPOSE_PORTS.sentinel]),
+  ]);
+  return defineTopology({ counts, hosts, ports });
 }
 
 const REDIS_CONF = '/usr/local/etc/redis/redis.conf';

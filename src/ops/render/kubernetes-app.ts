@@ -1,8 +1,8 @@
 import { appEnvironment, type Topology } from '../topology.ts';
 import {
   APP_GRACE_SECONDS,
-  APP_REPLICAS,
   APP_STOP,
+  appReplicas,
   K8S_IMAGES,
   labels,
   NAMES,
@@ -89,7 +89,7 @@ export function appDeployment(t: Topology): Obj {
     metadata: metadata(NAMES.app, 'app'),
     spec: {
       // The autoscaler's minimum; it owns the number from then on.
-      replicas: APP_REPLICAS.min,
+      replicas: appReplicas(t).min,
       selector: { matchLabels: selector('app') },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
@@ -117,15 +117,15 @@ export function appService(): Obj {
   };
 }
 
-export function appAutoscaler(): Obj {
+export function appAutoscaler(t: Topology): Obj {
   return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
     metadata: metadata(NAMES.app, 'app'),
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: NAMES.app },
-      minReplicas: APP_REPLICAS.min,
-      maxReplicas: APP_REPLICAS.max,
+      minReplicas: appReplicas(t).min,
+      maxReplicas: appReplicas(t).max,
       // Password hashing (scrypt) is what saturates an instance first: CPU is the signal.
       metrics: [
         {
@@ -138,7 +138,7 @@ export function appAutoscaler(): Obj {
   };
 }
 
-export const appObjects = (t: Topology): Obj[] => [appService(), appDeployment(t), appAutoscaler()];
+export const appObjects = (t: Topology): Obj[] => [appService(), appDeployment(t), appAutoscaler(t)];
 
 /** Not in the base: an Ingress needs a controller and a host name of the user's. */
 export function ingressExample(): Obj {

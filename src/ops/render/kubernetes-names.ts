@@ -1,4 +1,4 @@
-import { defineTopology, type Topology } from '../topology.ts';
+import { defineTopology, type Topology, type TopologyCounts } from '../topology.ts';
 import { IMAGES, USER_PASSWORD_VARIABLES } from './compose-names.ts';
 import type { YamlValue } from './yaml.ts';
 
@@ -73,7 +73,8 @@ export const REDIS_GRACE_SECONDS = 30;
 export const APP_STOP = { preStopSleepS: 5, drainMs: 2500, graceMs: 10_000 } as const;
 export const APP_GRACE_SECONDS = 25;
 
-export const APP_REPLICAS = { min: 2, max: 6 } as const;
+/** The app pods: as many as the topology's apps at least (the autoscaler's minimum), three times that at most. */
+export const appReplicas = (t: Topology) => ({ min: t.apps.length, max: 3 * t.apps.length });
 
 /** The stable name of pod `ordinal` of a StatefulSet behind its headless Service, in the pod's own
  * namespace (POD_NAMESPACE, which Kubernetes expands in env values defined after it). */
@@ -84,19 +85,19 @@ export const podHost = (set: 'redis' | 'sentinel', ordinal: number) =>
  * The topology as the manifests see it: each node by its stable pod name (node N is pod N-1),
  * Redis and Sentinel on their standard ports, the app on its local port.
  */
-export function kubernetesTopology(): Topology {
+export function kubernetesTopology(counts: Partial<TopologyCounts> = {}): Topology {
+  const shape = defineTopology({ counts });
   const hosts: Record<string, string> = {};
-  for (const i of [0, 1, 2]) {
-    hosts[`redis-${i + 1}`] = podHost('redis', i);
-    hosts[`sentinel-${i + 1}`] = podHost('sentinel', i);
-  }
-  const ports = Object.fromEntries(
-    [1, 2, 3].flatMap((i) => [
-      [`redis-${i}`, PORTS.redis],
-      [`sentinel-${i}`, PORTS.sentinel],
-    ]),
-  );
-  return defineTopology({ hosts, ports });
+  const ports: Record<string, number> = {};
+  shape.redis.forEach((r, i) => {
+    hosts[r.name] = podHost('redis', i);
+    ports[r.name] = PORTS.redis;
+  });
+  shape.sentinels.forEach((s, i) => {
+    hosts[s.name] = podHost('sentinel', i);
+    ports[s.name] = PORTS.sentinel;
+  });
+  return defineTopology({ counts, hosts, ports });
 }
 
 export const KUBERNETES_HEADER =

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sentinelView } from '../../ha/probes.ts';
-import { PORT_VARIABLES, type PortName, type RedisNode, type Topology } from '../topology.ts';
+import { type PortName, portVariable, type RedisNode, type Topology } from '../topology.ts';
 import { assertPortFree } from './ports.ts';
 import type { ProcessSet } from './process-set.ts';
 import type { StackView } from './stack-view.ts';
@@ -32,7 +32,7 @@ export async function bootStack(d: BootDeps): Promise<void> {
     ports.push(['haproxy-redis', h.host, h.redisPort]);
   }
   for (const [name, host, port] of ports)
-    await assertPortFree(port, PORT_VARIABLES[name], { host, what: name });
+    await assertPortFree(port, portVariable(name), { host, what: name });
 
   const master = recordedMaster(t, d.runDir) ?? t.redis.find((r) => r.initialRole === 'master')!;
   await d.starter.startRedis(master, null);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { type PortName, portNames, type TopologyCounts } from '../topology.ts';
 
 export class PortInUseError extends Error {
   constructor(
@@ -42,6 +43,13 @@ export async function freePort(): Promise<number> {
     }
   }
   throw new Error(`no free port found between ${low} and ${high}`);
+}
+
+/** Every port of a topology of these counts, picked free by the OS at run time (tests, chaos, bench). */
+export async function freePorts(counts: Partial<TopologyCounts> = {}): Promise<Record<PortName, number>> {
+  const out = {} as Record<PortName, number>;
+  for (const name of portNames(counts)) out[name] = await freePort();
+  return out;
 }
 
 export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -6,7 +6,8 @@ export interface StackOptions {
   runDir: string;
   /** Port, host and timing overrides; tests pass free ports for everything. */
   topology?: TopologyOptions;
-  apps?: 0 | 1 | 2;
+  /** How many of the topology's apps to start (default: all of them). */
+  apps?: number;
   haproxy?: boolean;
   /** Command that starts one app instance (its settings come as environment variables). */
   appCommand?: string[];

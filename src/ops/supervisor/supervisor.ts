@@ -60,7 +60,7 @@ export class Stack implements StackActions {
     // The topology is checked before the run directory gets its secrets.
     const topology = defineTopology(opts.topology);
     this.live = new LiveSecrets(run, opts.appEnv);
-    this.view = new StackView(topology, this.live, opts.apps ?? 2);
+    this.view = new StackView(topology, this.live, opts.apps ?? topology.apps.length);
     this.processes = new ProcessSet({
       run,
       timeoutMs,

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { operatorAuthorization } from '../../ha/probes.ts';
 import { renderHaproxyCfg } from '../../ops/render/haproxy.ts';
 import { ManagedProcess } from '../../ops/supervisor/managed.ts';
-import { freePort } from '../../ops/supervisor/ports.ts';
+import { freePort, freePorts } from '../../ops/supervisor/ports.ts';
 import { REPO_ROOT } from '../../ops/supervisor/supervisor.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
-import { defineTopology, PORT_VARIABLES, type PortName } from '../../ops/topology.ts';
+import { defineTopology } from '../../ops/topology.ts';
 
 let ticks: number | undefined;
 
@@ -96,8 +96,7 @@ const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy
  * checks on /readyz, retries), so the ceiling and the peer are measured in the same shape as the app.
  */
 async function startProxy(name: string, workDir: string, ports: [number, number]): Promise<BenchServer> {
-  const all = {} as Record<PortName, number>;
-  for (const p of Object.keys(PORT_VARIABLES) as PortName[]) all[p] = await freePort();
+  const all = await freePorts();
   all['app-1'] = ports[0];
   all['app-2'] = ports[1];
   const t = defineTopology({ ports: all, host: '127.0.0.1' });

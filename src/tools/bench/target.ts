@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import type { StackActions } from '../../ops/actions.ts';
 import { runDirPath, runningStack } from '../../ops/commands/context.ts';
 import { isSameProcess, type PidRecord } from '../../ops/supervisor/managed.ts';
-import { freePort } from '../../ops/supervisor/ports.ts';
+import { freePorts } from '../../ops/supervisor/ports.ts';
 import { RunDir } from '../../ops/supervisor/rundir.ts';
 import { LOAD_LIMITS } from '../../ops/supervisor/stack-options.ts';
 import { Stack } from '../../ops/supervisor/supervisor.ts';
-import { PORT_VARIABLES, type PortName } from '../../ops/topology.ts';
 
 /** The stack under test: its own on free ports, or one already running (`--url`). */
 export interface BenchTarget {
@@ -44,8 +43,7 @@ export interface OwnStackOptions {
 
 export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget> {
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-bench-'));
-  const ports = {} as Record<PortName, number>;
-  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
+  const ports = await freePorts();
   // The load comes from one address (loopback): the per-address limits would refuse it.
   const appEnv: Record<string, string> = { ...LOAD_LIMITS };
   if (opts.scryptCost) appEnv['SCRYPT_COST'] = String(opts.scryptCost);

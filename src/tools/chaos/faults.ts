@@ -3,7 +3,7 @@ import type { StackActions } from '../../ops/actions.ts';
 import { nodeStates, waitForMaster } from '../../ops/observe.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
-import type { Goal } from './judge.ts';
+import type { ScenarioGoal } from './judge.ts';
 
 /** What a scenario's fault can use: the stack, and a mark for the moment each fault happens. */
 export interface FaultContext {
@@ -21,7 +21,7 @@ export interface FaultContext {
  */
 export interface Scenario {
   name: string;
-  goal: Goal;
+  goal: ScenarioGoal;
   /** Injects the fault and waits until it is healed; returns a note for the report. */
   inject: (ctx: FaultContext) => Promise<string | undefined>;
   /** Why this scenario cannot run on this machine, or null (then it is skipped and says why, never faked). */

@@ -22,6 +22,14 @@ export interface Goal {
   replicaReads?: boolean;
 }
 
+/** A goal as a scenario states it: `nodesAtEnd: 'all'` is every Redis node of the stack it runs on. */
+export type ScenarioGoal = Omit<Goal, 'nodesAtEnd'> & { nodesAtEnd?: number | 'all' };
+
+/** The goal on a stack of `redisNodes` Redis nodes. */
+export function goalFor(goal: ScenarioGoal, redisNodes: number): Goal {
+  return { ...goal, nodesAtEnd: goal.nodesAtEnd === 'all' ? redisNodes : goal.nodesAtEnd };
+}
+
 /**
  * Share of the reads a replica serving them may show older than an acknowledged write (`WAIT 1`
  * confirms one of two replicas: the one serving reads may lack the last writes before the fault).
@@ -36,7 +44,7 @@ export const STALE_SHARE = 0.02;
 export const MAX_REQUEST_MS = 8000;
 
 /** The goal in words, for the report: built from the data so that the two cannot disagree. */
-export function describeGoal(goal: Goal): string {
+export function describeGoal(goal: ScenarioGoal): string {
   const parts = [
     '0 failed reads',
     goal.writesMayFail ? 'writes refused only with 503 + Retry-After, then served again' : '0 failed writes',
@@ -45,7 +53,8 @@ export function describeGoal(goal: Goal): string {
   parts.push(goal.replicaReads ? `stale reads <= ${STALE_SHARE * 100} %` : '0 stale reads');
   parts.push(`every answer within ${MAX_REQUEST_MS / 1000} s`);
   if (goal.boundedWindow) parts.push('write window <= down-after + 1.3 s');
-  if (goal.nodesAtEnd !== undefined) parts.push(`${goal.nodesAtEnd} healthy Redis nodes at the end`);
+  if (goal.nodesAtEnd === 'all') parts.push('every Redis node healthy at the end');
+  else if (goal.nodesAtEnd !== undefined) parts.push(`${goal.nodesAtEnd} healthy Redis nodes at the end`);
   return parts.join(', ');
 }
 

@@ -7,7 +7,7 @@ import { closeUsers, createUsers, type LoadUser, runLoad, split } from '../loadg
 import { sessionId } from '../loadgen/user.ts';
 import { compareCarts, type Discrepancy } from './check.ts';
 import { healthyNodes, type Scenario, waitWhole } from './faults.ts';
-import { describeGoal, missedGoals } from './judge.ts';
+import { describeGoal, goalFor, missedGoals } from './judge.ts';
 import { watchModes } from './modes.ts';
 import { type ScenarioRow, summarize } from './report.ts';
 
@@ -104,6 +104,7 @@ export async function runScenario(
   }
   const settledAt = performance.now();
   const nodesAtEnd = await healthyNodes(actions).catch(() => null);
+  const goal = goalFor(scenario.goal, actions.topology.redis.length);
   let back: Awaited<ReturnType<typeof readBack>>;
   try {
     await opts.beforeCheck?.(users);
@@ -158,13 +159,13 @@ export async function runScenario(
     })),
     nodesAtEnd,
     ...(lossDetail ? { lossDetail } : {}),
-    goal: describeGoal(scenario.goal),
+    goal: describeGoal(goal),
     passed: false,
     missed: [],
     error,
     note,
   };
-  row.missed = missedGoals(row, scenario.goal, load.stats.samples, actions.topology.downAfterMs);
+  row.missed = missedGoals(row, goal, load.stats.samples, actions.topology.downAfterMs);
   row.passed = row.missed.length === 0;
   return row;
 }

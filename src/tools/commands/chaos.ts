@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackActions } from '../../ops/actions.ts';
 import { CliError, runningStack, UsageError } from '../../ops/commands/context.ts';
-import { freePort } from '../../ops/supervisor/ports.ts';
+import { countsFromCommandLine } from '../../ops/commands/counts.ts';
+import { freePorts } from '../../ops/supervisor/ports.ts';
 import { LOAD_LIMITS } from '../../ops/supervisor/stack-options.ts';
 import { Stack } from '../../ops/supervisor/supervisor.ts';
-import { PORT_VARIABLES, type PortName } from '../../ops/topology.ts';
 import { healPartition } from '../chaos/partition.ts';
 import { formatTable, type ScenarioRow } from '../chaos/report.ts';
 import { runScenario } from '../chaos/runner.ts';
@@ -44,11 +44,12 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
 
 async function ownStack(): Promise<{ actions: StackActions; stop: () => Promise<void> }> {
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-chaos-'));
-  const ports = {} as Record<PortName, number>;
-  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
+  // The counts of the environment (REDIS_NODES, SENTINELS, APPS, SENTINEL_QUORUM), as `up` takes them.
+  const { counts } = countsFromCommandLine([]);
+  const ports = await freePorts(counts);
   process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
   // Every user of the load comes from loopback: the per-address limits would refuse them.
-  const stack = await Stack.start({ runDir, topology: { ports }, appEnv: { ...LOAD_LIMITS } });
+  const stack = await Stack.start({ runDir, topology: { counts, ports }, appEnv: { ...LOAD_LIMITS } });
   return {
     actions: stack,
     stop: async () => {

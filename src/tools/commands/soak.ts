@@ -3,10 +3,10 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackActions } from '../../ops/actions.ts';
 import { CliError, runDirPath, runningStack, UsageError } from '../../ops/commands/context.ts';
-import { freePort } from '../../ops/supervisor/ports.ts';
+import { countsFromCommandLine } from '../../ops/commands/counts.ts';
+import { freePorts } from '../../ops/supervisor/ports.ts';
 import { RunDir } from '../../ops/supervisor/rundir.ts';
 import { Stack } from '../../ops/supervisor/supervisor.ts';
-import { PORT_VARIABLES, type PortName } from '../../ops/topology.ts';
 import { recordedPids } from '../soak/probe.ts';
 import { runSoak, SOAK_DEFAULTS, type SoakResult } from '../soak/run.ts';
 
@@ -66,16 +66,15 @@ export function parseSoakArgs(args: string[]): SoakArgs {
   return out;
 }
 
-const APPS = ['app-1', 'app-2'];
-
 /** A stack of its own on free ports, with the app's default limits (every user has its own address). */
 async function ownStack(): Promise<{ actions: StackActions; run: RunDir; stop: () => Promise<void> }> {
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-soak-'));
-  const ports = {} as Record<PortName, number>;
-  for (const name of Object.keys(PORT_VARIABLES) as PortName[]) ports[name] = await freePort();
+  // The counts of the environment (REDIS_NODES, SENTINELS, APPS, SENTINEL_QUORUM), as `up` takes them.
+  const { counts } = countsFromCommandLine([]);
+  const ports = await freePorts(counts);
   process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
   try {
-    const stack = await Stack.start({ runDir, topology: { ports } });
+    const stack = await Stack.start({ runDir, topology: { counts, ports } });
     return {
       actions: stack,
       run: stack.run,
@@ -132,7 +131,11 @@ export async function soak(args: string[]): Promise<void> {
       intervalS: opts.interval,
       pauseMs: opts.pauseMs,
       visitS: opts.visit,
-      appPids: () => recordedPids(target.run, APPS),
+      appPids: () =>
+        recordedPids(
+          target.run,
+          target.actions.topology.apps.map((a) => a.name),
+        ),
       log: say,
     });
   } catch (err) {
