@@ -28,6 +28,11 @@ export interface Topology {
   downAfterMs: number;
   failoverTimeoutMs: number;
   parallelSyncs: number;
+  /**
+   * Every Redis node's `min-replicas-to-write`: a master with fewer fresh replicas refuses writes
+   * (the read-only mode of `ha-stack status`).
+   */
+  minReplicasToWrite: number;
   /** Every Redis node's `maxmemory` (Redis syntax: 256mb, 1gb); full, a node refuses writes. */
   maxMemory: string;
   redis: RedisNode[];
@@ -112,6 +117,7 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
     downAfterMs: opts.downAfterMs ?? 1500,
     failoverTimeoutMs: opts.failoverTimeoutMs ?? 3000,
     parallelSyncs: 1,
+    minReplicasToWrite: 1,
     maxMemory: checkMaxMemory(opts.maxMemory ?? DEFAULT_MAX_MEMORY),
     redis: [
       { ...node('redis-1'), initialRole: 'master' },

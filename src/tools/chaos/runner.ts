@@ -1,4 +1,4 @@
-import { parseInfo } from '../../ha/observe.ts';
+import { parseReplicationDetail } from '../../ha/info.ts';
 import { withRedis } from '../../ha/probes.ts';
 import { SwitchWatcher } from '../../ha/switch.ts';
 import type { StackActions } from '../../ops/actions.ts';
@@ -181,15 +181,15 @@ async function describeNodes(
     actions.topology.redis.map(async (node) => {
       try {
         return await withRedis(node.host, node.port, actions.login, async (r) => {
-          const info = parseInfo((await r.call('INFO', 'replication')) as string);
+          const info = parseReplicationDetail((await r.call('INFO', 'replication')) as string);
           let sessions = 0;
           for (const sid of sids) sessions += await r.exists(`sess:${sid}`);
           let values = 0;
           for (const d of lost) {
             if (Number(await r.hget(`cart:{${d.email}}`, d.product)) >= d.acked) values++;
           }
-          const role = info['role'] === 'slave' ? `replica of ${info['master_port']}` : info['role'];
-          return `${node.name}${node.name === readFrom ? ' (read)' : ''}: ${role}, replid ${info['master_replid']?.slice(0, 8)} offset ${info['master_repl_offset']}, ${await r.dbsize()} keys, ${sessions}/${sids.length} missing sessions, ${values}/${lost.length} lost values`;
+          const role = info.role === 'slave' ? `replica of ${info.masterPort}` : info.role;
+          return `${node.name}${node.name === readFrom ? ' (read)' : ''}: ${role}, replid ${info.replid.slice(0, 8)} offset ${info.offset}, ${await r.dbsize()} keys, ${sessions}/${sids.length} missing sessions, ${values}/${lost.length} lost values`;
         });
       } catch (err) {
         return `${node.name}: ${(err as Error).message}`;
