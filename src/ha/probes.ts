@@ -84,7 +84,7 @@ export function haproxyStats(stats: StatsAccess): Promise<ProxiedServer[]> {
 /** Names of the servers of one HAProxy backend that it sends traffic to (`ready`). */
 export const upServers = readyServers;
 
-/** The master named in the newest configuration among the reachable Sentinels (observe.ts: newestMaster). */
+/** The master named in the newest configuration among the reachable Sentinels (sentinel/belief.ts: newestMaster). */
 export async function sentinelsMaster(
   sentinels: { host: string; port: number }[],
   masterName: string,

@@ -8,9 +8,9 @@
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
-import { newGeneration } from '../../app/stores/users.ts';
 import { parseMemory, parseReplication } from '../../ha/info.ts';
 import { keys } from '../../ha/keys.ts';
+import { encodeSession, newGeneration } from '../../ha/session.ts';
 import { fullCart } from './fixtures.ts';
 
 /** Commands per pipeline: large enough to keep Redis busy, small enough to bound the client's memory. */
@@ -40,7 +40,7 @@ export interface FillSpec {
 function command(kind: Kind, spec: FillSpec, i: number, now: number): string[] {
   const email = fillEmail(spec.tag, i);
   if (kind === 'session') {
-    const body = JSON.stringify({ email, gen: newGeneration(), created: now });
+    const body = encodeSession({ email, gen: newGeneration(), created: now });
     return ['SET', fillKey(kind, spec.tag, i), body, 'EX', String(FILL_TTL_S)];
   }
   if (kind === 'user') {
