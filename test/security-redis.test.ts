@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { alarms } from '../src/app/topology/snapshot.ts';
-import { memoryAlarm } from '../src/ha/observe.ts';
+import { memoryAlarm } from '../src/ha/info.ts';
 import { haproxyStats, nodeState, type RedisLogin, upServers, withRedis } from '../src/ha/probes.ts';
 import { REDIS_USERS, type RedisUser } from '../src/ops/render/acl.ts';
 import { renderRedisConf } from '../src/ops/render/redis.ts';

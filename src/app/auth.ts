@@ -1,10 +1,10 @@
+import { newGeneration } from '../ha/session.ts';
 import type { Deps } from './context.ts';
 import { HttpError } from './errors.ts';
 import { inSlot, type Release } from './security/hash-slots.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './security/password.ts';
 import { loginRefusalMessage } from './stores/limits.ts';
 import type { Session } from './stores/sessions.ts';
-import { newGeneration } from './stores/users.ts';
 
 const busy = (what: string) =>
   new HttpError(503, 'busy', `too many ${what} at once; try again in a second`, undefined, {

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
 import { createClient, drop, linkOf, masterLinkOf, remoteOf } from './clients.ts';
+import { parseReplicationDetail } from './info.ts';
 import { type ServiceMode, serviceMode } from './mode.ts';
-import { parseInfo } from './observe.ts';
 import { FallbackReader, type Read, type ReadFn } from './reads.ts';
 import { type Switch, SwitchWatcher } from './switch.ts';
 import { withTimeout } from './timeouts.ts';
@@ -169,12 +169,12 @@ export class RedisLayer {
   async health(timeoutMs = 500): Promise<LayerHealth> {
     const [info, replicaUp] = await Promise.all([
       this.master.status === 'ready'
-        ? withTimeout(this.master.info('replication'), timeoutMs).then(parseInfo, () => null)
+        ? withTimeout(this.master.info('replication'), timeoutMs).then(parseReplicationDetail, () => null)
         : Promise.resolve(null),
       this.answers(this.replica, timeoutMs),
     ]);
-    const masterUp = info?.['role'] === 'master';
-    const good = Number(info?.['min_slaves_good_slaves'] ?? info?.['connected_slaves'] ?? 0);
+    const masterUp = info?.role === 'master';
+    const good = info?.goodReplicas ?? 0;
     const replicasOfMaster = masterUp ? good : null;
     const mode = serviceMode({
       masterUp,

@@ -1,11 +1,30 @@
-/** Key names of the data model; braces are a hash tag so a user's keys share a cluster slot. */
+/**
+ * Key names of the data model, for the app's stores and every tool that reads or writes the same
+ * data; braces are a hash tag so a user's keys share a cluster slot. The ACL patterns the app's
+ * Redis user is given are derived from the same names (KEY_PATTERNS).
+ */
+
+/** Every login and sign-up limit lives under this prefix. */
+const LIMITS = 'rl:';
+
 export const keys = {
   user: (email: string) => `user:{${email}}`,
   cart: (email: string) => `cart:{${email}}`,
   session: (sid: string) => `sess:${sid}`,
-  loginByPair: (email: string, ip: string) => `rl:login:pair:{${email}}:${ip}`,
-  loginByEmail: (email: string) => `rl:login:email:{${email}}`,
-  loginGate: (email: string) => `rl:login:gate:{${email}}`,
-  loginByIp: (ip: string) => `rl:login:ip:${ip}`,
-  registerByIp: (ip: string) => `rl:register:ip:${ip}`,
+  loginByPair: (email: string, ip: string) => `${LIMITS}login:pair:{${email}}:${ip}`,
+  loginByEmail: (email: string) => `${LIMITS}login:email:{${email}}`,
+  loginGate: (email: string) => `${LIMITS}login:gate:{${email}}`,
+  loginByIp: (ip: string) => `${LIMITS}login:ip:${ip}`,
+  registerByIp: (ip: string) => `${LIMITS}register:ip:${ip}`,
 };
+
+/**
+ * Glob patterns that every key of `keys` matches (ACL `~<pattern>`): each kind of record by its
+ * name with `*` for the variable part, and the limits by their common prefix.
+ */
+export const KEY_PATTERNS: readonly string[] = [
+  keys.user('*'),
+  keys.cart('*'),
+  keys.session('*'),
+  `${LIMITS}*`,
+];

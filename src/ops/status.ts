@@ -1,3 +1,4 @@
+import { memoryAlarm } from '../ha/info.ts';
 import {
   describeMode,
   describeSentinels,
@@ -7,8 +8,8 @@ import {
   sentinelsNeeded,
   serviceMode,
 } from '../ha/mode.ts';
-import { memoryAlarm } from '../ha/observe.ts';
-import { haproxyStats, type StatsAccess, sentinelTilt, sentinelView } from '../ha/probes.ts';
+import { haproxyStats, type StatsAccess, sentinelView } from '../ha/probes.ts';
+import { newestMaster } from '../ha/sentinel/belief.ts';
 import type { StackCredentials } from './actions.ts';
 import { nodeStates } from './observe.ts';
 import type { SupervisorState } from './supervisor/health.ts';
@@ -25,7 +26,7 @@ export interface Supervised {
 export interface StackStatus {
   at: string;
   master: string | null;
-  /** What the stack can serve now (see src/redis/mode.ts). */
+  /** What the stack can serve now (see src/ha/mode.ts). */
   mode: ServiceMode;
   /** Whether the Sentinels can fail over. */
   sentinelMode: SentinelMode;
@@ -79,15 +80,12 @@ export async function collectStatus(
     const h = supervisor?.nodes[name];
     return { restarts: h?.restarts ?? null, process: h?.status ?? null };
   };
-  const [states, views, tilts, stats, apps] = await Promise.all([
+  const [states, views, stats, apps] = await Promise.all([
     nodeStates(t, creds.login),
     Promise.all(
       t.sentinels.map((s) =>
         sentinelView(s.host, s.port, t.masterName, creds.sentinelPassword).catch(() => null),
       ),
-    ),
-    Promise.all(
-      t.sentinels.map((s) => sentinelTilt(s.host, s.port, creds.sentinelPassword).catch(() => null)),
     ),
     haproxyStats(statsAccess).catch(() => null),
     Promise.all(t.apps.slice(0, appCount).map(appReadiness)),
@@ -123,7 +121,7 @@ export async function collectStatus(
       up: !!v,
       master: v?.master ? addr(v.master) : null,
       flags: v?.flags ?? '',
-      tilt: !!v && !!tilts[i]?.tilt,
+      tilt: !!v?.tilt,
       ...sup(s.name),
     };
   });
@@ -137,8 +135,9 @@ export async function collectStatus(
     const alarm = memoryAlarm(n.name, states.get(n.name)?.memory);
     if (alarm) alarms.push(alarm);
   }
-  const sentinelMaster = [...named][0] ?? null;
-  const master = t.redis.find((r) => addr(r) === sentinelMaster)?.name ?? null;
+  // The same master the topology page, chaos and bench name: the Sentinels' newest configuration.
+  const newest = newestMaster(views);
+  const master = newest ? (t.redis.find((r) => addr(r) === addr(newest))?.name ?? null) : null;
 
   // The master that serves: the one the Sentinels name if it says so, else the best connected one.
   const serving =
@@ -149,7 +148,7 @@ export async function collectStatus(
   const mode = serviceMode({
     masterUp: !!serving,
     replicasOfMaster: serving ? (states.get(serving.name)?.connectedReplicas ?? 0) : 0,
-    minReplicas: 1,
+    minReplicas: t.minReplicasToWrite,
     replicasUp: nodes.filter((n) => n.role === 'slave').length,
   });
   const up = sentinels.filter((s) => s.up).length;

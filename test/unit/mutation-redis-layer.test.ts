@@ -3,8 +3,8 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { after, describe, it } from 'node:test';
 import type { RedisConfig } from '../../src/config/index.ts';
 import { type LayerEvents, RedisLayer } from '../../src/ha/index.ts';
-import { NodeWatch, SentinelWatch } from '../../src/ha/observe.ts';
 import { SwitchWatcher } from '../../src/ha/switch.ts';
+import { NodeWatch, SentinelWatch } from '../../src/ha/watch.ts';
 
 type Answer = string | number | null | Error | { status: string } | Answer[] | undefined | typeof SILENT;
 

@@ -1,24 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  MEMORY_ALARM_SHARE,
+  memoryAlarm,
+  parseInfo,
+  parseMemory,
+  parseNodeInfo,
+  parseReplication,
+} from '../../src/ha/info.ts';
+import {
   describeMode,
   describeSentinels,
   sentinelMode,
   sentinelsNeeded,
   serviceMode,
 } from '../../src/ha/mode.ts';
-import {
-  MEMORY_ALARM_SHARE,
-  memoryAlarm,
-  newestMaster,
-  parseInfo,
-  parseMemory,
-  parseNodeInfo,
-  parseReplication,
-  parseSentinelMaster,
-  whyDown,
-} from '../../src/ha/observe.ts';
+import { newestMaster } from '../../src/ha/sentinel/belief.ts';
+import { parseSentinelMaster } from '../../src/ha/sentinel/replies.ts';
 import { parseSwitch } from '../../src/ha/switch.ts';
+import { whyDown } from '../../src/ha/watch.ts';
 
 describe('parseInfo', () => {
   it('keeps fields, values with colons, and leaves out headers, blank lines and names that are empty', () => {

@@ -7,10 +7,11 @@ import {
   retryAfterSeconds,
   slowdownDelaysMs,
 } from '../../src/app/stores/limits.ts';
-import { SessionStore, sessionValid } from '../../src/app/stores/sessions.ts';
-import { newGeneration, UserStore } from '../../src/app/stores/users.ts';
+import { SessionStore } from '../../src/app/stores/sessions.ts';
+import { UserStore } from '../../src/app/stores/users.ts';
 import type { RedisLayer } from '../../src/ha/index.ts';
 import { keys } from '../../src/ha/keys.ts';
+import { newGeneration, sessionValid } from '../../src/ha/session.ts';
 
 type Reply = [Error | null, unknown];
 

@@ -8,7 +8,7 @@ import { hashPassword, verifyPassword } from '../../src/app/security/password.ts
 import { acceptedRequestId, crossSiteReason, hasBody, isJson } from '../../src/app/security/requests.ts';
 import { cookieNames, parseCookies, serializeCookie, Tokens } from '../../src/app/security/tokens.ts';
 import { loginRefusalMessage, retryAfterSeconds, slowdownDelaysMs } from '../../src/app/stores/limits.ts';
-import { sessionValid } from '../../src/app/stores/sessions.ts';
+import { sessionValid } from '../../src/ha/session.ts';
 
 const tokens = new Tokens('a-test-secret-with-enough-entropy-0123456789');
 

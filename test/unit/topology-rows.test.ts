@@ -3,12 +3,9 @@ import { describe, it } from 'node:test';
 import { masterOf, nameOf, nodeRows, quorumOf, sentinelRows } from '../../src/app/topology/rows.ts';
 import type { TopologyConfig } from '../../src/config/index.ts';
 import { isReady, parseStatsCsv, readyServers } from '../../src/ha/haproxy-stats.ts';
-import {
-  type NodeInfo,
-  newestMaster,
-  parseSentinelMaster,
-  type SentinelBelief,
-} from '../../src/ha/observe.ts';
+import type { NodeInfo } from '../../src/ha/info.ts';
+import { newestMaster, type SentinelBelief } from '../../src/ha/sentinel/belief.ts';
+import { parseSentinelMaster } from '../../src/ha/sentinel/replies.ts';
 
 const config: TopologyConfig = {
   masterName: 'mymaster',

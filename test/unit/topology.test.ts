@@ -108,7 +108,7 @@ describe('topology: configuration', () => {
 
 describe('why a watched node is down, for a person to read', () => {
   it('names refused and lost connections instead of a client library message', async () => {
-    const { whyDown } = await import('../../src/ha/observe.ts');
+    const { whyDown } = await import('../../src/ha/watch.ts');
     assert.equal(
       whyDown(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
       'connection refused',

@@ -1,44 +1,10 @@
 import type { Redis, RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
+import { encodeSession, sessionValid } from '../../ha/session.ts';
 
 export interface Session {
   sid: string;
   email: string;
-}
-
-interface StoredSession {
-  email: string;
-  /** The generation of the account when the session was made. */
-  gen: string;
-  created: number;
-}
-
-/**
- * True when a stored session belongs to `email`, to the account's current generation `gen` (null:
- * the account is gone) and is younger than `maxAgeMs`. A session without a generation (made before
- * sessions had one) is refused: its user logs in again.
- */
-export function sessionValid(
-  raw: string | null,
-  email: string,
-  gen: string | null,
-  now: number,
-  maxAgeMs: number,
-): boolean {
-  if (raw === null || gen === null) return false;
-  try {
-    const s = JSON.parse(raw) as Partial<StoredSession>;
-    return (
-      typeof s === 'object' &&
-      s !== null &&
-      s.email === email &&
-      s.gen === gen &&
-      typeof s.created === 'number' &&
-      now - s.created < maxAgeMs
-    );
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -98,10 +64,10 @@ export class SessionStore {
    * reused) once a replica holds it.
    */
   async create(email: string, gen: string, sid: string, previous?: string): Promise<Session> {
-    const body: StoredSession = { email, gen, created: Date.now() };
+    const body = encodeSession({ email, gen, created: Date.now() });
     const ttl = Math.min(this.ttlSeconds, Math.ceil(this.maxAgeMs / 1000));
     await this.redis.write(async (r) => {
-      const m = r.multi().set(keys.session(sid), JSON.stringify(body), 'EX', ttl);
+      const m = r.multi().set(keys.session(sid), body, 'EX', ttl);
       if (previous) m.del(keys.session(previous));
       const res = await m.exec();
       for (const [err] of res ?? []) if (err) throw err;

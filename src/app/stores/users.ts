@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
+import { newGeneration } from '../../ha/session.ts';
 
 // Creates the user only if the key is absent; otherwise returns the stored hash so that a write
 // retried after a failover recognises its own earlier success.
@@ -18,14 +18,6 @@ local gen = redis.call('HGET', KEYS[1], 'gen')
 if gen then return gen end
 redis.call('HSET', KEYS[1], 'gen', ARGV[1])
 return ARGV[1]`;
-
-/**
- * A random id of one life of an account: set when it is created, so that an account deleted and
- * registered again has another one, and the sessions of the old one no longer load.
- */
-export function newGeneration(): string {
-  return randomBytes(12).toString('base64url');
-}
 
 export interface Account {
   passwordHash: string;

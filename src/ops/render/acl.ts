@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { KEY_PATTERNS } from '../../ha/keys.ts';
 
 /**
  * The Redis ACL users of the stack. Each client logs in as its own user, with only the keys and
@@ -14,11 +15,8 @@ export interface StackSecrets {
   sentinel: string;
 }
 
-/**
- * The web app's keys (src/app/stores/keys.ts; test/unit/render.test.ts checks that every key the
- * app makes matches one of them). The stack never imports the app, hence the copy.
- */
-export const APP_KEY_PATTERNS = ['user:{*}', 'cart:{*}', 'sess:*', 'rl:*'] as const;
+/** The web app's keys: the patterns derived from the key names in src/ha/keys.ts. */
+export const APP_KEY_PATTERNS = KEY_PATTERNS;
 
 /**
  * What the app sends (AUTH and HELLO need no permission): ioredis's connection set-up, INFO for

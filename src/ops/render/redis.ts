@@ -39,7 +39,7 @@ export function renderRedisConf(t: Topology, node: RedisNode, opts: RedisRenderO
     'appendfsync everysec',
     'appendfilename "appendonly.aof"',
     'save ""',
-    'min-replicas-to-write 1',
+    `min-replicas-to-write ${t.minReplicasToWrite}`,
     'min-replicas-max-lag 5',
     'repl-diskless-sync yes',
     'repl-diskless-sync-delay 0',

@@ -31,6 +31,11 @@ export interface Topology {
   downAfterMs: number;
   failoverTimeoutMs: number;
   parallelSyncs: number;
+  /**
+   * Every Redis node's `min-replicas-to-write`: a master with fewer fresh replicas refuses writes
+   * (the read-only mode of `ha-stack status`).
+   */
+  minReplicasToWrite: number;
   /** Every Redis node's `maxmemory` (Redis syntax: 256mb, 1gb); full, a node refuses writes. */
   maxMemory: string;
   redis: RedisNode[];
@@ -72,6 +77,7 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
     downAfterMs: opts.downAfterMs ?? 1500,
     failoverTimeoutMs: opts.failoverTimeoutMs ?? 3000,
     parallelSyncs: 1,
+    minReplicasToWrite: 1,
     maxMemory: checkMaxMemory(opts.maxMemory ?? DEFAULT_MAX_MEMORY),
     // The first node is the master at the first start; Sentinel decides afterwards.
     redis: numbered(c.redisNodes, redisName).map((name, i) => ({

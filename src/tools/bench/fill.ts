@@ -8,9 +8,9 @@
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
-import { newGeneration } from '../../app/stores/users.ts';
+import { parseMemory, parseReplication } from '../../ha/info.ts';
 import { keys } from '../../ha/keys.ts';
-import { parseInfo } from '../../ha/observe.ts';
+import { encodeSession, newGeneration } from '../../ha/session.ts';
 import { fullCart } from './fixtures.ts';
 
 /** Commands per pipeline: large enough to keep Redis busy, small enough to bound the client's memory. */
@@ -40,7 +40,7 @@ export interface FillSpec {
 function command(kind: Kind, spec: FillSpec, i: number, now: number): string[] {
   const email = fillEmail(spec.tag, i);
   if (kind === 'session') {
-    const body = JSON.stringify({ email, gen: newGeneration(), created: now });
+    const body = encodeSession({ email, gen: newGeneration(), created: now });
     return ['SET', fillKey(kind, spec.tag, i), body, 'EX', String(FILL_TTL_S)];
   }
   if (kind === 'user') {
@@ -211,7 +211,7 @@ export async function unfill(r: Redis, kind: Kind, tag: string, from: number, to
 }
 
 export async function usedMemory(r: Redis): Promise<number> {
-  return Number(parseInfo(await r.info('memory'))['used_memory']);
+  return parseMemory(await r.info('memory'))?.used ?? Number.NaN;
 }
 
 /** The mean `MEMORY USAGE` (every element counted) of `samples` keys of a kind spread over [0, count). */
@@ -252,10 +252,8 @@ export async function accountBytes(r: Redis, tag: string): Promise<Record<string
 export async function replicasCaughtUp(r: Redis, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const info = parseInfo(await r.info('replication'));
-    const offset = Number(info['master_repl_offset']);
-    const replicas = Object.entries(info).filter(([k]) => /^slave\d+$/.test(k));
-    const behind = replicas.filter(([, v]) => Number(/offset=(\d+)/.exec(v)?.[1] ?? -1) < offset);
+    const { offset, replicas } = parseReplication(await r.info('replication'));
+    const behind = replicas.filter((x) => x.offset < offset);
     if (replicas.length > 0 && behind.length === 0) return;
     if (Date.now() > deadline) throw new Error(`replicas still behind after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { operatorAuthorization } from '../../ha/probes.ts';
+import { haproxyStats, upServers } from '../../ha/probes.ts';
 import { renderHaproxyCfg } from '../../ops/render/haproxy.ts';
 import { ManagedProcess } from '../../ops/supervisor/managed.ts';
 import { freePort, freePorts } from '../../ops/supervisor/ports.ts';
@@ -114,11 +114,7 @@ async function startProxy(name: string, workDir: string, ports: [number, number]
       url: `http://${t.haproxy.host}:${t.haproxy.statsPort}/stats`,
       password: operatorPassword,
     };
-    const res = await fetch(`${stats.url};csv`, {
-      headers: { authorization: operatorAuthorization(stats.password) },
-    });
-    const up = (await res.text()).split('\n').filter((l) => l.startsWith('apps,app-') && l.includes(',UP,'));
-    return up.length === 2;
+    return upServers(await haproxyStats(stats), 'apps').length === 2;
   });
   return started;
 }

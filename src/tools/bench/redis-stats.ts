@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { parseInfo } from '../../ha/observe.ts';
+import { parseInfo } from '../../ha/info.ts';
 import type { RedisLogin } from '../../ha/probes.ts';
 
 /**

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { hashPassword } from '../../app/security/password.ts';
-import { parseInfo } from '../../ha/observe.ts';
+import { parseReplicationDetail } from '../../ha/info.ts';
 import { withRedis } from '../../ha/probes.ts';
 import { CliError } from '../../ops/commands/context.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
@@ -89,8 +89,8 @@ async function fullResync(
     `${replica.name} to finish its full resync`,
     () =>
       withRedis(replica.host, replica.port, actions.login, async (r) => {
-        const info = parseInfo(await r.info('replication'));
-        return info['master_link_status'] === 'up' && info['master_sync_in_progress'] === '0';
+        const info = parseReplicationDetail(await r.info('replication'));
+        return info.linkUp && !info.syncing;
       }).catch(() => false),
     { timeoutMs: 300_000, intervalMs: 50 },
   );

@@ -6,7 +6,7 @@
  * the data set.
  */
 import type { Redis } from 'ioredis';
-import { parseInfo } from '../../ha/observe.ts';
+import { parseInfo } from '../../ha/info.ts';
 import { withRedis } from '../../ha/probes.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import { round } from './redis-stats.ts';

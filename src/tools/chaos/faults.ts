@@ -1,4 +1,4 @@
-import { sentinelView, withRedis } from '../../ha/probes.ts';
+import { sentinelView } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
 import { nodeStates, waitForMaster } from '../../ops/observe.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
@@ -153,14 +153,13 @@ export async function waitAppReady(actions: StackActions, name: string, timeoutM
   );
 }
 
-/** The Sentinels that report TILT mode now (`sentinel_tilt:1` in INFO sentinel). */
+/** The Sentinels that report TILT mode now (their belief, as status and the topology page read it). */
 export async function tiltedSentinels(actions: StackActions): Promise<string[]> {
+  const t = actions.topology;
   const out = await Promise.all(
-    actions.topology.sentinels.map(async (s) => {
-      const info = await withRedis(s.host, s.port, { password: actions.sentinelPassword }, (r) =>
-        r.info('sentinel'),
-      ).catch(() => '');
-      return /^sentinel_tilt:1\s*$/m.test(info) ? s.name : null;
+    t.sentinels.map(async (s) => {
+      const v = await sentinelView(s.host, s.port, t.masterName, actions.sentinelPassword).catch(() => null);
+      return v?.tilt ? s.name : null;
     }),
   );
   return out.filter((x): x is string => x !== null);

@@ -1,4 +1,5 @@
-import { parseInfo } from '../../ha/observe.ts';
+import { parseReplicationDetail } from '../../ha/info.ts';
+import { keys } from '../../ha/keys.ts';
 import { withRedis } from '../../ha/probes.ts';
 import { SwitchWatcher } from '../../ha/switch.ts';
 import type { StackActions } from '../../ops/actions.ts';
@@ -36,9 +37,9 @@ async function readBack(actions: StackActions, users: LoadUser[]) {
       const carts = new Map<string, Record<string, string>>();
       const missingSessions: string[] = [];
       for (const u of users) {
-        carts.set(u.email, await r.hgetall(`cart:{${u.email}}`));
+        carts.set(u.email, await r.hgetall(keys.cart(u.email)));
         const sid = sessionId(u);
-        if (!sid || !(await r.exists(`sess:${sid}`))) missingSessions.push(sid ?? '');
+        if (!sid || !(await r.exists(keys.session(sid)))) missingSessions.push(sid ?? '');
       }
       return { master: m.name, carts, sessionsLost: missingSessions.length, missingSessions };
     },
@@ -182,15 +183,15 @@ async function describeNodes(
     actions.topology.redis.map(async (node) => {
       try {
         return await withRedis(node.host, node.port, actions.login, async (r) => {
-          const info = parseInfo((await r.call('INFO', 'replication')) as string);
+          const info = parseReplicationDetail((await r.call('INFO', 'replication')) as string);
           let sessions = 0;
-          for (const sid of sids) sessions += await r.exists(`sess:${sid}`);
+          for (const sid of sids) sessions += await r.exists(keys.session(sid));
           let values = 0;
           for (const d of lost) {
-            if (Number(await r.hget(`cart:{${d.email}}`, d.product)) >= d.acked) values++;
+            if (Number(await r.hget(keys.cart(d.email), d.product)) >= d.acked) values++;
           }
-          const role = info['role'] === 'slave' ? `replica of ${info['master_port']}` : info['role'];
-          return `${node.name}${node.name === readFrom ? ' (read)' : ''}: ${role}, replid ${info['master_replid']?.slice(0, 8)} offset ${info['master_repl_offset']}, ${await r.dbsize()} keys, ${sessions}/${sids.length} missing sessions, ${values}/${lost.length} lost values`;
+          const role = info.role === 'slave' ? `replica of ${info.masterPort}` : info.role;
+          return `${node.name}${node.name === readFrom ? ' (read)' : ''}: ${role}, replid ${info.replid.slice(0, 8)} offset ${info.offset}, ${await r.dbsize()} keys, ${sessions}/${sids.length} missing sessions, ${values}/${lost.length} lost values`;
         });
       } catch (err) {
         return `${node.name}: ${(err as Error).message}`;

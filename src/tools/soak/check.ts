@@ -1,3 +1,4 @@
+import { keys } from '../../ha/keys.ts';
 import { withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
 import { compareCarts } from '../chaos/check.ts';
@@ -43,17 +44,17 @@ export async function readBack(
       let accountsChecked = 0;
       let accountsLost = 0;
       for (const u of users) {
-        carts.set(u.email, await r.hgetall(`cart:{${u.email}}`));
+        carts.set(u.email, await r.hgetall(keys.cart(u.email)));
         if (!registered(u)) continue;
         accountsChecked++;
-        if (!(await r.exists(`user:{${u.email}}`))) {
+        if (!(await r.exists(keys.user(u.email)))) {
           accountsLost++;
           examples.push(`account ${u.email}`);
         }
       }
       let sessionsLost = 0;
       for (const [email, sid] of sessions) {
-        if (await r.exists(`sess:${sid}`)) continue;
+        if (await r.exists(keys.session(sid))) continue;
         sessionsLost++;
         examples.push(`session of ${email}`);
       }

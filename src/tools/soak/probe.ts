@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseInfo } from '../../ha/observe.ts';
+import { parseInfo } from '../../ha/info.ts';
 import { withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
 import { isSameProcess } from '../../ops/supervisor/managed.ts';

@@ -10,11 +10,11 @@ import type { Redis } from 'ioredis';
 import { answerHeaders } from '../../../app/security/headers.ts';
 import { parseCookies, type Tokens } from '../../../app/security/tokens.ts';
 import { cartFromHash } from '../../../app/stores/carts.ts';
-import { sessionValid } from '../../../app/stores/sessions.ts';
 import { cartItemsFromJson } from '../../../app/validate.ts';
 import type { AppConfig } from '../../../config/index.ts';
 import { together } from '../../../ha/clients.ts';
 import { keys } from '../../../ha/keys.ts';
+import { sessionValid } from '../../../ha/session.ts';
 
 const LIMIT = 16 * 1024;
 

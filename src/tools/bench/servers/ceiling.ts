@@ -9,9 +9,10 @@
  */
 import { createServer } from 'node:http';
 import { parseCookies } from '../../../app/security/tokens.ts';
-import { sessionValid } from '../../../app/stores/sessions.ts';
 import { loadConfig } from '../../../config/index.ts';
 import { createClient, together } from '../../../ha/clients.ts';
+import { keys } from '../../../ha/keys.ts';
+import { sessionValid } from '../../../ha/session.ts';
 import { cartAnswer } from './answer.ts';
 import { cartWriter } from './ceiling-write.ts';
 import { stopOnSignal } from './stop.ts';
@@ -42,9 +43,9 @@ const server = createServer((req, res) => {
   }
   together(redis, () =>
     Promise.all([
-      redis.getex(`sess:${signed.sid}`, 'EX', config.sessionTtlSeconds),
-      redis.hget(`user:{${signed.email}}`, 'gen'),
-      redis.hgetall(`cart:{${signed.email}}`),
+      redis.getex(keys.session(signed.sid), 'EX', config.sessionTtlSeconds),
+      redis.hget(keys.user(signed.email), 'gen'),
+      redis.hgetall(keys.cart(signed.email)),
     ]),
   ).then(
     ([raw, gen, cart]) => {

@@ -9,6 +9,7 @@ import express from 'express';
 import session from 'express-session';
 import { loadConfig } from '../../../config/index.ts';
 import { createClient } from '../../../ha/clients.ts';
+import { keys } from '../../../ha/keys.ts';
 import { cartAnswer } from './answer.ts';
 import { stopOnSignal } from './stop.ts';
 
@@ -59,7 +60,7 @@ app.get('/get', (req, res, next) => {
     res.redirect(303, '/login');
     return;
   }
-  redis.hgetall(`cart:{${email}}`).then((cart) => {
+  redis.hgetall(keys.cart(email)).then((cart) => {
     res.set(headers).send(page(req.sessionID, email, cart));
   }, next);
 });
