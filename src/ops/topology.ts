@@ -1,3 +1,6 @@
+import { integer, reader } from '../config/settings.ts';
+import { ConfigError } from '../config/types.ts';
+
 /**
  * The topology as data: one description that the local supervisor and the compose renderer share,
  * so the two ways to run the stack cannot drift apart.
@@ -98,7 +101,7 @@ export const DEFAULT_MAX_MEMORY = '256mb';
 /** A `maxmemory` value as Redis takes it: bytes, or a number with k, kb, m, mb, g or gb. */
 export function checkMaxMemory(value: string, variable = 'REDIS_MAXMEMORY'): string {
   if (!/^[1-9]\d*(b|k|kb|m|mb|g|gb)?$/i.test(value))
-    throw new Error(`${variable}: must be a size such as 256mb or 1gb, got "${value}"`);
+    throw new ConfigError(variable, `must be a size such as 256mb or 1gb, got "${value}"`);
   return value.toLowerCase();
 }
 
@@ -129,16 +132,21 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
   };
 }
 
+/** The port variables as a table of settings (docs/configuration.md lists them). */
+export const PORT_SETTINGS = Object.fromEntries(
+  (Object.entries(PORT_VARIABLES) as [PortName, string][]).map(([name, variable]) => [
+    variable,
+    integer({ min: 1, max: 65535, defaultText: String(DEFAULT_PORTS[name]), help: `the port of ${name}` }),
+  ]),
+);
+
 /** Reads port overrides from the environment (`REDIS_1_PORT=7000 ...`), naming a bad value. */
 export function portsFromEnv(env: Record<string, string | undefined>): Partial<Record<PortName, number>> {
+  const get = reader(env, PORT_SETTINGS);
   const out: Partial<Record<PortName, number>> = {};
   for (const [name, variable] of Object.entries(PORT_VARIABLES) as [PortName, string][]) {
-    const raw = env[variable];
-    if (raw === undefined || raw === '') continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 65535)
-      throw new Error(`${variable}: must be a port number, got "${raw}"`);
-    out[name] = n;
+    const port = get(variable) as number | undefined;
+    if (port !== undefined) out[name] = port;
   }
   return out;
 }

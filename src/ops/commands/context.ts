@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Env, reader } from '../../config/settings.ts';
 import { ControlClient, type StackFile } from '../control.ts';
+import { OPS_SETTINGS } from '../settings.ts';
 import { RunDir } from '../supervisor/rundir.ts';
 import { REPO_ROOT } from '../supervisor/supervisor.ts';
 
@@ -20,8 +22,8 @@ export class CliError extends Error {
   }
 }
 
-export function runDirPath(env = process.env): string {
-  return env['HA_STACK_RUN_DIR'] || join(REPO_ROOT, '.run');
+export function runDirPath(env: Env = process.env): string {
+  return reader(env, OPS_SETTINGS)('HA_STACK_RUN_DIR') ?? join(REPO_ROOT, '.run');
 }
 
 export function stackFilePath(run: RunDir): string {

@@ -3,9 +3,9 @@ import { dirname, join, relative } from 'node:path';
 import { renderComposeFiles } from '../render/compose.ts';
 import { renderKubernetesFiles } from '../render/kubernetes.ts';
 import { renderLocalFiles } from '../render/local.ts';
-import { defineTopology, portsFromEnv } from '../topology.ts';
+import { topologyFromEnv } from '../settings.ts';
+import { defineTopology } from '../topology.ts';
 import { CliError, runDirPath, UsageError } from './context.ts';
-import { envInt, envMaxMemory } from './up.ts';
 
 const TARGETS = ['compose', 'local', 'kubernetes'] as const;
 type Target = (typeof TARGETS)[number];
@@ -35,12 +35,7 @@ function parse(args: string[]): { target: Target; out: string; check: boolean } 
 export function filesFor(target: Target): Record<string, string> {
   if (target === 'compose') return renderComposeFiles();
   if (target === 'kubernetes') return renderKubernetesFiles();
-  const topology = defineTopology({
-    ports: portsFromEnv(process.env),
-    downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
-    failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
-    maxMemory: envMaxMemory(),
-  });
+  const topology = defineTopology(topologyFromEnv());
   // For reading: no password (the stack writes its own copies, with them, at each start).
   return renderLocalFiles(topology, { runDir: runDirPath(), secrets: undefined });
 }

@@ -2,37 +2,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type StackFile, serveControl } from '../control.ts';
+import { connectionsPerAddressFromEnv, topologyFromEnv } from '../settings.ts';
 import { collectStatus, statusLine } from '../status.ts';
 import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
 import { waitFor } from '../supervisor/wait.ts';
-import { checkMaxMemory, portsFromEnv } from '../topology.ts';
 import { CliError, runDirPath, stackFilePath } from './context.ts';
-
-export function envInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw new CliError(`${name}: must be a whole number of milliseconds, got "${raw}"`);
-  return Number(raw);
-}
-
-/** REDIS_MAXMEMORY: every Redis node's maxmemory (default 256mb). */
-export function envMaxMemory(): string | undefined {
-  const raw = process.env['REDIS_MAXMEMORY'];
-  if (raw === undefined || raw === '') return undefined;
-  try {
-    return checkMaxMemory(raw);
-  } catch (err) {
-    throw new CliError(err instanceof Error ? err.message : String(err));
-  }
-}
-
-function envCount(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^[1-9]\d{0,5}$/.test(raw)) throw new CliError(`${name}: must be a whole number from 1, got "${raw}"`);
-  return Number(raw);
-}
 
 function map(stack: StackFile, runDir: string): string {
   const t = stack.topology;
@@ -64,13 +39,8 @@ async function foreground(): Promise<void> {
   log(`starting in ${runDir}`);
   const stack = await Stack.start({
     runDir,
-    topology: {
-      ports: portsFromEnv(process.env),
-      downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
-      failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
-      maxMemory: envMaxMemory(),
-    },
-    connectionsPerAddress: envCount('HAPROXY_CONNECTIONS_PER_ADDRESS'),
+    topology: topologyFromEnv(),
+    connectionsPerAddress: connectionsPerAddressFromEnv(),
     onEvent: log,
   });
   const run = new RunDir(runDir);
