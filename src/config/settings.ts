@@ -19,6 +19,8 @@ export interface Setting<T> {
   readonly allowed?: string;
   /** Never printed; the documentation marks it. */
   readonly secret?: boolean;
+  /** An integer's bounds, both accepted. */
+  readonly range?: { readonly min: number; readonly max: number };
   /** The value of a set variable, or a ConfigError naming it. */
   parse(raw: string, name: string): T;
 }
@@ -74,6 +76,7 @@ export function integer(
     defaultText: o.defaultText,
     allowed: o.allowed ?? `${o.min} to ${o.max}${o.rule ? `, ${o.rule.text}` : ''}`,
     secret: o.secret,
+    range: { min: o.min, max: o.max },
     parse(raw, name) {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
       const n = Number(raw);

@@ -136,7 +136,7 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
 export const PORT_SETTINGS = Object.fromEntries(
   (Object.entries(PORT_VARIABLES) as [PortName, string][]).map(([name, variable]) => [
     variable,
-    integer({ min: 1, max: 65535, defaultText: String(DEFAULT_PORTS[name]), help: `the port of ${name}` }),
+    integer({ min: 1, max: 65535, defaultText: `\`${DEFAULT_PORTS[name]}\``, help: `the port of ${name}` }),
   ]),
 );
 
