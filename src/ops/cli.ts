@@ -38,9 +38,9 @@ export const USAGE = `usage: ha-stack <command> [arguments]
 
 const COMMANDS: Record<string, Command> = {
   up,
-  down: () => down(),
+  down,
   status,
-  failover: () => failover(),
+  failover,
   kill: (a) => nodeAction('kill', a),
   stop: (a) => nodeAction('stop', a),
   start: (a) => nodeAction('start', a),

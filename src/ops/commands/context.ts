@@ -56,15 +56,18 @@ export const NODE_NAMES = [
   'haproxy',
 ];
 
+/** A node name as the command line may give it: one of NODE_NAMES, or `master`. */
+export function checkNodeName(name: string): string {
+  if (name !== 'master' && !NODE_NAMES.includes(name))
+    throw new UsageError(`unknown node "${name}" (one of: master, ${NODE_NAMES.join(', ')})`);
+  return name;
+}
+
 /** A node name from the command line; `master` means whichever Redis node is master now. */
 export async function resolveNode(client: ControlClient, name: string | undefined): Promise<string> {
   if (!name) throw new UsageError('name a node');
-  if (name === 'master') {
-    const m = await client.currentMaster();
-    if (!m) throw new CliError('the Sentinels name no master right now');
-    return m.name;
-  }
-  if (!NODE_NAMES.includes(name))
-    throw new UsageError(`unknown node "${name}" (one of: master, ${NODE_NAMES.join(', ')})`);
-  return name;
+  if (checkNodeName(name) !== 'master') return name;
+  const m = await client.currentMaster();
+  if (!m) throw new CliError('the Sentinels name no master right now');
+  return m.name;
 }

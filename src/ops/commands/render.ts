@@ -5,31 +5,23 @@ import { renderKubernetesFiles } from '../render/kubernetes.ts';
 import { renderLocalFiles } from '../render/local.ts';
 import { topologyFromEnv } from '../settings.ts';
 import { defineTopology } from '../topology.ts';
+import { parseCommandLine } from './args.ts';
 import { CliError, runDirPath, UsageError } from './context.ts';
 
 const TARGETS = ['compose', 'local', 'kubernetes'] as const;
 type Target = (typeof TARGETS)[number];
 
-function parse(args: string[]): { target: Target; out: string; check: boolean } {
-  let target: string | undefined;
-  let out: string | undefined;
-  let check = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--target') target = value();
-    else if (arg === '--out') out = value();
-    else if (arg === '--check') check = true;
-    else throw new UsageError(`render: unknown argument "${arg}"`);
-  }
+export function parseRenderArgs(args: string[]): { target: Target; out: string; check: boolean } {
+  const { values } = parseCommandLine(args, {
+    target: { type: 'string' },
+    out: { type: 'string' },
+    check: { type: 'boolean' },
+  });
+  const target = values.target;
   if (!target || !(TARGETS as readonly string[]).includes(target))
     throw new UsageError(`render: --target must be one of ${TARGETS.join(', ')}`);
-  if (!out) throw new UsageError('render: --out DIR is required');
-  return { target: target as Target, out, check };
+  if (!values.out) throw new UsageError('render: --out DIR is required');
+  return { target: target as Target, out: values.out, check: values.check === true };
 }
 
 export function filesFor(target: Target): Record<string, string> {
@@ -51,7 +43,7 @@ const read = (path: string) => {
 /** `render --target compose|local|kubernetes --out DIR [--check]`: writes the generated configs, or with --check
  * only compares them and fails when one differs. */
 export async function render(args: string[]): Promise<void> {
-  const { target, out, check } = parse(args);
+  const { target, out, check } = parseRenderArgs(args);
   const files = Object.entries(filesFor(target)).map(([path, text]) => [join(out, path), text] as const);
   if (check) {
     const stale = files.filter(([path, text]) => read(path) !== text).map(([path]) => relative('.', path));

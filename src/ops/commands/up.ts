@@ -7,6 +7,7 @@ import { collectStatus, statusLine } from '../status.ts';
 import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
 import { waitFor } from '../supervisor/wait.ts';
+import { parseCommandLine } from './args.ts';
 import { CliError, runDirPath, stackFilePath } from './context.ts';
 
 function map(stack: StackFile, runDir: string): string {
@@ -128,7 +129,13 @@ async function detached(): Promise<void> {
   process.stdout.write(`launcher pid ${child.pid}, its log: ${logFile}\n`);
 }
 
+export function parseUpArgs(args: string[]): { detach: boolean } {
+  const { values } = parseCommandLine(args, { detach: { type: 'boolean', short: 'd' } });
+  return { detach: values.detach === true };
+}
+
+/** `up [--detach]`: the stack in the foreground, or a launcher in the background. */
 export async function up(args: string[]): Promise<void> {
-  if (args.includes('--detach') || args.includes('-d')) await detached();
+  if (parseUpArgs(args).detach) await detached();
   else await foreground();
 }
