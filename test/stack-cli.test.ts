@@ -15,7 +15,7 @@ const run = promisify(execFile);
 
 describe('the ha-stack command', () => {
   const cli = (args: string[], env: Record<string, string> = {}) =>
-    run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), ...args], {
+    run(process.execPath, [join(REPO_ROOT, 'bin/ha-stack.js'), ...args], {
       env: { ...process.env, ...env },
       cwd: REPO_ROOT,
     }).then(
