@@ -28,8 +28,8 @@ import { tempDirs } from './helpers/stack.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DEPLOY = join(ROOT, 'deploy');
-const ENTRYPOINT = join(DEPLOY, 'sentinel-entrypoint.sh');
-const REDIS_ENTRYPOINT = join(DEPLOY, 'redis-entrypoint.sh');
+const ENTRYPOINT = join(DEPLOY, 'scripts/sentinel-entrypoint.sh');
+const REDIS_ENTRYPOINT = join(DEPLOY, 'scripts/redis-entrypoint.sh');
 const exec = promisify(execFile);
 
 const tempDir = tempDirs();
@@ -231,7 +231,7 @@ describe('deploy/redis/*.conf', () => {
   }
 });
 
-describe('deploy/redis-entrypoint.sh', () => {
+describe('deploy/scripts/redis-entrypoint.sh', () => {
   const services = composeDocument()['services'] as Record<string, { command: string[] }>;
   /** The entrypoint running `echo` instead of redis-server: it prints the arguments it would start with. */
   const entrypoint = (args: string[], env: Record<string, string>) =>
@@ -287,7 +287,7 @@ describe('deploy/redis-entrypoint.sh', () => {
   });
 });
 
-describe('deploy/redis-entrypoint.sh: a node that starts again asks the Sentinels first', () => {
+describe('deploy/scripts/redis-entrypoint.sh: a node that starts again asks the Sentinels first', () => {
   const service = (composeDocument()['services'] as Record<string, { environment: Record<string, string> }>)[
     'redis-master'
   ]!;
@@ -393,7 +393,7 @@ describe('deploy/redis-entrypoint.sh: a node that starts again asks the Sentinel
   });
 });
 
-describe('deploy/sentinel-entrypoint.sh', () => {
+describe('deploy/scripts/sentinel-entrypoint.sh', () => {
   const t = composeTopology();
   const sentinel = t.sentinels[0]!;
   const service = (composeDocument(t)['services'] as Record<string, { environment: Record<string, string> }>)[

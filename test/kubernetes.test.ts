@@ -1,6 +1,6 @@
 // The pieces of deploy/kubernetes/ with logic, run against real redis-server and redis-sentinel
-// processes on the loopback: the Redis pod's start (deploy/redis-pod-start.sh, then
-// redis-entrypoint.sh) and its pre-stop hand-over (deploy/redis-prestop.sh), the copies the
+// processes on the loopback: the Redis pod's start (deploy/scripts/redis-pod-start.sh, then
+// redis-entrypoint.sh) and its pre-stop hand-over (deploy/scripts/redis-prestop.sh), the files the
 // ConfigMap ships, with the environment and the arguments of the StatefulSet's container. Only what
 // a cluster gives a pod differs: each node has a loopback address instead of its stable DNS name,
 // and ports picked free at run time.
@@ -17,7 +17,7 @@ import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { tempDirs } from './helpers/stack.ts';
 
 const OUT = fileURLToPath(new URL('../deploy/kubernetes/', import.meta.url));
-const SCRIPTS = join(OUT, 'scripts');
+const SCRIPTS = fileURLToPath(new URL('../deploy/scripts/', import.meta.url));
 const exec = promisify(execFile);
 const tempDir = tempDirs();
 

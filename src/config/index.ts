@@ -1,115 +1,23 @@
+// loadConfig: the app's configuration, read once at start through the tables of table.ts. What
+// ties variables together (a secret required or strong outside development, the Sentinels or a URL)
+// is decided here; everything about one variable alone is its table entry.
+
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 
+import { namedList } from './addresses.ts';
+import { type Env, reader } from './settings.ts';
+import { REDIS_SETTINGS, SERVER_SETTINGS, TOPOLOGY_SETTINGS } from './table.ts';
 import {
   type AppConfig,
   ConfigError,
-  type NamedAddress,
   type OperatorConfig,
   type RedisConfig,
   type RedisTarget,
-  type SentinelAddress,
   type TopologyConfig,
 } from './types.ts';
 
 export * from './types.ts';
-
-type Env = Record<string, string | undefined>;
-
-function str(env: Env, name: string, fallback: string): string {
-  const v = env[name];
-  return v === undefined || v === '' ? fallback : v;
-}
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
-}
-
-/** A DNS name or an IPv4 address: letters, digits, dots and inner hyphens. */
-const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
-/** The inside of `[...]`: an IPv6 address, with an optional zone (`%eth0`). */
-const IPV6 = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?$/;
-
-/** `host:port`, `[ipv6]:port`; anything else (an empty host, `[]`, a stray `=`) is refused. */
-function parseHostPort(name: string, item: string): SentinelAddress {
-  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(item.trim());
-  const host = m?.[1] ?? m?.[2] ?? '';
-  const port = m ? Number(m[3]) : Number.NaN;
-  const hostOk = m?.[1] !== undefined ? IPV6.test(host) : HOSTNAME.test(host);
-  if (!hostOk || port < 1 || port > 65535) {
-    throw new ConfigError(name, `"${item}" is not host:port`);
-  }
-  return { host, port };
-}
-
-/** `name=host:port` or `host:port` items separated by commas. */
-function namedList(name: string, raw: string): NamedAddress[] {
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((item) => {
-      const eq = item.indexOf('=');
-      const label = eq > 0 ? item.slice(0, eq).trim() : '';
-      const addr = parseHostPort(name, eq > 0 ? item.slice(eq + 1) : item);
-      if (label !== '' && !/^[A-Za-z0-9._-]{1,64}$/.test(label))
-        throw new ConfigError(name, `"${label}" is not a valid node name`);
-      return { name: label || `${addr.host}:${addr.port}`, ...addr };
-    });
-}
-
-function readTopology(env: Env): TopologyConfig {
-  const sentinels = env['TOPOLOGY_SENTINELS'] || env['REDIS_SENTINELS'] || '';
-  const stats = env['HAPROXY_STATS_URL'] || undefined;
-  if (stats !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(stats);
-    } catch {
-      throw new ConfigError('HAPROXY_STATS_URL', `"${stats}" is not a URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new ConfigError('HAPROXY_STATS_URL', 'must be an http:// or https:// URL');
-  }
-  return {
-    masterName: str(env, 'REDIS_MASTER_NAME', 'mymaster'),
-    redisNodes: namedList('TOPOLOGY_REDIS_NODES', env['TOPOLOGY_REDIS_NODES'] ?? ''),
-    sentinels: namedList(env['TOPOLOGY_SENTINELS'] ? 'TOPOLOGY_SENTINELS' : 'REDIS_SENTINELS', sentinels),
-    haproxyStatsUrl: stats,
-    haproxyAppBackend: str(env, 'HAPROXY_APP_BACKEND', 'apps'),
-    pollMs: int(env, 'TOPOLOGY_POLL_MS', 500, 100, 60_000),
-    stateFile: env['HA_STACK_STATE_FILE'] || undefined,
-  };
-}
-
-function readOperator(env: Env, appEnv: string): OperatorConfig {
-  const password = env['HAPROXY_OPERATOR_PASSWORD'] || undefined;
-  const weakness = password === undefined ? undefined : secretWeakness(password);
-  if (weakness && appEnv !== 'development') throw new ConfigError('HAPROXY_OPERATOR_PASSWORD', weakness);
-  const previousPassword = (password && env['HAPROXY_OPERATOR_PASSWORD_PREVIOUS']) || undefined;
-  const previousWeakness = previousPassword === undefined ? undefined : secretWeakness(previousPassword);
-  if (previousWeakness && appEnv !== 'development')
-    throw new ConfigError('HAPROXY_OPERATOR_PASSWORD_PREVIOUS', previousWeakness);
-  return {
-    password,
-    previousPassword,
-    streamsPerAddress: int(env, 'TOPOLOGY_STREAMS_PER_ADDRESS', 8, 1, 10_000),
-    streamsPerInstance: int(env, 'TOPOLOGY_STREAMS_PER_INSTANCE', 64, 1, 100_000),
-  };
-}
 
 /** Secrets that are short, or made of very few distinct characters, are refused outside development. */
 export function secretWeakness(secret: string): string | undefined {
@@ -119,115 +27,125 @@ export function secretWeakness(secret: string): string | undefined {
   return undefined;
 }
 
-function readRedis(env: Env): RedisConfig {
-  const url = env['REDIS_URL'];
-  const sentinels = env['REDIS_SENTINELS'];
-  let target: RedisTarget;
-  if (sentinels) {
-    const list = sentinels
-      .split(',')
-      .filter((s) => s.trim() !== '')
-      .map((s) => parseHostPort('REDIS_SENTINELS', s));
-    if (list.length === 0) throw new ConfigError('REDIS_SENTINELS', 'lists no sentinel');
-    const masterName = str(env, 'REDIS_MASTER_NAME', 'mymaster');
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(masterName)) {
-      throw new ConfigError('REDIS_MASTER_NAME', `"${masterName}" is not a valid master name`);
-    }
-    target = { kind: 'sentinel', sentinels: list, masterName };
-  } else if (url) {
-    if (!/^rediss?:\/\//.test(url))
-      throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
-    try {
-      new URL(url);
-    } catch {
-      throw new ConfigError('REDIS_URL', 'is not a valid URL');
-    }
-    target = { kind: 'url', url };
-  } else {
-    throw new ConfigError(
-      'REDIS_SENTINELS',
-      'set REDIS_SENTINELS (host:port,...) or REDIS_URL (redis://...)',
-    );
-  }
-  const password = env['REDIS_PASSWORD'] || undefined;
+/** A set secret, refused when weak outside development. */
+function strongSecret(name: string, value: string | undefined, appEnv: string): string | undefined {
+  const weakness = value === undefined ? undefined : secretWeakness(value);
+  if (weakness && appEnv !== 'development') throw new ConfigError(name, weakness);
+  return value;
+}
+
+function readTopology(env: Env, redis: RedisConfig): TopologyConfig {
+  const get = reader(env, TOPOLOGY_SETTINGS);
+  const haproxyStatsUrl = get('HAPROXY_STATS_URL');
   return {
-    target,
-    username: env['REDIS_USERNAME'] || undefined,
-    password,
-    sentinelPassword: env['REDIS_SENTINEL_PASSWORD'] || undefined,
-    waitReplicas: int(env, 'REDIS_WAIT_REPLICAS', target.kind === 'sentinel' ? 1 : 0, 0, 16),
-    waitTimeoutMs: int(env, 'REDIS_WAIT_TIMEOUT_MS', 500, 10, 60_000),
-    writeDeadlineMs: int(env, 'WRITE_DEADLINE_MS', 6000, 100, 120_000),
-    readFallbackMs: int(env, 'READ_FALLBACK_MS', 150, 10, 10_000),
-    noReplicaGraceMs: int(env, 'NO_REPLICA_GRACE_MS', 2000, 0, 120_000),
-    connectTimeoutMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', 1000, 100, 60_000),
+    // REDIS_MASTER_NAME is checked where the Sentinels are asked for it; with REDIS_URL it is only shown.
+    masterName:
+      redis.target.kind === 'sentinel' ? redis.target.masterName : env['REDIS_MASTER_NAME'] || 'mymaster',
+    redisNodes: get('TOPOLOGY_REDIS_NODES') ?? [],
+    sentinels:
+      get('TOPOLOGY_SENTINELS') ??
+      (redis.target.kind === 'sentinel' ? namedList('REDIS_SENTINELS', env['REDIS_SENTINELS'] ?? '') : []),
+    haproxyStatsUrl,
+    haproxyAppBackend: get('HAPROXY_APP_BACKEND'),
+    pollMs: get('TOPOLOGY_POLL_MS'),
+    stateFile: get('HA_STACK_STATE_FILE'),
   };
 }
 
-export function loadConfig(env: Env = process.env): AppConfig {
-  const appEnv = str(env, 'APP_ENV', 'production');
-  if (appEnv !== 'production' && appEnv !== 'development') {
-    throw new ConfigError('APP_ENV', `must be production or development, got "${appEnv}"`);
-  }
-  const port = int(env, 'PORT', 3001, 0, 65535);
-  let sessionSecret = env['SESSION_SECRET'] ?? '';
-  let sessionSecretGenerated = false;
-  if (sessionSecret === '') {
-    if (appEnv !== 'development') {
-      throw new ConfigError(
-        'SESSION_SECRET',
-        'is required outside development (APP_ENV=development generates one)',
-      );
-    }
-    sessionSecret = randomBytes(32).toString('base64url');
-    sessionSecretGenerated = true;
-  } else {
-    const weakness = secretWeakness(sessionSecret);
-    if (weakness && appEnv !== 'development') throw new ConfigError('SESSION_SECRET', weakness);
-  }
-  const trustProxy = str(env, 'TRUST_PROXY', '127.0.0.1,::1')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  const logLevel = str(env, 'LOG_LEVEL', 'info');
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `unknown level "${logLevel}"`);
-  }
-  const sessionSecretPrevious = env['SESSION_SECRET_PREVIOUS'] || undefined;
-  if (sessionSecretPrevious !== undefined && appEnv !== 'development') {
-    const weakness = secretWeakness(sessionSecretPrevious);
-    if (weakness) throw new ConfigError('SESSION_SECRET_PREVIOUS', weakness);
-  }
-  const scryptCost = int(env, 'SCRYPT_COST', 16_384, 1024, 1_048_576);
-  if ((scryptCost & (scryptCost - 1)) !== 0) throw new ConfigError('SCRYPT_COST', 'must be a power of two');
+function readOperator(env: Env, appEnv: string): OperatorConfig {
+  const get = reader(env, TOPOLOGY_SETTINGS);
+  const password = strongSecret('HAPROXY_OPERATOR_PASSWORD', get('HAPROXY_OPERATOR_PASSWORD'), appEnv);
+  // A previous password alone opens nothing: without a password the views need none.
+  const previous = password === undefined ? undefined : get('HAPROXY_OPERATOR_PASSWORD_PREVIOUS');
   return {
-    env: appEnv,
-    host: str(env, 'HOST', '127.0.0.1'),
-    port,
-    instanceId: str(env, 'INSTANCE_ID', `${hostname()}:${port}`),
-    sessionSecret,
-    sessionSecretGenerated,
-    sessionSecretPrevious,
-    sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 600, 10, 86_400),
-    sessionMaxAgeSeconds: int(env, 'SESSION_MAX_AGE_SECONDS', 43_200, 1, 2_592_000),
-    cookieSecure: bool(env, 'COOKIE_SECURE', false),
-    metricsNode: bool(env, 'METRICS_NODE', false),
-    trustProxy,
-    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16_384, 1024, 10_485_760),
-    loginLimitPerEmail: int(env, 'LOGIN_LIMIT_PER_EMAIL', 5, 1, 10_000),
-    loginLimitPerIp: int(env, 'LOGIN_LIMIT_PER_IP', 30, 1, 100_000),
-    loginLimitWindowSeconds: int(env, 'LOGIN_LIMIT_WINDOW_SECONDS', 900, 1, 86_400),
-    loginSlowdownAfter: int(env, 'LOGIN_SLOWDOWN_AFTER', 20, 1, 100_000),
-    loginSlowdownMaxSeconds: int(env, 'LOGIN_SLOWDOWN_MAX_SECONDS', 60, 1, 3600),
-    registerLimitPerIp: int(env, 'REGISTER_LIMIT_PER_IP', 10, 1, 1_000_000),
-    registerLimitWindowSeconds: int(env, 'REGISTER_LIMIT_WINDOW_SECONDS', 3600, 1, 86_400),
-    scryptCost,
-    hashConcurrency: int(env, 'HASH_CONCURRENCY', Math.max(2, availableParallelism()), 2, 256),
-    logLevel,
-    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
-    shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 2500, 0, 60_000),
-    redis: readRedis(env),
-    topology: readTopology(env),
-    operator: readOperator(env, appEnv),
+    password,
+    previousPassword: strongSecret('HAPROXY_OPERATOR_PASSWORD_PREVIOUS', previous, appEnv),
+    streamsPerAddress: get('TOPOLOGY_STREAMS_PER_ADDRESS'),
+    streamsPerInstance: get('TOPOLOGY_STREAMS_PER_INSTANCE'),
   };
+}
+
+function readRedis(env: Env): RedisConfig {
+  const get = reader(env, REDIS_SETTINGS);
+  const sentinels = get('REDIS_SENTINELS');
+  let target: RedisTarget;
+  if (sentinels) {
+    target = { kind: 'sentinel', sentinels, masterName: get('REDIS_MASTER_NAME') };
+  } else {
+    const url = get('REDIS_URL');
+    if (url === undefined)
+      throw new ConfigError(
+        'REDIS_SENTINELS',
+        'set REDIS_SENTINELS (host:port,...) or REDIS_URL (redis://...)',
+      );
+    target = { kind: 'url', url };
+  }
+  return {
+    target,
+    username: get('REDIS_USERNAME'),
+    password: get('REDIS_PASSWORD'),
+    sentinelPassword: get('REDIS_SENTINEL_PASSWORD'),
+    waitReplicas: get('REDIS_WAIT_REPLICAS') ?? (target.kind === 'sentinel' ? 1 : 0),
+    waitTimeoutMs: get('REDIS_WAIT_TIMEOUT_MS'),
+    writeDeadlineMs: get('WRITE_DEADLINE_MS'),
+    readFallbackMs: get('READ_FALLBACK_MS'),
+    noReplicaGraceMs: get('NO_REPLICA_GRACE_MS'),
+    connectTimeoutMs: get('REDIS_CONNECT_TIMEOUT_MS'),
+  };
+}
+
+function readSessionSecret(env: Env, appEnv: string): { secret: string; generated: boolean } {
+  const secret = reader(env, SERVER_SETTINGS)('SESSION_SECRET');
+  if (secret !== undefined)
+    return { secret: strongSecret('SESSION_SECRET', secret, appEnv)!, generated: false };
+  if (appEnv !== 'development')
+    throw new ConfigError(
+      'SESSION_SECRET',
+      'is required outside development (APP_ENV=development generates one)',
+    );
+  return { secret: randomBytes(32).toString('base64url'), generated: true };
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const get = reader(env, SERVER_SETTINGS);
+  const appEnv = get('APP_ENV');
+  const port = get('PORT');
+  const session = readSessionSecret(env, appEnv);
+  const trustProxy = get('TRUST_PROXY');
+  const logLevel = get('LOG_LEVEL');
+  const sessionSecretPrevious = strongSecret(
+    'SESSION_SECRET_PREVIOUS',
+    get('SESSION_SECRET_PREVIOUS'),
+    appEnv,
+  );
+  const scryptCost = get('SCRYPT_COST');
+  const app = {
+    env: appEnv,
+    host: get('HOST'),
+    port,
+    instanceId: get('INSTANCE_ID') ?? `${hostname()}:${port}`,
+    sessionSecret: session.secret,
+    sessionSecretGenerated: session.generated,
+    sessionSecretPrevious,
+    sessionTtlSeconds: get('SESSION_TTL_SECONDS'),
+    sessionMaxAgeSeconds: get('SESSION_MAX_AGE_SECONDS'),
+    cookieSecure: get('COOKIE_SECURE'),
+    metricsNode: get('METRICS_NODE'),
+    trustProxy,
+    bodyLimitBytes: get('BODY_LIMIT_BYTES'),
+    loginLimitPerEmail: get('LOGIN_LIMIT_PER_EMAIL'),
+    loginLimitPerIp: get('LOGIN_LIMIT_PER_IP'),
+    loginLimitWindowSeconds: get('LOGIN_LIMIT_WINDOW_SECONDS'),
+    loginSlowdownAfter: get('LOGIN_SLOWDOWN_AFTER'),
+    loginSlowdownMaxSeconds: get('LOGIN_SLOWDOWN_MAX_SECONDS'),
+    registerLimitPerIp: get('REGISTER_LIMIT_PER_IP'),
+    registerLimitWindowSeconds: get('REGISTER_LIMIT_WINDOW_SECONDS'),
+    scryptCost,
+    hashConcurrency: get('HASH_CONCURRENCY') ?? Math.max(2, availableParallelism()),
+    logLevel,
+    shutdownGraceMs: get('SHUTDOWN_GRACE_MS'),
+    shutdownDrainMs: get('SHUTDOWN_DRAIN_MS'),
+  };
+  const redis = readRedis(env);
+  return { ...app, redis, topology: readTopology(env, redis), operator: readOperator(env, appEnv) };
 }

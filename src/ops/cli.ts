@@ -44,9 +44,9 @@ counts (default ${D.redisNodes} Redis nodes, ${D.sentinels} Sentinels, ${D.apps}
 
 const COMMANDS: Record<string, Command> = {
   up,
-  down: () => down(),
+  down,
   status,
-  failover: () => failover(),
+  failover,
   kill: (a) => nodeAction('kill', a),
   stop: (a) => nodeAction('stop', a),
   start: (a) => nodeAction('start', a),

@@ -511,7 +511,7 @@ describe('deploy/compose.yaml on Docker', () => {
       }
       console.log(sentinelEvents);
     }
-    // A restarted node asks the Sentinels first (deploy/redis-entrypoint.sh): never a second master.
+    // A restarted node asks the Sentinels first (deploy/scripts/redis-entrypoint.sh): never a second master.
     assert.equal(
       twoMastersMs,
       0,

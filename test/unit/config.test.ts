@@ -1,9 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/index.ts';
+import { ConfigError, loadConfig, secretWeakness } from '../../src/config/index.ts';
 
 const SECRET = 'k3Jq9vX2mP8rT5wY1zA4bC7dE0fG6hL-';
 const base = { REDIS_SENTINELS: '127.0.0.1:26380, 127.0.0.1:26381', SESSION_SECRET: SECRET };
+const single = { REDIS_SENTINELS: '127.0.0.1:26380', SESSION_SECRET: SECRET };
+
+type Env = Record<string, string>;
+
+/** The ConfigError loadConfig throws for env: its variable and message. */
+function refusal(env: Env): { variable: string; message: string } {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.equal(err.name, 'ConfigError');
+    return { variable: err.variable, message: err.message };
+  }
+  assert.fail(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
 
 function variableOf(env: Record<string, string>): string {
   try {
@@ -120,5 +135,264 @@ describe('configuration', () => {
       }),
       'HAPROXY_OPERATOR_PASSWORD_PREVIOUS',
     );
+  });
+});
+
+describe('configuration: integers', () => {
+  it('refuses what is not a whole number, and takes an empty value as unset', () => {
+    for (const raw of ['1.5', '1e3', '0x10', 'ten', '--1', '1 2']) {
+      const r = refusal({ ...base, PORT: raw });
+      assert.equal(r.variable, 'PORT');
+      assert.equal(r.message, `PORT: must be an integer, got "${raw}"`);
+    }
+    assert.equal(loadConfig({ ...base, PORT: ' 8080 ' }).port, 8080);
+    assert.equal(loadConfig({ ...base, PORT: '' }).port, 3001);
+    assert.equal(refusal({ ...base, NO_REPLICA_GRACE_MS: '-1' }).variable, 'NO_REPLICA_GRACE_MS');
+  });
+
+  it('takes a scrypt cost only as a power of two within its range', () => {
+    assert.equal(loadConfig({ ...base, SCRYPT_COST: '1024' }).scryptCost, 1024);
+    assert.equal(loadConfig({ ...base, SCRYPT_COST: '1048576' }).scryptCost, 1_048_576);
+    assert.equal(refusal({ ...base, SCRYPT_COST: '3072' }).message, 'SCRYPT_COST: must be a power of two');
+    assert.equal(refusal({ ...base, SCRYPT_COST: '512' }).variable, 'SCRYPT_COST');
+  });
+});
+
+describe('configuration: switches and lists', () => {
+  it('reads booleans in their usual spellings, case-insensitive', () => {
+    for (const yes of ['1', 'true', 'TRUE', 'yes', 'On'])
+      assert.equal(loadConfig({ ...base, COOKIE_SECURE: yes }).cookieSecure, true, yes);
+    for (const no of ['0', 'false', 'No', 'off', ''])
+      assert.equal(loadConfig({ ...base, COOKIE_SECURE: no }).cookieSecure, false, no);
+    for (const bad of ['truey', 'y', 'enabled', ' true']) {
+      const r = refusal({ ...base, COOKIE_SECURE: bad });
+      assert.equal(r.message, `COOKIE_SECURE: must be true or false, got "${bad}"`);
+    }
+  });
+
+  it('splits the trusted proxies, dropping blanks', () => {
+    assert.deepEqual(loadConfig(base).trustProxy, ['127.0.0.1', '::1']);
+    assert.deepEqual(loadConfig({ ...base, TRUST_PROXY: ' 10.0.0.1 , ,10.0.0.2,' }).trustProxy, [
+      '10.0.0.1',
+      '10.0.0.2',
+    ]);
+  });
+
+  it('reads host, instance id, log level and environment', () => {
+    const c = loadConfig(base);
+    assert.equal(c.env, 'production');
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.logLevel, 'info');
+    assert.match(c.instanceId, /:3001$/);
+    assert.equal(c.sessionSecret, SECRET);
+    assert.equal(c.sessionSecretGenerated, false);
+    const set = loadConfig({
+      ...base,
+      HOST: '0.0.0.0',
+      INSTANCE_ID: 'app-2',
+      LOG_LEVEL: 'silent',
+      PORT: '4000',
+    });
+    assert.deepEqual(
+      [set.host, set.instanceId, set.logLevel, set.port],
+      ['0.0.0.0', 'app-2', 'silent', 4000],
+    );
+    for (const level of ['fatal', 'error', 'warn', 'debug', 'trace'])
+      assert.equal(loadConfig({ ...base, LOG_LEVEL: level }).logLevel, level);
+    assert.equal(refusal({ ...base, LOG_LEVEL: 'verbose' }).message, 'LOG_LEVEL: unknown level "verbose"');
+    assert.equal(
+      refusal({ ...base, APP_ENV: 'test' }).message,
+      'APP_ENV: must be production or development, got "test"',
+    );
+  });
+});
+
+describe('configuration: Redis addresses', () => {
+  it('parses host:port, with brackets for IPv6, and refuses ports out of range', () => {
+    const c = loadConfig({ ...base, REDIS_SENTINELS: ' a.example:1 ,[::1]:65535,, 10.0.0.3:26379 ' });
+    assert.deepEqual(c.redis.target, {
+      kind: 'sentinel',
+      masterName: 'mymaster',
+      sentinels: [
+        { host: 'a.example', port: 1 },
+        { host: '::1', port: 65535 },
+        { host: '10.0.0.3', port: 26379 },
+      ],
+    });
+    for (const bad of ['a:0', 'a:65536', 'a:123456', ':26379', 'a', 'a:port', 'a:-1']) {
+      const r = refusal({ ...base, REDIS_SENTINELS: bad });
+      assert.equal(r.variable, 'REDIS_SENTINELS', bad);
+      assert.equal(r.message, `REDIS_SENTINELS: "${bad}" is not host:port`);
+    }
+    assert.equal(refusal({ ...base, REDIS_SENTINELS: ' , ' }).message, 'REDIS_SENTINELS: lists no sentinel');
+  });
+
+  it('validates the master name and the Redis URL', () => {
+    assert.deepEqual(loadConfig({ ...single, REDIS_MASTER_NAME: 'Main_1.a-b' }).redis.target, {
+      kind: 'sentinel',
+      masterName: 'Main_1.a-b',
+      sentinels: [{ host: '127.0.0.1', port: 26380 }],
+    });
+    assert.equal(
+      loadConfig({ ...single, REDIS_MASTER_NAME: 'x'.repeat(64) }).topology.masterName,
+      'x'.repeat(64),
+    );
+    for (const bad of ['my master', 'x'.repeat(65), 'a/b']) {
+      const r = refusal({ ...single, REDIS_MASTER_NAME: bad });
+      assert.equal(r.message, `REDIS_MASTER_NAME: "${bad}" is not a valid master name`);
+    }
+    const url = { SESSION_SECRET: SECRET };
+    assert.deepEqual(loadConfig({ ...url, REDIS_URL: 'rediss://h:6380' }).redis.target, {
+      kind: 'url',
+      url: 'rediss://h:6380',
+    });
+    assert.equal(
+      refusal({ ...url, REDIS_URL: 'http://h:6379' }).message,
+      'REDIS_URL: must start with redis:// or rediss://',
+    );
+    assert.equal(refusal({ ...url, REDIS_URL: 'xredis://h' }).variable, 'REDIS_URL');
+    assert.equal(refusal({ ...url, REDIS_URL: 'redis://[bad' }).message, 'REDIS_URL: is not a valid URL');
+    // Sentinels win over a URL when both are set.
+    assert.equal(loadConfig({ ...single, REDIS_URL: 'redis://h' }).redis.target.kind, 'sentinel');
+  });
+});
+
+describe('configuration: topology', () => {
+  it('reads named and unnamed node lists', () => {
+    const c = loadConfig({
+      ...base,
+      TOPOLOGY_REDIS_NODES: 'redis-1=10.0.0.1:6379, 10.0.0.2:6380 ,,',
+      TOPOLOGY_SENTINELS: 's1 = 10.0.0.1:26379',
+    });
+    assert.deepEqual(c.topology.redisNodes, [
+      { name: 'redis-1', host: '10.0.0.1', port: 6379 },
+      { name: '10.0.0.2:6380', host: '10.0.0.2', port: 6380 },
+    ]);
+    assert.deepEqual(c.topology.sentinels, [{ name: 's1', host: '10.0.0.1', port: 26379 }]);
+    assert.equal(
+      refusal({ ...base, TOPOLOGY_REDIS_NODES: 'bad name=10.0.0.1:6379' }).message,
+      'TOPOLOGY_REDIS_NODES: "bad name" is not a valid node name',
+    );
+    assert.equal(
+      refusal({ ...base, TOPOLOGY_SENTINELS: 's1=nowhere' }).message,
+      'TOPOLOGY_SENTINELS: "nowhere" is not host:port',
+    );
+  });
+
+  it('falls back to REDIS_SENTINELS for the sentinels it observes, and to defaults', () => {
+    const c = loadConfig(single);
+    assert.deepEqual(c.topology.sentinels, [{ name: '127.0.0.1:26380', host: '127.0.0.1', port: 26380 }]);
+    assert.deepEqual(c.topology.redisNodes, []);
+    assert.equal(c.topology.masterName, 'mymaster');
+    assert.equal(c.topology.haproxyAppBackend, 'apps');
+    assert.equal(c.topology.haproxyStatsUrl, undefined);
+    assert.equal(c.topology.stateFile, undefined);
+    const set = loadConfig({
+      ...single,
+      HAPROXY_APP_BACKEND: 'web',
+      HAPROXY_STATS_URL: 'https://127.0.0.1:8404/stats',
+      HA_STACK_STATE_FILE: '/run/state.json',
+    });
+    assert.equal(set.topology.haproxyAppBackend, 'web');
+    assert.equal(set.topology.haproxyStatsUrl, 'https://127.0.0.1:8404/stats');
+    assert.equal(set.topology.stateFile, '/run/state.json');
+  });
+
+  it('takes only an http(s) URL for the HAProxy stats page', () => {
+    assert.equal(
+      loadConfig({ ...base, HAPROXY_STATS_URL: 'http://h:8404/stats' }).topology.haproxyStatsUrl,
+      'http://h:8404/stats',
+    );
+    assert.equal(
+      refusal({ ...base, HAPROXY_STATS_URL: 'ftp://h/stats' }).message,
+      'HAPROXY_STATS_URL: must be an http:// or https:// URL',
+    );
+    assert.equal(
+      refusal({ ...base, HAPROXY_STATS_URL: 'not a url' }).message,
+      'HAPROXY_STATS_URL: "not a url" is not a URL',
+    );
+  });
+});
+
+describe('configuration: secrets', () => {
+  it('says what is weak in a secret', () => {
+    assert.equal(secretWeakness('a1b2c3d4e5'.repeat(3)), 'must be at least 32 characters');
+    assert.equal(secretWeakness('abcdefghi'.repeat(4)), 'has too few distinct characters');
+    assert.equal(secretWeakness(`changeme${'a1b2c3d4e5f6'.repeat(3)}`), 'looks like a placeholder');
+    assert.equal(secretWeakness(`Change_Me${'a1b2c3d4e5f6'.repeat(3)}`), 'looks like a placeholder');
+    assert.equal(secretWeakness(`password${'a1b2c3d4e5f6'.repeat(3)}`), 'looks like a placeholder');
+    assert.equal(secretWeakness(`x-secret${'a1b2c3d4e5f6'.repeat(3)}`), undefined);
+    // Exactly 32 characters, exactly 10 distinct: strong enough.
+    assert.equal(secretWeakness(`${'0123456789'.repeat(3)}01`), undefined);
+    assert.equal(secretWeakness(SECRET), undefined);
+  });
+
+  it('accepts weak secrets in development only, and says which one is weak', () => {
+    const weak = 'short';
+    const dev = loadConfig({
+      ...base,
+      APP_ENV: 'development',
+      SESSION_SECRET: weak,
+      SESSION_SECRET_PREVIOUS: weak,
+      HAPROXY_OPERATOR_PASSWORD: weak,
+      HAPROXY_OPERATOR_PASSWORD_PREVIOUS: weak,
+    });
+    assert.equal(dev.env, 'development');
+    assert.equal(dev.sessionSecret, weak);
+    assert.equal(dev.sessionSecretGenerated, false);
+    assert.equal(dev.operator.password, weak);
+    assert.equal(
+      refusal({ ...base, SESSION_SECRET: weak }).message,
+      'SESSION_SECRET: must be at least 32 characters',
+    );
+    assert.equal(
+      refusal({ ...base, HAPROXY_OPERATOR_PASSWORD: weak }).message,
+      'HAPROXY_OPERATOR_PASSWORD: must be at least 32 characters',
+    );
+    assert.match(refusal({ REDIS_SENTINELS: '127.0.0.1:1' }).message, /^SESSION_SECRET: is required/);
+    const generated = loadConfig({ REDIS_SENTINELS: '127.0.0.1:1', APP_ENV: 'development' });
+    assert.notEqual(
+      generated.sessionSecret,
+      loadConfig({ REDIS_SENTINELS: '127.0.0.1:1', APP_ENV: 'development' }).sessionSecret,
+    );
+    assert.match(generated.sessionSecret, /^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('host:port items that are not addresses', () => {
+  const base = { APP_ENV: 'development', SESSION_SECRET: 'x'.repeat(32) };
+  for (const bad of [
+    '[]:1',
+    '[:1',
+    'a]:1',
+    '=10.0.0.1:6379',
+    'a b:1',
+    '-a:1',
+    'a-:1',
+    '::1:6379',
+    '[x]:1',
+    'a:0',
+  ]) {
+    it(`refuses ${JSON.stringify(bad)} in REDIS_SENTINELS and in a node list`, () => {
+      assert.throws(() => loadConfig({ ...base, REDIS_SENTINELS: bad }), /REDIS_SENTINELS.*not host:port/);
+      assert.throws(
+        () => loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', TOPOLOGY_REDIS_NODES: bad }),
+        /TOPOLOGY_REDIS_NODES.*not host:port/,
+      );
+    });
+  }
+  it('keeps names, IPv4, IPv6 and zones', () => {
+    const c = loadConfig({
+      ...base,
+      REDIS_SENTINELS: 'redis-sentinel-1:26379,10.0.0.1:1,[fe80::1%eth0]:2,[::1]:3',
+    });
+    const target = c.redis.target;
+    assert.equal(target.kind, 'sentinel');
+    assert.deepEqual(target.kind === 'sentinel' ? target.sentinels.map((s) => `${s.host}/${s.port}`) : [], [
+      'redis-sentinel-1/26379',
+      '10.0.0.1/1',
+      'fe80::1%eth0/2',
+      '::1/3',
+    ]);
   });
 });

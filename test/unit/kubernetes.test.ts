@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import {
   kubernetesResources,
   kubernetesTopology,
@@ -16,6 +17,7 @@ import {
   SCRIPTS,
   SECRET_KEYS,
   SECRET_NAME,
+  scriptsKustomization,
 } from '../../src/ops/render/kubernetes.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,11 +60,19 @@ describe('deploy/kubernetes/: generated files', () => {
     );
   });
 
-  it('ship the very scripts compose runs, for the ConfigMap', () => {
-    for (const s of SCRIPTS)
-      assert.equal(files[`scripts/${s}`], readFileSync(join(ROOT, 'deploy', s), 'utf8'), s);
-    const kustomization = files['kustomization.yaml']!;
-    for (const s of SCRIPTS) assert.ok(kustomization.includes(`"scripts/${s}"`), s);
+  it('take the very scripts compose runs, the one copy in deploy/scripts/, for the ConfigMap', () => {
+    const dir = join(ROOT, 'deploy/scripts');
+    assert.deepEqual(parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')), scriptsKustomization());
+    for (const s of SCRIPTS) assert.ok(statSync(join(dir, s)).isFile(), s);
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.sh'))
+        .sort(),
+      [...SCRIPTS].sort(),
+      'a script in deploy/scripts/ that the ConfigMap leaves out',
+    );
+    assert.match(files['kustomization.yaml']!, /^resources: \["\.\.\/scripts", /m);
+    assert.ok(!Object.keys(files).some((p) => p.startsWith('scripts/')), 'no copy under deploy/kubernetes/');
   });
 
   it('redis.conf: the local settings, no role, no name, no password', () => {
@@ -120,7 +130,7 @@ describe('deploy/kubernetes/: Redis and Sentinel', () => {
       assert.equal(env[v].valueFrom.configMapKeyRef.name, 'stack-settings', v);
     const kustomization = renderKubernetesFiles()['kustomization.yaml']!;
     assert.match(kustomization, /"SENTINEL_QUORUM=2", "SENTINEL_DOWN_AFTER=1500", "SENTINEL_FAILOVER=3000"/);
-    const script = readFileSync(join(ROOT, 'deploy/sentinel-entrypoint.sh'), 'utf8');
+    const script = readFileSync(join(ROOT, 'deploy/scripts/sentinel-entrypoint.sh'), 'utf8');
     for (const line of ['sentinel resolve-hostnames yes', 'sentinel announce-hostnames yes'])
       assert.ok(script.includes(`echo "${line}"`), line);
     assert.match(container(sentinel).command[2], /sentinel-entrypoint\.sh$/);

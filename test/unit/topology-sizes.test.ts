@@ -355,7 +355,7 @@ describe('the counts', () => {
     assert.deepEqual(portsFromEnv({ REDIS_4_PORT: '7004' }), {});
     assert.throws(
       () => portsFromEnv({ REDIS_5_PORT: 'x' }, { redisNodes: 5 }),
-      /REDIS_5_PORT: must be a port number/,
+      /REDIS_5_PORT: must be an integer/,
     );
   });
 });

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Env, reader } from '../../config/settings.ts';
 import { ControlClient, type StackFile } from '../control.ts';
+import { OPS_SETTINGS } from '../settings.ts';
 import { RunDir } from '../supervisor/rundir.ts';
 import { REPO_ROOT } from '../supervisor/supervisor.ts';
 import { countsFromEnv, defineTopology, nodeNames } from '../topology.ts';
@@ -21,8 +23,8 @@ export class CliError extends Error {
   }
 }
 
-export function runDirPath(env = process.env): string {
-  return env['HA_STACK_RUN_DIR'] || join(REPO_ROOT, '.run');
+export function runDirPath(env: Env = process.env): string {
+  return reader(env, OPS_SETTINGS)('HA_STACK_RUN_DIR') ?? join(REPO_ROOT, '.run');
 }
 
 export function stackFilePath(run: RunDir): string {
@@ -57,16 +59,18 @@ export function knownNodeNames(env = process.env): string[] {
   }
 }
 
+/** A node name as the command line may give it: one of the stack's nodes, or `master`. */
+export function checkNodeName(name: string, names: string[] = knownNodeNames()): string {
+  if (name !== 'master' && !names.includes(name))
+    throw new UsageError(`unknown node "${name}" (one of: master, ${names.join(', ')})`);
+  return name;
+}
+
 /** A node name from the command line; `master` means whichever Redis node is master now. */
 export async function resolveNode(client: ControlClient, name: string | undefined): Promise<string> {
   if (!name) throw new UsageError('name a node');
-  if (name === 'master') {
-    const m = await client.currentMaster();
-    if (!m) throw new CliError('the Sentinels name no master right now');
-    return m.name;
-  }
-  const names = nodeNames(client.topology);
-  if (!names.includes(name))
-    throw new UsageError(`unknown node "${name}" (one of: master, ${names.join(', ')})`);
-  return name;
+  if (checkNodeName(name) !== 'master') return name;
+  const m = await client.currentMaster();
+  if (!m) throw new CliError('the Sentinels name no master right now');
+  return m.name;
 }

@@ -1,10 +1,12 @@
 import { isSameProcess } from '../supervisor/managed.ts';
 import { RunDir } from '../supervisor/rundir.ts';
 import { waitFor } from '../supervisor/wait.ts';
+import { parseCommandLine } from './args.ts';
 import { runDirPath } from './context.ts';
 
 /** Stops the running launcher (which stops everything in reverse order) and cleans any leftovers. */
-export async function down(): Promise<void> {
+export async function down(args: string[]): Promise<void> {
+  parseCommandLine(args, {});
   const run = new RunDir(runDirPath());
   const launcher = run.launcher();
   if (launcher) {

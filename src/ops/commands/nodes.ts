@@ -2,13 +2,28 @@ import { existsSync, readFileSync } from 'node:fs';
 import { collectStatus, formatStatus } from '../status.ts';
 import { readState } from '../supervisor/health.ts';
 import { RunDir } from '../supervisor/rundir.ts';
-import { CliError, knownNodeNames, resolveNode, runDirPath, runningStack, UsageError } from './context.ts';
+import { numberFlag, parseCommandLine } from './args.ts';
+import {
+  CliError,
+  checkNodeName,
+  knownNodeNames,
+  resolveNode,
+  runDirPath,
+  runningStack,
+  UsageError,
+} from './context.ts';
+
+export function parseStatusArgs(args: string[]): { json: boolean } {
+  const { values } = parseCommandLine(args, { json: { type: 'boolean' } });
+  return { json: values.json === true };
+}
 
 export async function status(args: string[]): Promise<void> {
+  const { json } = parseStatusArgs(args);
   const client = runningStack();
   const supervisor = readState(new RunDir(runDirPath()).stateFile);
   const s = await collectStatus(client.topology, client, client.stats, undefined, supervisor);
-  process.stdout.write(args.includes('--json') ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+  process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
 }
 
 const AFTER: Record<NodeAction, (name: string) => string> = {
@@ -21,22 +36,42 @@ const AFTER: Record<NodeAction, (name: string) => string> = {
 
 export type NodeAction = 'kill' | 'stop' | 'start' | 'resume' | 'restart';
 
+/** The node a command names: its one argument (checked against the nodes once the stack answers). */
+export function parseNodeArgs(action: string, args: string[]): string {
+  const [node] = parseCommandLine(
+    args,
+    {},
+    { max: 1, min: 1, missing: `${action} needs a node name` },
+  ).positionals;
+  return checkNodeName(node!);
+}
+
 export async function nodeAction(action: NodeAction, args: string[]): Promise<void> {
-  if (!args[0]) throw new UsageError(`${action} needs a node name`);
+  const node = parseNodeArgs(action, args);
   const client = runningStack();
-  const name = await resolveNode(client, args[0]);
+  const name = await resolveNode(client, node);
   await client[action](name);
   process.stdout.write(`${action} ${name}: done${AFTER[action](name)}\n`);
 }
 
+export function parsePauseArgs(args: string[]): { node: string; seconds: number | undefined } {
+  const [node, raw] = parseCommandLine(
+    args,
+    {},
+    { max: 2, min: 1, missing: 'pause needs a node name' },
+  ).positionals;
+  const seconds = numberFlag(
+    raw,
+    (n) => n > 0 && n <= 3600,
+    `seconds must be a number from 0 to 3600, got "${raw}"`,
+  );
+  return { node: checkNodeName(node!), seconds };
+}
+
 export async function pause(args: string[]): Promise<void> {
-  if (!args[0]) throw new UsageError('pause needs a node name');
-  const seconds = args[1] === undefined ? undefined : Number(args[1]);
-  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) {
-    throw new UsageError(`seconds must be a number from 0 to 3600, got "${args[1]}"`);
-  }
+  const { node, seconds } = parsePauseArgs(args);
   const client = runningStack();
-  const name = await resolveNode(client, args[0]);
+  const name = await resolveNode(client, node);
   await client.pause(name);
   if (seconds === undefined) {
     process.stdout.write(`paused ${name} (SIGSTOP); "ha-stack resume ${name}" continues it\n`);
@@ -48,20 +83,30 @@ export async function pause(args: string[]): Promise<void> {
   process.stdout.write(`resumed ${name}\n`);
 }
 
-export async function failover(): Promise<void> {
+export async function failover(args: string[]): Promise<void> {
+  parseCommandLine(args, {});
   const client = runningStack();
   const r = await client.failover();
   process.stdout.write(`failover: ${r.from} -> ${r.to} in ${r.ms} ms (writes were paused, none lost)\n`);
 }
 
-export async function logs(args: string[]): Promise<void> {
-  const name = args[0];
+export function parseLogsArgs(args: string[]): { name: string; lines: number } {
   const names = knownNodeNames();
-  if (!name || !(names.includes(name) || name === 'launcher')) {
-    throw new UsageError(`name a node: ${names.join(', ')}, launcher`);
-  }
+  const missing = `name a node: ${names.join(', ')}, launcher`;
+  const [name, raw] = parseCommandLine(args, {}, { max: 2, min: 1, missing }).positionals;
+  if (!(names.includes(name!) || name === 'launcher')) throw new UsageError(missing);
+  const lines = numberFlag(
+    raw,
+    (n) => Number.isInteger(n) && n > 0,
+    `lines must be a positive whole number, got "${raw}"`,
+  );
+  return { name: name!, lines: lines ?? 100 };
+}
+
+export async function logs(args: string[]): Promise<void> {
+  const { name, lines } = parseLogsArgs(args);
   const file = new RunDir(runDirPath()).log(name);
   if (!existsSync(file)) throw new CliError(`no log for ${name} at ${file}`);
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-  process.stdout.write(`${lines.slice(-Number(args[1] ?? 100)).join('\n')}\n`);
+  const text = readFileSync(file, 'utf8').trimEnd().split('\n');
+  process.stdout.write(`${text.slice(-lines).join('\n')}\n`);
 }

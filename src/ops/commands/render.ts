@@ -3,46 +3,32 @@ import { dirname, join, relative } from 'node:path';
 import { composeTopology, renderComposeFiles } from '../render/compose.ts';
 import { kubernetesTopology, renderKubernetesFiles } from '../render/kubernetes.ts';
 import { renderLocalFiles } from '../render/local.ts';
-import { defineTopology, portsFromEnv, type TopologyCounts } from '../topology.ts';
+import { topologyFromEnv } from '../settings.ts';
+import { defineTopology, type TopologyCounts } from '../topology.ts';
+import { parseCommandLine } from './args.ts';
 import { CliError, runDirPath, UsageError } from './context.ts';
 import { countsFromCommandLine } from './counts.ts';
-import { envInt, envMaxMemory } from './up.ts';
 
 const TARGETS = ['compose', 'local', 'kubernetes'] as const;
 type Target = (typeof TARGETS)[number];
 
-function parse(args: string[]): { target: Target; out: string; check: boolean } {
-  let target: string | undefined;
-  let out: string | undefined;
-  let check = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--target') target = value();
-    else if (arg === '--out') out = value();
-    else if (arg === '--check') check = true;
-    else throw new UsageError(`render: unknown argument "${arg}"`);
-  }
+export function parseRenderArgs(args: string[]): { target: Target; out: string; check: boolean } {
+  const { values } = parseCommandLine(args, {
+    target: { type: 'string' },
+    out: { type: 'string' },
+    check: { type: 'boolean' },
+  });
+  const target = values.target;
   if (!target || !(TARGETS as readonly string[]).includes(target))
     throw new UsageError(`render: --target must be one of ${TARGETS.join(', ')}`);
-  if (!out) throw new UsageError('render: --out DIR is required');
-  return { target: target as Target, out, check };
+  if (!values.out) throw new UsageError('render: --out DIR is required');
+  return { target: target as Target, out: values.out, check: values.check === true };
 }
 
 export function filesFor(target: Target, counts: TopologyCounts): Record<string, string> {
   if (target === 'compose') return renderComposeFiles(composeTopology(counts));
   if (target === 'kubernetes') return renderKubernetesFiles(kubernetesTopology(counts));
-  const topology = defineTopology({
-    counts,
-    ports: portsFromEnv(process.env, counts),
-    downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
-    failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
-    maxMemory: envMaxMemory(),
-  });
+  const topology = defineTopology(topologyFromEnv(process.env, counts));
   // For reading: no password (the stack writes its own copies, with them, at each start).
   return renderLocalFiles(topology, { runDir: runDirPath(), secrets: undefined });
 }
@@ -60,7 +46,7 @@ const read = (path: string) => {
 export async function render(args: string[]): Promise<void> {
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  const { target, out, check } = parse(rest);
+  const { target, out, check } = parseRenderArgs(rest);
   const files = Object.entries(filesFor(target, counts)).map(
     ([path, text]) => [join(out, path), text] as const,
   );

@@ -1,10 +1,17 @@
-import { isRotatableSecret, ROTATABLE_SECRETS } from '../supervisor/rotate.ts';
+import { isRotatableSecret, ROTATABLE_SECRETS, type RotatableSecret } from '../supervisor/rotate.ts';
+import { parseCommandLine } from './args.ts';
 import { runningStack, UsageError } from './context.ts';
 
 /** `ha-stack rotate <secret>`: a new secret for the running stack, the apps restarted one at a time. */
+export function parseRotateArgs(args: string[]): RotatableSecret {
+  const missing = `name a secret: ${ROTATABLE_SECRETS.join(', ')}`;
+  const [secret] = parseCommandLine(args, {}, { max: 1, min: 1, missing }).positionals;
+  if (!isRotatableSecret(secret)) throw new UsageError(missing);
+  return secret;
+}
+
 export async function rotate(args: string[]): Promise<void> {
-  const secret = args[0];
-  if (!isRotatableSecret(secret)) throw new UsageError(`name a secret: ${ROTATABLE_SECRETS.join(', ')}`);
+  const secret = parseRotateArgs(args);
   const client = runningStack();
   process.stdout.write(`rotate ${secret}: the new secret is accepted beside the old one...\n`);
   const r = await client.rotate(secret);

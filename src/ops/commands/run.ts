@@ -26,6 +26,11 @@ export async function runCommand(
     process.stderr.write(`ha-stack: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
+  // Before the command's own parsing, which would refuse it as an unknown flag.
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage);
+    return 0;
+  }
   try {
     await command(args);
     return 0;

@@ -2,38 +2,15 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type StackFile, serveControl } from '../control.ts';
+import { connectionsPerAddressFromEnv, topologyFromEnv } from '../settings.ts';
 import { collectStatus, statusLine } from '../status.ts';
 import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
 import { waitFor } from '../supervisor/wait.ts';
-import { checkMaxMemory, countsToEnv, portsFromEnv, type TopologyCounts } from '../topology.ts';
+import { countsToEnv, type TopologyCounts } from '../topology.ts';
+import { parseCommandLine } from './args.ts';
 import { CliError, runDirPath, stackFilePath } from './context.ts';
 import { countsFromCommandLine } from './counts.ts';
-
-export function envInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw new CliError(`${name}: must be a whole number of milliseconds, got "${raw}"`);
-  return Number(raw);
-}
-
-/** REDIS_MAXMEMORY: every Redis node's maxmemory (default 256mb). */
-export function envMaxMemory(): string | undefined {
-  const raw = process.env['REDIS_MAXMEMORY'];
-  if (raw === undefined || raw === '') return undefined;
-  try {
-    return checkMaxMemory(raw);
-  } catch (err) {
-    throw new CliError(err instanceof Error ? err.message : String(err));
-  }
-}
-
-function envCount(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^[1-9]\d{0,5}$/.test(raw)) throw new CliError(`${name}: must be a whole number from 1, got "${raw}"`);
-  return Number(raw);
-}
 
 function map(stack: StackFile, runDir: string): string {
   const t = stack.topology;
@@ -65,14 +42,8 @@ async function foreground(counts: TopologyCounts): Promise<void> {
   log(`starting in ${runDir}`);
   const stack = await Stack.start({
     runDir,
-    topology: {
-      counts,
-      ports: portsFromEnv(process.env, counts),
-      downAfterMs: envInt('SENTINEL_DOWN_AFTER_MS'),
-      failoverTimeoutMs: envInt('SENTINEL_FAILOVER_TIMEOUT_MS'),
-      maxMemory: envMaxMemory(),
-    },
-    connectionsPerAddress: envCount('HAPROXY_CONNECTIONS_PER_ADDRESS'),
+    topology: topologyFromEnv(process.env, counts),
+    connectionsPerAddress: connectionsPerAddressFromEnv(),
     onEvent: log,
   });
   const run = new RunDir(runDir);
@@ -161,9 +132,15 @@ async function detached(counts: TopologyCounts): Promise<void> {
   process.stdout.write(`launcher pid ${child.pid}, its log: ${logFile}\n`);
 }
 
+export function parseUpArgs(args: string[]): { detach: boolean } {
+  const { values } = parseCommandLine(args, { detach: { type: 'boolean', short: 'd' } });
+  return { detach: values.detach === true };
+}
+
+/** `up [--detach]`: the stack in the foreground, or a launcher in the background. */
 export async function up(args: string[]): Promise<void> {
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  if (rest.includes('--detach') || rest.includes('-d')) await detached(counts);
+  if (parseUpArgs(rest).detach) await detached(counts);
   else await foreground(counts);
 }

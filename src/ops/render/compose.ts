@@ -92,7 +92,7 @@ function redisService(t: Topology, node: RedisNode): YamlValue {
     ],
     environment: {
       ...Object.fromEntries(Object.values(USER_PASSWORD_VARIABLES).map((v) => [v, SECRET_VARIABLES[v]])),
-      // A restarted node asks the Sentinels for the master first (deploy/redis-entrypoint.sh).
+      // A restarted node asks the Sentinels for the master first (deploy/scripts/redis-entrypoint.sh).
       REDIS_SENTINELS: t.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
       MASTER_NAME: t.masterName,
       REDIS_ANNOUNCE_HOST: node.host,
@@ -104,8 +104,8 @@ function redisService(t: Topology, node: RedisNode): YamlValue {
     },
     volumes: [
       `./redis/${node.host}.conf:${REDIS_CONF}:ro`,
-      `./redis-entrypoint.sh:${REDIS_ENTRYPOINT}:ro`,
-      `./passwords.sh:${PASSWORDS_SCRIPT}:ro`,
+      `./scripts/redis-entrypoint.sh:${REDIS_ENTRYPOINT}:ro`,
+      `./scripts/passwords.sh:${PASSWORDS_SCRIPT}:ro`,
       `${node.host}-data:/data`,
     ],
     ...(node === master ? {} : { depends_on: healthy([master.host]) }),
@@ -137,8 +137,8 @@ function sentinelService(t: Topology, s: SentinelNode): YamlValue {
     },
     // The config lives on the volume: Sentinel rewrites it with what it learns, and a restart keeps it.
     volumes: [
-      `./sentinel-entrypoint.sh:${ENTRYPOINT}:ro`,
-      `./passwords.sh:${PASSWORDS_SCRIPT}:ro`,
+      `./scripts/sentinel-entrypoint.sh:${ENTRYPOINT}:ro`,
+      `./scripts/passwords.sh:${PASSWORDS_SCRIPT}:ro`,
       `${s.host}-data:/data`,
     ],
     depends_on: healthy(t.redis.map((r) => r.host)),

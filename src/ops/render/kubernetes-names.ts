@@ -38,7 +38,14 @@ export const CONFIG_MAPS = { scripts: 'redis-scripts', redisConf: 'redis-conf', 
 export const SCRIPTS_DIR = '/scripts';
 export const REDIS_CONF_DIR = '/etc/redis';
 
-/** The scripts of deploy/ the pods run, copied into deploy/kubernetes/scripts/ for the ConfigMap. */
+/**
+ * The scripts the pods run: deploy/scripts/, the very files compose mounts. Its own kustomization
+ * (deploy/scripts/kustomization.yaml) makes them a ConfigMap and the base takes it as a resource:
+ * kustomize refuses a file outside a kustomization's folder, but not another kustomization.
+ */
+export const SCRIPTS_BASE = '../scripts';
+
+/** Each script of deploy/scripts/, a key of the scripts ConfigMap. */
 export const SCRIPTS = [
   'passwords.sh',
   'redis-entrypoint.sh',
@@ -56,7 +63,7 @@ export const K8S_IMAGES = { redis: IMAGES.redis, app: IMAGES.app } as const;
 export const UIDS = { redis: 999, app: 1000 } as const;
 
 /**
- * The master's pre-stop hand-over (deploy/redis-prestop.sh) and the grace period around it. Writes
+ * The master's pre-stop hand-over (deploy/scripts/redis-prestop.sh) and the grace period around it. Writes
  * pause for at most PAUSE_MS (the pause ends early once the Sentinels name the new master); the
  * script waits at most TIMEOUT_S for that, and Kubernetes' hook is cut at HOOK_LIMIT_S by `timeout`.
  * The grace period leaves Redis time to shut down after it (an AOF fsync, no replica wait as a

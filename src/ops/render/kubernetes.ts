@@ -1,16 +1,19 @@
-import { readFileSync } from 'node:fs';
 import type { Topology } from '../topology.ts';
 import { appObjects, ingressExample, serviceMonitorExample } from './kubernetes-app.ts';
-import { CONFIG_MAPS, KUBERNETES_HEADER, kubernetesTopology, type Obj, SCRIPTS } from './kubernetes-names.ts';
+import {
+  CONFIG_MAPS,
+  KUBERNETES_HEADER,
+  kubernetesTopology,
+  type Obj,
+  SCRIPTS,
+  SCRIPTS_BASE,
+} from './kubernetes-names.ts';
 import { disruptionBudgets, hardAntiAffinityComponent, networkPolicies } from './kubernetes-policy.ts';
 import { redisObjects, sentinelObjects } from './kubernetes-redis.ts';
 import { renderRedisConf } from './redis.ts';
 import { toYaml } from './yaml.ts';
 
 export * from './kubernetes-names.ts';
-
-/** The scripts the pods run are deploy/'s own, copied: compose and Kubernetes run the same files. */
-const DEPLOY = new URL('../../../deploy/', import.meta.url);
 
 /** Several objects in one file, as kubectl reads them. */
 const documents = (objects: Obj[]) => objects.map(toYaml).join('---\n');
@@ -52,9 +55,8 @@ function kustomization(t: Topology): Obj {
   return {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
-    resources: Object.keys(kubernetesResources(t)),
+    resources: [SCRIPTS_BASE, ...Object.keys(kubernetesResources(t))],
     configMapGenerator: [
-      { name: CONFIG_MAPS.scripts, files: SCRIPTS.map((s) => `scripts/${s}`) },
       { name: CONFIG_MAPS.redisConf, files: ['redis.conf'] },
       {
         // The same variables and defaults as compose; an overlay changes them with `behavior: merge`.
@@ -70,6 +72,16 @@ function kustomization(t: Topology): Obj {
   };
 }
 
+/**
+ * deploy/scripts/kustomization.yaml, written by hand beside the scripts (they are not generated):
+ * test/unit/kubernetes.test.ts holds it to this.
+ */
+export const scriptsKustomization = (): Obj => ({
+  apiVersion: 'kustomize.config.k8s.io/v1beta1',
+  kind: 'Kustomization',
+  configMapGenerator: [{ name: CONFIG_MAPS.scripts, files: [...SCRIPTS] }],
+});
+
 /** Every file of deploy/kubernetes/, by path relative to it. */
 export function renderKubernetesFiles(t: Topology = kubernetesTopology()): Record<string, string> {
   const yaml: Record<string, string> = {
@@ -79,7 +91,5 @@ export function renderKubernetesFiles(t: Topology = kubernetesTopology()): Recor
   };
   for (const [path, objects] of Object.entries({ ...kubernetesResources(t), ...kubernetesExamples() }))
     yaml[path] = documents(objects);
-  const files = Object.fromEntries(Object.entries(yaml).map(([p, text]) => [p, KUBERNETES_HEADER + text]));
-  for (const script of SCRIPTS) files[`scripts/${script}`] = readFileSync(new URL(script, DEPLOY), 'utf8');
-  return files;
+  return Object.fromEntries(Object.entries(yaml).map(([p, text]) => [p, KUBERNETES_HEADER + text]));
 }

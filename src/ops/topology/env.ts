@@ -1,6 +1,7 @@
+import { integer, reader } from '../../config/settings.ts';
 import { COUNT_SOURCES, resolveCounts, type TopologyCounts, TopologyError } from './counts.ts';
 import type { AppNode, Topology } from './model.ts';
-import { type PortName, portNames, portVariable } from './ports.ts';
+import { defaultPort, type PortName, portNames, portVariable } from './ports.ts';
 
 /** The counts the environment sets (`REDIS_NODES=5 SENTINELS=5 APPS=2 SENTINEL_QUORUM=3`), unchecked. */
 export function givenCounts(env: Record<string, string | undefined>): Partial<TopologyCounts> {
@@ -30,20 +31,29 @@ export function countsToEnv(c: TopologyCounts): Record<string, string> {
   );
 }
 
+/** The port variables of a topology of these counts, as a table of settings (docs/configuration.md). */
+export function portSettings(counts: Partial<TopologyCounts> = {}) {
+  return Object.fromEntries(
+    portNames(counts).map((name) => [
+      portVariable(name),
+      integer({ min: 1, max: 65535, defaultText: `\`${defaultPort(name)}\``, help: `the port of ${name}` }),
+    ]),
+  );
+}
+
+/** The port variables of the default counts. */
+export const PORT_SETTINGS = portSettings();
+
 /** Reads port overrides from the environment (`REDIS_1_PORT=7000 ...`), naming a bad value. */
 export function portsFromEnv(
   env: Record<string, string | undefined>,
   counts: Partial<TopologyCounts> = {},
 ): Partial<Record<PortName, number>> {
+  const get = reader(env, portSettings(counts));
   const out: Partial<Record<PortName, number>> = {};
   for (const name of portNames(counts)) {
-    const variable = portVariable(name);
-    const raw = env[variable];
-    if (raw === undefined || raw === '') continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 65535)
-      throw new Error(`${variable}: must be a port number, got "${raw}"`);
-    out[name] = n;
+    const port = get(portVariable(name)) as number | undefined;
+    if (port !== undefined) out[name] = port;
   }
   return out;
 }

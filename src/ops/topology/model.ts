@@ -1,3 +1,4 @@
+import { ConfigError } from '../../config/types.ts';
 import { appName, numbered, redisName, resolveCounts, sentinelName, type TopologyCounts } from './counts.ts';
 import { defaultPort, localAddress, type PortName } from './ports.ts';
 
@@ -62,7 +63,7 @@ export const DEFAULT_MAX_MEMORY = '256mb';
 /** A `maxmemory` value as Redis takes it: bytes, or a number with k, kb, m, mb, g or gb. */
 export function checkMaxMemory(value: string, variable = 'REDIS_MAXMEMORY'): string {
   if (!/^[1-9]\d*(b|k|kb|m|mb|g|gb)?$/i.test(value))
-    throw new Error(`${variable}: must be a size such as 256mb or 1gb, got "${value}"`);
+    throw new ConfigError(variable, `must be a size such as 256mb or 1gb, got "${value}"`);
   return value.toLowerCase();
 }
 

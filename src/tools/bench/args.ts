@@ -1,3 +1,4 @@
+import { numberFlag, parseCommandLine } from '../../ops/commands/args.ts';
 import { UsageError } from '../../ops/commands/context.ts';
 import { CASE_IDS } from './cases.ts';
 
@@ -29,78 +30,80 @@ export interface BenchArgs {
   };
 }
 
-function positive(flag: string, raw: string | undefined, integer = true): number {
-  const n = Number(raw);
-  if (raw === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-    throw new UsageError(`${flag} needs a positive ${integer ? 'whole ' : ''}number`);
-  return n;
-}
+const MODES = ['failover', 'scale', 'profile'] as const;
+
+/** A flag's value as a positive (whole, unless `integer` is false) number, or undefined when absent. */
+const positive = (flag: string, raw: string | undefined, integer = true) =>
+  numberFlag(
+    raw,
+    (n) => n > 0 && (!integer || Number.isInteger(n)),
+    `${flag} needs a positive ${integer ? 'whole ' : ''}number`,
+  );
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
+  const value = { type: 'string' } as const;
+  const { values: v, positionals } = parseCommandLine(
+    argv,
+    {
+      url: value,
+      connections: { type: 'string', short: 'c' },
+      duration: { type: 'string', short: 'd' },
+      warmup: value,
+      cases: value,
+      slices: value,
+      json: value,
+      progress: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+      'scrypt-cost': value,
+      rounds: value,
+      users: value,
+      sessions: value,
+      'stored-users': value,
+      'baseline-sessions': value,
+    },
+    { max: 1 },
+  );
+  const [mode = 'load'] = positionals;
+  if (mode !== 'load' && !(MODES as readonly string[]).includes(mode))
+    throw new UsageError(`unknown bench "${mode}" (one of: ${MODES.join(', ')}; none: the load bench)`);
+  if (v.url !== undefined && !/^https?:\/\//.test(v.url)) throw new UsageError('--url needs an http:// URL');
+  const cases = v.cases === undefined ? [...CASE_IDS] : v.cases.split(',').filter(Boolean);
+  if (cases.length === 0 || cases.some((c) => !CASE_IDS.includes(c)))
+    throw new UsageError(`--cases takes a comma-separated list of: ${CASE_IDS.join(', ')}`);
+  if (v.json === '') throw new UsageError('--json needs a file name');
+  const warmupS = numberFlag(v.warmup, (n) => n >= 0, '--warmup needs seconds (0 for none)');
+  const connections = positive('--connections', v.connections) ?? 32;
+  const durationS = positive('--duration', v.duration);
+  // The last of --progress and --no-progress wins, as a later flag overrides an earlier one.
+  const progressFlags = argv.filter((a) => a === '--progress' || a === '--no-progress');
   const out: BenchArgs = {
-    mode: 'load',
-    url: undefined,
-    connections: 32,
-    durationS: 15,
-    warmupS: 3,
-    cases: [...CASE_IDS],
-    slices: 5,
-    json: '',
-    progress: process.stdout.isTTY === true,
-    scryptCost: undefined,
-    rounds: 5,
-    users: 8,
+    mode: mode as BenchArgs['mode'],
+    url: v.url,
+    connections,
+    durationS: durationS ?? 15,
+    warmupS: warmupS ?? 3,
+    cases,
+    slices: positive('--slices', v.slices) ?? 5,
+    json:
+      v.json ??
+      {
+        load: 'results/bench.json',
+        failover: 'results/bench-failover.json',
+        scale: 'results/bench-scale.json',
+        profile: 'results/bench-profile.json',
+      }[mode as BenchArgs['mode']],
+    progress: progressFlags.length ? progressFlags.at(-1) === '--progress' : process.stdout.isTTY === true,
+    scryptCost: positive('--scrypt-cost', v['scrypt-cost']),
+    rounds: positive('--rounds', v.rounds) ?? 5,
+    users: positive('--users', v.users) ?? 8,
     scale: {
-      sessions: 1_000_000,
-      storedUsers: 100_000,
-      baselineSessions: 1000,
-      durationS: 10,
-      connections: 32,
+      sessions: positive('--sessions', v.sessions) ?? 1_000_000,
+      storedUsers: positive('--stored-users', v['stored-users']) ?? 100_000,
+      baselineSessions: positive('--baseline-sessions', v['baseline-sessions']) ?? 1000,
+      durationS: durationS ?? 10,
+      connections,
     },
   };
-  const args = [...argv];
-  if (args[0] === 'failover' || args[0] === 'scale' || args[0] === 'profile') {
-    out.mode = args[0];
-    args.shift();
-  }
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const value = () => args[++i];
-    if (a === '--url') {
-      out.url = value();
-      if (!out.url || !/^https?:\/\//.test(out.url)) throw new UsageError('--url needs an http:// URL');
-    } else if (a === '--connections' || a === '-c') out.connections = positive(a, value());
-    else if (a === '--duration' || a === '-d') out.durationS = out.scale.durationS = positive(a, value());
-    else if (a === '--warmup') {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v < 0) throw new UsageError('--warmup needs seconds (0 for none)');
-      out.warmupS = v;
-    } else if (a === '--cases') {
-      out.cases = (value() ?? '').split(',').filter(Boolean);
-      const unknown = out.cases.filter((c) => !CASE_IDS.includes(c));
-      if (unknown.length || out.cases.length === 0)
-        throw new UsageError(`--cases takes a comma-separated list of: ${CASE_IDS.join(', ')}`);
-    } else if (a === '--slices') out.slices = positive(a, value());
-    else if (a === '--json') {
-      out.json = value() ?? '';
-      if (!out.json) throw new UsageError('--json needs a file name');
-    } else if (a === '--no-progress') out.progress = false;
-    else if (a === '--progress') out.progress = true;
-    else if (a === '--scrypt-cost') out.scryptCost = positive(a, value());
-    else if (a === '--rounds') out.rounds = positive(a, value());
-    else if (a === '--users') out.users = positive(a, value());
-    else if (a === '--sessions') out.scale.sessions = positive(a, value());
-    else if (a === '--stored-users') out.scale.storedUsers = positive(a, value());
-    else if (a === '--baseline-sessions') out.scale.baselineSessions = positive(a, value());
-    else throw new UsageError(`unknown argument "${a}"`);
-  }
-  out.json ||= {
-    load: 'results/bench.json',
-    failover: 'results/bench-failover.json',
-    scale: 'results/bench-scale.json',
-    profile: 'results/bench-profile.json',
-  }[out.mode];
-  out.scale.connections = out.connections;
   if (out.scale.baselineSessions >= out.scale.sessions)
     throw new UsageError('--baseline-sessions must be fewer than --sessions');
   return out;

@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname } from 'node:path';
+import { reader } from '../../config/settings.ts';
+import { SERVER_SETTINGS } from '../../config/table.ts';
 import { CliError } from '../../ops/commands/context.ts';
 import { type BenchArgs, parseBenchArgs } from './args.ts';
 import { allCases, type CaseResult, drive, runCase } from './cases.ts';
@@ -105,7 +107,7 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
     },
   }).filter((c) => args.cases.includes(c.id));
 
-  const cost = args.scryptCost ?? Number(env['SCRYPT_COST'] ?? 16384);
+  const cost = args.scryptCost ?? reader(env, SERVER_SETTINGS)('SCRYPT_COST');
   const hashes = cases.some((c) => c.route === 'POST /api/login') ? await hashesPerSecond(cost) : null;
   if (hashes !== null) say(`scrypt N=${cost}: ${hashes} hashes/s on this machine (the ceiling of logins)`);
 

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackActions } from '../../ops/actions.ts';
+import { numberFlag, parseCommandLine } from '../../ops/commands/args.ts';
 import { CliError, runningStack, UsageError } from '../../ops/commands/context.ts';
 import { countsFromCommandLine } from '../../ops/commands/counts.ts';
 import { freePorts } from '../../ops/supervisor/ports.ts';
@@ -23,23 +24,37 @@ interface ChaosArgs {
 }
 
 export function parseChaosArgs(args: string[]): ChaosArgs {
-  const out: ChaosArgs = { rounds: 1, users: undefined, json: undefined, names: [], ownStack: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--rounds') out.rounds = Number(args[++i]);
-    else if (a === '--users') out.users = Number(args[++i]);
-    else if (a === '--json') {
-      out.json = args[++i];
-      if (!out.json) throw new UsageError('--json needs a file name');
-    } else if (a === '--own-stack') out.ownStack = true;
-    else if (SCENARIO_NAMES.includes(a)) out.names.push(a);
-    else throw new UsageError(`unknown scenario or flag "${a}" (scenarios: ${SCENARIO_NAMES.join(', ')})`);
-  }
-  if (!Number.isInteger(out.rounds) || out.rounds < 1)
-    throw new UsageError('--rounds needs a positive whole number');
-  if (out.users !== undefined && (!Number.isInteger(out.users) || out.users < 2))
-    throw new UsageError('--users needs a whole number of at least 2 (browsers and API clients)');
-  return out;
+  const { values, positionals } = parseCommandLine(
+    args,
+    {
+      rounds: { type: 'string' },
+      users: { type: 'string' },
+      json: { type: 'string' },
+      'own-stack': { type: 'boolean' },
+    },
+    { max: Number.POSITIVE_INFINITY },
+  );
+  const unknown = positionals.find((p) => !SCENARIO_NAMES.includes(p));
+  if (unknown !== undefined)
+    throw new UsageError(`unknown scenario "${unknown}" (scenarios: ${SCENARIO_NAMES.join(', ')})`);
+  if (values.json === '') throw new UsageError('--json needs a file name');
+  const rounds = numberFlag(
+    values.rounds,
+    (n) => Number.isInteger(n) && n >= 1,
+    '--rounds needs a positive whole number',
+  );
+  const users = numberFlag(
+    values.users,
+    (n) => Number.isInteger(n) && n >= 2,
+    '--users needs a whole number of at least 2 (browsers and API clients)',
+  );
+  return {
+    rounds: rounds ?? 1,
+    users,
+    json: values.json,
+    names: positionals,
+    ownStack: values['own-stack'] === true,
+  };
 }
 
 async function ownStack(): Promise<{ actions: StackActions; stop: () => Promise<void> }> {

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackActions } from '../../ops/actions.ts';
+import { numberFlag, parseCommandLine } from '../../ops/commands/args.ts';
 import { CliError, runDirPath, runningStack, UsageError } from '../../ops/commands/context.ts';
 import { countsFromCommandLine } from '../../ops/commands/counts.ts';
 import { freePorts } from '../../ops/supervisor/ports.ts';
@@ -23,16 +24,28 @@ export interface SoakArgs {
   ownStack: boolean;
 }
 
-const NUMBERS: Record<string, keyof SoakArgs> = {
-  '--minutes': 'minutes',
-  '--kill-every': 'killEvery',
-  '--users': 'users',
-  '--interval': 'interval',
-  '--pause': 'pauseMs',
-  '--visit': 'visit',
-};
+/** The numeric flags, each at least 0: the flag and the field it sets. */
+const NUMBERS = {
+  minutes: 'minutes',
+  'kill-every': 'killEvery',
+  users: 'users',
+  interval: 'interval',
+  pause: 'pauseMs',
+  visit: 'visit',
+} as const;
 
 export function parseSoakArgs(args: string[]): SoakArgs {
+  const number = { type: 'string' } as const;
+  const { values } = parseCommandLine(args, {
+    minutes: number,
+    'kill-every': number,
+    users: number,
+    interval: number,
+    pause: number,
+    visit: number,
+    json: { type: 'string' },
+    'own-stack': { type: 'boolean' },
+  });
   const out: SoakArgs = {
     minutes: 30,
     killEvery: SOAK_DEFAULTS.killEveryMinutes,
@@ -40,24 +53,17 @@ export function parseSoakArgs(args: string[]): SoakArgs {
     interval: SOAK_DEFAULTS.intervalS,
     pauseMs: SOAK_DEFAULTS.pauseMs,
     visit: SOAK_DEFAULTS.visitS,
-    json: undefined,
-    ownStack: false,
+    json: values.json,
+    ownStack: values['own-stack'] === true,
   };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const key = NUMBERS[a];
-    if (key) {
-      const v = args[++i];
-      const n = Number(v);
-      if (v === undefined || v.trim() === '' || !Number.isFinite(n) || n < 0)
-        throw new UsageError(`${a} needs a number of at least 0`);
-      (out as unknown as Record<string, number>)[key] = n;
-    } else if (a === '--json') {
-      out.json = args[++i];
-      if (!out.json) throw new UsageError('--json needs a file name');
-    } else if (a === '--own-stack') out.ownStack = true;
-    else throw new UsageError(`unknown flag "${a}"`);
+  for (const [flag, key] of Object.entries(NUMBERS) as [
+    keyof typeof NUMBERS,
+    (typeof NUMBERS)[keyof typeof NUMBERS],
+  ][]) {
+    const n = numberFlag(values[flag], (v) => v >= 0, `--${flag} needs a number of at least 0`);
+    if (n !== undefined) out[key] = n;
   }
+  if (out.json === '') throw new UsageError('--json needs a file name');
   if (out.minutes <= 0) throw new UsageError('--minutes needs a positive number (0.5 is half a minute)');
   if (!Number.isInteger(out.users) || out.users < 2)
     throw new UsageError('--users needs a whole number of at least 2 (browsers and API clients)');

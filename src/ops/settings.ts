@@ -1,0 +1,65 @@
+// The operator's tool's environment variables (ha-stack up, render --target local), as a table of
+// the same kind as the app's (src/config/table.ts): docs/configuration.md lists both.
+
+import { custom, type Env, integer, reader, text } from '../config/settings.ts';
+import { DEFAULT_CONNECTIONS_PER_ADDRESS } from './render/haproxy.ts';
+import {
+  checkMaxMemory,
+  DEFAULT_MAX_MEMORY,
+  PORT_SETTINGS,
+  portsFromEnv,
+  type TopologyCounts,
+  type TopologyOptions,
+} from './topology.ts';
+
+const MAX_MS = 2_147_483_647;
+
+export const OPS_SETTINGS = {
+  HA_STACK_RUN_DIR: text({
+    defaultText: '`.run` in the checkout',
+    help: 'the run directory: configs, data, logs, passwords and the control socket of the local stack',
+  }),
+  SENTINEL_DOWN_AFTER_MS: integer({
+    min: 0,
+    max: MAX_MS,
+    defaultText: '`1500`',
+    help: "the Sentinels' down-after-milliseconds: how long a silent master takes to be judged down",
+  }),
+  SENTINEL_FAILOVER_TIMEOUT_MS: integer({
+    min: 0,
+    max: MAX_MS,
+    defaultText: '`3000`',
+    help: "the Sentinels' failover-timeout",
+  }),
+  REDIS_MAXMEMORY: custom<string | undefined>({
+    type: 'size',
+    default: undefined,
+    defaultText: `\`${DEFAULT_MAX_MEMORY}\``,
+    allowed: 'bytes, or a number with k, kb, m, mb, g or gb',
+    help: "every Redis node's maxmemory (noeviction: a full node refuses writes)",
+    parse: (raw, name) => checkMaxMemory(raw, name),
+  }),
+  HAPROXY_CONNECTIONS_PER_ADDRESS: integer({
+    min: 1,
+    max: 999_999,
+    defaultText: `\`${DEFAULT_CONNECTIONS_PER_ADDRESS}\``,
+    help: "concurrent connections one client address may hold on HAProxy's HTTP fronts",
+  }),
+  ...PORT_SETTINGS,
+};
+
+/** The topology as the environment shapes it: ports, Sentinel timings, maxmemory. */
+export function topologyFromEnv(env: Env = process.env, counts?: TopologyCounts): TopologyOptions {
+  const get = reader(env, OPS_SETTINGS);
+  return {
+    ...(counts ? { counts } : {}),
+    ports: portsFromEnv(env, counts),
+    downAfterMs: get('SENTINEL_DOWN_AFTER_MS'),
+    failoverTimeoutMs: get('SENTINEL_FAILOVER_TIMEOUT_MS'),
+    maxMemory: get('REDIS_MAXMEMORY'),
+  };
+}
+
+export function connectionsPerAddressFromEnv(env: Env = process.env): number | undefined {
+  return reader(env, OPS_SETTINGS)('HAPROXY_CONNECTIONS_PER_ADDRESS');
+}
