@@ -5,23 +5,21 @@ import {
   type AppConfig,
   ConfigError,
   type NamedAddress,
-  type OperatorConfig,
   type RedisConfig,
   type RedisTarget,
   type SentinelAddress,
-  type TopologyConfig,
 } from './types.ts';
 
 export * from './types.ts';
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function str(env: Env, name: string, fallback: string): string {
+export function str(env: Env, name: string, fallback: string): string {
   const v = env[name];
   return v === undefined || v === '' ? fallback : v;
 }
 
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
@@ -30,7 +28,7 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return n;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
+export function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
@@ -56,7 +54,7 @@ function parseHostPort(name: string, item: string): SentinelAddress {
 }
 
 /** `name=host:port` or `host:port` items separated by commas. */
-function namedList(name: string, raw: string): NamedAddress[] {
+export function namedList(name: string, raw: string): NamedAddress[] {
   return raw
     .split(',')
     .map((s) => s.trim())
@@ -69,46 +67,6 @@ function namedList(name: string, raw: string): NamedAddress[] {
         throw new ConfigError(name, `"${label}" is not a valid node name`);
       return { name: label || `${addr.host}:${addr.port}`, ...addr };
     });
-}
-
-function readTopology(env: Env): TopologyConfig {
-  const sentinels = env['TOPOLOGY_SENTINELS'] || env['REDIS_SENTINELS'] || '';
-  const stats = env['HAPROXY_STATS_URL'] || undefined;
-  if (stats !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(stats);
-    } catch {
-      throw new ConfigError('HAPROXY_STATS_URL', `"${stats}" is not a URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new ConfigError('HAPROXY_STATS_URL', 'must be an http:// or https:// URL');
-  }
-  return {
-    masterName: str(env, 'REDIS_MASTER_NAME', 'mymaster'),
-    redisNodes: namedList('TOPOLOGY_REDIS_NODES', env['TOPOLOGY_REDIS_NODES'] ?? ''),
-    sentinels: namedList(env['TOPOLOGY_SENTINELS'] ? 'TOPOLOGY_SENTINELS' : 'REDIS_SENTINELS', sentinels),
-    haproxyStatsUrl: stats,
-    haproxyAppBackend: str(env, 'HAPROXY_APP_BACKEND', 'apps'),
-    pollMs: int(env, 'TOPOLOGY_POLL_MS', 500, 100, 60_000),
-    stateFile: env['HA_STACK_STATE_FILE'] || undefined,
-  };
-}
-
-function readOperator(env: Env, appEnv: string): OperatorConfig {
-  const password = env['HAPROXY_OPERATOR_PASSWORD'] || undefined;
-  const weakness = password === undefined ? undefined : secretWeakness(password);
-  if (weakness && appEnv !== 'development') throw new ConfigError('HAPROXY_OPERATOR_PASSWORD', weakness);
-  const previousPassword = (password && env['HAPROXY_OPERATOR_PASSWORD_PREVIOUS']) || undefined;
-  const previousWeakness = previousPassword === undefined ? undefined : secretWeakness(previousPassword);
-  if (previousWeakness && appEnv !== 'development')
-    throw new ConfigError('HAPROXY_OPERATOR_PASSWORD_PREVIOUS', previousWeakness);
-  return {
-    password,
-    previousPassword,
-    streamsPerAddress: int(env, 'TOPOLOGY_STREAMS_PER_ADDRESS', 8, 1, 10_000),
-    streamsPerInstance: int(env, 'TOPOLOGY_STREAMS_PER_INSTANCE', 64, 1, 100_000),
-  };
 }
 
 /** Secrets that are short, or made of very few distinct characters, are refused outside development. */
@@ -227,7 +185,5 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
     shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 2500, 0, 60_000),
     redis: readRedis(env),
-    topology: readTopology(env),
-    operator: readOperator(env, appEnv),
   };
 }

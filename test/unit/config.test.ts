@@ -97,28 +97,4 @@ describe('configuration', () => {
     assert.equal(variableOf({ ...base, HASH_CONCURRENCY: '1' }), 'HASH_CONCURRENCY');
     assert.equal(variableOf({ ...base, LOGIN_SLOWDOWN_MAX_SECONDS: '0' }), 'LOGIN_SLOWDOWN_MAX_SECONDS');
   });
-
-  it('reads the operator password and, during its rotation, the previous one', () => {
-    const password = 'Op3rat0r-Pa55w0rd-0123456789abcdefgh';
-    const previous = 'Pr3vi0us-Pa55w0rd-0123456789abcdefgh';
-    const both = loadConfig({
-      ...base,
-      HAPROXY_OPERATOR_PASSWORD: password,
-      HAPROXY_OPERATOR_PASSWORD_PREVIOUS: previous,
-    });
-    assert.equal(both.operator.password, password);
-    assert.equal(both.operator.previousPassword, previous);
-    // A previous password alone opens nothing: without a password the views need none.
-    const alone = loadConfig({ ...base, HAPROXY_OPERATOR_PASSWORD_PREVIOUS: previous });
-    assert.equal(alone.operator.password, undefined);
-    assert.equal(alone.operator.previousPassword, undefined);
-    assert.equal(
-      variableOf({
-        ...base,
-        HAPROXY_OPERATOR_PASSWORD: password,
-        HAPROXY_OPERATOR_PASSWORD_PREVIOUS: 'short',
-      }),
-      'HAPROXY_OPERATOR_PASSWORD_PREVIOUS',
-    );
-  });
 });

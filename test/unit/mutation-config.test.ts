@@ -32,9 +32,6 @@ describe('configuration: integer ranges', () => {
       ['READ_FALLBACK_MS', 10, 10_000, (c) => c.redis.readFallbackMs],
       ['NO_REPLICA_GRACE_MS', 0, 120_000, (c) => c.redis.noReplicaGraceMs],
       ['REDIS_CONNECT_TIMEOUT_MS', 100, 60_000, (c) => c.redis.connectTimeoutMs],
-      ['TOPOLOGY_POLL_MS', 100, 60_000, (c) => c.topology.pollMs],
-      ['TOPOLOGY_STREAMS_PER_ADDRESS', 1, 10_000, (c) => c.operator.streamsPerAddress],
-      ['TOPOLOGY_STREAMS_PER_INSTANCE', 1, 100_000, (c) => c.operator.streamsPerInstance],
       ['SHUTDOWN_GRACE_MS', 0, 120_000, (c) => c.shutdownGraceMs],
       ['SHUTDOWN_DRAIN_MS', 0, 60_000, (c) => c.shutdownDrainMs],
       ['HASH_CONCURRENCY', 2, 256, (c) => c.hashConcurrency],
@@ -67,8 +64,6 @@ describe('configuration: integer ranges', () => {
       [10_000, 2500, 16_384, 30, 900],
     );
     assert.equal(c.scryptCost, 16_384);
-    assert.equal(c.topology.pollMs, 500);
-    assert.deepEqual([c.operator.streamsPerAddress, c.operator.streamsPerInstance], [8, 64]);
   });
 
   it('refuses what is not a whole number, and takes an empty value as unset', () => {
@@ -165,10 +160,6 @@ describe('configuration: Redis addresses', () => {
       masterName: 'Main_1.a-b',
       sentinels: [{ host: '127.0.0.1', port: 26380 }],
     });
-    assert.equal(
-      loadConfig({ ...base, REDIS_MASTER_NAME: 'x'.repeat(64) }).topology.masterName,
-      'x'.repeat(64),
-    );
     for (const bad of ['my master', 'x'.repeat(65), 'a/b']) {
       const r = refusal({ ...base, REDIS_MASTER_NAME: bad });
       assert.equal(r.message, `REDIS_MASTER_NAME: "${bad}" is not a valid master name`);
@@ -186,63 +177,6 @@ describe('configuration: Redis addresses', () => {
     assert.equal(refusal({ ...url, REDIS_URL: 'redis://[bad' }).message, 'REDIS_URL: is not a valid URL');
     // Sentinels win over a URL when both are set.
     assert.equal(loadConfig({ ...base, REDIS_URL: 'redis://h' }).redis.target.kind, 'sentinel');
-  });
-});
-
-describe('configuration: topology', () => {
-  it('reads named and unnamed node lists', () => {
-    const c = loadConfig({
-      ...base,
-      TOPOLOGY_REDIS_NODES: 'redis-1=10.0.0.1:6379, 10.0.0.2:6380 ,,',
-      TOPOLOGY_SENTINELS: 's1 = 10.0.0.1:26379',
-    });
-    assert.deepEqual(c.topology.redisNodes, [
-      { name: 'redis-1', host: '10.0.0.1', port: 6379 },
-      { name: '10.0.0.2:6380', host: '10.0.0.2', port: 6380 },
-    ]);
-    assert.deepEqual(c.topology.sentinels, [{ name: 's1', host: '10.0.0.1', port: 26379 }]);
-    assert.equal(
-      refusal({ ...base, TOPOLOGY_REDIS_NODES: 'bad name=10.0.0.1:6379' }).message,
-      'TOPOLOGY_REDIS_NODES: "bad name" is not a valid node name',
-    );
-    assert.equal(
-      refusal({ ...base, TOPOLOGY_SENTINELS: 's1=nowhere' }).message,
-      'TOPOLOGY_SENTINELS: "nowhere" is not host:port',
-    );
-  });
-
-  it('falls back to REDIS_SENTINELS for the sentinels it observes, and to defaults', () => {
-    const c = loadConfig(base);
-    assert.deepEqual(c.topology.sentinels, [{ name: '127.0.0.1:26380', host: '127.0.0.1', port: 26380 }]);
-    assert.deepEqual(c.topology.redisNodes, []);
-    assert.equal(c.topology.masterName, 'mymaster');
-    assert.equal(c.topology.haproxyAppBackend, 'apps');
-    assert.equal(c.topology.haproxyStatsUrl, undefined);
-    assert.equal(c.topology.stateFile, undefined);
-    const set = loadConfig({
-      ...base,
-      HAPROXY_APP_BACKEND: 'web',
-      HAPROXY_STATS_URL: 'https://127.0.0.1:8404/stats',
-      HA_STACK_STATE_FILE: '/run/state.json',
-    });
-    assert.equal(set.topology.haproxyAppBackend, 'web');
-    assert.equal(set.topology.haproxyStatsUrl, 'https://127.0.0.1:8404/stats');
-    assert.equal(set.topology.stateFile, '/run/state.json');
-  });
-
-  it('takes only an http(s) URL for the HAProxy stats page', () => {
-    assert.equal(
-      loadConfig({ ...base, HAPROXY_STATS_URL: 'http://h:8404/stats' }).topology.haproxyStatsUrl,
-      'http://h:8404/stats',
-    );
-    assert.equal(
-      refusal({ ...base, HAPROXY_STATS_URL: 'ftp://h/stats' }).message,
-      'HAPROXY_STATS_URL: must be an http:// or https:// URL',
-    );
-    assert.equal(
-      refusal({ ...base, HAPROXY_STATS_URL: 'not a url' }).message,
-      'HAPROXY_STATS_URL: "not a url" is not a URL',
-    );
   });
 });
 
@@ -266,20 +200,13 @@ describe('configuration: secrets', () => {
       APP_ENV: 'development',
       SESSION_SECRET: weak,
       SESSION_SECRET_PREVIOUS: weak,
-      HAPROXY_OPERATOR_PASSWORD: weak,
-      HAPROXY_OPERATOR_PASSWORD_PREVIOUS: weak,
     });
     assert.equal(dev.env, 'development');
     assert.equal(dev.sessionSecret, weak);
     assert.equal(dev.sessionSecretGenerated, false);
-    assert.equal(dev.operator.password, weak);
     assert.equal(
       refusal({ ...base, SESSION_SECRET: weak }).message,
       'SESSION_SECRET: must be at least 32 characters',
-    );
-    assert.equal(
-      refusal({ ...base, HAPROXY_OPERATOR_PASSWORD: weak }).message,
-      'HAPROXY_OPERATOR_PASSWORD: must be at least 32 characters',
     );
     assert.match(refusal({ REDIS_SENTINELS: '127.0.0.1:1' }).message, /^SESSION_SECRET: is required/);
     const generated = loadConfig({ REDIS_SENTINELS: '127.0.0.1:1', APP_ENV: 'development' });
@@ -305,12 +232,8 @@ describe('host:port items that are not addresses', () => {
     '[x]:1',
     'a:0',
   ]) {
-    it(`refuses ${JSON.stringify(bad)} in REDIS_SENTINELS and in a node list`, () => {
+    it(`refuses ${JSON.stringify(bad)} in REDIS_SENTINELS`, () => {
       assert.throws(() => loadConfig({ ...base, REDIS_SENTINELS: bad }), /REDIS_SENTINELS.*not host:port/);
-      assert.throws(
-        () => loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', TOPOLOGY_REDIS_NODES: bad }),
-        /TOPOLOGY_REDIS_NODES.*not host:port/,
-      );
     });
   }
   it('keeps names, IPv4, IPv6 and zones', () => {

@@ -1,5 +1,5 @@
-import type { TopologyConfig } from '../../config/index.ts';
-import { type NodeInfo, newestMaster, type SentinelBelief } from '../../ha/observe.ts';
+import { type NodeInfo, newestMaster, type SentinelBelief } from '../../../ha/observe.ts';
+import type { TopologyConfig } from '../config.ts';
 import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
 import { type SupervisedProcess, supervised } from './snapshot.ts';
 
