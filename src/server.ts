@@ -1,10 +1,13 @@
 import { buildApp, flushLogs } from './app/app.ts';
+import { type OperatorConfig, readOperatorConfig } from './app/operator/config.ts';
 import { type AppConfig, ConfigError, loadConfig } from './config/index.ts';
 
 async function main(): Promise<void> {
   let config: AppConfig;
+  let operator: OperatorConfig | undefined;
   try {
     config = loadConfig();
+    operator = readOperatorConfig(process.env, config.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`configuration error: ${err.message}\n`);
@@ -12,7 +15,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const { app, deps } = await buildApp(config);
+  const { app, deps } = await buildApp(config, { operator });
   if (config.sessionSecretGenerated) {
     app.log.warn(
       'SESSION_SECRET not set: generated one for this process (development mode); sessions will not survive a restart or be shared between instances',

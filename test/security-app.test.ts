@@ -6,6 +6,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { buildApp } from '../src/app/app.ts';
+import { readOperatorConfig } from '../src/app/operator/config.ts';
 import { PRODUCTS } from '../src/app/products.ts';
 import { Tokens } from '../src/app/security/tokens.ts';
 import { loadConfig } from '../src/config/index.ts';
@@ -63,13 +64,9 @@ after(async () => {
 
 /** An app instance in this process on the stack's Redis, with other settings than the stack's. */
 async function appWith(env: Record<string, string>) {
-  const config = loadConfig({
-    ...stack.appEnv('app-1'),
-    INSTANCE_ID: 'in-process',
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
-  const built = await buildApp(config);
+  const all = { ...stack.appEnv('app-1'), INSTANCE_ID: 'in-process', LOG_LEVEL: 'silent', ...env };
+  const config = loadConfig(all);
+  const built = await buildApp(config, { operator: readOperatorConfig(all, config.env) });
   await built.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = built.app.server.address() as AddressInfo;
   return { ...built, url: `http://127.0.0.1:${port}`, close: () => built.app.close() };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { alarms } from '../src/app/topology/snapshot.ts';
+import { alarms } from '../src/app/operator/topology/snapshot.ts';
 import { memoryAlarm } from '../src/ha/info.ts';
 import { haproxyStats, nodeState, type RedisLogin, upServers, withRedis } from '../src/ha/probes.ts';
 import { REDIS_USERS, type RedisUser } from '../src/ops/render/acl.ts';

@@ -12,10 +12,12 @@ import { RedisLayer, StoreFullError, UnavailableError } from '../ha/index.ts';
 import { type Deps, pageContext } from './context.ts';
 import { HttpError } from './errors.ts';
 import { Metrics } from './metrics.ts';
+import { operatorAccess } from './operator/access.ts';
+import type { OperatorConfig } from './operator/config.ts';
+import { operatorDashboard } from './operator/plugin.ts';
 import { apiRoutes } from './routes/api.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { pageRoutes } from './routes/pages.ts';
-import { topologyRoutes } from './routes/topology.ts';
 import { describeSchemaError, type SchemaError } from './schemas.ts';
 import { HashSlots } from './security/hash-slots.ts';
 import { answerHeaders } from './security/headers.ts';
@@ -25,7 +27,6 @@ import { CartStore } from './stores/carts.ts';
 import { AttemptLimiter } from './stores/limits.ts';
 import { SessionStore } from './stores/sessions.ts';
 import { UserStore } from './stores/users.ts';
-import { TopologyObserver } from './topology/observer.ts';
 import { errorPage } from './views/pages.ts';
 
 /** A request at least this slow is logged at info level even when it succeeded. */
@@ -89,8 +90,16 @@ export function loggerOptions(config: AppConfig): FastifyServerOptions['logger']
   };
 }
 
+export interface AppOptions {
+  /** A Redis layer the caller owns (and closes); by default the app makes its own. */
+  redis?: RedisLayer | undefined;
+  /** The operator dashboard's settings (readOperatorConfig); without them the app has none. */
+  operator?: OperatorConfig | undefined;
+}
+
 /** Builds the app (no listening): the server and the tests share this. */
-export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<BuiltApp> {
+export async function buildApp(config: AppConfig, options: AppOptions = {}): Promise<BuiltApp> {
+  const { redis, operator } = options;
   const metrics = new Metrics(config.instanceId, { node: config.metricsNode });
   // The layer starts before the server and its logger: warnings wait for the logger, then go to it.
   let warn: (message: string, err: Error) => void = () => undefined;
@@ -124,16 +133,6 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     ),
     hashes: new HashSlots(config.hashConcurrency),
     metrics,
-    topology: new TopologyObserver({
-      config: config.topology,
-      instance: config.instanceId,
-      redisUsername: config.redis.username,
-      redisPassword: config.redis.password,
-      sentinelPassword: config.redis.sentinelPassword,
-      statsPassword: config.operator.password,
-      statsPreviousPassword: config.operator.previousPassword,
-      minReplicas: config.redis.waitReplicas,
-    }),
     state: { draining: false },
   };
 
@@ -248,6 +247,11 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     return reply.type('text/html; charset=utf-8').send(errorPage(ctx, status, String(body['message'])));
   });
 
+  // Before the routes it guards (/metrics here, the dashboard's below).
+  await app.register(operatorAccess, {
+    password: operator?.password,
+    previousPassword: operator?.previousPassword,
+  });
   opsRoutes(app, deps);
   apiRoutes(app, deps);
   // Form bodies (urlencoded) are parsed for the pages only: the API takes JSON and nothing else.
@@ -255,7 +259,9 @@ export async function buildApp(config: AppConfig, redis?: RedisLayer): Promise<B
     await pages.register(formbody, { bodyLimit: config.bodyLimitBytes });
     pageRoutes(pages, deps);
   });
-  topologyRoutes(app, deps);
+  // The operator dashboard, only when it is configured: without it the app holds no operator
+  // credential and its routes answer 404 like any unknown path.
+  if (operator) await app.register(operatorDashboard, { deps, config: operator });
 
   app.addHook('onClose', async () => {
     await deps.hashes.close();

@@ -9,7 +9,6 @@ import type { CartStore } from './stores/carts.ts';
 import type { AttemptLimiter } from './stores/limits.ts';
 import type { SessionStore } from './stores/sessions.ts';
 import type { UserStore } from './stores/users.ts';
-import type { TopologyObserver } from './topology/observer.ts';
 import type { PageContext } from './views/html.ts';
 
 /** Everything a route needs, built once per process. */
@@ -25,8 +24,6 @@ export interface Deps {
   limiter: AttemptLimiter;
   hashes: HashSlots;
   metrics: Metrics;
-  /** Watches the Redis nodes, Sentinels and HAProxy for the topology page, only while someone looks. */
-  topology: TopologyObserver;
   state: { draining: boolean };
 }
 

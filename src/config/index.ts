@@ -5,18 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 
-import { namedList } from './addresses.ts';
 import { type Env, reader } from './settings.ts';
-import { REDIS_SETTINGS, SERVER_SETTINGS, TOPOLOGY_SETTINGS } from './table.ts';
-import {
-  type AppConfig,
-  ConfigError,
-  type OperatorConfig,
-  type RedisConfig,
-  type RedisTarget,
-  type TopologyConfig,
-} from './types.ts';
+import { REDIS_SETTINGS, SERVER_SETTINGS } from './table.ts';
+import { type AppConfig, ConfigError, type RedisConfig, type RedisTarget } from './types.ts';
 
+export type { Env } from './settings.ts';
 export * from './types.ts';
 
 /** Secrets that are short, or made of very few distinct characters, are refused outside development. */
@@ -28,41 +21,10 @@ export function secretWeakness(secret: string): string | undefined {
 }
 
 /** A set secret, refused when weak outside development. */
-function strongSecret(name: string, value: string | undefined, appEnv: string): string | undefined {
+export function strongSecret(name: string, value: string | undefined, appEnv: string): string | undefined {
   const weakness = value === undefined ? undefined : secretWeakness(value);
   if (weakness && appEnv !== 'development') throw new ConfigError(name, weakness);
   return value;
-}
-
-function readTopology(env: Env, redis: RedisConfig): TopologyConfig {
-  const get = reader(env, TOPOLOGY_SETTINGS);
-  const haproxyStatsUrl = get('HAPROXY_STATS_URL');
-  return {
-    // REDIS_MASTER_NAME is checked where the Sentinels are asked for it; with REDIS_URL it is only shown.
-    masterName:
-      redis.target.kind === 'sentinel' ? redis.target.masterName : env['REDIS_MASTER_NAME'] || 'mymaster',
-    redisNodes: get('TOPOLOGY_REDIS_NODES') ?? [],
-    sentinels:
-      get('TOPOLOGY_SENTINELS') ??
-      (redis.target.kind === 'sentinel' ? namedList('REDIS_SENTINELS', env['REDIS_SENTINELS'] ?? '') : []),
-    haproxyStatsUrl,
-    haproxyAppBackend: get('HAPROXY_APP_BACKEND'),
-    pollMs: get('TOPOLOGY_POLL_MS'),
-    stateFile: get('HA_STACK_STATE_FILE'),
-  };
-}
-
-function readOperator(env: Env, appEnv: string): OperatorConfig {
-  const get = reader(env, TOPOLOGY_SETTINGS);
-  const password = strongSecret('HAPROXY_OPERATOR_PASSWORD', get('HAPROXY_OPERATOR_PASSWORD'), appEnv);
-  // A previous password alone opens nothing: without a password the views need none.
-  const previous = password === undefined ? undefined : get('HAPROXY_OPERATOR_PASSWORD_PREVIOUS');
-  return {
-    password,
-    previousPassword: strongSecret('HAPROXY_OPERATOR_PASSWORD_PREVIOUS', previous, appEnv),
-    streamsPerAddress: get('TOPOLOGY_STREAMS_PER_ADDRESS'),
-    streamsPerInstance: get('TOPOLOGY_STREAMS_PER_INSTANCE'),
-  };
 }
 
 function readRedis(env: Env): RedisConfig {
@@ -147,5 +109,5 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownDrainMs: get('SHUTDOWN_DRAIN_MS'),
   };
   const redis = readRedis(env);
-  return { ...app, redis, topology: readTopology(env, redis), operator: readOperator(env, appEnv) };
+  return { ...app, redis };
 }

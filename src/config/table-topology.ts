@@ -1,7 +1,7 @@
 // The app's variables for the topology page and the operator views: a part of the table of table.ts.
 
 import { namedList } from './addresses.ts';
-import { custom, integer, text } from './settings.ts';
+import { boolean, custom, integer, text } from './settings.ts';
 import { ConfigError, type NamedAddress } from './types.ts';
 
 const nodeList = (help: string, defaultText: string) =>
@@ -14,6 +14,12 @@ const nodeList = (help: string, defaultText: string) =>
   });
 
 export const TOPOLOGY_SETTINGS = {
+  OPERATOR_DASHBOARD: custom<boolean | undefined>({
+    ...boolean({ default: false, help: '' }),
+    default: undefined,
+    defaultText: 'on when `HAPROXY_OPERATOR_PASSWORD` is set',
+    help: 'the operator dashboard (`/topology`, `/api/topology` and its stream): off, the app holds no operator setting and those routes answer 404; `false` with a password set is refused',
+  }),
   TOPOLOGY_REDIS_NODES: nodeList(
     '`name=host:port,...` (or `host:port,...`) of the Redis nodes the topology page watches',
     'none',

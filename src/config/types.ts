@@ -48,40 +48,6 @@ export interface NamedAddress {
   port: number;
 }
 
-/** What the topology page observes; each part may be missing, the page then says so. */
-export interface TopologyConfig {
-  masterName: string;
-  redisNodes: NamedAddress[];
-  sentinels: NamedAddress[];
-  /** HAProxy's stats page (`http://host:port/stats`); its CSV tells which app instances are up. */
-  haproxyStatsUrl: string | undefined;
-  /** The HAProxy backend whose servers are the app instances. */
-  haproxyAppBackend: string;
-  pollMs: number;
-  /** The local supervisor's state (process status and restart counts), when it started this instance. */
-  stateFile: string | undefined;
-}
-
-/** The operator's views (the topology page, its API and stream, metrics) and who may see them. */
-export interface OperatorConfig {
-  /**
-   * The password of user `operator` on HAProxy's operator front. Set, the app reads HAProxy's stats
-   * with it and answers its operator views only to requests that carry it; unset (an instance run
-   * on its own, without the front), it serves them to anyone who reaches it.
-   */
-  password: string | undefined;
-  /**
-   * Accepted beside it while the password is rotated (`HAPROXY_OPERATOR_PASSWORD_PREVIOUS`): the
-   * operator front may still have it for the moment its reload takes, and reading the stats page
-   * falls back to it on a 401.
-   */
-  previousPassword: string | undefined;
-  /** Open topology event streams one client address may hold on this instance. */
-  streamsPerAddress: number;
-  /** Open topology event streams on this instance, from all addresses together. */
-  streamsPerInstance: number;
-}
-
 export interface AppConfig {
   env: 'production' | 'development';
   host: string;
@@ -118,6 +84,4 @@ export interface AppConfig {
   /** How long a stopping instance reports not-ready before it closes, so the proxy takes it out first. */
   shutdownDrainMs: number;
   redis: RedisConfig;
-  topology: TopologyConfig;
-  operator: OperatorConfig;
 }

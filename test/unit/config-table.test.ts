@@ -5,8 +5,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { configurationDoc, DOC_PATH } from '../../scripts/docs-config.ts';
-import { type AppConfig, ConfigError, loadConfig } from '../../src/config/index.ts';
+import { readOperatorConfig } from '../../src/app/operator/config.ts';
+import { ConfigError, loadConfig as loadAppConfig } from '../../src/config/index.ts';
 import { APP_SETTINGS } from '../../src/config/table.ts';
+
+/** The app's configuration with the operator dashboard's beside it, as an instance with it on reads them. */
+function loadConfig(env: Record<string, string | undefined>) {
+  const app = loadAppConfig(env);
+  const operator = readOperatorConfig({ OPERATOR_DASHBOARD: 'true', ...env }, app.env)!;
+  return { ...app, operator, topology: operator.topology };
+}
+type AppConfig = ReturnType<typeof loadConfig>;
 
 const SECRET = 'k3Jq9vX2mP8rT5wY1zA4bC7dE0fG6hL-';
 const base = { REDIS_SENTINELS: '127.0.0.1:26380', SESSION_SECRET: SECRET };

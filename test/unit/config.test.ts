@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, secretWeakness } from '../../src/config/index.ts';
+import { readOperatorConfig } from '../../src/app/operator/config.ts';
+import { ConfigError, loadConfig as loadAppConfig, secretWeakness } from '../../src/config/index.ts';
+
+/** The app's configuration with the operator dashboard's beside it, as an instance with it on reads them. */
+function loadConfig(env: Record<string, string | undefined>) {
+  const app = loadAppConfig(env);
+  const operator = readOperatorConfig({ OPERATOR_DASHBOARD: 'true', ...env }, app.env)!;
+  return { ...app, operator, topology: operator.topology };
+}
 
 const SECRET = 'k3Jq9vX2mP8rT5wY1zA4bC7dE0fG6hL-';
 const base = { REDIS_SENTINELS: '127.0.0.1:26380, 127.0.0.1:26381', SESSION_SECRET: SECRET };
@@ -111,30 +119,6 @@ describe('configuration', () => {
     assert.equal(variableOf({ ...base, REGISTER_LIMIT_PER_IP: 'ten' }), 'REGISTER_LIMIT_PER_IP');
     assert.equal(variableOf({ ...base, HASH_CONCURRENCY: '1' }), 'HASH_CONCURRENCY');
     assert.equal(variableOf({ ...base, LOGIN_SLOWDOWN_MAX_SECONDS: '0' }), 'LOGIN_SLOWDOWN_MAX_SECONDS');
-  });
-
-  it('reads the operator password and, during its rotation, the previous one', () => {
-    const password = 'Op3rat0r-Pa55w0rd-0123456789abcdefgh';
-    const previous = 'Pr3vi0us-Pa55w0rd-0123456789abcdefgh';
-    const both = loadConfig({
-      ...base,
-      HAPROXY_OPERATOR_PASSWORD: password,
-      HAPROXY_OPERATOR_PASSWORD_PREVIOUS: previous,
-    });
-    assert.equal(both.operator.password, password);
-    assert.equal(both.operator.previousPassword, previous);
-    // A previous password alone opens nothing: without a password the views need none.
-    const alone = loadConfig({ ...base, HAPROXY_OPERATOR_PASSWORD_PREVIOUS: previous });
-    assert.equal(alone.operator.password, undefined);
-    assert.equal(alone.operator.previousPassword, undefined);
-    assert.equal(
-      variableOf({
-        ...base,
-        HAPROXY_OPERATOR_PASSWORD: password,
-        HAPROXY_OPERATOR_PASSWORD_PREVIOUS: 'short',
-      }),
-      'HAPROXY_OPERATOR_PASSWORD_PREVIOUS',
-    );
   });
 });
 

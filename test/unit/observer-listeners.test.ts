@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TopologySnapshot } from '../../src/app/topology/model.ts';
-import { TopologyObserver } from '../../src/app/topology/observer.ts';
+import type { TopologySnapshot } from '../../src/app/operator/topology/model.ts';
+import { TopologyObserver } from '../../src/app/operator/topology/observer.ts';
 import { SwitchWatcher } from '../../src/ha/switch.ts';
 import { freePort } from '../../src/ops/supervisor/ports.ts';
 import { waitFor } from '../../src/ops/supervisor/wait.ts';

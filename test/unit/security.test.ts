@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { operatorOnly } from '../../src/app/operator.ts';
+import { operatorOnly } from '../../src/app/operator/access.ts';
 import { BackgroundScrypt } from '../../src/app/security/background-scrypt.ts';
 import { HashSlots } from '../../src/app/security/hash-slots.ts';
 import { hashPassword, verifyPassword } from '../../src/app/security/password.ts';

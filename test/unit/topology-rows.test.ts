@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { masterOf, nameOf, nodeRows, quorumOf, sentinelRows } from '../../src/app/topology/rows.ts';
-import type { TopologyConfig } from '../../src/config/index.ts';
+import type { TopologyConfig } from '../../src/app/operator/config.ts';
+import { masterOf, nameOf, nodeRows, quorumOf, sentinelRows } from '../../src/app/operator/topology/rows.ts';
 import { isReady, parseStatsCsv, readyServers } from '../../src/ha/haproxy-stats.ts';
 import type { NodeInfo } from '../../src/ha/info.ts';
 import { newestMaster, type SentinelBelief } from '../../src/ha/sentinel/belief.ts';

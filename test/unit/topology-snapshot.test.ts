@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NodeRow, SentinelRow } from '../../src/app/topology/model.ts';
-import { alarms, modeOf, parseSupervisorState, supervised } from '../../src/app/topology/snapshot.ts';
-import { Timeline } from '../../src/app/topology/timeline.ts';
-import { topologySections } from '../../src/app/views/topology.ts';
+import type { NodeRow, SentinelRow } from '../../src/app/operator/topology/model.ts';
+import {
+  alarms,
+  modeOf,
+  parseSupervisorState,
+  supervised,
+} from '../../src/app/operator/topology/snapshot.ts';
+import { Timeline } from '../../src/app/operator/topology/timeline.ts';
+import { topologySections } from '../../src/app/operator/view.ts';
 
 const node = (name: string, role: NodeRow['role'], extra: Partial<NodeRow> = {}): NodeRow => ({
   name,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeSentinelEvent, isTimelineEvent } from '../../src/app/topology/events.ts';
-import { ConfigError, loadConfig } from '../../src/config/index.ts';
+import { readOperatorConfig } from '../../src/app/operator/config.ts';
+import { describeSentinelEvent, isTimelineEvent } from '../../src/app/operator/topology/events.ts';
+import { ConfigError } from '../../src/config/index.ts';
 import { parseStatsCsv } from '../../src/ha/haproxy-stats.ts';
 
-const SECRET = 'k3Jq9vX2mP8rT5wY1zA4bC7dE0fG6hL-';
 const names: Record<string, string> = { '127.0.0.1:6380': 'redis-1', '127.0.0.1:6381': 'redis-2' };
 const name = (h: string, p: string) => names[`${h}:${p}`] ?? `${h}:${p}`;
 
@@ -62,10 +62,11 @@ describe('topology: HAProxy stats CSV', () => {
 });
 
 describe('topology: configuration', () => {
-  const base = { REDIS_SENTINELS: '127.0.0.1:26380,127.0.0.1:26381', SESSION_SECRET: SECRET };
+  const base = { REDIS_SENTINELS: '127.0.0.1:26380,127.0.0.1:26381', OPERATOR_DASHBOARD: 'true' };
+  const topologyOf = (env: Record<string, string>) => readOperatorConfig(env, 'production')?.topology;
 
   it('watches the Sentinels of REDIS_SENTINELS and nothing else by default', () => {
-    const t = loadConfig(base).topology;
+    const t = topologyOf(base)!;
     assert.deepEqual(
       t.sentinels.map((s) => s.name),
       ['127.0.0.1:26380', '127.0.0.1:26381'],
@@ -76,12 +77,12 @@ describe('topology: configuration', () => {
   });
 
   it('reads named nodes, named Sentinels and the stats URL', () => {
-    const t = loadConfig({
+    const t = topologyOf({
       ...base,
       TOPOLOGY_REDIS_NODES: 'redis-1=127.0.0.1:6380, 127.0.0.1:6381',
       TOPOLOGY_SENTINELS: 'sentinel-1=127.0.0.1:26380',
       HAPROXY_STATS_URL: 'http://127.0.0.1:8404/stats',
-    }).topology;
+    })!;
     assert.deepEqual(t.redisNodes, [
       { name: 'redis-1', host: '127.0.0.1', port: 6380 },
       { name: '127.0.0.1:6381', host: '127.0.0.1', port: 6381 },
@@ -98,7 +99,7 @@ describe('topology: configuration', () => {
       ['TOPOLOGY_POLL_MS', '5'],
     ] as const) {
       assert.throws(
-        () => loadConfig({ ...base, [variable]: value }),
+        () => topologyOf({ ...base, [variable]: value }),
         (err: unknown) => err instanceof ConfigError && err.variable === variable,
         variable,
       );

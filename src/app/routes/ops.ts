@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { describeMode } from '../../ha/mode.ts';
 import type { Deps } from '../context.ts';
-import { operatorOnly } from '../operator.ts';
 import { STYLESHEET } from '../views/style.ts';
 
 /**
@@ -38,10 +37,8 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   // The operator's: reached through the operator front (/metrics/<instance>), never the public one.
-  app.get(
-    '/metrics',
-    { onRequest: operatorOnly(deps.config.operator.password, deps.config.operator.previousPassword) },
-    async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
+  app.get('/metrics', { onRequest: app.operatorOnly }, async (_req, reply) =>
+    reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
   );
 
   app.get('/static/app.css', async (_req, reply) =>

@@ -1,5 +1,5 @@
-import type { NodeRow, ProxiedRow, TopologyEvent, TopologySnapshot } from '../topology/model.ts';
-import { Html, html, layout, type PageContext } from './html.ts';
+import { Html, html, layout, type PageContext } from '../views/html.ts';
+import type { NodeRow, ProxiedRow, TopologyEvent, TopologySnapshot } from './topology/model.ts';
 
 /** `12:34:56.789` (UTC): the page's script shows it in the reader's time zone. */
 const clock = (iso: string) => html`<time datetime="${iso}">${iso.slice(11, 23)}</time>`;

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { HttpError } from './errors.ts';
+import { HttpError } from '../errors.ts';
+import { definePlugin } from '../plugin.ts';
 
 /** The one user of HAProxy's operator front. */
 export const OPERATOR_USER = 'operator';
@@ -13,7 +14,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * same password again from the Authorization header the operator front passes on, because a
  * marker header set by HAProxy would be believed from anyone who reaches the app's port directly
  * (every local user in local mode, every container on the network in compose). Without a password
- * configured (an instance run on its own, without the front) the views stay open.
+ * configured (a dashboard turned on without one, or an app without the dashboard, whose /metrics
+ * is then the only such view) the views stay open.
  *
  * Returns the check for a route's `onRequest`: a request without the password gets the 404 the
  * public front gives, so neither tells that the route exists.
@@ -39,3 +41,26 @@ function carriesOperator(header: string | undefined, expected: Buffer[]): boolea
   for (const e of expected) ok = timingSafeEqual(given, e) || ok;
   return ok;
 }
+
+type OperatorCheck = ReturnType<typeof operatorOnly>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The `onRequest` check of the operator's routes (/metrics, the dashboard's). */
+    operatorOnly: OperatorCheck;
+  }
+}
+
+export interface OperatorAccessOptions {
+  /** The operator's password and the one before it; none without the dashboard. */
+  password?: string | undefined;
+  previousPassword?: string | undefined;
+}
+
+/** Who may see the operator's views, as the decorator `operatorOnly`; registered before any of them. */
+export const operatorAccess = definePlugin<OperatorAccessOptions>(
+  async (app, opts) => {
+    app.decorate('operatorOnly', operatorOnly(opts.password, opts.previousPassword));
+  },
+  { name: 'operator-access' },
+);

@@ -1,6 +1,6 @@
-import type { TopologyConfig } from '../../config/index.ts';
-import type { NodeInfo } from '../../ha/info.ts';
-import { newestMaster, type SentinelBelief } from '../../ha/sentinel/belief.ts';
+import type { NodeInfo } from '../../../ha/info.ts';
+import { newestMaster, type SentinelBelief } from '../../../ha/sentinel/belief.ts';
+import type { TopologyConfig } from '../config.ts';
 import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
 import { type SupervisedProcess, supervised } from './snapshot.ts';
 

@@ -1,6 +1,6 @@
-import type { TopologyConfig } from '../../config/index.ts';
-import { fetchStats } from '../../ha/haproxy-stats.ts';
-import { NodeWatch, SentinelWatch } from '../../ha/watch.ts';
+import { fetchStats } from '../../../ha/haproxy-stats.ts';
+import { NodeWatch, SentinelWatch } from '../../../ha/watch.ts';
+import type { TopologyConfig } from '../config.ts';
 import { describeSentinelEvent, isTimelineEvent } from './events.ts';
 import type { TopologySnapshot } from './model.ts';
 import { masterOf, nameOf, nodeRows, quorumOf, sentinelRows } from './rows.ts';

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type Deps, pageContext, signedSession } from '../context.ts';
 import { HttpError } from '../errors.ts';
-import { operatorOnly } from '../operator.ts';
-import type { TopologySnapshot } from '../topology/model.ts';
-import { topologyPage, topologySections } from '../views/topology.ts';
+import type { OperatorConfig } from './config.ts';
+import type { TopologySnapshot } from './topology/model.ts';
+import type { TopologyObserver } from './topology/observer.ts';
+import { topologyPage, topologySections } from './view.ts';
 
-const CLIENT_JS = readFileSync(new URL('../static/topology.js', import.meta.url), 'utf8');
+const CLIENT_JS = readFileSync(new URL('./static/topology.js', import.meta.url), 'utf8');
 /** Comments keep proxies (HAProxy's `timeout server` is 30 s) from closing a quiet stream. */
 const HEARTBEAT_MS = 10_000;
 
@@ -14,19 +15,20 @@ const HEARTBEAT_MS = 10_000;
 const STREAMS_RETRY_AFTER_SECONDS = 10;
 
 /**
- * The topology page, its JSON and its event stream: the operator's (see operator.ts), reached
+ * The topology page, its JSON and its event stream: the operator's (see access.ts), reached
  * through HAProxy's operator front. Nothing here runs on the request path of the other routes: the
  * observer starts with the first viewer and stops after the last one.
  */
-export function topologyRoutes(app: FastifyInstance, deps: Deps): void {
-  const observer = deps.topology;
+export function topologyRoutes(
+  app: FastifyInstance,
+  deps: Deps,
+  observer: TopologyObserver,
+  { streamsPerAddress, streamsPerInstance }: OperatorConfig,
+): void {
   const streams = new Set<() => void>();
   /** Open streams by client address (behind HAProxy, the address it forwards). */
   const perAddress = new Map<string, number>();
-  const { streamsPerAddress, streamsPerInstance } = deps.config.operator;
-  const operator = {
-    onRequest: operatorOnly(deps.config.operator.password, deps.config.operator.previousPassword),
-  };
+  const operator = { onRequest: app.operatorOnly };
   deps.metrics.gauge('topology_streams', 'Open topology event streams.', () => streams.size);
   deps.metrics.gauge('topology_observer_running', '1 while the topology observer polls.', () =>
     observer.active ? 1 : 0,
@@ -110,6 +112,5 @@ export function topologyRoutes(app: FastifyInstance, deps: Deps): void {
   // Open streams would hold the server open: end them (browsers reconnect to another instance).
   app.addHook('preClose', async () => {
     for (const close of [...streams]) close();
-    await observer.close();
   });
 }

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import type { TopologyConfig } from '../../config/index.ts';
-import type { ProxiedServer } from '../../ha/haproxy-stats.ts';
-import { memoryAlarm } from '../../ha/info.ts';
-import { describeMode, describeSentinels, sentinelMode, serviceMode } from '../../ha/mode.ts';
+import type { ProxiedServer } from '../../../ha/haproxy-stats.ts';
+import { memoryAlarm } from '../../../ha/info.ts';
+import { describeMode, describeSentinels, sentinelMode, serviceMode } from '../../../ha/mode.ts';
+import type { TopologyConfig } from '../config.ts';
 import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
 
 /** The pure parts of a snapshot: built from what the observer read, unit-tested on their own. */

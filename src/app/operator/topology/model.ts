@@ -1,4 +1,4 @@
-import type { SentinelMode, ServiceMode } from '../../ha/mode.ts';
+import type { SentinelMode, ServiceMode } from '../../../ha/mode.ts';
 
 /** What the topology page, `GET /api/topology` and its event stream show: one look at the system. */
 export interface TopologySnapshot {
