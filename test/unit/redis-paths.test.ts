@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
   NoMasterError,
   NotEnoughReplicasError,
@@ -10,7 +10,16 @@ import {
 import { FallbackReader } from '../../src/ha/reads.ts';
 import { TimeoutError } from '../../src/ha/timeouts.ts';
 import { DurableWriter, retryPause } from '../../src/ha/writes.ts';
+import { runningClock } from '../helpers/clock.ts';
 import { FakeLink } from '../helpers/fake-redis.ts';
+
+// Deadlines, grace periods and fallbacks are the subject here: the clock is mocked and moves on by
+// itself, so the tests measure the code, not the load of the machine.
+let stopClock: () => Promise<void>;
+beforeEach(() => {
+  stopClock = runningClock();
+});
+afterEach(() => stopClock());
 
 /** A Redis error reply as ioredis gives it (a ReplyError is an Error with the reply as message). */
 const reply = (message: string) => new Error(message);

@@ -431,7 +431,7 @@ describe('security headers', () => {
 
 const SECRET = 'a-test-secret-with-enough-entropy-0123456789';
 
-describe('Tokens (details)', () => {
+describe('tokens: the memo of verified cookies, lengths and patterns', () => {
   it('remembers a verified cookie: the same answer object comes back', () => {
     const t = new Tokens(SECRET);
     const c = t.sessionCookie(t.newId(), 'a@b.co');
@@ -524,7 +524,7 @@ describe('cookies', () => {
   });
 });
 
-describe('requests (details)', () => {
+describe('request checks: write methods, Host and Origin messages, media types', () => {
   it('lists the four write methods', () => {
     assert.deepEqual([...WRITE_METHODS].sort(), ['DELETE', 'PATCH', 'POST', 'PUT']);
   });
@@ -554,7 +554,7 @@ describe('requests (details)', () => {
   });
 });
 
-describe('HashSlots (details)', () => {
+describe('password hash slots: queue sizes, waiting and release', () => {
   const settled = async <T>(p: Promise<T>) => {
     let done = false;
     void p.then(() => {
