@@ -5,6 +5,7 @@ import type { RedisConfig } from '../../src/config/index.ts';
 import { type LayerEvents, RedisLayer } from '../../src/ha/index.ts';
 import { NodeWatch, SentinelWatch } from '../../src/ha/observe.ts';
 import { SwitchWatcher } from '../../src/ha/switch.ts';
+import { settle } from '../helpers/clock.ts';
 import { type Answer, RespServer, SILENT } from '../helpers/resp-server.ts';
 import { until } from '../helpers/until.ts';
 
@@ -160,7 +161,8 @@ describe('RedisLayer on a URL', () => {
     await until(() => l.master.status === 'end');
     const connections = n.named('HELLO').length;
     l.master.emit('end');
-    await new Promise((r) => setTimeout(r, 30));
+    // A restart would be asked for on the next turn of the loop (setImmediate): let a few pass.
+    await settle();
     assert.equal(l.master.status, 'end');
     assert.equal(n.named('HELLO').length, connections);
   });
