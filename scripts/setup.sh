@@ -39,8 +39,15 @@ if [ "${#packages[@]}" -gt 0 ]; then
   }
 fi
 
-# npm dependencies: reinstall when the lock file changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm dependencies: reinstall when the lock file changed since the last install. A node_modules that
+# is a link (one install shared by several checkouts) is left alone: npm ci would empty its target
+# under the other checkouts' feet.
+if [ -L node_modules ]; then
+  [ -f node_modules/.package-lock.json ] || {
+    echo "setup: node_modules links to $(readlink node_modules), which holds no install" >&2
+    exit 1
+  }
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -5,7 +5,7 @@
 #   3. makes sure the images compose and the Dockerfile name exist (scripts/offline-images.sh:
 #      pulls them, or builds same-named stand-ins from Debian packages when no registry is reachable)
 #   4. runs the test: build, up, journey, failover, app crash, Sentinel settings, fronts, down -v
-# npm test runs it last, as root or when an engine answers (scripts/test.sh); about 1.5 minutes
+# npm run test:all runs it last, as root or when an engine answers (scripts/test-all.sh); about 1.5 minutes
 # once the images exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then missing+=(docker.io); fi
 # Exit code 77: the test cannot run on this machine (no engine can be installed or started);
-# npm test then says so and goes on, unless TEST_DOCKER=1 asked for it.
+# npm run test:all then says so and goes on, unless TEST_DOCKER=1 asked for it.
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "test-docker: installing ${missing[*]}"
   bash scripts/setup.sh "${missing[@]}" || {

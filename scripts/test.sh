@@ -1,30 +1,17 @@
 #!/usr/bin/env bash
-# The test command: sets itself up, then lint, type check, unit and integration tests on this
-# machine's Node.js, then the unit and process-management tests on the other supported releases,
-# then the compose deployment on a real Docker engine where one can run.
+# npm test: the quick check to run before every commit, a few minutes on two cores.
+#   1. set-up: what the stack needs (redis-server, redis-sentinel, haproxy; scripts/setup.sh)
+#   2. lint (biome) and type check (tsc)
+#   3. every unit test (test/unit/*.test.ts)
+#   4. the web app against one real stack: Redis master + 2 replicas + 3 Sentinels and two app
+#      instances (test/app.test.ts)
+# Everything else (the other integration tests with their own stacks, failovers, chaos, browser,
+# deployment renders, the other Node.js releases, the Docker engine) is in npm run test:all
+# (scripts/test-all.sh), which CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# docker-compose validates deploy/compose.yaml (no Docker engine is needed for that); chromium runs
-# the browser tests; iptables: the packet filter of the partition-master chaos scenario (root only).
-bash scripts/setup.sh docker-compose chromium $([ "$(id -u)" = 0 ] && echo iptables)
+bash scripts/setup.sh
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts
-node --import tsx --test --test-reporter=spec --test-concurrency=1 test/*.test.ts
-bash scripts/node-versions.sh
-# As root the Docker test installs docker.io and starts dockerd for its run; otherwise it runs only
-# when an engine already answers. TEST_DOCKER=0 leaves it out; TEST_DOCKER=1 makes it required, also
-# where no engine can run.
-docker_test="${TEST_DOCKER:-auto}"
-if [ "$docker_test" = 1 ] || { [ "$docker_test" != 0 ] && { [ "$(id -u)" = 0 ] || docker info >/dev/null 2>&1; }; }; then
-  status=0
-  bash scripts/test-docker.sh || status=$?
-  # 77: no engine could be installed or started here (a failing test is any other non-zero code).
-  if [ "$status" = 77 ] && [ "$docker_test" != 1 ]; then
-    echo "test: the Docker deployment test is left out: no Docker engine can run on this machine"
-  elif [ "$status" != 0 ]; then
-    exit "$status"
-  fi
-else
-  echo "test: the Docker deployment test (npm run test:docker) is left out: not root and no Docker engine answers (TEST_DOCKER=$docker_test)"
-fi
+node --import tsx --test --test-reporter=spec --test-concurrency=1 test/app.test.ts

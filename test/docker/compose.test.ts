@@ -1,7 +1,7 @@
 /**
  * deploy/compose.yaml on a real Docker engine (npm run test:docker; scripts/test-docker.sh starts the
- * engine and builds the stand-in images first). Not part of npm test: it builds images and takes
- * minutes.
+ * engine and builds the stand-in images first). Run last by npm run test:all, not by npm test: it
+ * builds images and takes minutes. Every wait is on a condition, polled with a deadline (pollUntil).
  *
  * One compose project with a unique name, every service but RedisInsight (profile "tools"), the
  * HAProxy fronts published on 127.0.0.1 at free ports by an override file, random secrets. Test
@@ -112,15 +112,41 @@ async function health(service: string): Promise<string> {
   );
 }
 
-async function waitHealthy(services: readonly string[], timeoutMs: number): Promise<void> {
+/**
+ * Resolves once `check` holds, asking it again every `everyMs`; fails after `timeoutMs`, with
+ * `what` and what `check` last described (it may return a string: a description of a state that
+ * does not hold yet).
+ */
+async function pollUntil(
+  what: string,
+  check: () => Promise<boolean | string> | boolean | string,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last: string[] = [];
-  while (Date.now() < deadline) {
-    last = await Promise.all(services.map(async (s) => `${s}=${await health(s).catch(() => '?')}`));
-    if (last.every((s) => s.endsWith('running/healthy'))) return;
-    await sleep(500);
+  for (;;) {
+    const state = await check();
+    if (state === true) return;
+    if (Date.now() >= deadline)
+      throw new Error(`${what}: not within ${timeoutMs} ms${state ? `: ${state}` : ''}`);
+    await sleep(everyMs);
   }
-  throw new Error(`not healthy after ${timeoutMs} ms: ${last.join(' ')}`);
+}
+
+async function healthOf(services: readonly string[]): Promise<string[]> {
+  return Promise.all(services.map(async (s) => `${s}=${await health(s).catch(() => '?')}`));
+}
+
+async function waitHealthy(services: readonly string[], timeoutMs: number): Promise<void> {
+  await pollUntil(
+    'healthy',
+    async () => {
+      const states = await healthOf(services);
+      return states.every((s) => s.endsWith('running/healthy')) || states.join(' ');
+    },
+    timeoutMs,
+    500,
+  );
 }
 
 async function sentinel(...args: string[]): Promise<string> {
@@ -220,6 +246,18 @@ const decode = (items: Record<string, unknown>) =>
   100 * Number(items[PRODUCTS[1]!.id] ?? 0) +
   10_000 * Number(items[PRODUCTS[2]!.id] ?? 0);
 
+/** Resolves once the load has had `n` reads and `n` writes acknowledged since `from`. */
+async function loadRunning(load: Load, n = 20, from = { reads: 0, lastAcked: 0 }): Promise<void> {
+  await pollUntil(
+    `${n} reads and ${n} acknowledged writes`,
+    () =>
+      (load.reads - from.reads >= n && load.lastAcked - from.lastAcked >= n) ||
+      `${load.reads - from.reads} reads, ${load.lastAcked - from.lastAcked} acknowledged writes`,
+    30_000,
+    PACE_MS,
+  );
+}
+
 interface Load {
   stop: () => Promise<void>;
   reads: number;
@@ -229,7 +267,13 @@ interface Load {
   lastAcked: number;
 }
 
-/** A reader and a writer through the front, each one request every 20 ms. */
+/**
+ * The load's pace: the reader and the writer each send their next request 20 ms after the answer
+ * to the last one (a rate, about 40 requests a second, not a wait for a state).
+ */
+const PACE_MS = 20;
+
+/** A reader and a writer through the front, each one request every PACE_MS. */
 async function startLoad(): Promise<Load & { email: string }> {
   const { c, email, token } = await loggedIn();
   const reader = new Client(site());
@@ -254,7 +298,7 @@ async function startLoad(): Promise<Load & { email: string }> {
       } catch (e) {
         fail(load.readFailures, String(e));
       }
-      await sleep(20);
+      await sleep(PACE_MS);
     }
   })();
   let n = 0;
@@ -272,7 +316,7 @@ async function startLoad(): Promise<Load & { email: string }> {
       } catch (e) {
         fail(load.writeFailures, String(e));
       }
-      await sleep(20);
+      await sleep(PACE_MS);
     }
   })();
   load.stop = async () => {
@@ -320,7 +364,16 @@ before(async () => {
     } catch (e) {
       if (Date.now() > deadline || !/is unhealthy/.test(String(e))) throw e;
       figures['up retried after unhealthy'] = attempt;
-      await sleep(2000);
+      // Again once no container reports unhealthy any more (the slow one recovered, or restarted).
+      await pollUntil(
+        'no unhealthy container',
+        async () => {
+          const states = await healthOf(SERVICES);
+          return !states.some((s) => s.endsWith('/unhealthy')) || states.join(' ');
+        },
+        Math.max(10_000, deadline - Date.now()),
+        500,
+      );
     }
   }
   await waitHealthy(SERVICES, Math.max(10_000, deadline - Date.now()));
@@ -414,7 +467,7 @@ describe('deploy/compose.yaml on Docker', () => {
     const old = await masterService();
     const restartsBefore = await restartCount(old);
     const load = await startLoad();
-    await sleep(1000);
+    await loadRunning(load);
     const kill = Date.now();
     await crash(old);
     const timeline: string[] = [];
@@ -426,39 +479,43 @@ describe('deploy/compose.yaml on Docker', () => {
     let twoMastersMs = 0;
     let lastLine = '';
     let settledAt = 0;
-    const deadline = kill + 60_000;
-    while (Date.now() < deadline) {
-      const roles = await Promise.all(REDIS_SERVICES.map(role));
-      const now = Date.now();
-      const masters = roles.filter((r) => r.startsWith('master')).length;
-      if (masters > 1 && !twoMastersFrom) twoMastersFrom = now;
-      if (masters <= 1 && twoMastersFrom) {
-        twoMastersMs += now - twoMastersFrom;
-        twoMastersFrom = 0;
-      }
-      const named = await masterService().catch(() => undefined);
-      const name = named ?? newMaster;
-      if (name !== old && !promoted) {
-        promoted = now;
-        newMaster = name;
-      }
-      const oldRole = roles[REDIS_SERVICES.indexOf(old as (typeof REDIS_SERVICES)[number])]!;
-      if (!back && oldRole !== 'down' && (await restartCount(old)) > restartsBefore) back = now;
-      if (back && oldRole === 'slave(link up)' && !replicaAt) replicaAt = now;
-      const line = `${REDIS_SERVICES.map((s, i) => `${s}=${roles[i]}`).join(' ')} sentinel:${named ?? '?'}`;
-      if (line !== lastLine) timeline.push(`+${((now - kill) / 1000).toFixed(1)}s ${line}`);
-      lastLine = line;
-      // Settled: the old node answers again, one master (the one Sentinel names), two linked replicas.
-      const settled =
-        back &&
-        masters === 1 &&
-        roles[REDIS_SERVICES.indexOf(name as (typeof REDIS_SERVICES)[number])] === 'master' &&
-        roles.filter((r) => r === 'slave(link up)').length === 2;
-      if (!settled) settledAt = 0;
-      else if (!settledAt) settledAt = now;
-      else if (now - settledAt > 3000) break;
-      await sleep(250);
-    }
+    // Sampled every 250 ms until settled for 3 s, at most 60 s after the kill; the assertions below
+    // say what did not happen in that time.
+    await pollUntil(
+      'one master with two linked replicas for 3 s',
+      async () => {
+        const roles = await Promise.all(REDIS_SERVICES.map(role));
+        const now = Date.now();
+        const masters = roles.filter((r) => r.startsWith('master')).length;
+        if (masters > 1 && !twoMastersFrom) twoMastersFrom = now;
+        if (masters <= 1 && twoMastersFrom) {
+          twoMastersMs += now - twoMastersFrom;
+          twoMastersFrom = 0;
+        }
+        const named = await masterService().catch(() => undefined);
+        const name = named ?? newMaster;
+        if (name !== old && !promoted) {
+          promoted = now;
+          newMaster = name;
+        }
+        const oldRole = roles[REDIS_SERVICES.indexOf(old as (typeof REDIS_SERVICES)[number])]!;
+        if (!back && oldRole !== 'down' && (await restartCount(old)) > restartsBefore) back = now;
+        if (back && oldRole === 'slave(link up)' && !replicaAt) replicaAt = now;
+        const line = `${REDIS_SERVICES.map((s, i) => `${s}=${roles[i]}`).join(' ')} sentinel:${named ?? '?'}`;
+        if (line !== lastLine) timeline.push(`+${((now - kill) / 1000).toFixed(1)}s ${line}`);
+        lastLine = line;
+        // Settled: the old node answers again, one master (the one Sentinel names), two linked replicas.
+        const settled =
+          back &&
+          masters === 1 &&
+          roles[REDIS_SERVICES.indexOf(name as (typeof REDIS_SERVICES)[number])] === 'master' &&
+          roles.filter((r) => r === 'slave(link up)').length === 2;
+        if (!settled) settledAt = 0;
+        else if (!settledAt) settledAt = now;
+        return (settledAt > 0 && now - settledAt > 3000) || line;
+      },
+      kill + 60_000 - Date.now(),
+    ).catch(() => undefined);
     if (twoMastersFrom) twoMastersMs += Date.now() - twoMastersFrom;
     await load.stop();
     const hash = (await operatorCli(newMaster, 'hgetall', `cart:{${load.email}}`)).split('\n');
@@ -536,16 +593,31 @@ describe('deploy/compose.yaml on Docker', () => {
   it('crash of one app container under load: no failed request through the front', async () => {
     const before = await restartCount('app-1');
     const load = await startLoad();
-    await sleep(1000);
+    await loadRunning(load);
     const kill = Date.now();
     await crash('app-1');
-    await sleep(2000);
-    while (Date.now() - kill < 60_000 && (await restartCount('app-1')) === before) await sleep(250);
+    // The front carries the load on app-2 while app-1 is gone: requests go on being answered.
+    const atKill = { reads: load.reads, lastAcked: load.lastAcked };
+    await pollUntil(
+      'app-1 restarted by its policy',
+      async () => (await restartCount('app-1')) > before,
+      60_000,
+    );
+    await loadRunning(load, 20, atKill);
     await waitHealthy(['app-1'], 120_000);
-    await sleep(2000);
+    const healthyAt = Date.now();
+    // Traffic through the front reaches the restarted app-1 again, while the load goes on.
+    const probe = new Client(site());
+    await pollUntil(
+      'the front answering from app-1 again',
+      async () => (await probe.get('/healthz')).headers.get('x-instance') === 'app-1',
+      60_000,
+      100,
+    );
+    await loadRunning(load, 20, { reads: load.reads, lastAcked: load.lastAcked });
     await load.stop();
     const figuresApp = {
-      'healthy again after s': (Date.now() - 2000 - kill) / 1000,
+      'healthy again after s': (healthyAt - kill) / 1000,
       reads: load.reads,
       'failed reads': load.readFailures.length,
       writes: load.writes,

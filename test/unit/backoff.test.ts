@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { nextBackoff, RESTART_BACKOFF } from '../../src/ops/supervisor/backoff.ts';
 import { ReadinessTimeoutError, waitFor } from '../../src/ops/supervisor/wait.ts';
+import { runningClock } from '../helpers/clock.ts';
 
 /** The delays of `crashes` crashes in a row, each after `upMs` of uptime. */
 function delays(crashes: number, upMs = 0): number[] {
@@ -47,6 +48,13 @@ describe('the restart back-off', () => {
 });
 
 describe('waitFor with progress', () => {
+  // Its timeouts and cap are the subject: on the mocked clock they are measured exactly.
+  let stopClock: () => Promise<void>;
+  beforeEach(() => {
+    stopClock = runningClock();
+  });
+  afterEach(() => stopClock());
+
   it('keeps waiting while the thing makes progress, up to maxMs, then gives up', async () => {
     let polls = 0;
     const t0 = Date.now();
@@ -64,7 +72,7 @@ describe('waitFor with progress', () => {
       ReadinessTimeoutError,
     );
     const took = Date.now() - t0;
-    assert.ok(took >= 290 && took < 10_000, `gave up after ${took} ms`);
+    assert.ok(took >= 300 && took < 320, `gave up after ${took} ms`);
     assert.ok(polls > 5);
   });
 
@@ -74,7 +82,8 @@ describe('waitFor with progress', () => {
       waitFor('never', () => false, { timeoutMs: 50, intervalMs: 10, progress: () => false, maxMs: 5000 }),
       ReadinessTimeoutError,
     );
-    assert.ok(Date.now() - t0 < 10_000);
+    const took = Date.now() - t0;
+    assert.ok(took >= 50 && took < 70, `gave up after ${took} ms`);
   });
 
   it('returns as soon as the condition holds', async () => {

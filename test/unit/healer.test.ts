@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { Healer, type HealerDeps, type StartStep } from '../../src/ops/supervisor/healer.ts';
 import { waitFor } from '../../src/ops/supervisor/wait.ts';
+import { settle } from '../helpers/clock.ts';
 
 /** A healer over fake processes: `outcomes` decides each start (true: ready, false: fails, 'hang': until aborted). */
 function fixture(outcomes: (boolean | 'hang')[]) {
@@ -83,11 +84,18 @@ describe('the healer', () => {
     await waitFor('both starts in progress', () => f.stats().starts === 2);
     await f.healer.close();
     const { starts } = f.stats();
-    f.crash('c');
-    await assert.rejects(f.healer.start('d'), /stopping/);
-    // Longer than any back-off of the policy: a timer left behind would have fired.
-    await new Promise((r) => setTimeout(r, 60));
-    assert.equal(f.stats().starts, starts);
-    for (const n of ['a', 'b', 'c']) assert.equal(f.healer.state(n).phase, undefined, n);
+    // From here on the clock is mocked: a timer left behind by close() or set after it would fire.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      f.crash('c');
+      await assert.rejects(f.healer.start('d'), /stopping/);
+      // Past any back-off of the policy (40 ms at most) and its window.
+      mock.timers.tick(120_000);
+      await settle();
+      assert.equal(f.stats().starts, starts);
+      for (const n of ['a', 'b', 'c']) assert.equal(f.healer.state(n).phase, undefined, n);
+    } finally {
+      mock.timers.reset();
+    }
   });
 });

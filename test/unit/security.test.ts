@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { operatorOnly } from '../../src/app/operator/access.ts';
 import { BackgroundScrypt } from '../../src/app/security/background-scrypt.ts';
-import { HashSlots } from '../../src/app/security/hash-slots.ts';
-import { hashPassword, verifyPassword } from '../../src/app/security/password.ts';
-import { acceptedRequestId, crossSiteReason, hasBody, isJson } from '../../src/app/security/requests.ts';
+import { HashSlots, inSlot } from '../../src/app/security/hash-slots.ts';
+import { answerHeaders, SECURITY_HEADERS } from '../../src/app/security/headers.ts';
+import { hashPassword, verifyAgainstDummy, verifyPassword } from '../../src/app/security/password.ts';
+import {
+  acceptedRequestId,
+  crossSiteReason,
+  hasBody,
+  isJson,
+  WRITE_METHODS,
+} from '../../src/app/security/requests.ts';
 import { cookieNames, parseCookies, serializeCookie, Tokens } from '../../src/app/security/tokens.ts';
-import { loginRefusalMessage, retryAfterSeconds, slowdownDelaysMs } from '../../src/app/stores/limits.ts';
-import { sessionValid } from '../../src/ha/session.ts';
 
 const tokens = new Tokens('a-test-secret-with-enough-entropy-0123456789');
 
@@ -237,51 +243,6 @@ describe('request checks', () => {
   });
 });
 
-describe('attempt limits', () => {
-  it('answers with whole seconds, never 0 while a counter holds', () => {
-    assert.equal(retryAfterSeconds(1), 1);
-    assert.equal(retryAfterSeconds(1000), 1);
-    assert.equal(retryAfterSeconds(1001), 2);
-    assert.equal(retryAfterSeconds(899_400), 900);
-  });
-
-  it('doubles the wait past the slowdown threshold, up to its cap', () => {
-    assert.deepEqual(slowdownDelaysMs(60), [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000]);
-    assert.deepEqual(slowdownDelaysMs(1), [1000]);
-    assert.deepEqual(slowdownDelaysMs(4), [1000, 2000, 4000]);
-  });
-
-  it('says why a login waits and what to do', () => {
-    for (const reason of ['pair', 'address', 'email'] as const) {
-      const m = loginRefusalMessage({ reason, waitSeconds: 42 });
-      assert.match(m, /wait 42 s and try again/);
-    }
-    assert.match(loginRefusalMessage({ reason: 'email', waitSeconds: 1 }), /elsewhere/);
-  });
-});
-
-describe('stored sessions', () => {
-  const now = 1_000_000_000;
-  const stored = (o: Record<string, unknown>) => JSON.stringify(o);
-  const ok = { email: 'a@b.co', gen: 'g1', created: now - 1000 };
-
-  it('belong to one email, one life of the account, and end at their absolute lifetime', () => {
-    assert.ok(sessionValid(stored(ok), 'a@b.co', 'g1', now, 60_000));
-    assert.ok(!sessionValid(stored(ok), 'x@b.co', 'g1', now, 60_000), 'another email');
-    assert.ok(!sessionValid(stored(ok), 'a@b.co', 'g2', now, 60_000), 'the account was made again');
-    assert.ok(!sessionValid(stored(ok), 'a@b.co', null, now, 60_000), 'the account is gone');
-    assert.ok(!sessionValid(stored(ok), 'a@b.co', 'g1', now, 1000), 'older than the lifetime');
-    assert.ok(!sessionValid(null, 'a@b.co', 'g1', now, 60_000));
-  });
-
-  it('made before sessions had a generation are refused', () => {
-    assert.ok(!sessionValid(stored({ email: 'a@b.co', created: now }), 'a@b.co', 'g1', now, 60_000));
-    assert.ok(!sessionValid(stored({ email: 'a@b.co', gen: 'g1' }), 'a@b.co', 'g1', now, 60_000));
-    assert.ok(!sessionValid('not json', 'a@b.co', 'g1', now, 60_000));
-    assert.ok(!sessionValid('null', 'a@b.co', 'g1', now, 60_000));
-  });
-});
-
 describe('password hash slots', () => {
   it('give registrations at most half the slots, and refuse them past a short queue', async () => {
     const slots = new HashSlots(4);
@@ -324,5 +285,329 @@ describe('password hash slots', () => {
     release();
     release();
     assert.equal(slots.usage.busy, 0);
+  });
+});
+
+const COST = 1024;
+
+describe('verifyPassword on malformed records', () => {
+  it('accepts the well-formed record and refuses every field changed', async () => {
+    const good = await hashPassword('pw', COST);
+    assert.equal(await verifyPassword('pw', good), true);
+    const parts = good.split('$');
+    const variant = (i: number, v: string) => parts.map((p, j) => (j === i ? v : p)).join('$');
+    const bad = [
+      `${good}$extra`,
+      parts.slice(0, 5).join('$'),
+      variant(0, 'bcrypt'),
+      variant(1, '0'),
+      variant(1, '-1024'),
+      variant(1, '1024.5'),
+      variant(1, 'x'),
+      variant(2, '0'),
+      variant(2, '-8'),
+      variant(3, '0'),
+      variant(3, '1.5'),
+    ];
+    for (const b of bad) assert.equal(await verifyPassword('pw', b), false, b);
+  });
+
+  it('refuses a stored key of another length even when its start matches', async () => {
+    const salt = randomBytes(16);
+    const key = scryptSync('pw', salt, 32, { N: COST, r: 8, p: 1 });
+    const record = (k: Buffer) =>
+      ['scrypt', COST, 8, 1, salt.toString('base64url'), k.toString('base64url')].join('$');
+    assert.equal(await verifyPassword('pw', record(key)), true);
+    assert.equal(await verifyPassword('pw', record(key.subarray(0, 16))), false);
+    assert.equal(await verifyPassword('pw', record(Buffer.concat([key, Buffer.from([0])]))), false);
+  });
+
+  it('checks against a dummy hash and answers false, whatever the password', async () => {
+    assert.equal(await verifyAgainstDummy('dummy-password-for-timing', COST), false);
+    assert.equal(await verifyAgainstDummy('x', COST), false);
+  });
+});
+
+describe('BackgroundScrypt', () => {
+  const opts = { N: COST, r: 8, p: 1 };
+  const internals = (b: BackgroundScrypt) => b as unknown as { idle: unknown[]; all: Set<unknown> };
+
+  it('derives the same key as scrypt, reusing one idle worker for jobs one after another', async () => {
+    const b = new BackgroundScrypt();
+    try {
+      const salt = randomBytes(16);
+      const key = await b.derive('pw', salt, 32, opts);
+      assert.deepEqual(key, scryptSync('pw', salt, 32, opts));
+      await b.derive('pw2', salt, 16, opts);
+      assert.equal(internals(b).all.size, 1);
+      assert.equal(internals(b).idle.length, 1);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('starts one worker per job running at once', async () => {
+    const b = new BackgroundScrypt();
+    try {
+      const salt = randomBytes(16);
+      const [k1, k2] = await Promise.all([b.derive('a', salt, 32, opts), b.derive('b', salt, 32, opts)]);
+      assert.deepEqual(k1, scryptSync('a', salt, 32, opts));
+      assert.deepEqual(k2, scryptSync('b', salt, 32, opts));
+      assert.equal(internals(b).all.size, 2);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it("rejects with scrypt's own message on bad parameters, and the worker stays usable", async () => {
+    const b = new BackgroundScrypt();
+    try {
+      await assert.rejects(b.derive('pw', randomBytes(16), 32, { N: 1000, r: 8, p: 1 }), (err: Error) => {
+        assert.match(err.message, /N|param|invalid/i);
+        assert.notEqual(err.message, 'scrypt failed');
+        return true;
+      });
+      const salt = randomBytes(16);
+      assert.deepEqual(await b.derive('pw', salt, 32, opts), scryptSync('pw', salt, 32, opts));
+      assert.equal(internals(b).all.size, 1);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('refuses the jobs of a worker that exits, and drops it from the idle ones', async () => {
+    const b = new BackgroundScrypt();
+    try {
+      const salt = randomBytes(16);
+      await b.derive('pw', salt, 32, opts);
+      const [hasher] = internals(b).idle as { worker: { terminate(): Promise<number> } }[];
+      const pending = b.derive('pw', salt, 32, { N: 1 << 17, r: 8, p: 1 });
+      await hasher!.worker.terminate();
+      await assert.rejects(pending, (err: Error) => /^scrypt worker exited \(\d+\)$/.test(err.message));
+      assert.equal(internals(b).all.size, 0);
+      assert.equal(internals(b).idle.length, 0);
+      assert.deepEqual(await b.derive('pw', salt, 32, opts), scryptSync('pw', salt, 32, opts));
+      assert.equal(internals(b).all.size, 1);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('drops an idle worker that exits, and the next job gets a new one', async () => {
+    const b = new BackgroundScrypt();
+    try {
+      const salt = randomBytes(16);
+      await b.derive('pw', salt, 32, opts);
+      const [hasher] = internals(b).idle as { worker: { terminate(): Promise<number> } }[];
+      await hasher!.worker.terminate();
+      for (let i = 0; i < 200 && internals(b).idle.length > 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      assert.equal(internals(b).idle.length, 0);
+      assert.deepEqual(await b.derive('x', salt, 32, opts), scryptSync('x', salt, 32, opts));
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('security headers', () => {
+  it('forbids inline scripts, framing and caching, and names the instance', () => {
+    const h = answerHeaders('app-1');
+    assert.equal(h['x-instance'], 'app-1');
+    assert.equal(
+      h['content-security-policy'],
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    assert.equal(h['x-content-type-options'], 'nosniff');
+    assert.equal(h['x-frame-options'], 'DENY');
+    assert.equal(h['referrer-policy'], 'same-origin');
+    assert.equal(h['cross-origin-opener-policy'], 'same-origin');
+    assert.equal(h['cross-origin-resource-policy'], 'same-origin');
+    assert.equal(h['permissions-policy'], 'camera=(), microphone=(), geolocation=()');
+    assert.equal(h['cache-control'], 'no-store');
+    assert.equal(Object.keys(h).length, Object.keys(SECURITY_HEADERS).length + 1);
+  });
+});
+
+const SECRET = 'a-test-secret-with-enough-entropy-0123456789';
+
+describe('tokens: the memo of verified cookies, lengths and patterns', () => {
+  it('remembers a verified cookie: the same answer object comes back', () => {
+    const t = new Tokens(SECRET);
+    const c = t.sessionCookie(t.newId(), 'a@b.co');
+    const first = t.readSessionCookie(c);
+    assert.ok(first);
+    assert.equal(t.readSessionCookie(c), first);
+  });
+
+  it('forgets the oldest cookie once 20000 are remembered, and only that one', () => {
+    const t = new Tokens(SECRET);
+    const sid = t.newId();
+    const cookies = Array.from({ length: 20_001 }, (_, i) => t.sessionCookie(sid, `u${i}@b.co`));
+    const answers = cookies.map((c) => t.readSessionCookie(c));
+    assert.notEqual(t.readSessionCookie(cookies[0]), answers[0]);
+    assert.deepEqual(t.readSessionCookie(cookies[0]), answers[0]);
+    assert.equal(t.readSessionCookie(cookies[2]), answers[2]);
+    assert.equal(t.readSessionCookie(cookies[20_000]), answers[20_000]);
+  });
+
+  it('reads a session cookie of 600 characters, not one of 601', () => {
+    const t = new Tokens(SECRET);
+    const sid = t.newId();
+    const at600 = t.sessionCookie(sid, 'e'.repeat(392));
+    const at601 = t.sessionCookie(sid, 'e'.repeat(393));
+    assert.equal(at600.length, 600);
+    assert.equal(at601.length, 601);
+    assert.equal(t.readSessionCookie(at600)?.email, 'e'.repeat(392));
+    assert.equal(t.readSessionCookie(at601), undefined);
+  });
+
+  it('refuses a signed session id of 33 characters (the id pattern is anchored at both ends)', () => {
+    const t = new Tokens(SECRET);
+    const id = t.newId();
+    assert.equal(t.readSessionCookie(t.sessionCookie(`A${id}`, 'a@b.co')), undefined);
+    assert.equal(t.readSessionCookie(t.sessionCookie(`${id}A`, 'a@b.co')), undefined);
+    assert.equal(t.readSessionCookie(t.sessionCookie(id.slice(1), 'a@b.co')), undefined);
+  });
+
+  it('accepts the CSRF token of the previous secret, never any token because one is set', () => {
+    const old = new Tokens('the-previous-secret-with-enough-entropy-01234');
+    const t = new Tokens(SECRET, 'the-previous-secret-with-enough-entropy-01234');
+    const id = t.newId();
+    assert.equal(t.checkCsrf(old.csrfFor('session', id), 'session', id), true);
+    assert.equal(t.checkCsrf(t.csrfFor('session', id), 'session', id), true);
+    assert.equal(t.checkCsrf(old.csrfFor('anon', id), 'session', id), false);
+    assert.equal(t.checkCsrf('x'.repeat(43), 'session', id), false);
+    assert.equal(t.checkCsrf(t.csrfFor('session', id), 'session', undefined), false);
+    assert.equal(t.checkCsrf(5, 'session', id), false);
+  });
+
+  it('reads an anon cookie up to 200 characters (extra parts ignored), not beyond', () => {
+    const t = new Tokens(SECRET);
+    const nonce = t.newId();
+    const c = t.anonCookie(nonce);
+    const at200 = `${c}.${'x'.repeat(200 - c.length - 1)}`;
+    assert.equal(at200.length, 200);
+    assert.equal(t.readAnonCookie(at200), nonce);
+    assert.equal(t.readAnonCookie(`${at200}x`), undefined);
+    assert.equal(t.readAnonCookie(c), nonce);
+  });
+
+  it('refuses a signed anon nonce of 33 or 31 characters', () => {
+    const t = new Tokens(SECRET);
+    const id = t.newId();
+    assert.equal(t.readAnonCookie(t.anonCookie(`A${id}`)), undefined);
+    assert.equal(t.readAnonCookie(t.anonCookie(`${id}A`)), undefined);
+    assert.equal(t.readAnonCookie(t.anonCookie(id.slice(1))), undefined);
+  });
+});
+
+describe('cookies', () => {
+  it('skips a pair without a name and trims names and values', () => {
+    const m = parseCookies('=v; a = 1 ; b=x=y');
+    assert.equal(m.has(''), false);
+    assert.equal(m.get('a'), '1');
+    assert.equal(m.get('b'), 'x=y');
+    assert.equal(m.size, 2);
+  });
+
+  it('writes Max-Age only when given, 0 included', () => {
+    assert.equal(
+      serializeCookie('sid', '', { secure: false, maxAge: 0 }),
+      'sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0',
+    );
+    assert.equal(
+      serializeCookie('sid', 'v', { secure: true, maxAge: 60 }),
+      'sid=v; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=60',
+    );
+    assert.equal(serializeCookie('sid', 'v', { secure: false }), 'sid=v; Path=/; HttpOnly; SameSite=Lax');
+  });
+});
+
+describe('request checks: write methods, Host and Origin messages, media types', () => {
+  it('lists the four write methods', () => {
+    assert.deepEqual([...WRITE_METHODS].sort(), ['DELETE', 'PATCH', 'POST', 'PUT']);
+  });
+
+  it('names the missing Host, a Host that is no host name, and cuts long origins to 100 characters', () => {
+    assert.equal(crossSiteReason({ origin: 'https://example.org' }), 'an Origin but no Host');
+    assert.equal(
+      crossSiteReason({ origin: 'https://example.org', host: 'exa mple.org' }),
+      'a Host that is not a host name',
+    );
+    const longOther = `https://${'a'.repeat(150)}.org`;
+    assert.equal(
+      crossSiteReason({ origin: longOther, host: 'example.org' }),
+      `Origin ${longOther.slice(0, 100)}`,
+    );
+    const longFtp = `ftp://${'b'.repeat(150)}.org`;
+    assert.equal(
+      crossSiteReason({ origin: longFtp, host: 'example.org' }),
+      `Origin ${longFtp.slice(0, 100)}`,
+    );
+    assert.equal(crossSiteReason({ origin: 'https://example.org', host: 'example.org:443' }), undefined);
+  });
+
+  it('reads the media type before the parameters', () => {
+    assert.equal(isJson(' Application/JSON ; charset=utf-8'), true);
+    assert.equal(isJson('application/jsonx'), false);
+  });
+});
+
+describe('password hash slots: queue sizes, waiting and release', () => {
+  const settled = async <T>(p: Promise<T>) => {
+    let done = false;
+    void p.then(() => {
+      done = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    return done;
+  };
+
+  it('sizes the queues from the slots', () => {
+    const s = new HashSlots(2);
+    assert.equal(s.loginQueueMax, 128);
+    assert.equal(s.registrationQueueMax, 8);
+    assert.equal(s.registrationMax, 1);
+    return s.close();
+  });
+
+  it('makes a login wait when every slot is busy, and refuses it when the queue is full', async () => {
+    const s = new HashSlots(1);
+    try {
+      const first = s.login();
+      assert.ok(first);
+      const release = await first;
+      assert.deepEqual(s.usage, { busy: 1, registering: 0, waiting: 0 });
+      const queued = Array.from({ length: 64 }, () => s.login());
+      assert.ok(queued.every((q) => q !== undefined));
+      assert.equal(await settled(queued[0]!), false);
+      assert.equal(s.login(), undefined);
+      const reg = s.registration();
+      assert.ok(reg);
+      assert.deepEqual(s.usage, { busy: 1, registering: 0, waiting: 65 });
+      release();
+      assert.equal(await settled(queued[0]!), true);
+      assert.deepEqual(s.usage, { busy: 1, registering: 0, waiting: 64 });
+      assert.equal(await settled(queued[1]!), false);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('gives the slot back when the work throws', async () => {
+    const s = new HashSlots(1);
+    try {
+      await assert.rejects(
+        inSlot(s.login()!, async () => {
+          throw new Error('hash failed');
+        }),
+        /hash failed/,
+      );
+      assert.deepEqual(s.usage, { busy: 0, registering: 0, waiting: 0 });
+      assert.equal(await inSlot(s.login()!, async () => 3), 3);
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -17,4 +17,11 @@ describe('+switch-master', () => {
     assert.equal(parseSwitch('mymaster 127.0.0.11 7001 127.0.0.12 port', 'mymaster'), null);
     assert.equal(parseSwitch('', 'mymaster'), null);
   });
+
+  it('refuses a port with other characters, an empty host and a missing port', () => {
+    assert.equal(parseSwitch('m 1.1.1.1 1 2.2.2.2 70x', 'm'), null);
+    assert.equal(parseSwitch('m 1.1.1.1 1 2.2.2.2 x70', 'm'), null);
+    assert.equal(parseSwitch('m 1.1.1.1 1  70', 'm'), null);
+    assert.deepEqual(parseSwitch('m 1.1.1.1 1 2.2.2.2 70', 'm'), { host: '2.2.2.2', port: 70 });
+  });
 });

@@ -9,144 +9,9 @@ import {
 } from '../../src/app/stores/limits.ts';
 import { SessionStore } from '../../src/app/stores/sessions.ts';
 import { UserStore } from '../../src/app/stores/users.ts';
-import type { RedisLayer } from '../../src/ha/index.ts';
 import { keys } from '../../src/ha/keys.ts';
 import { newGeneration, sessionValid } from '../../src/ha/session.ts';
-
-type Reply = [Error | null, unknown];
-
-/** An in-memory stand-in for the few ioredis commands the stores send; every command is logged. */
-class FakeRedis {
-  strings = new Map<string, { value: string; ttl?: number }>();
-  hashes = new Map<string, Map<string, string>>();
-  log: unknown[][] = [];
-  evals: { script: string; numKeys: number; args: unknown[] }[] = [];
-  evalReply: unknown = null;
-  /** Errors that `exec` reports for the commands of a transaction, by position. */
-  execErrors: (Error | null)[] = [];
-  execReturnsNull = false;
-
-  private hash(key: string): Map<string, string> {
-    let h = this.hashes.get(key);
-    if (!h) {
-      h = new Map();
-      this.hashes.set(key, h);
-    }
-    return h;
-  }
-  async get(key: string) {
-    this.log.push(['get', key]);
-    return this.strings.get(key)?.value ?? null;
-  }
-  async getex(key: string, ...args: unknown[]) {
-    this.log.push(['getex', key, ...args]);
-    const s = this.strings.get(key);
-    if (!s) return null;
-    s.ttl = Number(args[1]);
-    return s.value;
-  }
-  async set(key: string, value: string, ...args: unknown[]) {
-    this.log.push(['set', key, value, ...args]);
-    this.strings.set(key, { value, ttl: args[0] === 'EX' ? Number(args[1]) : undefined });
-    return 'OK';
-  }
-  async del(...ks: string[]) {
-    this.log.push(['del', ...ks]);
-    let n = 0;
-    for (const k of ks) if (this.strings.delete(k) || this.hashes.delete(k)) n++;
-    return n;
-  }
-  async hget(key: string, field: string) {
-    this.log.push(['hget', key, field]);
-    return this.hashes.get(key)?.get(field) ?? null;
-  }
-  async hmget(key: string, ...fields: string[]) {
-    this.log.push(['hmget', key, ...fields]);
-    return fields.map((f) => this.hashes.get(key)?.get(f) ?? null);
-  }
-  async hgetall(key: string) {
-    this.log.push(['hgetall', key]);
-    return Object.fromEntries(this.hashes.get(key) ?? []);
-  }
-  async hset(key: string, ...pairs: string[]) {
-    this.log.push(['hset', key, ...pairs]);
-    const h = this.hash(key);
-    for (let i = 0; i < pairs.length; i += 2) h.set(pairs[i]!, pairs[i + 1]!);
-    return pairs.length / 2;
-  }
-  async hdel(key: string, ...fields: string[]) {
-    this.log.push(['hdel', key, ...fields]);
-    for (const f of fields) this.hashes.get(key)?.delete(f);
-    return fields.length;
-  }
-  async eval(script: string, numKeys: number, ...args: unknown[]) {
-    this.evals.push({ script, numKeys, args });
-    return this.evalReply;
-  }
-  multi() {
-    const queued: (() => Promise<unknown>)[] = [];
-    const names: string[] = [];
-    const chain = {
-      set: (...a: Parameters<FakeRedis['set']>) => {
-        names.push('set');
-        queued.push(() => this.set(...a));
-        return chain;
-      },
-      del: (...a: string[]) => {
-        names.push('del');
-        queued.push(() => this.del(...a));
-        return chain;
-      },
-      hset: (key: string, ...a: string[]) => {
-        names.push('hset');
-        queued.push(() => this.hset(key, ...a));
-        return chain;
-      },
-      hdel: (key: string, ...a: string[]) => {
-        names.push('hdel');
-        queued.push(() => this.hdel(key, ...a));
-        return chain;
-      },
-      exec: async (): Promise<Reply[] | null> => {
-        this.log.push(['multi', ...names]);
-        if (this.execReturnsNull) return null;
-        const out: Reply[] = [];
-        for (const [i, run] of queued.entries()) {
-          const err = this.execErrors[i] ?? null;
-          out.push(err ? [err, null] : [null, await run()]);
-        }
-        return out;
-      },
-    };
-    return chain;
-  }
-}
-
-/** A RedisLayer that runs every call at once against one FakeRedis and says which path was taken. */
-class FakeLayer {
-  paths: string[] = [];
-  readOnly = false;
-  fromReplica = false;
-  constructor(readonly r: FakeRedis) {}
-  async read<T>(fn: (r: FakeRedis, readOnly: boolean) => Promise<T>) {
-    this.paths.push(this.readOnly ? 'read-only' : 'read');
-    return { value: await fn(this.r, this.readOnly), fromReplica: this.fromReplica };
-  }
-  async write<T>(fn: (r: FakeRedis) => Promise<T>) {
-    this.paths.push('write');
-    return fn(this.r);
-  }
-  async fastWrite<T>(fn: (r: FakeRedis) => Promise<T>) {
-    this.paths.push('fastWrite');
-    return fn(this.r);
-  }
-}
-
-const setup = () => {
-  const r = new FakeRedis();
-  const layer = new FakeLayer(r);
-  return { r, layer, redis: layer as unknown as RedisLayer };
-};
+import { fakeLayer } from '../helpers/fake-redis.ts';
 
 /** What a Lua script touches: the KEYS and ARGV indexes it names and the commands it calls. */
 function shape(script: string) {
@@ -197,7 +62,7 @@ describe('cartFromHash', () => {
 
 describe('CartStore', () => {
   it('reads the cart hash of the email', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     r.hashes.set('cart:{a@b.co}', new Map([['mouse', '3']]));
     const cart = await new CartStore(redis).get('a@b.co');
     assert.equal(cart['mouse'], 3);
@@ -206,7 +71,7 @@ describe('CartStore', () => {
   });
 
   it('sets positive quantities and removes zero ones in one durable transaction', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.hashes.set('cart:{a@b.co}', new Map([['dock', '1']]));
     await new CartStore(redis).set(
       'a@b.co',
@@ -226,7 +91,7 @@ describe('CartStore', () => {
   });
 
   it('sends no HSET when nothing is put and no HDEL when nothing is removed', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     const store = new CartStore(redis);
     await store.set('a@b.co', new Map([['mouse', 0]]));
     await store.set('a@b.co', new Map([['mouse', 1]]));
@@ -240,7 +105,7 @@ describe('CartStore', () => {
   });
 
   it('fails when a command of the transaction failed, and accepts a null exec', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     const store = new CartStore(redis);
     r.execErrors = [null, new Error('WRONGTYPE Operation against a key')];
     await assert.rejects(
@@ -259,7 +124,7 @@ describe('CartStore', () => {
   });
 
   it('clears the cart with a durable DEL', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.hashes.set('cart:{a@b.co}', new Map([['mouse', '1']]));
     await new CartStore(redis).clear('a@b.co');
     assert.deepEqual(layer.paths, ['write']);
@@ -298,11 +163,33 @@ describe('sessionValid', () => {
   });
 });
 
+describe('stored sessions', () => {
+  const now = 1_000_000_000;
+  const stored = (o: Record<string, unknown>) => JSON.stringify(o);
+  const ok = { email: 'a@b.co', gen: 'g1', created: now - 1000 };
+
+  it('belong to one email, one life of the account, and end at their absolute lifetime', () => {
+    assert.ok(sessionValid(stored(ok), 'a@b.co', 'g1', now, 60_000));
+    assert.ok(!sessionValid(stored(ok), 'x@b.co', 'g1', now, 60_000), 'another email');
+    assert.ok(!sessionValid(stored(ok), 'a@b.co', 'g2', now, 60_000), 'the account was made again');
+    assert.ok(!sessionValid(stored(ok), 'a@b.co', null, now, 60_000), 'the account is gone');
+    assert.ok(!sessionValid(stored(ok), 'a@b.co', 'g1', now, 1000), 'older than the lifetime');
+    assert.ok(!sessionValid(null, 'a@b.co', 'g1', now, 60_000));
+  });
+
+  it('made before sessions had a generation are refused', () => {
+    assert.ok(!sessionValid(stored({ email: 'a@b.co', created: now }), 'a@b.co', 'g1', now, 60_000));
+    assert.ok(!sessionValid(stored({ email: 'a@b.co', gen: 'g1' }), 'a@b.co', 'g1', now, 60_000));
+    assert.ok(!sessionValid('not json', 'a@b.co', 'g1', now, 60_000));
+    assert.ok(!sessionValid('null', 'a@b.co', 'g1', now, 60_000));
+  });
+});
+
 describe('SessionStore', () => {
   const body = (gen: string, created = Date.now()) => JSON.stringify({ email: 'a@b.co', gen, created });
 
   it('loads a session with GETEX renewing its idle lifetime, beside the generation', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.strings.set('sess:s1', { value: body('g1') });
     r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
     layer.fromReplica = true;
@@ -315,7 +202,7 @@ describe('SessionStore', () => {
   });
 
   it('reads with a plain GET where writes are refused', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.strings.set('sess:s1', { value: body('g1') });
     r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
     layer.readOnly = true;
@@ -326,7 +213,7 @@ describe('SessionStore', () => {
   });
 
   it('refuses a session of an older generation or older than the absolute lifetime', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     r.hashes.set('user:{a@b.co}', new Map([['gen', 'g2']]));
     const store = new SessionStore(redis, 600, 10);
     r.strings.set('sess:s1', { value: body('g1') });
@@ -338,7 +225,7 @@ describe('SessionStore', () => {
   });
 
   it('loads session, cart and generation in one read, the cart only with a valid session', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.strings.set('sess:s1', { value: body('g1') });
     r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
     r.hashes.set('cart:{a@b.co}', new Map([['mouse', '2']]));
@@ -370,7 +257,7 @@ describe('SessionStore', () => {
   });
 
   it('creates a session durably with the idle lifetime, deleting the previous one', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.strings.set('sess:old', { value: 'x' });
     const before = Date.now();
     const s = await new SessionStore(redis, 600, 3600).create('a@b.co', 'g1', 'new', 'old');
@@ -387,14 +274,14 @@ describe('SessionStore', () => {
   });
 
   it('caps the TTL of a new session at the absolute lifetime (rounded up to a second)', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     await new SessionStore(redis, 600, 30).create('a@b.co', 'g1', 'n1');
     assert.equal(r.strings.get('sess:n1')!.ttl, 30);
     assert.deepEqual(r.log[0], ['multi', 'set']);
   });
 
   it('fails when the transaction reports an error, accepts a null exec', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     const store = new SessionStore(redis, 600, 3600);
     r.execErrors = [null, new Error('READONLY You cannot write against a read only replica.')];
     await assert.rejects(store.create('a@b.co', 'g1', 'n1', 'old'), /READONLY/);
@@ -404,7 +291,7 @@ describe('SessionStore', () => {
   });
 
   it('destroys a session with a durable DEL', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.strings.set('sess:s1', { value: 'x' });
     await new SessionStore(redis, 600, 3600).destroy('s1');
     assert.deepEqual(layer.paths, ['write']);
@@ -414,7 +301,7 @@ describe('SessionStore', () => {
 
 describe('UserStore', () => {
   it('creates a user with one durable script over its key, with email, hash, time and generation', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.evalReply = 1;
     const before = Date.now();
     assert.equal(await new UserStore(redis).create('a@b.co', 'H', 'g1'), true);
@@ -432,7 +319,7 @@ describe('UserStore', () => {
   });
 
   it('recognises its own earlier success (the stored hash is its own) but not another one', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     const users = new UserStore(redis);
     r.evalReply = 'H';
     assert.equal(await users.create('a@b.co', 'H', 'g1'), true);
@@ -443,7 +330,7 @@ describe('UserStore', () => {
   });
 
   it('reads the account: hash and generation, null generation, no account', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     const users = new UserStore(redis);
     assert.equal(await users.account('a@b.co'), null);
     assert.deepEqual(r.log, [['hmget', 'user:{a@b.co}', 'password', 'gen']]);
@@ -454,7 +341,7 @@ describe('UserStore', () => {
   });
 
   it('gives an account a generation through a durable script, null when the account is gone', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     const users = new UserStore(redis);
     r.evalReply = 'g9';
     assert.equal(await users.ensureGeneration('a@b.co'), 'g9');
@@ -482,20 +369,27 @@ describe('UserStore', () => {
 });
 
 describe('limits helpers', () => {
-  it('rounds the wait up to whole seconds, never below 1', () => {
+  it('rounds the wait up to whole seconds, never below 1 (never 0 while a counter holds)', () => {
     assert.equal(retryAfterSeconds(0), 1);
+    assert.equal(retryAfterSeconds(1), 1);
+    assert.equal(retryAfterSeconds(1000), 1);
+    assert.equal(retryAfterSeconds(1001), 2);
     assert.equal(retryAfterSeconds(1999), 2);
     assert.equal(retryAfterSeconds(2000), 2);
     assert.equal(retryAfterSeconds(2001), 3);
+    assert.equal(retryAfterSeconds(899_400), 900);
   });
 
-  it('doubles from one second and ends with the cap once', () => {
+  it('doubles the wait from one second past the slowdown threshold, and ends with the cap once', () => {
+    assert.deepEqual(slowdownDelaysMs(1), [1000]);
     assert.deepEqual(slowdownDelaysMs(2), [1000, 2000]);
     assert.deepEqual(slowdownDelaysMs(3), [1000, 2000, 3000]);
+    assert.deepEqual(slowdownDelaysMs(4), [1000, 2000, 4000]);
     assert.deepEqual(slowdownDelaysMs(8), [1000, 2000, 4000, 8000]);
+    assert.deepEqual(slowdownDelaysMs(60), [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000]);
   });
 
-  it('tells each refusal its reason and wait', () => {
+  it('says why a login waits, how long, and what to do', () => {
     assert.equal(
       loginRefusalMessage({ reason: 'pair', waitSeconds: 7 }),
       'too many failed logins for this email from your address: wait 7 s and try again, checking the email and password',
@@ -516,7 +410,7 @@ describe('AttemptLimiter', () => {
   const registration = { perAddress: 3, windowSeconds: 3600 };
 
   it('reserves a login in one fast script over the four keys, with limits, window and waits', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     r.evalReply = [0, 0];
     const limiter = new AttemptLimiter(redis, login, registration);
     assert.equal(await limiter.reserveLogin('a@b.co', '10.0.0.1'), null);
@@ -544,7 +438,7 @@ describe('AttemptLimiter', () => {
   });
 
   it('names the limit that refused a login and rounds its wait up', async () => {
-    const { r, redis } = setup();
+    const { r, redis } = fakeLayer();
     const limiter = new AttemptLimiter(redis, login, registration);
     r.evalReply = [1, 1500];
     assert.deepEqual(await limiter.reserveLogin('a@b.co', 'ip'), { reason: 'pair', waitSeconds: 2 });
@@ -555,7 +449,7 @@ describe('AttemptLimiter', () => {
   });
 
   it('gives a successful login back over the pair, address and email counters only', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     await new AttemptLimiter(redis, login, registration).loginSucceeded('a@b.co', '10.0.0.1');
     assert.deepEqual(layer.paths, ['fastWrite']);
     const [call] = r.evals;
@@ -571,7 +465,7 @@ describe('AttemptLimiter', () => {
   });
 
   it('counts a registration per address, or says how many seconds it must wait', async () => {
-    const { r, layer, redis } = setup();
+    const { r, layer, redis } = fakeLayer();
     const limiter = new AttemptLimiter(redis, login, registration);
     r.evalReply = 0;
     assert.equal(await limiter.reserveRegistration('10.0.0.1'), 0);

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import { type AddressInfo, createServer } from 'node:net';
 import { describe, it, mock } from 'node:test';
-import type { Redis } from 'ioredis';
 import type { RedisConfig } from '../../src/config/index.ts';
 import {
   createClient,
@@ -14,39 +11,9 @@ import {
   together,
 } from '../../src/ha/clients.ts';
 import { pauseUntil, TimeoutError, withTimeout } from '../../src/ha/timeouts.ts';
-
-/** A client as far as clients.ts looks at it: a status, a socket and the 'ready'/'close' events. */
-class FakeClient extends EventEmitter {
-  status = 'connecting';
-  stream:
-    | {
-        remoteAddress?: string;
-        remotePort?: number;
-        log: string[];
-        cork(): void;
-        uncork(): void;
-        destroy(): void;
-      }
-    | undefined;
-  calls: string[][] = [];
-  constructor() {
-    super();
-    const log: string[] = [];
-    this.stream = {
-      remoteAddress: '10.0.0.5',
-      remotePort: 6380,
-      log,
-      cork: () => log.push('cork'),
-      uncork: () => log.push('uncork'),
-      destroy: () => log.push('destroy'),
-    };
-  }
-  async call(...args: string[]) {
-    this.calls.push(args);
-    return 2;
-  }
-}
-const asRedis = (c: FakeClient) => c as unknown as Redis;
+import { FakeClient } from '../helpers/fake-redis.ts';
+import { RespServer } from '../helpers/resp-server.ts';
+import { until } from '../helpers/until.ts';
 
 const config = (target: RedisConfig['target']): RedisConfig => ({
   target,
@@ -109,13 +76,9 @@ describe('createClient', () => {
 
   it('builds a Sentinel client for the master or a replica, without ioredis failover detection', async () => {
     // A Sentinel that refuses every command: the clients never reach a master, and close quickly.
-    const server = createServer((s) => {
-      s.on('data', () => s.write('-ERR not a sentinel\r\n'));
-      s.on('end', () => s.end());
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const sentinels = [{ host: '127.0.0.1', port: (server.address() as AddressInfo).port }];
+    const server = await new RespServer().start();
+    server.handle = (cmd) => (cmd[0] === 'QUIT' ? undefined : new Error('ERR not a sentinel'));
+    const sentinels = [{ host: '127.0.0.1', port: server.port }];
     const cfg = config({ kind: 'sentinel', sentinels, masterName: 'mymaster' });
     const master = createClient(cfg, 'master', 'app:master');
     const replica = createClient(cfg, 'replica', 'app:replica');
@@ -145,8 +108,8 @@ describe('createClient', () => {
       master.disconnect();
       replica.disconnect();
       // Their Sentinel connections end politely (a destroyed one would leave ioredis a 2 s timer).
-      await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => server.close(r));
+      await until(() => server.sockets.size === 0);
+      await server.stop();
     }
   });
 });
@@ -155,7 +118,7 @@ describe('together', () => {
   it('corks the socket of a ready client around the commands and returns their result', () => {
     const c = new FakeClient();
     c.status = 'ready';
-    const out = together(asRedis(c), () => {
+    const out = together(c.asRedis(), () => {
       c.stream!.log.push('send');
       return 7;
     });
@@ -168,7 +131,7 @@ describe('together', () => {
     c.status = 'ready';
     assert.throws(
       () =>
-        together(asRedis(c), () => {
+        together(c.asRedis(), () => {
           throw new Error('boom');
         }),
       /boom/,
@@ -179,14 +142,14 @@ describe('together', () => {
   it('leaves the socket alone while not ready, and runs without a socket', () => {
     const c = new FakeClient();
     assert.equal(
-      together(asRedis(c), () => 'x'),
+      together(c.asRedis(), () => 'x'),
       'x',
     );
     assert.deepEqual(c.stream!.log, []);
     c.status = 'ready';
     c.stream = undefined;
     assert.equal(
-      together(asRedis(c), () => 'y'),
+      together(c.asRedis(), () => 'y'),
       'y',
     );
   });
@@ -195,21 +158,21 @@ describe('together', () => {
 describe('remoteOf and drop', () => {
   it('reads the peer of the socket, undefined without one', () => {
     const c = new FakeClient();
-    assert.deepEqual(remoteOf(asRedis(c)), { host: '10.0.0.5', port: 6380 });
+    assert.deepEqual(remoteOf(c.asRedis()), { host: '10.0.0.5', port: 6380 });
     const log = c.stream!.log;
-    drop(asRedis(c));
+    drop(c.asRedis());
     assert.deepEqual(log, ['destroy']);
     c.stream = undefined;
-    assert.deepEqual(remoteOf(asRedis(c)), { host: undefined, port: undefined });
-    drop(asRedis(c));
+    assert.deepEqual(remoteOf(c.asRedis()), { host: undefined, port: undefined });
+    drop(c.asRedis());
   });
 });
 
 describe('linkOf', () => {
   it('is ready when the client is, and batches through the corked socket', () => {
     const c = new FakeClient();
-    const link = linkOf(asRedis(c), () => false);
-    assert.equal(link.client, asRedis(c));
+    const link = linkOf(c.asRedis(), () => false);
+    assert.equal(link.client, c.asRedis());
     assert.equal(link.ready(), false);
     c.status = 'ready';
     assert.equal(link.ready(), true);
@@ -223,7 +186,7 @@ describe('linkOf', () => {
   it('whenReady: true at once when ready, false at once past the deadline or when closed', async () => {
     const c = new FakeClient();
     let closed = false;
-    const link = linkOf(asRedis(c), () => closed);
+    const link = linkOf(c.asRedis(), () => closed);
     assert.equal(await link.whenReady(Date.now() - 1), false);
     assert.equal(await link.whenReady(Date.now()), false);
     closed = true;
@@ -235,7 +198,7 @@ describe('linkOf', () => {
 
   it('whenReady waits for the ready event and stops listening after it', async () => {
     const c = new FakeClient();
-    const link = linkOf(asRedis(c), () => false);
+    const link = linkOf(c.asRedis(), () => false);
     const p = link.whenReady(Date.now() + 60_000);
     assert.equal(c.listenerCount('ready'), 1);
     c.emit('ready');
@@ -247,7 +210,7 @@ describe('linkOf', () => {
     mock.timers.enable({ apis: ['setTimeout'] });
     try {
       const c = new FakeClient();
-      const link = linkOf(asRedis(c), () => false);
+      const link = linkOf(c.asRedis(), () => false);
       let settled: boolean | undefined;
       const p = link.whenReady(Date.now() + 500).then((v) => {
         settled = v;
@@ -268,7 +231,7 @@ describe('linkOf', () => {
 describe('masterLinkOf', () => {
   it('changes its epoch on every close and ready, and sends WAIT with string arguments', async () => {
     const c = new FakeClient();
-    const link = masterLinkOf(asRedis(c), () => false);
+    const link = masterLinkOf(c.asRedis(), () => false);
     assert.equal(link.epoch(), 0);
     c.emit('close');
     assert.equal(link.epoch(), 1);

@@ -8,16 +8,8 @@ import {
   parseNodeInfo,
   parseReplication,
 } from '../../src/ha/info.ts';
-import {
-  describeMode,
-  describeSentinels,
-  sentinelMode,
-  sentinelsNeeded,
-  serviceMode,
-} from '../../src/ha/mode.ts';
 import { newestMaster } from '../../src/ha/sentinel/belief.ts';
 import { parseSentinelMaster } from '../../src/ha/sentinel/replies.ts';
-import { parseSwitch } from '../../src/ha/switch.ts';
 import { whyDown } from '../../src/ha/watch.ts';
 
 describe('parseInfo', () => {
@@ -178,56 +170,5 @@ describe('whyDown', () => {
     assert.equal(whyDown('plain'), 'plain');
     assert.equal(whyDown(null), 'null');
     assert.equal(whyDown(undefined), 'undefined');
-  });
-});
-
-describe('modes', () => {
-  it('is healthy with at least the minimum replicas, read-only below, and without master by replicas', () => {
-    const base = { masterUp: true, replicasOfMaster: 1, minReplicas: 1, replicasUp: 1 };
-    assert.equal(serviceMode(base), 'healthy');
-    assert.equal(serviceMode({ ...base, replicasOfMaster: 2 }), 'healthy');
-    assert.equal(serviceMode({ ...base, replicasOfMaster: 0 }), 'read-only');
-    assert.equal(serviceMode({ ...base, masterUp: false }), 'no-master');
-    assert.equal(serviceMode({ ...base, masterUp: false, replicasUp: 0 }), 'unavailable');
-  });
-
-  it('needs the quorum and a majority of Sentinels out of TILT', () => {
-    assert.equal(sentinelsNeeded(2, 3), 2);
-    assert.equal(sentinelsNeeded(1, 3), 2);
-    assert.equal(sentinelsNeeded(3, 3), 3);
-    assert.equal(sentinelsNeeded(1, 4), 3);
-    assert.equal(sentinelMode({ up: 2, tilt: 0, quorum: 2 }, 3), 'ok');
-    assert.equal(sentinelMode({ up: 1, tilt: 0, quorum: 1 }, 3), 'no-quorum');
-    assert.equal(sentinelMode({ up: 3, tilt: 1, quorum: 2 }, 3), 'ok');
-    assert.equal(sentinelMode({ up: 3, tilt: 2, quorum: 2 }, 3), 'tilt');
-    assert.equal(sentinelMode({ up: 2, tilt: 1, quorum: 2 }, 3), 'tilt');
-    assert.equal(sentinelMode({ up: 1, tilt: 1, quorum: 1 }, 3), 'no-quorum');
-    assert.equal(sentinelMode({ up: 2, tilt: 1, quorum: 3 }, 3), 'no-quorum');
-    assert.equal(sentinelMode({ up: 2, tilt: 0, quorum: 1 }, 4), 'no-quorum');
-  });
-
-  it('describes each mode', () => {
-    assert.equal(describeMode('healthy'), 'reads and writes served');
-    assert.equal(
-      describeMode('no-master'),
-      'no master: reads served by a replica, writes wait for a master, then 503',
-    );
-    assert.equal(
-      describeMode('read-only'),
-      'master without enough replicas: reads served, writes answered 503 until a replica is back',
-    );
-    assert.equal(describeMode('unavailable'), 'no Redis node answers');
-    assert.equal(describeSentinels('ok'), 'Sentinels can fail over');
-    assert.equal(describeSentinels('no-quorum'), 'too few Sentinels answer: no failover can happen');
-    assert.equal(describeSentinels('tilt'), 'Sentinels in TILT mode: no failover until they leave it (30 s)');
-  });
-});
-
-describe('parseSwitch (details)', () => {
-  it('refuses a port with other characters, an empty host and a missing port', () => {
-    assert.equal(parseSwitch('m 1.1.1.1 1 2.2.2.2 70x', 'm'), null);
-    assert.equal(parseSwitch('m 1.1.1.1 1 2.2.2.2 x70', 'm'), null);
-    assert.equal(parseSwitch('m 1.1.1.1 1  70', 'm'), null);
-    assert.deepEqual(parseSwitch('m 1.1.1.1 1 2.2.2.2 70', 'm'), { host: '2.2.2.2', port: 70 });
   });
 });

@@ -11,9 +11,12 @@ import {
   StoreFullError,
   UnavailableError,
 } from '../../src/ha/errors.ts';
+import { TimeoutError } from '../../src/ha/timeouts.ts';
 
+/** A Redis error reply as ioredis gives it (a ReplyError is an Error with the reply as message). */
 const reply = (message: string) => new Error(message);
 
+/** EXEC refused because a queued command was: ioredis puts the queued errors in previousErrors. */
 function execAbort(...causes: string[]): Error {
   return Object.assign(reply('EXECABORT Transaction discarded because of previous errors.'), {
     previousErrors: causes.map(reply),
@@ -27,7 +30,34 @@ const READONLY = "READONLY You can't write against a read only replica.";
 const LOADING = 'LOADING Redis is loading the dataset in memory';
 const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 
-describe('classify (every code and connection failure)', () => {
+describe('classify', () => {
+  it('names each refusal, also inside MULTI/EXEC', () => {
+    assert.equal(classify(reply('OOM command not allowed when used memory > maxmemory.')), 'full');
+    assert.equal(classify(execAbort('OOM command not allowed when used memory > maxmemory.')), 'full');
+    assert.equal(classify(reply('NOREPLICAS Not enough good replicas to write.')), 'no-replicas');
+    assert.equal(classify(execAbort('NOREPLICAS Not enough good replicas to write.')), 'no-replicas');
+    assert.equal(classify(reply("READONLY You can't write against a read only replica.")), 'read-only');
+    assert.equal(classify(reply('MISCONF Redis is configured to save RDB snapshots')), 'refused');
+    assert.equal(classify(execAbort('WRONGTYPE Operation against a key')), 'fatal');
+  });
+
+  it('retries what a failover causes and nothing else', () => {
+    for (const message of [
+      'Connection is closed.',
+      "Stream isn't writeable and enableOfflineQueue options is false",
+      'Command aborted due to connection close',
+      'Command timed out',
+      'read ECONNRESET',
+      'LOADING Redis is loading the dataset in memory',
+    ])
+      assert.equal(classify(reply(message)), 'transient', message);
+    assert.equal(classify(Object.assign(new Error('x'), { name: 'AbortError' })), 'transient');
+    assert.equal(classify(new TimeoutError(5)), 'transient');
+    assert.equal(classify(reply('ERR wrong number of arguments')), 'fatal');
+    assert.equal(classify(reply('WRONGTYPE Operation against a key')), 'fatal');
+    assert.equal(classify('READONLY'), 'fatal', 'not an Error');
+  });
+
   it('maps each Redis error code to its kind', () => {
     const cases: [string, string][] = [
       [OOM, 'full'],
