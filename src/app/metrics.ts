@@ -69,7 +69,7 @@ export interface MetricsOptions {
  * the gauges read when scraped, Node's process metrics (CPU, memory, event-loop delay, GC, handles)
  * and the exposition. The two families every request updates (`http_requests_total` and the
  * latency histogram) are plain counts rendered beside them: prom-client's labelled `inc` and
- * `observe` cost about 1 µs a request, more than 1 % of a page view (README, Metrics).
+ * `observe` cost about 1 µs a request, more than 1 % of a page view (docs/performance-history.md, "Metrics").
  * Every sample carries `instance_id`.
  */
 export class Metrics {

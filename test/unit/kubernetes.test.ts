@@ -1,5 +1,5 @@
 // deploy/kubernetes/: committed exactly as the renderers produce it, and what the manifests promise
-// (README, "Kubernetes"): stable names, hostnames in Sentinel, volumes, probes, budgets, policies,
+// (docs/kubernetes.md): stable names, hostnames in Sentinel, volumes, probes, budgets, policies,
 // non-root pods, grace periods longer than what runs before them, no secret.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -265,9 +265,8 @@ describe('deploy/kubernetes/: every pod', () => {
             assert.ok((SECRET_KEYS as readonly string[]).includes(e.valueFrom.secretKeyRef.key), e.name);
           }
         }
-    // The README's command creates every key the pods read.
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Kubernetes'));
+    // The documented command creates every key the pods read.
+    const section = readFileSync(join(ROOT, 'docs/kubernetes.md'), 'utf8');
     assert.ok(section.includes(`create secret generic ${SECRET_NAME} `));
     for (const key of SECRET_KEYS) assert.match(section, new RegExp(`--from-literal=${key}=`), key);
   });

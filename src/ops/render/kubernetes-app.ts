@@ -170,7 +170,7 @@ export function ingressExample(): Obj {
 /**
  * Not in the base: a ServiceMonitor needs the Prometheus Operator's CRDs. /metrics asks for user
  * `operator` and HAPROXY_OPERATOR_PASSWORD, which an annotation-driven scrape cannot give; this
- * reads both from a Secret of its own (README, "Kubernetes").
+ * reads both from a Secret of its own (docs/kubernetes.md).
  */
 export function serviceMonitorExample(): Obj {
   const key = (k: string) => ({ name: `${SECRET_NAME}-metrics`, key: k });

@@ -19,7 +19,7 @@ export const labels = (name: Workload): Obj => ({
 });
 export const selector = (name: Workload): Obj => ({ 'app.kubernetes.io/name': NAMES[name] });
 
-/** The Secret the user creates (README, "Kubernetes"); nothing in the output holds a value of it. */
+/** The Secret the user creates (docs/kubernetes.md, "Deploying"); nothing in the output holds a value of it. */
 export const SECRET_NAME = 'redis-ha-stack';
 /** Its keys: the same variables as compose. */
 export const SECRET_KEYS = [
