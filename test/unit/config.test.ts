@@ -241,63 +241,6 @@ describe('configuration: Redis addresses', () => {
   });
 });
 
-describe('configuration: topology', () => {
-  it('reads named and unnamed node lists', () => {
-    const c = loadConfig({
-      ...base,
-      TOPOLOGY_REDIS_NODES: 'redis-1=10.0.0.1:6379, 10.0.0.2:6380 ,,',
-      TOPOLOGY_SENTINELS: 's1 = 10.0.0.1:26379',
-    });
-    assert.deepEqual(c.topology.redisNodes, [
-      { name: 'redis-1', host: '10.0.0.1', port: 6379 },
-      { name: '10.0.0.2:6380', host: '10.0.0.2', port: 6380 },
-    ]);
-    assert.deepEqual(c.topology.sentinels, [{ name: 's1', host: '10.0.0.1', port: 26379 }]);
-    assert.equal(
-      refusal({ ...base, TOPOLOGY_REDIS_NODES: 'bad name=10.0.0.1:6379' }).message,
-      'TOPOLOGY_REDIS_NODES: "bad name" is not a valid node name',
-    );
-    assert.equal(
-      refusal({ ...base, TOPOLOGY_SENTINELS: 's1=nowhere' }).message,
-      'TOPOLOGY_SENTINELS: "nowhere" is not host:port',
-    );
-  });
-
-  it('falls back to REDIS_SENTINELS for the sentinels it observes, and to defaults', () => {
-    const c = loadConfig(single);
-    assert.deepEqual(c.topology.sentinels, [{ name: '127.0.0.1:26380', host: '127.0.0.1', port: 26380 }]);
-    assert.deepEqual(c.topology.redisNodes, []);
-    assert.equal(c.topology.masterName, 'mymaster');
-    assert.equal(c.topology.haproxyAppBackend, 'apps');
-    assert.equal(c.topology.haproxyStatsUrl, undefined);
-    assert.equal(c.topology.stateFile, undefined);
-    const set = loadConfig({
-      ...single,
-      HAPROXY_APP_BACKEND: 'web',
-      HAPROXY_STATS_URL: 'https://127.0.0.1:8404/stats',
-      HA_STACK_STATE_FILE: '/run/state.json',
-    });
-    assert.equal(set.topology.haproxyAppBackend, 'web');
-    assert.equal(set.topology.haproxyStatsUrl, 'https://127.0.0.1:8404/stats');
-    assert.equal(set.topology.stateFile, '/run/state.json');
-  });
-
-  it('takes only an http(s) URL for the HAProxy stats page', () => {
-    assert.equal(
-      loadConfig({ ...base, HAPROXY_STATS_URL: 'http://h:8404/stats' }).topology.haproxyStatsUrl,
-      'http://h:8404/stats',
-    );
-    assert.equal(
-      refusal({ ...base, HAPROXY_STATS_URL: 'ftp://h/stats' }).message,
-      'HAPROXY_STATS_URL: must be an http:// or https:// URL',
-    );
-    assert.equal(
-      refusal({ ...base, HAPROXY_STATS_URL: 'not a url' }).message,
-      'HAPROXY_STATS_URL: "not a url" is not a URL',
-    );
-  });
-});
-
 describe('configuration: secrets', () => {
   it('says what is weak in a secret', () => {
     assert.equal(secretWeakness('a1b2c3d4e5'.repeat(3)), 'must be at least 32 characters');

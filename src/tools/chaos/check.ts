@@ -1,4 +1,17 @@
+import type { Redis } from 'ioredis';
+import { withRedis } from '../../ha/probes.ts';
+import type { StackActions } from '../../ops/actions.ts';
 import type { LoadUser } from '../loadgen/user.ts';
+
+/** Runs `fn` on a connection to the node the Sentinels name master now (the read-back after a load). */
+export async function onCurrentMaster<T>(
+  actions: StackActions,
+  fn: (r: Redis, master: string) => Promise<T>,
+): Promise<T> {
+  const m = await actions.currentMaster();
+  if (!m) throw new Error('no master to read back from');
+  return withRedis(m.host, m.port, actions.login, (r) => fn(r, m.name), 5000);
+}
 
 export interface Discrepancy {
   email: string;

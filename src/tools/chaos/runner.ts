@@ -6,7 +6,7 @@ import type { StackActions } from '../../ops/actions.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad, split } from '../loadgen/load.ts';
 import { sessionId } from '../loadgen/user.ts';
-import { compareCarts, type Discrepancy } from './check.ts';
+import { compareCarts, type Discrepancy, onCurrentMaster } from './check.ts';
 import { healthyNodes, type Scenario, waitWhole } from './faults.ts';
 import { describeGoal, goalFor, missedGoals } from './judge.ts';
 import { watchModes } from './modes.ts';
@@ -27,24 +27,16 @@ export interface ChaosOptions {
 
 /** Reads every user's cart and session back from the current master. */
 async function readBack(actions: StackActions, users: LoadUser[]) {
-  const m = await actions.currentMaster();
-  if (!m) throw new Error('no master to read back from');
-  return withRedis(
-    m.host,
-    m.port,
-    actions.login,
-    async (r) => {
-      const carts = new Map<string, Record<string, string>>();
-      const missingSessions: string[] = [];
-      for (const u of users) {
-        carts.set(u.email, await r.hgetall(keys.cart(u.email)));
-        const sid = sessionId(u);
-        if (!sid || !(await r.exists(keys.session(sid)))) missingSessions.push(sid ?? '');
-      }
-      return { master: m.name, carts, sessionsLost: missingSessions.length, missingSessions };
-    },
-    5000,
-  );
+  return onCurrentMaster(actions, async (r, master) => {
+    const carts = new Map<string, Record<string, string>>();
+    const missingSessions: string[] = [];
+    for (const u of users) {
+      carts.set(u.email, await r.hgetall(keys.cart(u.email)));
+      const sid = sessionId(u);
+      if (!sid || !(await r.exists(keys.session(sid)))) missingSessions.push(sid ?? '');
+    }
+    return { master, carts, sessionsLost: missingSessions.length, missingSessions };
+  });
 }
 
 /**

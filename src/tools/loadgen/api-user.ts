@@ -1,5 +1,5 @@
 import { type Answer, hasRetryAfter, origin, UserAgent } from './http.ts';
-import { type LoadStats, record } from './stats.ts';
+import { type LoadStats, recordAnswer } from './stats.ts';
 import { isStale, type LoadUser, MAX_QUANTITY, markUnacked } from './user.ts';
 
 /** A program on the JSON API: reads its cart, then raises one product's quantity, in turn. */
@@ -45,14 +45,11 @@ async function readCart(user: LoadUser, stats: LoadStats): Promise<void> {
   const at = performance.now();
   const answer = await call(user, 'GET', '/api/cart');
   const items = itemsOf(user, answer);
-  if (answer.resent) stats.resent++;
-  record(stats, {
+  recordAnswer(stats, answer, {
     at,
-    ms: performance.now() - at,
     kind: 'read',
     surface: 'api',
     ok: items !== null,
-    status: answer.status,
     reason: items ? undefined : why('GET', '/api/cart', answer, "not this user's cart"),
   });
   if (items && isStale(user, items)) stats.staleReads++;
@@ -64,14 +61,11 @@ async function writeCart(user: LoadUser, stats: LoadStats, product: string): Pro
   const at = performance.now();
   const answer = await call(user, 'PUT', '/api/cart', { items: { [product]: value } });
   const ok = itemsOf(user, answer) !== null;
-  if (answer.resent) stats.resent++;
-  record(stats, {
+  recordAnswer(stats, answer, {
     at,
-    ms: performance.now() - at,
     kind: 'write',
     surface: 'api',
     ok,
-    status: answer.status,
     retryAfter: hasRetryAfter(answer.headers),
     reason: ok ? undefined : why('PUT', '/api/cart', answer, "not this user's cart"),
   });

@@ -1,6 +1,6 @@
 import { type Answer, hasRetryAfter, header, origin, UserAgent } from './http.ts';
 import { type CartView, formEncode, formToken, parseCartPage } from './page.ts';
-import { type LoadStats, record } from './stats.ts';
+import { type LoadStats, recordAnswer } from './stats.ts';
 import { isStale, type LoadUser, lastSent, MAX_QUANTITY, markUnacked } from './user.ts';
 
 /**
@@ -45,14 +45,11 @@ export async function viewCart(user: LoadUser, stats: LoadStats, path = '/get'):
   const answer = await user.client.send('GET', path, NAVIGATE);
   const view = answer.status === 200 ? parseCartPage(answer.text) : null;
   const ok = view !== null && view.email === user.email;
-  if (answer.resent) stats.resent++;
-  record(stats, {
+  recordAnswer(stats, answer, {
     at,
-    ms: performance.now() - at,
     kind: 'read',
     surface: 'page',
     ok,
-    status: answer.status,
     reason: ok ? undefined : why('GET', path, answer, view ? `the cart of ${view.email}` : 'not a cart page'),
   });
   if (!ok) return null;
@@ -83,14 +80,11 @@ export async function saveCart(
   const answer = await user.client.send('POST', '/add', formHeaders(user.client), body);
   const to = redirect(answer);
   const ok = to?.startsWith('/get?m=saved') === true;
-  if (answer.resent) stats.resent++;
-  record(stats, {
+  recordAnswer(stats, answer, {
     at,
-    ms: performance.now() - at,
     kind: 'write',
     surface: 'page',
     ok,
-    status: answer.status,
     retryAfter: hasRetryAfter(answer.headers),
     reason: ok ? undefined : why('POST', '/add', answer, 'the form again'),
   });

@@ -1,3 +1,4 @@
+import type { Answer } from './http.ts';
 import type { Surface } from './user.ts';
 
 export interface Sample {
@@ -33,4 +34,10 @@ export function record(stats: LoadStats, s: Sample): void {
     const key = s.reason ?? `${s.surface} ${s.kind} ${s.status}`;
     stats.failures.set(key, (stats.failures.get(key) ?? 0) + 1);
   }
+}
+
+/** One answered request: its time from `at`, its status, and whether it had to be sent again. */
+export function recordAnswer(stats: LoadStats, answer: Answer, s: Omit<Sample, 'ms' | 'status'>): void {
+  if (answer.resent) stats.resent++;
+  record(stats, { ...s, ms: performance.now() - s.at, status: answer.status });
 }

@@ -1,7 +1,6 @@
 import { keys } from '../../ha/keys.ts';
-import { withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
-import { compareCarts } from '../chaos/check.ts';
+import { compareCarts, onCurrentMaster } from '../chaos/check.ts';
 import type { LoadUser } from '../loadgen/user.ts';
 
 /** What the master holds of what the soak's users were told was done. */
@@ -32,46 +31,38 @@ export async function readBack(
   sessions: Map<string, string>,
   registered: (u: LoadUser) => boolean,
 ): Promise<ReadBack> {
-  const m = await actions.currentMaster();
-  if (!m) throw new Error('no master to read back from');
-  return withRedis(
-    m.host,
-    m.port,
-    actions.login,
-    async (r) => {
-      const carts = new Map<string, Record<string, string>>();
-      const examples: string[] = [];
-      let accountsChecked = 0;
-      let accountsLost = 0;
-      for (const u of users) {
-        carts.set(u.email, await r.hgetall(keys.cart(u.email)));
-        if (!registered(u)) continue;
-        accountsChecked++;
-        if (!(await r.exists(keys.user(u.email)))) {
-          accountsLost++;
-          examples.push(`account ${u.email}`);
-        }
+  return onCurrentMaster(actions, async (r, master) => {
+    const carts = new Map<string, Record<string, string>>();
+    const examples: string[] = [];
+    let accountsChecked = 0;
+    let accountsLost = 0;
+    for (const u of users) {
+      carts.set(u.email, await r.hgetall(keys.cart(u.email)));
+      if (!registered(u)) continue;
+      accountsChecked++;
+      if (!(await r.exists(keys.user(u.email)))) {
+        accountsLost++;
+        examples.push(`account ${u.email}`);
       }
-      let sessionsLost = 0;
-      for (const [email, sid] of sessions) {
-        if (await r.exists(keys.session(sid))) continue;
-        sessionsLost++;
-        examples.push(`session of ${email}`);
-      }
-      const diff = compareCarts(users, carts);
-      for (const d of diff.slice(0, 5))
-        examples.push(`${d.kind} ${d.email} ${d.product}: acknowledged ${d.acked}, stored ${d.stored}`);
-      return {
-        master: m.name,
-        writesLost: diff.filter((d) => d.kind === 'lost').length,
-        phantomWrites: diff.filter((d) => d.kind === 'phantom').length,
-        sessionsChecked: sessions.size,
-        sessionsLost,
-        accountsChecked,
-        accountsLost,
-        examples: examples.slice(0, 10),
-      };
-    },
-    5000,
-  );
+    }
+    let sessionsLost = 0;
+    for (const [email, sid] of sessions) {
+      if (await r.exists(keys.session(sid))) continue;
+      sessionsLost++;
+      examples.push(`session of ${email}`);
+    }
+    const diff = compareCarts(users, carts);
+    for (const d of diff.slice(0, 5))
+      examples.push(`${d.kind} ${d.email} ${d.product}: acknowledged ${d.acked}, stored ${d.stored}`);
+    return {
+      master,
+      writesLost: diff.filter((d) => d.kind === 'lost').length,
+      phantomWrites: diff.filter((d) => d.kind === 'phantom').length,
+      sessionsChecked: sessions.size,
+      sessionsLost,
+      accountsChecked,
+      accountsLost,
+      examples: examples.slice(0, 10),
+    };
+  });
 }

@@ -1,6 +1,7 @@
 import type { StackActions } from '../../ops/actions.ts';
 import { waitForMaster } from '../../ops/observe.ts';
 import { waitWhole } from '../chaos/faults.ts';
+import { rest } from './mixed.ts';
 
 /** One master kill of the soak, in seconds from the start of the load. */
 export interface KillRecord {
@@ -16,17 +17,7 @@ export interface KillRecord {
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
-  const ms = at - performance.now();
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return rest(Math.max(0, at - performance.now()), signal);
 }
 
 /**

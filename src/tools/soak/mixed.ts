@@ -40,7 +40,7 @@ export interface MixedLoad {
 }
 
 /** A wait that ends early when the signal aborts. */
-function rest(ms: number, signal: AbortSignal): Promise<void> {
+export function rest(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
