@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareCarts } from '../../src/tools/chaos/check.ts';
+import { compareCarts } from '../../src/tools/chaos/compare.ts';
 import {
   describeGoal,
   type Goal,

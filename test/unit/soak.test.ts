@@ -12,7 +12,7 @@ import {
   median,
 } from '../../src/tools/soak/aggregate.ts';
 import { clock, rowLine } from '../../src/tools/soak/format.ts';
-import type { Probe } from '../../src/tools/soak/probe.ts';
+import type { Probe } from '../../src/tools/soak/resources.ts';
 import { missedTargets, type SoakTotals } from '../../src/tools/soak/run.ts';
 
 const sample = (ms: number, over: Partial<Sample> = {}): Sample => ({

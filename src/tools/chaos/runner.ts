@@ -6,7 +6,7 @@ import type { StackActions } from '../../ops/actions.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad, split } from '../loadgen/load.ts';
 import { sessionId } from '../loadgen/user.ts';
-import { compareCarts, type Discrepancy, onCurrentMaster } from './check.ts';
+import { compareCarts, type Discrepancy, onCurrentMaster } from './compare.ts';
 import { healthyNodes, type Scenario, waitWhole } from './faults.ts';
 import { describeGoal, goalFor, missedGoals } from './judge.ts';
 import { watchModes } from './modes.ts';

@@ -8,7 +8,7 @@ import { countsFromCommandLine } from '../../ops/commands/counts.ts';
 import { freePorts } from '../../ops/supervisor/ports.ts';
 import { RunDir } from '../../ops/supervisor/rundir.ts';
 import { Stack } from '../../ops/supervisor/supervisor.ts';
-import { recordedPids } from '../soak/probe.ts';
+import { recordedPids } from '../soak/resources.ts';
 import { runSoak, SOAK_DEFAULTS, type SoakResult } from '../soak/run.ts';
 
 export interface SoakArgs {

@@ -1,6 +1,6 @@
 import { percentile } from '../chaos/report.ts';
 import type { Sample } from '../loadgen/stats.ts';
-import type { Probe } from './probe.ts';
+import type { Probe } from './resources.ts';
 import type { SessionCounters } from './session.ts';
 
 /** One reporting interval of the soak (a minute, unless told otherwise). */

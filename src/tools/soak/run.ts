@@ -10,11 +10,11 @@ import {
   judgeDrift,
   judgeGrowth,
 } from './aggregate.ts';
-import { type ReadBack, readBack } from './check.ts';
-import { type KillRecord, killMasters } from './faults.ts';
 import { headerLine, judgementLines, rowLine } from './format.ts';
+import { type KillRecord, killMasters } from './kills.ts';
 import { expectedSessions, type MixedLoad, runMixedLoad } from './mixed.ts';
-import { type Probe, watchResources } from './probe.ts';
+import { type ReadBack, readBack } from './read-back.ts';
+import { type Probe, watchResources } from './resources.ts';
 import type { SessionCounters } from './session.ts';
 
 export interface SoakOptions {

@@ -1,6 +1,6 @@
 import { keys } from '../../ha/keys.ts';
 import type { StackActions } from '../../ops/actions.ts';
-import { compareCarts, onCurrentMaster } from '../chaos/check.ts';
+import { compareCarts, onCurrentMaster } from '../chaos/compare.ts';
 import type { LoadUser } from '../loadgen/user.ts';
 
 /** What the master holds of what the soak's users were told was done. */
