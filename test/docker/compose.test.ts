@@ -11,13 +11,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PRODUCTS } from '../../src/app/products.ts';
+import { freePort } from '../../src/ops/supervisor/ports.ts';
 import { Client } from '../helpers/http.ts';
 
 const run = promisify(execFile);
@@ -82,14 +83,6 @@ async function compose(...args: string[]): Promise<string> {
 async function docker(...args: string[]): Promise<string> {
   const { stdout } = await run('docker', args, { env, maxBuffer: 16 << 20 });
   return stdout.trim();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as { port: number };
-  await new Promise((ok) => server.close(ok));
-  return port;
 }
 
 const ids = new Map<string, string>();
