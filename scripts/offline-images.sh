@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Makes sure the images deploy/compose.yaml and the Dockerfile name are present in the local Docker
-# engine: redis:7.0, haproxy:2.6, node:24-bookworm-slim. For each one missing it tries `docker pull`
+# engine: valkey/valkey:8.0, haproxy:2.6, node:24-bookworm-slim. For each one missing it tries `docker pull`
 # (short timeout); when that fails (no registry reachable) it builds a stand-in with the SAME name
 # from Debian bookworm packages with mmdebstrap, and says so. The stand-ins keep the official
 # images' contract as far as this project uses it:
-#   redis:7.0              redis-server, redis-sentinel, redis-cli on PATH; user redis; /data owned
-#                          by redis and the working directory; /usr/local/etc/redis
+#   valkey/valkey:8.0      valkey-server, valkey-sentinel, valkey-cli on PATH (Debian's valkey
+#                          packages from $DEBIAN_SUITE-backports: 8.0.1 there, older than the
+#                          8.0.x the official tag carries, so a stand-in for tests, never for
+#                          production); user valkey; /data owned by valkey and the working
+#                          directory; /usr/local/etc/redis
 #   haproxy:2.6            haproxy on PATH (and bash: the compose health check runs it); user
 #                          haproxy; /usr/local/etc/haproxy
 #   node:24-bookworm-slim  Node 24 (the npm registry's node-linux-<arch> binary, as
@@ -55,7 +58,9 @@ npm_dir() {
 
 # One Debian root file system serves the three stand-ins (each imported from it with its own
 # command): one mmdebstrap run instead of three, as a fresh machine builds them all. It holds
-# Redis, HAProxy and Node together; each image uses only its own part. Built on first use.
+# Valkey, HAProxy and Node together; each image uses only its own part. Built on first use.
+# Valkey 8.0 is in the backports suite: its line is added beside the suite's own, on the same
+# mirror (the setup hook runs before apt reads the lists).
 rootfs=""
 cleanup_rootfs() { [ -z "$rootfs" ] || rm -rf "$(dirname "$rootfs")"; }
 trap cleanup_rootfs EXIT
@@ -77,8 +82,9 @@ build_rootfs() {
   dir=$(mktemp -d)
   log "building a Debian $suite root file system with mmdebstrap (once for every stand-in)"
   mmdebstrap --quiet --variant=apt \
-    --include=redis-server,redis-sentinel,redis-tools,haproxy,bash,ca-certificates,libstdc++6 \
-    --customize-hook='mkdir -p "$1/data" "$1/usr/local/etc/redis" && chroot "$1" chown redis:redis /data' \
+    --include=valkey-server,valkey-sentinel,valkey-tools,haproxy,bash,ca-certificates,libstdc++6 \
+    --setup-hook="sed -n 's|^deb \\(.*\\) $suite main\$|deb \\1 $suite-backports main|p' \"\$1/etc/apt/sources.list\" >\"\$1/etc/apt/sources.list.d/backports.list\" && grep -q . \"\$1/etc/apt/sources.list.d/backports.list\"" \
+    --customize-hook='mkdir -p "$1/data" "$1/usr/local/etc/redis" && chroot "$1" chown valkey:valkey /data' \
     --customize-hook='mkdir -p "$1/usr/local/etc/haproxy" "$1/var/lib/haproxy"' \
     --customize-hook="copy-in $cache/$node_version/bin/node /usr/local/bin" \
     --customize-hook='mkdir -p "$1/usr/local/lib/node_modules" "$1/usr/local/share/host-ca"' \
@@ -92,10 +98,11 @@ build_rootfs() {
   rootfs="$dir/rootfs.tar"
 }
 
-build_redis() {
+build_valkey() {
   build_rootfs &&
     docker import --change 'WORKDIR /data' --change 'EXPOSE 6379' \
-      --change 'CMD ["redis-server"]' "$rootfs" redis:7.0 >/dev/null
+      --change 'CMD ["valkey-server"]' "$rootfs" valkey/valkey:8.0 >/dev/null &&
+    docker run --rm valkey/valkey:8.0 sh -c 'valkey-server --version && id valkey' >&2
 }
 
 build_haproxy() {
@@ -136,7 +143,7 @@ ensure() { # image builder
   log "$image: stand-in built in $(($(date +%s) - start)) s"
 }
 
-ensure redis:7.0 build_redis
+ensure valkey/valkey:8.0 build_valkey
 ensure haproxy:2.6 build_haproxy
 ensure "node:${node_version%%.*}-bookworm-slim" build_node
 log "redis/redisinsight: no stand-in (not a Debian package, cannot be built offline); leave it out"

@@ -20,7 +20,12 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { REDIS_USERS } from '../src/ops/render/acl.ts';
-import { composeDocument, composeTopology, USER_PASSWORD_VARIABLES } from '../src/ops/render/compose.ts';
+import {
+  composeDocument,
+  composeTopology,
+  REDIS_PROGRAMS,
+  USER_PASSWORD_VARIABLES,
+} from '../src/ops/render/compose.ts';
 import { renderSentinelConf } from '../src/ops/render/sentinel.ts';
 import { freePort } from '../src/ops/supervisor/ports.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
@@ -184,7 +189,9 @@ describe('deploy/redis/*.conf', () => {
       const args = [join(dir, 'redis.conf'), '--port', '0', '--bind', '127.0.0.1', '--unixsocket', sock];
       // The service's own arguments after the config file: maxmemory, masterauth, the ACL users.
       const [server, , ...compose] = services[node.host]!.command.map(interpolate);
-      assert.equal(server, 'redis-server');
+      // The image's server is Valkey; this machine's Redis 7.0 reads the same config (the Docker
+      // test runs the image itself).
+      assert.equal(server, REDIS_PROGRAMS.server);
       // Through the entrypoint, with the passwords in the environment as compose gives them.
       const proc = spawn('sh', [REDIS_ENTRYPOINT, 'redis-server', ...args, ...compose], {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -293,7 +300,7 @@ describe('deploy/scripts/redis-entrypoint.sh: a node that starts again asks the 
   ]!;
   type View = { ip: string; port: number; epoch: number };
   /**
-   * A fake redis-cli first on PATH: each Sentinel (by its -h) answers SENTINEL MASTER with the
+   * A fake redis-cli (also as valkey-cli, which the entrypoint prefers) first on PATH: each Sentinel (by its -h) answers SENTINEL MASTER with the
    * master and config epoch `views` give it (absent: it does not answer), after checking the
    * password it was given.
    */
@@ -333,6 +340,7 @@ describe('deploy/scripts/redis-entrypoint.sh: a node that starts again asks the 
       ].join('\n'),
       { mode: 0o755 },
     );
+    symlinkSync('redis-cli', join(dir, 'valkey-cli'));
     return dir;
   }
   const start = (views: Record<string, View | string>, extra: Record<string, string> = {}) => {

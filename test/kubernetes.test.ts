@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { REDIS_PROGRAMS } from '../src/ops/render/compose-names.ts';
 import { kubernetesResources, NAMES } from '../src/ops/render/kubernetes.ts';
 import { freePort } from '../src/ops/supervisor/ports.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
@@ -134,8 +135,14 @@ describe('the Redis pod of deploy/kubernetes/ against real Redis and Sentinel pr
     const conf = readFileSync(join(OUT, 'redis.conf'), 'utf8').replace(/^dir \/data$/m, `dir ${dir}`);
     assert.ok(conf.includes(`dir ${dir}`));
     writeFileSync(join(dir, 'redis.conf'), conf);
-    const args = (manifest.args as string[]).map((a) =>
-      a === '/etc/redis/redis.conf' ? join(dir, 'redis.conf') : a.replace(/\$\((\w+)\)/g, (_, v) => env[v]!),
+    // The image runs Valkey's server; this machine runs Redis 7.0's, which reads the same config.
+    assert.equal(manifest.args[0], REDIS_PROGRAMS.server);
+    const args = (manifest.args as string[]).map((a, i) =>
+      i === 0
+        ? 'redis-server'
+        : a === '/etc/redis/redis.conf'
+          ? join(dir, 'redis.conf')
+          : a.replace(/\$\((\w+)\)/g, (_, v) => env[v]!),
     );
     // Where the pod has an address of its own: this node's loopback address and a free port.
     args.push('--port', String(n.port), '--bind', n.host, '127.0.0.1');

@@ -13,9 +13,11 @@
 # overrides its config). Named itself (REDIS_ANNOUNCE_HOST), it waits, as a failover may be under
 # way, and starts as master only if they still name it after 2 x (SENTINEL_DOWN_AFTER +
 # SENTINEL_FAILOVER). No Sentinel answering (the deployment's first start) leaves its config as it is.
+# The Sentinels are asked with valkey-cli (the Valkey image), or redis-cli where there is none.
 set -eu
 ENTRYPOINT_NAME=redis-entrypoint
 . "$(dirname "$0")/passwords.sh"
+CLI="$(command -v valkey-cli || echo redis-cli)"
 
 [ "$#" -gt 0 ] || fail "no command given"
 for arg do
@@ -32,7 +34,7 @@ done
 newest_master() {
   best="" best_epoch=-1
   for s in $(echo "$REDIS_SENTINELS" | tr ',' ' '); do
-    view="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 redis-cli --no-auth-warning --raw -h "${s%:*}" \
+    view="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" --no-auth-warning --raw -h "${s%:*}" \
       -p "${s##*:}" sentinel master "$NAME" 2>/dev/null | awk 'NR%2==1{k=$0} NR%2==0{v[k]=$0}
       END{if (v["ip"] ~ /^[A-Za-z0-9.:_-]+$/ && v["port"] ~ /^[0-9]+$/ && v["config-epoch"] ~ /^[0-9]+$/)
         print v["ip"], v["port"], v["config-epoch"]}')"

@@ -14,9 +14,11 @@
 # Exit 1 with a message when the hand-over failed (Kubernetes stops the container all the same).
 #   REDIS_SENTINELS (host:port,...), MASTER_NAME, SENTINEL_PASSWORD, REDIS_OPERATOR_PASSWORD (the
 #   operator ACL user runs the commands on this node, over 127.0.0.1), REDIS_PORT (default 6379).
+# The commands go through valkey-cli (the Valkey image), or redis-cli where there is none.
 set -eu
 ENTRYPOINT_NAME=redis-prestop
 . "$(dirname "$0")/passwords.sh"
+CLI="$(command -v valkey-cli || echo redis-cli)"
 say() { echo "$ENTRYPOINT_NAME: $*" >&2; }
 
 NAME="${MASTER_NAME:-mymaster}"
@@ -29,13 +31,13 @@ SENTINEL_PASS="$(password SENTINEL_PASSWORD)"
 OPERATOR_PASS="$(password REDIS_OPERATOR_PASSWORD)"
 
 node() {
-  REDISCLI_AUTH="$OPERATOR_PASS" timeout 2 redis-cli --no-auth-warning --raw --user operator \
+  REDISCLI_AUTH="$OPERATOR_PASS" timeout 2 "$CLI" --no-auth-warning --raw --user operator \
     -h 127.0.0.1 -p "$PORT" "$@" 2>/dev/null || true
 }
 # host:port of the master each Sentinel that answers names, one a line.
 masters() {
   for s in $(echo "$REDIS_SENTINELS" | tr ',' ' '); do
-    REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 redis-cli --no-auth-warning --raw -h "${s%:*}" -p "${s##*:}" \
+    REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" --no-auth-warning --raw -h "${s%:*}" -p "${s##*:}" \
       sentinel get-master-addr-by-name "$NAME" 2>/dev/null |
       awk 'NR==1{h=$0} NR==2{p=$0} END{if (h ~ /^[A-Za-z0-9.:_-]+$/ && p ~ /^[0-9]+$/) print h ":" p}' || true
   done
@@ -52,7 +54,7 @@ fi
 [ "$(node client pause "$PAUSE_MS" write)" = OK ] || say "CLIENT PAUSE failed: failing over without it"
 asked=""
 for s in $(echo "$REDIS_SENTINELS" | tr ',' ' '); do
-  reply="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 redis-cli --no-auth-warning --raw -h "${s%:*}" \
+  reply="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" --no-auth-warning --raw -h "${s%:*}" \
     -p "${s##*:}" sentinel failover "$NAME" 2>&1 || true)"
   if [ "$reply" = OK ]; then asked="$s"; break; fi
   say "$s refused the failover: $reply"

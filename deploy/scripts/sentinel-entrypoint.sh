@@ -11,6 +11,7 @@
 # master, the other Sentinels, the epoch), and a restart must not forget that. Its password lines
 # are written again from the environment at every start (a changed password takes effect then).
 # SENTINEL_DRY_RUN=1 writes the config and prints its path instead of starting the Sentinel.
+# The Sentinel is valkey-sentinel (the Valkey image), or redis-sentinel where there is none.
 set -eu
 
 ENTRYPOINT_NAME=sentinel-entrypoint
@@ -86,4 +87,4 @@ if [ "${SENTINEL_DRY_RUN:-0}" = "1" ]; then
   echo "$CONF"
   exit 0
 fi
-exec redis-sentinel "$CONF"
+exec "$(command -v valkey-sentinel || echo redis-sentinel)" "$CONF"

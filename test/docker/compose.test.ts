@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PRODUCTS } from '../../src/app/products.ts';
+import { REDIS_PROGRAMS } from '../../src/ops/render/compose-names.ts';
 import { freePort } from '../../src/ops/supervisor/ports.ts';
 import { Client } from '../helpers/http.ts';
 
@@ -146,7 +147,7 @@ async function sentinel(...args: string[]): Promise<string> {
   return docker(
     'exec',
     await container('redis-sentinel-1'),
-    'redis-cli',
+    REDIS_PROGRAMS.cli,
     '-p',
     '26379',
     '--no-auth-warning',
@@ -171,7 +172,7 @@ async function role(service: string): Promise<string> {
       [
         'exec',
         await container(service),
-        'redis-cli',
+        REDIS_PROGRAMS.cli,
         '--user',
         'haproxy',
         '-p',
@@ -195,7 +196,7 @@ async function operatorCli(service: string, ...args: string[]): Promise<string> 
     '-e',
     `REDISCLI_AUTH=${env['REDIS_OPERATOR_PASSWORD']}`,
     await container(service),
-    'redis-cli',
+    REDIS_PROGRAMS.cli,
     '--user',
     'operator',
     '-p',
@@ -421,7 +422,7 @@ describe('deploy/compose.yaml on Docker', () => {
       const out = await docker(
         'exec',
         await container(s),
-        'redis-cli',
+        REDIS_PROGRAMS.cli,
         '-p',
         '26379',
         '--no-auth-warning',
@@ -436,6 +437,52 @@ describe('deploy/compose.yaml on Docker', () => {
       assert.equal(field('quorum'), SENTINEL.quorum, s);
       assert.equal(field('down-after-milliseconds'), SENTINEL.downAfter, s);
       assert.equal(field('failover-timeout'), SENTINEL.failover, s);
+    }
+  });
+
+  it('every container hardened as the file says, its main process without capabilities; Redis and Sentinel are Valkey 8.0', async () => {
+    const seen: Record<string, string> = {};
+    for (const s of SERVICES) {
+      const id = await container(s);
+      const hc = JSON.parse(await docker('inspect', '--format', '{{json .HostConfig}}', id));
+      assert.deepEqual(hc.CapDrop, ['ALL'], s);
+      assert.ok(!hc.CapAdd?.length, `${s}: CapAdd ${hc.CapAdd}`);
+      assert.equal(hc.ReadonlyRootfs, true, s);
+      assert.ok(hc.SecurityOpt?.includes('no-new-privileges:true'), `${s}: ${hc.SecurityOpt}`);
+      assert.ok(hc.Memory > 0 && hc.NanoCpus > 0 && hc.PidsLimit > 0, `${s}: limits ${JSON.stringify(hc)}`);
+      assert.ok(hc.Tmpfs && '/tmp' in hc.Tmpfs, `${s}: tmpfs ${JSON.stringify(hc.Tmpfs)}`);
+      // What the kernel says of the running process: no effective or permitted capability, no new
+      // privileges, and the root file system refuses a write.
+      const status = await docker(
+        'exec',
+        id,
+        'sh',
+        '-c',
+        'grep -E "^(CapEff|CapPrm|NoNewPrivs):" /proc/1/status',
+      );
+      assert.match(status, /CapPrm:\s+0+\n/, `${s}: ${status}`);
+      assert.match(status, /CapEff:\s+0+\n/, `${s}: ${status}`);
+      assert.match(status, /NoNewPrivs:\s+1$/, `${s}: ${status}`);
+      const write = await docker('exec', id, 'sh', '-c', 'touch /probe 2>&1 && echo wrote || true');
+      assert.match(write, /Read-only file system/, `${s}: ${write}`);
+      seen[s] = `${hc.Memory / 2 ** 20} MiB, ${hc.NanoCpus / 1e9} CPU`;
+    }
+    figures['limits'] = seen;
+    for (const s of ['redis-master', 'redis-sentinel-1']) {
+      const port = s.includes('sentinel') ? '26379' : '6379';
+      const auth = s.includes('sentinel') ? [] : ['--user', 'haproxy'];
+      const info = await docker(
+        'exec',
+        await container(s),
+        REDIS_PROGRAMS.cli,
+        ...auth,
+        '-p',
+        port,
+        'info',
+        'server',
+      );
+      assert.match(info, /^server_name:valkey\r?$/m, `${s}: ${info}`);
+      assert.match(info, /^valkey_version:8\.0\.\d+\r?$/m, `${s}: ${info}`);
     }
   });
 

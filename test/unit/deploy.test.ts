@@ -286,7 +286,7 @@ describe('deploy/compose.yaml: who can reach what', () => {
         user && !['root', '0', '0:0'].includes(user),
         `${name} runs as ${user ?? 'the image default'}`,
       );
-      assert.equal(user, expected[name] ?? 'redis', name);
+      assert.equal(user, expected[name] ?? 'valkey', name);
     }
   });
 

@@ -1,5 +1,6 @@
 import { HAPROXY_PORTS } from '../topology.ts';
 import type { RedisUser } from './acl.ts';
+import type { YamlValue } from './yaml.ts';
 
 // The names compose.ts gives the deployment: services, ports, images, users and the variables a
 // user sets. Tests and the CLI read them from here too.
@@ -41,15 +42,76 @@ export const PRIVATE_HOST = '127.0.0.1';
 export const TOOLS_PROFILE = 'tools';
 
 /** The non-root user each image runs its process as (each official image has its own). */
-export const USERS = { redis: 'redis', haproxy: 'haproxy', app: 'node', redisinsight: 'node' } as const;
+export const USERS = { redis: 'valkey', haproxy: 'haproxy', app: 'node', redisinsight: 'node' } as const;
 
-/** Same major versions as the Debian packages local mode runs (redis 7.0, HAProxy 2.6). */
+/**
+ * The images compose and the Kubernetes base run. Redis and Sentinel run Valkey 8.0, a maintained
+ * Redis-compatible release under the BSD licence (Redis 7.0, which local mode runs from Debian, is
+ * past its end of life upstream): it reads the same redis.conf directives, loads Redis 7.0's RDB and
+ * AOF files, speaks the same protocol and Sentinel API, and each 8.0.x brings its security fixes
+ * (CVE-2024-46981 and CVE-2025-49844 among them). `8.0` follows those patch releases; the digest
+ * below fixes one of them.
+ */
 export const IMAGES = {
-  redis: 'redis:7.0',
+  redis: 'valkey/valkey:8.0',
   haproxy: 'haproxy:2.6',
   // A release, not :latest: what runs is what was read and tested.
   redisinsight: 'redis/redisinsight:2.70.1',
   app: 'redis-ha-stack',
+} as const;
+
+/**
+ * PIN HERE: the digest of each image above, `sha256:<64 hex>`, once read from a registry
+ * (`docker pull valkey/valkey:8.0 && docker image inspect --format '{{index .RepoDigests 0}}'
+ * valkey/valkey:8.0`, see docs/compose.md, "Images"). With a digest the files say `tag@digest` and
+ * Docker runs that exact image. None is set yet: the files were rendered where no registry could be
+ * reached. The app's image is built from the Dockerfile and has none.
+ */
+export const IMAGE_DIGESTS: { readonly [K in Exclude<keyof typeof IMAGES, 'app'>]: string } = {
+  redis: '',
+  haproxy: '',
+  redisinsight: '',
+};
+
+/** The image reference the files carry: the tag, and its digest once pinned. */
+export function imageRef(name: keyof typeof IMAGES): string {
+  const digest = name === 'app' ? '' : IMAGE_DIGESTS[name];
+  if (digest && !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`not a digest for ${name}: ${digest}`);
+  return digest ? `${IMAGES[name]}@${digest}` : IMAGES[name];
+}
+
+/** The programs of the Redis image (IMAGES.redis): the server, Sentinel and the command-line client. */
+export const REDIS_PROGRAMS = {
+  server: 'valkey-server',
+  sentinel: 'valkey-sentinel',
+  cli: 'valkey-cli',
+} as const;
+
+/**
+ * What every container gets: no capability (each starts as its non-root user directly, so none
+ * needs CHOWN, SETUID or SETGID, and no port below 1024 is bound inside a container), a read-only
+ * root file system (the volumes and a small /tmp are the only places it can write), and no way to
+ * gain privileges through a set-user-ID program.
+ */
+export const HARDENING = {
+  cap_drop: ['ALL'],
+  read_only: true,
+  security_opt: ['no-new-privileges:true'],
+  tmpfs: ['/tmp:size=16m,mode=1777'],
+} satisfies { [key: string]: YamlValue };
+
+/**
+ * Memory, CPU and process limits of each kind of service (docker-compose 1.29 and `docker compose`
+ * both apply `mem_limit`, `cpus` and `pids_limit` without swarm). The same as the Kubernetes limits
+ * where both run the service: Redis's maxmemory (256mb by default) stays well under its limit, as
+ * replication buffers and the fork of an AOF rewrite need room above it.
+ */
+export const LIMITS = {
+  redis: { mem_limit: '768m', cpus: 1, pids_limit: 256 },
+  sentinel: { mem_limit: '128m', cpus: 0.5, pids_limit: 128 },
+  app: { mem_limit: '512m', cpus: 1, pids_limit: 256 },
+  haproxy: { mem_limit: '256m', cpus: 1, pids_limit: 256 },
+  redisinsight: { mem_limit: '512m', cpus: 1, pids_limit: 256 },
 } as const;
 
 /** Secrets come from the environment of `docker compose`; compose refuses to start without them. */

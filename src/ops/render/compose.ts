@@ -15,11 +15,14 @@ import {
   CONNECTIONS_VARIABLE,
   composeService,
   GENERATED_HEADER,
-  IMAGES,
+  HARDENING,
+  imageRef,
+  LIMITS,
   MAX_MEMORY_VARIABLE,
   NETWORK,
   PRIVATE_HOST,
   PUBLISHED_PORTS,
+  REDIS_PROGRAMS,
   SECRET_VARIABLES,
   TOOLS_PROFILE,
   USER_PASSWORD_VARIABLES,
@@ -68,21 +71,23 @@ function redisService(t: Topology, node: RedisNode): YamlValue {
   ) as Record<RedisUser, string>;
   // A replica is healthy once it has synced; after a failover any node may be the master. The
   // check logs in as the haproxy user, which may PING and read INFO and nothing else.
-  const cli = `redis-cli --user haproxy -p ${node.port}`;
+  const cli = `${REDIS_PROGRAMS.cli} --user haproxy -p ${node.port}`;
   const check =
     node === master
       ? `${cli} ping | grep -q PONG`
       : `${cli} info replication | grep -Eq 'role:master|master_link_status:up'`;
   return {
-    image: IMAGES.redis,
+    image: imageRef('redis'),
     restart: 'unless-stopped',
     user: USERS.redis,
+    ...HARDENING,
+    ...LIMITS.redis,
     // The ACL users reach redis-server on its command line, never a file (Redis hides its arguments
     // from the process list). The command names each password by its variable; the entrypoint
-    // refuses a missing or weak one and fills it in. redis-cli in the health check reads REDISCLI_AUTH.
+    // refuses a missing or weak one and fills it in. valkey-cli in the health check reads REDISCLI_AUTH.
     entrypoint: ['sh', REDIS_ENTRYPOINT],
     command: [
-      'redis-server',
+      REDIS_PROGRAMS.server,
       REDIS_CONF,
       '--maxmemory',
       `\${${MAX_MEMORY_VARIABLE}:-${t.maxMemory}}`,
@@ -116,9 +121,11 @@ function redisService(t: Topology, node: RedisNode): YamlValue {
 function sentinelService(t: Topology, s: SentinelNode): YamlValue {
   const master = initialMaster(t);
   return {
-    image: IMAGES.redis,
+    image: imageRef('redis'),
     restart: 'unless-stopped',
-    user: 'redis',
+    user: USERS.redis,
+    ...HARDENING,
+    ...LIMITS.sentinel,
     entrypoint: ['sh', ENTRYPOINT],
     environment: {
       SENTINEL_QUORUM: `\${SENTINEL_QUORUM:-${t.quorum}}`,
@@ -132,7 +139,7 @@ function sentinelService(t: Topology, s: SentinelNode): YamlValue {
       SENTINEL_DIR: '/data',
       REDIS_SENTINEL_USER_PASSWORD: SECRET_VARIABLES.REDIS_SENTINEL_USER_PASSWORD,
       SENTINEL_PASSWORD: SECRET_VARIABLES.SENTINEL_PASSWORD,
-      // For redis-cli in the health check.
+      // For valkey-cli in the health check.
       REDISCLI_AUTH: SECRET_VARIABLES.SENTINEL_PASSWORD,
     },
     // The config lives on the volume: Sentinel rewrites it with what it learns, and a restart keeps it.
@@ -143,14 +150,17 @@ function sentinelService(t: Topology, s: SentinelNode): YamlValue {
     ],
     depends_on: healthy(t.redis.map((r) => r.host)),
     // Healthy when this Sentinel knows the master and enough Sentinels to authorise a failover.
-    healthcheck: healthcheck(`redis-cli -p ${s.port} sentinel ckquorum ${t.masterName} | grep -q OK`, '10s'),
+    healthcheck: healthcheck(
+      `${REDIS_PROGRAMS.cli} -p ${s.port} sentinel ckquorum ${t.masterName} | grep -q OK`,
+      '10s',
+    ),
   };
 }
 
 function appService(t: Topology, app: AppNode): YamlValue {
   return {
     build: { context: '..', dockerfile: 'Dockerfile' },
-    image: IMAGES.app,
+    image: imageRef('app'),
     restart: 'unless-stopped',
     environment: {
       ...appEnvironment(t, app, {
@@ -165,6 +175,8 @@ function appService(t: Topology, app: AppNode): YamlValue {
       HAPROXY_OPERATOR_PASSWORD: SECRET_VARIABLES.HAPROXY_OPERATOR_PASSWORD,
     },
     user: USERS.app,
+    ...HARDENING,
+    ...LIMITS.app,
     depends_on: healthy(t.sentinels.map((s) => s.host)),
     // SIGTERM drains (/readyz 503, SHUTDOWN_DRAIN_MS) then waits for in-flight requests (SHUTDOWN_GRACE_MS).
     stop_grace_period: '15s',
@@ -175,9 +187,11 @@ function appService(t: Topology, app: AppNode): YamlValue {
 function haproxyService(t: Topology): YamlValue {
   const h = t.haproxy;
   return {
-    image: IMAGES.haproxy,
+    image: imageRef('haproxy'),
     restart: 'unless-stopped',
     user: USERS.haproxy,
+    ...HARDENING,
+    ...LIMITS.haproxy,
     volumes: [`./haproxy/haproxy.cfg:${HAPROXY_CFG}:ro`],
     // haproxy.cfg reads "${REDIS_HAPROXY_PASSWORD}" for the check of the Redis master.
     environment: {
@@ -208,17 +222,26 @@ function haproxyService(t: Topology): YamlValue {
 
 function redisinsightService(t: Topology): YamlValue {
   const port = PUBLISHED_PORTS.redisinsight;
+  // RedisInsight has NO LOGIN: whoever reaches its port can read and change every key with the
+  // credentials it is given. So it starts only when asked for (`docker compose --profile tools up
+  // -d`), is published on the host's loopback only, and should be stopped after use.
   return {
-    image: IMAGES.redisinsight,
-    // Started only when asked for: `docker compose --profile tools up -d`.
+    image: imageRef('redisinsight'),
     profiles: [TOOLS_PROFILE],
     restart: 'unless-stopped',
     user: USERS.redisinsight,
+    ...HARDENING,
+    ...LIMITS.redisinsight,
     ports: [`${PRIVATE_HOST}:${port}:${port}`],
     volumes: ['redisinsight-data:/data'],
     depends_on: healthy(t.sentinels.map((s) => s.host)),
   };
 }
+
+/** Above the RedisInsight service in compose.yaml. */
+const REDISINSIGHT_NOTE =
+  `  # RedisInsight has NO LOGIN: anyone who reaches ${PRIVATE_HOST}:${PUBLISHED_PORTS.redisinsight} (or this container) can read and\n` +
+  '  # change every key. Profile "tools" only; stop it after use: docker compose --profile tools stop redisinsight\n';
 
 export function composeDocument(t: Topology = composeTopology()): { [key: string]: YamlValue } {
   const services: { [name: string]: YamlValue } = {};
@@ -242,7 +265,7 @@ export function composeDocument(t: Topology = composeTopology()): { [key: string
  */
 export function renderComposeFiles(t: Topology = composeTopology()): Record<string, string> {
   const files: Record<string, string> = {
-    'compose.yaml': toYaml(composeDocument(t)),
+    'compose.yaml': toYaml(composeDocument(t)).replace(/^ {2}redisinsight:\n/m, `${REDISINSIGHT_NOTE}$&`),
     'haproxy/haproxy.cfg': renderHaproxyCfg(t, {
       target: 'compose',
       password: { env: USER_PASSWORD_VARIABLES.haproxy },

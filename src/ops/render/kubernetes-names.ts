@@ -1,5 +1,5 @@
 import { defineTopology, type Topology, type TopologyCounts } from '../topology.ts';
-import { IMAGES, USER_PASSWORD_VARIABLES } from './compose-names.ts';
+import { imageRef, USER_PASSWORD_VARIABLES } from './compose-names.ts';
 import type { YamlValue } from './yaml.ts';
 
 // The names, sizes and timings of the Kubernetes manifests (kubernetes*.ts). Tests read them here.
@@ -56,9 +56,10 @@ export const SCRIPTS = [
 
 export const PORTS = { redis: 6379, sentinel: 26379, app: 3001, service: 80 } as const;
 
-export const K8S_IMAGES = { redis: IMAGES.redis, app: IMAGES.app } as const;
+/** The same images as compose (compose-names.ts, IMAGES and IMAGE_DIGESTS: pin a digest there). */
+export const K8S_IMAGES = { redis: imageRef('redis'), app: imageRef('app') } as const;
 
-/** The official Redis image's `redis` user and the Node image's `node` user, by number: runAsNonRoot
+/** The official Valkey image's `valkey` user and the Node image's `node` user, by number: runAsNonRoot
  * can only check a numeric user. */
 export const UIDS = { redis: 999, app: 1000 } as const;
 

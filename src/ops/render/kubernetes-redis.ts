@@ -1,6 +1,6 @@
 import { initialMaster, type Topology } from '../topology.ts';
 import { type RedisUser, userArguments } from './acl.ts';
-import { USER_PASSWORD_VARIABLES } from './compose-names.ts';
+import { REDIS_PROGRAMS, USER_PASSWORD_VARIABLES } from './compose-names.ts';
 import {
   CONFIG_MAPS,
   K8S_IMAGES,
@@ -80,7 +80,7 @@ function redisContainer(t: Topology): Obj {
     image: K8S_IMAGES.redis,
     command: ['sh', `${SCRIPTS_DIR}/redis-pod-start.sh`],
     args: [
-      'redis-server',
+      REDIS_PROGRAMS.server,
       `${REDIS_CONF_DIR}/redis.conf`,
       // Replicas and Sentinels know this node by its stable name, never by its pod IP.
       '--replica-announce-ip',
@@ -102,20 +102,20 @@ function redisContainer(t: Topology): Obj {
       env('PRESTOP_TIMEOUT', String(PRESTOP.timeoutS)),
       ...Object.values(USER_PASSWORD_VARIABLES).map((v) => secretEnv(v)),
       secretEnv('SENTINEL_PASSWORD'),
-      // redis-cli in the probes logs in as the haproxy user: PING and INFO, nothing else.
+      // valkey-cli in the probes logs in as the haproxy user: PING and INFO, nothing else.
       secretEnv('REDIS_HAPROXY_PASSWORD', 'REDISCLI_AUTH'),
     ],
     ports: [{ name: 'redis', containerPort: PORTS.redis }],
     // Ready once it serves: a master, or a replica whose link to its master is up. A rolling update
     // waits for that before it stops the next pod.
     readinessProbe: execProbe(
-      "redis-cli --no-auth-warning --user haproxy info replication | grep -Eq 'role:master|master_link_status:up'",
+      `${REDIS_PROGRAMS.cli} --no-auth-warning --user haproxy info replication | grep -Eq 'role:master|master_link_status:up'`,
       probeTiming(2, 3),
     ),
     // The start script may wait up to 2 x (down-after + failover) before redis-server runs, and a
     // large AOF answers LOADING for a while: neither is a reason to restart.
     livenessProbe: execProbe(
-      "redis-cli --no-auth-warning --user haproxy ping | grep -Eq 'PONG|LOADING'",
+      `${REDIS_PROGRAMS.cli} --no-auth-warning --user haproxy ping | grep -Eq 'PONG|LOADING'`,
       probeTiming(5, 6, 20),
     ),
     lifecycle: {
@@ -192,11 +192,11 @@ function sentinelContainer(t: Topology): Obj {
     ports: [{ name: 'sentinel', containerPort: PORTS.sentinel }],
     // Ready when this Sentinel knows the master and enough Sentinels to authorise a failover.
     readinessProbe: execProbe(
-      `redis-cli --no-auth-warning -p ${PORTS.sentinel} sentinel ckquorum ${t.masterName} | grep -q OK`,
+      `${REDIS_PROGRAMS.cli} --no-auth-warning -p ${PORTS.sentinel} sentinel ckquorum ${t.masterName} | grep -q OK`,
       probeTiming(2, 3),
     ),
     livenessProbe: execProbe(
-      `redis-cli --no-auth-warning -p ${PORTS.sentinel} ping | grep -q PONG`,
+      `${REDIS_PROGRAMS.cli} --no-auth-warning -p ${PORTS.sentinel} ping | grep -q PONG`,
       probeTiming(5, 6, 70),
     ),
     resources: resources('50m', '32Mi', '500m', '128Mi'),
