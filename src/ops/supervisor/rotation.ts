@@ -274,8 +274,6 @@ export class Rotator {
     return { restarted, nodes: ['haproxy'], refusedOn, earlier: earlier.length };
   }
 
-  // --- checks before anything changes --------------------------------------------------------------
-
   /**
    * The apps restart one at a time so that another one serves meanwhile: with one stopped, that
    * would take the site down, so the rotation is refused before it changes anything.
@@ -288,10 +286,7 @@ export class Rotator {
       );
   }
 
-  /**
-   * A Sentinel's config is its own (it rewrites it with what it learns): only a running one can be
-   * told a new password, so a rotation that touches the Sentinels needs all of them up.
-   */
+  /** Only a running Sentinel can be told a new password (it rewrites its own config). */
   private allSentinelsRunning(secret: string): void {
     const stopped = this.deps.topology.sentinels.filter((s) => !this.deps.running(s.name)).map((s) => s.name);
     if (stopped.length)
