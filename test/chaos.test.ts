@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { keys } from '../src/ha/keys.ts';
 import { withRedis } from '../src/ha/probes.ts';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { formatTable, type ScenarioRow } from '../src/tools/chaos/report.ts';
@@ -121,6 +122,7 @@ describe('chaos under load', () => {
   it('the checker catches an acknowledged write lost behind its back', async () => {
     // No fault: once the load stops, one acknowledged cart entry is deleted on the master by hand.
     let deleted = '';
+    const emails: string[] = [];
     const quiet: Scenario = { name: 'lose-a-write', goal: {}, inject: async () => undefined };
     const row = await runScenario(stack, quiet, {
       users: 4,
@@ -133,11 +135,19 @@ describe('chaos under load', () => {
           await r.call('WAIT', '1', '1000');
         });
         deleted = `${user!.email} ${product}`;
+        emails.push(...users.map((u) => u.email));
       },
     });
     assert.ok(deleted, 'an acknowledged entry was deleted');
     assert.equal(row.writesLost, 1, `lost writes reported: ${row.writesLost}`);
     assert.deepEqual(row.missed, ['1 acknowledged write(s) lost']);
     assert.equal(row.passed, false);
+    // The run deleted its accounts and carts at its end, failed as it was.
+    const m = (await stack.currentMaster())!;
+    const left = await withRedis(m.host, m.port, stack.login, (r) =>
+      r.exists(...emails.flatMap((e) => [keys.user(e), keys.cart(e)])),
+    );
+    assert.ok(emails.length >= 4);
+    assert.equal(left, 0, 'accounts or carts of the run left on the master');
   });
 });

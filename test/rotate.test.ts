@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PRODUCTS } from '../src/app/products.ts';
@@ -12,10 +11,18 @@ import { SESSION_SECRET_FILE, SESSION_SECRET_PREVIOUS_FILE } from '../src/ops/su
 import { SECRET_FILES } from '../src/ops/supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, type Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
-import { Client } from './helpers/http.ts';
+import {
+  assertAllOk,
+  auth,
+  loggedIn,
+  mode,
+  operatorGet,
+  processEnv,
+  reader,
+  sentinelAuth,
+} from './helpers/rotate.ts';
 import { startTestStack } from './helpers/stack.ts';
 
-const PASSWORD = 'sup3r-secret-pass';
 let stack: Stack;
 let control: Server | undefined;
 
@@ -28,107 +35,11 @@ after(async () => {
   await stack?.stop();
 });
 
-/** A user registered and logged in through HAProxy's front: its cookie header and CSRF token. */
-async function loggedIn(tag: string): Promise<{ c: Client; cookie: string; token: string }> {
-  const c = new Client(stack.frontUrl);
-  const email = `rotate-${tag}-${Date.now()}@example.test`;
-  assert.equal(
-    (await c.request('POST', '/api/register', { json: { email, password: PASSWORD } })).status,
-    201,
-  );
-  const res = await c.request('POST', '/api/login', { json: { email, password: PASSWORD } });
-  assert.equal(res.status, 200);
-  return { c, cookie: c.cookieHeader(), token: String(res.json()['csrfToken']) };
-}
-
-/** `GET /api/cart` with one fixed cookie every ~50 ms until stopped: every status seen. */
-function reader(cookie: string) {
-  const statuses: (number | string)[] = [];
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      const t0 = Date.now();
-      try {
-        const res = await fetch(`${stack.frontUrl}/api/cart`, {
-          headers: { cookie, accept: 'application/json' },
-          signal: AbortSignal.timeout(5000),
-        });
-        await res.arrayBuffer();
-        statuses.push(res.status);
-      } catch (err) {
-        statuses.push(err instanceof Error ? err.message : String(err));
-      }
-      const wait = 50 - (Date.now() - t0);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-  })();
-  return {
-    statuses,
-    stop: async () => {
-      running = false;
-      await done;
-      return statuses;
-    },
-  };
-}
-
-function assertAllOk(statuses: (number | string)[]) {
-  assert.ok(statuses.length > 20, `only ${statuses.length} reads`);
-  const bad = statuses.filter((s) => s !== 200);
-  assert.deepEqual(bad, [], `${bad.length} of ${statuses.length} reads failed`);
-}
-
-/** The first line of Redis's answer to `AUTH user password` on a fresh connection. */
-function auth(host: string, port: number, user: string, password: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host, port });
-    let text = '';
-    sock.setTimeout(3000, () => sock.destroy(new Error('no answer to AUTH')));
-    sock.on('error', reject);
-    sock.on('data', (d) => {
-      text += d.toString();
-      const eol = text.indexOf('\r\n');
-      if (eol >= 0) {
-        sock.end();
-        resolve(text.slice(0, eol));
-      }
-    });
-    sock.write(user ? `AUTH ${user} ${password}\r\n` : `AUTH ${password}\r\n`);
-  });
-}
-
-/** `AUTH password` on a Sentinel (its `requirepass`). */
-function sentinelAuth(host: string, port: number, password: string): Promise<string> {
-  return auth(host, port, '', password).then((line) => line);
-}
-
-/** GET on the operator front as user operator; the status. */
-async function operatorGet(path: string, password: string, base = stack.statsUrl.replace(/\/stats$/, '')) {
-  const res = await fetch(`${base}${path}`, {
-    headers: { authorization: operatorAuthorization(password) },
-    signal: AbortSignal.timeout(5000),
-  });
-  await res.arrayBuffer();
-  return res.status;
-}
-
-/** The environment a running app process was started with (/proc/<pid>/environ). */
-function processEnv(name: string): Record<string, string> {
-  const pid = stack.process(name).pid;
-  assert.ok(pid, `${name} runs`);
-  const pairs = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
-  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
-}
-
-function mode(file: string): number {
-  return statSync(file).mode & 0o777;
-}
-
 describe('ha-stack rotate', () => {
   it('session-secret: two rolling phases, nobody logged out, old cookie and token still valid', async () => {
-    const user = await loggedIn('session');
+    const user = await loggedIn(stack, 'session');
     const oldSecret = stack.sessionSecret;
-    const read = reader(user.cookie);
+    const read = reader(stack, user.cookie);
     const r = await stack.rotate('session-secret');
     const statuses = await read.stop();
     assertAllOk(statuses);
@@ -145,8 +56,8 @@ describe('ha-stack rotate', () => {
     assert.equal(mode(join(dir, SESSION_SECRET_PREVIOUS_FILE)), 0o600);
     // What the running processes were started with, not only what a next start would get.
     for (const name of ['app-1', 'app-2']) {
-      assert.equal(processEnv(name)['SESSION_SECRET'], next, name);
-      assert.equal(processEnv(name)['SESSION_SECRET_PREVIOUS'], oldSecret, name);
+      assert.equal(processEnv(stack, name)['SESSION_SECRET'], next, name);
+      assert.equal(processEnv(stack, name)['SESSION_SECRET_PREVIOUS'], oldSecret, name);
     }
 
     // The old cookie and its CSRF token still work, on both instances.
@@ -163,7 +74,7 @@ describe('ha-stack rotate', () => {
     });
     assert.equal(put.status, 200);
     // A new login works and its cookie is signed with the new secret (valid on every instance).
-    const fresh = await loggedIn('after');
+    const fresh = await loggedIn(stack, 'after');
     assert.equal((await fresh.c.get('/api/cart')).status, 200);
   });
 
@@ -184,9 +95,9 @@ describe('ha-stack rotate', () => {
     });
     await assert.rejects(client.rotate('root-password'), /cannot rotate/);
 
-    const user = await loggedIn('password');
+    const user = await loggedIn(stack, 'password');
     const old = stack.secrets.redis.app;
-    const read = reader(user.cookie);
+    const read = reader(stack, user.cookie);
     const r = await client.rotate('redis-app-password');
     assertAllOk(await read.stop());
     assert.deepEqual(r.restarted, ['app-1', 'app-2']);
@@ -200,7 +111,8 @@ describe('ha-stack rotate', () => {
       assert.match(await auth(n.host, n.port, 'app', old), /^-WRONGPASS/, n.name);
       assert.equal(await auth(n.host, n.port, 'app', next), '+OK', n.name);
     }
-    for (const name of ['app-1', 'app-2']) assert.equal(processEnv(name)['REDIS_PASSWORD'], next, name);
+    for (const name of ['app-1', 'app-2'])
+      assert.equal(processEnv(stack, name)['REDIS_PASSWORD'], next, name);
     // The apps run with the new password: reads and writes go on.
     const items = Object.fromEntries(PRODUCTS.map((p) => [p.id, 1]));
     const put = await user.c.request('PUT', '/api/cart', {
@@ -212,11 +124,11 @@ describe('ha-stack rotate', () => {
   });
 
   it('operator-password: HAProxy reloads, the site loses no request, the old password is refused', async () => {
-    const user = await loggedIn('operator');
+    const user = await loggedIn(stack, 'operator');
     const old = stack.operatorPassword;
     const oldFile = readFileSync(join(stack.run.dir, OPERATOR_PASSWORD_FILE), 'utf8').trim();
     assert.equal(oldFile, old);
-    const read = reader(user.cookie);
+    const read = reader(stack, user.cookie);
     const r = await stack.rotate('operator-password');
     assertAllOk(await read.stop());
     assert.deepEqual(r.restarted, ['app-1', 'app-2', 'app-1', 'app-2']);
@@ -224,18 +136,18 @@ describe('ha-stack rotate', () => {
     assert.notEqual(next, old);
     assert.equal(mode(join(stack.run.dir, OPERATOR_PASSWORD_FILE)), 0o600);
     // The front: stats and the topology page with the new password only.
-    assert.equal(await operatorGet('/stats', old), 401);
-    assert.equal(await operatorGet('/stats', next), 200);
-    assert.equal(await operatorGet('/api/topology', next), 200);
-    assert.equal(await operatorGet('/api/topology', old), 401);
+    assert.equal(await operatorGet(stack, '/stats', old), 401);
+    assert.equal(await operatorGet(stack, '/stats', next), 200);
+    assert.equal(await operatorGet(stack, '/api/topology', next), 200);
+    assert.equal(await operatorGet(stack, '/api/topology', old), 401);
     // The apps themselves: the old password is not kept once HAProxy has the new one.
     for (const base of stack.appUrls) {
-      assert.equal(await operatorGet('/metrics', next, base), 200, base);
-      assert.equal(await operatorGet('/metrics', old, base), 404, base);
+      assert.equal(await operatorGet(stack, '/metrics', next, base), 200, base);
+      assert.equal(await operatorGet(stack, '/metrics', old, base), 404, base);
     }
     for (const name of ['app-1', 'app-2']) {
-      assert.equal(processEnv(name)['HAPROXY_OPERATOR_PASSWORD'], next, name);
-      assert.equal(processEnv(name)['HAPROXY_OPERATOR_PASSWORD_PREVIOUS'], undefined, name);
+      assert.equal(processEnv(stack, name)['HAPROXY_OPERATOR_PASSWORD'], next, name);
+      assert.equal(processEnv(stack, name)['HAPROXY_OPERATOR_PASSWORD_PREVIOUS'], undefined, name);
     }
     // The apps read HAProxy's stats with it: the topology's HAProxy part is there.
     let last = '';
@@ -250,9 +162,9 @@ describe('ha-stack rotate', () => {
   });
 
   it('redis-haproxy-password: HAProxy reloads keeping which Redis node is the master; never two UP', async () => {
-    const user = await loggedIn('haproxy');
+    const user = await loggedIn(stack, 'haproxy');
     const old = stack.secrets.redis.haproxy;
-    const read = reader(user.cookie);
+    const read = reader(stack, user.cookie);
     const ups: number[] = [];
     let watching = true;
     const watch = (async () => {
@@ -286,8 +198,8 @@ describe('ha-stack rotate', () => {
   });
 
   it('the Redis users of replication, Sentinel and operator, then the Sentinels own: a failover still works', async () => {
-    const user = await loggedIn('cluster');
-    const read = reader(user.cookie);
+    const user = await loggedIn(stack, 'cluster');
+    const read = reader(stack, user.cookie);
     const before = {
       replication: stack.secrets.redis.replication,
       sentinel: stack.secrets.redis.sentinel,
@@ -300,7 +212,7 @@ describe('ha-stack rotate', () => {
     assertAllOk(await read.stop());
     assert.deepEqual(r.restarted, ['app-1', 'app-2']);
     for (const name of ['app-1', 'app-2'])
-      assert.equal(processEnv(name)['REDIS_SENTINEL_PASSWORD'], stack.sentinelPassword, name);
+      assert.equal(processEnv(stack, name)['REDIS_SENTINEL_PASSWORD'], stack.sentinelPassword, name);
     for (const u of ['replication', 'sentinel', 'operator'] as const) {
       assert.notEqual(stack.secrets.redis[u], before[u], u);
       assert.equal(
@@ -321,6 +233,8 @@ describe('ha-stack rotate', () => {
         conf.includes(`sentinel auth-pass ${stack.topology.masterName} ${stack.secrets.redis.sentinel}`),
       );
       assert.ok(conf.includes(`sentinel sentinel-pass ${stack.sentinelPassword}`));
+      assert.ok(!conf.includes(before.sentinels), `${s.name}: sentinel.conf still holds the old password`);
+      assert.doesNotMatch(conf, /^requirepass /m, s.name);
     }
     // Sentinels reach the nodes (auth-pass) and each other (sentinel-pass), and a promoted master's
     // replicas sync with it (masterauth): a planned failover goes through and both replicas follow.

@@ -19,10 +19,11 @@ export async function rotate(args: string[]): Promise<void> {
     r.restarted.length ? `restarted ${r.restarted.join(', ')}` : 'no restart',
     ...(r.nodes.length ? [`told ${r.nodes.join(', ')}`] : []),
   ];
+  const earlier = r.earlier ? ` (and ${r.earlier} left by an unfinished rotation)` : '';
   const old =
     secret === 'session-secret'
       ? 'what the old one signed stays valid (SESSION_SECRET_PREVIOUS)'
-      : 'the old one is refused';
+      : `the old one${earlier} is refused (tried on ${r.refusedOn.join(', ')})`;
   process.stdout.write(
     `rotate ${secret}: done in ${(r.ms / 1000).toFixed(1)} s (${parts.join('; ')}); ${old}, nobody was logged out\n`,
   );

@@ -1,4 +1,5 @@
 import type { SentinelNode, Topology } from '../topology.ts';
+import { aclPasswordHash } from './acl.ts';
 
 export interface SentinelRenderOptions {
   dir: string;
@@ -9,6 +10,13 @@ export interface SentinelRenderOptions {
    * (`requirepass`, `sentinel sentinel-pass`).
    */
   requirePass: string | undefined;
+  /**
+   * The Sentinels' password as the hash of the `default` user's (`user default on #<sha256> ...`)
+   * instead of `requirepass`: Sentinel's rewrites of its config then keep only the hashes its
+   * `default` user holds, so once a rotation has refused an old password no copy of it is left
+   * (a `requirepass` line would be written back with the password it started with).
+   */
+  hashed?: boolean;
   /** The master to monitor (the topology's initial master unless Sentinels already elected another). */
   master?: { host: string; port: number } | undefined;
   /** Compose: Sentinels and nodes are known by host name. */
@@ -46,6 +54,11 @@ export function renderSentinelConf(t: Topology, node: SentinelNode, opts: Sentin
   if (opts.authPass)
     lines.push(`sentinel auth-user ${m} sentinel`, `sentinel auth-pass ${m} ${opts.authPass}`);
   if (opts.requirePass)
-    lines.push(`requirepass ${opts.requirePass}`, `sentinel sentinel-pass ${opts.requirePass}`);
+    lines.push(
+      opts.hashed
+        ? `user default on ${aclPasswordHash(opts.requirePass)} ~* &* +@all`
+        : `requirepass ${opts.requirePass}`,
+      `sentinel sentinel-pass ${opts.requirePass}`,
+    );
   return `${lines.join('\n')}\n`;
 }

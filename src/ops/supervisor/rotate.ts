@@ -24,6 +24,10 @@ export interface RotateResult {
   restarted: string[];
   /** The processes told the new secret without a restart (Redis nodes, Sentinels, HAProxy). */
   nodes: string[];
+  /** Where every old password was tried and refused before the rotation said so. */
+  refusedOn: string[];
+  /** Passwords an earlier, unfinished rotation had left accepted, refused now too. */
+  earlier: number;
   ms: number;
 }
 

@@ -1,8 +1,8 @@
-import { type RedisLogin, withRedis } from '../../ha/probes.ts';
-import type { RedisUser } from '../render/acl.ts';
-import type { RedisNode, Topology } from '../topology.ts';
+import type { RedisLogin } from '../../ha/probes.ts';
+import type { Topology } from '../topology.ts';
 import { type LiveSecrets, OPERATOR_PASSWORD_FILE } from './live-secrets.ts';
 import { StackStoppingError } from './process-set.ts';
+import { onNode } from './revoke.ts';
 import {
   isRotatableSecret,
   newSecret,
@@ -12,9 +12,19 @@ import {
   SESSION_SECRET_FILE,
   SESSION_SECRET_PREVIOUS_FILE,
 } from './rotate.ts';
-import { type RunDir, SECRET_FILES } from './rundir.ts';
-
-type Done = { restarted: string[]; nodes: string[] };
+import {
+  type Done,
+  errorText,
+  finishOperatorFront,
+  finishRedisUser,
+  finishSentinels,
+  incomplete,
+  type RotationKit,
+  rotateRedisUser,
+  rotateSentinelPassword,
+} from './rotation-passwords.ts';
+import { PendingRevocations } from './rotation-pending.ts';
+import type { RunDir } from './rundir.ts';
 
 /** What a rotation needs of the rest of the stack. */
 export interface RotatorDeps {
@@ -23,8 +33,14 @@ export interface RotatorDeps {
   readonly secrets: LiveSecrets;
   /** The operator's login and the Sentinels' password, as they are now. */
   readonly creds: { readonly login: RedisLogin; readonly sentinelPassword: string };
+  /** HAProxy's stats page and the apps' own addresses (the operator front's password is tried there). */
+  readonly front: { readonly statsUrl: string; readonly appUrls: readonly string[] };
+  /** The app instances the stack runs. */
+  readonly apps: readonly string[];
   readonly withHaproxy: boolean;
   running(name: string): boolean;
+  /** The environment a process was last started with. */
+  startedWith(name: string): Record<string, string | undefined> | undefined;
   /** The whole stack is stopping. */
   stopping(): boolean;
   /** Restarts the app instances one at a time, each drained first; their names in order (roll.ts). */
@@ -34,25 +50,34 @@ export interface RotatorDeps {
   log(message: string): void;
 }
 
+/** The rotations that restart every app instance, one at a time. */
+const ROLLS_APPS: readonly RotatableSecret[] = [
+  'session-secret',
+  'operator-password',
+  'sentinel-password',
+  'redis-app-password',
+];
+
 /**
  * `ha-stack rotate`: every secret of the stack replaced on the running stack without downtime.
  * Each follows the same order: the new secret is accepted beside the old one, then whoever uses it
  * switches (the apps restarted one at a time, HAProxy reloaded, the Redis nodes or Sentinels told),
- * then the old one is refused. The secret's file in the run directory changes first, so a process
- * started during the rotation (by the healer, or the next `up`) gets the new one.
+ * then every other one is refused and tried. The secret's file in the run directory changes first,
+ * so a process started during the rotation (by the healer, or the next `up`) gets the new one. A
+ * rotation that stops once the new secret is in use records the old one (rotation-pending.ts).
  */
 export class Rotator {
   private rotating = false;
-  private readonly topology: Topology;
-  private readonly run: RunDir;
-  private readonly secrets: LiveSecrets;
-  private readonly creds: RotatorDeps['creds'];
+  private readonly kit: RotationKit;
 
   constructor(private readonly deps: RotatorDeps) {
-    this.topology = deps.topology;
-    this.run = deps.run;
-    this.secrets = deps.secrets;
-    this.creds = deps.creds;
+    const pending = new PendingRevocations(deps.run);
+    this.kit = {
+      deps,
+      pending,
+      runningRedis: () => deps.topology.redis.filter((n) => deps.running(n.name)),
+      event: (m) => deps.log(m),
+    };
   }
 
   async rotate(secret: string): Promise<RotateResult> {
@@ -60,9 +85,13 @@ export class Rotator {
       throw new Error(`cannot rotate "${secret}" (one of: ${ROTATABLE_SECRETS.join(', ')})`);
     if (this.rotating) throw new Error('a rotation is already under way');
     if (this.deps.stopping()) throw new StackStoppingError('the rotation');
+    if (ROLLS_APPS.includes(secret)) this.allAppsRunning(secret);
+    if (secret === 'sentinel-password' || secret === 'redis-sentinel-password')
+      this.allSentinelsRunning(secret);
     const started = Date.now();
     this.rotating = true;
     try {
+      await this.settle();
       const done = await this.rotateOne(secret);
       return { secret, ...done, ms: Date.now() - started };
     } finally {
@@ -70,38 +99,88 @@ export class Rotator {
     }
   }
 
+  /**
+   * Every process of the stack has just started from the current secrets (redis.conf, sentinel.conf
+   * and HAProxy's config rendered, the apps given them): nothing an unfinished rotation left is
+   * accepted any more.
+   */
+  booted(): void {
+    const cleared = this.kit.pending.clearAll();
+    if (cleared.length)
+      this.kit.event(
+        `the old passwords an unfinished rotation left (${cleared.join(', ')}) are no longer accepted: every process started from the current ones`,
+      );
+  }
+
+  /**
+   * What an earlier, unfinished rotation left accepted is refused as soon as every client uses
+   * the current secret (an app started since, a roll of another rotation). Best effort: what
+   * cannot be finished yet stays recorded for the rotation of that secret.
+   */
+  private async settle(): Promise<void> {
+    const { deps, kit } = this;
+    const live = deps.secrets;
+    for (const [secret, p] of Object.entries(kit.pending.all())) {
+      const appsOn = (name: string, value: string | undefined) =>
+        deps.apps.filter((a) => deps.running(a)).every((a) => deps.startedWith(a)?.[name] === value);
+      let finish: (() => Promise<string[]>) | undefined;
+      if (secret === 'redis-app-password' && appsOn('REDIS_PASSWORD', live.passwords.redis.app))
+        finish = () => finishRedisUser(kit, 'app', live.passwords.redis.app, p.olds);
+      if (
+        secret === 'sentinel-password' &&
+        deps.topology.sentinels.every((s) => deps.running(s.name)) &&
+        appsOn('REDIS_SENTINEL_PASSWORD', live.passwords.sentinel)
+      )
+        finish = () => finishSentinels(kit, live.passwords.sentinel, p.olds);
+      if (
+        secret === 'operator-password' &&
+        appsOn('HAPROXY_OPERATOR_PASSWORD', live.operatorPassword) &&
+        appsOn('HAPROXY_OPERATOR_PASSWORD_PREVIOUS', undefined)
+      )
+        finish = () => finishOperatorFront(kit, live.operatorPassword, p.olds);
+      if (!finish) continue;
+      try {
+        const on = await finish();
+        kit.pending.clear(secret as RotatableSecret);
+        kit.event(`rotate ${secret}: what the unfinished rotation left is refused now on ${on.join(', ')}`);
+      } catch (err) {
+        kit.event(`rotate ${secret}: what the unfinished rotation left is still accepted: ${errorText(err)}`);
+      }
+    }
+  }
+
   private rotateOne(secret: RotatableSecret): Promise<Done> {
+    const k = this.kit;
     switch (secret) {
       case 'session-secret':
         return this.rotateSessionSecret();
       case 'operator-password':
         return this.rotateOperatorPassword();
       case 'sentinel-password':
-        return this.rotateSentinelPassword();
+        return rotateSentinelPassword(k, () => this.deps.rollApps());
       case 'redis-app-password':
-        return this.rotateRedisUser('app', () => this.deps.rollApps());
+        return rotateRedisUser(k, 'app', () => this.deps.rollApps());
       case 'redis-haproxy-password':
-        return this.rotateRedisUser('haproxy', async () => {
+        return rotateRedisUser(k, 'haproxy', async () => {
           if (this.deps.withHaproxy) await this.deps.reloadHaproxy();
           return [];
         });
       case 'redis-operator-password':
         // The CLI reads the file at every command; this process switched with `secrets`.
-        return this.rotateRedisUser('operator', async () => []);
+        return rotateRedisUser(k, 'operator', async () => []);
       case 'redis-replication-password':
         // Replicas send it when they (re)connect to a master; a link already up stays up.
-        return this.rotateRedisUser('replication', async (next) => {
-          for (const n of this.runningRedis())
-            await this.onNode(n, this.creds.login, (r) => r.call('CONFIG', 'SET', 'masterauth', next));
+        return rotateRedisUser(k, 'replication', async (next) => {
+          for (const n of k.runningRedis())
+            await onNode(n, this.deps.creds.login, (r) => r.call('CONFIG', 'SET', 'masterauth', next));
           return [];
         });
       case 'redis-sentinel-password':
         // Each Sentinel saves the new auth-pass in its config at once.
-        this.allSentinelsRunning(secret);
-        return this.rotateRedisUser('sentinel', async (next) => {
-          for (const s of this.topology.sentinels)
-            await this.onNode(s, { password: this.creds.sentinelPassword }, (r) =>
-              r.call('SENTINEL', 'SET', this.topology.masterName, 'auth-pass', next),
+        return rotateRedisUser(k, 'sentinel', async (next) => {
+          for (const s of this.deps.topology.sentinels)
+            await onNode(s, { password: this.deps.creds.sentinelPassword }, (r) =>
+              r.call('SENTINEL', 'SET', this.deps.topology.masterName, 'auth-pass', next),
             );
           return [];
         });
@@ -111,162 +190,108 @@ export class Rotator {
   /**
    * Two rolling phases: every instance first accepts the new secret (`SESSION_SECRET_PREVIOUS`)
    * while still signing with the old one; then every instance signs with the new one and accepts
-   * the old. Between the phases the run directory gets the new pair.
+   * the old. Between the phases the run directory gets the new pair. The previous secret stays
+   * accepted on purpose (what it signed stays valid), so nothing is refused here.
    */
   private async rotateSessionSecret(): Promise<Done> {
-    if (this.secrets.sessionSecretGiven)
+    const live = this.deps.secrets;
+    if (live.sessionSecretGiven)
       throw new Error(
         'SESSION_SECRET is given in the environment: rotate it there, not in the run directory',
       );
-    const old = this.secrets.sessionSecret;
+    const old = live.sessionSecret;
+    const previous = live.sessionSecretPrevious;
     const next = newSecret(48);
-    this.event('rotate session-secret: phase 1, every instance accepts the new secret');
-    this.secrets.sessionSecretPrevious = next;
-    const restarted = await this.deps.rollApps();
-    this.run.writeSecret(SESSION_SECRET_PREVIOUS_FILE, old);
-    this.run.writeSecret(SESSION_SECRET_FILE, next);
-    this.secrets.sessionSecret = next;
-    this.secrets.sessionSecretPrevious = old;
-    this.event('rotate session-secret: phase 2, every instance signs with the new secret');
-    restarted.push(...(await this.deps.rollApps()));
-    return { restarted, nodes: [] };
+    this.kit.event('rotate session-secret: phase 1, every instance accepts the new secret');
+    live.sessionSecretPrevious = next;
+    let restarted: string[];
+    try {
+      restarted = await this.deps.rollApps();
+    } catch (err) {
+      // Nothing signs with the new secret yet: the next start of an instance forgets it.
+      live.sessionSecretPrevious = previous;
+      throw new Error(
+        `rotate session-secret: ${errorText(err)}; rolled back (an instance restarted meanwhile also accepts an unused secret until its next start)`,
+      );
+    }
+    this.deps.run.writeSecret(SESSION_SECRET_PREVIOUS_FILE, old);
+    this.deps.run.writeSecret(SESSION_SECRET_FILE, next);
+    live.sessionSecret = next;
+    live.sessionSecretPrevious = old;
+    this.kit.event('rotate session-secret: phase 2, every instance signs with the new secret');
+    try {
+      restarted.push(...(await this.deps.rollApps()));
+    } catch (err) {
+      throw new Error(
+        `rotate session-secret did not finish: ${errorText(err)}. The run directory holds the new pair; an instance not restarted still signs with the old secret, which every instance accepts: run it again to finish`,
+      );
+    }
+    return { restarted, nodes: [], refusedOn: [], earlier: 0 };
   }
 
   /**
    * The operator front's password: the apps take the new one and still accept the old (they read
    * HAProxy's stats with the new, falling back to the old on a 401); HAProxy reloads with the new
-   * one; the apps restart once more without the old.
+   * one; the apps restart once more without the old, which is then tried on HAProxy and every app.
    */
   private async rotateOperatorPassword(): Promise<Done> {
-    if (!this.deps.withHaproxy)
-      throw new Error('this stack runs without HAProxy: there is no operator front');
-    const old = this.secrets.operatorPassword;
-    this.secrets.operatorPasswordNext = newSecret(32);
-    this.event('rotate operator-password: phase 1, the apps accept both');
+    const { deps, kit } = this;
+    const live = deps.secrets;
+    if (!deps.withHaproxy) throw new Error('this stack runs without HAProxy: there is no operator front');
+    const old = live.operatorPassword;
+    const earlier = kit.pending.get('operator-password')?.olds ?? [];
+    const next = newSecret(32);
+    live.operatorPasswordNext = next;
+    kit.event('rotate operator-password: phase 1, the apps accept both');
     let restarted: string[];
     try {
-      restarted = await this.deps.rollApps();
-      this.run.writeSecret(OPERATOR_PASSWORD_FILE, this.secrets.operatorPasswordNext);
-      this.secrets.operatorPassword = this.secrets.operatorPasswordNext;
-      this.secrets.operatorPasswordNext = undefined;
-      await this.deps.reloadHaproxy();
+      restarted = await deps.rollApps();
+      deps.run.writeSecret(OPERATOR_PASSWORD_FILE, next);
+      live.operatorPassword = next;
+      live.operatorPasswordNext = undefined;
+      await deps.reloadHaproxy();
     } catch (err) {
-      // HAProxy kept the old config: so does everything else.
-      this.run.writeSecret(OPERATOR_PASSWORD_FILE, old);
-      this.secrets.operatorPassword = old;
-      this.secrets.operatorPasswordNext = undefined;
-      throw err;
+      // HAProxy kept the old config: so does everything else; an instance restarted meanwhile
+      // accepts the unused new password until its next start.
+      deps.run.writeSecret(OPERATOR_PASSWORD_FILE, old);
+      live.operatorPassword = old;
+      live.operatorPasswordNext = undefined;
+      const state =
+        'Rolled back to the old password (its file holds it again); an instance restarted meanwhile also accepts the unused new one until its next start';
+      throw incomplete(kit, 'operator-password', next, err, state);
     }
-    this.event('rotate operator-password: phase 2, HAProxy reloaded, the old password is dropped');
-    restarted.push(...(await this.deps.rollApps()));
-    return { restarted, nodes: ['haproxy'] };
-  }
-
-  /**
-   * The Sentinels' own password (`requirepass`, and `sentinel-pass` between them): each running
-   * Sentinel accepts both and authenticates to the others with the new one; the apps restart with
-   * it; each refuses the old and saves its config (a `user default` line with the new password's
-   * hash, which overrides the `requirepass` line Sentinel keeps writing until its next `up`).
-   */
-  private async rotateSentinelPassword(): Promise<Done> {
-    this.allSentinelsRunning('sentinel-password');
-    const sentinels = this.topology.sentinels;
-    const old = this.secrets.passwords.sentinel;
-    const next = newSecret(32);
-    for (const s of sentinels)
-      await this.onNode(s, { password: old }, (r) => r.call('ACL', 'SETUSER', 'default', `>${next}`));
-    this.run.writeSecret(SECRET_FILES.sentinel, next);
-    this.secrets.passwords.sentinel = next;
-    for (const s of sentinels)
-      await this.onNode(s, { password: next }, (r) =>
-        r.call('SENTINEL', 'CONFIG', 'SET', 'sentinel-pass', next),
-      );
-    this.event(`rotate sentinel-password: ${sentinels.map((s) => s.name).join(', ')} take both`);
-    const restarted = await this.deps.rollApps();
-    for (const s of sentinels)
-      await this.onNode(s, { password: next }, async (r) => {
-        await r.call('ACL', 'SETUSER', 'default', `<${old}`);
-        await r.call('SENTINEL', 'FLUSHCONFIG');
-      });
-    this.event('rotate sentinel-password: the old password is refused');
-    return { restarted, nodes: sentinels.map((s) => s.name) };
-  }
-
-  /**
-   * A new password for one ACL user: the secret file first (a Redis node started from now on
-   * renders its users with it), `ACL SETUSER <user> >NEW` on every running node (a user may hold
-   * two passwords), then `apply` switches whoever logs in as it, then `ACL SETUSER <user> <OLD`.
-   * No `CONFIG REWRITE`: each node's redis.conf is rendered from the secret files at every start.
-   */
-  private async rotateRedisUser(
-    user: RedisUser,
-    apply: (next: string, old: string) => Promise<string[]>,
-  ): Promise<Done> {
-    const secret = `redis-${user}-password`;
-    const old = this.secrets.passwords.redis[user];
-    const next = newSecret(32);
-    // The operator's login as it is now: when it is the one rotated, it changes below.
-    const login = { ...this.creds.login };
-    const nodes = this.runningRedis();
-    this.run.writeSecret(SECRET_FILES.redis[user], next);
-    this.secrets.passwords.redis[user] = next;
+    kit.event('rotate operator-password: phase 2, HAProxy reloaded, the old password is dropped');
+    let refusedOn: string[];
     try {
-      for (const n of nodes) await this.onNode(n, login, (r) => r.call('ACL', 'SETUSER', user, `>${next}`));
+      restarted.push(...(await deps.rollApps()));
+      refusedOn = await finishOperatorFront(kit, next, [...earlier, old]);
     } catch (err) {
-      // Nothing uses the new password yet: back to the old one.
-      this.run.writeSecret(SECRET_FILES.redis[user], old);
-      this.secrets.passwords.redis[user] = old;
-      for (const n of this.runningRedis())
-        await this.onNode(n, login, (r) => r.call('ACL', 'SETUSER', user, `<${next}`, `>${old}`)).catch(
-          () => undefined,
-        );
-      throw err;
+      const state =
+        'HAProxy and its file have the new password; an app not restarted since still accepts the old one';
+      throw incomplete(kit, 'operator-password', old, err, state);
     }
-    this.event(`rotate ${secret}: ${nodes.map((n) => n.name).join(', ')} take both`);
-    const restarted = await apply(next, old);
-    const now = this.runningRedis();
-    for (const n of now)
-      await this.onNode(n, this.creds.login, (r) => r.call('ACL', 'SETUSER', user, `<${old}`));
-    this.event(`rotate ${secret}: the old password is refused`);
-    return { restarted, nodes: now.map((n) => n.name) };
-  }
-
-  // --- helpers -----------------------------------------------------------------------------------
-
-  private isRunning(name: string): boolean {
-    return this.deps.running(name);
+    kit.pending.clear('operator-password');
+    return { restarted, nodes: ['haproxy'], refusedOn, earlier: earlier.length };
   }
 
   /**
-   * A Sentinel's config is its own (it rewrites it with what it learns): only a running one can be
-   * told a new password, so a rotation that touches the Sentinels needs all of them up.
+   * The apps restart one at a time so that another one serves meanwhile: with one stopped, that
+   * would take the site down, so the rotation is refused before it changes anything.
    */
-  private allSentinelsRunning(secret: string): void {
-    const stopped = this.topology.sentinels.filter((s) => !this.isRunning(s.name)).map((s) => s.name);
+  private allAppsRunning(secret: string): void {
+    const stopped = this.deps.apps.filter((a) => !this.deps.running(a));
     if (stopped.length)
       throw new Error(
-        `rotate ${secret}: ${stopped.join(', ')} not running; start it first (ha-stack start NAME)`,
+        `rotate ${secret}: ${stopped.join(', ')} not running, and the apps restart one at a time so that another serves meanwhile; start it first (ha-stack start NAME). Nothing changed`,
       );
   }
 
-  private runningRedis(): RedisNode[] {
-    return this.topology.redis.filter((n) => this.isRunning(n.name));
-  }
-
-  private event(message: string): void {
-    this.deps.log(message);
-  }
-
-  /** A command on one Redis node or Sentinel; a failure names it. */
-  private async onNode<T>(
-    n: { name: string; host: string; port: number },
-    login: RedisLogin,
-    fn: Parameters<typeof withRedis<T>>[3],
-  ): Promise<T> {
-    try {
-      return await withRedis(n.host, n.port, login, fn, 3000);
-    } catch (err) {
-      throw new Error(`${n.name}: ${err instanceof Error ? err.message : String(err)}`);
-    }
+  /** Only a running Sentinel can be told a new password (it rewrites its own config). */
+  private allSentinelsRunning(secret: string): void {
+    const stopped = this.deps.topology.sentinels.filter((s) => !this.deps.running(s.name)).map((s) => s.name);
+    if (stopped.length)
+      throw new Error(
+        `rotate ${secret}: ${stopped.join(', ')} not running; start it first (ha-stack start NAME). Nothing changed`,
+      );
   }
 }

@@ -15,6 +15,11 @@ export interface StackOptions {
   appEnv?: Record<string, string>;
   /** Deadline of each readiness step. */
   timeoutMs?: number;
+  /**
+   * Deadline of each step of a rotation's restart of the apps (HAProxy has the instance UP before
+   * its restart, takes it out, has it UP again); default `timeoutMs`.
+   */
+  rollTimeoutMs?: number;
   onEvent?: (message: string) => void;
   /**
    * Concurrent connections one client address may hold on HAProxy's HTTP fronts (default

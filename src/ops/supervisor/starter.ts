@@ -74,6 +74,7 @@ export class Starter {
         dir,
         authPass: secrets.passwords.redis.sentinel,
         requirePass: view.sentinelPassword,
+        hashed: true,
         master,
       });
       writeFileSync(conf, text, { mode: 0o600 });

@@ -84,14 +84,17 @@ export class Stack implements StackActions {
       run,
       secrets: this.live,
       creds: view,
+      front: view,
+      apps: view.topology.apps.slice(0, view.appCount).map((a) => a.name),
       withHaproxy,
       running: (name) => processes.running(name),
+      startedWith: (name) => (processes.names.includes(name) ? processes.process(name).spec.env : undefined),
       stopping: () => processes.stopping,
       rollApps: () =>
         rollApps({
           view,
           withHaproxy,
-          timeoutMs,
+          timeoutMs: opts.rollTimeoutMs ?? timeoutMs,
           stop: (name) => this.stop(name),
           start: (name) => this.start(name),
           log,
@@ -108,6 +111,7 @@ export class Stack implements StackActions {
       processes: this.processes,
       runDir: this.run.dir,
     });
+    this.rotator.booted();
     const names = this.processes.names;
     for (const name of names) this.healer.ready(name);
     this.healing = true;

@@ -2,6 +2,7 @@ import { waitForMaster } from '../../ops/observe.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import { percentile, summarize } from '../chaos/report.ts';
 import { waitWhole } from '../chaos/scenarios.ts';
+import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { createUsers, runLoad } from '../loadgen/load.ts';
 import type { BenchTarget } from './target.ts';
 
@@ -81,6 +82,8 @@ export async function runFailover(
   } finally {
     controller.abort();
     await load.done;
+    // The run's accounts go, also when it fails (best effort: the line says which).
+    opts.log(await deleteAccounts(actions, madeAccounts(users)));
   }
   const end = performance.now();
   const samples = load.stats.samples;

@@ -1,4 +1,6 @@
 import { PRODUCTS } from '../../app/products.ts';
+import type { MadeAccount } from '../loadgen/cleanup.ts';
+import { accountPassword } from '../loadgen/password.ts';
 
 /** A user of the benchmark, logged in on the app and on the peer, with every product in the cart. */
 export interface BenchUser {
@@ -35,7 +37,7 @@ export function fullCart(seed: number): Record<string, number> {
 
 async function createOne(appUrl: string, peerUrl: string | undefined, tag: string, i: number) {
   const email = `bench-${tag}-${i}@bench.test`;
-  const password = `bench-password-${tag}-${i}`;
+  const password = accountPassword();
   const reg = await post(`${appUrl}/api/register`, { email, password });
   if (reg.status !== 201 && reg.status !== 409)
     throw new Error(`register ${email}: ${reg.status} ${reg.text}`);
@@ -74,4 +76,12 @@ export async function createBenchUsers(
     users.push(...(await Promise.all(batch)));
   }
   return users;
+}
+
+/** The accounts of bench users, with the session of each (loadgen/cleanup.ts deletes them). */
+export function benchAccounts(users: readonly Pick<BenchUser, 'email' | 'cookie'>[]): MadeAccount[] {
+  return users.map((u) => {
+    const sid = /^sid=([^.;]+)/.exec(u.cookie)?.[1];
+    return { email: u.email, sids: sid ? [sid] : [] };
+  });
 }

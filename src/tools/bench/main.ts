@@ -5,10 +5,11 @@ import { dirname } from 'node:path';
 import { reader } from '../../config/settings.ts';
 import { SERVER_SETTINGS } from '../../config/table.ts';
 import { CliError } from '../../ops/commands/context.ts';
+import { deleteAccounts } from '../loadgen/cleanup.ts';
 import { type BenchArgs, parseBenchArgs } from './args.ts';
 import { allCases, type CaseResult, drive, runCase } from './cases.ts';
 import { formatFailover, runFailover } from './failover.ts';
-import { createBenchUsers } from './fixtures.ts';
+import { benchAccounts, createBenchUsers } from './fixtures.ts';
 import { hashesPerSecond } from './hash.ts';
 import { mergeSlices } from './merge.ts';
 import { startBenchGroup } from './procs.ts';
@@ -87,6 +88,10 @@ async function load(args: BenchArgs, target: BenchTarget, cleanup: Cleanup) {
 
   say(`creating ${args.connections} users with full carts...`);
   const users = await createBenchUsers(target.frontUrl, peer.directUrl, args.connections);
+  // The run's accounts go at its end, also when it fails (best effort: the line says which).
+  cleanup.add(async () => {
+    say(await deleteAccounts(target.actions, benchAccounts(users)));
+  });
   const appPid = () => target.pidOf(target.apps[0]!.name);
   const cases = allCases({
     app: {

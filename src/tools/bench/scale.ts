@@ -14,6 +14,8 @@ import { parseReplicationDetail } from '../../ha/info.ts';
 import { withRedis } from '../../ha/probes.ts';
 import { CliError } from '../../ops/commands/context.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
+import { deleteAccounts } from '../loadgen/cleanup.ts';
+import { accountPassword } from '../loadgen/password.ts';
 import type { BenchArgs } from './args.ts';
 import { allCases, type BenchCase, type CaseResult, drive, runCase } from './cases.ts';
 import { type FailoverReport, runFailover } from './failover.ts';
@@ -27,7 +29,7 @@ import {
   unfill,
   usedMemory,
 } from './fill.ts';
-import { createBenchUsers } from './fixtures.ts';
+import { type BenchUser, benchAccounts, createBenchUsers } from './fixtures.ts';
 import { RedisStats, round } from './redis-stats.ts';
 import { nodesSettled, type Settled } from './tables.ts';
 import type { BenchTarget } from './target.ts';
@@ -102,8 +104,22 @@ export async function runScale(
   target: BenchTarget,
   say: (m: string) => void,
 ): Promise<ScaleReport> {
+  const users = await createBenchUsers(target.frontUrl, undefined, args.scale.connections);
+  try {
+    return await measureScale(args, target, say, users);
+  } finally {
+    // The run's accounts go at its end, also when it fails (best effort: the line says which).
+    say(await deleteAccounts(target.actions, benchAccounts(users)));
+  }
+}
+
+async function measureScale(
+  args: BenchArgs,
+  target: BenchTarget,
+  say: (m: string) => void,
+  users: BenchUser[],
+): Promise<ScaleReport> {
   const { sessions, storedUsers, baselineSessions, durationS, connections } = args.scale;
-  const users = await createBenchUsers(target.frontUrl, undefined, connections);
   // Only the app's own cases; the ceiling's and the peer's endpoints are not started in this mode.
   const front = {
     url: target.frontUrl,
@@ -137,7 +153,7 @@ export async function runScale(
   const tag = Date.now().toString(36);
   const spec: FillSpec = {
     tag,
-    passwordHash: await hashPassword('a filler password', args.scryptCost ?? 16384),
+    passwordHash: await hashPassword(accountPassword(), args.scryptCost ?? 16384),
   };
   const { r, name: master } = await masterClient(target);
   try {

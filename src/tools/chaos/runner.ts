@@ -4,6 +4,7 @@ import { withRedis } from '../../ha/probes.ts';
 import { SwitchWatcher } from '../../ha/switch.ts';
 import type { StackActions } from '../../ops/actions.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
+import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad, split } from '../loadgen/load.ts';
 import { sessionId } from '../loadgen/user.ts';
 import { compareCarts, type Discrepancy, onCurrentMaster } from './compare.ts';
@@ -72,6 +73,8 @@ export async function runScenario(
   } catch (err) {
     return failedRow(scenario, `users could not sign up: ${(err as Error).message}`);
   }
+  // The run's accounts go at its end, passed or not (best effort: the log says which).
+  const cleanUp = async () => log(await deleteAccounts(actions, madeAccounts(users)));
   const controller = new AbortController();
   const load = runLoad(users, controller.signal, opts.pauseMs ?? 20, concurrency);
   const modes = watchModes(actions.topology);
@@ -104,6 +107,7 @@ export async function runScenario(
     try {
       back = await readBack(actions, users);
     } catch (err) {
+      await cleanUp();
       return failedRow(scenario, `could not read the data back: ${(err as Error).message}`);
     }
   } finally {
@@ -160,6 +164,7 @@ export async function runScenario(
   };
   row.missed = missedGoals(row, goal, load.stats.samples, actions.topology.downAfterMs);
   row.passed = row.missed.length === 0;
+  await cleanUp();
   return row;
 }
 

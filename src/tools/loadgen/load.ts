@@ -7,6 +7,7 @@
 import { apiSignUp, useApi } from './api-user.ts';
 import { browse, browserSignUp } from './browser.ts';
 import { UserAgent } from './http.ts';
+import { accountPassword } from './password.ts';
 import { type LoadStats, newStats } from './stats.ts';
 import { exhausted, type LoadUser, type Surface } from './user.ts';
 
@@ -45,7 +46,7 @@ export async function createUsers(
   const users: LoadUser[] = [];
   const one = async (surface: Surface, i: number) => {
     const email = `chaos-${tag}-${surface}-${i}@load.test`;
-    const password = `pw-${tag}-${i}-load`;
+    const password = accountPassword();
     const signUp = surface === 'page' ? browserSignUp : apiSignUp;
     const { client, csrf, items } = await signUp(base, email, password, products);
     client.rest();

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { useApi } from '../loadgen/api-user.ts';
 import { browse } from '../loadgen/browser.ts';
+import { accountPassword } from '../loadgen/password.ts';
 import { type LoadStats, newStats } from '../loadgen/stats.ts';
 import { exhausted, type LoadUser, type Surface, sessionId } from '../loadgen/user.ts';
 import { logIn, logOut, newCounters, newcomer, register, type SessionCounters } from './session.ts';
@@ -106,7 +107,7 @@ export function runMixedLoad(
       base,
       surface,
       `soak-${opts.tag}-${surface}-n${n}@load.test`,
-      `pw-${opts.tag}-n${n}-soak`,
+      accountPassword(),
       products,
     );
     users.push(user);

@@ -1,6 +1,7 @@
 import type { StackActions } from '../../ops/actions.ts';
 import { waitWhole } from '../chaos/faults.ts';
 import { percentile } from '../chaos/report.ts';
+import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { closeUsers, createUsers, split } from '../loadgen/load.ts';
 import {
   type DriftJudgement,
@@ -124,6 +125,8 @@ export async function runSoak(actions: StackActions, opts: SoakOptions): Promise
     error ??= `could not read the data back: ${(err as Error).message}`;
   } finally {
     closeUsers(load.users);
+    // The run's accounts go, passed or not (best effort: the log says which).
+    opts.log(await deleteAccounts(actions, madeAccounts(load.users)));
   }
   const totals = total(load);
   const growth = judgeGrowth(rows, durationS);
