@@ -96,11 +96,9 @@ describe('run directory', () => {
       writeFileSync(run.pid('ours'), JSON.stringify(pidRecord(ours.pid!, 'sleep')));
       // Same pid, other start time: the pid was reused by an unrelated process.
       writeFileSync(run.pid('reused'), JSON.stringify({ ...pidRecord(stranger.pid!, 'sleep'), start: '1' }));
-      // Same pid and start time, other command name.
-      writeFileSync(
-        run.pid('renamed'),
-        JSON.stringify({ ...pidRecord(stranger.pid!, 'sleep'), comm: 'redis-server' }),
-      );
+      // Same pid and start time, but a record without the program file (as older versions wrote).
+      const { exe: _, ...old } = pidRecord(stranger.pid!, 'sleep');
+      writeFileSync(run.pid('old'), JSON.stringify({ ...old, comm: 'sleep' }));
       writeFileSync(run.lockFile, JSON.stringify({ pid: 999_999_999, start: '1', command: 'launcher' }));
       assert.deepEqual(await run.acquire(), ['ours']);
       await waitFor('the leftover to die', () => processStartTime(ours.pid!) === undefined, {

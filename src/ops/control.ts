@@ -1,8 +1,9 @@
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { RedisLogin, StatsAccess } from '../ha/probes.ts';
 import type { StackActions } from './actions.ts';
 import { plannedFailover } from './failover.ts';
+import { readPrivate } from './supervisor/private-files.ts';
 import type { RotateResult } from './supervisor/rotate.ts';
 import type { Stack } from './supervisor/supervisor.ts';
 import type { RedisNode, Topology } from './topology.ts';
@@ -94,15 +95,15 @@ export class ControlClient implements StackActions {
   constructor(readonly file: StackFile) {
     this.topology = file.topology;
     this.username = file.username;
-    this.password = readFileSync(file.passwordFile, 'utf8').trim();
-    this.sentinelPassword = readFileSync(file.sentinelPasswordFile, 'utf8').trim();
+    this.password = readPrivate(file.passwordFile).trim();
+    this.sentinelPassword = readPrivate(file.sentinelPasswordFile).trim();
     this.frontUrl = file.frontUrl;
     this.statsUrl = file.statsUrl;
   }
 
   /** HAProxy's stats page with the operator's password, read when asked (it may be rotated). */
   get stats(): StatsAccess {
-    return { url: this.statsUrl, password: readFileSync(this.file.operatorPasswordFile, 'utf8').trim() };
+    return { url: this.statsUrl, password: readPrivate(this.file.operatorPasswordFile).trim() };
   }
 
   get login(): RedisLogin {

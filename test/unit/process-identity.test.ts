@@ -35,9 +35,9 @@ async function trigger(child: ChildProcess): Promise<void> {
   assert.equal(line.toString().trim(), 'done');
 }
 
-/** What the previous version wrote: the command name instead of the program file. */
+/** What older versions wrote: the command name instead of the program file. */
 function oldRecord(rec: PidRecord, comm: string): PidRecord {
-  return { pid: rec.pid, start: rec.start, comm, command: rec.command };
+  return { pid: rec.pid, start: rec.start, comm, command: rec.command } as PidRecord;
 }
 
 describe('process identity', () => {
@@ -45,7 +45,6 @@ describe('process identity', () => {
     const child = idle();
     const rec = pidRecord(child.pid, 'idle');
     assert.equal(rec.exe, realpathSync(process.execPath), 'the program file, read right after spawn');
-    assert.equal(rec.comm, undefined);
     assert.equal(isSameProcess(rec), true);
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
@@ -70,12 +69,9 @@ describe('process identity', () => {
   it('still knows a process that renamed its main thread, as Node 24 does ("MainThread")', async () => {
     const child = idle(`require('node:fs').writeFileSync('/proc/self/comm', 'MainThread')`);
     const rec = pidRecord(child.pid, 'idle');
-    const old = oldRecord(rec, 'node');
     await trigger(child);
     assert.equal(processComm(child.pid), 'MainThread');
     assert.equal(isSameProcess(rec), true);
-    assert.equal(isSameProcess(old), true, 'a record of the previous version: argv[0] is still node');
-    assert.equal(isSameProcess(oldRecord(rec, 'redis-server')), false);
   });
 
   it('still knows a process that rewrote its command line, as Redis does with its title', async () => {
@@ -87,11 +83,22 @@ describe('process identity', () => {
     assert.equal(isSameProcess({ ...rec, start: '1' }), false);
   });
 
-  it('accepts records of the previous version (command name, no program file) only when it matches', () => {
+  it('never takes a record without the program file (as older versions wrote) for a live process', () => {
+    // Everything in it can be read from /proc by anybody: pid, start time, command name.
     const rec = pidRecord(idle().pid, 'idle');
-    assert.equal(isSameProcess(oldRecord(rec, processComm(rec.pid)!)), true);
-    assert.equal(isSameProcess(oldRecord(rec, 'node')), true);
-    assert.equal(isSameProcess(oldRecord(rec, 'redis-server')), false);
-    assert.equal(isSameProcess({ ...oldRecord(rec, 'node'), start: '1' }), false);
+    assert.equal(isSameProcess(oldRecord(rec, processComm(rec.pid)!)), false);
+    assert.equal(isSameProcess(oldRecord(rec, 'node')), false);
+    assert.equal(isSameProcess({ ...rec, exe: '' }), false);
+    assert.equal(isSameProcess({ ...rec, exe: 42 } as unknown as PidRecord), false);
+    assert.equal(isSameProcess(rec), true, 'the full record still names it');
+  });
+
+  it("never takes another user's process for ours, even with pid, start time and program file", (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to start a process as nobody');
+    const other = spawn('sleep', ['60'], { uid: 65534, gid: 65534, stdio: 'ignore' });
+    children.push(other);
+    const start = processStartTime(other.pid!)!;
+    const exe = realpathSync('/usr/bin/sleep');
+    assert.equal(isSameProcess({ pid: other.pid!, start, exe, command: 'sleep' }), false);
   });
 });

@@ -1,23 +1,25 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { CliError, readStackFile, stackFilePath } from '../../src/ops/commands/context.ts';
 import { isSameProcess, pidRecord } from '../../src/ops/supervisor/managed.ts';
-import { AlreadyRunningError, RunDir, SECRET_FILES } from '../../src/ops/supervisor/rundir.ts';
+import { openLog, readPrivate, UnsafeRunDirError } from '../../src/ops/supervisor/private-files.ts';
+import { RunDir, SECRET_FILES } from '../../src/ops/supervisor/rundir.ts';
 
-const RUNDIR_MODULE = fileURLToPath(new URL('../../src/ops/supervisor/rundir.ts', import.meta.url));
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -109,121 +111,158 @@ describe('RunDir.makePrivate', () => {
     assert.equal(mode(join(run.dir, 'other')), 0o755);
     assert.equal(mode(join(run.dir, 'other', 'f.password')), 0o644);
   });
-
-  it('keeps the mode of a shared directory (sticky bit)', () => {
-    const run = fresh();
-    chmodSync(run.dir, 0o1777);
-    run.makePrivate();
-    assert.equal(statSync(run.dir).mode & 0o7777, 0o1777);
-  });
 });
 
-describe('RunDir lock in one process', () => {
-  it('takes the lock, refuses it a second time in this process, and frees it on release', async () => {
-    const run = fresh();
-    assert.deepEqual(await run.acquire(), []);
-    const rec = JSON.parse(readFileSync(run.lockFile, 'utf8'));
-    assert.equal(rec.pid, process.pid);
-    assert.equal(rec.command, 'launcher');
-    assert.equal(mode(run.lockFile), 0o600);
-    assert.equal(run.launcher()?.pid, process.pid);
-    await assert.rejects(new RunDir(run.dir).acquire(), (err: unknown) => {
-      assert.ok(err instanceof AlreadyRunningError);
-      assert.equal(err.pid, process.pid);
-      assert.equal(err.dir, run.dir);
-      assert.equal(err.name, 'AlreadyRunningError');
-      assert.match(
-        err.message,
-        /already running from .* \(launcher pid \d+\); stop it with "ha-stack down" first/,
-      );
-      return true;
-    });
-    writeFileSync(join(run.dir, 'control.sock'), '');
-    run.release();
-    assert.equal(existsSync(run.lockFile), false);
-    assert.equal(existsSync(run.controlSocket), false);
-    assert.equal(run.launcher(), undefined);
-    assert.deepEqual(await run.acquire(), []);
-    run.release();
-  });
+const root = process.getuid?.() === 0;
+const NOBODY = 65534;
 
-  it('takes over a stale lock and removes stale pid files', async () => {
-    const run = fresh();
-    // A lock and a pid file of processes that are gone (a start time no process has).
-    const gone = JSON.stringify({ ...pidRecord(process.pid, 'launcher'), start: '1' });
-    writeFileSync(run.lockFile, gone);
-    writeFileSync(run.pid('redis-1'), JSON.stringify({ pid: process.pid, start: '1', command: 'redis' }));
-    writeFileSync(run.pid('broken'), 'not json');
-    writeFileSync(join(run.dir, 'pids', 'keep.txt'), 'not a pid file');
-    assert.equal(run.launcher(), undefined);
-    assert.equal(run.readPid('redis-1')?.start, '1');
-    assert.equal(run.readPid('broken'), undefined);
-    assert.deepEqual(await run.acquire(), []);
-    assert.equal(JSON.parse(readFileSync(run.lockFile, 'utf8')).start, pidRecord(process.pid, 'x').start);
-    assert.equal(existsSync(run.pid('redis-1')), false);
-    assert.equal(existsSync(run.pid('broken')), false);
-    assert.equal(existsSync(join(run.dir, 'pids', 'keep.txt')), true);
-    run.release();
-  });
-
-  it('does not take a pid record without its start time as a live launcher', () => {
-    const run = fresh();
-    writeFileSync(run.lockFile, JSON.stringify({ pid: process.pid, command: 'launcher' }));
-    assert.equal(run.launcher(), undefined);
-    writeFileSync(
-      run.lockFile,
-      JSON.stringify({ pid: String(process.pid), start: '1', command: 'launcher' }),
-    );
-    assert.equal(run.launcher(), undefined);
-  });
-});
-
-/** Another launcher: a separate Node process that tries to take the run directory's lock. */
-function otherLauncher(dir: string): Promise<{ code: number; out: string }> {
-  const script = `
-    const { RunDir } = await import(${JSON.stringify(RUNDIR_MODULE)});
-    try {
-      const cleaned = await new RunDir(${JSON.stringify(dir)}).acquire();
-      console.log('acquired', JSON.stringify(cleaned));
-    } catch (err) {
-      console.log('refused', err.name);
-    }`;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script],
-      { timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}`.trim() }),
-    );
-  });
+/** A temporary folder of this user's (0700) to put run directories in. */
+function base(): string {
+  const d = mkdtempSync(join(tmpdir(), 'rundir-trust-'));
+  dirs.push(d);
+  return d;
 }
 
-describe('the launcher lock across processes', () => {
-  it('a second launcher is refused while one runs, and touches neither the lock nor its processes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ha-stack-lock-'));
-    dirs.push(dir);
-    const run = new RunDir(dir);
-    assert.deepEqual(await run.acquire(), []);
-    // A process of the running stack, recorded as the supervisor records its processes.
-    const node = spawn('sleep', ['60'], { stdio: 'ignore' });
+/** Refused, naming the run directory, the entry, and the reason. */
+function refused(dir: string, path: string, reason: RegExp): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(err instanceof UnsafeRunDirError, String(err));
+    assert.equal(err.dir, dir);
+    assert.equal(err.path, path);
+    assert.match(err.reason, reason);
+    assert.ok(err.message.startsWith(`refusing the run directory ${dir}: ${path} `), err.message);
+    return true;
+  };
+}
+
+describe('RunDir: the running user’s alone, or refused', () => {
+  it('makes a missing run directory (and its parents) private', () => {
+    const dir = join(base(), 'a', 'run');
+    const old = process.umask(0);
     try {
-      const record = pidRecord(node.pid!, 'sleep');
-      writeFileSync(run.pid('redis-1'), JSON.stringify(record));
-      const lock = readFileSync(run.lockFile, 'utf8');
-
-      const second = await otherLauncher(dir);
-      assert.equal(second.out, 'refused AlreadyRunningError');
-      assert.ok(isSameProcess(record), "the running stack's process is alive");
-      assert.equal(readFileSync(run.lockFile, 'utf8'), lock, 'the lock is still the first launcher’s');
-      assert.equal(readFileSync(run.pid('redis-1'), 'utf8'), JSON.stringify(record), 'its pid file kept');
-
-      // Once the first launcher is gone its lock is stale: the next one takes it and cleans up.
-      run.release();
-      const third = await otherLauncher(dir);
-      assert.equal(third.out, 'acquired ["redis-1"]');
-      assert.ok(!isSameProcess(record), 'a leftover of a launcher that is gone is stopped');
+      new RunDir(dir);
     } finally {
-      node.kill('SIGKILL');
+      process.umask(old);
+    }
+    assert.equal(mode(dir), 0o700);
+    assert.equal(mode(join(dir, '..')), 0o700);
+    assert.equal(mode(join(dir, 'logs')), 0o700);
+  });
+
+  it('refuses a run directory, or any entry in it, that belongs to another user', (t) => {
+    if (!root) return t.skip('needs root to give files to nobody (uid 65534)');
+    // Made in advance by nobody, with the secrets the stack would adopt.
+    const dir = join(base(), 'planted');
+    mkdirSync(join(dir, 'pids'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, 'session.secret'), 'chosen-by-nobody\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'redis.operator.password'), 'chosen-by-nobody\n', { mode: 0o600 });
+    for (const p of ['', 'pids', 'session.secret', 'redis.operator.password'])
+      chownSync(join(dir, p), NOBODY, NOBODY);
+    assert.throws(() => new RunDir(dir), refused(dir, dir, /belongs to uid 65534, not to uid 0/));
+    assert.equal(existsSync(join(dir, 'logs')), false, 'nothing made in it');
+
+    // The folder is root's, one file in it nobody's (deep down too).
+    chownSync(dir, 0, 0);
+    chownSync(join(dir, 'pids'), 0, 0);
+    assert.throws(() => new RunDir(dir), refused(dir, join(dir, 'redis.operator.password'), /uid 65534/));
+    chownSync(join(dir, 'redis.operator.password'), 0, 0);
+    chownSync(join(dir, 'session.secret'), 0, 0);
+    const deep = join(dir, 'nodes', 'redis-1', 'appendonlydir');
+    mkdirSync(deep, { recursive: true, mode: 0o700 });
+    writeFileSync(join(deep, 'a.aof'), '', { mode: 0o600 });
+    chownSync(join(deep, 'a.aof'), NOBODY, NOBODY);
+    assert.throws(() => new RunDir(dir), refused(dir, join(deep, 'a.aof'), /uid 65534/));
+    chownSync(join(deep, 'a.aof'), 0, 0);
+    assert.equal(new RunDir(dir).readSecret('session.secret'), 'chosen-by-nobody', 'all root’s: used');
+  });
+
+  it('refuses a folder above it that another user owns', (t) => {
+    if (!root) return t.skip('needs root to give a folder to nobody (uid 65534)');
+    const parent = join(base(), 'nobodys');
+    mkdirSync(parent, { mode: 0o755 });
+    chownSync(parent, NOBODY, NOBODY);
+    const dir = join(parent, 'run');
+    assert.throws(() => new RunDir(dir), refused(dir, parent, /belongs to uid 65534/));
+  });
+
+  it('refuses a symbolic link, in it or as it', () => {
+    const run = fresh();
+    const target = join(base(), 'target');
+    writeFileSync(target, 'untouched');
+    symlinkSync(target, run.log('redis-1'));
+    assert.throws(() => new RunDir(run.dir), refused(run.dir, run.log('redis-1'), /symbolic link/));
+    const link = join(base(), 'link');
+    symlinkSync(run.dir, link);
+    assert.throws(() => new RunDir(link), refused(link, link, /symbolic link/));
+    assert.equal(readFileSync(target, 'utf8'), 'untouched');
+  });
+
+  it('refuses what its group or others may write, the run directory itself too (as /tmp)', () => {
+    const run = fresh();
+    writeFileSync(join(run.dir, 'session.secret'), 'x\n');
+    chmodSync(join(run.dir, 'session.secret'), 0o620);
+    assert.throws(() => new RunDir(run.dir), refused(run.dir, join(run.dir, 'session.secret'), /mode 0620/));
+    chmodSync(join(run.dir, 'session.secret'), 0o600);
+    chmodSync(join(run.dir, 'pids'), 0o777);
+    assert.throws(() => new RunDir(run.dir), refused(run.dir, join(run.dir, 'pids'), /mode 0777/));
+    chmodSync(join(run.dir, 'pids'), 0o700);
+    chmodSync(run.dir, 0o1777);
+    assert.throws(() => new RunDir(run.dir), refused(run.dir, run.dir, /writable by its group or by others/));
+  });
+
+  it('opens its files without following a link planted after the check', () => {
+    const run = fresh();
+    const target = join(base(), 'target');
+    writeFileSync(target, 'untouched');
+    symlinkSync(target, run.log('redis-1'));
+    assert.throws(() => openLog(run.log('redis-1')), /ELOOP/);
+    symlinkSync(target, join(run.dir, 'session.secret'));
+    assert.throws(() => run.secret('session.secret'), /ELOOP/);
+    assert.throws(() => readPrivate(join(run.dir, 'session.secret')), /ELOOP/);
+    // A replaced secret replaces the link itself, never what it points to.
+    run.writeSecret('session.secret', 'new');
+    assert.equal(run.readSecret('session.secret'), 'new');
+    assert.equal(readFileSync(target, 'utf8'), 'untouched');
+  });
+
+  it('does not kill the process of a planted record without the program file (older versions)', async () => {
+    const run = fresh();
+    const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const { exe: _, ...old } = pidRecord(victim.pid!, 'sleep');
+      writeFileSync(run.pid('redis-1'), JSON.stringify({ ...old, comm: 'sleep' }));
+      assert.deepEqual(await run.cleanStale(), [], 'nothing killed');
+      assert.ok(isSameProcess(pidRecord(victim.pid!, 'sleep')), 'the process is alive');
+      assert.equal(existsSync(run.pid('redis-1')), false, 'the record is dropped');
+    } finally {
+      victim.kill('SIGKILL');
+    }
+  });
+
+  it('takes stack.json only with every file it names inside the run directory', () => {
+    const run = fresh();
+    const file = {
+      passwordFile: join(run.dir, 'redis.operator.password'),
+      sentinelPasswordFile: join(run.dir, 'sentinel.password'),
+      operatorPasswordFile: join(run.dir, 'operator.password'),
+      controlSocket: join(run.dir, 'control.sock'),
+      ready: true,
+    };
+    writeFileSync(stackFilePath(run), JSON.stringify(file), { mode: 0o600 });
+    assert.equal(readStackFile(run)?.controlSocket, file.controlSocket);
+    for (const [key, path] of [
+      ['passwordFile', '/etc/shadow'],
+      ['sentinelPasswordFile', join(run.dir, '..', 'x.password')],
+      ['controlSocket', '/tmp/other.sock'],
+      ['operatorPasswordFile', run.dir],
+    ]) {
+      writeFileSync(stackFilePath(run), JSON.stringify({ ...file, [key as string]: path }));
+      assert.throws(
+        () => readStackFile(run),
+        (err: unknown) =>
+          err instanceof CliError &&
+          err.message.includes(`names ${key} "${path}", not a file inside ${run.dir}`),
+      );
     }
   });
 });

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Env, reader } from '../../config/settings.ts';
 import { ControlClient, type StackFile } from '../control.ts';
 import { OPS_SETTINGS } from '../settings.ts';
+import { isInside, readPrivate } from '../supervisor/private-files.ts';
 import { RunDir } from '../supervisor/rundir.ts';
 import { REPO_ROOT } from '../supervisor/supervisor.ts';
 import { countsFromEnv, defineTopology, nodeNames } from '../topology.ts';
@@ -31,16 +31,46 @@ export function stackFilePath(run: RunDir): string {
   return join(run.dir, 'stack.json');
 }
 
+/**
+ * The launcher's stack.json in this run directory (checked as the run directory is: the user's
+ * own, no link), or undefined when there is none. The files and the socket it names must lie inside
+ * the run directory: they are read, and the socket is talked to, on its word.
+ */
+export function readStackFile(run: RunDir): StackFile | undefined {
+  const file = stackFilePath(run);
+  let text: string;
+  try {
+    text = readPrivate(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let parsed: StackFile;
+  try {
+    parsed = JSON.parse(text) as StackFile;
+  } catch {
+    throw new CliError(`${file} is not valid JSON; remove it ("ha-stack down") and start the stack again`);
+  }
+  const paths = ['passwordFile', 'sentinelPasswordFile', 'operatorPasswordFile', 'controlSocket'] as const;
+  for (const key of paths) {
+    const path = parsed[key];
+    if (typeof path !== 'string' || !isInside(run.dir, path))
+      throw new CliError(
+        `${file} names ${key} ${JSON.stringify(path)}, not a file inside ${run.dir}; refusing it`,
+      );
+  }
+  return parsed;
+}
+
 /** The running stack of this run directory, or a clear error when none runs. */
 export function runningStack(): ControlClient {
   const run = new RunDir(runDirPath());
-  const file = stackFilePath(run);
-  if (!run.launcher() || !existsSync(file)) {
+  const parsed = run.launcher() ? readStackFile(run) : undefined;
+  if (!parsed) {
     throw new CliError(
       `no stack is running from ${run.dir}; start one with "npm start" or "ha-stack up --detach"`,
     );
   }
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as StackFile;
   if (!parsed.ready) throw new CliError('the stack is still starting; try again in a moment');
   return new ControlClient(parsed);
 }
@@ -50,8 +80,8 @@ export function runningStack(): ControlClient {
  * of the counts in the environment (REDIS_NODES, SENTINELS, APPS).
  */
 export function knownNodeNames(env = process.env): string[] {
-  const file = stackFilePath(new RunDir(runDirPath(env)));
-  if (existsSync(file)) return nodeNames((JSON.parse(readFileSync(file, 'utf8')) as StackFile).topology);
+  const file = readStackFile(new RunDir(runDirPath(env)));
+  if (file) return nodeNames(file.topology);
   try {
     return nodeNames(defineTopology({ counts: countsFromEnv(env) }));
   } catch (err) {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../config/index.ts';
 import { PortInUseError } from '../supervisor/ports.ts';
+import { UnsafeRunDirError } from '../supervisor/private-files.ts';
 import { AlreadyRunningError } from '../supervisor/rundir.ts';
 import { StackStartError } from '../supervisor/supervisor.ts';
 import { CliError, UsageError } from './context.ts';
@@ -39,7 +40,14 @@ export async function runCommand(
       process.stderr.write(`ha-stack ${name}: ${err.message}\n\n${usage}`);
       return 2;
     }
-    const known = [CliError, ConfigError, PortInUseError, AlreadyRunningError, StackStartError];
+    const known = [
+      CliError,
+      ConfigError,
+      PortInUseError,
+      AlreadyRunningError,
+      StackStartError,
+      UnsafeRunDirError,
+    ];
     if (known.some((k) => err instanceof k)) {
       process.stderr.write(`ha-stack ${name}: ${(err as Error).message}\n`);
       return 1;

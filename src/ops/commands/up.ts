@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type StackFile, serveControl } from '../control.ts';
 import { connectionsPerAddressFromEnv, topologyFromEnv } from '../settings.ts';
 import { collectStatus, statusLine } from '../status.ts';
+import { openLog, writePrivate } from '../supervisor/private-files.ts';
 import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
 import { waitFor } from '../supervisor/wait.ts';
 import { countsToEnv, type TopologyCounts } from '../topology.ts';
 import { parseCommandLine } from './args.ts';
-import { CliError, runDirPath, stackFilePath } from './context.ts';
+import { CliError, readStackFile, runDirPath, stackFilePath } from './context.ts';
 import { countsFromCommandLine } from './counts.ts';
 
 function map(stack: StackFile, runDir: string): string {
@@ -60,7 +61,8 @@ async function foreground(counts: TopologyCounts): Promise<void> {
     names: stack.names,
     ready: true,
   };
-  writeFileSync(stackFilePath(run), JSON.stringify(file, null, 2), { mode: 0o600 });
+  rmSync(stackFilePath(run), { force: true });
+  writePrivate(stackFilePath(run), JSON.stringify(file, null, 2), { exclusive: true });
   process.stdout.write(map(file, runDir));
 
   let last = '';
@@ -100,7 +102,7 @@ async function detached(counts: TopologyCounts): Promise<void> {
     );
   rmSync(stackFilePath(run), { force: true });
   const logFile = run.log('launcher');
-  const fd = openSync(logFile, 'a', 0o600);
+  const fd = openLog(logFile);
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/ha-stack.js'), 'up'], {
     cwd: REPO_ROOT,
     detached: true,
@@ -108,6 +110,7 @@ async function detached(counts: TopologyCounts): Promise<void> {
     // The launcher reads the counts of the command line from its environment.
     env: { ...process.env, ...countsToEnv(counts) },
   });
+  closeSync(fd);
   child.unref();
   let exited = false;
   child.once('exit', () => {
@@ -127,7 +130,8 @@ async function detached(counts: TopologyCounts): Promise<void> {
     if (err instanceof CliError) throw err;
     throw new CliError(`${err instanceof Error ? err.message : err}; see ${logFile}`);
   });
-  const file = JSON.parse(readFileSync(stackFilePath(run), 'utf8')) as StackFile;
+  const file = readStackFile(run);
+  if (!file) throw new CliError(`the launcher removed ${stackFilePath(run)}; see ${logFile}`);
   process.stdout.write(map(file, run.dir).replace('Ctrl-C here, or ', ''));
   process.stdout.write(`launcher pid ${child.pid}, its log: ${logFile}\n`);
 }

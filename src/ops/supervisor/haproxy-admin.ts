@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { writePrivate } from './private-files.ts';
 import { waitFor } from './wait.ts';
 
 /** One command on HAProxy's admin socket (a unix socket in the private run directory); its answer. */
@@ -46,7 +46,7 @@ export async function reloadHaproxy(
   timeoutMs = 10_000,
 ): Promise<number> {
   const before = await workerPid(files.socket);
-  writeFileSync(files.stateFile, await haproxyCommand(files.socket, 'show servers state'), { mode: 0o600 });
+  writePrivate(files.stateFile, await haproxyCommand(files.socket, 'show servers state'));
   process.kill(masterPid, 'SIGUSR2');
   let now = before;
   await waitFor(

@@ -1,5 +1,6 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import type { ProcessStatus } from './managed.ts';
+import { writePrivate } from './private-files.ts';
 
 /**
  * What the supervisor says about one process: its process status, or `restarting` (a crashed
@@ -31,7 +32,8 @@ export interface SupervisorState {
 /** Written to a temporary file and renamed, so a reader never sees half a file. */
 export function writeState(file: string, state: SupervisorState): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  rmSync(tmp, { force: true });
+  writePrivate(tmp, `${JSON.stringify(state, null, 2)}\n`, { exclusive: true });
   renameSync(tmp, file);
 }
 

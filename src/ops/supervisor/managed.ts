@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { openLog, writePrivate } from './private-files.ts';
 
 /**
  * `starting` until the supervisor saw it ready; `stopped` when we stopped it, `exited` when it
@@ -76,10 +76,8 @@ export interface PidRecord {
   pid: number;
   /** processStartTime() at start. */
   start: string;
-  /** processExe() at start; absent in records written by older versions. */
+  /** processExe() at start; a record without it (as older versions wrote) proves nothing. */
   exe?: string;
-  /** /proc/<pid>/comm at start: written by older versions only. */
-  comm?: string;
   command: string;
 }
 
@@ -91,28 +89,32 @@ export function pidRecord(pid: number, command: string): PidRecord {
   return { pid, start: processStartTime(pid) ?? '', exe: processExe(pid), command };
 }
 
+/** The user a process runs as (the owner of /proc/<pid>), or undefined when it is gone. */
+export function processUid(pid: number): number | undefined {
+  try {
+    return statSync(`/proc/${pid}`).uid;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * True only when the pid is alive and is still the process recorded. A pid alone is never
- * trusted, the kernel reuses them: the start time must match (a reused pid has a later one), and
- * so must the program file, which changes only when the process execs another program.
+ * True only when the pid is alive, runs as this user, and is still the process recorded: its
+ * start time (a reused pid has a later one) and its program file (which changes only when the
+ * process execs another program) must both match. A pid alone is never trusted.
  *
  * Neither the command name nor the command line can serve as that proof: /proc/<pid>/comm is the
  * main thread's name, which Node 24 sets to "MainThread", and /proc/<pid>/cmdline is memory the
- * process may overwrite with a title (Redis shows "redis-server 127.0.0.1:6379" there).
- *
- * Records of older versions hold the command name instead of the program file: it must equal the
- * current command name or, for a process that renamed its main thread, the file name of its
- * argv[0] (cut to the kernel's 15 characters, as the command name is).
+ * process may overwrite with a title (Redis shows "redis-server 127.0.0.1:6379" there). So a
+ * record without the program file (as older versions wrote, with the command name instead) is
+ * never taken for a live process: anybody who reads /proc could write one for any process.
  */
 export function isSameProcess(rec: PidRecord): boolean {
+  if (typeof rec.exe !== 'string' || !rec.exe || typeof rec.start !== 'string' || !rec.start) return false;
   const start = processStartTime(rec.pid);
   if (start === undefined || start !== rec.start) return false;
-  if (rec.exe !== undefined && processExe(rec.pid) !== rec.exe) return false;
-  if (rec.comm === undefined) return true;
-  const argv0 = processArgv(rec.pid)?.[0];
-  return (
-    processComm(rec.pid) === rec.comm || (argv0 !== undefined && basename(argv0).slice(0, 15) === rec.comm)
-  );
+  if (processUid(rec.pid) !== (process.getuid?.() ?? 0)) return false;
+  return processExe(rec.pid) === rec.exe;
 }
 
 /**
@@ -148,7 +150,7 @@ export class ManagedProcess {
     if (this.running) throw new Error(`${this.spec.name} is already running`);
     if (update.args) this.spec.args = update.args;
     if (update.env) this.spec.env = update.env;
-    const fd = openSync(this.spec.logFile, 'a', 0o600);
+    const fd = openLog(this.spec.logFile);
     // spawn() forks before it returns: the umask is set for the child only, then restored.
     const umask = this.spec.umask === undefined ? undefined : process.umask(this.spec.umask);
     let child: ChildProcess;
@@ -181,10 +183,13 @@ export class ManagedProcess {
         if (child.pid === undefined) done(null, null);
       });
     });
-    if (child.pid)
-      writeFileSync(this.spec.pidFile, JSON.stringify(pidRecord(child.pid, this.spec.command)), {
-        mode: 0o600,
+    if (child.pid) {
+      // A new file, never through a link: what is left there (an exit still on its way) goes first.
+      rmSync(this.spec.pidFile, { force: true });
+      writePrivate(this.spec.pidFile, JSON.stringify(pidRecord(child.pid, this.spec.command)), {
+        exclusive: true,
       });
+    }
   }
 
   /** Called by the supervisor once its readiness check passed. */

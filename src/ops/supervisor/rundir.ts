@@ -1,18 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { REDIS_USERS, type RedisUser, type StackSecrets } from '../render/acl.ts';
 import { isSameProcess, type PidRecord, pidRecord } from './managed.ts';
+import { checkRunDir, readPrivate, writePrivate } from './private-files.ts';
 import { waitFor } from './wait.ts';
 
 export class AlreadyRunningError extends Error {
@@ -44,12 +35,18 @@ export const SECRET_FILES: { redis: Record<RedisUser, string>; sentinel: string 
   sentinel: 'sentinel.password',
 };
 
-/** Layout of a run directory: configs and data per node, logs, pid files, secrets, the launcher lock. */
+/**
+ * Layout of a run directory: configs and data per node, logs, pid files, secrets, the launcher lock.
+ * Made private (0700) when missing; refused (UnsafeRunDirError, private-files.ts) before anything in
+ * it is read when it or anything in it is another user's, a link, or writable by others.
+ */
 export class RunDir {
   readonly dir: string;
 
   constructor(dir: string) {
     this.dir = resolve(dir);
+    mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
+    checkRunDir(this.dir);
     for (const sub of ['logs', 'pids']) mkdirSync(join(this.dir, sub), { recursive: true, mode: DIR_MODE });
   }
 
@@ -83,16 +80,16 @@ export class RunDir {
   /** A secret kept in the run directory (mode 0600): generated on first use, reused afterwards. */
   secret(name: string, bytes = 24): string {
     const file = join(this.dir, name);
-    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+    const known = readIfThere(file);
+    if (known !== undefined) return known.trim();
     const value = randomBytes(bytes).toString('base64url');
-    writeFileSync(file, `${value}\n`, { mode: FILE_MODE });
+    writePrivate(file, `${value}\n`, { exclusive: true });
     return value;
   }
 
   /** A secret kept in the run directory, if its file exists. */
   readSecret(name: string): string | undefined {
-    const file = join(this.dir, name);
-    return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
+    return readIfThere(join(this.dir, name))?.trim() || undefined;
   }
 
   /** Replaces a secret's file (mode 0600) at once: written beside it, then renamed over it. */
@@ -100,7 +97,7 @@ export class RunDir {
     const file = join(this.dir, name);
     const tmp = `${file}.tmp`;
     rmSync(tmp, { force: true });
-    writeFileSync(tmp, `${value}\n`, { mode: FILE_MODE, flag: 'wx' });
+    writePrivate(tmp, `${value}\n`, { exclusive: true });
     renameSync(tmp, file);
   }
 
@@ -117,7 +114,7 @@ export class RunDir {
    * Makes what the stack keeps here its owner's alone: the run directory and its folders 0700,
    * every file 0600. Processes started since get umask 077; this catches what an older version left
    * readable. Only the stack's own files are touched (the directory may have been chosen with
-   * HA_STACK_RUN_DIR), and a shared directory (sticky bit, as /tmp) keeps its mode.
+   * HA_STACK_RUN_DIR).
    */
   makePrivate(): void {
     const walk = (path: string) => {
@@ -133,8 +130,7 @@ export class RunDir {
         for (const entry of readdirSync(path)) walk(join(path, entry));
       } else if ((st.mode & 0o777) !== FILE_MODE) chmodSync(path, FILE_MODE);
     };
-    const own = lstatSync(this.dir).mode;
-    if (!(own & 0o1000) && (own & 0o777) !== DIR_MODE) chmodSync(this.dir, DIR_MODE);
+    if ((lstatSync(this.dir).mode & 0o777) !== DIR_MODE) chmodSync(this.dir, DIR_MODE);
     for (const entry of readdirSync(this.dir))
       if (STACK_DIRS.includes(entry) || STACK_FILE.test(entry)) walk(join(this.dir, entry));
   }
@@ -161,7 +157,7 @@ export class RunDir {
     for (let attempt = 0; ; attempt++) {
       try {
         // 'wx' fails if the file exists: two launchers racing cannot both win.
-        writeFileSync(this.lockFile, own, { flag: 'wx', mode: FILE_MODE });
+        writePrivate(this.lockFile, own, { exclusive: true });
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
@@ -212,9 +208,19 @@ export class RunDir {
   }
 }
 
+/** A file of the run directory (never through a link), or undefined when there is none. */
+function readIfThere(file: string): string | undefined {
+  try {
+    return readPrivate(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 function readRecord(file: string): PidRecord | undefined {
   try {
-    const rec = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
+    const rec = JSON.parse(readPrivate(file)) as PidRecord;
     return typeof rec.pid === 'number' && typeof rec.start === 'string' ? rec : undefined;
   } catch {
     return undefined;

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { haproxyStats, nodeState, redisBusy, sentinelView, upServers, withRedis } from '../../ha/probes.ts';
 import { renderHaproxyCfg } from '../render/haproxy.ts';
@@ -9,6 +9,7 @@ import { defaultAppCommand } from './app-command.ts';
 import { reloadHaproxy } from './haproxy-admin.ts';
 import type { StartStep } from './healer.ts';
 import type { LiveSecrets } from './live-secrets.ts';
+import { writePrivate } from './private-files.ts';
 import { type ProcessSet, REPO_ROOT } from './process-set.ts';
 import { rejoinTarget } from './rejoin.ts';
 import type { RunDir } from './rundir.ts';
@@ -46,7 +47,7 @@ export class Starter {
     const dir = run.nodeDir(node.name);
     const conf = join(dir, 'redis.conf');
     const text = renderRedisConf(this.topology, node, { dir, users: secrets.passwords.redis, replicaOf });
-    writeFileSync(conf, text, { mode: 0o600 });
+    writePrivate(conf, text);
     processes.launch(node.name, 'redis-server', [conf]);
     const ping = () => withRedis(node.host, node.port, view.login, async (r) => (await r.ping()) === 'PONG');
     const busy = () => redisBusy(node.host, node.port, view.login);
@@ -77,7 +78,7 @@ export class Starter {
         hashed: true,
         master,
       });
-      writeFileSync(conf, text, { mode: 0o600 });
+      writePrivate(conf, text);
     }
     processes.launch(name, 'redis-sentinel', [conf]);
     await processes.waitReady(
@@ -152,7 +153,7 @@ export class Starter {
       connectionsPerAddress: this.deps.opts.connectionsPerAddress,
       reload: { socket, stateFile },
     });
-    writeFileSync(cfg, text, { mode: 0o600 });
+    writePrivate(cfg, text);
     return cfg;
   }
 
