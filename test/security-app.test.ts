@@ -51,6 +51,8 @@ before(async () => {
       LOGIN_SLOWDOWN_AFTER: String(SLOWDOWN_AFTER),
       LOGIN_SLOWDOWN_MAX_SECONDS: String(SLOWDOWN_MAX_S),
       REGISTER_LIMIT_PER_IP: String(REGISTER_PER_ADDRESS),
+      // No HAProxy here: the tests play the proxy, from 127.0.0.1, to give each caller an address.
+      TRUST_PROXY: '127.0.0.1',
     },
   });
   urls = stack.appUrls;

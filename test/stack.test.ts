@@ -12,7 +12,7 @@ import { isPortFree, PortInUseError } from '../src/ops/supervisor/ports.ts';
 import { AlreadyRunningError, RunDir } from '../src/ops/supervisor/rundir.ts';
 import { Stack, type StackOptions, StackStartError } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
-import { defineTopology, localAddress } from '../src/ops/topology.ts';
+import { defineTopology, localAddress, PROXY_SOURCE_ADDRESS } from '../src/ops/topology.ts';
 import { freePorts, tempDirs } from './helpers/stack.ts';
 
 const run = promisify(execFile);
@@ -192,7 +192,8 @@ describe('the supervisor', () => {
         [env['REDIS_USERNAME'], env['REDIS_PASSWORD'], env['REDIS_SENTINEL_PASSWORD']],
         ['app', s.secrets.redis.app, s.sentinelPassword],
       );
-      assert.equal(env['TRUST_PROXY'], '127.0.0.1');
+      // X-Forwarded-For is believed from HAProxy's own source address only.
+      assert.equal(env['TRUST_PROXY'], PROXY_SOURCE_ADDRESS);
       assert.equal(env['HA_STACK_STATE_FILE'], s.stateFile);
       const seen = new Set<string | null>();
       for (let i = 0; i < 4; i++) seen.add((await fetch(s.frontUrl)).headers.get('x-instance'));

@@ -151,7 +151,8 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
     logger: loggerOptions(config),
     // One line per request, written by the onResponse hook below (route, status, time).
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    // X-Forwarded-For from the proxy's address alone; without one, the connection's address.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: config.bodyLimitBytes,
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,

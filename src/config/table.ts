@@ -61,9 +61,10 @@ export const SERVER_SETTINGS = {
     help: "also export prom-client's default Node metrics on `/metrics` (GC durations, the event-loop delay histogram, heap spaces, handles); they cost a page view about 7 µs of CPU",
   }),
   TRUST_PROXY: list({
-    default: ['127.0.0.1', '::1'],
+    default: [],
+    defaultText: 'none',
     allowed: 'comma-separated addresses',
-    help: "addresses (or CIDRs) whose `X-Forwarded-For` is believed: the proxy's",
+    help: "addresses (or CIDRs) whose `X-Forwarded-For` is believed: the proxy's, and only the proxy's (anyone else could name any client address). From any other peer, or unset, the client is the connection's address",
   }),
   BODY_LIMIT_BYTES: integer({
     default: 16_384,

@@ -69,7 +69,7 @@ const OTHER_DEFAULTS: [string, unknown, (c: AppConfig) => unknown][] = [
   ['HOST', '127.0.0.1', (c) => c.host],
   ['COOKIE_SECURE', false, (c) => c.cookieSecure],
   ['METRICS_NODE', false, (c) => c.metricsNode],
-  ['TRUST_PROXY', ['127.0.0.1', '::1'], (c) => c.trustProxy],
+  ['TRUST_PROXY', [], (c) => c.trustProxy],
   ['LOG_LEVEL', 'info', (c) => c.logLevel],
   ['REDIS_MASTER_NAME', 'mymaster', (c) => c.topology.masterName],
   ['HAPROXY_APP_BACKEND', 'apps', (c) => c.topology.haproxyAppBackend],

@@ -324,9 +324,10 @@ describe('compose configs against local mode', () => {
       password: 'pw',
       operatorPassword: 'op',
     });
-    // The operator's password and the connection limit are variables HAProxy reads in compose.
+    // The operator's password and the connection limit are variables HAProxy reads in compose; the
+    // source address of the connections to the apps is local only (compose: the container's own).
     const differs =
-      /^\s*(bind |server |tcp-check send "AUTH |user operator insecure-password |tcp-request connection reject )/;
+      /^\s*(bind |server |source |tcp-check send "AUTH |user operator insecure-password |tcp-request connection reject )/;
     const compose = configLines(files['haproxy/haproxy.cfg']!).filter((l) => !differs.test(l));
     const extra = compose.filter((l) => !configLines(local).includes(l));
     assert.deepEqual(extra, [

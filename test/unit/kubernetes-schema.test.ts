@@ -183,6 +183,29 @@ describe('deploy/kubernetes/: kubectl kustomize and the Kubernetes schemas', () 
     }
   });
 
+  it('the TLS Ingress component adds the Ingress and turns on COOKIE_SECURE', needsKubectl, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ha-stack-kustomize-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        `resources: [${JSON.stringify(relative(dir, BASE))}]`,
+        `components: [${JSON.stringify(relative(dir, join(BASE, 'examples/tls-ingress')))}]`,
+        '',
+      ].join('\n'),
+    );
+    const objects = build(dir);
+    assert.equal(objects.filter((o) => o.kind === 'Ingress').length, 1);
+    const app = objects.find((o) => o.kind === 'Deployment') as K8sObject & {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+    assert.deepEqual(validate(app), []);
+    const env = app.spec.template.spec.containers[0]!.env.filter((e) => e.name === 'COOKIE_SECURE');
+    assert.deepEqual(env, [{ name: 'COOKIE_SECURE', value: 'true' }]);
+  });
+
   it('the examples: the Ingress passes its schema; the ServiceMonitor scrapes /metrics with the login', () => {
     const examples = Object.values(kubernetesExamples()).flat() as K8sObject[];
     const ingress = examples.find((o) => o.kind === 'Ingress')!;

@@ -243,14 +243,24 @@ describe('deploy/kubernetes/: every pod', () => {
       assert.deepEqual(p.spec.podSelector.matchLabels, { 'app.kubernetes.io/name': name });
       return p.spec.ingress.map((rule: Any) => ({
         from: (rule.from ?? ['anywhere'])
-          .map((f: Any) => (f === 'anywhere' ? f : f.podSelector.matchLabels['app.kubernetes.io/name']))
+          .map((f: Any) =>
+            f === 'anywhere'
+              ? f
+              : [
+                  f.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'],
+                  f.podSelector.matchLabels['app.kubernetes.io/name'],
+                ]
+                  .filter(Boolean)
+                  .join('/'),
+          )
           .sort(),
         ports: rule.ports.map((x: Any) => x.port),
       }));
     };
     assert.deepEqual(sources('redis'), [{ from: ['app', 'redis', 'sentinel'], ports: [6379] }]);
     assert.deepEqual(sources('sentinel'), [{ from: ['app', 'redis', 'sentinel'], ports: [26379] }]);
-    assert.deepEqual(sources('app'), [{ from: ['anywhere'], ports: [3001] }]);
+    // The app from the Ingress controller's pods alone: no other pod can forge X-Forwarded-For.
+    assert.deepEqual(sources('app'), [{ from: ['ingress-nginx/ingress-nginx'], ports: [3001] }]);
     assert.equal(policies.length, 4);
   });
 

@@ -195,7 +195,7 @@ describe('haproxy.cfg', () => {
   const t = defineTopology({ hosts: { 'app-1': 'web-1', 'redis-2': 'redis-replica-1' } });
   const local = renderHaproxyCfg(t, { target: 'local', password: 'pw' });
 
-  it('balances the apps with health checks, forwardfor and safe retries', () => {
+  it('balances the apps with health checks, the client address and safe retries', () => {
     for (const line of [
       'mode http',
       'timeout connect 2s',
@@ -203,7 +203,7 @@ describe('haproxy.cfg', () => {
       'timeout server 30s',
       'timeout http-keep-alive 10s',
       'bind 127.0.0.1:8080',
-      'option forwardfor',
+      'http-request set-header X-Forwarded-For %[src]',
       'balance roundrobin',
       'option httpchk GET /readyz',
       'http-check expect status 200',
@@ -240,7 +240,7 @@ describe('haproxy.cfg', () => {
     has(local, 'stick-table type ipv6 size 100k expire 30s store conn_cur');
     for (const front of ['frontend http', 'frontend operator']) {
       const lines = section(local, front);
-      const track = lines.indexOf('tcp-request connection track-sc0 src table per_address');
+      const track = lines.indexOf('tcp-request connection track-sc0 src,ipmask(32,64) table per_address');
       assert.ok(track >= 0, front);
       assert.equal(
         lines[track + 1],
@@ -266,7 +266,7 @@ describe('haproxy.cfg', () => {
         'unique-id-format %[uuid()]',
         'http-request set-header X-Request-Id %[unique-id]',
         'http-response set-header X-Request-Id %[unique-id]',
-        'option forwardfor',
+        'http-request set-header X-Forwarded-For %[src]',
       ])
         assert.ok(lines.includes(line), `${front}: ${line}`);
     }
@@ -300,7 +300,8 @@ describe('haproxy.cfg', () => {
     );
     for (const app of t.apps) {
       assert.ok(lines.includes(`use_backend metrics-${app.name} if { path /metrics/${app.name} }`));
-      assert.deepEqual(section(cfg, `backend metrics-${app.name}`).slice(0, 2), [
+      assert.deepEqual(section(cfg, `backend metrics-${app.name}`).slice(0, 3), [
+        'source 127.0.0.80',
         'http-request set-path /metrics',
         `server ${app.name} ${app.host}:${app.port}`,
       ]);

@@ -30,8 +30,10 @@ import {
 // ready, which is what HAProxy's checks did in compose.
 
 /**
- * The addresses whose X-Forwarded-For the app believes: the cluster's private ranges, where an
- * Ingress controller's pods live. Narrow it to the controller's pod range where that is known.
+ * The addresses whose X-Forwarded-For the app believes: the cluster's private ranges, where the
+ * Ingress controller's pods get their addresses (pod addresses are not known in advance). The app's
+ * NetworkPolicy lets in the controller's pods alone (kubernetes-policy.ts, FRONT), so no other pod
+ * can connect from these ranges; narrow them to the controller's pod range where that is known.
  */
 export const TRUST_PROXY = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16';
 
@@ -139,6 +141,30 @@ export function appAutoscaler(t: Topology): Obj {
 }
 
 export const appObjects = (t: Topology): Obj[] => [appService(), appDeployment(t), appAutoscaler(t)];
+
+/**
+ * Not in the base: a kustomize component with the TLS Ingress below, which also turns on
+ * COOKIE_SECURE (`Secure`, `__Host-` cookies) since TLS ends at the controller.
+ */
+export function tlsIngressComponent(): Obj {
+  return {
+    apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+    kind: 'Component',
+    resources: ['ingress.yaml'],
+    patches: [
+      {
+        target: { kind: 'Deployment', name: NAMES.app },
+        patch: JSON.stringify([
+          {
+            op: 'add',
+            path: '/spec/template/spec/containers/0/env/-',
+            value: { name: 'COOKIE_SECURE', value: 'true' },
+          },
+        ]),
+      },
+    ],
+  };
+}
 
 /** Not in the base: an Ingress needs a controller and a host name of the user's. */
 export function ingressExample(): Obj {

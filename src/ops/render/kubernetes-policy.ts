@@ -17,10 +17,21 @@ function policy(name: string, workload: Workload, ingress: Obj[]): Obj {
 }
 
 /**
+ * The front: the Ingress controller's pods (ingress-nginx as installed by its manifests and chart,
+ * the controller of examples/tls-ingress). The only peers of the app, and so the only ones whose
+ * X-Forwarded-For it is given to believe (TRUST_PROXY); another controller: change both selectors.
+ */
+export const FRONT = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+  podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+};
+
+/**
  * Nothing reaches a pod of the stack unless a policy below lets it: Redis only from the app, the
  * Sentinels and the other Redis nodes; the Sentinels only from the app (which asks them for the
- * master), Redis (whose start and pre-stop scripts ask them) and each other; the app from anywhere
- * (the Ingress controller, Prometheus). Egress is left open: DNS and the cluster's own services.
+ * master), Redis (whose start and pre-stop scripts ask them) and each other; the app only from the
+ * front (FRONT), so no other pod can send it a forged X-Forwarded-For. Egress is left open: DNS and
+ * the cluster's own services.
  */
 export function networkPolicies(): Obj[] {
   return [
@@ -39,7 +50,7 @@ export function networkPolicies(): Obj[] {
     policy(NAMES.sentinel, 'sentinel', [
       { from: from('app', 'redis', 'sentinel'), ports: [{ protocol: 'TCP', port: PORTS.sentinel }] },
     ]),
-    policy(NAMES.app, 'app', [{ ports: [{ protocol: 'TCP', port: PORTS.app }] }]),
+    policy(NAMES.app, 'app', [{ from: [FRONT], ports: [{ protocol: 'TCP', port: PORTS.app }] }]),
   ];
 }
 

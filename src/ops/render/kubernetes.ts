@@ -1,5 +1,5 @@
 import type { Topology } from '../topology.ts';
-import { appObjects, ingressExample, serviceMonitorExample } from './kubernetes-app.ts';
+import { appObjects, ingressExample, serviceMonitorExample, tlsIngressComponent } from './kubernetes-app.ts';
 import {
   CONFIG_MAPS,
   KUBERNETES_HEADER,
@@ -30,7 +30,7 @@ export function kubernetesResources(t: Topology = kubernetesTopology()): Record<
 
 /** Not in the base: they need a controller, a host name or CRDs of the user's. */
 export const kubernetesExamples = (): Record<string, Obj[]> => ({
-  'examples/ingress.yaml': [ingressExample()],
+  'examples/tls-ingress/ingress.yaml': [ingressExample()],
   'examples/servicemonitor.yaml': [serviceMonitorExample()],
 });
 
@@ -87,6 +87,7 @@ export function renderKubernetesFiles(t: Topology = kubernetesTopology()): Recor
   const yaml: Record<string, string> = {
     'kustomization.yaml': toYaml(kustomization(t)),
     'components/hard-anti-affinity/kustomization.yaml': toYaml(hardAntiAffinityComponent()),
+    'examples/tls-ingress/kustomization.yaml': toYaml(tlsIngressComponent()),
     'redis.conf': kubernetesRedisConf(t),
   };
   for (const [path, objects] of Object.entries({ ...kubernetesResources(t), ...kubernetesExamples() }))

@@ -4,7 +4,7 @@ import { haproxyStats, nodeState, redisBusy, sentinelView, upServers, withRedis 
 import { renderHaproxyCfg } from '../render/haproxy.ts';
 import { renderRedisConf } from '../render/redis.ts';
 import { renderSentinelConf } from '../render/sentinel.ts';
-import { appEnvironment, type RedisNode, type Topology } from '../topology.ts';
+import { appEnvironment, PROXY_SOURCE_ADDRESS, type RedisNode, type Topology } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
 import { reloadHaproxy } from './haproxy-admin.ts';
 import type { StartStep } from './healer.ts';
@@ -101,7 +101,7 @@ export class Starter {
         password: secrets.passwords.redis.app,
         sentinelPassword: view.sentinelPassword,
         sessionSecret: secrets.sessionSecret,
-        trustProxy: '127.0.0.1',
+        trustProxy: PROXY_SOURCE_ADDRESS,
         ...(this.withHaproxy ? { statsUrl: view.statsUrl } : {}),
       }),
       // With an operator front, the app reads HAProxy's stats and serves its operator views (topology,

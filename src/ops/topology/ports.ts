@@ -56,3 +56,10 @@ export function localAddress(name: string): string {
   const p = parse(name);
   return p && p.kind !== 'app' ? `127.0.0.${ADDRESS_BASE[p.kind] + p.n}` : '127.0.0.1';
 }
+
+/**
+ * Locally HAProxy connects to the apps from this loopback address of its own, and the apps believe
+ * `X-Forwarded-For` from it alone (TRUST_PROXY): a local client reaching an app's port directly
+ * comes from 127.0.0.1 and is counted by that address, whatever header it sends.
+ */
+export const PROXY_SOURCE_ADDRESS = '127.0.0.80';
