@@ -20,7 +20,7 @@ export const APP_KEY_PATTERNS = KEY_PATTERNS;
 
 /**
  * What the app sends (AUTH and HELLO need no permission): ioredis's connection set-up, INFO for
- * /readyz and the topology page, its stores (also from inside their Lua scripts), transactions
+ * /readyz and the topology page, its stores (also from inside their Redis functions), transactions
  * and the WAIT of a durable write.
  */
 const APP_COMMANDS = [
@@ -44,9 +44,11 @@ const APP_COMMANDS = [
   'hgetall',
   'hset',
   'hdel',
-  // EVAL; EVALSHA for a script defined once (never SCRIPT: nothing is loaded or flushed by hand).
-  'eval',
-  'evalsha',
+  // The functions of the library the operator loads (src/ha/functions.ts). Never EVAL, EVALSHA,
+  // SCRIPT or FUNCTION: the app runs no Lua of its own, so a compromised app cannot run a script
+  // that holds the node busy (a BUSY loop only SHUTDOWN NOSAVE ends) nor replace the library.
+  // Redis checks the keys the function touches against the patterns above, as for any command.
+  'fcall',
   'multi',
   'exec',
   'discard',

@@ -6,6 +6,7 @@ import { renderRedisConf } from '../render/redis.ts';
 import { renderSentinelConf } from '../render/sentinel.ts';
 import { appEnvironment, type RedisNode, type Topology } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
+import { loadFunctions } from './functions.ts';
 import { reloadHaproxy } from './haproxy-admin.ts';
 import type { StartStep } from './healer.ts';
 import type { LiveSecrets } from './live-secrets.ts';
@@ -60,6 +61,14 @@ export class Starter {
       signal,
       busy,
     );
+  }
+
+  /** The app's function library on the master: this version's code, or (`replace` false) only if missing. */
+  async loadFunctions(master: Addr, replace: boolean, signal?: AbortSignal): Promise<void> {
+    const { view, opts } = this.deps;
+    const loaded = await loadFunctions(master, view.login, { replace, timeoutMs: opts.timeoutMs, signal });
+    if (loaded && !replace)
+      opts.onEvent?.(`the function library was missing on ${master.host}:${master.port}: loaded it`);
   }
 
   /** `master` given: a first start on a freshly rendered config; else on the config as Sentinel rewrote it. */
@@ -198,7 +207,14 @@ export class Starter {
         waiting: () => step('waiting-for-failover'),
       });
       step('launching');
-      return this.startRedis(redis, target, signal);
+      await this.startRedis(redis, target, signal);
+      // A master that lost its data (every node restarted empty) has no library: the app would
+      // answer 503. The node itself is up either way: a refusal is reported, not a failed start.
+      if (target)
+        await this.loadFunctions(target, false, signal).catch((err: Error) =>
+          this.deps.opts.onEvent?.(`the function library could not be loaded: ${err.message}`),
+        );
+      return;
     }
     signal.throwIfAborted();
     step('launching');
