@@ -85,6 +85,7 @@ const SECRETS: StackSecrets = {
     haproxy: 'pw-ha',
   },
   sentinel: 'pw-sentinels',
+  sentinelReader: 'pw-reader',
 };
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim());

@@ -9,10 +9,50 @@ import { KEY_PATTERNS } from '../../ha/keys.ts';
 export const REDIS_USERS = ['app', 'replication', 'sentinel', 'operator', 'haproxy'] as const;
 export type RedisUser = (typeof REDIS_USERS)[number];
 
-/** A password for each ACL user, plus the Sentinels' own (`requirepass`, `sentinel-pass`). */
+/**
+ * A password for each ACL user, plus the Sentinels' own (`requirepass`, `sentinel-pass`: the
+ * `default` user of each Sentinel, which the Sentinels and the operator log in as) and that of the
+ * Sentinels' read-only user (SENTINEL_READER) the apps log in as.
+ */
 export interface StackSecrets {
   redis: Record<RedisUser, string>;
   sentinel: string;
+  sentinelReader: string;
+}
+
+/** The Sentinels' ACL user for clients that only need to find the master and follow failovers. */
+export const SENTINEL_READER = 'reader';
+
+/**
+ * What it may do on a Sentinel, in `ACL SETUSER` syntax: what ioredis sends to find the master and
+ * the replicas (`GET-MASTER-ADDR-BY-NAME`, `SENTINELS`, `REPLICAS`/`SLAVES`), what the topology page
+ * reads (`MASTER`, `INFO`) and the events it and the app follow (`SUBSCRIBE`/`PSUBSCRIBE`; a
+ * Sentinel publishes only its own events). Never `SENTINEL SET`, `MONITOR`, `REMOVE`, `FAILOVER`,
+ * `RESET`, `CONFIG`, `ACL` or `PUBLISH`: a compromised app cannot move or drop the master.
+ */
+export const SENTINEL_READER_RULES = [
+  '&*',
+  '-@all',
+  '+ping',
+  '+info',
+  '+quit',
+  '+client|setname',
+  '+subscribe',
+  '+psubscribe',
+  '+unsubscribe',
+  '+punsubscribe',
+  '+sentinel|get-master-addr-by-name',
+  '+sentinel|master',
+  '+sentinel|masters',
+  '+sentinel|replicas',
+  '+sentinel|slaves',
+  '+sentinel|sentinels',
+] as const;
+
+/** The reader's `user` line of sentinel.conf; `hashed` false takes the password as given (compose). */
+export function sentinelReaderLine(password: string, hashed: boolean): string {
+  const pass = hashed ? aclPasswordHash(password) : `>${password}`;
+  return `user ${SENTINEL_READER} on ${pass} ${SENTINEL_READER_RULES.join(' ')}`;
 }
 
 /** The web app's keys: the patterns derived from the key names in src/ha/keys.ts. */

@@ -26,6 +26,7 @@ export function renderLocalFiles(
       dir: dir(sentinel.name),
       authPass: s?.redis.sentinel,
       requirePass: s?.sentinel,
+      readerPass: s?.sentinelReader,
     });
   return files;
 }

@@ -1,4 +1,5 @@
 import type { SentinelNode, Topology } from '../topology.ts';
+import { sentinelReaderLine } from './acl.ts';
 
 export interface SentinelRenderOptions {
   dir: string;
@@ -9,6 +10,8 @@ export interface SentinelRenderOptions {
    * (`requirepass`, `sentinel sentinel-pass`).
    */
   requirePass: string | undefined;
+  /** The password of the read-only user the apps log in as (acl.ts, SENTINEL_READER). */
+  readerPass?: string | undefined;
   /** The master to monitor (the topology's initial master unless Sentinels already elected another). */
   master?: { host: string; port: number } | undefined;
   /** Compose: Sentinels and nodes are known by host name. */
@@ -47,5 +50,7 @@ export function renderSentinelConf(t: Topology, node: SentinelNode, opts: Sentin
     lines.push(`sentinel auth-user ${m} sentinel`, `sentinel auth-pass ${m} ${opts.authPass}`);
   if (opts.requirePass)
     lines.push(`requirepass ${opts.requirePass}`, `sentinel sentinel-pass ${opts.requirePass}`);
+  // Compose's entrypoint has the password only: it writes it as given; locally only its hash.
+  if (opts.readerPass) lines.push(sentinelReaderLine(opts.readerPass, !opts.hostnames));
   return `${lines.join('\n')}\n`;
 }

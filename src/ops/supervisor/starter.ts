@@ -83,6 +83,7 @@ export class Starter {
         dir,
         authPass: secrets.passwords.redis.sentinel,
         requirePass: view.sentinelPassword,
+        readerPass: secrets.passwords.sentinelReader,
         master,
       });
       writeFileSync(conf, text, { mode: 0o600 });
@@ -106,7 +107,7 @@ export class Starter {
       ...appEnvironment(this.topology, app, {
         listen: app.host,
         password: secrets.passwords.redis.app,
-        sentinelPassword: view.sentinelPassword,
+        sentinelPassword: secrets.passwords.sentinelReader,
         sessionSecret: secrets.sessionSecret,
         trustProxy: '127.0.0.1',
         ...(this.withHaproxy ? { statsUrl: view.statsUrl } : {}),
