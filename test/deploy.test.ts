@@ -57,6 +57,7 @@ const DUMMY = {
   REDIS_OPERATOR_PASSWORD: 'dummy-operator-password-0123456789',
   REDIS_HAPROXY_PASSWORD: 'dummy-haproxy-password-0123456789',
   SENTINEL_PASSWORD: 'dummy-sentinel-password-0123456789',
+  SENTINEL_READER_PASSWORD: 'dummy-sentinel-reader-password-0123456789',
   SESSION_SECRET: 'dummy-session-secret-0123456789abcdef0123456789',
   HAPROXY_OPERATOR_PASSWORD: 'dummy-operator-front-password-0123456789',
 };
@@ -422,6 +423,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
       dir,
       authPass: DUMMY.REDIS_SENTINEL_USER_PASSWORD,
       requirePass: DUMMY.SENTINEL_PASSWORD,
+      readerPass: DUMMY.SENTINEL_READER_PASSWORD,
       hostnames: true,
     });
     assert.deepEqual(configLines(written), configLines(rendered));
@@ -456,6 +458,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
   const passwords = {
     SENTINEL_PASSWORD: DUMMY.SENTINEL_PASSWORD,
     REDIS_SENTINEL_USER_PASSWORD: DUMMY.REDIS_SENTINEL_USER_PASSWORD,
+    SENTINEL_READER_PASSWORD: DUMMY.SENTINEL_READER_PASSWORD,
   };
 
   it('defaults to quorum 2 and the topology timings without the variables', async () => {

@@ -100,6 +100,8 @@ export class FakeRedis {
   /** The functions called (FCALL), each with the script body it runs. */
   evals: { name: string; script: string; numKeys: number; args: unknown[] }[] = [];
   evalReply: unknown = null;
+  /** False: as a master whose function library was never loaded. */
+  libraryLoaded = true;
   /** Errors that `exec` reports for the commands of a transaction, by position. */
   execErrors: (Error | null)[] = [];
   execReturnsNull = false;
@@ -161,7 +163,7 @@ export class FakeRedis {
   async call(command: string, name: string, numKeys: number, ...args: unknown[]) {
     if (command !== 'FCALL') throw new Error(`FakeRedis: unexpected ${command}`);
     const script = (FUNCTIONS as Record<string, string>)[name];
-    if (script === undefined) throw new Error('ERR Function not found');
+    if (script === undefined || !this.libraryLoaded) throw new Error('ERR Function not found');
     this.evals.push({ name, script, numKeys, args });
     return this.evalReply;
   }

@@ -35,7 +35,6 @@ export const SENTINEL_READER_RULES = [
   '-@all',
   '+ping',
   '+info',
-  '+quit',
   '+client|setname',
   '+subscribe',
   '+psubscribe',
