@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { REDIS_USERS } from '../src/ops/render/acl.ts';
+import { REDIS_USERS, sentinelReaderLine } from '../src/ops/render/acl.ts';
 import { composeDocument, composeTopology, USER_PASSWORD_VARIABLES } from '../src/ops/render/compose.ts';
 import { renderSentinelConf } from '../src/ops/render/sentinel.ts';
 import { freePort } from '../src/ops/supervisor/ports.ts';
@@ -518,6 +518,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
       'sentinel auth-pass mymaster old-password',
       'user default on sanitize-payload #0123 ~* &* +@all',
       'sentinel sentinel-pass old-password',
+      'user reader on #0123 resetchannels &* -@all +ping',
     ];
     writeFileSync(
       join(dir, 'sentinel.conf'),
@@ -532,6 +533,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
       `sentinel auth-pass mymaster ${DUMMY.REDIS_SENTINEL_USER_PASSWORD}`,
       `requirepass ${DUMMY.SENTINEL_PASSWORD}`,
       `sentinel sentinel-pass ${DUMMY.SENTINEL_PASSWORD}`,
+      sentinelReaderLine(DUMMY.SENTINEL_READER_PASSWORD, false),
     ]);
     assert.equal(statSync(join(dir, 'sentinel.conf')).mode & 0o077, 0, 'only its owner reads the passwords');
   });
