@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { REDIS_USERS } from '../src/ops/render/acl.ts';
+import { REDIS_USERS, sentinelReaderLine } from '../src/ops/render/acl.ts';
 import {
   composeDocument,
   composeTopology,
@@ -62,6 +62,7 @@ const DUMMY = {
   REDIS_OPERATOR_PASSWORD: 'dummy-operator-password-0123456789',
   REDIS_HAPROXY_PASSWORD: 'dummy-haproxy-password-0123456789',
   SENTINEL_PASSWORD: 'dummy-sentinel-password-0123456789',
+  SENTINEL_READER_PASSWORD: 'dummy-sentinel-reader-password-0123456789',
   SESSION_SECRET: 'dummy-session-secret-0123456789abcdef0123456789',
   HAPROXY_OPERATOR_PASSWORD: 'dummy-operator-front-password-0123456789',
 };
@@ -430,6 +431,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
       dir,
       authPass: DUMMY.REDIS_SENTINEL_USER_PASSWORD,
       requirePass: DUMMY.SENTINEL_PASSWORD,
+      readerPass: DUMMY.SENTINEL_READER_PASSWORD,
       hostnames: true,
     });
     assert.deepEqual(configLines(written), configLines(rendered));
@@ -464,6 +466,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
   const passwords = {
     SENTINEL_PASSWORD: DUMMY.SENTINEL_PASSWORD,
     REDIS_SENTINEL_USER_PASSWORD: DUMMY.REDIS_SENTINEL_USER_PASSWORD,
+    SENTINEL_READER_PASSWORD: DUMMY.SENTINEL_READER_PASSWORD,
   };
 
   it('defaults to quorum 2 and the topology timings without the variables', async () => {
@@ -523,6 +526,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
       'sentinel auth-pass mymaster old-password',
       'user default on sanitize-payload #0123 ~* &* +@all',
       'sentinel sentinel-pass old-password',
+      'user reader on #0123 resetchannels &* -@all +ping',
     ];
     writeFileSync(
       join(dir, 'sentinel.conf'),
@@ -537,6 +541,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
       `sentinel auth-pass mymaster ${DUMMY.REDIS_SENTINEL_USER_PASSWORD}`,
       `requirepass ${DUMMY.SENTINEL_PASSWORD}`,
       `sentinel sentinel-pass ${DUMMY.SENTINEL_PASSWORD}`,
+      sentinelReaderLine(DUMMY.SENTINEL_READER_PASSWORD, false),
     ]);
     assert.equal(statSync(join(dir, 'sentinel.conf')).mode & 0o077, 0, 'only its owner reads the passwords');
   });

@@ -211,8 +211,9 @@ describe('ha-stack rotate', () => {
     const r = await stack.rotate('sentinel-password');
     assertAllOk(await read.stop());
     assert.deepEqual(r.restarted, ['app-1', 'app-2']);
+    // The apps log in to the Sentinels as their read-only user: the Sentinels' own password is not theirs.
     for (const name of ['app-1', 'app-2'])
-      assert.equal(processEnv(stack, name)['REDIS_SENTINEL_PASSWORD'], stack.sentinelPassword, name);
+      assert.equal(processEnv(stack, name)['REDIS_SENTINEL_PASSWORD'], stack.secrets.sentinelReader, name);
     for (const u of ['replication', 'sentinel', 'operator'] as const) {
       assert.notEqual(stack.secrets.redis[u], before[u], u);
       assert.equal(

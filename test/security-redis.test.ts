@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { alarms } from '../src/app/operator/topology/snapshot.ts';
+import { LIBRARY_CODE } from '../src/app/stores/functions.ts';
+import { hasLibrary } from '../src/ha/functions.ts';
 import { memoryAlarm } from '../src/ha/info.ts';
 import { haproxyStats, nodeState, type RedisLogin, upServers, withRedis } from '../src/ha/probes.ts';
 import { REDIS_USERS, type RedisUser } from '../src/ops/render/acl.ts';
@@ -76,15 +78,14 @@ describe('Redis ACL users', () => {
     assert.equal(await call('app', 'SET', 'cart:{probe@example.org}', 'x'), 'OK');
     assert.equal(await call('app', 'GET', 'cart:{probe@example.org}'), 'x');
     assert.equal(await call('app', 'DEL', 'cart:{probe@example.org}'), 1);
-    assert.equal(await call('app', 'EVAL', "return redis.call('EXISTS', KEYS[1])", 1, 'user:{probe}'), 0);
+    // The library's functions, not Lua of its own (test/security-privilege.test.ts).
+    assert.equal(await call('app', 'FCALL', 'ensure_generation', 1, 'user:{probe}', 'g'), null);
+    await refused('app', 'EVAL', "return redis.call('EXISTS', KEYS[1])", 1, 'user:{probe}');
     assert.match(String(await call('app', 'INFO', 'replication')), /role:master/);
     await refused('app', 'GET', 'other:key');
     await refused('app', 'SET', 'config', '1');
-    // A script runs with its caller's permissions.
-    await assert.rejects(
-      call('app', 'EVAL', "return redis.call('GET', KEYS[1])", 1, 'other:key'),
-      /NOPERM|permissions/,
-    );
+    // A function runs with its caller's permissions.
+    await assert.rejects(call('app', 'FCALL', 'reserve_one', 1, 'other:key', 10, 60), /NOPERM|permissions/);
     await refused('app', 'CONFIG', 'GET', 'maxmemory');
     await refused('app', 'CONFIG', 'SET', 'maxmemory', '0');
     await refused('app', 'FLUSHALL');
@@ -343,7 +344,7 @@ describe('run directory', () => {
 });
 
 describe('a restart from the AOF', () => {
-  it('keeps what transactions and scripts wrote (Redis loads the AOF as the default user)', async () => {
+  it('keeps what transactions and functions wrote, and the library (Redis loads the AOF as the default user)', async () => {
     const dir = tempDir('aof');
     const t = defineTopology();
     const users = Object.fromEntries(REDIS_USERS.map((u) => [u, `${u}-password`])) as Record<
@@ -378,24 +379,23 @@ describe('a restart from the AOF', () => {
       }
     };
     await run(async () => {
+      // The stack's functions step loads the library as the operator; the app calls it.
+      await (await client('operator')).call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY_CODE);
       const app = await client('app');
       await app.set('rl:n', '5');
-      // As the app's stores do: a script, and a transaction.
-      await app.eval(
-        "redis.call('DECR', KEYS[1]); redis.call('SET', KEYS[2], 'x'); return 1",
-        2,
-        'rl:n',
-        'rl:m',
-      );
+      // As the app's stores do: functions, and a transaction.
+      await app.call('FCALL', 'login_succeeded', 3, 'rl:z', 'rl:n', 'rl:k');
+      await app.call('FCALL', 'reserve_one', 1, 'rl:m', 10, 60);
       await app.multi().set('sess:t', 'y').hset('cart:{t}', 'p', '1').exec();
     });
     await run(async () => {
       const op = await client('operator');
       assert.deepEqual(
         [await op.get('rl:n'), await op.get('rl:m'), await op.get('sess:t'), await op.hget('cart:{t}', 'p')],
-        ['4', 'x', 'y', '1'],
+        ['4', '1', 'y', '1'],
       );
       assert.deepEqual(await op.call('ACL', 'LOG'), [], 'nothing of the AOF was refused');
+      assert.ok(await hasLibrary(op), 'the function library is kept in the AOF');
     });
   });
 });

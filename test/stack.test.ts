@@ -24,7 +24,7 @@ function standInApp(): string[] {
   writeFileSync(
     file,
     `import { createServer } from 'node:http';
-const names = ['HOST', 'PORT', 'INSTANCE_ID', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD', 'TRUST_PROXY', 'SESSION_SECRET', 'HA_STACK_STATE_FILE'];
+const names = ['HOST', 'PORT', 'INSTANCE_ID', 'REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD', 'TRUST_PROXY', 'SESSION_SECRET', 'HA_STACK_STATE_FILE'];
 createServer((req, res) => {
   res.setHeader('x-instance', process.env.INSTANCE_ID);
   if (req.url === '/env') return res.end(JSON.stringify(Object.fromEntries(names.map((n) => [n, process.env[n]]))));
@@ -187,10 +187,15 @@ describe('the supervisor', () => {
         [env['INSTANCE_ID'], env['REDIS_SENTINELS'], env['REDIS_MASTER_NAME']],
         ['app-1', sentinels.join(','), 'mymaster'],
       );
-      // The app logs in as its own ACL user, and to the Sentinels with their password.
+      // The app logs in as its own ACL user, and to the Sentinels as their read-only user.
       assert.deepEqual(
-        [env['REDIS_USERNAME'], env['REDIS_PASSWORD'], env['REDIS_SENTINEL_PASSWORD']],
-        ['app', s.secrets.redis.app, s.sentinelPassword],
+        [
+          env['REDIS_USERNAME'],
+          env['REDIS_PASSWORD'],
+          env['REDIS_SENTINEL_USERNAME'],
+          env['REDIS_SENTINEL_PASSWORD'],
+        ],
+        ['app', s.secrets.redis.app, 'reader', s.secrets.sentinelReader],
       );
       // X-Forwarded-For is believed from HAProxy's own source address only.
       assert.equal(env['TRUST_PROXY'], PROXY_SOURCE_ADDRESS);

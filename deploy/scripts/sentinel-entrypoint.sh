@@ -6,6 +6,8 @@
 #   MASTER_NAME, MASTER_HOST, MASTER_PORT, SENTINEL_PORT, SENTINEL_ANNOUNCE_HOST, SENTINEL_DIR (default /data)
 #   SENTINEL_PASSWORD             the Sentinels' own password (requirepass, sentinel-pass)
 #   REDIS_SENTINEL_USER_PASSWORD  password of the Redis ACL user "sentinel" (sentinel auth-user/auth-pass)
+#   SENTINEL_READER_PASSWORD      password of this Sentinel's read-only user "reader", which the apps
+#                                 log in as (find the master, follow failovers; never reconfigure)
 #   (each password also as <NAME>_FILE; required, at least 32 characters of [A-Za-z0-9._~+/=-])
 # A config already in SENTINEL_DIR is kept: Sentinel rewrites it with what it learned (the current
 # master, the other Sentinels, the epoch), and a restart must not forget that. Its password lines
@@ -40,6 +42,9 @@ DIR="${SENTINEL_DIR:-/data}"
 
 SENTINEL_PASS="$(password SENTINEL_PASSWORD)"
 AUTH_PASS="$(password REDIS_SENTINEL_USER_PASSWORD)"
+READER_PASS="$(password SENTINEL_READER_PASSWORD)"
+# The same rules as SENTINEL_READER_RULES in src/ops/render/acl.ts (test/deploy.test.ts).
+READER_RULES="&* -@all +ping +info +client|setname +subscribe +psubscribe +unsubscribe +punsubscribe +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|slaves +sentinel|sentinels"
 
 # The password lines, last in the file as in renderSentinelConf.
 secrets() {
@@ -47,6 +52,7 @@ secrets() {
   echo "sentinel auth-pass $NAME $AUTH_PASS"
   echo "requirepass $SENTINEL_PASS"
   echo "sentinel sentinel-pass $SENTINEL_PASS"
+  echo "user reader on >$READER_PASS $READER_RULES"
 }
 
 CONF="$DIR/sentinel.conf"
@@ -57,7 +63,7 @@ umask 077
 if [ -s "$CONF" ] && grep -q "^sentinel monitor $NAME " "$CONF"; then
   echo "sentinel-entrypoint: keeping $CONF (what this Sentinel learned survives a restart)" >&2
   # Sentinel's own rewrite keeps the default user's password as a "user default" line.
-  grep -Ev '^(requirepass|user default|sentinel (auth-user|auth-pass|sentinel-user|sentinel-pass)) ' "$CONF" \
+  grep -Ev '^(requirepass|user (default|reader)|sentinel (auth-user|auth-pass|sentinel-user|sentinel-pass)) ' "$CONF" \
     > "$CONF.tmp" || true
   secrets >> "$CONF.tmp"
   mv "$CONF.tmp" "$CONF"

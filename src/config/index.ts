@@ -27,7 +27,8 @@ export function strongSecret(name: string, value: string | undefined, appEnv: st
   return value;
 }
 
-function readRedis(env: Env): RedisConfig {
+/** The Redis part of the configuration alone (what the functions loader needs). */
+export function readRedis(env: Env = process.env): RedisConfig {
   const get = reader(env, REDIS_SETTINGS);
   const sentinels = get('REDIS_SENTINELS');
   let target: RedisTarget;
@@ -46,6 +47,7 @@ function readRedis(env: Env): RedisConfig {
     target,
     username: get('REDIS_USERNAME'),
     password: get('REDIS_PASSWORD'),
+    sentinelUsername: get('REDIS_SENTINEL_USERNAME'),
     sentinelPassword: get('REDIS_SENTINEL_PASSWORD'),
     waitReplicas: get('REDIS_WAIT_REPLICAS') ?? (target.kind === 'sentinel' ? 1 : 0),
     waitTimeoutMs: get('REDIS_WAIT_TIMEOUT_MS'),

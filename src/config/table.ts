@@ -185,9 +185,13 @@ export const REDIS_SETTINGS = {
     secret: true,
     help: 'password of that user (of `default`, i.e. `requirepass`, without `REDIS_USERNAME`)',
   }),
+  REDIS_SENTINEL_USERNAME: text({
+    defaultText: 'the `default` user',
+    help: "the Sentinels' ACL user the app logs in as (`reader` in the local stack, compose and Kubernetes: it may find the master and follow failovers, never reconfigure a Sentinel); unset, the `default` user",
+  }),
   REDIS_SENTINEL_PASSWORD: text({
     secret: true,
-    help: 'password of the Sentinels (their `requirepass`), if they have one',
+    help: 'password of that user on the Sentinels (of `default`, i.e. their `requirepass`, without `REDIS_SENTINEL_USERNAME`), if they have one',
   }),
   REDIS_WAIT_REPLICAS: integer({
     min: 0,

@@ -25,6 +25,8 @@ export interface RedisConfig {
   /** The ACL user to log in as; unset: the `default` user (a Redis without ACL users). */
   username: string | undefined;
   password: string | undefined;
+  /** The Sentinels' ACL user to log in as; unset: their `default` user. */
+  sentinelUsername?: string | undefined;
   sentinelPassword: string | undefined;
   /** Replicas that must confirm a write before it is acknowledged (WAIT n). */
   waitReplicas: number;

@@ -41,6 +41,7 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     sentinels: config.target.sentinels,
     name: config.target.masterName,
     role: role === 'master' ? 'master' : 'slave',
+    sentinelUsername: config.sentinelUsername,
     sentinelPassword: config.sentinelPassword,
     sentinelRetryStrategy: (attempt) => retryDelay(attempt),
     sentinelCommandTimeout: config.connectTimeoutMs,

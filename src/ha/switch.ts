@@ -22,6 +22,7 @@ export function parseSwitch(message: string, masterName: string): Switch | null 
 export interface WatchOptions {
   sentinels: { host: string; port: number }[];
   masterName: string;
+  sentinelUsername?: string | undefined;
   sentinelPassword?: string | undefined;
   connectTimeoutMs?: number;
   /**
@@ -40,6 +41,7 @@ export class SwitchWatcher {
       const sub = new Redis({
         host: s.host,
         port: s.port,
+        username: opts.sentinelUsername,
         password: opts.sentinelPassword,
         connectionName: 'switch-watcher',
         connectTimeout: opts.connectTimeoutMs ?? 1000,
@@ -79,6 +81,7 @@ export class SwitchWatcher {
         ? {
             sentinels: t.sentinels,
             masterName: t.masterName,
+            sentinelUsername: config.sentinelUsername,
             sentinelPassword: config.sentinelPassword,
             connectTimeoutMs: config.connectTimeoutMs,
             onError,

@@ -19,7 +19,7 @@ export function whyDown(err: unknown): string {
   return (e?.message ?? String(err)).slice(0, 80);
 }
 
-/** An ACL user and its password (a Sentinel takes a password alone). */
+/** An ACL user and its password (without a user: `default`, e.g. a Sentinel's `requirepass`). */
 export interface Login {
   username?: string | undefined;
   password: string | undefined;
@@ -122,12 +122,12 @@ export class SentinelWatch {
   constructor(
     host: string,
     port: number,
-    password: string | undefined,
+    login: Login,
     timeoutMs: number,
     onEvent: (type: string, message: string) => void,
   ) {
-    this.client = new WatchClient(host, port, { password }, timeoutMs);
-    this.events = new WatchClient(host, port, { password }, timeoutMs).redis;
+    this.client = new WatchClient(host, port, login, timeoutMs);
+    this.events = new WatchClient(host, port, login, timeoutMs).redis;
     this.events.on('pmessage', (_pattern: string, channel: string, message: string) => {
       if (!channel.startsWith('__')) onEvent(channel, message);
     });

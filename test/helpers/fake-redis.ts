@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { FUNCTIONS } from '../../src/app/stores/functions.ts';
 import type { RedisLayer } from '../../src/ha/index.ts';
 import type { MasterLink } from '../../src/ha/links.ts';
 
@@ -96,8 +97,11 @@ export class FakeRedis {
   strings = new Map<string, { value: string; ttl?: number }>();
   hashes = new Map<string, Map<string, string>>();
   log: unknown[][] = [];
-  evals: { script: string; numKeys: number; args: unknown[] }[] = [];
+  /** The functions called (FCALL), each with the script body it runs. */
+  evals: { name: string; script: string; numKeys: number; args: unknown[] }[] = [];
   evalReply: unknown = null;
+  /** False: as a master whose function library was never loaded. */
+  libraryLoaded = true;
   /** Errors that `exec` reports for the commands of a transaction, by position. */
   execErrors: (Error | null)[] = [];
   execReturnsNull = false;
@@ -155,8 +159,12 @@ export class FakeRedis {
     for (const f of fields) this.hashes.get(key)?.delete(f);
     return fields.length;
   }
-  async eval(script: string, numKeys: number, ...args: unknown[]) {
-    this.evals.push({ script, numKeys, args });
+  /** FCALL of a library function: logged with the body it runs (the stores' registry), as a script. */
+  async call(command: string, name: string, numKeys: number, ...args: unknown[]) {
+    if (command !== 'FCALL') throw new Error(`FakeRedis: unexpected ${command}`);
+    const script = (FUNCTIONS as Record<string, string>)[name];
+    if (script === undefined || !this.libraryLoaded) throw new Error('ERR Function not found');
+    this.evals.push({ name, script, numKeys, args });
     return this.evalReply;
   }
   multi() {

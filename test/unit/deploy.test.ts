@@ -130,6 +130,7 @@ describe('deploy/compose.yaml', () => {
     assert.deepEqual(Object.keys(services).sort(), [
       'app-1',
       'app-2',
+      'functions',
       'haproxy',
       'redis-master',
       'redis-replica-1',
@@ -157,10 +158,35 @@ describe('deploy/compose.yaml', () => {
       assert.ok(at(s) < at('app-1') && at(s) < at('app-2') && at(s) < at('redisinsight'));
     }
     assert.ok(at('app-1') < at('haproxy') && at('app-2') < at('haproxy'));
+    // The app's Redis functions are loaded (a one-shot, as the operator) before any app starts.
+    for (const s of ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3'])
+      assert.ok(at(s) < at('functions'));
+    assert.ok(at('functions') < at('app-1') && at('functions') < at('app-2'));
+    assert.deepEqual(svc('functions').command, ['node', 'dist/app/load-functions.js']);
+    const fnEnv = (svc('functions') as unknown as { environment: Record<string, string> }).environment;
+    assert.equal(fnEnv['REDIS_USERNAME'], 'operator');
+    assert.equal(fnEnv['REDIS_SENTINEL_USERNAME'], 'reader');
+    for (const a of ['app-1', 'app-2']) {
+      const appEnv = (svc(a) as unknown as { environment: Record<string, string> }).environment;
+      assert.ok(
+        !Object.values(appEnv).some((v) => v.includes('REDIS_OPERATOR_PASSWORD')),
+        `${a}: no operator password`,
+      );
+      assert.ok(
+        !Object.values(appEnv).some((v) => /\$\{SENTINEL_PASSWORD/.test(v)),
+        `${a}: no Sentinel password`,
+      );
+      assert.equal(appEnv['REDIS_SENTINEL_USERNAME'], 'reader');
+      assert.match(appEnv['REDIS_SENTINEL_PASSWORD']!, /SENTINEL_READER_PASSWORD/);
+    }
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     for (const [name, s] of Object.entries(services)) {
       assert.ok(s.restart, `${name} has no restart policy`);
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
+        if (dep === 'functions') {
+          assert.equal(condition, 'service_completed_successfully', `${name} -> ${dep}`);
+          continue;
+        }
         assert.equal(condition, 'service_healthy', `${name} -> ${dep}`);
         // A service built from the Dockerfile gets the image's HEALTHCHECK.
         assert.ok(svc(dep).healthcheck || (svc(dep).build && /^HEALTHCHECK /m.test(dockerfile)), dep);
@@ -279,6 +305,7 @@ describe('deploy/compose.yaml: who can reach what', () => {
       redisinsight: 'node',
       'app-1': 'node',
       'app-2': 'node',
+      functions: 'node',
     };
     for (const [name, s] of Object.entries(services)) {
       const user = (s as { user?: string }).user;

@@ -113,6 +113,7 @@ describe('deploy/kubernetes/: kubectl kustomize and the Kubernetes schemas', () 
         'ConfigMap',
         'Deployment',
         'HorizontalPodAutoscaler',
+        'Job',
         'NetworkPolicy',
         'PodDisruptionBudget',
         'Service',

@@ -233,7 +233,7 @@ describe('deploy/kubernetes/: every pod', () => {
       assert.deepEqual(find('PodDisruptionBudget', w.metadata.name).spec.selector, w.spec.selector);
   });
 
-  it('NetworkPolicies: nothing comes in unless allowed; only the app, Sentinels and Redis reach Redis', () => {
+  it('NetworkPolicies: nothing comes in unless allowed; only the app, the functions Job, Sentinels and Redis reach Redis', () => {
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
     const deny = policies.find((p) => !p.spec.ingress);
     assert.deepEqual(deny.spec.podSelector.matchLabels, { 'app.kubernetes.io/part-of': PART_OF });
@@ -257,8 +257,10 @@ describe('deploy/kubernetes/: every pod', () => {
         ports: rule.ports.map((x: Any) => x.port),
       }));
     };
-    assert.deepEqual(sources('redis'), [{ from: ['app', 'redis', 'sentinel'], ports: [6379] }]);
-    assert.deepEqual(sources('sentinel'), [{ from: ['app', 'redis', 'sentinel'], ports: [26379] }]);
+    assert.deepEqual(sources('redis'), [{ from: ['app', 'functions', 'redis', 'sentinel'], ports: [6379] }]);
+    assert.deepEqual(sources('sentinel'), [
+      { from: ['app', 'functions', 'redis', 'sentinel'], ports: [26379] },
+    ]);
     // The app from the Ingress controller's pods alone: no other pod can forge X-Forwarded-For.
     assert.deepEqual(sources('app'), [{ from: ['ingress-nginx/ingress-nginx'], ports: [3001] }]);
     assert.equal(policies.length, 4);

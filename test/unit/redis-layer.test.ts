@@ -364,7 +364,9 @@ describe('NodeWatch and SentinelWatch', () => {
       return undefined;
     };
     const events: string[] = [];
-    const w = new SentinelWatch('127.0.0.1', s.port, 'spw', 2000, (t, m) => events.push(`${t} ${m}`));
+    const w = new SentinelWatch('127.0.0.1', s.port, { password: 'spw' }, 2000, (t, m) =>
+      events.push(`${t} ${m}`),
+    );
     try {
       const b = await w.belief('mymaster');
       assert.equal(b.tilt, true);

@@ -7,6 +7,7 @@ import {
   aclPasswordHash,
   DEFAULT_USER,
   REDIS_USERS,
+  SENTINEL_READER_RULES,
 } from '../../src/ops/render/acl.ts';
 import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
 import { renderRedisConf } from '../../src/ops/render/redis.ts';
@@ -138,8 +139,16 @@ describe('redis.conf', () => {
       'acl',
       'replicaof',
       'slaveof',
+      // No Lua of its own: it calls the functions the operator loads (FCALL), nothing else.
+      'eval',
+      'evalsha',
+      'eval_ro',
+      'evalsha_ro',
+      'function',
+      'fcall_ro',
     ])
       assert.ok(!app.some((r) => r.startsWith(`+${cmd}`) || r.startsWith('+@')), `app may run ${cmd}`);
+    assert.ok(app.includes('+fcall'));
     assert.deepEqual(ACL_RULES.haproxy, ['-@all', '+ping', '+info', '+quit']);
     assert.deepEqual(ACL_RULES.replication, ['-@all', '+psync', '+replconf', '+ping']);
   });
@@ -179,6 +188,30 @@ describe('sentinel.conf', () => {
       'sentinel sentinel-pass spw',
     ])
       has(conf, line);
+  });
+
+  it("has the apps' read-only user: only the hash of its password locally, the password as given in compose", () => {
+    const rules = SENTINEL_READER_RULES.join(' ');
+    const opts = { dir: '/s', authPass: 'pw', requirePass: 'spw', readerPass: 'rpw' };
+    const local = renderSentinelConf(t, t.sentinels[0]!, opts);
+    has(local, `user reader on ${aclPasswordHash('rpw')} ${rules}`);
+    hasNot(local, /rpw/);
+    has(renderSentinelConf(t, t.sentinels[0]!, { ...opts, hostnames: true }), `user reader on >rpw ${rules}`);
+    // Finding the master and following failovers; never reconfiguring a Sentinel.
+    for (const r of [
+      '+sentinel|get-master-addr-by-name',
+      '+sentinel|replicas',
+      '+sentinel|sentinels',
+      '+subscribe',
+    ])
+      assert.ok(SENTINEL_READER_RULES.includes(r as never), r);
+    assert.equal(SENTINEL_READER_RULES[1], '-@all');
+    for (const r of SENTINEL_READER_RULES)
+      assert.doesNotMatch(
+        r,
+        /\+@|\+sentinel$|\|(set|remove|monitor|failover|reset|config|flushconfig)$|acl|publish/,
+        r,
+      );
   });
 
   it('has no password line without passwords, and the same monitor line on every Sentinel', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CartStore, cartFromHash } from '../../src/app/stores/carts.ts';
+import { FUNCTIONS } from '../../src/app/stores/functions.ts';
 import {
   AttemptLimiter,
   loginRefusalMessage,
@@ -9,6 +10,8 @@ import {
 } from '../../src/app/stores/limits.ts';
 import { SessionStore } from '../../src/app/stores/sessions.ts';
 import { UserStore } from '../../src/app/stores/users.ts';
+import { FUNCTION_LIBRARY, FunctionMissingError, libraryCode } from '../../src/ha/functions.ts';
+import { UnavailableError } from '../../src/ha/index.ts';
 import { keys } from '../../src/ha/keys.ts';
 import { newGeneration, sessionValid } from '../../src/ha/session.ts';
 import { fakeLayer } from '../helpers/fake-redis.ts';
@@ -402,6 +405,38 @@ describe('limits helpers', () => {
       loginRefusalMessage({ reason: 'email', waitSeconds: 2 }),
       'this account has had many failed logins from elsewhere, so each attempt must wait a while: wait 2 s and try again',
     );
+  });
+});
+
+describe('Redis functions', () => {
+  it('every script is a function of the library, called by name; a missing library is a 503, not a crash', async () => {
+    const code = libraryCode(FUNCTION_LIBRARY, FUNCTIONS);
+    assert.match(code, new RegExp(`^#!lua name=${FUNCTION_LIBRARY}\n`));
+    for (const [name, body] of Object.entries(FUNCTIONS)) {
+      assert.ok(
+        code.includes(`redis.register_function('${name}', function(KEYS, ARGV)\n${body.trim()}\nend)`),
+        name,
+      );
+    }
+    const { r, redis } = fakeLayer();
+    r.evalReply = 1;
+    await new UserStore(redis).create('a@b.co', 'H', 'g1');
+    await new AttemptLimiter(
+      redis,
+      { perPair: 5, perAddress: 50, slowdownAfter: 10, slowdownMaxSeconds: 4, windowSeconds: 900 },
+      { perAddress: 3, windowSeconds: 60 },
+    ).loginSucceeded('a@b.co', 'ip');
+    assert.deepEqual(
+      r.evals.map((e) => e.name),
+      ['create_user', 'login_succeeded'],
+    );
+    r.libraryLoaded = false;
+    const err = await new UserStore(redis).create('a@b.co', 'H', 'g1').catch((e: unknown) => e);
+    assert.ok(err instanceof FunctionMissingError);
+    assert.ok(err instanceof UnavailableError, 'answered 503');
+    assert.match(err.message, /create_user is missing: the library hastack_v1 is not loaded/);
+    assert.throws(() => libraryCode('bad name', {}), /bad library name/);
+    assert.throws(() => libraryCode('ok', { "x'); os.exit() --": 'return 1' }), /bad function name/);
   });
 });
 

@@ -85,6 +85,7 @@ const SECRETS: StackSecrets = {
     haproxy: 'pw-ha',
   },
   sentinel: 'pw-sentinels',
+  sentinelReader: 'pw-reader',
 };
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim());
@@ -177,7 +178,13 @@ for (const size of SIZES) {
       const nodes = [...size.redis, ...size.sentinels];
       assert.deepEqual(
         Object.keys(doc.services).sort(),
-        [...nodes.map((n) => n.service), ...size.apps.map((a) => a.name), 'haproxy', 'redisinsight'].sort(),
+        [
+          ...nodes.map((n) => n.service),
+          ...size.apps.map((a) => a.name),
+          'functions',
+          'haproxy',
+          'redisinsight',
+        ].sort(),
       );
       assert.deepEqual(
         Object.keys(doc.volumes).sort(),

@@ -22,6 +22,7 @@ export const operatorDashboard = definePlugin<OperatorDashboardOptions>(
       instance: deps.config.instanceId,
       redisUsername: redis.username,
       redisPassword: redis.password,
+      sentinelUsername: redis.sentinelUsername,
       sentinelPassword: redis.sentinelPassword,
       statsPassword: config.password,
       statsPreviousPassword: config.previousPassword,

@@ -1,5 +1,7 @@
+import { callFunction } from '../../ha/functions.ts';
 import type { RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
+import type { FunctionName } from './functions.ts';
 
 export interface LoginLimits {
   /** Attempts for one email from one address (the hard limit: 429 until the window ends). */
@@ -57,7 +59,7 @@ end`;
 // KEYS: pair, address, email, email gate. ARGV: pair max, address max, slowdown threshold, window,
 // then the slowdown waits in ms. The attempt is counted only when every limit lets it through, in
 // one atomic step: however many arrive at once, at most the limit are ever checked.
-const RESERVE_LOGIN = `${LEFT}
+export const RESERVE_LOGIN = `${LEFT}
 local window = tonumber(ARGV[4])
 if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return {1, left(KEYS[1], window)} end
 if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return {2, left(KEYS[2], window)} end
@@ -75,7 +77,7 @@ return {0, 0}`;
 
 // A successful login: its pair starts over, and its own attempt no longer counts for the address
 // or the email (the failures of others still do). Never creates a counter.
-const LOGIN_SUCCEEDED = `
+export const LOGIN_SUCCEEDED = `
 redis.call('DEL', KEYS[1])
 for i = 2, 3 do
   if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
@@ -83,7 +85,7 @@ end
 return 1`;
 
 // KEYS: the address's counter. ARGV: max, window. Returns 0 (counted) or the ms until it lets go.
-const RESERVE_ONE = `${LEFT}
+export const RESERVE_ONE = `${LEFT}
 local window = tonumber(ARGV[2])
 if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return left(KEYS[1], window) end
 redis.call('INCR', KEYS[1])
@@ -122,8 +124,9 @@ export class AttemptLimiter {
     const l = this.login;
     const [code, ms] = (await this.redis.fastWrite(
       (r) =>
-        r.eval(
-          RESERVE_LOGIN,
+        callFunction<FunctionName>(
+          r,
+          'reserve_login',
           4,
           ...this.loginKeys(email, address),
           l.perPair,
@@ -139,7 +142,7 @@ export class AttemptLimiter {
 
   async loginSucceeded(email: string, address: string): Promise<void> {
     await this.redis.fastWrite((r) =>
-      r.eval(LOGIN_SUCCEEDED, 3, ...this.loginKeys(email, address).slice(0, 3)),
+      callFunction<FunctionName>(r, 'login_succeeded', 3, ...this.loginKeys(email, address).slice(0, 3)),
     );
   }
 
@@ -148,7 +151,14 @@ export class AttemptLimiter {
     const g = this.registration;
     const ms = (await this.redis.fastWrite(
       (r) =>
-        r.eval(RESERVE_ONE, 1, keys.registerByIp(address), g.perAddress, g.windowSeconds) as Promise<number>,
+        callFunction<FunctionName>(
+          r,
+          'reserve_one',
+          1,
+          keys.registerByIp(address),
+          g.perAddress,
+          g.windowSeconds,
+        ) as Promise<number>,
     )) as number;
     return ms > 0 ? retryAfterSeconds(ms) : 0;
   }

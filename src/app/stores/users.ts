@@ -1,10 +1,12 @@
+import { callFunction } from '../../ha/functions.ts';
 import type { RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
 import { newGeneration } from '../../ha/session.ts';
+import type { FunctionName } from './functions.ts';
 
 // Creates the user only if the key is absent; otherwise returns the stored hash so that a write
 // retried after a failover recognises its own earlier success.
-const CREATE_USER = `
+export const CREATE_USER = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('HGET', KEYS[1], 'password')
 end
@@ -12,7 +14,7 @@ redis.call('HSET', KEYS[1], 'email', ARGV[1], 'password', ARGV[2], 'created', AR
 return 1`;
 
 // An account made before accounts had a generation gets one at its next login.
-const ENSURE_GENERATION = `
+export const ENSURE_GENERATION = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local gen = redis.call('HGET', KEYS[1], 'gen')
 if gen then return gen end
@@ -33,9 +35,16 @@ export class UserStore {
     const created = String(Date.now());
     const result = await this.redis.write(
       (r) =>
-        r.eval(CREATE_USER, 1, keys.user(email), email, passwordHash, created, gen) as Promise<
-          number | string
-        >,
+        callFunction<FunctionName>(
+          r,
+          'create_user',
+          1,
+          keys.user(email),
+          email,
+          passwordHash,
+          created,
+          gen,
+        ) as Promise<number | string>,
     );
     return result === 1 || result === passwordHash;
   }
@@ -49,7 +58,10 @@ export class UserStore {
   /** The account's generation, given one first if it has none; null when the account is gone. */
   async ensureGeneration(email: string): Promise<string | null> {
     const gen = await this.redis.write(
-      (r) => r.eval(ENSURE_GENERATION, 1, keys.user(email), newGeneration()) as Promise<string | null>,
+      (r) =>
+        callFunction<FunctionName>(r, 'ensure_generation', 1, keys.user(email), newGeneration()) as Promise<
+          string | null
+        >,
     );
     return gen ?? null;
   }

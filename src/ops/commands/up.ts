@@ -26,7 +26,7 @@ function map(stack: StackFile, runDir: string): string {
     `    topology page     ${operator}topology`,
     `    metrics           ${t.apps.map((a) => `${operator}metrics/${a.name}`).join('  ')}`,
     `  Redis master front  redis-cli -p ${t.haproxy.redisPort} --user ${stack.username} --askpass   (password in ${stack.passwordFile})`,
-    `  passwords           ${runDir}/redis.<user>.password, sentinel.password   (0600)`,
+    `  passwords           ${runDir}/redis.<user>.password, sentinel.password, sentinel.reader.password   (0600)`,
     `  apps directly       ${appUrls.join('  ')}`,
     `  Sentinels           ${t.sentinels.map((s) => `${s.host}:${s.port}`).join('  ')}  (master name ${t.masterName})`,
     `  logs                ${runDir}/logs/`,

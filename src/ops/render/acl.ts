@@ -9,10 +9,49 @@ import { KEY_PATTERNS } from '../../ha/keys.ts';
 export const REDIS_USERS = ['app', 'replication', 'sentinel', 'operator', 'haproxy'] as const;
 export type RedisUser = (typeof REDIS_USERS)[number];
 
-/** A password for each ACL user, plus the Sentinels' own (`requirepass`, `sentinel-pass`). */
+/**
+ * A password for each ACL user, plus the Sentinels' own (`requirepass`, `sentinel-pass`: the
+ * `default` user of each Sentinel, which the Sentinels and the operator log in as) and that of the
+ * Sentinels' read-only user (SENTINEL_READER) the apps log in as.
+ */
 export interface StackSecrets {
   redis: Record<RedisUser, string>;
   sentinel: string;
+  sentinelReader: string;
+}
+
+/** The Sentinels' ACL user for clients that only need to find the master and follow failovers. */
+export const SENTINEL_READER = 'reader';
+
+/**
+ * What it may do on a Sentinel, in `ACL SETUSER` syntax: what ioredis sends to find the master and
+ * the replicas (`GET-MASTER-ADDR-BY-NAME`, `SENTINELS`, `REPLICAS`/`SLAVES`), what the topology page
+ * reads (`MASTER`, `INFO`) and the events it and the app follow (`SUBSCRIBE`/`PSUBSCRIBE`; a
+ * Sentinel publishes only its own events). Never `SENTINEL SET`, `MONITOR`, `REMOVE`, `FAILOVER`,
+ * `RESET`, `CONFIG`, `ACL` or `PUBLISH`: a compromised app cannot move or drop the master.
+ */
+export const SENTINEL_READER_RULES = [
+  '&*',
+  '-@all',
+  '+ping',
+  '+info',
+  '+client|setname',
+  '+subscribe',
+  '+psubscribe',
+  '+unsubscribe',
+  '+punsubscribe',
+  '+sentinel|get-master-addr-by-name',
+  '+sentinel|master',
+  '+sentinel|masters',
+  '+sentinel|replicas',
+  '+sentinel|slaves',
+  '+sentinel|sentinels',
+] as const;
+
+/** The reader's `user` line of sentinel.conf; `hashed` false takes the password as given (compose). */
+export function sentinelReaderLine(password: string, hashed: boolean): string {
+  const pass = hashed ? aclPasswordHash(password) : `>${password}`;
+  return `user ${SENTINEL_READER} on ${pass} ${SENTINEL_READER_RULES.join(' ')}`;
 }
 
 /** The web app's keys: the patterns derived from the key names in src/ha/keys.ts. */
@@ -20,7 +59,7 @@ export const APP_KEY_PATTERNS = KEY_PATTERNS;
 
 /**
  * What the app sends (AUTH and HELLO need no permission): ioredis's connection set-up, INFO for
- * /readyz and the topology page, its stores (also from inside their Lua scripts), transactions
+ * /readyz and the topology page, its stores (also from inside their Redis functions), transactions
  * and the WAIT of a durable write.
  */
 const APP_COMMANDS = [
@@ -44,9 +83,11 @@ const APP_COMMANDS = [
   'hgetall',
   'hset',
   'hdel',
-  // EVAL; EVALSHA for a script defined once (never SCRIPT: nothing is loaded or flushed by hand).
-  'eval',
-  'evalsha',
+  // The functions of the library the operator loads (src/ha/functions.ts). Never EVAL, EVALSHA,
+  // SCRIPT or FUNCTION: the app runs no Lua of its own, so a compromised app cannot run a script
+  // that holds the node busy (a BUSY loop only SHUTDOWN NOSAVE ends) nor replace the library.
+  // Redis checks the keys the function touches against the patterns above, as for any command.
+  'fcall',
   'multi',
   'exec',
   'discard',

@@ -130,6 +130,10 @@ export const SECRET_VARIABLES = {
   REDIS_HAPROXY_PASSWORD: '${REDIS_HAPROXY_PASSWORD:?set REDIS_HAPROXY_PASSWORD, see README}',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
   SENTINEL_PASSWORD: '${SENTINEL_PASSWORD:?set SENTINEL_PASSWORD, see README}',
+  // The Sentinels' read-only user (render/acl.ts, SENTINEL_READER): what the apps log in to them as.
+  SENTINEL_READER_PASSWORD:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
+    '${SENTINEL_READER_PASSWORD:?set SENTINEL_READER_PASSWORD, see README}',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
   SESSION_SECRET: '${SESSION_SECRET:?set SESSION_SECRET to 32 or more random characters, see README}',
   HAPROXY_OPERATOR_PASSWORD:

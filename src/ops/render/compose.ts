@@ -9,7 +9,7 @@ import {
   type Topology,
   type TopologyCounts,
 } from '../topology.ts';
-import { type RedisUser, userArguments } from './acl.ts';
+import { type RedisUser, SENTINEL_READER, userArguments } from './acl.ts';
 import {
   COMPOSE_PORTS,
   CONNECTIONS_VARIABLE,
@@ -139,6 +139,7 @@ function sentinelService(t: Topology, s: SentinelNode): YamlValue {
       SENTINEL_DIR: '/data',
       REDIS_SENTINEL_USER_PASSWORD: SECRET_VARIABLES.REDIS_SENTINEL_USER_PASSWORD,
       SENTINEL_PASSWORD: SECRET_VARIABLES.SENTINEL_PASSWORD,
+      SENTINEL_READER_PASSWORD: SECRET_VARIABLES.SENTINEL_READER_PASSWORD,
       // For valkey-cli in the health check.
       REDISCLI_AUTH: SECRET_VARIABLES.SENTINEL_PASSWORD,
     },
@@ -166,7 +167,7 @@ function appService(t: Topology, app: AppNode): YamlValue {
       ...appEnvironment(t, app, {
         listen: '0.0.0.0',
         password: SECRET_VARIABLES.REDIS_APP_PASSWORD,
-        sentinelPassword: SECRET_VARIABLES.SENTINEL_PASSWORD,
+        sentinelPassword: SECRET_VARIABLES.SENTINEL_READER_PASSWORD,
         sessionSecret: SECRET_VARIABLES.SESSION_SECRET,
         trustProxy: NETWORK.haproxyAddress,
         // HAProxy starts after the apps: until it answers, the topology page says its stats are unavailable.
@@ -177,10 +178,43 @@ function appService(t: Topology, app: AppNode): YamlValue {
     user: USERS.app,
     ...HARDENING,
     ...LIMITS.app,
-    depends_on: healthy(t.sentinels.map((s) => s.host)),
+    depends_on: {
+      ...healthy(t.sentinels.map((s) => s.host)),
+      // The Redis functions its stores call: without them registration and login answer 503.
+      [FUNCTIONS_SERVICE]: { condition: 'service_completed_successfully' },
+    },
     // SIGTERM drains (/readyz 503, SHUTDOWN_DRAIN_MS) then waits for in-flight requests (SHUTDOWN_GRACE_MS).
     stop_grace_period: '15s',
     // The health check is the image's (GET /healthz).
+  };
+}
+
+/** The one-shot service that loads the app's Redis functions on the master, as the operator. */
+export const FUNCTIONS_SERVICE = 'functions';
+
+/**
+ * The stack's functions step (src/app/load-functions.ts): the app's image, run once at each
+ * `compose up` with the operator's password, which no app container gets. The library replicates
+ * and is kept in the AOF, so a promoted replica has it.
+ */
+function functionsService(t: Topology): YamlValue {
+  return {
+    build: { context: '..', dockerfile: 'Dockerfile' },
+    image: imageRef('app'),
+    command: ['node', 'dist/app/load-functions.js'],
+    restart: 'on-failure',
+    environment: {
+      REDIS_SENTINELS: t.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+      REDIS_MASTER_NAME: t.masterName,
+      REDIS_USERNAME: 'operator',
+      REDIS_PASSWORD: SECRET_VARIABLES.REDIS_OPERATOR_PASSWORD,
+      REDIS_SENTINEL_USERNAME: SENTINEL_READER,
+      REDIS_SENTINEL_PASSWORD: SECRET_VARIABLES.SENTINEL_READER_PASSWORD,
+    },
+    user: USERS.app,
+    ...HARDENING,
+    ...LIMITS.app,
+    depends_on: healthy(t.sentinels.map((s) => s.host)),
   };
 }
 
@@ -248,6 +282,7 @@ export function composeDocument(t: Topology = composeTopology()): { [key: string
   for (const r of t.redis) services[r.host] = redisService(t, r);
   for (const s of t.sentinels) services[s.host] = sentinelService(t, s);
   services['redisinsight'] = redisinsightService(t);
+  services[FUNCTIONS_SERVICE] = functionsService(t);
   for (const a of t.apps) services[a.host] = appService(t, a);
   services[t.haproxy.host] = haproxyService(t);
   const volumes = [...t.redis, ...t.sentinels].map((n) => `${n.host}-data`).concat('redisinsight-data');

@@ -1,4 +1,5 @@
 import { appEnvironment, type Topology } from '../topology.ts';
+import { SENTINEL_READER } from './acl.ts';
 import {
   APP_GRACE_SECONDS,
   APP_STOP,
@@ -40,7 +41,8 @@ export const TRUST_PROXY = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16';
 /** The variables of appEnvironment that hold a secret, by the Secret key each comes from. */
 const SECRET_SOURCES = {
   REDIS_PASSWORD: 'REDIS_APP_PASSWORD',
-  REDIS_SENTINEL_PASSWORD: 'SENTINEL_PASSWORD',
+  // The Sentinels' read-only user (REDIS_SENTINEL_USERNAME): never their own password.
+  REDIS_SENTINEL_PASSWORD: 'SENTINEL_READER_PASSWORD',
   SESSION_SECRET: 'SESSION_SECRET',
 } as const;
 
@@ -140,7 +142,56 @@ export function appAutoscaler(t: Topology): Obj {
   };
 }
 
-export const appObjects = (t: Topology): Obj[] => [appService(), appDeployment(t), appAutoscaler(t)];
+/**
+ * The stack's functions step (src/app/load-functions.ts): the app's image loads the app's Redis
+ * function library on the master as user `operator`, whose password no app pod gets. Removed once
+ * done (ttlSecondsAfterFinished), so the next `kubectl apply -k` runs it again with that version's
+ * code. The library replicates and is kept in the AOF: a promoted replica has it.
+ */
+export function functionsJob(t: Topology): Obj {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: metadata(NAMES.functions, 'functions'),
+    spec: {
+      backoffLimit: 20,
+      ttlSecondsAfterFinished: 60,
+      template: {
+        metadata: { labels: labels('functions') },
+        spec: {
+          ...podBase('functions', UIDS.app, 10),
+          restartPolicy: 'OnFailure',
+          containers: [
+            {
+              name: 'functions',
+              image: K8S_IMAGES.app,
+              command: ['node', 'dist/app/load-functions.js'],
+              env: [
+                env('REDIS_SENTINELS', t.sentinels.map((s) => `${s.host}:${s.port}`).join(',')),
+                env('REDIS_MASTER_NAME', t.masterName),
+                env('REDIS_USERNAME', 'operator'),
+                secretEnv('REDIS_OPERATOR_PASSWORD', 'REDIS_PASSWORD'),
+                env('REDIS_SENTINEL_USERNAME', SENTINEL_READER),
+                secretEnv('SENTINEL_READER_PASSWORD', 'REDIS_SENTINEL_PASSWORD'),
+              ],
+              resources: resources('50m', '64Mi', '500m', '256Mi'),
+              securityContext: containerSecurity,
+              volumeMounts: [tmpMount],
+            },
+          ],
+          volumes: [tmpVolume],
+        },
+      },
+    },
+  };
+}
+
+export const appObjects = (t: Topology): Obj[] => [
+  appService(),
+  appDeployment(t),
+  appAutoscaler(t),
+  functionsJob(t),
+];
 
 /**
  * Not in the base: a kustomize component with the TLS Ingress below, which also turns on

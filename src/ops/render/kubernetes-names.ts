@@ -10,7 +10,7 @@ export type Obj = { [key: string]: YamlValue };
 export const PART_OF = 'redis-ha-stack';
 
 /** The workloads: each is a StatefulSet or Deployment of that name, with a Service of that name. */
-export const NAMES = { redis: 'redis', sentinel: 'sentinel', app: 'app' } as const;
+export const NAMES = { redis: 'redis', sentinel: 'sentinel', app: 'app', functions: 'functions' } as const;
 export type Workload = keyof typeof NAMES;
 
 export const labels = (name: Workload): Obj => ({
@@ -25,6 +25,7 @@ export const SECRET_NAME = 'redis-ha-stack';
 export const SECRET_KEYS = [
   ...Object.values(USER_PASSWORD_VARIABLES),
   'SENTINEL_PASSWORD',
+  'SENTINEL_READER_PASSWORD',
   'SESSION_SECRET',
   'HAPROXY_OPERATOR_PASSWORD',
 ] as const;

@@ -28,10 +28,10 @@ export const FRONT = {
 
 /**
  * Nothing reaches a pod of the stack unless a policy below lets it: Redis only from the app, the
- * Sentinels and the other Redis nodes; the Sentinels only from the app (which asks them for the
- * master), Redis (whose start and pre-stop scripts ask them) and each other; the app only from the
- * front (FRONT), so no other pod can send it a forged X-Forwarded-For. Egress is left open: DNS and
- * the cluster's own services.
+ * Sentinels, the other Redis nodes and the functions Job; the Sentinels only from the app (which
+ * asks them for the master), the functions Job, Redis (whose start and pre-stop scripts ask them)
+ * and each other; the app only from the front (FRONT), so no other pod can send it a forged
+ * X-Forwarded-For. Egress is left open: DNS and the cluster's own services.
  */
 export function networkPolicies(): Obj[] {
   return [
@@ -45,10 +45,16 @@ export function networkPolicies(): Obj[] {
       },
     },
     policy(NAMES.redis, 'redis', [
-      { from: from('app', 'sentinel', 'redis'), ports: [{ protocol: 'TCP', port: PORTS.redis }] },
+      {
+        from: from('app', 'sentinel', 'redis', 'functions'),
+        ports: [{ protocol: 'TCP', port: PORTS.redis }],
+      },
     ]),
     policy(NAMES.sentinel, 'sentinel', [
-      { from: from('app', 'redis', 'sentinel'), ports: [{ protocol: 'TCP', port: PORTS.sentinel }] },
+      {
+        from: from('app', 'redis', 'sentinel', 'functions'),
+        ports: [{ protocol: 'TCP', port: PORTS.sentinel }],
+      },
     ]),
     policy(NAMES.app, 'app', [{ from: [FRONT], ports: [{ protocol: 'TCP', port: PORTS.app }] }]),
   ];

@@ -187,6 +187,7 @@ function sentinelContainer(t: Topology): Obj {
       env('SENTINEL_DIR', '/data'),
       secretEnv('REDIS_SENTINEL_USER_PASSWORD'),
       secretEnv('SENTINEL_PASSWORD'),
+      secretEnv('SENTINEL_READER_PASSWORD'),
       secretEnv('SENTINEL_PASSWORD', 'REDISCLI_AUTH'),
     ],
     ports: [{ name: 'sentinel', containerPort: PORTS.sentinel }],

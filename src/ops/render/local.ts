@@ -27,6 +27,7 @@ export function renderLocalFiles(
       authPass: s?.redis.sentinel,
       requirePass: s?.sentinel,
       hashed: true,
+      readerPass: s?.sentinelReader,
     });
   return files;
 }

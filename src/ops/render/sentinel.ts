@@ -1,5 +1,5 @@
 import type { SentinelNode, Topology } from '../topology.ts';
-import { aclPasswordHash } from './acl.ts';
+import { aclPasswordHash, sentinelReaderLine } from './acl.ts';
 
 export interface SentinelRenderOptions {
   dir: string;
@@ -17,6 +17,8 @@ export interface SentinelRenderOptions {
    * (a `requirepass` line would be written back with the password it started with).
    */
   hashed?: boolean;
+  /** The password of the read-only user the apps log in as (acl.ts, SENTINEL_READER). */
+  readerPass?: string | undefined;
   /** The master to monitor (the topology's initial master unless Sentinels already elected another). */
   master?: { host: string; port: number } | undefined;
   /** Compose: Sentinels and nodes are known by host name. */
@@ -60,5 +62,7 @@ export function renderSentinelConf(t: Topology, node: SentinelNode, opts: Sentin
         : `requirepass ${opts.requirePass}`,
       `sentinel sentinel-pass ${opts.requirePass}`,
     );
+  // Compose's entrypoint has the password only: it writes it as given; locally only its hash.
+  if (opts.readerPass) lines.push(sentinelReaderLine(opts.readerPass, !opts.hostnames));
   return `${lines.join('\n')}\n`;
 }

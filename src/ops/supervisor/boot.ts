@@ -17,7 +17,7 @@ export interface BootDeps {
 
 /**
  * The start order of a stack, each step waiting on real readiness: every port free, the master,
- * the replicas, the Sentinels (until they agree), the apps, HAProxy.
+ * the replicas, the app's Redis functions, the Sentinels (until they agree), the apps, HAProxy.
  */
 export async function bootStack(d: BootDeps): Promise<void> {
   const t = d.view.topology;
@@ -37,6 +37,8 @@ export async function bootStack(d: BootDeps): Promise<void> {
   const master = recordedMaster(t, d.runDir) ?? t.redis.find((r) => r.initialRole === 'master')!;
   await d.starter.startRedis(master, null);
   for (const node of t.redis.filter((r) => r !== master)) await d.starter.startRedis(node, master);
+  // With its replicas there (FUNCTION LOAD is a write): they and any master promoted later have it.
+  await d.starter.loadFunctions(master, true);
   for (const s of t.sentinels) await d.starter.startSentinel(s.name, master);
   await waitSentinelsAgree(d);
   for (const app of t.apps.slice(0, d.view.appCount)) await d.starter.startApp(app.name);

@@ -30,9 +30,10 @@ const STACK_DIRS = ['logs', 'pids', 'nodes'];
 const STACK_FILE = /\.(password|secret|previous|pid|json|sock|tmp)$/;
 
 /** The file of each secret in the run directory. */
-export const SECRET_FILES: { redis: Record<RedisUser, string>; sentinel: string } = {
+export const SECRET_FILES: { redis: Record<RedisUser, string>; sentinel: string; sentinelReader: string } = {
   redis: Object.fromEntries(REDIS_USERS.map((u) => [u, `redis.${u}.password`])) as Record<RedisUser, string>,
   sentinel: 'sentinel.password',
+  sentinelReader: 'sentinel.reader.password',
 };
 
 /**
@@ -107,7 +108,11 @@ export class RunDir {
    */
   secrets(): StackSecrets {
     const redis = Object.fromEntries(REDIS_USERS.map((u) => [u, this.secret(SECRET_FILES.redis[u], 32)]));
-    return { redis: redis as Record<RedisUser, string>, sentinel: this.secret(SECRET_FILES.sentinel, 32) };
+    return {
+      redis: redis as Record<RedisUser, string>,
+      sentinel: this.secret(SECRET_FILES.sentinel, 32),
+      sentinelReader: this.secret(SECRET_FILES.sentinelReader, 32),
+    };
   }
 
   /**

@@ -6,6 +6,7 @@ import { renderRedisConf } from '../render/redis.ts';
 import { renderSentinelConf } from '../render/sentinel.ts';
 import { appEnvironment, PROXY_SOURCE_ADDRESS, type RedisNode, type Topology } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
+import { loadFunctions } from './functions.ts';
 import { reloadHaproxy } from './haproxy-admin.ts';
 import type { StartStep } from './healer.ts';
 import type { LiveSecrets } from './live-secrets.ts';
@@ -63,6 +64,14 @@ export class Starter {
     );
   }
 
+  /** The app's function library on the master: this version's code, or (`replace` false) only if missing. */
+  async loadFunctions(master: Addr, replace: boolean, signal?: AbortSignal): Promise<void> {
+    const { view, opts } = this.deps;
+    const loaded = await loadFunctions(master, view.login, { replace, timeoutMs: opts.timeoutMs, signal });
+    if (loaded && !replace)
+      opts.onEvent?.(`the function library was missing on ${master.host}:${master.port}: loaded it`);
+  }
+
   /** `master` given: a first start on a freshly rendered config; else on the config as Sentinel rewrote it. */
   async startSentinel(name: string, master?: Addr, signal?: AbortSignal): Promise<void> {
     const { run, secrets, view, processes } = this.deps;
@@ -76,6 +85,7 @@ export class Starter {
         authPass: secrets.passwords.redis.sentinel,
         requirePass: view.sentinelPassword,
         hashed: true,
+        readerPass: secrets.passwords.sentinelReader,
         master,
       });
       writePrivate(conf, text);
@@ -99,7 +109,7 @@ export class Starter {
       ...appEnvironment(this.topology, app, {
         listen: app.host,
         password: secrets.passwords.redis.app,
-        sentinelPassword: view.sentinelPassword,
+        sentinelPassword: secrets.passwords.sentinelReader,
         sessionSecret: secrets.sessionSecret,
         trustProxy: PROXY_SOURCE_ADDRESS,
         ...(this.withHaproxy ? { statsUrl: view.statsUrl } : {}),
@@ -200,7 +210,14 @@ export class Starter {
         waiting: () => step('waiting-for-failover'),
       });
       step('launching');
-      return this.startRedis(redis, target, signal);
+      await this.startRedis(redis, target, signal);
+      // A master that lost its data (every node restarted empty) has no library: the app would
+      // answer 503. The node itself is up either way: a refusal is reported, not a failed start.
+      if (target)
+        await this.loadFunctions(target, false, signal).catch((err: Error) =>
+          this.deps.opts.onEvent?.(`the function library could not be loaded: ${err.message}`),
+        );
+      return;
     }
     signal.throwIfAborted();
     step('launching');

@@ -67,7 +67,10 @@ export function appEnvironment(
   app: AppNode,
   v: {
     listen: string;
-    /** The app's ACL user and its password, and the Sentinels' password. */
+    /**
+     * The app's ACL user's password, and that of the Sentinels' read-only user (SENTINEL_READER in
+     * render/acl.ts): the apps never get the Sentinels' own password, which may reconfigure them.
+     */
     password: string;
     sentinelPassword: string;
     sessionSecret: string;
@@ -83,6 +86,7 @@ export function appEnvironment(
     REDIS_MASTER_NAME: t.masterName,
     REDIS_USERNAME: 'app',
     REDIS_PASSWORD: v.password,
+    REDIS_SENTINEL_USERNAME: 'reader',
     REDIS_SENTINEL_PASSWORD: v.sentinelPassword,
     SESSION_SECRET: v.sessionSecret,
     TRUST_PROXY: v.trustProxy,

@@ -16,6 +16,8 @@ export interface ObserverOptions {
   /** The ACL user the nodes are polled as (INFO only). */
   redisUsername?: string | undefined;
   redisPassword: string | undefined;
+  /** The Sentinels' user (the read-only `reader` in the stack) and its password. */
+  sentinelUsername?: string | undefined;
   sentinelPassword: string | undefined;
   /** User `operator`'s password on HAProxy's operator front, where the stats page is. */
   statsPassword?: string | undefined;
@@ -85,7 +87,7 @@ export class TopologyObserver {
     this.linger = undefined;
     if (this.running || this.closed) return;
     this.running = true;
-    const { config, redisUsername, redisPassword, sentinelPassword } = this.opts;
+    const { config, redisUsername, redisPassword, sentinelUsername, sentinelPassword } = this.opts;
     const timeout = Math.max(100, Math.min(1000, config.pollMs - 50));
     this.nodes = config.redisNodes.map((n) => {
       const login = { username: redisUsername, password: redisPassword };
@@ -98,8 +100,12 @@ export class TopologyObserver {
     });
     this.sentinels = config.sentinels.map(
       (s) =>
-        new SentinelWatch(s.host, s.port, sentinelPassword, timeout, (type, msg) =>
-          this.sentinelEvent(s.name, type, msg),
+        new SentinelWatch(
+          s.host,
+          s.port,
+          { username: sentinelUsername, password: sentinelPassword },
+          timeout,
+          (type, msg) => this.sentinelEvent(s.name, type, msg),
         ),
     );
     this.firstPoll = this.poll();

@@ -1,0 +1,22 @@
+import { FUNCTION_LIBRARY, libraryCode } from '../../ha/functions.ts';
+import { LOGIN_SUCCEEDED, RESERVE_LOGIN, RESERVE_ONE } from './limits.ts';
+import { CREATE_USER, ENSURE_GENERATION } from './users.ts';
+
+/**
+ * Every Lua script of the stores, by the name of the function it becomes in the library
+ * (src/ha/functions.ts): the stores call these names with FCALL, and the stack's functions step
+ * loads the library built from this table on the master. A new script is one line here.
+ */
+export const FUNCTIONS = {
+  create_user: CREATE_USER,
+  ensure_generation: ENSURE_GENERATION,
+  reserve_login: RESERVE_LOGIN,
+  login_succeeded: LOGIN_SUCCEEDED,
+  reserve_one: RESERVE_ONE,
+} as const;
+
+export type FunctionName = keyof typeof FUNCTIONS;
+
+/** The library's source, as `FUNCTION LOAD REPLACE` takes it. */
+export const LIBRARY_CODE = libraryCode(FUNCTION_LIBRARY, FUNCTIONS);
+export { FUNCTION_LIBRARY };
