@@ -74,7 +74,7 @@ export async function runScenario(
   }
   const controller = new AbortController();
   const load = runLoad(users, controller.signal, opts.pauseMs ?? 20, concurrency);
-  const modes = watchModes(actions.topology);
+  const modes = watchModes(actions.topology, actions.stats.password);
   const faults: number[] = [];
   const switches = watchSwitches(actions);
   let note: string | undefined;
