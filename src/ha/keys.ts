@@ -11,7 +11,7 @@ export const keys = {
   user: (email: string) => `user:{${email}}`,
   cart: (email: string) => `cart:{${email}}`,
   session: (sid: string) => `sess:${sid}`,
-  /** The live sessions of one account (a sorted set of ids by creation time), for the cap per account. */
+  /** The live sessions of one account (a hash of ids to creation times), for the cap per account. */
   accountSessions: (email: string) => `sess:of:{${email}}`,
   loginByPair: (email: string, ip: string) => `${LIMITS}login:pair:{${email}}:${ip}`,
   loginByEmail: (email: string) => `${LIMITS}login:email:{${email}}`,

@@ -2,27 +2,34 @@ import type { Redis, RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
 import { encodeSession, sessionValid } from '../../ha/session.ts';
 
-// KEYS: the new session, the account's index of sessions (ids by creation time), and the browser's
-// previous session when it has one. ARGV: the body, the idle lifetime (s), the new id, the previous
-// id ('' for none), now (ms), the cap, the index's lifetime (s), the prefix of session keys.
-// Sessions that ended by themselves leave the index; past the cap the oldest are ended. Returns how
-// many were ended.
+// KEYS: the new session, the account's index of sessions (a hash: id -> creation time in ms), and
+// the browser's previous session when it has one. ARGV: the body, the idle lifetime (s), the new
+// id, the previous id ('' for none), now (ms), the cap, the index's lifetime (s), the prefix of
+// session keys. Sessions that ended by themselves leave the index; past the cap the oldest are
+// ended. Returns how many were ended. (Hash commands only: the app's Redis user has no others.)
 export const CREATE_SESSION = `
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 if #KEYS > 2 then
   redis.call('DEL', KEYS[3])
-  redis.call('ZREM', KEYS[2], ARGV[4])
+  redis.call('HDEL', KEYS[2], ARGV[4])
 end
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[7])
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if redis.call('EXISTS', ARGV[8] .. id) == 0 then redis.call('ZREM', KEYS[2], id) end
+local live = {}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  if redis.call('EXISTS', ARGV[8] .. all[i]) == 1 then
+    live[#live + 1] = {all[i], tonumber(all[i + 1]) or 0}
+  else
+    redis.call('HDEL', KEYS[2], all[i])
+  end
 end
-local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])
+local over = #live - tonumber(ARGV[6])
 if over <= 0 then return 0 end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do
-  redis.call('DEL', ARGV[8] .. id)
-  redis.call('ZREM', KEYS[2], id)
+table.sort(live, function(a, b) return a[2] < b[2] end)
+for i = 1, over do
+  redis.call('DEL', ARGV[8] .. live[i][1])
+  redis.call('HDEL', KEYS[2], live[i][1])
 end
 return over`;
 
