@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { nodeState } from '../src/ha/probes.ts';
+import { nodeState, operatorAuthorization } from '../src/ha/probes.ts';
 import { waitForMaster } from '../src/ops/observe.ts';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
@@ -34,7 +34,10 @@ async function loggedIn(email: string): Promise<{ c: Client; csrf: string }> {
 async function modes(): Promise<string[]> {
   return Promise.all(
     stack.appUrls.map(async (u) => {
-      const res = await fetch(`${u}/readyz`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${u}/readyz`, {
+        headers: { authorization: operatorAuthorization(stack.operatorPassword) },
+        signal: AbortSignal.timeout(2000),
+      });
       return String(((await res.json()) as { mode?: string }).mode);
     }),
   );

@@ -22,6 +22,7 @@ const PER_PAIR = 5;
 const SLOWDOWN_AFTER = 8;
 const SLOWDOWN_MAX_S = 2;
 const REGISTER_PER_ADDRESS = 3;
+const PER_ADDRESS = 40;
 
 let stack: Stack;
 let redis: Redis;
@@ -47,7 +48,7 @@ before(async () => {
       // The cost of production, so that hashing dominates a login as it does there.
       SCRYPT_COST: '16384',
       LOGIN_LIMIT_PER_EMAIL: String(PER_PAIR),
-      LOGIN_LIMIT_PER_IP: '40',
+      LOGIN_LIMIT_PER_IP: String(PER_ADDRESS),
       LOGIN_SLOWDOWN_AFTER: String(SLOWDOWN_AFTER),
       LOGIN_SLOWDOWN_MAX_SECONDS: String(SLOWDOWN_MAX_S),
       REGISTER_LIMIT_PER_IP: String(REGISTER_PER_ADDRESS),
@@ -171,7 +172,8 @@ describe('login limits that hold under concurrency', () => {
     assert.equal((await attempt(who, PASSWORD, owner)).status, 200, 'the owner logs in from elsewhere');
 
     // From many addresses: past the threshold, each attempt for the email waits a growing while.
-    for (let i = PER_PAIR; i <= SLOWDOWN_AFTER; i++) {
+    // The attacker's refused attempt above counted for the email too.
+    for (let i = PER_PAIR + 1; i <= SLOWDOWN_AFTER; i++) {
       assert.equal((await attempt(who, 'guess', address())).status, 401, `attempt ${i + 1}`);
     }
     const slowed = await attempt(who, PASSWORD, owner);
@@ -198,6 +200,141 @@ describe('login limits that hold under concurrency', () => {
     assert.equal((await attempt(who, PASSWORD, ip)).status, 200);
     assert.equal(await redis.exists(`rl:login:pair:{${who}}:${ip}`), 0);
     for (let i = 0; i < PER_PAIR - 1; i++) assert.equal((await attempt(who, 'guess', ip)).status, 401);
+  });
+});
+
+describe('login limits a stranger cannot hold', () => {
+  it('refused attempts cost the address: polling a locked email spends its budget', async () => {
+    const ip = address();
+    const who = await registered('poll');
+    const replies: number[] = [];
+    for (let i = 0; i < PER_ADDRESS; i++) replies.push((await attempt(who, 'guess', ip)).status);
+    assert.deepEqual(replies, [...Array(PER_PAIR).fill(401), ...Array(PER_ADDRESS - PER_PAIR).fill(429)]);
+    assert.equal(await redis.get(`rl:login:ip:${ip}`), String(PER_ADDRESS));
+    const next = await attempt(email('poll-other'), 'guess', ip);
+    assert.equal(next.status, 429, 'another email from that address');
+    assert.match(String(next.json()['message']), /too many failed logins from your address/);
+  });
+
+  it('a flood from several addresses leaves the owner, with the device cookie of an earlier login, able to log in; a stranger waits', async () => {
+    const who = await registered('held');
+    const owner = new Client(urls[0]!);
+    const ownerIp = address();
+    const first = await owner.request('POST', '/api/login', {
+      json: { email: who, password: PASSWORD },
+      headers: from(ownerIp),
+    });
+    assert.equal(first.status, 200, first.text);
+    const device = first.headers.getSetCookie().find((c) => c.startsWith('dev='));
+    assert.ok(device, first.headers.getSetCookie().join(' | '));
+    assert.match(device, /; HttpOnly; SameSite=Lax; Max-Age=15552000$/);
+
+    // Six addresses guessing without pause, each taken over by a fresh one when it is refused for itself.
+    const gate = `rl:login:gate:{${who}}`;
+    let stop = false;
+    const seen: Record<string, number> = {};
+    const workers = Array.from({ length: 6 }, async (_, w) => {
+      let ip = address();
+      while (!stop) {
+        const res = await attempt(who, `guess-${w}`, ip, urls[w % 2]!);
+        const key = res.status === 429 ? String(res.json()['message']).slice(0, 30) : String(res.status);
+        seen[key] = (seen[key] ?? 0) + 1;
+        if (res.status === 429 && !/from elsewhere/.test(String(res.json()['message']))) ip = address();
+      }
+    });
+    try {
+      await waitFor('the flood to close the email gate', async () => (await redis.pttl(gate)) > 0);
+      const owned: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const res = await owner.request('POST', '/api/login', {
+          json: { email: who, password: PASSWORD },
+          headers: from(i % 2 ? ownerIp : address()),
+        });
+        owned.push(res.status);
+      }
+      assert.deepEqual(owned, Array(10).fill(200), JSON.stringify(seen));
+      assert.equal((await owner.get('/api/cart')).status, 200);
+      // A stranger with the right password but no device cookie is judged with the flood.
+      const stranger: Reply[] = [];
+      for (let i = 0; i < 5; i++) stranger.push(await attempt(who, PASSWORD, address()));
+      const refused = stranger.filter((r) => r.status === 429);
+      assert.ok(refused.length >= 4, JSON.stringify(statuses(stranger)));
+      for (const r of refused) assert.match(String(r.json()['message']), /many failed logins from elsewhere/);
+      // The device cookie of this account names it alone: for another email it is a stranger's.
+      const other = await registered('held-other');
+      await redis.set(`rl:login:gate:{${other}}`, 'x', 'PX', 60_000);
+      const elsewhere = await owner.request('POST', '/api/login', {
+        json: { email: other, password: PASSWORD },
+        headers: from(ownerIp),
+      });
+      assert.equal(elsewhere.status, 429, elsewhere.text);
+    } finally {
+      stop = true;
+      await Promise.all(workers);
+    }
+    assert.ok((seen['401'] ?? 0) > 0 && Object.keys(seen).length > 1, JSON.stringify(seen));
+  });
+
+  it("a device cookie of an earlier life of the account is a stranger's", async () => {
+    const who = await registered('device-reborn');
+    const { c } = await loggedIn(who);
+    assert.ok(c.cookies.get('dev'));
+    await redis.del(`user:{${who}}`);
+    const reg = await new Client(urls[1]!).request('POST', '/api/register', {
+      json: { email: who, password: PASSWORD },
+      headers: from(address()),
+    });
+    assert.equal(reg.status, 201);
+    await redis.set(`rl:login:gate:{${who}}`, 'x', 'PX', 60_000);
+    const res = await c.request('POST', '/api/login', {
+      json: { email: who, password: PASSWORD },
+      headers: from(address()),
+    });
+    assert.equal(res.status, 429, res.text);
+    assert.match(String(res.json()['message']), /from elsewhere/);
+  });
+
+  it('an attempt answered 503 busy (no hashing slot) is given back', async () => {
+    const app = await appWith({ HASH_CONCURRENCY: '2' });
+    try {
+      const tries = Array.from({ length: 200 }, (_, i) => ({ who: email(`busy-${i}`), ip: address() }));
+      const replies = await Promise.all(tries.map((t) => attempt(t.who, 'guess', t.ip, app.url)));
+      const busy = tries.filter((_, i) => replies[i]!.status === 503);
+      assert.ok(busy.length > 0, JSON.stringify(statuses(replies)));
+      assert.deepEqual(
+        Object.keys(statuses(replies)).sort(),
+        ['401', '503'],
+        JSON.stringify(statuses(replies)),
+      );
+      for (const t of busy) {
+        assert.equal(Number(await redis.get(`rl:login:ip:${t.ip}`)), 0, t.ip);
+        assert.equal(Number(await redis.get(`rl:login:email:{${t.who}}`)), 0, t.who);
+        assert.equal(Number(await redis.get(`rl:login:pair:{${t.who}}:${t.ip}`)), 0, t.who);
+      }
+      const checked = tries.find((_, i) => replies[i]!.status === 401)!;
+      assert.equal(await redis.get(`rl:login:ip:${checked.ip}`), '1', 'a checked attempt stays counted');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('an account keeps at most SESSIONS_PER_ACCOUNT sessions: a login beyond ends the oldest', async () => {
+    const app = await appWith({ SESSIONS_PER_ACCOUNT: '2' });
+    try {
+      const who = await registered('capped');
+      const browsers = [];
+      for (let i = 0; i < 3; i++) browsers.push((await loggedIn(who, app.url)).c);
+      const carts = await Promise.all(browsers.map(async (b) => (await b.get('/api/cart')).status));
+      assert.deepEqual(carts, [401, 200, 200]);
+      assert.equal(await redis.hlen(`sess:of:{${who}}`), 2);
+      // A session that ended by itself makes room without ending another.
+      await redis.del(`sess:${browsers[1]!.cookies.get('sid')!.split('.')[0]}`);
+      const fourth = (await loggedIn(who, app.url)).c;
+      assert.equal((await browsers[2]!.get('/api/cart')).status, 200);
+      assert.equal((await fourth.get('/api/cart')).status, 200);
+    } finally {
+      await app.close();
+    }
   });
 });
 
@@ -363,6 +500,13 @@ describe('JSON means JSON, and no cross-site writes', () => {
       assert.equal(res.status, status, `${JSON.stringify(opts)}: ${res.text}`);
       assert.deepEqual(res.headers.getSetCookie(), [], JSON.stringify(opts));
     }
+    // However the path is spelled: the check reads the route (`/%61pi/login` is /api/login).
+    const spelled = await new Client(urls[0]!).request('POST', '/%61pi/login', {
+      raw: JSON.stringify({ email: who, password: PASSWORD }),
+      headers: { 'content-type': 'text/plain', ...from(address()) },
+    });
+    assert.equal(spelled.status, 415, spelled.text);
+    assert.equal(spelled.json()['error'], 'unsupported_media_type');
     const own = new URL(urls[0]!).origin;
     const ok = await new Client(urls[0]!).request('POST', '/api/login', {
       json: { email: who, password: PASSWORD },

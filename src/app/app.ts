@@ -117,7 +117,12 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
     redis: layer,
     tokens,
     cookies: cookieNames(config.cookieSecure),
-    sessions: new SessionStore(layer, config.sessionTtlSeconds, config.sessionMaxAgeSeconds),
+    sessions: new SessionStore(
+      layer,
+      config.sessionTtlSeconds,
+      config.sessionMaxAgeSeconds,
+      config.sessionsPerAccount,
+    ),
     users: new UserStore(layer),
     carts: new CartStore(layer),
     limiter: new AttemptLimiter(
@@ -127,6 +132,7 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
         perAddress: config.loginLimitPerIp,
         slowdownAfter: config.loginSlowdownAfter,
         slowdownMaxSeconds: config.loginSlowdownMaxSeconds,
+        perDevice: config.loginLimitPerDevice,
         windowSeconds: config.loginLimitWindowSeconds,
       },
       { perAddress: config.registerLimitPerIp, windowSeconds: config.registerLimitWindowSeconds },
@@ -181,7 +187,9 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
         new HttpError(403, 'cross_site', `writes from another site are refused (${crossSite})`, 'origin'),
       );
     }
-    if (req.url.startsWith('/api/') && hasBody(req.headers) && !isJson(req.headers['content-type'])) {
+    // The route as matched (its path decoded), not the raw URL: `/%61pi/login` is /api/login too.
+    const path = req.routeOptions.url ?? req.url;
+    if (path.startsWith('/api/') && hasBody(req.headers) && !isJson(req.headers['content-type'])) {
       return done(
         new HttpError(415, 'unsupported_media_type', 'send the body as application/json', 'content-type'),
       );
@@ -243,7 +251,11 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
       req.log.error({ reqId: req.id, err }, 'unhandled error');
     }
     reply.code(status);
-    if (req.url.startsWith('/api/') || !String(req.headers.accept ?? '').includes('text/html')) return body;
+    if (
+      (req.routeOptions.url ?? req.url).startsWith('/api/') ||
+      !String(req.headers.accept ?? '').includes('text/html')
+    )
+      return body;
     const ctx = pageContext(deps, req, reply, null);
     return reply.type('text/html; charset=utf-8').send(errorPage(ctx, status, String(body['message'])));
   });

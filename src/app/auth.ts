@@ -3,7 +3,7 @@ import type { Deps } from './context.ts';
 import { HttpError } from './errors.ts';
 import { inSlot, type Release } from './security/hash-slots.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './security/password.ts';
-import { loginRefusalMessage } from './stores/limits.ts';
+import { isTicket, type LoginAttempt, loginRefusalMessage } from './stores/limits.ts';
 import type { Session } from './stores/sessions.ts';
 
 const busy = (what: string) =>
@@ -66,8 +66,10 @@ export async function startSession(deps: Deps, email: string, gen: string, previ
 
 /**
  * Checks the password and opens a new session. The attempt is counted before the password is
- * checked (per email and address, per address, per email), so concurrent attempts cannot pass
- * the limits; a success gives its own attempt back.
+ * checked, so concurrent attempts cannot pass the limits: in the browser's own budget when its
+ * device cookie (`device`) is of this account, in the shared ones (per email and address, per
+ * address, per email) otherwise. A success gives its own attempt back, and so does an attempt
+ * refused for want of a hashing slot (503): it was never checked.
  */
 export async function login(
   deps: Deps,
@@ -75,17 +77,23 @@ export async function login(
   password: string,
   clientIp: string,
   previousSid?: string,
-): Promise<Session> {
-  const refused = await deps.limiter.reserveLogin(email, clientIp);
-  if (refused) {
-    deps.metrics.loginRefused(refused.reason);
-    throw new HttpError(429, 'too_many_attempts', loginRefusalMessage(refused), 'email', {
-      'retry-after': String(refused.waitSeconds),
+  device?: LoginAttempt['device'],
+): Promise<Session & { gen: string }> {
+  const attempt: LoginAttempt = { email, address: clientIp, device };
+  const reserved = await deps.limiter.reserveLogin(attempt);
+  if (!isTicket(reserved)) {
+    deps.metrics.loginRefused(reserved.reason);
+    throw new HttpError(429, 'too_many_attempts', loginRefusalMessage(reserved), 'email', {
+      'retry-after': String(reserved.waitSeconds),
     });
   }
   const account = await deps.users.account(email);
   const slot = deps.hashes.login();
-  if (!slot) throw busy('logins');
+  if (!slot) {
+    // Losing the refund costs one attempt of the window, never more than before.
+    await deps.limiter.refundLogin(attempt, reserved).catch(() => undefined);
+    throw busy('logins');
+  }
   const ok = await inSlot(slot, () =>
     account
       ? verifyPassword(password, account.passwordHash)
@@ -97,7 +105,7 @@ export async function login(
   const [session] = await Promise.all([
     startSession(deps, email, gen, previousSid),
     // Losing the refund costs the owner one attempt of the window, never the login.
-    deps.limiter.loginSucceeded(email, clientIp).catch(() => undefined),
+    deps.limiter.loginSucceeded(attempt, reserved).catch(() => undefined),
   ]);
-  return session;
+  return { ...session, gen };
 }

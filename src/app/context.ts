@@ -4,7 +4,12 @@ import type { RedisLayer } from '../ha/index.ts';
 import { HttpError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { HashSlots } from './security/hash-slots.ts';
-import { parseCookies, serializeCookie, type Tokens } from './security/tokens.ts';
+import {
+  DEVICE_COOKIE_MAX_AGE_SECONDS,
+  parseCookies,
+  serializeCookie,
+  type Tokens,
+} from './security/tokens.ts';
 import type { CartStore } from './stores/carts.ts';
 import type { AttemptLimiter } from './stores/limits.ts';
 import type { SessionStore } from './stores/sessions.ts';
@@ -17,7 +22,7 @@ export interface Deps {
   redis: RedisLayer;
   tokens: Tokens;
   /** Names of the session and anonymous CSRF cookies (`__Host-` prefixed when they are Secure). */
-  cookies: { session: string; anon: string };
+  cookies: { session: string; anon: string; device: string };
   sessions: SessionStore;
   users: UserStore;
   carts: CartStore;
@@ -39,6 +44,37 @@ export function setSessionCookie(deps: Deps, reply: FastifyReply, sid: string, e
     'set-cookie',
     serializeCookie(deps.cookies.session, deps.tokens.sessionCookie(sid, email), {
       secure: deps.config.cookieSecure,
+    }),
+  );
+}
+
+/**
+ * The browser's device cookie when it is correctly signed and names `email`: the browser logged in
+ * to that account before. Whether the account is still of that generation is for the limiter.
+ */
+export function deviceFor(deps: Deps, req: FastifyRequest, email: string) {
+  const d = deps.tokens.readDeviceCookie(cookiesOf(req).get(deps.cookies.device));
+  return d && d.email === email ? { id: d.id, gen: d.gen } : undefined;
+}
+
+/**
+ * After a successful login: the device cookie for this account (the browser's id kept when it has
+ * one), long-lived and HttpOnly, so that its next logins are judged by a budget of their own.
+ */
+export function setDeviceCookie(
+  deps: Deps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  email: string,
+  gen: string,
+) {
+  const known = deps.tokens.readDeviceCookie(cookiesOf(req).get(deps.cookies.device));
+  const value = deps.tokens.deviceCookie(known?.id ?? deps.tokens.newId(), email, gen);
+  reply.header(
+    'set-cookie',
+    serializeCookie(deps.cookies.device, value, {
+      secure: deps.config.cookieSecure,
+      maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
     }),
   );
 }

@@ -27,7 +27,7 @@ export function collectOpenApi(app: FastifyInstance): () => Doc {
     const responses: Record<string, Doc> = {};
     for (const [code, body] of Object.entries((schema['response'] ?? {}) as Record<string, Doc>))
       responses[code] = {
-        description: code.startsWith('2') ? 'done' : (ERRORS[code] ?? 'error'),
+        description: code.startsWith('2') ? 'done' : String(body['description'] ?? ERRORS[code] ?? 'error'),
         ...(body['type'] === 'null' ? {} : { content: { 'application/json': { schema: body } } }),
       };
     for (const code of Object.keys(ERRORS))

@@ -69,7 +69,10 @@ export const SCHEMAS = {
   register: {
     summary: 'Create an account',
     body: credentials(PASSWORD_MIN),
-    response: { 201: { type: 'object', properties: { email: { type: 'string' } } } },
+    response: {
+      201: { type: 'object', properties: { email: { type: 'string' } } },
+      409: { ...ERROR_SCHEMA, description: 'the email is already registered (`email_taken`)' },
+    },
   },
   login: {
     summary: 'Log in: sets the session cookie; the CSRF token goes in X-CSRF-Token on writes',

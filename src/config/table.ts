@@ -52,9 +52,15 @@ export const SERVER_SETTINGS = {
     max: 2_592_000,
     help: 'absolute lifetime of a session (12 h), however often it is used',
   }),
+  SESSIONS_PER_ACCOUNT: integer({
+    default: 10,
+    min: 1,
+    max: 1000,
+    help: 'live sessions one account may hold; a login beyond it ends the oldest',
+  }),
   COOKIE_SECURE: boolean({
     default: false,
-    help: 'set the `Secure` cookie flag and name the cookies `__Host-sid` and `__Host-csrf`; turn on when TLS terminates in front of the app',
+    help: 'set the `Secure` cookie flag and name the cookies `__Host-sid`, `__Host-csrf` and `__Host-dev`; turn on when TLS terminates in front of the app',
   }),
   METRICS_NODE: boolean({
     default: false,
@@ -82,7 +88,7 @@ export const SERVER_SETTINGS = {
     default: 30,
     min: 1,
     max: 100_000,
-    help: 'failed logins from one client address within the window before 429 (an attempt counts from the moment it starts)',
+    help: 'login attempts from one client address within the window before 429 (an attempt counts from the moment it starts, and a refused one counts too)',
   }),
   LOGIN_LIMIT_WINDOW_SECONDS: integer({
     default: 900,
@@ -101,6 +107,12 @@ export const SERVER_SETTINGS = {
     min: 1,
     max: 3600,
     help: 'the longest of those waits',
+  }),
+  LOGIN_LIMIT_PER_DEVICE: integer({
+    default: 10,
+    min: 1,
+    max: 10_000,
+    help: 'failed logins for one email within the window from a browser that logged in to it before (its device cookie) before 429; such a browser is judged by this budget alone, not by the per-address and per-email limits',
   }),
   REGISTER_LIMIT_PER_IP: integer({
     default: 10,

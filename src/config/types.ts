@@ -63,6 +63,8 @@ export interface AppConfig {
   sessionTtlSeconds: number;
   /** Absolute lifetime of a session, however often it is used. */
   sessionMaxAgeSeconds: number;
+  /** Live sessions one account may hold; a login beyond it ends the oldest. */
+  sessionsPerAccount: number;
   cookieSecure: boolean;
   /** Export prom-client's default Node metrics (GC, event-loop delay histogram; they cost on every request). */
   metricsNode: boolean;
@@ -76,6 +78,8 @@ export interface AppConfig {
   loginSlowdownAfter: number;
   /** The longest such wait. */
   loginSlowdownMaxSeconds: number;
+  /** Failed logins for one email from one browser that logged in to it before (its device cookie). */
+  loginLimitPerDevice: number;
   registerLimitPerIp: number;
   registerLimitWindowSeconds: number;
   scryptCost: number;

@@ -11,10 +11,14 @@ export const keys = {
   user: (email: string) => `user:{${email}}`,
   cart: (email: string) => `cart:{${email}}`,
   session: (sid: string) => `sess:${sid}`,
+  /** The live sessions of one account (a hash of ids to creation times), for the cap per account. */
+  accountSessions: (email: string) => `sess:of:{${email}}`,
   loginByPair: (email: string, ip: string) => `${LIMITS}login:pair:{${email}}:${ip}`,
   loginByEmail: (email: string) => `${LIMITS}login:email:{${email}}`,
   loginGate: (email: string) => `${LIMITS}login:gate:{${email}}`,
   loginByIp: (ip: string) => `${LIMITS}login:ip:${ip}`,
+  /** Attempts for one email from one browser that logged in to it before (its device cookie). */
+  loginByDevice: (email: string, device: string) => `${LIMITS}login:device:{${email}}:${device}`,
   registerByIp: (ip: string) => `${LIMITS}register:ip:${ip}`,
 };
 

@@ -1,4 +1,4 @@
-import type { RedisLogin } from '../ha/probes.ts';
+import type { RedisLogin, StatsAccess } from '../ha/probes.ts';
 import type { RotateResult } from './supervisor/rotate.ts';
 import type { RedisNode, Topology } from './topology.ts';
 
@@ -16,6 +16,8 @@ export interface StackActions extends StackCredentials {
   readonly username: string;
   readonly frontUrl: string;
   readonly statsUrl: string;
+  /** HAProxy's stats page and the operator's password (the apps' /readyz details ask for it too). */
+  readonly stats: StatsAccess;
   kill(name: string): Promise<void>;
   /** SIGTERM without waiting for the exit. */
   terminate(name: string): Promise<void>;

@@ -8,7 +8,7 @@ import {
   sentinelsNeeded,
   serviceMode,
 } from '../ha/mode.ts';
-import { haproxyStats, type StatsAccess, sentinelView } from '../ha/probes.ts';
+import { haproxyStats, operatorAuthorization, type StatsAccess, sentinelView } from '../ha/probes.ts';
 import { newestMaster } from '../ha/sentinel/belief.ts';
 import type { StackCredentials } from './actions.ts';
 import { nodeStates } from './observe.ts';
@@ -53,10 +53,15 @@ export interface StackStatus {
   apps: ({ name: string; url: string; ready: boolean; detail: string } & Supervised)[];
 }
 
-async function appReadiness(a: { name: string; host: string; port: number }) {
+/** An app's /readyz, with the operator's password: without it the answer says only ready or not. */
+async function appReadiness(a: { name: string; host: string; port: number }, operatorPassword?: string) {
   const url = `http://${a.host}:${a.port}`;
   try {
-    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`${url}/readyz`, {
+      headers:
+        operatorPassword === undefined ? {} : { authorization: operatorAuthorization(operatorPassword) },
+      signal: AbortSignal.timeout(1000),
+    });
     return { name: a.name, url, ready: res.status === 200, detail: await res.text() };
   } catch (err) {
     return { name: a.name, url, ready: false, detail: err instanceof Error ? err.message : String(err) };
@@ -88,7 +93,7 @@ export async function collectStatus(
       ),
     ),
     haproxyStats(statsAccess).catch(() => null),
-    Promise.all(t.apps.slice(0, appCount).map(appReadiness)),
+    Promise.all(t.apps.slice(0, appCount).map((a) => appReadiness(a, statsAccess.password))),
   ]);
   const masterOffset = Math.max(
     0,

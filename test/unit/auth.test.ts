@@ -4,7 +4,7 @@ import { login, register, startSession } from '../../src/app/auth.ts';
 import type { Deps } from '../../src/app/context.ts';
 import { HttpError } from '../../src/app/errors.ts';
 import { hashPassword, verifyPassword } from '../../src/app/security/password.ts';
-import type { LoginRefusal } from '../../src/app/stores/limits.ts';
+import type { LoginAttempt, LoginRefusal, LoginTicket } from '../../src/app/stores/limits.ts';
 
 const COST = 1024;
 
@@ -24,6 +24,7 @@ function fakeDeps() {
     sessions: [] as { email: string; gen: string; sid: string; previous?: string }[],
     refundFails: false,
     refunds: [] as string[],
+    unchecked: [] as string[],
     refusedLogins: [] as string[],
     refusedRegistrations: [] as string[],
     ids: 0,
@@ -57,12 +58,16 @@ function fakeDeps() {
         if (state.registrationWait instanceof Error) throw state.registrationWait;
         return state.registrationWait;
       },
-      async reserveLogin(email: string, ip: string) {
-        calls.push(`reserveLogin ${email} ${ip}`);
-        return state.refusal;
+      async reserveLogin(a: LoginAttempt) {
+        calls.push(`reserveLogin ${a.email} ${a.address}${a.device ? ` device ${a.device.id}` : ''}`);
+        return state.refusal ?? { via: a.device ? 'device' : 'shared', token: 'tok' };
       },
-      async loginSucceeded(email: string, ip: string) {
-        state.refunds.push(`${email} ${ip}`);
+      async loginSucceeded(a: LoginAttempt, t: LoginTicket) {
+        state.refunds.push(`${a.email} ${a.address} ${t.via}`);
+        if (state.refundFails) throw new Error('refund lost');
+      },
+      async refundLogin(a: LoginAttempt, t: LoginTicket) {
+        state.unchecked.push(`${a.email} ${a.address} ${t.via} ${t.token}`);
         if (state.refundFails) throw new Error('refund lost');
       },
     },
@@ -190,9 +195,9 @@ describe('login', () => {
   it('opens a session of the account generation and gives the attempt back', async () => {
     const { deps, state, metrics, calls } = await withAccount('g1');
     const s = await login(deps, 'a@b.co', 'right', '10.0.0.1', 'prev');
-    assert.deepEqual(s, { sid: 'id1', email: 'a@b.co' });
+    assert.deepEqual(s, { sid: 'id1', email: 'a@b.co', gen: 'g1' });
     assert.deepEqual(state.sessions, [{ email: 'a@b.co', gen: 'g1', sid: 'id1', previous: 'prev' }]);
-    assert.deepEqual(state.refunds, ['a@b.co 10.0.0.1']);
+    assert.deepEqual(state.refunds, ['a@b.co 10.0.0.1 shared']);
     assert.deepEqual(calls, ['reserveLogin a@b.co 10.0.0.1', 'account a@b.co']);
     assert.equal(metrics.passwordChecks, 1);
     assert.equal(state.released, 1);
@@ -250,7 +255,7 @@ describe('login', () => {
     assert.equal(metrics.passwordChecks, 0);
   });
 
-  it('answers 503 busy when no slot for a check is free', async () => {
+  it('answers 503 busy when no slot for a check is free, and gives the unchecked attempt back', async () => {
     const { deps, state, metrics } = await withAccount('g1');
     state.loginSlot = false;
     await assert.rejects(
@@ -261,12 +266,25 @@ describe('login', () => {
       }),
     );
     assert.equal(metrics.passwordChecks, 0);
+    assert.deepEqual(state.unchecked, ['a@b.co ip shared tok']);
+    assert.deepEqual(state.refunds, []);
+    // Its refund lost: still the 503, not a 500.
+    state.refundFails = true;
+    await assert.rejects(login(deps, 'a@b.co', 'right', 'ip'), httpError(503, 'busy'));
+  });
+
+  it("passes the browser's device to the limiter and gives its own budget back on success", async () => {
+    const { deps, state, calls } = await withAccount('g1');
+    const s = await login(deps, 'a@b.co', 'right', 'ip', undefined, { id: 'd1', gen: 'g1' });
+    assert.equal(s.gen, 'g1');
+    assert.deepEqual(calls.slice(0, 1), ['reserveLogin a@b.co ip device d1']);
+    assert.deepEqual(state.refunds, ['a@b.co ip device']);
   });
 
   it('still logs in when the refund of the attempt fails', async () => {
     const { deps, state } = await withAccount('g1');
     state.refundFails = true;
-    assert.deepEqual(await login(deps, 'a@b.co', 'right', 'ip'), { sid: 'id1', email: 'a@b.co' });
-    assert.deepEqual(state.refunds, ['a@b.co ip']);
+    assert.deepEqual(await login(deps, 'a@b.co', 'right', 'ip'), { sid: 'id1', email: 'a@b.co', gen: 'g1' });
+    assert.deepEqual(state.refunds, ['a@b.co ip shared']);
   });
 });

@@ -14,7 +14,13 @@ import {
   isJson,
   WRITE_METHODS,
 } from '../../src/app/security/requests.ts';
-import { cookieNames, parseCookies, serializeCookie, Tokens } from '../../src/app/security/tokens.ts';
+import {
+  cookieNames,
+  DEVICE_COOKIE_MAX_AGE_SECONDS,
+  parseCookies,
+  serializeCookie,
+  Tokens,
+} from '../../src/app/security/tokens.ts';
 
 const tokens = new Tokens('a-test-secret-with-enough-entropy-0123456789');
 
@@ -184,14 +190,57 @@ describe('operator views', () => {
 
 describe('cookie names', () => {
   it('are __Host- prefixed when the cookies are Secure', () => {
-    assert.deepEqual(cookieNames(false), { session: 'sid', anon: 'csrf' });
-    assert.deepEqual(cookieNames(true), { session: '__Host-sid', anon: '__Host-csrf' });
+    assert.deepEqual(cookieNames(false), { session: 'sid', anon: 'csrf', device: 'dev' });
+    assert.deepEqual(cookieNames(true), { session: '__Host-sid', anon: '__Host-csrf', device: '__Host-dev' });
     const c = serializeCookie(cookieNames(true).session, 'v', { secure: true });
     // What the __Host- prefix requires: Secure, Path=/ and no Domain.
     assert.match(c, /^__Host-sid=v; /);
     assert.match(c, /; Path=\/(;|$)/);
     assert.match(c, /; Secure/);
     assert.doesNotMatch(c, /Domain/i);
+  });
+});
+
+describe('device cookie', () => {
+  const id = 'D'.repeat(32);
+
+  it('round-trips the browser id, the email and the generation under one signature', () => {
+    const value = tokens.deviceCookie(id, 'a@b.co', 'gen-0123456789ab');
+    assert.deepEqual(tokens.readDeviceCookie(value), { id, email: 'a@b.co', gen: 'gen-0123456789ab' });
+  });
+
+  it('refuses a tampered, foreign, session-shaped or malformed one', () => {
+    const value = tokens.deviceCookie(id, 'a@b.co', 'g1');
+    const [d, e, g, sig] = value.split('.') as [string, string, string, string];
+    const other = Buffer.from('eve@b.co').toString('base64url');
+    for (const bad of [
+      `${d}.${other}.${g}.${sig}`,
+      `${d}.${e}.g2.${sig}`,
+      `${'E'.repeat(32)}.${e}.${g}.${sig}`,
+      `${d}.${e}.${g}.${sig.slice(0, -1)}`,
+      `${d}.${e}.${g}`,
+      new Tokens('another-secret-with-enough-entropy-012345').deviceCookie(id, 'a@b.co', 'g1'),
+      // A session cookie's signature does not make a device cookie, nor the other way round.
+      tokens.sessionCookie(id, 'a@b.co'),
+      '',
+      `${value}.x`,
+      `${'D'.repeat(33)}.${e}.${g}.${sig}`,
+      'x'.repeat(601),
+    ]) {
+      assert.equal(tokens.readDeviceCookie(bad), undefined, bad);
+    }
+    assert.equal(tokens.readSessionCookie(value), undefined);
+  });
+
+  it('is read with the previous secret during a rotation, and written as a long-lived HttpOnly cookie', () => {
+    const old = new Tokens('old-secret-with-enough-entropy-0123456789ab');
+    const rotated = new Tokens(
+      'new-secret-with-enough-entropy-0123456789ab',
+      'old-secret-with-enough-entropy-0123456789ab',
+    );
+    assert.equal(rotated.readDeviceCookie(old.deviceCookie(id, 'a@b.co', 'g1'))?.email, 'a@b.co');
+    const c = serializeCookie('dev', 'v', { secure: false, maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS });
+    assert.match(c, /; HttpOnly; SameSite=Lax; Max-Age=15552000$/);
   });
 });
 

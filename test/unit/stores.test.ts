@@ -4,11 +4,16 @@ import { CartStore, cartFromHash } from '../../src/app/stores/carts.ts';
 import { FUNCTIONS } from '../../src/app/stores/functions.ts';
 import {
   AttemptLimiter,
+  isTicket,
   loginRefusalMessage,
+  REFUND_LOGIN,
+  REFUND_ONE,
+  RESERVE_DEVICE_LOGIN,
+  RESERVE_LOGIN,
   retryAfterSeconds,
   slowdownDelaysMs,
 } from '../../src/app/stores/limits.ts';
-import { SessionStore } from '../../src/app/stores/sessions.ts';
+import { CREATE_SESSION, SessionStore } from '../../src/app/stores/sessions.ts';
 import { UserStore } from '../../src/app/stores/users.ts';
 import { FUNCTION_LIBRARY, FunctionMissingError, libraryCode } from '../../src/ha/functions.ts';
 import { UnavailableError } from '../../src/ha/index.ts';
@@ -42,6 +47,8 @@ describe('keys', () => {
     assert.equal(keys.loginGate('a@b.co'), 'rl:login:gate:{a@b.co}');
     assert.equal(keys.loginByIp('10.0.0.1'), 'rl:login:ip:10.0.0.1');
     assert.equal(keys.registerByIp('10.0.0.1'), 'rl:register:ip:10.0.0.1');
+    assert.equal(keys.loginByDevice('a@b.co', 'd1'), 'rl:login:device:{a@b.co}:d1');
+    assert.equal(keys.accountSessions('a@b.co'), 'sess:of:{a@b.co}');
   });
 });
 
@@ -259,38 +266,49 @@ describe('SessionStore', () => {
     assert.deepEqual(r.log[0], ['get', 'sess:s1']);
   });
 
-  it('creates a session durably with the idle lifetime, deleting the previous one', async () => {
+  it('creates a session durably in one script: idle lifetime, the previous one deleted, the account capped', async () => {
     const { r, layer, redis } = fakeLayer();
-    r.strings.set('sess:old', { value: 'x' });
     const before = Date.now();
-    const s = await new SessionStore(redis, 600, 3600).create('a@b.co', 'g1', 'new', 'old');
+    const s = await new SessionStore(redis, 600, 3600, 4).create('a@b.co', 'g1', 'new', 'old');
     assert.deepEqual(s, { sid: 'new', email: 'a@b.co' });
     assert.deepEqual(layer.paths, ['write']);
-    assert.deepEqual(r.log[0], ['multi', 'set', 'del']);
-    const stored = r.strings.get('sess:new')!;
-    assert.equal(stored.ttl, 600);
-    const parsed = JSON.parse(stored.value);
+    const [call] = r.evals;
+    assert.equal(call!.script, CREATE_SESSION);
+    assert.equal(call!.numKeys, 3);
+    const [k1, k2, k3, body, ttl, sid, previous, now, cap, indexTtl, prefix] = call!.args;
+    assert.deepEqual([k1, k2, k3], ['sess:new', 'sess:of:{a@b.co}', 'sess:old']);
+    assert.deepEqual([ttl, sid, previous, cap, indexTtl, prefix], [600, 'new', 'old', 4, 3600, 'sess:']);
+    const parsed = JSON.parse(String(body));
     assert.equal(parsed.email, 'a@b.co');
     assert.equal(parsed.gen, 'g1');
+    assert.equal(parsed.created, now);
     assert.ok(parsed.created >= before && parsed.created <= Date.now());
-    assert.equal(r.strings.has('sess:old'), false);
+    assert.deepEqual(shape(CREATE_SESSION), {
+      keys: [1, 2, 3],
+      argv: [1, 2, 3, 4, 5, 6, 7, 8],
+      commands: ['DEL', 'EXISTS', 'EXPIRE', 'HDEL', 'HGETALL', 'HSET', 'SET'],
+    });
+    // The oldest first: sorted by creation time, as many as are over the cap.
+    assert.match(CREATE_SESSION, /table\.sort\(live, function\(a, b\) return a\[2\] < b\[2\] end\)/);
   });
 
-  it('caps the TTL of a new session at the absolute lifetime (rounded up to a second)', async () => {
+  it('caps the TTL of a new session at the absolute lifetime (rounded up to a second); no previous, two keys', async () => {
     const { r, redis } = fakeLayer();
     await new SessionStore(redis, 600, 30).create('a@b.co', 'g1', 'n1');
-    assert.equal(r.strings.get('sess:n1')!.ttl, 30);
-    assert.deepEqual(r.log[0], ['multi', 'set']);
+    const [call] = r.evals;
+    assert.equal(call!.numKeys, 2);
+    assert.deepEqual(call!.args.slice(0, 2), ['sess:n1', 'sess:of:{a@b.co}']);
+    assert.equal(call!.args[3], 30);
+    assert.equal(call!.args[5], '');
+    assert.equal(call!.args[7], 10, 'ten sessions per account by default');
   });
 
-  it('fails when the transaction reports an error, accepts a null exec', async () => {
+  it('fails when the script fails', async () => {
     const { r, redis } = fakeLayer();
-    const store = new SessionStore(redis, 600, 3600);
-    r.execErrors = [null, new Error('READONLY You cannot write against a read only replica.')];
-    await assert.rejects(store.create('a@b.co', 'g1', 'n1', 'old'), /READONLY/);
-    r.execErrors = [];
-    r.execReturnsNull = true;
-    assert.deepEqual(await store.create('a@b.co', 'g1', 'n2'), { sid: 'n2', email: 'a@b.co' });
+    r.call = async () => {
+      throw new Error('READONLY You cannot write against a read only replica.');
+    };
+    await assert.rejects(new SessionStore(redis, 600, 3600).create('a@b.co', 'g1', 'n1', 'old'), /READONLY/);
   });
 
   it('destroys a session with a durable DEL', async () => {
@@ -405,6 +423,10 @@ describe('limits helpers', () => {
       loginRefusalMessage({ reason: 'email', waitSeconds: 2 }),
       'this account has had many failed logins from elsewhere, so each attempt must wait a while: wait 2 s and try again',
     );
+    assert.equal(
+      loginRefusalMessage({ reason: 'device', waitSeconds: 4 }),
+      'too many failed logins for this email from this browser: wait 4 s and try again, checking the email and password',
+    );
   });
 });
 
@@ -423,9 +445,16 @@ describe('Redis functions', () => {
     await new UserStore(redis).create('a@b.co', 'H', 'g1');
     await new AttemptLimiter(
       redis,
-      { perPair: 5, perAddress: 50, slowdownAfter: 10, slowdownMaxSeconds: 4, windowSeconds: 900 },
+      {
+        perPair: 5,
+        perAddress: 50,
+        slowdownAfter: 10,
+        slowdownMaxSeconds: 4,
+        perDevice: 7,
+        windowSeconds: 900,
+      },
       { perAddress: 3, windowSeconds: 60 },
-    ).loginSucceeded('a@b.co', 'ip');
+    ).loginSucceeded({ email: 'a@b.co', address: 'ip' }, { via: 'shared', token: 't' });
     assert.deepEqual(
       r.evals.map((e) => e.name),
       ['create_user', 'login_succeeded'],
@@ -441,62 +470,141 @@ describe('Redis functions', () => {
 });
 
 describe('AttemptLimiter', () => {
-  const login = { perPair: 5, perAddress: 50, slowdownAfter: 10, slowdownMaxSeconds: 4, windowSeconds: 900 };
+  const login = {
+    perPair: 5,
+    perAddress: 50,
+    slowdownAfter: 10,
+    slowdownMaxSeconds: 4,
+    perDevice: 7,
+    windowSeconds: 900,
+  };
   const registration = { perAddress: 3, windowSeconds: 3600 };
+  const stranger = { email: 'a@b.co', address: '10.0.0.1' };
+  const owner = { ...stranger, device: { id: 'd'.repeat(32), gen: 'g1' } };
+  const shared = [
+    'rl:login:pair:{a@b.co}:10.0.0.1',
+    'rl:login:ip:10.0.0.1',
+    'rl:login:email:{a@b.co}',
+    'rl:login:gate:{a@b.co}',
+  ];
 
-  it('reserves a login in one fast script over the four keys, with limits, window and waits', async () => {
+  it('reserves a login in one fast script over the four shared keys, with limits, window, token and waits', async () => {
     const { r, layer, redis } = fakeLayer();
     r.evalReply = [0, 0];
     const limiter = new AttemptLimiter(redis, login, registration);
-    assert.equal(await limiter.reserveLogin('a@b.co', '10.0.0.1'), null);
+    const ticket = await limiter.reserveLogin(stranger);
+    assert.ok(isTicket(ticket));
+    assert.equal(ticket.via, 'shared');
+    assert.match(ticket.token, /^[A-Za-z0-9_-]{16}$/);
     assert.deepEqual(layer.paths, ['fastWrite']);
     const [call] = r.evals;
+    assert.equal(call!.script, RESERVE_LOGIN);
     assert.equal(call!.numKeys, 4);
-    assert.deepEqual(call!.args, [
-      'rl:login:pair:{a@b.co}:10.0.0.1',
-      'rl:login:ip:10.0.0.1',
-      'rl:login:email:{a@b.co}',
-      'rl:login:gate:{a@b.co}',
-      5,
-      50,
-      10,
-      900,
-      '1000',
-      '2000',
-      '4000',
-    ]);
+    assert.deepEqual(call!.args, [...shared, 5, 50, 10, 900, ticket.token, '1000', '2000', '4000']);
     const s = shape(call!.script);
     assert.deepEqual(s.keys, [1, 2, 3, 4]);
-    assert.deepEqual(s.argv, [1, 2, 3, 4]);
+    assert.deepEqual(s.argv, [1, 2, 3, 4, 5]);
     assert.deepEqual(s.commands, ['EXPIRE', 'GET', 'INCR', 'PTTL', 'SET']);
     assert.match(call!.script, /local function left\(key, window\)/);
+    // A refusal is counted against the address first, before any limit is looked at.
+    assert.ok(call!.script.indexOf("'INCR', KEYS[2]") < call!.script.indexOf("'GET', KEYS[1]"));
+    // The gate holds the token of the attempt that closed it.
+    assert.match(call!.script, /'SET', KEYS\[4\], ARGV\[5\], 'PX'/);
   });
 
   it('names the limit that refused a login and rounds its wait up', async () => {
     const { r, redis } = fakeLayer();
     const limiter = new AttemptLimiter(redis, login, registration);
     r.evalReply = [1, 1500];
-    assert.deepEqual(await limiter.reserveLogin('a@b.co', 'ip'), { reason: 'pair', waitSeconds: 2 });
+    assert.deepEqual(await limiter.reserveLogin(stranger), { reason: 'pair', waitSeconds: 2 });
     r.evalReply = [2, 900_000];
-    assert.deepEqual(await limiter.reserveLogin('a@b.co', 'ip'), { reason: 'address', waitSeconds: 900 });
+    assert.deepEqual(await limiter.reserveLogin(stranger), { reason: 'address', waitSeconds: 900 });
     r.evalReply = [3, 1];
-    assert.deepEqual(await limiter.reserveLogin('a@b.co', 'ip'), { reason: 'email', waitSeconds: 1 });
+    assert.deepEqual(await limiter.reserveLogin(stranger), { reason: 'email', waitSeconds: 1 });
+    r.evalReply = [4, 2001];
+    assert.deepEqual(await limiter.reserveLogin(owner), { reason: 'device', waitSeconds: 3 });
   });
 
-  it('gives a successful login back over the pair, address and email counters only', async () => {
+  it("judges a browser with the account's device cookie by its own budget, not the shared ones", async () => {
     const { r, layer, redis } = fakeLayer();
-    await new AttemptLimiter(redis, login, registration).loginSucceeded('a@b.co', '10.0.0.1');
+    r.evalReply = [0, 0];
+    const ticket = await new AttemptLimiter(redis, login, registration).reserveLogin(owner);
+    assert.ok(isTicket(ticket));
+    assert.equal(ticket.via, 'device');
+    assert.deepEqual(layer.paths, ['fastWrite']);
+    assert.equal(r.evals.length, 1);
+    const [call] = r.evals;
+    assert.equal(call!.script, RESERVE_DEVICE_LOGIN);
+    assert.equal(call!.numKeys, 2);
+    assert.deepEqual(call!.args, [
+      `rl:login:device:{a@b.co}:${'d'.repeat(32)}`,
+      'user:{a@b.co}',
+      'g1',
+      7,
+      900,
+    ]);
+    const s = shape(call!.script);
+    assert.deepEqual(s.keys, [1, 2]);
+    assert.deepEqual(s.argv, [1, 2, 3]);
+    assert.deepEqual(s.commands, ['EXPIRE', 'HGET', 'INCR', 'PTTL']);
+  });
+
+  it('counts a device cookie of another life of the account in the shared budgets', async () => {
+    const { r, redis } = fakeLayer();
+    const replies: unknown[] = [
+      [5, 0],
+      [3, 4000],
+    ];
+    r.call = async (_command: string, name: string, numKeys: number, ...args: unknown[]) => {
+      const script = (FUNCTIONS as Record<string, string>)[name] ?? '';
+      r.evals.push({ name, script, numKeys, args });
+      return replies.shift();
+    };
+    const refused = await new AttemptLimiter(redis, login, registration).reserveLogin(owner);
+    assert.deepEqual(refused, { reason: 'email', waitSeconds: 4 });
+    assert.deepEqual(
+      r.evals.map((e) => e.script),
+      [RESERVE_DEVICE_LOGIN, RESERVE_LOGIN],
+    );
+  });
+
+  it('gives a successful login back: the shared pair, address and email counters, or the device counter', async () => {
+    const { r, layer, redis } = fakeLayer();
+    const limiter = new AttemptLimiter(redis, login, registration);
+    await limiter.loginSucceeded(stranger, { via: 'shared', token: 't' });
     assert.deepEqual(layer.paths, ['fastWrite']);
     const [call] = r.evals;
     assert.equal(call!.numKeys, 3);
-    assert.deepEqual(call!.args, [
-      'rl:login:pair:{a@b.co}:10.0.0.1',
-      'rl:login:ip:10.0.0.1',
-      'rl:login:email:{a@b.co}',
-    ]);
+    assert.deepEqual(call!.args, shared.slice(0, 3));
     const s = shape(call!.script);
     assert.deepEqual(s.keys, [1, 2, 3]);
     assert.deepEqual(s.commands, ['DECR', 'DEL', 'GET']);
+    await limiter.loginSucceeded(owner, { via: 'device', token: 't' });
+    assert.deepEqual(r.log.at(-1), ['del', `rl:login:device:{a@b.co}:${'d'.repeat(32)}`]);
+  });
+
+  it('refunds an attempt never checked: its shared counters and only the gate it closed, or its device counter', async () => {
+    const { r, layer, redis } = fakeLayer();
+    const limiter = new AttemptLimiter(redis, login, registration);
+    await limiter.refundLogin(stranger, { via: 'shared', token: 'tok' });
+    await limiter.refundLogin(owner, { via: 'device', token: 'tok' });
+    assert.deepEqual(layer.paths, ['fastWrite', 'fastWrite']);
+    const [all, one] = r.evals;
+    assert.equal(all!.script, REFUND_LOGIN);
+    assert.equal(all!.numKeys, 4);
+    assert.deepEqual(all!.args, [...shared, 'tok']);
+    assert.deepEqual(shape(all!.script), {
+      keys: [1, 2, 3, 4],
+      argv: [1],
+      commands: ['DECR', 'DEL', 'GET'],
+    });
+    assert.match(
+      all!.script,
+      /if redis\.call\('GET', KEYS\[4\]\) == ARGV\[1\] then redis\.call\('DEL', KEYS\[4\]\)/,
+    );
+    assert.equal(one!.script, REFUND_ONE);
+    assert.deepEqual(one!.args, [`rl:login:device:{a@b.co}:${'d'.repeat(32)}`]);
+    assert.deepEqual(shape(one!.script), { keys: [1], argv: [], commands: ['DECR', 'GET'] });
   });
 
   it('counts a registration per address, or says how many seconds it must wait', async () => {

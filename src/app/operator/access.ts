@@ -21,14 +21,21 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * public front gives, so neither tells that the route exists.
  */
 export function operatorOnly(password: string | undefined, previous?: string | undefined) {
+  const isOperator = operatorCheck(password, previous);
+  return (req: FastifyRequest, _reply: unknown, done: (err?: Error) => void): void => {
+    const path = req.url.split('?')[0]!.slice(0, 100);
+    if (isOperator(req)) done();
+    else done(new HttpError(404, 'not_found', `no route for ${req.method} ${path}`));
+  };
+}
+
+/** True when a request may see the operator's views (always, without a password configured). */
+export function operatorCheck(password: string | undefined, previous?: string | undefined) {
   const expected = [password, password === undefined ? undefined : previous]
     .filter((p) => p !== undefined)
     .map((p) => digest(`${OPERATOR_USER}:${p}`));
-  return (req: FastifyRequest, _reply: unknown, done: (err?: Error) => void): void => {
-    const path = req.url.split('?')[0]!.slice(0, 100);
-    if (expected.length === 0 || carriesOperator(req.headers.authorization, expected)) done();
-    else done(new HttpError(404, 'not_found', `no route for ${req.method} ${path}`));
-  };
+  return (req: FastifyRequest): boolean =>
+    expected.length === 0 || carriesOperator(req.headers.authorization, expected);
 }
 
 /** Basic auth as the operator with the password or, during a rotation, the previous one. */
@@ -48,6 +55,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The `onRequest` check of the operator's routes (/metrics, the dashboard's). */
     operatorOnly: OperatorCheck;
+    /** Whether a request carries the operator's password (see operatorCheck), for answers with more detail. */
+    isOperator: (req: FastifyRequest) => boolean;
   }
 }
 
@@ -61,6 +70,7 @@ export interface OperatorAccessOptions {
 export const operatorAccess = definePlugin<OperatorAccessOptions>(
   async (app, opts) => {
     app.decorate('operatorOnly', operatorOnly(opts.password, opts.previousPassword));
+    app.decorate('isOperator', operatorCheck(opts.password, opts.previousPassword));
   },
   { name: 'operator-access' },
 );

@@ -16,7 +16,7 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.get('/healthz', async () => ({ status: 'ok', instance: deps.config.instanceId }));
 
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', async (req, reply) => {
     // In every degraded mode but a lasting `unavailable` some requests still succeed (reads from a
     // replica or from a master that refuses writes; writes wait for a new master): taking every
     // instance out of the proxy then would fail requests that can succeed.
@@ -24,8 +24,14 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
     if (h.mode !== 'unavailable') unavailableSince = null;
     else unavailableSince ??= Date.now();
     const lasting = unavailableSince !== null && Date.now() - unavailableSince >= UNAVAILABLE_GRACE_MS;
-    const body = {
-      ready: !deps.state.draining && !lasting,
+    const ready = !deps.state.draining && !lasting;
+    reply.code(ready ? 200 : 503);
+    // Anyone gets ready or not; the mode, the node serving and the replicas only the operator (the
+    // operator's password, as on the operator's views), so the public front tells no one the
+    // state of the stack.
+    if (!app.isOperator(req)) return { ready };
+    return {
+      ready,
       ...(deps.state.draining ? { reason: 'draining' } : {}),
       instance: deps.config.instanceId,
       mode: h.mode,
@@ -33,7 +39,6 @@ export function opsRoutes(app: FastifyInstance, deps: Deps): void {
       redis: h.serving,
       replicasOfMaster: h.replicasOfMaster,
     };
-    return reply.code(body.ready ? 200 : 503).send(body);
   });
 
   // The operator's: reached through the operator front (/metrics/<instance>), never the public one.

@@ -4,8 +4,10 @@ import {
   checkFormCsrf,
   clearSessionCookie,
   type Deps,
+  deviceFor,
   formBody,
   pageContext,
+  setDeviceCookie,
   setSessionCookie,
   signedSession,
 } from '../context.ts';
@@ -68,8 +70,16 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
     try {
       const email = normaliseEmail(body['email']);
       const password = checkPassword(body['password'], false);
-      const session = await login(deps, email, password, req.ip, signedSession(deps, req)?.sid);
+      const session = await login(
+        deps,
+        email,
+        password,
+        req.ip,
+        signedSession(deps, req)?.sid,
+        deviceFor(deps, req, email),
+      );
       setSessionCookie(deps, reply, session.sid, session.email);
+      setDeviceCookie(deps, req, reply, email, session.gen);
       return reply.redirect('/get?m=in', 303);
     } catch (err) {
       return formError(err, reply, (field, message) =>
@@ -94,6 +104,7 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
       // The password was just hashed: the new account is logged in without hashing it again.
       const session = await startSession(deps, email, gen, signedSession(deps, req)?.sid);
       setSessionCookie(deps, reply, session.sid, session.email);
+      setDeviceCookie(deps, req, reply, email, gen);
       return reply.redirect('/get?m=welcome', 303);
     } catch (err) {
       return formError(err, reply, (field, message) =>

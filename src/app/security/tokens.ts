@@ -20,6 +20,7 @@ class Memo<V> {
 const MEMO_ENTRIES = 20_000;
 
 type SignedSession = Readonly<{ sid: string; email: string }>;
+export type SignedDevice = Readonly<{ id: string; email: string; gen: string }>;
 
 /**
  * Signed values: signed with the current secret, verified with it or with the previous one (when
@@ -81,6 +82,27 @@ export class Tokens {
     );
   }
 
+  /**
+   * The device cookie: a browser's random id, the email it logged in to and that account's
+   * generation then, under one signature. It proves that this browser logged in to that account
+   * before (it is issued only by a successful login), so the login limits judge it apart from
+   * strangers.
+   */
+  deviceCookie(id: string, email: string, gen: string): string {
+    const body = `${id}.${Buffer.from(email).toString('base64url')}.${gen}`;
+    return `${body}.${this.mac(`d:${body}`)}`;
+  }
+
+  readDeviceCookie(value: string | undefined): SignedDevice | undefined {
+    if (!value || value.length > 600) return undefined;
+    const parts = value.split('.');
+    if (parts.length !== 4) return undefined;
+    const [id, emailB64, gen, sig] = parts as [string, string, string, string];
+    if (!/^[A-Za-z0-9_-]{32}$/.test(id) || !/^[A-Za-z0-9_-]{1,64}$/.test(gen)) return undefined;
+    if (!this.signs(sig, `d:${id}.${emailB64}.${gen}`)) return undefined;
+    return { id, email: Buffer.from(emailB64, 'base64url').toString(), gen };
+  }
+
   /** CSRF token bound to a session id, or to the anonymous nonce cookie before login. */
   csrfFor(kind: 'session' | 'anon', id: string): string {
     const input = `csrf:${kind}:${id}`;
@@ -120,9 +142,14 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 }
 
 /** Cookie names: with `Secure` cookies, the `__Host-` prefix (the browser then refuses them from a subdomain or over HTTP). */
-export function cookieNames(secure: boolean): { session: string; anon: string } {
-  return secure ? { session: '__Host-sid', anon: '__Host-csrf' } : { session: 'sid', anon: 'csrf' };
+export function cookieNames(secure: boolean): { session: string; anon: string; device: string } {
+  return secure
+    ? { session: '__Host-sid', anon: '__Host-csrf', device: '__Host-dev' }
+    : { session: 'sid', anon: 'csrf', device: 'dev' };
 }
+
+/** How long a browser keeps its device cookie: 180 days from its last login. */
+export const DEVICE_COOKIE_MAX_AGE_SECONDS = 180 * 86_400;
 
 export interface CookieOptions {
   secure: boolean;

@@ -1,5 +1,13 @@
 import { FUNCTION_LIBRARY, libraryCode } from '../../ha/functions.ts';
-import { LOGIN_SUCCEEDED, RESERVE_LOGIN, RESERVE_ONE } from './limits.ts';
+import {
+  LOGIN_SUCCEEDED,
+  REFUND_LOGIN,
+  REFUND_ONE,
+  RESERVE_DEVICE_LOGIN,
+  RESERVE_LOGIN,
+  RESERVE_ONE,
+} from './limits.ts';
+import { CREATE_SESSION } from './sessions.ts';
 import { CREATE_USER, ENSURE_GENERATION } from './users.ts';
 
 /**
@@ -13,6 +21,10 @@ export const FUNCTIONS = {
   reserve_login: RESERVE_LOGIN,
   login_succeeded: LOGIN_SUCCEEDED,
   reserve_one: RESERVE_ONE,
+  reserve_device_login: RESERVE_DEVICE_LOGIN,
+  refund_login: REFUND_LOGIN,
+  refund_one: REFUND_ONE,
+  create_session: CREATE_SESSION,
 } as const;
 
 export type FunctionName = keyof typeof FUNCTIONS;

@@ -1,51 +1,24 @@
+import { randomBytes } from 'node:crypto';
 import { callFunction } from '../../ha/functions.ts';
 import type { RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
 import type { FunctionName } from './functions.ts';
+import {
+  type LoginLimits,
+  type LoginRefusal,
+  type RegistrationLimits,
+  retryAfterSeconds,
+  slowdownDelaysMs,
+} from './limit-rules.ts';
 
-export interface LoginLimits {
-  /** Attempts for one email from one address (the hard limit: 429 until the window ends). */
-  perPair: number;
-  /** Attempts from one address, whatever the email. */
-  perAddress: number;
-  /** Attempts for one email from all addresses before each further one waits longer. */
-  slowdownAfter: number;
-  slowdownMaxSeconds: number;
-  windowSeconds: number;
-}
-
-export interface RegistrationLimits {
-  perAddress: number;
-  windowSeconds: number;
-}
-
-export type LoginRefusal = { reason: 'pair' | 'address' | 'email'; waitSeconds: number };
-
-/** Whole seconds until a counter with `ms` left lets go again: never 0 while it still holds. */
-export function retryAfterSeconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
-}
-
-/** Waits after the slowdown threshold: 1 s, 2 s, 4 s... up to `maxSeconds`, the last one repeated. */
-export function slowdownDelaysMs(maxSeconds: number): number[] {
-  const out: number[] = [];
-  for (let ms = 1000; ms < maxSeconds * 1000; ms *= 2) out.push(ms);
-  out.push(maxSeconds * 1000);
-  return out;
-}
-
-/** What a refused login is told: why, and what to do. */
-export function loginRefusalMessage(r: LoginRefusal): string {
-  const wait = `wait ${r.waitSeconds} s and try again`;
-  switch (r.reason) {
-    case 'pair':
-      return `too many failed logins for this email from your address: ${wait}, checking the email and password`;
-    case 'address':
-      return `too many failed logins from your address: ${wait}`;
-    case 'email':
-      return `this account has had many failed logins from elsewhere, so each attempt must wait a while: ${wait}`;
-  }
-}
+export {
+  type LoginLimits,
+  type LoginRefusal,
+  loginRefusalMessage,
+  type RegistrationLimits,
+  retryAfterSeconds,
+  slowdownDelaysMs,
+} from './limit-rules.ts';
 
 // A counter that lost its expiry (it never should) would hold forever: it gets the window again.
 const LEFT = `
@@ -57,22 +30,44 @@ local function left(key, window)
 end`;
 
 // KEYS: pair, address, email, email gate. ARGV: pair max, address max, slowdown threshold, window,
-// then the slowdown waits in ms. The attempt is counted only when every limit lets it through, in
-// one atomic step: however many arrive at once, at most the limit are ever checked.
+// the attempt's token, then the slowdown waits in ms. Every attempt costs its address, refused or
+// not, so waiting for the moment the gate opens is not free; one the address still allows also
+// counts for the email. Only an attempt every limit lets through counts for its pair and may
+// close the gate (holding its token, so that giving it back opens only its own gate). One atomic
+// step: however many arrive at once, at most the limit are ever checked.
 export const RESERVE_LOGIN = `${LEFT}
 local window = tonumber(ARGV[4])
+local address = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], window, 'NX')
+local withinAddress = address <= tonumber(ARGV[2])
+local email = 0
+if withinAddress then
+  email = redis.call('INCR', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], window, 'NX')
+end
 if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return {1, left(KEYS[1], window)} end
-if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return {2, left(KEYS[2], window)} end
+if not withinAddress then return {2, left(KEYS[2], window)} end
 local gate = redis.call('PTTL', KEYS[4])
 if gate > 0 then return {3, gate} end
-for i = 1, 3 do
-  redis.call('INCR', KEYS[i])
-  redis.call('EXPIRE', KEYS[i], window, 'NX')
-end
-local over = tonumber(redis.call('GET', KEYS[3])) - tonumber(ARGV[3])
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], window, 'NX')
+local over = email - tonumber(ARGV[3])
 if over > 0 then
-  redis.call('SET', KEYS[4], '1', 'PX', ARGV[4 + math.min(over, #ARGV - 4)])
+  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[5 + math.min(over, #ARGV - 5)])
 end
+return {0, 0}`;
+
+// A browser that logged in to this account before (a device cookie of the account's present
+// generation) has a budget of its own, and neither the email's slowdown nor the addresses' limits
+// apply: strangers cannot hold it. KEYS: the device's counter, the user. ARGV: the cookie's
+// generation, max, window. Returns {0, 0} (counted), {4, ms} (refused, counted), or {5, 0} when
+// the cookie is not of this account's life (nothing counted: judged as any other client).
+export const RESERVE_DEVICE_LOGIN = `${LEFT}
+if redis.call('HGET', KEYS[2], 'gen') ~= ARGV[1] then return {5, 0} end
+local window = tonumber(ARGV[3])
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], window, 'NX')
+if n > tonumber(ARGV[2]) then return {4, left(KEYS[1], window)} end
 return {0, 0}`;
 
 // A successful login: its pair starts over, and its own attempt no longer counts for the address
@@ -84,6 +79,20 @@ for i = 2, 3 do
 end
 return 1`;
 
+// An attempt that was counted but never checked (no hashing slot was free): it gives back what it
+// took, and opens the gate only if it closed it itself (ARGV: its token). KEYS as RESERVE_LOGIN.
+export const REFUND_LOGIN = `
+for i = 1, 3 do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
+return 1`;
+
+// One counter given back (a device's attempt that was never checked); never below 0.
+export const REFUND_ONE = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 1`;
+
 // KEYS: the address's counter. ARGV: max, window. Returns 0 (counted) or the ms until it lets go.
 export const RESERVE_ONE = `${LEFT}
 local window = tonumber(ARGV[2])
@@ -92,7 +101,21 @@ redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], window, 'NX')
 return 0`;
 
-const REASONS = ['pair', 'address', 'email'] as const;
+const REASONS = ['pair', 'address', 'email', 'device'] as const;
+
+/** One login attempt: the email, the client's address, and the browser's device cookie if it has one. */
+export interface LoginAttempt {
+  email: string;
+  address: string;
+  /** From a verified device cookie naming this email: the browser's id and the account's generation then. */
+  device?: { id: string; gen: string } | undefined;
+}
+
+/** A counted attempt: which budget it was counted in, and its token (to give it back). */
+export interface LoginTicket {
+  via: 'device' | 'shared';
+  token: string;
+}
 
 /**
  * Login and registration attempts counted in Redis, so every app instance sees the same counts.
@@ -110,39 +133,78 @@ export class AttemptLimiter {
     this.slowdown = slowdownDelaysMs(login.slowdownMaxSeconds).map(String);
   }
 
-  private loginKeys(email: string, address: string): string[] {
+  private sharedKeys(a: LoginAttempt): string[] {
     return [
-      keys.loginByPair(email, address),
-      keys.loginByIp(address),
-      keys.loginByEmail(email),
-      keys.loginGate(email),
+      keys.loginByPair(a.email, a.address),
+      keys.loginByIp(a.address),
+      keys.loginByEmail(a.email),
+      keys.loginGate(a.email),
     ];
   }
 
-  /** Counts a login attempt, or says why it must wait (and for how long) without counting it. */
-  async reserveLogin(email: string, address: string): Promise<LoginRefusal | null> {
+  private refusal(code: number, ms: number): LoginRefusal {
+    return { reason: REASONS[code - 1]!, waitSeconds: retryAfterSeconds(ms) };
+  }
+
+  /**
+   * Counts a login attempt: in the browser's own budget when its device cookie is of this
+   * account's life, in the shared ones otherwise. A refusal is counted too, and says why and how
+   * long to wait.
+   */
+  async reserveLogin(a: LoginAttempt): Promise<LoginTicket | LoginRefusal> {
     const l = this.login;
+    const token = randomBytes(12).toString('base64url');
+    if (a.device) {
+      const { id, gen } = a.device;
+      const [code, ms] = (await this.redis.fastWrite(
+        (r) =>
+          callFunction<FunctionName>(
+            r,
+            'reserve_device_login',
+            2,
+            keys.loginByDevice(a.email, id),
+            keys.user(a.email),
+            gen,
+            l.perDevice,
+            l.windowSeconds,
+          ) as Promise<[number, number]>,
+      )) as [number, number];
+      if (code === 0) return { via: 'device', token };
+      if (code !== 5) return this.refusal(code, ms);
+    }
     const [code, ms] = (await this.redis.fastWrite(
       (r) =>
         callFunction<FunctionName>(
           r,
           'reserve_login',
           4,
-          ...this.loginKeys(email, address),
+          ...this.sharedKeys(a),
           l.perPair,
           l.perAddress,
           l.slowdownAfter,
           l.windowSeconds,
+          token,
           ...this.slowdown,
         ) as Promise<[number, number]>,
     )) as [number, number];
-    if (code === 0) return null;
-    return { reason: REASONS[code - 1]!, waitSeconds: retryAfterSeconds(ms) };
+    return code === 0 ? { via: 'shared', token } : this.refusal(code, ms);
   }
 
-  async loginSucceeded(email: string, address: string): Promise<void> {
+  /** The attempt succeeded: its own counters start over (the failures of others still count). */
+  async loginSucceeded(a: LoginAttempt, ticket: LoginTicket): Promise<void> {
     await this.redis.fastWrite((r) =>
-      callFunction<FunctionName>(r, 'login_succeeded', 3, ...this.loginKeys(email, address).slice(0, 3)),
+      ticket.via === 'device' && a.device
+        ? r.del(keys.loginByDevice(a.email, a.device.id))
+        : callFunction<FunctionName>(r, 'login_succeeded', 3, ...this.sharedKeys(a).slice(0, 3)),
+    );
+  }
+
+  /** The attempt was counted but its password never checked (no hashing slot): it is given back. */
+  async refundLogin(a: LoginAttempt, ticket: LoginTicket): Promise<void> {
+    await this.redis.fastWrite((r) =>
+      ticket.via === 'device' && a.device
+        ? callFunction<FunctionName>(r, 'refund_one', 1, keys.loginByDevice(a.email, a.device.id))
+        : callFunction<FunctionName>(r, 'refund_login', 4, ...this.sharedKeys(a), ticket.token),
     );
   }
 
@@ -163,3 +225,6 @@ export class AttemptLimiter {
     return ms > 0 ? retryAfterSeconds(ms) : 0;
   }
 }
+
+/** True for a counted attempt, false for a refusal. */
+export const isTicket = (r: LoginTicket | LoginRefusal): r is LoginTicket => 'via' in r;

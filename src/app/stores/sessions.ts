@@ -1,6 +1,39 @@
+import { callFunction } from '../../ha/functions.ts';
 import type { Redis, RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
 import { encodeSession, sessionValid } from '../../ha/session.ts';
+import type { FunctionName } from './functions.ts';
+
+// KEYS: the new session, the account's index of sessions (a hash: id -> creation time in ms), and
+// the browser's previous session when it has one. ARGV: the body, the idle lifetime (s), the new
+// id, the previous id ('' for none), now (ms), the cap, the index's lifetime (s), the prefix of
+// session keys. Sessions that ended by themselves leave the index; past the cap the oldest are
+// ended. Returns how many were ended. (Hash commands only: the app's Redis user has no others.)
+export const CREATE_SESSION = `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if #KEYS > 2 then
+  redis.call('DEL', KEYS[3])
+  redis.call('HDEL', KEYS[2], ARGV[4])
+end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[7])
+local live = {}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  if redis.call('EXISTS', ARGV[8] .. all[i]) == 1 then
+    live[#live + 1] = {all[i], tonumber(all[i + 1]) or 0}
+  else
+    redis.call('HDEL', KEYS[2], all[i])
+  end
+end
+local over = #live - tonumber(ARGV[6])
+if over <= 0 then return 0 end
+table.sort(live, function(a, b) return a[2] < b[2] end)
+for i = 1, over do
+  redis.call('DEL', ARGV[8] .. live[i][1])
+  redis.call('HDEL', KEYS[2], live[i][1])
+end
+return over`;
 
 export interface Session {
   sid: string;
@@ -22,6 +55,8 @@ export class SessionStore {
     private readonly redis: RedisLayer,
     private readonly ttlSeconds: number,
     maxAgeSeconds: number,
+    /** Live sessions one account may hold: a new one beyond it ends the oldest. */
+    private readonly perAccount = 10,
   ) {
     this.maxAgeMs = maxAgeSeconds * 1000;
   }
@@ -61,17 +96,33 @@ export class SessionStore {
 
   /**
    * Creates a session of the account's generation `gen` (replacing `previous`, the id is never
-   * reused) once a replica holds it.
+   * reused) once a replica holds it. The account keeps at most `perAccount` live sessions: beyond
+   * that the oldest end, so a password that leaked cannot pile up sessions without bound.
    */
   async create(email: string, gen: string, sid: string, previous?: string): Promise<Session> {
-    const body = encodeSession({ email, gen, created: Date.now() });
-    const ttl = Math.min(this.ttlSeconds, Math.ceil(this.maxAgeMs / 1000));
-    await this.redis.write(async (r) => {
-      const m = r.multi().set(keys.session(sid), body, 'EX', ttl);
-      if (previous) m.del(keys.session(previous));
-      const res = await m.exec();
-      for (const [err] of res ?? []) if (err) throw err;
-    });
+    const now = Date.now();
+    const body = encodeSession({ email, gen, created: now });
+    const maxAge = Math.ceil(this.maxAgeMs / 1000);
+    const ttl = Math.min(this.ttlSeconds, maxAge);
+    const sessionKeys = [keys.session(sid), keys.accountSessions(email)];
+    if (previous) sessionKeys.push(keys.session(previous));
+    const prefix = keys.session('');
+    await this.redis.write((r) =>
+      callFunction<FunctionName>(
+        r,
+        'create_session',
+        sessionKeys.length,
+        ...sessionKeys,
+        body,
+        ttl,
+        sid,
+        previous ?? '',
+        now,
+        this.perAccount,
+        maxAge,
+        prefix,
+      ),
+    );
     return { sid, email };
   }
 

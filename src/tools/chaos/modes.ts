@@ -1,4 +1,5 @@
 import type { ServiceMode } from '../../ha/mode.ts';
+import { operatorAuthorization } from '../../ha/probes.ts';
 import type { Topology } from '../../ops/topology.ts';
 
 /** A mode an app reported, or `unknown` when its /readyz answered without one. */
@@ -19,19 +20,25 @@ export function modeOf(text: string): SeenMode {
 }
 
 /**
- * Polls every app instance's /readyz directly (not through HAProxy, which would hide all but
+ * Polls every app instance's /readyz directly, as the operator, (not through HAProxy, which would hide all but
  * one) and keeps the modes other than `healthy` that any of them reported, in the order first
  * seen, with how long they were seen. An instance that does not answer (killed, restarting)
  * reports no mode: that is not a state of Redis.
  */
-export function watchModes(t: Topology): { seen: () => ModeSpan[]; close: () => Promise<void> } {
+export function watchModes(
+  t: Topology,
+  operatorPassword?: string,
+): { seen: () => ModeSpan[]; close: () => Promise<void> } {
+  // The mode is in the answer only for the operator (without it, /readyz says ready or not).
+  const headers: Record<string, string> =
+    operatorPassword === undefined ? {} : { authorization: operatorAuthorization(operatorPassword) };
   const spans = new Map<SeenMode, ModeSpan>();
   let stopped = false;
   const poll = async (url: string) => {
     while (!stopped) {
       const at = performance.now();
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
         const mode = modeOf(await res.text());
         if (mode !== 'healthy') {
           const s = spans.get(mode) ?? { mode, firstAt: at, lastAt: at, polls: 0 };
