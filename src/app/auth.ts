@@ -1,5 +1,6 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { newGeneration } from '../ha/session.ts';
-import type { Deps } from './context.ts';
+import { type Deps, deviceFor, setDeviceCookie, setSessionCookie, signedSession } from './context.ts';
 import { HttpError } from './errors.ts';
 import { inSlot, type Release } from './security/hash-slots.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './security/password.ts';
@@ -108,4 +109,28 @@ export async function login(
     deps.limiter.loginSucceeded(attempt, reserved).catch(() => undefined),
   ]);
   return { ...session, gen };
+}
+
+/**
+ * A login from a request (the API's and the form's): replaces the browser's session, if any, and
+ * sets the session and device cookies on the reply.
+ */
+export async function loginWithCookies(
+  deps: Deps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  email: string,
+  password: string,
+): Promise<Session> {
+  const session = await login(
+    deps,
+    email,
+    password,
+    req.ip,
+    signedSession(deps, req)?.sid,
+    deviceFor(deps, req, email),
+  );
+  setSessionCookie(deps, reply, session.sid, session.email);
+  setDeviceCookie(deps, req, reply, email, session.gen);
+  return session;
 }

@@ -1,14 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { login, register } from '../auth.ts';
-import {
-  checkApiCsrf,
-  clearSessionCookie,
-  type Deps,
-  deviceFor,
-  setDeviceCookie,
-  setSessionCookie,
-  signedSession,
-} from '../context.ts';
+import { loginWithCookies, register } from '../auth.ts';
+import { checkApiCsrf, clearSessionCookie, type Deps, signedSession } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { collectOpenApi } from '../openapi.ts';
 import { PRODUCTS } from '../products.ts';
@@ -55,16 +47,7 @@ export function apiRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.post('/api/login', { schema: SCHEMAS.login }, async (req, reply) => {
     const { email, password } = credentials(req.body, false);
-    const session = await login(
-      deps,
-      email,
-      password,
-      req.ip,
-      signedSession(deps, req)?.sid,
-      deviceFor(deps, req, email),
-    );
-    setSessionCookie(deps, reply, session.sid, session.email);
-    setDeviceCookie(deps, req, reply, email, session.gen);
+    const session = await loginWithCookies(deps, req, reply, email, password);
     return { email, csrfToken: deps.tokens.csrfFor('session', session.sid) };
   });
 

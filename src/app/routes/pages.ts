@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { login, register, startSession } from '../auth.ts';
+import { loginWithCookies, register, startSession } from '../auth.ts';
 import {
   checkFormCsrf,
   clearSessionCookie,
   type Deps,
-  deviceFor,
   formBody,
   pageContext,
   setDeviceCookie,
@@ -70,16 +69,7 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
     try {
       const email = normaliseEmail(body['email']);
       const password = checkPassword(body['password'], false);
-      const session = await login(
-        deps,
-        email,
-        password,
-        req.ip,
-        signedSession(deps, req)?.sid,
-        deviceFor(deps, req, email),
-      );
-      setSessionCookie(deps, reply, session.sid, session.email);
-      setDeviceCookie(deps, req, reply, email, session.gen);
+      await loginWithCookies(deps, req, reply, email, password);
       return reply.redirect('/get?m=in', 303);
     } catch (err) {
       return formError(err, reply, (field, message) =>
