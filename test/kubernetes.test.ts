@@ -29,6 +29,7 @@ const SECRETS: Record<string, string> = {
   REDIS_OPERATOR_PASSWORD: 'k8s-operator-password-0123456789abcdef',
   REDIS_HAPROXY_PASSWORD: 'k8s-haproxy-password-0123456789abcdef',
   SENTINEL_PASSWORD: 'k8s-sentinel-password-0123456789abcdef',
+  SENTINEL_READER_PASSWORD: 'k8s-sentinel-reader-password-0123456789',
 };
 /** Short Sentinel timings, so a failover after a kill takes a second or two. */
 const SETTINGS: Record<string, string> = {
@@ -223,6 +224,7 @@ describe('the Redis pod of deploy/kubernetes/ against real Redis and Sentinel pr
         SENTINEL_DIR: tempDir('k8s-sentinel'),
         REDIS_SENTINEL_USER_PASSWORD: SECRETS['REDIS_SENTINEL_USER_PASSWORD']!,
         SENTINEL_PASSWORD: SECRETS['SENTINEL_PASSWORD']!,
+        SENTINEL_READER_PASSWORD: SECRETS['SENTINEL_READER_PASSWORD']!,
       };
       s.proc = start('sh', [join(SCRIPTS, 'sentinel-entrypoint.sh')], env, (out) => {
         s.log += out;
