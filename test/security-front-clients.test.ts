@@ -3,12 +3,12 @@
 // senders are cut (headers and bodies), the per-address connection limit, the request log.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { type IncomingHttpHeaders, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
+import { type Answer, send } from './helpers/http.ts';
 import { masterClient, startTestStack } from './helpers/stack.ts';
 
 /** Small limits, so that the tests reach them with a handful of requests and connections. */
@@ -35,35 +35,6 @@ after(async () => {
   redis?.disconnect();
   await stack?.stop();
 });
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request on a connection of its own from `from` (all of 127.0.0.0/8 is local). */
-function send(
-  to: { host: string; port: number },
-  method: string,
-  path: string,
-  opts: { headers?: Record<string, string>; body?: string; from: string },
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers = { ...opts.headers, ...(opts.body ? { 'content-type': 'application/json' } : {}) };
-    const req = request({ ...to, method, path, headers, localAddress: opts.from, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error(`${path}: no answer in 10 s`)));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 /** Registrations from one connection address, each naming another client in X-Forwarded-For. */
 async function registrations(to: { host: string; port: number }, from: string, forged: boolean) {

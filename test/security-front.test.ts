@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { PROXY_SOURCE_ADDRESS } from '../src/ops/topology.ts';
+import { type Answer, send } from './helpers/http.ts';
 import { startTestStack } from './helpers/stack.ts';
 
 /** Small limits, so that the tests reach them with a handful of streams. */
@@ -37,38 +38,12 @@ after(async () => {
   await stack?.stop();
 });
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/**
- * One request on a connection of its own, optionally from another loopback address (all of
- * 127.0.0.0/8 is local): HAProxy then counts it apart from the test's other connections.
- */
-function get(
+/** A GET on a connection of its own, optionally from another loopback address. */
+const get = (
   to: { host: string; port: number },
   path: string,
   opts: { headers?: Record<string, string>; from?: string } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: to.host, port: to.port, path, headers: opts.headers, localAddress: opts.from, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => {
-          body += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error(`${path}: no answer in 10 s`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+): Promise<Answer> => send(to, 'GET', path, opts);
 
 /** An event stream held open until `close()`; a refused one is read to its end. */
 function openStream(

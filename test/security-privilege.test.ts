@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LIBRARY_CODE } from '../src/app/stores/functions.ts';
 import { FUNCTION_LIBRARY, hasLibrary } from '../src/ha/functions.ts';
-import { nodeState, type RedisLogin, withRedis } from '../src/ha/probes.ts';
+import { type RedisLogin, withRedis } from '../src/ha/probes.ts';
 import { SENTINEL_READER } from '../src/ops/render/acl.ts';
 import { REPO_ROOT } from '../src/ops/supervisor/process-set.ts';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import type { RedisNode } from '../src/ops/topology.ts';
 import { Client } from './helpers/http.ts';
-import { startTestStack } from './helpers/stack.ts';
+import { killMaster, startTestStack } from './helpers/stack.ts';
 
 let s: Stack;
 let master: RedisNode;
@@ -143,22 +143,7 @@ describe("the apps' Sentinel user", () => {
 
 describe('a failover', () => {
   it('the promoted replica has the library and the app keeps working', async () => {
-    const old = master;
-    await s.kill(old.name);
-    let next: RedisNode | undefined;
-    await waitFor(
-      'the Sentinels to promote another node',
-      async () => {
-        next = await s.redisMaster();
-        return (
-          !!next &&
-          next.name !== old.name &&
-          (await nodeState(next.host, next.port, s.login)).role === 'master'
-        );
-      },
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
-    master = next!;
+    master = await killMaster(s, master);
     assert.ok(
       await withRedis(master.host, master.port, s.login, hasLibrary),
       'FUNCTION LIST on the new master',

@@ -23,7 +23,7 @@ import { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { defineTopology, type RedisNode } from '../src/ops/topology.ts';
 import { Client } from './helpers/http.ts';
-import { freePorts, startTestStack, tempDirs } from './helpers/stack.ts';
+import { freePorts, killMaster, startTestStack, tempDirs } from './helpers/stack.ts';
 
 const tempDir = tempDirs();
 
@@ -245,39 +245,26 @@ describe('replication and failover with ACL users', () => {
       await r.set('sess:acl-probe', 'kept');
       assert.ok(Number(await r.call('WAIT', '1', '2000')) >= 1, 'a replica holds it');
     });
-    await s.kill(old.name);
-    let next: RedisNode | undefined;
-    await waitFor(
-      'the Sentinels to promote another node',
-      async () => {
-        next = await s.redisMaster();
-        return (
-          !!next &&
-          next.name !== old.name &&
-          (await nodeState(next.host, next.port, s.login)).role === 'master'
-        );
-      },
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
+    const next = await killMaster(s, old);
     await waitFor(
       `${old.name} back as a replica of the new master`,
       async () => {
         const st = await nodeState(old.host, old.port, s.login);
-        return st.role === 'slave' && st.linkUp && st.masterPort === next!.port;
+        return st.role === 'slave' && st.linkUp && st.masterPort === next.port;
       },
       { timeoutMs: 40_000, intervalMs: 200 },
     );
-    assert.equal(await withRedis(next!.host, next!.port, s.login, (r) => r.get('sess:acl-probe')), 'kept');
+    assert.equal(await withRedis(next.host, next.port, s.login, (r) => r.get('sess:acl-probe')), 'kept');
     // HAProxy's check, as its own user, follows the new master.
     await waitFor(
       'HAProxy to route Redis to the new master',
-      async () => upServers(await haproxyStats(s.stats), 'redis_master').join() === next!.name,
+      async () => upServers(await haproxyStats(s.stats), 'redis_master').join() === next.name,
     );
     for (const n of s.topology.redis) {
       const entries = (await withRedis(n.host, n.port, s.login, (r) => r.call('ACL', 'LOG'))) as unknown[];
       assert.deepEqual(entries, [], `${n.name}: nothing refused to the Sentinels or the replicas`);
     }
-    master = next!;
+    master = next;
   });
 });
 

@@ -9,26 +9,15 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { processStartTime } from '../src/ops/supervisor/managed.ts';
 import { isPortFree } from '../src/ops/supervisor/ports.ts';
-import { REPO_ROOT } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { localAddress, type PortName } from '../src/ops/topology.ts';
+import { haStack } from './helpers/cli.ts';
 import { freePorts, portEnv, tempDirs } from './helpers/stack.ts';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const tempDir = tempDirs();
 
-const cli = (args: string[], env: Record<string, string>) =>
-  run(process.execPath, [join(REPO_ROOT, 'bin/ha-stack.js'), ...args], {
-    env: { ...process.env, ...env },
-    cwd: REPO_ROOT,
-  }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => ({
-      code: e.code,
-      stdout: e.stdout,
-      stderr: e.stderr,
-    }),
-  );
+const cli = haStack;
 
 const skipReason =
   process.getuid?.() !== 0

@@ -6,26 +6,15 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { StackStatus } from '../src/ops/status.ts';
 import { isPortFree } from '../src/ops/supervisor/ports.ts';
-import { REPO_ROOT } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { localAddress } from '../src/ops/topology.ts';
+import { haStack } from './helpers/cli.ts';
 import { freePorts, portEnv, tempRunDir } from './helpers/stack.ts';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
 describe('the ha-stack command', () => {
-  const cli = (args: string[], env: Record<string, string> = {}) =>
-    run(process.execPath, [join(REPO_ROOT, 'bin/ha-stack.js'), ...args], {
-      env: { ...process.env, ...env },
-      cwd: REPO_ROOT,
-    }).then(
-      (r) => ({ code: 0, ...r }),
-      (e: { code: number; stdout: string; stderr: string }) => ({
-        code: e.code,
-        stdout: e.stdout,
-        stderr: e.stderr,
-      }),
-    );
+  const cli = haStack;
 
   it('answers bad arguments with usage and exit code 2', async () => {
     for (const args of [['bogus'], ['pause'], ['stop'], ['start'], []]) {

@@ -1,3 +1,5 @@
+import { type IncomingHttpHeaders, request } from 'node:http';
+
 /** A small HTTP client with a cookie jar, so a test can act like one browser or one API client. */
 export interface Reply {
   status: number;
@@ -66,4 +68,39 @@ export class Client {
     if (!m) throw new Error(`no CSRF field on ${path} (status ${page.status})`);
     return m[1]!;
   }
+}
+
+export interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * One request on a connection of its own, optionally from another loopback address (all of
+ * 127.0.0.0/8 is local): HAProxy then counts it apart from the test's other connections.
+ */
+export function send(
+  to: { host: string; port: number },
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string; from?: string } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...opts.headers, ...(opts.body ? { 'content-type': 'application/json' } : {}) };
+    const req = request(
+      { host: to.host, port: to.port, method, path, headers, localAddress: opts.from, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`${path}: no answer in 10 s`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { Redis } from 'ioredis';
+import { nodeState } from '../../src/ha/probes.ts';
 import { freePorts } from '../../src/ops/supervisor/ports.ts';
 import { Stack, type StackOptions } from '../../src/ops/supervisor/supervisor.ts';
-import { type PortName, portVariable } from '../../src/ops/topology.ts';
+import { waitFor } from '../../src/ops/supervisor/wait.ts';
+import { type PortName, portVariable, type RedisNode } from '../../src/ops/topology.ts';
 
 export { freePorts };
 
@@ -74,6 +76,25 @@ export function masterClient(stack: Stack): Promise<Redis> {
     r.once('ready', () => resolve(r));
     r.once('end', () => reject(new Error('no master')));
   });
+}
+
+/** Kills the master with SIGKILL and waits until the Sentinels name another node that says it is master. */
+export async function killMaster(stack: Stack, old: RedisNode): Promise<RedisNode> {
+  await stack.kill(old.name);
+  let next: RedisNode | undefined;
+  await waitFor(
+    'the Sentinels to promote another node',
+    async () => {
+      next = await stack.redisMaster();
+      return (
+        !!next &&
+        next.name !== old.name &&
+        (await nodeState(next.host, next.port, stack.login)).role === 'master'
+      );
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  return next!;
 }
 
 export interface AppStack {

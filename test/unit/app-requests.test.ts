@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type BuiltApp, buildApp } from '../../src/app/app.ts';
-import { readOperatorConfig } from '../../src/app/operator/config.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import type { RedisLayer } from '../../src/ha/index.ts';
-
-const PASSWORD = 'Op3rat0r-Pa55w0rd-0123456789abcdefgh';
-const BASE = {
-  REDIS_URL: 'redis://127.0.0.1:1',
-  SESSION_SECRET: 'k3Jq9vX2mP8rT5wY1zA4bC7dE0fG6hL-',
-  INSTANCE_ID: 'app-t',
-  LOG_LEVEL: 'silent',
-};
-const auth = { authorization: `Basic ${Buffer.from(`operator:${PASSWORD}`).toString('base64')}` };
+import type { BuiltApp } from '../../src/app/app.ts';
+import {
+  operatorAuth as auth,
+  OFFLINE_ENV as BASE,
+  buildOffline,
+  healthOnly,
+  OPERATOR_PASSWORD as PASSWORD,
+} from '../helpers/offline-app.ts';
 
 /** Answers /readyz as a master without replicas would; nothing here reaches any other part of it. */
-const redis = {
-  health: async () => ({ mode: 'read-only', serving: 'master', replicasOfMaster: 0 }),
-} as unknown as RedisLayer;
+const redis = healthOnly({ mode: 'read-only', serving: 'master', replicasOfMaster: 0 });
 
-async function build(env: Record<string, string>): Promise<BuiltApp> {
-  const config = loadConfig(env);
-  return buildApp(config, { redis, operator: readOperatorConfig(env, config.env) });
-}
+const build = (env: Record<string, string>): Promise<BuiltApp> => buildOffline(env, redis);
 
 describe('requests the app refuses or answers briefly, without Redis', () => {
   let built: BuiltApp;

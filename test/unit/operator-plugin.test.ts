@@ -1,32 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { type BuiltApp, buildApp } from '../../src/app/app.ts';
+import type { BuiltApp } from '../../src/app/app.ts';
 import { readOperatorConfig } from '../../src/app/operator/config.ts';
 import { operatorDashboard } from '../../src/app/operator/plugin.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import type { RedisLayer } from '../../src/ha/index.ts';
+import {
+  operatorAuth as auth,
+  OFFLINE_ENV as BASE,
+  buildOffline,
+  healthOnly,
+  OPERATOR_PASSWORD as PASSWORD,
+} from '../helpers/offline-app.ts';
 
-const PASSWORD = 'Op3rat0r-Pa55w0rd-0123456789abcdefgh';
-const BASE = {
-  REDIS_URL: 'redis://127.0.0.1:1',
-  SESSION_SECRET: 'k3Jq9vX2mP8rT5wY1zA4bC7dE0fG6hL-',
-  INSTANCE_ID: 'app-t',
-  LOG_LEVEL: 'silent',
-};
 const OPERATOR_ROUTES = ['/topology', '/api/topology', '/api/topology/stream', '/static/topology.js'];
-const auth = { authorization: `Basic ${Buffer.from(`operator:${PASSWORD}`).toString('base64')}` };
 
 /** Answers /readyz as a healthy master would; the routes under test touch nothing else of it. */
-const redis = {
-  health: async () => ({ mode: 'healthy', serving: 'master', replicasOfMaster: 1 }),
-} as unknown as RedisLayer;
+const redis = healthOnly({ mode: 'healthy', serving: 'master', replicasOfMaster: 1 });
 
-/** The app as src/server.ts builds it from this environment. */
-async function build(env: Record<string, string>): Promise<BuiltApp> {
-  const config = loadConfig(env);
-  return buildApp(config, { redis, operator: readOperatorConfig(env, config.env) });
-}
+const build = (env: Record<string, string>): Promise<BuiltApp> => buildOffline(env, redis);
 
 const openApiPaths = async (built: BuiltApp) =>
   Object.keys((await built.app.inject('/api/openapi.json')).json().paths).sort();
