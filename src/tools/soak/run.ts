@@ -149,15 +149,20 @@ async function report(
   start: number,
 ): Promise<void> {
   let taken = { samples: 0, probes: 0, acked: 0, sessions: { ...load.counters } };
+  // The exact end of the last interval: a row shows its ends rounded, and a kill between the exact
+  // and the rounded end would otherwise fall in both intervals.
+  let endS = 0;
   for (let i = 1; ; i++) {
     const toS = Math.min(i * opts.intervalS, durationS);
     await wait(start + toS * 1000 - performance.now());
     const now = { ...load.counters };
+    const fromS = endS;
+    endS = (performance.now() - start) / 1000;
     rows.push(
       intervalRow({
         index: i,
-        fromS: rows.at(-1)?.toS ?? 0,
-        toS: (performance.now() - start) / 1000,
+        fromS,
+        toS: endS,
         samples: load.stats.samples.slice(taken.samples),
         writesAcked: load.stats.writesAcked - taken.acked,
         sessions: {
