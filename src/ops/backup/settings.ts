@@ -53,12 +53,13 @@ export function checkBackupDir(dir: string, runDir: string, name = 'BACKUP_DIR')
 /** The schedule `ha-stack up` runs, or undefined when BACKUP_DIR is not set. */
 export function backupScheduleFromEnv(env: Env, runDir: string): BackupSchedule | undefined {
   const get = reader(env, BACKUP_SETTINGS);
-  const dir = get('BACKUP_DIR');
-  if (dir === undefined) return undefined;
-  return {
-    dir: checkBackupDir(dir, runDir),
+  // Every value is checked, also without a folder: a typo is named, not silently ignored.
+  const schedule = {
     intervalMinutes: get('BACKUP_INTERVAL_MINUTES'),
     keepHourly: get('BACKUP_KEEP_HOURLY'),
     keepDaily: get('BACKUP_KEEP_DAILY'),
   };
+  const dir = get('BACKUP_DIR');
+  if (dir === undefined) return undefined;
+  return { dir: checkBackupDir(dir, runDir), ...schedule };
 }
