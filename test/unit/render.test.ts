@@ -101,7 +101,14 @@ describe('redis.conf', () => {
   });
 
   it('renders a replica of the initial master, with an ACL user each and default off', () => {
-    const users = { app: 'a-pw', replication: 'r-pw', sentinel: 's-pw', operator: 'o-pw', haproxy: 'h-pw' };
+    const users = {
+      app: 'a-pw',
+      replication: 'r-pw',
+      sentinel: 's-pw',
+      operator: 'o-pw',
+      haproxy: 'h-pw',
+      exporter: 'e-pw',
+    };
     const conf = renderRedisConf(t, replica, { dir: '/d', users });
     has(conf, 'bind redis-replica-1');
     has(conf, 'replicaof redis-master 6380');

@@ -83,6 +83,7 @@ const SECRETS: StackSecrets = {
     sentinel: 'pw-sentinel',
     operator: 'pw-op',
     haproxy: 'pw-ha',
+    exporter: 'pw-exp',
   },
   sentinel: 'pw-sentinels',
   sentinelReader: 'pw-reader',
