@@ -57,7 +57,14 @@ describe('npm run bench (smoke)', () => {
       assert.deepEqual(c.redis.newClientConnections, [], where);
       assert.ok(c.cpuS !== null && c.cpuS >= 0, where);
     }
-    for (const k of ['getVsCeiling', 'getVsPeer', 'getAppVsCeiling', 'loginVsHashCeiling'])
+    for (const k of [
+      'getVsCeiling',
+      'getVsPeer',
+      'getAppVsCeiling',
+      'loginVsHashCeiling',
+      'putVsBare',
+      'putAppVsBare',
+    ])
       assert.equal(typeof report.ratios[k], 'number', k);
     assert.match(out, /\| get-haproxy /);
   });

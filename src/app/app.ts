@@ -124,7 +124,10 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
       config.sessionsPerAccount,
     ),
     users: new UserStore(layer),
-    carts: new CartStore(layer),
+    carts: new CartStore(layer, {
+      ttlSeconds: config.sessionTtlSeconds,
+      maxAgeSeconds: config.sessionMaxAgeSeconds,
+    }),
     limiter: new AttemptLimiter(
       layer,
       {

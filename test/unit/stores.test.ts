@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CART_CLEAR, CART_SET } from '../../src/app/stores/cart-functions.ts';
 import { CartStore, cartFromHash } from '../../src/app/stores/carts.ts';
 import { FUNCTIONS } from '../../src/app/stores/functions.ts';
 import {
@@ -80,10 +81,13 @@ describe('CartStore', () => {
     assert.deepEqual(r.log, [['hgetall', 'cart:{a@b.co}']]);
   });
 
-  it('sets positive quantities and removes zero ones in one durable transaction', async () => {
+  it('writes through one durable call of cart_set that names the session, and returns the cart it left', async () => {
     const { r, layer, redis } = fakeLayer();
-    r.hashes.set('cart:{a@b.co}', new Map([['dock', '1']]));
-    await new CartStore(redis).set(
+    r.evalReply = ['mouse', '2', 'webcam', '1', 'unknown', '9'];
+    const store = new CartStore(redis, { ttlSeconds: 600, maxAgeSeconds: 3600 });
+    const before = Date.now();
+    const cart = await store.set(
+      's1',
       'a@b.co',
       new Map([
         ['mouse', 2],
@@ -92,54 +96,48 @@ describe('CartStore', () => {
       ]),
     );
     assert.deepEqual(layer.paths, ['write']);
-    assert.deepEqual(r.log, [
-      ['multi', 'hset', 'hdel'],
-      ['hset', 'cart:{a@b.co}', 'mouse', '2', 'webcam', '1'],
-      ['hdel', 'cart:{a@b.co}', 'dock'],
-    ]);
-    assert.deepEqual(Object.fromEntries(r.hashes.get('cart:{a@b.co}')!), { mouse: '2', webcam: '1' });
+    assert.deepEqual(r.log, [], 'no command of its own besides the call');
+    const [call] = r.evals;
+    assert.equal(call!.name, 'cart_set');
+    assert.equal(call!.numKeys, 3);
+    const [sess, user, cartKey, email, ttl, now, maxAgeMs, ...items] = call!.args;
+    assert.deepEqual(
+      [sess, user, cartKey, email, ttl, maxAgeMs],
+      ['sess:s1', 'user:{a@b.co}', 'cart:{a@b.co}', 'a@b.co', 600, 3_600_000],
+    );
+    assert.ok(Number(now) >= before && Number(now) <= Date.now());
+    assert.deepEqual(items, ['mouse', 2, 'dock', 0, 'webcam', 1]);
+    assert.deepEqual(cart, { ...cartFromHash({}), mouse: 2, webcam: 1 });
+    const s = shape(CART_SET);
+    assert.deepEqual(s.keys, [1, 2, 3]);
+    assert.deepEqual(s.commands, ['EXPIRE', 'GET', 'HDEL', 'HGET', 'HGETALL', 'HSET']);
   });
 
-  it('sends no HSET when nothing is put and no HDEL when nothing is removed', async () => {
+  it('answers null when the function found no valid session, and an empty cart as an empty one', async () => {
     const { r, redis } = fakeLayer();
     const store = new CartStore(redis);
-    await store.set('a@b.co', new Map([['mouse', 0]]));
-    await store.set('a@b.co', new Map([['mouse', 1]]));
+    r.evalReply = null;
+    assert.equal(await store.set('s1', 'a@b.co', new Map([['mouse', 1]])), null);
+    r.evalReply = [];
+    assert.deepEqual(await store.set('s1', 'a@b.co', new Map([['mouse', 0]])), cartFromHash({}));
+  });
+
+  it('clears through one durable call of cart_clear: true with a valid session, false without', async () => {
+    const { r, layer, redis } = fakeLayer();
+    const store = new CartStore(redis);
+    r.evalReply = 1;
+    assert.equal(await store.clear('s1', 'a@b.co'), true);
+    r.evalReply = null;
+    assert.equal(await store.clear('s1', 'a@b.co'), false);
+    assert.deepEqual(layer.paths, ['write', 'write']);
     assert.deepEqual(
-      r.log.filter((c) => c[0] === 'multi'),
+      r.evals.map((e) => [e.name, e.numKeys, e.args.length]),
       [
-        ['multi', 'hdel'],
-        ['multi', 'hset'],
+        ['cart_clear', 3, 7],
+        ['cart_clear', 3, 7],
       ],
     );
-  });
-
-  it('fails when a command of the transaction failed, and accepts a null exec', async () => {
-    const { r, redis } = fakeLayer();
-    const store = new CartStore(redis);
-    r.execErrors = [null, new Error('WRONGTYPE Operation against a key')];
-    await assert.rejects(
-      store.set(
-        'a@b.co',
-        new Map([
-          ['mouse', 1],
-          ['dock', 0],
-        ]),
-      ),
-      /WRONGTYPE/,
-    );
-    r.execErrors = [];
-    r.execReturnsNull = true;
-    await store.set('a@b.co', new Map([['mouse', 1]]));
-  });
-
-  it('clears the cart with a durable DEL', async () => {
-    const { r, layer, redis } = fakeLayer();
-    r.hashes.set('cart:{a@b.co}', new Map([['mouse', '1']]));
-    await new CartStore(redis).clear('a@b.co');
-    assert.deepEqual(layer.paths, ['write']);
-    assert.deepEqual(r.log, [['del', 'cart:{a@b.co}']]);
-    assert.equal(r.hashes.has('cart:{a@b.co}'), false);
+    assert.deepEqual(shape(CART_CLEAR).commands, ['DEL', 'EXPIRE', 'GET', 'HGET']);
   });
 });
 

@@ -79,13 +79,17 @@ export function apiRoutes(app: FastifyInstance, deps: Deps): void {
   app.put('/api/cart', { schema: SCHEMAS.putCart, ...csrf }, async (req) => {
     // The schema checked the types; this turns the body into the store's map.
     const items = cartItemsFromJson(req.body);
-    const session = await requireSession(req);
-    return { email: session.email, items: await deps.carts.setAndRead(session.email, items) };
+    const signed = signedSession(deps, req);
+    if (!signed) throw unauthorized();
+    // One function call checks and renews the session, writes, and returns the cart it left.
+    const cart = await deps.carts.set(signed.sid, signed.email, items);
+    if (!cart) throw unauthorized();
+    return { email: signed.email, items: cart };
   });
 
   app.delete('/api/cart', { schema: SCHEMAS.deleteCart, ...csrf }, async (req) => {
-    const session = await requireSession(req);
-    await deps.carts.clear(session.email);
-    return { email: session.email, items: cartFromHash({}) };
+    const signed = signedSession(deps, req);
+    if (!signed || !(await deps.carts.clear(signed.sid, signed.email))) throw unauthorized();
+    return { email: signed.email, items: cartFromHash({}) };
   });
 }

@@ -48,6 +48,12 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
     return session;
   }
 
+  /** A write refused for want of a valid session: as sessionOrRedirect answers a signed cookie without one. */
+  function endedSession(reply: FastifyReply) {
+    clearSessionCookie(deps, reply);
+    return reply.redirect('/login', 303);
+  }
+
   /** Renders the form again with the error next to its field, keeping the typed email. */
   function formError(err: unknown, reply: FastifyReply, render: (field: string, message: string) => string) {
     if (!(err instanceof HttpError) || err.code === 'csrf' || err.statusCode >= 500) throw err;
@@ -131,17 +137,26 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
   app.post('/add', async (req, reply) => {
     const body = formBody(req.body);
     checkFormCsrf(deps, req, body['_csrf']);
-    const session = await sessionOrRedirect(req, reply);
-    if (!session) return reply;
+    const signed = signedSession(deps, req);
+    let items: Map<string, number> | undefined;
+    let invalid: unknown;
     try {
-      await deps.carts.set(session.email, cartItemsFromForm(body));
-      return reply.redirect('/get?m=saved', 303);
+      items = cartItemsFromForm(body);
     } catch (err) {
+      invalid = err;
+    }
+    if (!signed || !items) {
+      // Nothing to write: the session is checked on its own, then the form shown with its error.
+      const session = await sessionOrRedirect(req, reply);
+      if (!session) return reply;
       const cart = await deps.carts.get(session.email);
-      return formError(err, reply, (field, message) =>
+      return formError(invalid, reply, (field, message) =>
         addPage(pageContext(deps, req, reply, session), cart, { field, message }, body),
       );
     }
+    // One function call checks and renews the session and writes.
+    if (!(await deps.carts.set(signed.sid, signed.email, items))) return endedSession(reply);
+    return reply.redirect('/get?m=saved', 303);
   });
 
   app.get('/delete', async (req, reply) => {
@@ -152,9 +167,9 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.post('/delete', async (req, reply) => {
     checkFormCsrf(deps, req, formBody(req.body)['_csrf']);
-    const session = await sessionOrRedirect(req, reply);
-    if (!session) return reply;
-    await deps.carts.clear(session.email);
+    const signed = signedSession(deps, req);
+    if (!signed) return reply.redirect('/login', 303);
+    if (!(await deps.carts.clear(signed.sid, signed.email))) return endedSession(reply);
     return reply.redirect('/get?m=emptied', 303);
   });
 }

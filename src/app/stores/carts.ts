@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
+import { callFunction } from '../../ha/functions.ts';
 import type { RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
 import { PRODUCTS } from '../products.ts';
+import type { FunctionName } from './functions.ts';
 
 export type Cart = Record<string, number>;
 
@@ -15,51 +16,85 @@ export function cartFromHash(hash: Record<string, string>): Cart {
   return cart;
 }
 
-/** The cart is its own hash changed by atomic commands, never a field of the session blob. */
+/** HGETALL's flat reply (field, value, field, value...) as a record. */
+function pairs(reply: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(reply)) return out;
+  for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+  return out;
+}
+
+/** How many of `cartCallArgs` are keys. */
+export const CART_KEYS = 3;
+
+/** The session's lifetimes, as the cart functions check and renew it. */
+export interface SessionLifetimes {
+  /** Idle lifetime (s), started again by every write. */
+  ttlSeconds: number;
+  /** Absolute lifetime (s), counted from the session's creation. */
+  maxAgeSeconds: number;
+}
+
+/**
+ * FCALL's keys (CART_KEYS of them) and arguments of a cart function (src/app/stores/cart-functions.ts) for the session
+ * `sid` of `email`; `items` (cart_set) as product/quantity pairs. The bench's reference server
+ * sends the same.
+ */
+export function cartCallArgs(
+  sid: string,
+  email: string,
+  lifetimes: SessionLifetimes,
+  now: number,
+  items?: Map<string, number>,
+): (string | number)[] {
+  const args: (string | number)[] = [
+    keys.session(sid),
+    keys.user(email),
+    keys.cart(email),
+    email,
+    lifetimes.ttlSeconds,
+    now,
+    lifetimes.maxAgeSeconds * 1000,
+  ];
+  if (items) for (const [id, qty] of items) args.push(id, qty);
+  return args;
+}
+
+/**
+ * The cart is its own hash changed by atomic commands, never a field of the session blob. A write
+ * is one function call that also checks the session it is made for (and renews it): one round
+ * trip and the shared WAIT.
+ */
 export class CartStore {
-  constructor(private readonly redis: RedisLayer) {}
+  constructor(
+    private readonly redis: RedisLayer,
+    private readonly lifetimes: SessionLifetimes = { ttlSeconds: 1800, maxAgeSeconds: 86_400 },
+  ) {}
 
   async get(email: string): Promise<Cart> {
     const { value } = await this.redis.read((r) => r.hgetall(keys.cart(email)));
     return cartFromHash(value);
   }
 
-  /** Sets each listed quantity (0 removes the line) in one transaction; absolute values, safe to retry. */
-  async set(email: string, items: Map<string, number>): Promise<void> {
-    await this.redis.write((r) => this.transaction(r, email, items, false));
-  }
-
   /**
-   * `set`, and the whole cart as the same transaction left it (read inside the MULTI: one round
-   * trip less than a read after it, and never another node's older copy).
+   * Sets each listed quantity (0 removes the line) if the session `sid` of `email` is valid, and
+   * returns the whole cart the write left; null (nothing written) when the session is not valid.
+   * Absolute values: safe to run again.
    */
-  async setAndRead(email: string, items: Map<string, number>): Promise<Cart> {
-    return cartFromHash(await this.redis.write((r) => this.transaction(r, email, items, true)));
+  async set(sid: string, email: string, items: Map<string, number>): Promise<Cart | null> {
+    const args = cartCallArgs(sid, email, this.lifetimes, Date.now(), items);
+    const reply = await this.redis.write((r) =>
+      callFunction<FunctionName>(r, 'cart_set', CART_KEYS, ...args),
+    );
+    return reply === null ? null : cartFromHash(pairs(reply));
   }
 
-  private async transaction(
-    r: Redis,
-    email: string,
-    items: Map<string, number>,
-    readBack: boolean,
-  ): Promise<Record<string, string>> {
-    const key = keys.cart(email);
-    const put: string[] = [];
-    const remove: string[] = [];
-    for (const [id, qty] of items) {
-      if (qty > 0) put.push(id, String(qty));
-      else remove.push(id);
-    }
-    const m = r.multi();
-    if (put.length) m.hset(key, ...put);
-    if (remove.length) m.hdel(key, ...remove);
-    if (readBack) m.hgetall(key);
-    const res = (await m.exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
-    return readBack ? (res[res.length - 1]![1] as Record<string, string>) : {};
-  }
-
-  async clear(email: string): Promise<void> {
-    await this.redis.write((r) => r.del(keys.cart(email)));
+  /** Empties the cart if the session `sid` of `email` is valid; false (nothing deleted) otherwise. */
+  async clear(sid: string, email: string): Promise<boolean> {
+    const args = cartCallArgs(sid, email, this.lifetimes, Date.now());
+    const reply = await this.redis.write((r) =>
+      callFunction<FunctionName>(r, 'cart_clear', CART_KEYS, ...args),
+    );
+    return reply !== null;
   }
 }

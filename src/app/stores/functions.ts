@@ -1,4 +1,5 @@
 import { FUNCTION_LIBRARY, libraryCode } from '../../ha/functions.ts';
+import { CART_CLEAR, CART_SET } from './cart-functions.ts';
 import {
   LOGIN_SUCCEEDED,
   REFUND_LOGIN,
@@ -25,6 +26,8 @@ export const FUNCTIONS = {
   refund_login: REFUND_LOGIN,
   refund_one: REFUND_ONE,
   create_session: CREATE_SESSION,
+  cart_set: CART_SET,
+  cart_clear: CART_CLEAR,
 } as const;
 
 export type FunctionName = keyof typeof FUNCTIONS;

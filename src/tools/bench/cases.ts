@@ -98,8 +98,16 @@ export function allCases(t: CaseTargets): BenchCase[] {
     { id: 'get-ceiling', route: 'GET /get', ...at('ceiling', t.ceiling.direct), request: withSession },
     { id: 'get-app', route: 'GET /get', ...at('app', t.app.direct), request: withSession },
     { id: 'get-peer', route: 'GET /get', ...at('peer', t.peer.direct), request: peerSession },
-    // Durable writes beside their ceiling (the same write and a shared WAIT 1), then the ceiling
-    // without WAIT (the price of durability) and the form post of a browser.
+    // Durable writes beside their two ceilings: the bare one (HSET and a shared WAIT 1, the physical
+    // limit) and the like-for-like one (the app's function call and a shared WAIT 1); then the
+    // ceiling without WAIT (the price of durability) and the form post of a browser.
+    {
+      id: 'put-bare-haproxy',
+      route: 'PUT /api/cart',
+      ...at('ceiling', t.ceiling.front),
+      query: '?bare',
+      request: putCart,
+    },
     {
       id: 'put-ceiling-haproxy',
       route: 'PUT /api/cart',
@@ -115,6 +123,13 @@ export function allCases(t: CaseTargets): BenchCase[] {
       request: putCart,
     },
     { id: 'add-haproxy', route: 'POST /add', ...at('haproxy', t.app.front), okStatus: 303, request: addForm },
+    {
+      id: 'put-bare',
+      route: 'PUT /api/cart',
+      ...at('ceiling', t.ceiling.direct),
+      query: '?bare',
+      request: putCart,
+    },
     { id: 'put-ceiling', route: 'PUT /api/cart', ...at('ceiling', t.ceiling.direct), request: putCart },
     { id: 'put-app', route: 'PUT /api/cart', ...at('app', t.app.direct), request: putCart },
     { id: 'login-haproxy', route: 'POST /api/login', ...at('haproxy', t.app.front), request: login },
@@ -129,10 +144,12 @@ export const CASE_IDS = [
   'get-ceiling',
   'get-app',
   'get-peer',
+  'put-bare-haproxy',
   'put-ceiling-haproxy',
   'put-haproxy',
   'put-nowait-ceiling-haproxy',
   'add-haproxy',
+  'put-bare',
   'put-ceiling',
   'put-app',
   'login-haproxy',

@@ -149,20 +149,17 @@ async function report(
   start: number,
 ): Promise<void> {
   let taken = { samples: 0, probes: 0, acked: 0, sessions: { ...load.counters } };
-  // The exact end of the last interval: a row shows its ends rounded, and a kill between the exact
-  // and the rounded end would otherwise fall in both intervals.
-  let endS = 0;
   for (let i = 1; ; i++) {
     const toS = Math.min(i * opts.intervalS, durationS);
     await wait(start + toS * 1000 - performance.now());
     const now = { ...load.counters };
-    const fromS = endS;
-    endS = (performance.now() - start) / 1000;
+    // The interval's bounds as scheduled, not as the timer fired: a kill (scheduled on the same
+    // clock, at or after its time) then falls in exactly one interval, however late either woke.
     rows.push(
       intervalRow({
         index: i,
-        fromS,
-        toS: endS,
+        fromS: (i - 1) * opts.intervalS,
+        toS,
         samples: load.stats.samples.slice(taken.samples),
         writesAcked: load.stats.writesAcked - taken.acked,
         sessions: {

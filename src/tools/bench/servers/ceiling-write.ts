@@ -1,20 +1,22 @@
 /**
- * The write ceiling: `PUT /api/cart` as the app does it, with nothing more. The CSRF header and the
- * signed cookie checked, the JSON body read with the app's own parser, the session and the account's
- * generation read (GETEX renews the session), the quantities set and the cart read back in one MULTI,
- * then one `WAIT` shared by every write of the same event-loop turn (the app's group commit), and the
- * cart sent as the app sends it, under the app's headers. `?wait=0` leaves the WAIT out: the price of durability is the difference.
+ * The write ceilings: `PUT /api/cart` as the app does it, with nothing more, and the bare durable
+ * write under it.
+ * - Like for like: the CSRF header and the signed cookie checked, the JSON body read with the app's
+ *   own parser, one call of the app's function cart_set (the session checked and renewed, the
+ *   quantities set, the cart read back), then one `WAIT` shared by every write of the same
+ *   event-loop turn (the app's group commit), and the cart sent as the app sends it, under the app's
+ *   headers. `?wait=0` leaves the WAIT out: the price of durability is the difference.
+ * - `?bare`: the physical limit of a durable write: the signed cookie read (whose cart), the body
+ *   parsed, `HSET` of the quantities and the shared `WAIT`; no CSRF, no session, no read-back.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import { answerHeaders } from '../../../app/security/headers.ts';
 import { parseCookies, type Tokens } from '../../../app/security/tokens.ts';
-import { cartFromHash } from '../../../app/stores/carts.ts';
+import { CART_KEYS, cartCallArgs, cartFromHash } from '../../../app/stores/carts.ts';
 import { cartItemsFromJson } from '../../../app/validate.ts';
 import type { AppConfig } from '../../../config/index.ts';
-import { together } from '../../../ha/clients.ts';
 import { keys } from '../../../ha/keys.ts';
-import { sessionValid } from '../../../ha/session.ts';
 
 const LIMIT = 16 * 1024;
 
@@ -22,6 +24,7 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
   // The app's headers (its security headers and X-Instance): HAProxy and the load generator pay for
   // every byte of an answer too, so the ceiling sends the same answer.
   const headers = { ...answerHeaders(config.instanceId), 'content-type': 'application/json; charset=utf-8' };
+  const lifetimes = { ttlSeconds: config.sessionTtlSeconds, maxAgeSeconds: config.sessionMaxAgeSeconds };
   let pendingWait: Promise<number> | null = null;
   /** One WAIT after every write of this turn: commands on one connection run in order. */
   const groupWait = (): Promise<number> =>
@@ -33,35 +36,33 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
   const answer = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, headers).end(JSON.stringify(body));
 
+  /** The app's write: one call of cart_set (session checked and renewed, cart written and read). */
   async function write(email: string, sid: string, items: Map<string, number>, wait: boolean) {
-    const [raw, gen] = await together(redis, () =>
-      Promise.all([
-        redis.getex(keys.session(sid), 'EX', config.sessionTtlSeconds),
-        redis.hget(keys.user(email), 'gen'),
-      ]),
-    );
-    if (!sessionValid(raw, email, gen, Date.now(), config.sessionMaxAgeSeconds * 1000)) return null;
-    const put: string[] = [];
-    const remove: string[] = [];
-    for (const [id, qty] of items) {
-      if (qty > 0) put.push(id, String(qty));
-      else remove.push(id);
-    }
-    const m = redis.multi();
-    if (put.length) m.hset(keys.cart(email), ...put);
-    if (remove.length) m.hdel(keys.cart(email), ...remove);
-    m.hgetall(keys.cart(email));
-    const res = (await m.exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
+    const args = cartCallArgs(sid, email, lifetimes, Date.now(), items);
+    const reply = await redis.call('FCALL', 'cart_set', CART_KEYS, ...args);
+    if (reply === null) return null;
     if (wait && config.redis.waitReplicas > 0 && (await groupWait()) < config.redis.waitReplicas)
       throw new Error('not confirmed by a replica');
-    return cartFromHash(res[res.length - 1]![1] as Record<string, string>);
+    const hash: Record<string, string> = {};
+    const flat = reply as string[];
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+    return cartFromHash(hash);
   }
 
-  return (req: IncomingMessage, res: ServerResponse, wait: boolean): void => {
+  /** The bare durable write: HSET of the quantities and the shared WAIT; nothing checked, nothing read. */
+  async function bare(email: string, items: Map<string, number>) {
+    const flat: string[] = [];
+    for (const [id, qty] of items) flat.push(id, String(qty));
+    await redis.hset(keys.cart(email), ...flat);
+    if (config.redis.waitReplicas > 0 && (await groupWait()) < config.redis.waitReplicas)
+      throw new Error('not confirmed by a replica');
+    return Object.fromEntries(items);
+  }
+
+  return (req: IncomingMessage, res: ServerResponse, mode: 'wait' | 'nowait' | 'bare'): void => {
     const signed = tokens.readSessionCookie(parseCookies(req.headers.cookie).get('sid'));
     if (!signed) return void answer(res, 401, { error: 'unauthorized' });
-    if (!tokens.checkCsrf(req.headers['x-csrf-token'], 'session', signed.sid))
+    if (mode !== 'bare' && !tokens.checkCsrf(req.headers['x-csrf-token'], 'session', signed.sid))
       return void answer(res, 403, { error: 'csrf' });
     const chunks: Buffer[] = [];
     let size = 0;
@@ -73,11 +74,19 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
       let items: Map<string, number>;
       try {
         if (size > LIMIT) throw new Error('too large');
-        items = cartItemsFromJson(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        items = mode === 'bare' ? new Map(Object.entries(body.items)) : cartItemsFromJson(body);
       } catch {
         return void answer(res, 400, { error: 'bad_request' });
       }
-      write(signed.email, signed.sid, items, wait).then(
+      if (mode === 'bare') {
+        bare(signed.email, items).then(
+          (cart) => answer(res, 200, { email: signed.email, items: cart }),
+          () => answer(res, 503, { error: 'unavailable' }),
+        );
+        return;
+      }
+      write(signed.email, signed.sid, items, mode === 'wait').then(
         (cart) =>
           cart
             ? answer(res, 200, { email: signed.email, items: cart })

@@ -29,7 +29,7 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.method === 'PUT' && req.url?.startsWith('/api/cart')) {
-    putCart(req, res, !req.url.endsWith('?wait=0'));
+    putCart(req, res, req.url.endsWith('?wait=0') ? 'nowait' : req.url.endsWith('?bare') ? 'bare' : 'wait');
     return;
   }
   if (req.method !== 'GET' || !req.url?.startsWith('/get')) {
