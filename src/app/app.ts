@@ -9,6 +9,7 @@ import Fastify, {
 import pino from 'pino';
 import type { AppConfig } from '../config/index.ts';
 import { RedisLayer, StoreFullError, UnavailableError } from '../ha/index.ts';
+import { backupAgeGauge } from './backup-age.ts';
 import { type Deps, pageContext } from './context.ts';
 import { HttpError } from './errors.ts';
 import { Metrics } from './metrics.ts';
@@ -145,6 +146,7 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
     state: { draining: false },
   };
 
+  backupAgeGauge(metrics, config.instanceId, layer);
   metrics.gauge(
     'password_hashes_running',
     'Password hashes being computed now.',

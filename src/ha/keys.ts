@@ -23,6 +23,12 @@ export const keys = {
 };
 
 /**
+ * When the last good backup was taken (unix seconds), written by the operator's backup; the app's
+ * user may read this one key and nothing else of the operator's (its ACL: `%R~`), for /metrics.
+ */
+export const BACKUP_LAST_GOOD_KEY = 'ha-stack:backup:last-good';
+
+/**
  * Glob patterns that every key of `keys` matches (ACL `~<pattern>`): each kind of record by its
  * name with `*` for the variable part, and the limits by their common prefix.
  */

@@ -24,6 +24,13 @@ export const USAGE = `usage: ha-stack <command> [arguments]
   logs <node> [lines]      the last lines of a node's log
   rotate <secret>          a new secret without downtime, the apps restarted one at a time, each
                            drained first (secret: session-secret, redis-app-password; see README)
+  backup [--dir DIR]       a snapshot from a replica (never the master), checked, with its manifest
+                           (time, offset, counts, SHA-256), into DIR or BACKUP_DIR (docs/backups.md)
+  restore BACKUP [--yes] [--without-sessions] [--dir DIR]
+                           replace the running stack's data with a backup (its manifest, .rdb or id),
+                           the site answering 503 meanwhile; opens it again once every node holds the
+                           backup's counts. Without --yes, asks at a terminal and refuses elsewhere
+  restore --reopen --yes   open the site a failed restore left closed
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
   soak [--minutes N] [--kill-every M] [--users U] [--json FILE]
@@ -55,6 +62,8 @@ const COMMANDS: Record<string, Command> = {
   pause,
   logs,
   rotate: async (a) => (await import('./commands/rotate.ts')).rotate(a),
+  backup: async (a) => (await import('./commands/backup.ts')).backup(a),
+  restore: async (a) => (await import('./commands/backup.ts')).restore(a),
   render: async (a) => (await import('./commands/render.ts')).render(a),
 };
 

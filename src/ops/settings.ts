@@ -2,6 +2,7 @@
 // the same kind as the app's (src/config/table.ts): docs/configuration.md lists both.
 
 import { custom, type Env, integer, reader, text } from '../config/settings.ts';
+import { BACKUP_SETTINGS } from './backup/settings.ts';
 import { DEFAULT_CONNECTIONS_PER_ADDRESS } from './render/haproxy.ts';
 import {
   checkMaxMemory,
@@ -46,6 +47,7 @@ export const OPS_SETTINGS = {
     help: "concurrent connections one client address may hold on HAProxy's HTTP fronts",
   }),
   ...PORT_SETTINGS,
+  ...BACKUP_SETTINGS,
 };
 
 /** The topology as the environment shapes it: ports, Sentinel timings, maxmemory. */

@@ -3,15 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/index.ts';
+import { backupScheduleFromEnv } from '../../src/ops/backup/settings.ts';
 import { runDirPath } from '../../src/ops/commands/context.ts';
 import { connectionsPerAddressFromEnv, OPS_SETTINGS, topologyFromEnv } from '../../src/ops/settings.ts';
 import { defaultPort, portNames, portVariable } from '../../src/ops/topology.ts';
 
 type Env = Record<string, string>;
-const readAll = (env: Env) => ({
-  ...topologyFromEnv(env),
-  connectionsPerAddress: connectionsPerAddressFromEnv(env),
-});
+const readAll = (env: Env) => {
+  backupScheduleFromEnv(env, '/var/lib/ha-stack/run');
+  return { ...topologyFromEnv(env), connectionsPerAddress: connectionsPerAddressFromEnv(env) };
+};
 
 function refusedVariable(env: Env): string {
   try {
@@ -58,7 +59,8 @@ describe("operator's tool settings", () => {
   });
 
   it('documents a default for every variable', () => {
-    for (const [name, s] of Object.entries(OPS_SETTINGS)) assert.ok(s.defaultText, name);
+    for (const [name, s] of Object.entries(OPS_SETTINGS))
+      assert.ok(s.defaultText ?? s.default !== undefined, name);
     for (const port of portNames()) {
       const variable = portVariable(port);
       assert.deepEqual(OPS_SETTINGS[variable as keyof typeof OPS_SETTINGS].range, { min: 1, max: 65535 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { KEY_PATTERNS } from '../../ha/keys.ts';
+import { BACKUP_LAST_GOOD_KEY, KEY_PATTERNS } from '../../ha/keys.ts';
 
 /**
  * The Redis ACL users of the stack. Each client logs in as its own user, with only the keys and
@@ -99,7 +99,13 @@ const APP_COMMANDS = [
 
 /** Permissions of each user, in `ACL SETUSER` syntax (without `on` and the password). */
 export const ACL_RULES: Record<RedisUser, readonly string[]> = {
-  app: [...APP_KEY_PATTERNS.map((p) => `~${p}`), '-@all', ...APP_COMMANDS.map((c) => `+${c}`)],
+  // `%R~`: the time of the last good backup, read (GET) for /metrics, never written.
+  app: [
+    ...APP_KEY_PATTERNS.map((p) => `~${p}`),
+    `%R~${BACKUP_LAST_GOOD_KEY}`,
+    '-@all',
+    ...APP_COMMANDS.map((c) => `+${c}`),
+  ],
   // What a replica sends its master (https://redis.io/docs/management/security/acl/#acl-rules-for-sentinel-and-replicas).
   replication: ['-@all', '+psync', '+replconf', '+ping'],
   // What Redis documents for Sentinel: watch, announce itself on its hello channel, promote, demote.

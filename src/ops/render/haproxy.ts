@@ -35,6 +35,14 @@ export interface HaproxyRenderOptions {
   appSource?: string | undefined;
 }
 
+/**
+ * What the public front answers while no app may take a request: during a restore (the operator
+ * set every app to maintenance, ops/backup/maintenance.ts) or while every app is down. One line of
+ * HTML without double quotes (HAProxy's quoted string), a 503 that asks the client to come back.
+ */
+export const MAINTENANCE_PAGE =
+  "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Back in a minute</title></head><body><h1>Back in a minute</h1><p>The shop is being restored or restarted. Your cart is safe: please try again in a minute.</p></body></html>";
+
 /** How long a worker left by a reload may finish its connections (streams, the Redis front). */
 export const HARD_STOP_AFTER = '30s';
 
@@ -155,6 +163,7 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     `  acl operator_path path,url_dec -i -m str ${OPERATOR_PATHS.exact.join(' ')}`,
     `  acl operator_path path,url_dec -i -m beg ${OPERATOR_PATHS.prefix.join(' ')}`,
     '  http-request return status 404 content-type text/plain string "not found" if operator_path',
+    `  http-request return status 503 content-type "text/html; charset=utf-8" hdr Retry-After 30 string "${MAINTENANCE_PAGE}" if { nbsrv(apps) eq 0 }`,
     '  default_backend apps',
     '',
     'backend apps',
