@@ -8,6 +8,8 @@ declare -A provides=(
   [redis-server]=redis-server
   [redis-sentinel]=redis-sentinel
   [haproxy]=haproxy
+  # promtool checks and unit-tests the alert rules (npm test).
+  [promtool]=prometheus
 )
 packages=()
 for bin in "${!provides[@]}"; do

@@ -13,8 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # docker-compose validates deploy/compose.yaml (no Docker engine is needed for that); chromium runs
-# the browser tests; iptables: the packet filter of the partition-master chaos scenario (root only).
-bash scripts/setup.sh docker-compose chromium $([ "$(id -u)" = 0 ] && echo iptables)
+# the browser tests; Alertmanager and the Redis exporter the live alert test (test/alerts.test.ts);
+# iptables: the packet filter of the partition-master chaos scenario (root only).
+bash scripts/setup.sh docker-compose chromium prometheus-alertmanager prometheus-redis-exporter \
+  $([ "$(id -u)" = 0 ] && echo iptables)
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts

@@ -61,6 +61,7 @@ const DUMMY = {
   REDIS_SENTINEL_USER_PASSWORD: 'dummy-sentinel-user-password-0123456789',
   REDIS_OPERATOR_PASSWORD: 'dummy-operator-password-0123456789',
   REDIS_HAPROXY_PASSWORD: 'dummy-haproxy-password-0123456789',
+  REDIS_EXPORTER_PASSWORD: 'dummy-exporter-password-0123456789',
   SENTINEL_PASSWORD: 'dummy-sentinel-password-0123456789',
   SENTINEL_READER_PASSWORD: 'dummy-sentinel-reader-password-0123456789',
   SESSION_SECRET: 'dummy-session-secret-0123456789abcdef0123456789',

@@ -28,6 +28,7 @@ const SECRETS: Record<string, string> = {
   REDIS_SENTINEL_USER_PASSWORD: 'k8s-sentinel-user-password-0123456789',
   REDIS_OPERATOR_PASSWORD: 'k8s-operator-password-0123456789abcdef',
   REDIS_HAPROXY_PASSWORD: 'k8s-haproxy-password-0123456789abcdef',
+  REDIS_EXPORTER_PASSWORD: 'k8s-exporter-password-0123456789abcdef',
   SENTINEL_PASSWORD: 'k8s-sentinel-password-0123456789abcdef',
   SENTINEL_READER_PASSWORD: 'k8s-sentinel-reader-password-0123456789',
 };

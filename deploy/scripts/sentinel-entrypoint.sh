@@ -44,7 +44,7 @@ SENTINEL_PASS="$(password SENTINEL_PASSWORD)"
 AUTH_PASS="$(password REDIS_SENTINEL_USER_PASSWORD)"
 READER_PASS="$(password SENTINEL_READER_PASSWORD)"
 # The same rules as SENTINEL_READER_RULES in src/ops/render/acl.ts (test/deploy.test.ts).
-READER_RULES="&* -@all +ping +info +client|setname +subscribe +psubscribe +unsubscribe +punsubscribe +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|slaves +sentinel|sentinels"
+READER_RULES="&* -@all +ping +info +client|setname +subscribe +psubscribe +unsubscribe +punsubscribe +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|slaves +sentinel|sentinels +sentinel|ckquorum"
 
 # The password lines, last in the file as in renderSentinelConf.
 secrets() {

@@ -55,6 +55,7 @@ const env: NodeJS.ProcessEnv = {
   REDIS_SENTINEL_USER_PASSWORD: secret(),
   REDIS_OPERATOR_PASSWORD: secret(),
   REDIS_HAPROXY_PASSWORD: secret(),
+  REDIS_EXPORTER_PASSWORD: secret(),
   SENTINEL_PASSWORD: secret(),
   SENTINEL_READER_PASSWORD: secret(),
   SESSION_SECRET: secret(),

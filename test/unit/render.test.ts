@@ -65,6 +65,13 @@ describe('topology', () => {
     const t = defineTopology({ ports, hosts: { 'redis-1': 'redis-master' }, host: 'node' });
     const all = [...t.redis, ...t.sentinels, ...t.apps].map((n) => n.port);
     all.push(t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort);
+    const m = t.monitoring;
+    all.push(
+      ...m.redisExporters.map((e) => e.port),
+      m.sentinelExporterPort,
+      m.prometheusPort,
+      m.alertmanagerPort,
+    );
     assert.deepEqual(all.sort(), Object.values(ports).sort());
     assert.equal(t.redis[0]!.host, 'redis-master');
     assert.equal(t.redis[1]!.host, 'node');
@@ -101,7 +108,14 @@ describe('redis.conf', () => {
   });
 
   it('renders a replica of the initial master, with an ACL user each and default off', () => {
-    const users = { app: 'a-pw', replication: 'r-pw', sentinel: 's-pw', operator: 'o-pw', haproxy: 'h-pw' };
+    const users = {
+      app: 'a-pw',
+      replication: 'r-pw',
+      sentinel: 's-pw',
+      operator: 'o-pw',
+      haproxy: 'h-pw',
+      exporter: 'e-pw',
+    };
     const conf = renderRedisConf(t, replica, { dir: '/d', users });
     has(conf, 'bind redis-replica-1');
     has(conf, 'replicaof redis-master 6380');

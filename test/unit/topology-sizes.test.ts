@@ -83,6 +83,7 @@ const SECRETS: StackSecrets = {
     sentinel: 'pw-sentinel',
     operator: 'pw-op',
     haproxy: 'pw-ha',
+    exporter: 'pw-exp',
   },
   sentinel: 'pw-sentinels',
   sentinelReader: 'pw-reader',
@@ -346,6 +347,13 @@ describe('the counts', () => {
       'haproxy-http',
       'haproxy-stats',
       'haproxy-redis',
+      'redis-exporter-1',
+      'redis-exporter-2',
+      'redis-exporter-3',
+      'redis-exporter-4',
+      'sentinel-exporter',
+      'prometheus',
+      'alertmanager',
     ]);
     assert.deepEqual(
       portsFromEnv(

@@ -2,13 +2,15 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type StackFile, serveControl } from '../control.ts';
+import { MONITORING_USER } from '../render/monitoring.ts';
 import { connectionsPerAddressFromEnv, topologyFromEnv } from '../settings.ts';
 import { collectStatus, statusLine } from '../status.ts';
+import { MONITORING_PASSWORD_FILE } from '../supervisor/monitoring.ts';
 import { openLog, writePrivate } from '../supervisor/private-files.ts';
 import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
 import { waitFor } from '../supervisor/wait.ts';
-import { countsToEnv, type TopologyCounts } from '../topology.ts';
+import { countsToEnv, type Topology, type TopologyCounts } from '../topology.ts';
 import { parseCommandLine } from './args.ts';
 import { CliError, readStackFile, runDirPath, stackFilePath } from './context.ts';
 import { countsFromCommandLine } from './counts.ts';
@@ -36,8 +38,18 @@ function map(stack: StackFile, runDir: string): string {
   ].join('\n');
 }
 
+/** Where `--monitoring` put Prometheus and Alertmanager (user monitoring, password file 0600). */
+function monitoringMap(t: Topology, runDir: string): string {
+  const m = t.monitoring;
+  return [
+    `  Prometheus          http://${m.host}:${m.prometheusPort}/   (user ${MONITORING_USER}, password in ${join(runDir, MONITORING_PASSWORD_FILE)})`,
+    `  Alertmanager        http://${m.host}:${m.alertmanagerPort}/   (the same user and password)`,
+    '',
+  ].join('\n');
+}
+
 /** Runs the stack in the foreground until Ctrl-C or SIGTERM; prints a line on each topology change. */
-async function foreground(counts: TopologyCounts): Promise<void> {
+async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<void> {
   const runDir = runDirPath();
   const log = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   log(`starting in ${runDir}`);
@@ -45,6 +57,7 @@ async function foreground(counts: TopologyCounts): Promise<void> {
     runDir,
     topology: topologyFromEnv(process.env, counts),
     connectionsPerAddress: connectionsPerAddressFromEnv(),
+    monitoring,
     onEvent: log,
   });
   const run = new RunDir(runDir);
@@ -64,6 +77,7 @@ async function foreground(counts: TopologyCounts): Promise<void> {
   rmSync(stackFilePath(run), { force: true });
   writePrivate(stackFilePath(run), JSON.stringify(file, null, 2), { exclusive: true });
   process.stdout.write(map(file, runDir));
+  if (monitoring) process.stdout.write(monitoringMap(stack.topology, runDir));
 
   let last = '';
   const watch = setInterval(async () => {
@@ -93,7 +107,7 @@ async function foreground(counts: TopologyCounts): Promise<void> {
 }
 
 /** Starts a launcher in the background and returns once its stack is ready. */
-async function detached(counts: TopologyCounts): Promise<void> {
+async function detached(counts: TopologyCounts, monitoring: boolean): Promise<void> {
   const run = new RunDir(runDirPath());
   const live = run.launcher();
   if (live)
@@ -108,7 +122,7 @@ async function detached(counts: TopologyCounts): Promise<void> {
     detached: true,
     stdio: ['ignore', fd, fd],
     // The launcher reads the counts of the command line from its environment.
-    env: { ...process.env, ...countsToEnv(counts) },
+    env: { ...process.env, ...countsToEnv(counts), ...(monitoring ? { MONITORING: '1' } : {}) },
   });
   closeSync(fd);
   child.unref();
@@ -133,18 +147,27 @@ async function detached(counts: TopologyCounts): Promise<void> {
   const file = readStackFile(run);
   if (!file) throw new CliError(`the launcher removed ${stackFilePath(run)}; see ${logFile}`);
   process.stdout.write(map(file, run.dir).replace('Ctrl-C here, or ', ''));
+  if (monitoring) process.stdout.write(monitoringMap(file.topology, run.dir));
   process.stdout.write(`launcher pid ${child.pid}, its log: ${logFile}\n`);
 }
 
-export function parseUpArgs(args: string[]): { detach: boolean } {
-  const { values } = parseCommandLine(args, { detach: { type: 'boolean', short: 'd' } });
-  return { detach: values.detach === true };
+export function parseUpArgs(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): { detach: boolean; monitoring: boolean } {
+  const { values } = parseCommandLine(args, {
+    detach: { type: 'boolean', short: 'd' },
+    monitoring: { type: 'boolean' },
+  });
+  const fromEnv = env['MONITORING'] === '1' || env['MONITORING'] === 'true';
+  return { detach: values.detach === true, monitoring: values.monitoring === true || fromEnv };
 }
 
-/** `up [--detach]`: the stack in the foreground, or a launcher in the background. */
+/** `up [--detach] [--monitoring]`: the stack in the foreground, or a launcher in the background. */
 export async function up(args: string[]): Promise<void> {
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  if (parseUpArgs(rest).detach) await detached(counts);
-  else await foreground(counts);
+  const opts = parseUpArgs(rest, process.env);
+  if (opts.detach) await detached(counts, opts.monitoring);
+  else await foreground(counts, opts.monitoring);
 }

@@ -6,7 +6,7 @@ import { BACKUP_LAST_GOOD_KEY, KEY_PATTERNS } from '../../ha/keys.ts';
  * commands its job needs; `default` is off, so a connection that names no user gets nothing.
  * Every node carries every user: any of them may become the master.
  */
-export const REDIS_USERS = ['app', 'replication', 'sentinel', 'operator', 'haproxy'] as const;
+export const REDIS_USERS = ['app', 'replication', 'sentinel', 'operator', 'haproxy', 'exporter'] as const;
 export type RedisUser = (typeof REDIS_USERS)[number];
 
 /**
@@ -27,7 +27,9 @@ export const SENTINEL_READER = 'reader';
  * What it may do on a Sentinel, in `ACL SETUSER` syntax: what ioredis sends to find the master and
  * the replicas (`GET-MASTER-ADDR-BY-NAME`, `SENTINELS`, `REPLICAS`/`SLAVES`), what the topology page
  * reads (`MASTER`, `INFO`) and the events it and the app follow (`SUBSCRIBE`/`PSUBSCRIBE`; a
- * Sentinel publishes only its own events). Never `SENTINEL SET`, `MONITOR`, `REMOVE`, `FAILOVER`,
+ * Sentinel publishes only its own events). The Sentinels' exporter (docs/monitoring.md) logs in as
+ * this user too: it reads `INFO`, `MASTERS`, `SENTINELS`, `SLAVES` and `CKQUORUM` (which only
+ * counts the Sentinels it can reach). Never `SENTINEL SET`, `MONITOR`, `REMOVE`, `FAILOVER`,
  * `RESET`, `CONFIG`, `ACL` or `PUBLISH`: a compromised app cannot move or drop the master.
  */
 export const SENTINEL_READER_RULES = [
@@ -46,6 +48,7 @@ export const SENTINEL_READER_RULES = [
   '+sentinel|replicas',
   '+sentinel|slaves',
   '+sentinel|sentinels',
+  '+sentinel|ckquorum',
 ] as const;
 
 /** The reader's `user` line of sentinel.conf; `hashed` false takes the password as given (compose). */
@@ -126,6 +129,10 @@ export const ACL_RULES: Record<RedisUser, readonly string[]> = {
   operator: ['~*', '&*', '+@all'],
   // HAProxy's check of the master (AUTH, PING, INFO replication, QUIT); also compose's health checks.
   haproxy: ['-@all', '+ping', '+info', '+quit'],
+  // redis_exporter 1.45 (docs/monitoring.md): what its scrape of a node sends, no key and no CONFIG
+  // (CONFIG GET * would hand it masterauth, the replication user's password; it is started with
+  // `-config-command=-`, a command Redis does not know, and reads maxmemory from INFO).
+  exporter: ['-@all', '+ping', '+info', '+client|setname', '+latency|latest', '+slowlog|len', '+slowlog|get'],
 };
 
 /**

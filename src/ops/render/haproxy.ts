@@ -197,6 +197,8 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     ...['http', 'apps', 'operator', 'redis', 'redis_master'].map((p) => `  stats scope ${p}`),
     '  acl topology path /topology /api/topology /api/topology/stream /static/topology.js /static/app.css',
     '  use_backend apps if topology',
+    // HAProxy's own metrics in Prometheus's format, behind the same password (docs/monitoring.md).
+    '  http-request use-service prometheus-exporter if { path /metrics/haproxy }',
     ...t.apps.map((a) => `  use_backend metrics-${a.name} if { path /metrics/${a.name} }`),
     '  default_backend not_found',
     '',

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sentinelView } from '../../ha/probes.ts';
 import { type PortName, portVariable, type RedisNode, type Topology } from '../topology.ts';
+import type { Monitoring } from './monitoring.ts';
 import { assertPortFree } from './ports.ts';
 import type { ProcessSet } from './process-set.ts';
 import type { StackView } from './stack-view.ts';
@@ -13,6 +14,8 @@ export interface BootDeps {
   readonly processes: ProcessSet;
   /** The run directory: a Sentinel's config of an earlier run names the master it last knew. */
   readonly runDir: string;
+  /** With `--monitoring`: started last, once HAProxy is up (it scrapes the operator front). */
+  readonly monitoring?: Monitoring | undefined;
 }
 
 /**
@@ -31,6 +34,12 @@ export async function bootStack(d: BootDeps): Promise<void> {
     ports.push(['haproxy-http', h.host, h.httpPort], ['haproxy-stats', h.host, h.statsPort]);
     ports.push(['haproxy-redis', h.host, h.redisPort]);
   }
+  if (d.monitoring) {
+    const m = t.monitoring;
+    for (const e of m.redisExporters) ports.push([e.name as PortName, m.host, e.port]);
+    ports.push(['sentinel-exporter', m.host, m.sentinelExporterPort]);
+    ports.push(['alertmanager', m.host, m.alertmanagerPort], ['prometheus', m.host, m.prometheusPort]);
+  }
   for (const [name, host, port] of ports)
     await assertPortFree(port, portVariable(name), { host, what: name });
 
@@ -43,6 +52,7 @@ export async function bootStack(d: BootDeps): Promise<void> {
   await waitSentinelsAgree(d);
   for (const app of t.apps.slice(0, d.view.appCount)) await d.starter.startApp(app.name);
   if (d.starter.withHaproxy) await d.starter.startHaproxy();
+  await d.monitoring?.startAll();
 }
 
 /** The master the Sentinels last agreed on in an earlier run (their rewritten configs), if any. */

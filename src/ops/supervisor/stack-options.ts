@@ -9,6 +9,8 @@ export interface StackOptions {
   /** How many of the topology's apps to start (default: all of them). */
   apps?: number;
   haproxy?: boolean;
+  /** Also the monitoring (supervisor/monitoring.ts): exporters, Alertmanager, Prometheus. */
+  monitoring?: boolean;
   /** Command that starts one app instance (its settings come as environment variables). */
   appCommand?: string[];
   /** Extra environment of every app instance; overrides the stack's own variables. */

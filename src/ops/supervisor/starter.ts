@@ -10,6 +10,7 @@ import { loadFunctions } from './functions.ts';
 import { reloadHaproxy } from './haproxy-admin.ts';
 import type { StartStep } from './healer.ts';
 import type { LiveSecrets } from './live-secrets.ts';
+import type { Monitoring } from './monitoring.ts';
 import { writePrivate } from './private-files.ts';
 import { type ProcessSet, REPO_ROOT } from './process-set.ts';
 import { rejoinTarget } from './rejoin.ts';
@@ -25,6 +26,8 @@ export interface StarterDeps {
   readonly secrets: LiveSecrets;
   readonly view: StackView;
   readonly processes: ProcessSet;
+  /** With `--monitoring`: its processes are started again by it. */
+  readonly monitoring?: Monitoring | undefined;
 }
 
 /**
@@ -221,6 +224,7 @@ export class Starter {
     }
     signal.throwIfAborted();
     step('launching');
+    if (this.deps.monitoring?.owns(name)) return this.deps.monitoring.start(name, signal);
     if (this.topology.sentinels.some((s) => s.name === name))
       return this.startSentinel(name, undefined, signal);
     if (name === 'haproxy') return this.startHaproxy(signal);

@@ -7,6 +7,7 @@ import { Healer } from './healer.ts';
 import type { NodeHealth, SupervisorState } from './health.ts';
 import { LiveSecrets, OPERATOR_PASSWORD_FILE } from './live-secrets.ts';
 import type { ExitInfo, ManagedProcess } from './managed.ts';
+import { Monitoring } from './monitoring.ts';
 import { ProcessSet, REPO_ROOT, StackStoppingError } from './process-set.ts';
 import { rollApps } from './roll.ts';
 import type { RotateResult } from './rotate.ts';
@@ -35,6 +36,8 @@ export class Stack implements StackActions {
   private readonly healer: Healer;
   private readonly rotator: Rotator;
   private readonly report: StateReport;
+  /** With `--monitoring` (monitoring.ts). */
+  readonly monitoring: Monitoring | undefined;
   private stopping: Promise<void> | undefined;
   /** Exits are restarted only once the stack is up: during start-up a crash fails the start. */
   private healing = false;
@@ -68,7 +71,19 @@ export class Stack implements StackActions {
       changed: () => this.report.changed(),
     });
     const { view, processes } = this;
-    this.starter = new Starter({ opts, run, secrets: this.live, view, processes });
+    this.monitoring = opts.monitoring
+      ? new Monitoring({
+          topology: view.topology,
+          run,
+          processes,
+          passwords: () => ({
+            exporter: this.live.passwords.redis.exporter,
+            sentinelReader: this.live.passwords.sentinelReader,
+          }),
+        })
+      : undefined;
+    const monitoring = this.monitoring;
+    this.starter = new Starter({ opts, run, secrets: this.live, view, processes, monitoring });
     this.healer = new Healer({
       start: (name, signal, step) => this.starter.startAgain(name, signal, step),
       running: (name) => processes.running(name),
@@ -110,6 +125,7 @@ export class Stack implements StackActions {
       starter: this.starter,
       processes: this.processes,
       runDir: this.run.dir,
+      monitoring: this.monitoring,
     });
     this.rotator.booted();
     const names = this.processes.names;

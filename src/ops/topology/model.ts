@@ -43,6 +43,18 @@ export interface Topology {
   sentinels: SentinelNode[];
   apps: AppNode[];
   haproxy: { host: string; httpPort: number; statsPort: number; redisPort: number };
+  /** What `--monitoring` adds (docs/monitoring.md): every one listens on loopback locally. */
+  monitoring: MonitoringNodes;
+}
+
+export interface MonitoringNodes {
+  host: string;
+  /** One redis_exporter per Redis node, by the node's name (redis-exporter-N). */
+  redisExporters: { name: string; node: string; port: number }[];
+  /** One redis_exporter that scrapes every Sentinel (its `/scrape?target=` endpoint). */
+  sentinelExporterPort: number;
+  prometheusPort: number;
+  alertmanagerPort: number;
 }
 
 export interface TopologyOptions {
@@ -92,6 +104,16 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
       httpPort: port('haproxy-http'),
       statsPort: port('haproxy-stats'),
       redisPort: port('haproxy-redis'),
+    },
+    monitoring: {
+      host: opts.host ?? '127.0.0.1',
+      redisExporters: numbered(c.redisNodes, redisName).map((node) => {
+        const name = node.replace('redis', 'redis-exporter');
+        return { name, node, port: port(name as PortName) };
+      }),
+      sentinelExporterPort: port('sentinel-exporter'),
+      prometheusPort: port('prometheus'),
+      alertmanagerPort: port('alertmanager'),
     },
   };
 }
