@@ -8,7 +8,9 @@ import { COUNT_SOURCES as C, DEFAULT_COUNTS as D, MAX_COUNT } from './topology.t
 
 export const USAGE = `usage: ha-stack <command> [arguments]
 
-  up [--detach] [counts]   start the whole topology (foreground unless --detach)
+  up [--detach] [--monitoring] [counts]
+                           start the whole topology (foreground unless --detach); --monitoring (or
+                           MONITORING=true) adds exporters, Alertmanager and Prometheus
   down                     stop the running stack
   status [--json]          mode, roles, offsets and lag, Sentinels' views and TILT, HAProxy backends,
                            app readiness, each process's restarts

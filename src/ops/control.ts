@@ -23,6 +23,8 @@ export interface StackFile {
   controlSocket: string;
   names: string[];
   ready: boolean;
+  /** With `--monitoring`: where Prometheus and Alertmanager answer, and their password's file. */
+  monitoring?: { prometheusUrl: string; alertmanagerUrl: string; passwordFile: string };
 }
 
 type NodeCommand = 'kill' | 'terminate' | 'pause' | 'resume' | 'restart' | 'stop' | 'start';

@@ -1,7 +1,7 @@
 // The operator's tool's environment variables (ha-stack up, render --target local), as a table of
 // the same kind as the app's (src/config/table.ts): docs/configuration.md lists both.
 
-import { custom, type Env, integer, reader, text } from '../config/settings.ts';
+import { boolean, custom, type Env, integer, reader, text } from '../config/settings.ts';
 import { DEFAULT_CONNECTIONS_PER_ADDRESS } from './render/haproxy.ts';
 import {
   checkMaxMemory,
@@ -45,6 +45,13 @@ export const OPS_SETTINGS = {
     defaultText: `\`${DEFAULT_CONNECTIONS_PER_ADDRESS}\``,
     help: "concurrent connections one client address may hold on HAProxy's HTTP fronts",
   }),
+  MONITORING: {
+    ...boolean({
+      default: false,
+      help: '`ha-stack up` also starts the monitoring (as `--monitoring`): an exporter per Redis node and one for the Sentinels, Alertmanager and Prometheus (docs/monitoring.md)',
+    }),
+    defaultText: '`false`',
+  },
   ...PORT_SETTINGS,
 };
 
@@ -58,6 +65,11 @@ export function topologyFromEnv(env: Env = process.env, counts?: TopologyCounts)
     failoverTimeoutMs: get('SENTINEL_FAILOVER_TIMEOUT_MS'),
     maxMemory: get('REDIS_MAXMEMORY'),
   };
+}
+
+/** `MONITORING=true`: `ha-stack up` starts the monitoring too. */
+export function monitoringFromEnv(env: Env = process.env): boolean {
+  return reader(env, OPS_SETTINGS)('MONITORING') === true;
 }
 
 export function connectionsPerAddressFromEnv(env: Env = process.env): number | undefined {

@@ -83,9 +83,10 @@ describe('parseCommandLine', () => {
 
 describe('ha-stack commands: arguments', () => {
   it('up [--detach]', () => {
-    assert.deepEqual(parseUpArgs([]), { detach: false });
-    assert.deepEqual(parseUpArgs(['--detach']), { detach: true });
-    assert.deepEqual(parseUpArgs(['-d']), { detach: true });
+    assert.deepEqual(parseUpArgs([]), { detach: false, monitoring: false });
+    assert.deepEqual(parseUpArgs(['--detach']), { detach: true, monitoring: false });
+    assert.deepEqual(parseUpArgs(['-d']), { detach: true, monitoring: false });
+    assert.deepEqual(parseUpArgs(['--monitoring', '-d']), { detach: true, monitoring: true });
     assert.equal(
       usage(() => parseUpArgs(['--deatch'])),
       'unknown flag "--deatch"',

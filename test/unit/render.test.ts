@@ -65,6 +65,13 @@ describe('topology', () => {
     const t = defineTopology({ ports, hosts: { 'redis-1': 'redis-master' }, host: 'node' });
     const all = [...t.redis, ...t.sentinels, ...t.apps].map((n) => n.port);
     all.push(t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort);
+    const m = t.monitoring;
+    all.push(
+      ...m.redisExporters.map((e) => e.port),
+      m.sentinelExporterPort,
+      m.prometheusPort,
+      m.alertmanagerPort,
+    );
     assert.deepEqual(all.sort(), Object.values(ports).sort());
     assert.equal(t.redis[0]!.host, 'redis-master');
     assert.equal(t.redis[1]!.host, 'node');

@@ -13,10 +13,12 @@ import { renderLocalFiles } from '../../src/ops/render/local.ts';
 import {
   countsFromEnv,
   countWarnings,
+  defaultPort,
   defineTopology,
   nodeNames,
   portNames,
   portsFromEnv,
+  portVariable,
   resolveCounts,
   TopologyError,
 } from '../../src/ops/topology.ts';
@@ -347,7 +349,18 @@ describe('the counts', () => {
       'haproxy-http',
       'haproxy-stats',
       'haproxy-redis',
+      'redis-exporter-1',
+      'redis-exporter-2',
+      'redis-exporter-3',
+      'redis-exporter-4',
+      'sentinel-exporter',
+      'prometheus',
+      'alertmanager',
     ]);
+    assert.equal(portVariable('redis-exporter-4'), 'REDIS_EXPORTER_4_PORT');
+    assert.equal(defaultPort('redis-exporter-4'), 9124);
+    assert.equal(defaultPort('prometheus'), 9090);
+    assert.equal(defaultPort('alertmanager'), 9093);
     assert.deepEqual(
       portsFromEnv(
         { REDIS_4_PORT: '7004', SENTINEL_1_PORT: '7100', HAPROXY_HTTP_PORT: '9000' },

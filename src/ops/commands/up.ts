@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type StackFile, serveControl } from '../control.ts';
-import { connectionsPerAddressFromEnv, topologyFromEnv } from '../settings.ts';
+import { connectionsPerAddressFromEnv, monitoringFromEnv, topologyFromEnv } from '../settings.ts';
 import { collectStatus, statusLine } from '../status.ts';
+import { MONITORING_PASSWORD_FILE } from '../supervisor/monitoring.ts';
 import { openLog, writePrivate } from '../supervisor/private-files.ts';
 import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
@@ -29,6 +30,12 @@ function map(stack: StackFile, runDir: string): string {
     `  passwords           ${runDir}/redis.<user>.password, sentinel.password, sentinel.reader.password   (0600)`,
     `  apps directly       ${appUrls.join('  ')}`,
     `  Sentinels           ${t.sentinels.map((s) => `${s.host}:${s.port}`).join('  ')}  (master name ${t.masterName})`,
+    ...(stack.monitoring
+      ? [
+          `  Prometheus          ${stack.monitoring.prometheusUrl}/   (user monitoring, password in ${stack.monitoring.passwordFile})`,
+          `  Alertmanager        ${stack.monitoring.alertmanagerUrl}/   (the same user)`,
+        ]
+      : []),
     `  logs                ${runDir}/logs/`,
     `  restarts            ${runDir}/supervisor.json   (a crashed process is started again)`,
     '  stop                Ctrl-C here, or "npm run ha-stack -- down"',
@@ -37,7 +44,7 @@ function map(stack: StackFile, runDir: string): string {
 }
 
 /** Runs the stack in the foreground until Ctrl-C or SIGTERM; prints a line on each topology change. */
-async function foreground(counts: TopologyCounts): Promise<void> {
+async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<void> {
   const runDir = runDirPath();
   const log = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   log(`starting in ${runDir}`);
@@ -45,6 +52,7 @@ async function foreground(counts: TopologyCounts): Promise<void> {
     runDir,
     topology: topologyFromEnv(process.env, counts),
     connectionsPerAddress: connectionsPerAddressFromEnv(),
+    monitoring,
     onEvent: log,
   });
   const run = new RunDir(runDir);
@@ -60,6 +68,15 @@ async function foreground(counts: TopologyCounts): Promise<void> {
     controlSocket: run.controlSocket,
     names: stack.names,
     ready: true,
+    ...(stack.monitoring
+      ? {
+          monitoring: {
+            prometheusUrl: stack.monitoring.prometheusUrl,
+            alertmanagerUrl: stack.monitoring.alertmanagerUrl,
+            passwordFile: join(runDir, MONITORING_PASSWORD_FILE),
+          },
+        }
+      : {}),
   };
   rmSync(stackFilePath(run), { force: true });
   writePrivate(stackFilePath(run), JSON.stringify(file, null, 2), { exclusive: true });
@@ -93,7 +110,7 @@ async function foreground(counts: TopologyCounts): Promise<void> {
 }
 
 /** Starts a launcher in the background and returns once its stack is ready. */
-async function detached(counts: TopologyCounts): Promise<void> {
+async function detached(counts: TopologyCounts, monitoring: boolean): Promise<void> {
   const run = new RunDir(runDirPath());
   const live = run.launcher();
   if (live)
@@ -108,7 +125,7 @@ async function detached(counts: TopologyCounts): Promise<void> {
     detached: true,
     stdio: ['ignore', fd, fd],
     // The launcher reads the counts of the command line from its environment.
-    env: { ...process.env, ...countsToEnv(counts) },
+    env: { ...process.env, ...countsToEnv(counts), ...(monitoring ? { MONITORING: 'true' } : {}) },
   });
   closeSync(fd);
   child.unref();
@@ -136,15 +153,20 @@ async function detached(counts: TopologyCounts): Promise<void> {
   process.stdout.write(`launcher pid ${child.pid}, its log: ${logFile}\n`);
 }
 
-export function parseUpArgs(args: string[]): { detach: boolean } {
-  const { values } = parseCommandLine(args, { detach: { type: 'boolean', short: 'd' } });
-  return { detach: values.detach === true };
+export function parseUpArgs(args: string[]): { detach: boolean; monitoring: boolean } {
+  const { values } = parseCommandLine(args, {
+    detach: { type: 'boolean', short: 'd' },
+    monitoring: { type: 'boolean' },
+  });
+  return { detach: values.detach === true, monitoring: values.monitoring === true };
 }
 
 /** `up [--detach]`: the stack in the foreground, or a launcher in the background. */
 export async function up(args: string[]): Promise<void> {
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  if (parseUpArgs(rest).detach) await detached(counts);
-  else await foreground(counts);
+  const parsed = parseUpArgs(rest);
+  const monitoring = parsed.monitoring || monitoringFromEnv();
+  if (parsed.detach) await detached(counts, monitoring);
+  else await foreground(counts, monitoring);
 }
