@@ -8,6 +8,11 @@ declare -A provides=(
   [redis-server]=redis-server
   [redis-sentinel]=redis-sentinel
   [haproxy]=haproxy
+  [prometheus]=prometheus
+  [promtool]=prometheus
+  [prometheus-alertmanager]=prometheus-alertmanager
+  [prometheus-redis-exporter]=prometheus-redis-exporter
+  [python3]=python3
 )
 packages=()
 for bin in "${!provides[@]}"; do
