@@ -10,6 +10,8 @@ declare -A provides=(
   [haproxy]=haproxy
   # promtool checks and unit-tests the alert rules (npm test).
   [promtool]=prometheus
+  # up --monitoring hashes the monitoring password for Prometheus with Python's crypt (bcrypt).
+  [python3]=python3
 )
 packages=()
 for bin in "${!provides[@]}"; do
