@@ -3,15 +3,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/index.ts';
+import { backupScheduleFromEnv } from '../../src/ops/backup/settings.ts';
 import { runDirPath } from '../../src/ops/commands/context.ts';
 import { connectionsPerAddressFromEnv, OPS_SETTINGS, topologyFromEnv } from '../../src/ops/settings.ts';
 import { defaultPort, portNames, portVariable } from '../../src/ops/topology.ts';
 
 type Env = Record<string, string>;
-const readAll = (env: Env) => ({
-  ...topologyFromEnv(env),
-  connectionsPerAddress: connectionsPerAddressFromEnv(env),
-});
+const readAll = (env: Env) => {
+  // The backup settings are read (and refused) as `ha-stack up` reads them with a BACKUP_DIR.
+  backupScheduleFromEnv({ BACKUP_DIR: '/srv/backups', ...env }, '/home/u/.run');
+  return { ...topologyFromEnv(env), connectionsPerAddress: connectionsPerAddressFromEnv(env) };
+};
 
 function refusedVariable(env: Env): string {
   try {

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { startBackupSchedule } from '../backup/schedule.ts';
+import { backupScheduleFromEnv } from '../backup/settings.ts';
 import { type StackFile, serveControl } from '../control.ts';
 import { connectionsPerAddressFromEnv, topologyFromEnv } from '../settings.ts';
 import { collectStatus, statusLine } from '../status.ts';
@@ -41,6 +43,8 @@ async function foreground(counts: TopologyCounts): Promise<void> {
   const runDir = runDirPath();
   const log = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   log(`starting in ${runDir}`);
+  // Checked before anything starts: a wrong BACKUP_DIR stops the start with its reason.
+  const backups = backupScheduleFromEnv(process.env, runDir);
   const stack = await Stack.start({
     runDir,
     topology: topologyFromEnv(process.env, counts),
@@ -64,6 +68,7 @@ async function foreground(counts: TopologyCounts): Promise<void> {
   rmSync(stackFilePath(run), { force: true });
   writePrivate(stackFilePath(run), JSON.stringify(file, null, 2), { exclusive: true });
   process.stdout.write(map(file, runDir));
+  const stopBackups = backups ? startBackupSchedule(stack, backups, log) : undefined;
 
   let last = '';
   const watch = setInterval(async () => {
@@ -86,6 +91,7 @@ async function foreground(counts: TopologyCounts): Promise<void> {
   });
   clearInterval(watch);
   log('stopping...');
+  await stopBackups?.();
   control.close();
   rmSync(stackFilePath(run), { force: true });
   await stack.stop();
