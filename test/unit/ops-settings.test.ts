@@ -10,7 +10,8 @@ import { defaultPort, portNames, portVariable } from '../../src/ops/topology.ts'
 
 type Env = Record<string, string>;
 const readAll = (env: Env) => {
-  backupScheduleFromEnv(env, '/var/lib/ha-stack/run');
+  // The backup settings are read (and refused) as `ha-stack up` reads them with a BACKUP_DIR.
+  backupScheduleFromEnv({ BACKUP_DIR: '/srv/backups', ...env }, '/home/u/.run');
   return { ...topologyFromEnv(env), connectionsPerAddress: connectionsPerAddressFromEnv(env) };
 };
 

@@ -12,18 +12,21 @@ export const BACKUP_SETTINGS = {
   }),
   BACKUP_INTERVAL_MINUTES: integer({
     default: 15,
+    defaultText: '`15`',
     min: 1,
     max: 1440,
     help: 'minutes between two scheduled backups taken by `ha-stack up` (with BACKUP_DIR set): with the snapshot time, the most writes a restore can lose',
   }),
   BACKUP_KEEP_HOURLY: integer({
     default: 24,
+    defaultText: '`24`',
     min: 0,
     max: 1000,
     help: 'how many hourly backups the schedule keeps (the newest of each of the last hours that have one)',
   }),
   BACKUP_KEEP_DAILY: integer({
     default: 7,
+    defaultText: '`7`',
     min: 0,
     max: 1000,
     help: 'how many daily backups the schedule keeps (the newest of each of the last days, UTC, that have one)',

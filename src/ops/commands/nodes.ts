@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { backupAgeText } from '../backup/schedule.ts';
+import { lastGood } from '../backup/take.ts';
 import { collectStatus, formatStatus } from '../status.ts';
 import { readState } from '../supervisor/health.ts';
 import { RunDir } from '../supervisor/rundir.ts';
@@ -23,7 +25,11 @@ export async function status(args: string[]): Promise<void> {
   const client = runningStack();
   const supervisor = readState(new RunDir(runDirPath()).stateFile);
   const s = await collectStatus(client.topology, client, client.stats, undefined, supervisor);
-  process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+  const last = await lastGood(client).catch(() => undefined);
+  const backup = { lastGoodSeconds: last ?? null, text: backupAgeText(last, Date.now()) };
+  process.stdout.write(
+    json ? `${JSON.stringify({ ...s, backup }, null, 2)}\n` : `${formatStatus(s)}\nbackup: ${backup.text}\n`,
+  );
 }
 
 const AFTER: Record<NodeAction, (name: string) => string> = {

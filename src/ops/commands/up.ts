@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { startBackupSchedule } from '../backup/schedule.ts';
+import { backupScheduleFromEnv } from '../backup/settings.ts';
 import { type StackFile, serveControl } from '../control.ts';
 import { MONITORING_USER } from '../render/monitoring.ts';
 import { connectionsPerAddressFromEnv, topologyFromEnv } from '../settings.ts';
@@ -53,6 +55,8 @@ async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<
   const runDir = runDirPath();
   const log = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   log(`starting in ${runDir}`);
+  // Checked before anything starts: a wrong BACKUP_DIR stops the start with its reason.
+  const backups = backupScheduleFromEnv(process.env, runDir);
   const stack = await Stack.start({
     runDir,
     topology: topologyFromEnv(process.env, counts),
@@ -78,6 +82,7 @@ async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<
   writePrivate(stackFilePath(run), JSON.stringify(file, null, 2), { exclusive: true });
   process.stdout.write(map(file, runDir));
   if (monitoring) process.stdout.write(monitoringMap(stack.topology, runDir));
+  const stopBackups = backups ? startBackupSchedule(stack, backups, log) : undefined;
 
   let last = '';
   const watch = setInterval(async () => {
@@ -100,6 +105,7 @@ async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<
   });
   clearInterval(watch);
   log('stopping...');
+  await stopBackups?.();
   control.close();
   rmSync(stackFilePath(run), { force: true });
   await stack.stop();
