@@ -33,7 +33,7 @@ export function renderKeepalivedConf(layout: HostLayout, host: Host, opts: Keepa
     '}',
     '',
     'vrrp_script haproxy_answers {',
-    `  script "${opts.checkScript}"`,
+    `  script "/bin/bash ${opts.checkScript}"`,
     '  interval 1',
     '  timeout 1',
     '  fall 2',
