@@ -143,6 +143,8 @@ export function parseUpArgs(args: string[]): { detach: boolean } {
 
 /** `up [--detach]`: the stack in the foreground, or a launcher in the background. */
 export async function up(args: string[]): Promise<void> {
+  if (args.includes('--hosts'))
+    return (await import('./hosts.ts')).upHosts(args.filter((a) => a !== '--hosts'));
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   if (parseUpArgs(rest).detach) await detached(counts);
