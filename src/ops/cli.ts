@@ -12,6 +12,9 @@ export const USAGE = `usage: ha-stack <command> [arguments]
                            start the whole topology (foreground unless --detach); --monitoring
                            (or MONITORING=1) adds exporters, Prometheus and Alertmanager
   down                     stop the running stack
+  up --hosts [--keep-data] / down --hosts
+                           the host test bed (root): three hosts in network namespaces running
+                           render --target hosts's files, one floating address (docs/hosts.md)
   status [--json]          mode, roles, offsets and lag, Sentinels' views and TILT, HAProxy backends,
                            app readiness, each process's restarts
   failover                 planned failover through Sentinel, writes paused so none is lost
@@ -42,7 +45,7 @@ export const USAGE = `usage: ha-stack <command> [arguments]
         [--rounds N] [--json FILE]
                            throughput and latency against a ceiling and a peer, or the failover
                            window (see README)
-  render --target compose|local|kubernetes --out DIR [--check] [counts]
+  render --target compose|local|kubernetes|hosts --out DIR [--check] [counts]
                            write the generated configs (compose: deploy/, host names, secrets
                            from the environment); --check only reports files that differ
 

@@ -3,5 +3,6 @@
 // environment gives and what an app is given).
 export * from './topology/counts.ts';
 export * from './topology/env.ts';
+export * from './topology/hosts.ts';
 export * from './topology/model.ts';
 export * from './topology/ports.ts';

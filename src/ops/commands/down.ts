@@ -6,6 +6,8 @@ import { runDirPath } from './context.ts';
 
 /** Stops the running launcher (which stops everything in reverse order) and cleans any leftovers. */
 export async function down(args: string[]): Promise<void> {
+  if (args.includes('--hosts'))
+    return (await import('./hosts.ts')).downHosts(args.filter((a) => a !== '--hosts'));
   parseCommandLine(args, {});
   const run = new RunDir(runDirPath());
   const launcher = run.launcher();

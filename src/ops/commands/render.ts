@@ -8,8 +8,9 @@ import { defineTopology, type TopologyCounts } from '../topology.ts';
 import { parseCommandLine } from './args.ts';
 import { CliError, runDirPath, UsageError } from './context.ts';
 import { countsFromCommandLine } from './counts.ts';
+import { hostsFiles } from './render-hosts.ts';
 
-const TARGETS = ['compose', 'local', 'kubernetes'] as const;
+const TARGETS = ['compose', 'local', 'kubernetes', 'hosts'] as const;
 type Target = (typeof TARGETS)[number];
 
 export function parseRenderArgs(args: string[]): { target: Target; out: string; check: boolean } {
@@ -25,7 +26,8 @@ export function parseRenderArgs(args: string[]): { target: Target; out: string; 
   return { target: target as Target, out: values.out, check: values.check === true };
 }
 
-export function filesFor(target: Target, counts: TopologyCounts): Record<string, string> {
+export function filesFor(target: Target, counts: TopologyCounts, out = '.'): Record<string, string> {
+  if (target === 'hosts') return hostsFiles(out, counts);
   if (target === 'compose') return renderComposeFiles(composeTopology(counts));
   if (target === 'kubernetes') return renderKubernetesFiles(kubernetesTopology(counts));
   const topology = defineTopology(topologyFromEnv(process.env, counts));
@@ -41,13 +43,13 @@ const read = (path: string) => {
   }
 };
 
-/** `render --target compose|local|kubernetes --out DIR [--check] [counts]`: writes the generated configs, or with --check
+/** `render --target compose|local|kubernetes|hosts --out DIR [--check] [counts]`: writes the generated configs, or with --check
  * only compares them and fails when one differs. */
 export async function render(args: string[]): Promise<void> {
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const { target, out, check } = parseRenderArgs(rest);
-  const files = Object.entries(filesFor(target, counts)).map(
+  const files = Object.entries(filesFor(target, counts, out)).map(
     ([path, text]) => [join(out, path), text] as const,
   );
   if (check) {
@@ -58,8 +60,8 @@ export async function render(args: string[]): Promise<void> {
     return;
   }
   for (const [path, text] of files) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text, { mode: target === 'local' ? 0o600 : 0o644 });
+    mkdirSync(dirname(path), { recursive: true, mode: target === 'hosts' ? 0o700 : 0o777 });
+    writeFileSync(path, text, { mode: target === 'local' || target === 'hosts' ? 0o600 : 0o644 });
     process.stdout.write(`wrote ${relative('.', path)}\n`);
   }
 }

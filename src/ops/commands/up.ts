@@ -171,6 +171,8 @@ export function parseUpArgs(
 
 /** `up [--detach] [--monitoring]`: the stack in the foreground, or a launcher in the background. */
 export async function up(args: string[]): Promise<void> {
+  if (args.includes('--hosts'))
+    return (await import('./hosts.ts')).upHosts(args.filter((a) => a !== '--hosts'));
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const opts = parseUpArgs(rest, process.env);

@@ -1,0 +1,66 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type HostPaths, renderHostFiles } from '../render/hosts.ts';
+import { HOST_SECRETS_FILE, newHostSecrets, readHostSecrets } from '../render/hosts-secrets.ts';
+import { defaultAppCommand } from '../supervisor/app-command.ts';
+import { writePrivate } from '../supervisor/private-files.ts';
+import { REPO_ROOT } from '../supervisor/process-set.ts';
+import { LOAD_LIMITS } from '../supervisor/stack-options.ts';
+import { defineHosts, type Host, type HostLayout, hostTopology, type Topology } from '../topology.ts';
+
+/**
+ * The test bed's folder: each host's `etc` is exactly what `render --target hosts` writes for it
+ * (with this folder's paths), beside its data and pid files; secrets.json as in a rendered folder.
+ */
+export const BED_FILE = 'bed.json';
+
+export interface Bed {
+  dir: string;
+  layout: HostLayout;
+  topology: Topology;
+}
+
+/** A private file, its folders made 0700. */
+export function putPrivate(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writePrivate(path, text);
+}
+
+export function bedPaths(dir: string, host: Host): HostPaths {
+  return {
+    etc: join(dir, host.name, 'etc'),
+    data: join(dir, host.name, 'data'),
+    run: join(dir, host.name, 'run'),
+  };
+}
+
+/** Renders every host's files into the bed's folder (0600 files in 0700 folders), keeping its passwords. */
+export function renderBed(dir: string): Bed {
+  const layout = defineHosts();
+  const topology = hostTopology(layout);
+  const secrets = readHostSecrets(dir) ?? newHostSecrets();
+  putPrivate(join(dir, HOST_SECRETS_FILE), `${JSON.stringify(secrets, null, 2)}\n`);
+  const files = renderHostFiles(layout, topology, {
+    secrets,
+    paths: (h) => bedPaths(dir, h),
+    appCommand: defaultAppCommand(REPO_ROOT),
+    appEnv: LOAD_LIMITS,
+  });
+  for (const [rel, text] of Object.entries(files)) {
+    const [host, ...rest] = rel.split('/');
+    putPrivate(join(dir, host!, 'etc', ...rest), text);
+  }
+  putPrivate(join(dir, BED_FILE), `${JSON.stringify({ layout }, null, 2)}\n`);
+  return { dir, layout, topology };
+}
+
+export function readBed(dir: string): Bed {
+  const { layout } = JSON.parse(readFileSync(join(dir, BED_FILE), 'utf8')) as { layout: HostLayout };
+  return { dir, layout, topology: hostTopology(layout) };
+}
+
+export function bedSecrets(dir: string) {
+  const s = readHostSecrets(dir);
+  if (!s) throw new Error(`${dir}: no ${HOST_SECRETS_FILE}`);
+  return s;
+}

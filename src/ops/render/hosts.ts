@@ -1,0 +1,177 @@
+import { join } from 'node:path';
+import { appEnvironment, type Host, type HostLayout, type Topology } from '../topology.ts';
+import type { StackSecrets } from './acl.ts';
+import { renderHaproxyCfg } from './haproxy.ts';
+import { renderEnvFile, renderUnit, type UnitSpec } from './hosts-units.ts';
+import { renderHaproxyCheck, renderKeepalivedConf } from './keepalived.ts';
+import { renderRedisConf } from './redis.ts';
+import { renderSentinelConf } from './sentinel.ts';
+
+/** Every secret of a deployment on hosts: the same on every host. */
+export interface HostSecrets extends StackSecrets {
+  sessionSecret: string;
+  operatorPassword: string;
+}
+
+/** Where a host keeps its files: configs (what `render` writes), data (node state), run (pid files). */
+export interface HostPaths {
+  etc: string;
+  data: string;
+  run: string;
+}
+
+/** A VM's paths. The test bed gives each host folders of its own. */
+export const VM_PATHS: HostPaths = { etc: '/etc/ha-stack', data: '/var/lib/ha-stack', run: '/run/ha-stack' };
+
+export interface HostRenderOptions {
+  secrets: HostSecrets;
+  paths?: (host: Host) => HostPaths;
+  /** The command that starts the app (the compiled server of a production install). */
+  appCommand?: string[];
+  /** Extra app settings (the test bed's load limits). */
+  appEnv?: Record<string, string>;
+  iface?: string;
+  binaries?: Partial<Record<'redis' | 'sentinel' | 'haproxy' | 'keepalived' | 'cp' | 'mkdir', string>>;
+}
+
+const BIN = {
+  redis: '/usr/bin/redis-server',
+  sentinel: '/usr/bin/redis-sentinel',
+  haproxy: '/usr/sbin/haproxy',
+  keepalived: '/usr/sbin/keepalived',
+  cp: '/bin/cp',
+  mkdir: '/bin/mkdir',
+};
+
+export const DEFAULT_APP_COMMAND = ['/usr/bin/node', '/opt/redis-ha-stack/dist/server.js'];
+
+/**
+ * One folder per host, with what a VM needs: each of its nodes' configs, HAProxy's, keepalived's
+ * and its check, each app's environment file, and a systemd unit per process. The paths inside are
+ * the host's (`paths`): the folder's content goes into its `etc`. Redis and Sentinel rewrite their
+ * configs (failovers), so each unit copies its rendered config into the node's data folder on the
+ * first start only (`cp -n`): later starts, a power cycle's among them, start from what was saved.
+ */
+export function renderHostFiles(
+  layout: HostLayout,
+  t: Topology,
+  opts: HostRenderOptions,
+): Record<string, string> {
+  const s = opts.secrets;
+  const bin = { ...BIN, ...opts.binaries };
+  const iface = opts.iface ?? 'eth0';
+  const files: Record<string, string> = {};
+  for (const host of layout.hosts) {
+    const p = (opts.paths ?? (() => VM_PATHS))(host);
+    const put = (rel: string, text: string) => {
+      files[join(host.name, rel)] = text;
+    };
+    const units: UnitSpec[] = [];
+    const stateful = (name: string, kind: 'redis' | 'sentinel', text: string, user: string) => {
+      const data = join(p.data, name);
+      put(`${kind}/${name}.conf`, text);
+      units.push({
+        name: `ha-stack-${name}`,
+        description: `${kind === 'redis' ? 'Redis node' : 'Sentinel'} ${name} (redis-ha-stack)`,
+        pre: [
+          [bin.mkdir, '-p', '-m', '0700', data],
+          [bin.cp, '-n', join(p.etc, kind, `${name}.conf`), join(data, `${kind}.conf`)],
+        ],
+        exec: [bin[kind], join(data, `${kind}.conf`)],
+        user,
+      });
+    };
+    for (const name of host.redis) {
+      const node = t.redis.find((r) => r.name === name)!;
+      stateful(name, 'redis', renderRedisConf(t, node, { dir: join(p.data, name), users: s.redis }), 'redis');
+    }
+    for (const name of host.sentinels) {
+      const node = t.sentinels.find((x) => x.name === name)!;
+      const text = renderSentinelConf(t, node, {
+        dir: join(p.data, name),
+        authPass: s.redis.sentinel,
+        requirePass: s.sentinel,
+        hashed: true,
+        readerPass: s.sentinelReader,
+      });
+      stateful(name, 'sentinel', text, 'redis');
+    }
+    for (const name of host.apps) {
+      const app = t.apps.find((a) => a.name === name)!;
+      const env = {
+        ...appEnvironment(t, app, {
+          listen: app.host,
+          password: s.redis.app,
+          sentinelPassword: s.sentinelReader,
+          sessionSecret: s.sessionSecret,
+          // HAProxy of any host connects to the apps from its host's address.
+          trustProxy: layout.hosts.map((h) => h.address).join(','),
+          statsUrl: `http://${host.address}:${t.haproxy.statsPort}/stats`,
+        }),
+        HAPROXY_OPERATOR_PASSWORD: s.operatorPassword,
+        ...opts.appEnv,
+      };
+      put(`app/${name}.env`, renderEnvFile(name, env));
+      units.push({
+        name: `ha-stack-${name}`,
+        description: `app instance ${name} (redis-ha-stack)`,
+        pre: [],
+        exec: opts.appCommand ?? DEFAULT_APP_COMMAND,
+        environmentFile: join(p.etc, 'app', `${name}.env`),
+        user: 'ha-stack',
+      });
+    }
+    const cfg = renderHaproxyCfg(t, {
+      target: 'local',
+      password: s.redis.haproxy,
+      operatorPassword: s.operatorPassword,
+      // Every address: the floating one arrives here whenever keepalived gives it to this host.
+      bindHost: '*',
+      appSource: host.address,
+    });
+    put('haproxy/haproxy.cfg', cfg);
+    units.push({
+      name: 'ha-stack-haproxy',
+      description: 'HAProxy front door (redis-ha-stack)',
+      pre: [],
+      exec: [bin.haproxy, '-W', '-db', '-f', join(p.etc, 'haproxy', 'haproxy.cfg')],
+    });
+    const check = join(p.etc, 'keepalived', 'check-haproxy.sh');
+    put('keepalived/keepalived.conf', renderKeepalivedConf(layout, host, { iface, checkScript: check }));
+    put('keepalived/check-haproxy.sh', renderHaproxyCheck(host, t.haproxy.httpPort));
+    units.push({
+      name: 'ha-stack-keepalived',
+      description: 'keepalived: the floating address (redis-ha-stack)',
+      pre: [[bin.mkdir, '-p', '-m', '0700', p.run]],
+      // Pid files of its own: several keepalived may run on one machine (the test bed's namespaces).
+      exec: [
+        bin.keepalived,
+        '--dont-fork',
+        '--log-console',
+        '--vrrp',
+        '--use-file',
+        join(p.etc, 'keepalived', 'keepalived.conf'),
+        '--pid',
+        join(p.run, 'keepalived.pid'),
+        '--vrrp_pid',
+        join(p.run, 'keepalived-vrrp.pid'),
+        '--checkers_pid',
+        join(p.run, 'keepalived-checkers.pid'),
+      ],
+      after: ['ha-stack-haproxy.service'],
+    });
+    for (const u of units) put(`systemd/${u.name}.service`, renderUnit(u));
+  }
+  return files;
+}
+
+/** The order a host's units start in: Redis, Sentinels, apps, HAProxy, keepalived. */
+export function unitOrder(host: Host): string[] {
+  return [
+    ...host.redis.map((n) => `ha-stack-${n}`),
+    ...host.sentinels.map((n) => `ha-stack-${n}`),
+    ...host.apps.map((n) => `ha-stack-${n}`),
+    'ha-stack-haproxy',
+    'ha-stack-keepalived',
+  ];
+}

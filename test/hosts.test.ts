@@ -1,0 +1,149 @@
+// The host test bed (`ha-stack up --hosts`, root only): three hosts in network namespaces on a
+// bridge in 198.18.0.0/15 with no route off the machine, each running the files `render --target
+// hosts` writes. The host holding the floating address and the Redis master is lost as a whole.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { downBed, loseHost, restoreHost, upBed, whyNoBed } from '../src/ops/hosts/bed.ts';
+import { type Bed, bedSecrets } from '../src/ops/hosts/bed-files.ts';
+import { bedNamespaces, CLIENT, netnsOf } from '../src/ops/hosts/net.ts';
+import { waitFor } from '../src/ops/supervisor/wait.ts';
+
+const why = whyNoBed();
+const dir = mkdtempSync(join(tmpdir(), 'rhs-hosts-'));
+let bed: Bed;
+let base = '';
+const jar = join(dir, 'cookies.txt');
+
+/** One request from the clients' namespace through the floating address: status and body. */
+function curl(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: string[] = [],
+): { status: number; body: string } {
+  const args = [
+    'netns',
+    'exec',
+    netnsOf(CLIENT),
+    'curl',
+    '-s',
+    '-m',
+    '5',
+    '-b',
+    jar,
+    '-c',
+    jar,
+    '-X',
+    method,
+  ];
+  for (const h of headers) args.push('-H', h);
+  if (body !== undefined) args.push('-H', 'content-type: application/json', '--data', JSON.stringify(body));
+  args.push('-w', '\n%{http_code}', `${base}${path}`);
+  try {
+    const out = execFileSync('ip', args, { encoding: 'utf8' });
+    const i = out.lastIndexOf('\n');
+    return { status: Number(out.slice(i + 1)), body: out.slice(0, i) };
+  } catch {
+    return { status: 0, body: '' };
+  }
+}
+
+/** Which hosts have `address` on their interface. */
+const holders = (address: string) =>
+  bed.layout.hosts
+    .filter((h) =>
+      execFileSync('ip', ['netns', 'exec', netnsOf(h.name), 'ip', '-4', 'addr'], {
+        encoding: 'utf8',
+      }).includes(`${address}/`),
+    )
+    .map((h) => h.name);
+
+/** INFO replication of a Redis node, asked from inside its host as the operator. */
+function replication(node: string): string {
+  const host = bed.layout.hosts.find((h) => h.redis.includes(node))!;
+  const n = bed.topology.redis.find((r) => r.name === node)!;
+  try {
+    return execFileSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        netnsOf(host.name),
+        'redis-cli',
+        '-h',
+        host.address,
+        '-p',
+        String(n.port),
+        '--user',
+        'operator',
+        '--no-auth-warning',
+        'info',
+        'replication',
+      ],
+      { encoding: 'utf8', env: { ...process.env, REDISCLI_AUTH: bedSecrets(dir).redis.operator } },
+    );
+  } catch {
+    return '';
+  }
+}
+
+describe('three hosts in network namespaces', { skip: why }, () => {
+  before(async () => {
+    bed = await upBed(dir);
+    base = `http://${bed.layout.floating}:${bed.topology.haproxy.httpPort}`;
+  });
+  after(() => {
+    downBed();
+    rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(bedNamespaces(), [], 'no namespace of the bed is left');
+  });
+
+  it('loses the host with the floating address and the master: the address moves, the cart stays, the host rejoins', async () => {
+    const email = `hosts-${Date.now()}@example.org`;
+    const password = 'correct horse battery staple';
+    assert.equal(curl('POST', '/api/register', { email, password }).status, 201);
+    const login = curl('POST', '/api/login', { email, password });
+    assert.equal(login.status, 200, login.body);
+    const csrf = `x-csrf-token: ${JSON.parse(login.body).csrfToken}`;
+    const product = JSON.parse(curl('GET', '/api/products').body).products[0].id as string;
+    const put = curl('PUT', '/api/cart', { items: { [product]: 3 } }, [csrf]);
+    assert.equal(put.status, 200, put.body);
+
+    const first = bed.layout.hosts[0]!;
+    assert.deepEqual(holders(bed.layout.floating), [first.name], 'the first host holds the address');
+    assert.match(replication(first.redis[0]!), /role:master/);
+    loseHost(bed, first.name);
+
+    await waitFor(
+      'the cart through the floating address, on another host',
+      () => {
+        const r = curl('GET', '/api/cart');
+        return r.status === 200 && JSON.parse(r.body).items[product] === 3;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const now = holders(bed.layout.floating);
+    assert.equal(now.length, 1, `one holder: ${now}`);
+    assert.notEqual(now[0], first.name);
+    await waitFor(
+      'a write on the new master',
+      () => curl('PUT', '/api/cart', { items: { [product]: 5 } }, [csrf]).status === 200,
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+
+    restoreHost(bed, first.name);
+    await waitFor(
+      `${first.redis[0]} back as a replica by itself`,
+      () => {
+        const info = replication(first.redis[0]!);
+        return /role:slave/.test(info) && /master_link_status:up/.test(info);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.equal(JSON.parse(curl('GET', '/api/cart').body).items[product], 5);
+  });
+});
