@@ -188,7 +188,7 @@ describe('ha-stack commands: arguments', () => {
     });
     assert.equal(
       usage(() => parseRenderArgs(['--target', 'swarm', '--out', 'x'])),
-      'render: --target must be one of compose, local, kubernetes',
+      'render: --target must be one of compose, local, kubernetes, hosts',
     );
     assert.equal(
       usage(() => parseRenderArgs(['--target', 'local'])),
