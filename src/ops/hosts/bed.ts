@@ -30,7 +30,7 @@ export function bootHost(bed: Bed, name: string): void {
 }
 
 /** Every process of the host killed at once and its link down: the machine is gone. */
-export function loseHost(bed: Bed, name: string): void {
+export function loseHost(name: string): void {
   linkDown(name);
   killAll(name);
 }
