@@ -14,9 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # docker-compose validates deploy/compose.yaml (no Docker engine is needed for that); chromium runs
 # the browser tests; Alertmanager and the Redis exporter the live alert test (test/alerts.test.ts);
-# iptables: the packet filter of the partition-master chaos scenario (root only).
+# iptables: the packet filter of the partition-master chaos scenario; keepalived: the host test bed's
+# floating address (test/hosts.test.ts); both root only.
 bash scripts/setup.sh docker-compose chromium prometheus-alertmanager prometheus-redis-exporter \
-  $([ "$(id -u)" = 0 ] && echo iptables)
+  $([ "$(id -u)" = 0 ] && echo iptables keepalived)
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts

@@ -116,7 +116,7 @@ describe('three hosts in network namespaces', { skip: why }, () => {
     const first = bed.layout.hosts[0]!;
     assert.deepEqual(holders(bed.layout.floating), [first.name], 'the first host holds the address');
     assert.match(replication(first.redis[0]!), /role:master/);
-    loseHost(bed, first.name);
+    loseHost(first.name);
 
     await waitFor(
       'the cart through the floating address, on another host',
