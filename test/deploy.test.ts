@@ -579,6 +579,18 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
     assert.equal(low.code, 2);
     assert.match(low.stderr, /SENTINEL_QUORUM must be at least 1/);
   });
+
+  it('refuses a down-after below the floor, naming it and why, and writes nothing', async () => {
+    const dir = tempDir('sentinel');
+    const r = await entrypoint({ ...composeEnv(dir), SENTINEL_DOWN_AFTER: '1999' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /SENTINEL_DOWN_AFTER must be at least 2000 ms, got 1999: .*fail back/);
+    assert.deepEqual(readdirSync(dir), []);
+    assert.equal(
+      (await entrypoint({ ...composeEnv(tempDir('sentinel')), SENTINEL_DOWN_AFTER: '2000' })).code,
+      0,
+    );
+  });
 });
 
 describe('ha-stack render', () => {

@@ -35,7 +35,7 @@ const SECRETS: Record<string, string> = {
 /** Short Sentinel timings, so a failover after a kill takes a second or two. */
 const SETTINGS: Record<string, string> = {
   SENTINEL_QUORUM: '2',
-  SENTINEL_DOWN_AFTER: '1000',
+  SENTINEL_DOWN_AFTER: '2000',
   SENTINEL_FAILOVER: '2000',
 };
 const MASTER_NAME = 'mymaster';

@@ -95,8 +95,11 @@ describe('the supervisor heals the stack', () => {
     const state = fileState()!;
     assert.ok(!Number.isNaN(Date.parse(state.updated)));
     assert.deepEqual(Object.keys(state.nodes), s.names);
-    for (const h of Object.values(state.nodes))
-      assert.deepEqual(h, { status: 'running', restarts: 0, lastExit: null });
+    for (const [name, h] of Object.entries(state.nodes)) {
+      // Redis nodes also count the stale-master demotions of the supervisor.
+      const demotions = s.topology.redis.some((r) => r.name === name) ? { demotions: 0 } : {};
+      assert.deepEqual(h, { status: 'running', restarts: 0, lastExit: null, ...demotions });
+    }
   });
 
   it('a replica and a Sentinel killed with -9 come back by themselves, counted', async () => {

@@ -49,7 +49,7 @@ if [ -n "${REDIS_SENTINELS:-}" ]; then
   NAME="${MASTER_NAME:-mymaster}"
   SELF="${REDIS_ANNOUNCE_HOST:-}"
   # While the Sentinels name this node a failover may be under way: wait as long as one can take.
-  WAIT_S=$(( (2 * (${SENTINEL_DOWN_AFTER:-1500} + ${SENTINEL_FAILOVER:-3000}) + 999) / 1000 ))
+  WAIT_S=$(( (2 * (${SENTINEL_DOWN_AFTER:-2000} + ${SENTINEL_FAILOVER:-3000}) + 999) / 1000 ))
   polls=$(( WAIT_S * 2 ))
   while :; do
     view="$(newest_master)"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Writes this Sentinel's configuration from the environment, then starts it.
 #   SENTINEL_QUORUM      Sentinels that must agree the master is down (default 2)
-#   SENTINEL_DOWN_AFTER  milliseconds without a valid reply before a node is considered down (default 1500)
+#   SENTINEL_DOWN_AFTER  milliseconds without a valid reply before a node is considered down (default and lowest 2000)
 #   SENTINEL_FAILOVER    failover timeout in milliseconds (default 3000)
 #   MASTER_NAME, MASTER_HOST, MASTER_PORT, SENTINEL_PORT, SENTINEL_ANNOUNCE_HOST, SENTINEL_DIR (default /data)
 #   SENTINEL_PASSWORD             the Sentinels' own password (requirepass, sentinel-pass)
@@ -23,13 +23,13 @@ number() { # name value
 }
 
 QUORUM="${SENTINEL_QUORUM:-2}"
-DOWN_AFTER="${SENTINEL_DOWN_AFTER:-1500}"
+DOWN_AFTER="${SENTINEL_DOWN_AFTER:-2000}"
 FAILOVER="${SENTINEL_FAILOVER:-3000}"
 number SENTINEL_QUORUM "$QUORUM"
 number SENTINEL_DOWN_AFTER "$DOWN_AFTER"
 number SENTINEL_FAILOVER "$FAILOVER"
 [ "$QUORUM" -ge 1 ] || fail "SENTINEL_QUORUM must be at least 1"
-[ "$DOWN_AFTER" -ge 100 ] || fail "SENTINEL_DOWN_AFTER must be at least 100 ms"
+[ "$DOWN_AFTER" -ge 2000 ] || fail "SENTINEL_DOWN_AFTER must be at least 2000 ms, got $DOWN_AFTER: below it a Sentinel can judge the master it has just elected down before it has reconnected to it, and fail back to the old one (docs/failover-and-chaos.md, Fail-back)"
 [ "$FAILOVER" -ge 1000 ] || fail "SENTINEL_FAILOVER must be at least 1000 ms"
 
 NAME="${MASTER_NAME:-mymaster}"

@@ -2,11 +2,14 @@
 // the same kind as the app's (src/config/table.ts): docs/configuration.md lists both.
 
 import { custom, type Env, integer, reader, text } from '../config/settings.ts';
+import { ConfigError } from '../config/types.ts';
 import { BACKUP_SETTINGS } from './backup/settings.ts';
 import { DEFAULT_CONNECTIONS_PER_ADDRESS } from './render/haproxy.ts';
 import {
+  checkDownAfter,
   checkMaxMemory,
   DEFAULT_MAX_MEMORY,
+  DOWN_AFTER_FLOOR_MS,
   PORT_SETTINGS,
   portsFromEnv,
   type TopologyCounts,
@@ -20,11 +23,18 @@ export const OPS_SETTINGS = {
     defaultText: '`.run` in the checkout',
     help: 'the run directory: configs, data, logs, passwords and the control socket of the local stack',
   }),
-  SENTINEL_DOWN_AFTER_MS: integer({
-    min: 0,
-    max: MAX_MS,
-    defaultText: '`1500`',
+  SENTINEL_DOWN_AFTER_MS: custom<number | undefined>({
+    type: 'integer',
+    default: undefined,
+    defaultText: `\`${DOWN_AFTER_FLOOR_MS}\``,
+    allowed: `${DOWN_AFTER_FLOOR_MS} to ${MAX_MS} (lower values let Sentinel fail back: docs/failover-and-chaos.md)`,
     help: "the Sentinels' down-after-milliseconds: how long a silent master takes to be judged down",
+    parse: (raw, name) => {
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+      const n = Number(raw);
+      if (n > MAX_MS) throw new ConfigError(name, `must be at most ${MAX_MS}, got ${n}`);
+      return checkDownAfter(n, name);
+    },
   }),
   SENTINEL_FAILOVER_TIMEOUT_MS: integer({
     min: 0,

@@ -39,6 +39,8 @@ export interface StackStatus {
     offset: number;
     lagBytes: number | null;
     link: string;
+    /** Times the supervisor made this node a replica: it reported master, the Sentinels named another. */
+    demotions: number | null;
   } & Supervised)[];
   sentinels: ({
     name: string;
@@ -115,6 +117,7 @@ export async function collectStatus(
           : s.linkUp
             ? `up to ${s.masterHost}:${s.masterPort}`
             : 'down',
+      demotions: supervisor?.nodes[n.name]?.demotions ?? null,
       ...sup(n.name),
     };
   });
@@ -202,6 +205,11 @@ export function formatStatus(s: StackStatus): string {
       `${n.name.padEnd(10)} ${n.address.padEnd(20)} ${n.role.padEnd(8)} ${String(n.offset).padStart(10)}  ${String(n.lagBytes ?? '-').padStart(10)}  ${supervised(n)}  ${n.link}`,
     );
   }
+  const demoted = s.nodes.filter((n) => n.demotions);
+  if (demoted.length)
+    out.push(
+      `stale masters made replicas by the supervisor: ${demoted.map((n) => `${n.name} ${n.demotions}x`).join(', ')}`,
+    );
   out.push('', 'sentinel   address              restarts  process               believes master');
   for (const x of s.sentinels) {
     const belief = x.up ? `${x.master ?? '?'}${x.tilt ? '  TILT' : ''}` : 'down';

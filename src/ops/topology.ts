@@ -6,3 +6,4 @@ export * from './topology/env.ts';
 export * from './topology/hosts.ts';
 export * from './topology/model.ts';
 export * from './topology/ports.ts';
+export * from './topology/timings.ts';

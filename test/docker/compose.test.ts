@@ -38,12 +38,12 @@ const SERVICES = [
   'haproxy',
 ];
 /**
- * Other values than the compose defaults (2, 1500, 3000), read back from the Sentinels. Not a quorum
+ * Other values than the compose defaults (2, 2000, 3000), read back from the Sentinels. Not a quorum
  * of 1: then each Sentinel starts a failover of its own the moment it alone sees the master down,
  * and on this engine that split the votes (a promotion after 9 s instead of 2) or ran a second
  * failover on top of the first (two masters for 11 s).
  */
-const SENTINEL = { quorum: '3', downAfter: '1000', failover: '4000' };
+const SENTINEL = { quorum: '3', downAfter: '2500', failover: '4000' };
 
 const secret = () => randomBytes(24).toString('hex'); // 48 characters
 const env: NodeJS.ProcessEnv = {

@@ -129,7 +129,7 @@ describe('deploy/kubernetes/: Redis and Sentinel', () => {
     for (const v of ['SENTINEL_QUORUM', 'SENTINEL_DOWN_AFTER', 'SENTINEL_FAILOVER'])
       assert.equal(env[v].valueFrom.configMapKeyRef.name, 'stack-settings', v);
     const kustomization = renderKubernetesFiles()['kustomization.yaml']!;
-    assert.match(kustomization, /"SENTINEL_QUORUM=2", "SENTINEL_DOWN_AFTER=1500", "SENTINEL_FAILOVER=3000"/);
+    assert.match(kustomization, /"SENTINEL_QUORUM=2", "SENTINEL_DOWN_AFTER=2000", "SENTINEL_FAILOVER=3000"/);
     const script = readFileSync(join(ROOT, 'deploy/scripts/sentinel-entrypoint.sh'), 'utf8');
     for (const line of ['sentinel resolve-hostnames yes', 'sentinel announce-hostnames yes'])
       assert.ok(script.includes(`echo "${line}"`), line);

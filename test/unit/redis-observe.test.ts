@@ -44,6 +44,8 @@ describe('parseSentinelMaster', () => {
       '2',
       'num-other-sentinels',
       '2',
+      'failover-state',
+      'wait_promotion',
     ]);
     assert.deepEqual(f, {
       master: { host: '10.0.0.1', port: 6379 },
@@ -52,6 +54,7 @@ describe('parseSentinelMaster', () => {
       configEpoch: 7,
       replicas: 2,
       otherSentinels: 2,
+      failoverState: 'wait_promotion',
     });
   });
 
@@ -63,6 +66,7 @@ describe('parseSentinelMaster', () => {
       configEpoch: 0,
       replicas: 0,
       otherSentinels: 0,
+      failoverState: '',
     });
     assert.equal(parseSentinelMaster(['port', '1']).master, null);
   });

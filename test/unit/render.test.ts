@@ -51,7 +51,7 @@ describe('topology', () => {
     assert.deepEqual(t.haproxy, { host: '127.0.0.1', httpPort: 8080, statsPort: 8404, redisPort: 6379 });
     assert.equal(t.masterName, 'mymaster');
     assert.equal(t.quorum, 2);
-    assert.deepEqual([t.downAfterMs, t.failoverTimeoutMs, t.parallelSyncs], [1500, 3000, 1]);
+    assert.deepEqual([t.downAfterMs, t.failoverTimeoutMs, t.parallelSyncs], [2000, 3000, 1]);
     // Each Redis node and Sentinel on its own loopback address (a packet filter can partition them).
     assert.deepEqual(
       [...t.redis, ...t.sentinels].map((n) => n.host),
@@ -183,7 +183,7 @@ describe('redis.conf', () => {
 describe('sentinel.conf', () => {
   const t = defineTopology({
     hosts: { 'redis-1': 'redis-master' },
-    downAfterMs: 1500,
+    downAfterMs: 2500,
     failoverTimeoutMs: 4000,
   });
 
@@ -193,7 +193,7 @@ describe('sentinel.conf', () => {
       'port 26381',
       'dir /s2',
       'sentinel monitor mymaster redis-master 6380 2',
-      'sentinel down-after-milliseconds mymaster 1500',
+      'sentinel down-after-milliseconds mymaster 2500',
       'sentinel failover-timeout mymaster 4000',
       'sentinel parallel-syncs mymaster 1',
       'sentinel auth-user mymaster sentinel',

@@ -40,6 +40,7 @@ const belief = (over: Partial<SentinelBelief>): SentinelBelief => ({
   configEpoch: 0,
   replicas: 2,
   otherSentinels: 1,
+  failoverState: '',
   tilt: false,
   quorum: 2,
   ...over,
@@ -173,6 +174,7 @@ describe('Sentinel and HAProxy replies', () => {
       configEpoch: 5,
       replicas: 2,
       otherSentinels: 2,
+      failoverState: '',
     });
     assert.equal(parseSentinelMaster(['flags', 'master,disconnected']).master, null);
   });

@@ -19,6 +19,11 @@ export interface SentinelMasterFields {
   configEpoch: number;
   replicas: number;
   otherSentinels: number;
+  /**
+   * `failover-state` while this Sentinel leads or attempts a failover (`wait_start` ... `reconf_slaves`,
+   * `update_config`); '' otherwise. From `reconf_slaves` on, the address it gives clients is the promoted replica's.
+   */
+  failoverState: string;
 }
 
 export function parseSentinelMaster(raw: string[]): SentinelMasterFields {
@@ -31,6 +36,7 @@ export function parseSentinelMaster(raw: string[]): SentinelMasterFields {
     configEpoch: Number(m['config-epoch'] ?? 0),
     replicas: Number(m['num-slaves'] ?? 0),
     otherSentinels: Number(m['num-other-sentinels'] ?? 0),
+    failoverState: m['failover-state'] ?? '',
   };
 }
 

@@ -21,6 +21,8 @@ export interface NodeHealth {
   /** Restarts the supervisor made on its own (an operator's start or restart is not counted). */
   restarts: number;
   lastExit: LastExit | null;
+  /** A Redis node: times the supervisor made it a replica because the Sentinels named another master. */
+  demotions?: number;
 }
 
 /** `<runDir>/supervisor.json` (RunDir.stateFile): rewritten on every change while a stack runs. */

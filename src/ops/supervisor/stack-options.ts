@@ -30,6 +30,11 @@ export interface StackOptions {
   connectionsPerAddress?: number;
   /** Delays before a crashed process is started again (default RESTART_BACKOFF: 250 ms to 10 s). */
   restartBackoff?: BackoffPolicy;
+  /**
+   * Make a node of this stack that reports role:master while the Sentinels agree on another master
+   * a replica of that master (demoter.ts); default true. Off only to watch Sentinel alone.
+   */
+  demoteStaleMasters?: boolean;
 }
 
 /** A start-up step failed: which process, what it waited for, and the end of that process's log. */

@@ -1,3 +1,4 @@
+import type { StaleMasterDemoter } from './demoter.ts';
 import type { Healer } from './healer.ts';
 import { type NodeHealth, type SupervisorState, writeState } from './health.ts';
 import type { ProcessSet } from './process-set.ts';
@@ -5,6 +6,8 @@ import type { ProcessSet } from './process-set.ts';
 export interface StateReportDeps {
   readonly processes: ProcessSet;
   readonly healer: Pick<Healer, 'state'>;
+  /** Counts the stale-master demotions of its Redis nodes (demoter.ts). */
+  readonly demoter?: Pick<StaleMasterDemoter, 'demotions' | 'manages'> | undefined;
   /** `<runDir>/supervisor.json` (RunDir.stateFile). */
   readonly file: string;
   log(message: string): void;
@@ -31,6 +34,7 @@ export class StateReport {
         restarts: h.restarts,
         lastExit: e ? { code: e.code, signal: e.signal, at: e.at.toISOString() } : null,
       };
+      if (this.deps.demoter?.manages(name)) out[name]!.demotions = this.deps.demoter.demotions(name);
     }
     return out;
   }

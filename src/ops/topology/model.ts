@@ -1,6 +1,7 @@
 import { ConfigError } from '../../config/types.ts';
 import { appName, numbered, redisName, resolveCounts, sentinelName, type TopologyCounts } from './counts.ts';
 import { defaultPort, localAddress, type PortName } from './ports.ts';
+import { checkDownAfter, DOWN_AFTER_FLOOR_MS } from './timings.ts';
 
 /**
  * The topology as data: one description that the local supervisor and the compose and Kubernetes
@@ -87,7 +88,7 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
   return {
     masterName: opts.masterName ?? 'mymaster',
     quorum: c.quorum,
-    downAfterMs: opts.downAfterMs ?? 1500,
+    downAfterMs: checkDownAfter(opts.downAfterMs ?? DOWN_AFTER_FLOOR_MS),
     failoverTimeoutMs: opts.failoverTimeoutMs ?? 3000,
     parallelSyncs: 1,
     minReplicasToWrite: 1,
