@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { downBed, loseHost, restoreHost, upBed, whyNoBed } from '../src/ops/hosts/bed.ts';
 import { type Bed, bedSecrets } from '../src/ops/hosts/bed-files.ts';
-import { bedNamespaces, CLIENT, netnsOf } from '../src/ops/hosts/net.ts';
+import { bedNamespaces, CLIENT, holders, netnsOf } from '../src/ops/hosts/net.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 
 const why = whyNoBed();
@@ -51,16 +51,6 @@ function curl(
     return { status: 0, body: '' };
   }
 }
-
-/** Which hosts have `address` on their interface. */
-const holders = (address: string) =>
-  bed.layout.hosts
-    .filter((h) =>
-      execFileSync('ip', ['netns', 'exec', netnsOf(h.name), 'ip', '-4', 'addr'], {
-        encoding: 'utf8',
-      }).includes(`${address}/`),
-    )
-    .map((h) => h.name);
 
 /** INFO replication of a Redis node, asked from inside its host as the operator. */
 function replication(node: string): string {
@@ -114,7 +104,11 @@ describe('three hosts in network namespaces', { skip: why }, () => {
     assert.equal(put.status, 200, put.body);
 
     const first = bed.layout.hosts[0]!;
-    assert.deepEqual(holders(bed.layout.floating), [first.name], 'the first host holds the address');
+    assert.deepEqual(
+      holders(bed.layout, bed.layout.floating),
+      [first.name],
+      'the first host holds the address',
+    );
     assert.match(replication(first.redis[0]!), /role:master/);
     loseHost(first.name);
 
@@ -126,7 +120,7 @@ describe('three hosts in network namespaces', { skip: why }, () => {
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
-    const now = holders(bed.layout.floating);
+    const now = holders(bed.layout, bed.layout.floating);
     assert.equal(now.length, 1, `one holder: ${now}`);
     assert.notEqual(now[0], first.name);
     await waitFor(

@@ -35,8 +35,9 @@ export function reader(stack: Stack, cookie: string) {
           headers: { cookie, accept: 'application/json' },
           signal: AbortSignal.timeout(5000),
         });
-        await res.arrayBuffer();
-        statuses.push(res.status);
+        const body = await res.text();
+        // A failure keeps the start of its body: which part answered (HAProxy's page, the app's error).
+        statuses.push(res.status === 200 ? 200 : `${res.status} ${body.slice(0, 120)}`);
       } catch (err) {
         statuses.push(err instanceof Error ? err.message : String(err));
       }

@@ -3,8 +3,9 @@ import { closeSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLog } from '../supervisor/private-files.ts';
 import { REPO_ROOT } from '../supervisor/process-set.ts';
+import { waitFor } from '../supervisor/wait.ts';
 import { type Bed, readBed, renderBed } from './bed-files.ts';
-import { CLIENT, createNetwork, destroyNetwork, killAll, linkDown, linkUp, netnsOf } from './net.ts';
+import { CLIENT, createNetwork, destroyNetwork, holders, killAll, linkDown, linkUp, netnsOf } from './net.ts';
 
 /** The bed needs root (namespaces, links, filters): the reason, or undefined when it may run. */
 export function whyNoBed(): string | undefined {
@@ -77,7 +78,20 @@ export async function upBed(dir: string, opts: { keepData?: boolean } = {}): Pro
   const bed = renderBed(dir);
   try {
     createNetwork(bed.layout);
-    for (const h of bed.layout.hosts) bootHost(bed, h.name);
+    // The first host boots alone until it holds the floating address (no preemption: whichever
+    // host's HAProxy answered first would keep it), so the bed starts as the layout reads: host-1
+    // with the address and the master.
+    const [first, ...rest] = bed.layout.hosts;
+    bootHost(bed, first!.name);
+    await waitFor(
+      `${first!.name} holding ${bed.layout.floating}`,
+      () => holders(bed.layout, bed.layout.floating)[0] === first!.name,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      },
+    );
+    for (const h of rest) bootHost(bed, h.name);
     await runClient('src/ops/hosts/ready-main.ts', [dir]);
     return bed;
   } catch (err) {

@@ -32,6 +32,13 @@ export function inNs(name: string, command: string[], opts: { allowFail?: boolea
   }
 }
 
+/** Which of `layout`'s hosts have `address` on an interface now. */
+export function holders(layout: HostLayout, address: string): string[] {
+  return layout.hosts
+    .filter((h) => inNs(h.name, ['ip', '-4', 'addr'], { allowFail: true }).includes(`${address}/`))
+    .map((h) => h.name);
+}
+
 export function bedNamespaces(): string[] {
   if (!existsSync('/var/run/netns') && !existsSync('/run/netns')) return [];
   return ip('netns', 'list')

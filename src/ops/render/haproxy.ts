@@ -163,7 +163,6 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     `  acl operator_path path,url_dec -i -m str ${OPERATOR_PATHS.exact.join(' ')}`,
     `  acl operator_path path,url_dec -i -m beg ${OPERATOR_PATHS.prefix.join(' ')}`,
     '  http-request return status 404 content-type text/plain string "not found" if operator_path',
-    `  http-request return status 503 content-type "text/html; charset=utf-8" hdr Retry-After 30 string "${MAINTENANCE_PAGE}" if { nbsrv(apps) eq 0 }`,
     '  default_backend apps',
     '',
     'backend apps',
@@ -180,6 +179,10 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     '  option httpchk GET /readyz',
     '  http-check expect status 200',
     '  default-server check inter 1s fastinter 500ms fall 2 rise 2',
+    // The page HAProxy itself answers when no app may take the request (all in maintenance or
+    // down); an app's own 503 passes unchanged. Not `nbsrv(apps) eq 0` on the front: a reloaded
+    // worker counts 0 servers for its first requests, before the loaded states are applied.
+    `  http-error status 503 content-type "text/html; charset=utf-8" string "${MAINTENANCE_PAGE}" hdr Retry-After 30`,
     ...t.apps.map((a) => `  server ${a.name} ${a.host}:${a.port}`),
     '',
     // The operator's front: HAProxy's stats (read only), the topology page and each app's metrics.
