@@ -232,6 +232,22 @@ describe('SessionStore', () => {
     assert.deepEqual((await store.load('s1', 'a@b.co')).session, { sid: 's1', email: 'a@b.co' });
   });
 
+  it("answers 503 instead of 'no session' when only a replica answered: it may lag the session's creation", async () => {
+    const { r, layer, redis } = fakeLayer();
+    r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
+    const store = new SessionStore(redis, 600, 3600);
+    layer.fromReplica = true;
+    for (const read of [() => store.load('s1', 'a@b.co'), () => store.loadWithCart('s1', 'a@b.co')])
+      await assert.rejects(
+        read(),
+        (err: unknown) => err instanceof UnavailableError && err.retryAfterSeconds === 1,
+      );
+    // The master's word is final: the same missing session is simply none.
+    layer.fromReplica = false;
+    assert.equal((await store.load('s1', 'a@b.co')).session, null);
+    assert.equal((await store.loadWithCart('s1', 'a@b.co')).session, null);
+  });
+
   it('loads session, cart and generation in one read, the cart only with a valid session', async () => {
     const { r, layer, redis } = fakeLayer();
     r.strings.set('sess:s1', { value: body('g1') });

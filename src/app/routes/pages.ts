@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { UnavailableError } from '../../ha/errors.ts';
 import { loginWithCookies, register, startSession } from '../auth.ts';
 import {
   checkFormCsrf,
@@ -39,6 +40,13 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
     return (await deps.sessions.load(signed.sid, signed.email)).session;
   }
 
+  /** For a page's header only: a session a replica could not confirm shows as none (and stays). */
+  const headerSession = (req: FastifyRequest) =>
+    currentSession(req).catch((err: unknown) => {
+      if (err instanceof UnavailableError) return null;
+      throw err;
+    });
+
   async function sessionOrRedirect(req: FastifyRequest, reply: FastifyReply) {
     const session = await currentSession(req);
     if (!session) {
@@ -64,7 +72,7 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
   app.get('/', async (req, reply) => reply.redirect((await currentSession(req)) ? '/get' : '/login', 303));
 
   app.get('/login', async (req, reply) => {
-    const session = await currentSession(req);
+    const session = await headerSession(req);
     return html(reply, loginPage(pageContext(deps, req, reply, session, notice(req))));
   });
 
@@ -85,7 +93,7 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   app.get('/register', async (req, reply) => {
-    const session = await currentSession(req);
+    const session = await headerSession(req);
     return html(reply, registerPage(pageContext(deps, req, reply, session, notice(req))));
   });
 

@@ -1,3 +1,4 @@
+import { UnavailableError } from '../../ha/errors.ts';
 import { callFunction } from '../../ha/functions.ts';
 import type { Redis, RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
@@ -41,6 +42,18 @@ export interface Session {
 }
 
 /**
+ * A replica's "no such session" is not an answer: it may lag the master by the session's own
+ * creation (WAIT waits for one replica, not every one). Clearing the cookie on it would log out a
+ * user whose session is safe on the next master, so the request is answered 503 instead, and the
+ * cookie stays until a master says the session is gone.
+ */
+function authoritative(valid: boolean, fromReplica: boolean): boolean {
+  if (!valid && fromReplica)
+    throw new UnavailableError('the session cannot be checked while no Redis master answers', 1);
+  return valid;
+}
+
+/**
  * Sessions live in `sess:<id>` as JSON holding identity only; the idle lifetime is renewed by the
  * read itself (GETEX), so a request costs no extra round trip. Where writes are refused (a replica,
  * or a master without replicas) the read is a plain GET: the renewal is skipped, never an error.
@@ -71,7 +84,7 @@ export class SessionStore {
     const { value, fromReplica } = await this.redis.read((r, readOnly) =>
       Promise.all([this.fetch(r, readOnly, sid), r.hget(keys.user(email), 'gen')]),
     );
-    const ok = sessionValid(value[0], email, value[1], Date.now(), this.maxAgeMs);
+    const ok = authoritative(sessionValid(value[0], email, value[1], Date.now(), this.maxAgeMs), fromReplica);
     return { session: ok ? { sid, email } : null, fromReplica };
   }
 
@@ -89,7 +102,10 @@ export class SessionStore {
         ]),
       )
       .then(({ value, fromReplica }) => {
-        const ok = sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs);
+        const ok = authoritative(
+          sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs),
+          fromReplica,
+        );
         return { session: ok ? { sid, email } : null, cart: ok ? value[1] : {}, fromReplica };
       });
   }
