@@ -38,6 +38,10 @@ export const USAGE = `usage: ha-stack <command> [arguments]
   restore --reopen --yes   open the site a failed restore left closed
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
+  chaos --hosts [scenario ...] [--users N] [--json FILE]
+                           (root) whole hosts and links failing on a host test bed of its own:
+                           lose-host, lose-front, partition-host, lossy-link, slow-link,
+                           cold-start, power-cycle (docs/hosts.md)
   soak [--minutes N] [--kill-every M] [--users U] [--json FILE]
                            steady mixed load for N minutes with a master kill every M minutes, one
                            line of figures a minute, then the read-back and the targets (see README)

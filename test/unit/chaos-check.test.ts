@@ -170,6 +170,25 @@ describe('the judge of a scenario', () => {
     assert.equal(windowMet(1.75, 1.7, 500), true);
   });
 
+  it('lets an outage fail requests while it lasts, but not lose a write or end without service', () => {
+    const outage: Goal = { outage: true, nodesAtEnd: 3 };
+    const down = { kind: 'read', ok: false, status: 0 };
+    const okRead = { kind: 'read', ok: true, status: 200 };
+    const failed = row({ failedReads: 3, failedWrites: 2, failed: 5, maxMs: 9000 });
+    assert.deepEqual(missedGoals(failed, outage, [down, refused, ok, okRead], 1000), []);
+    assert.deepEqual(missedGoals({ ...failed, writesLost: 1 }, outage, [ok, okRead], 1000), [
+      '1 acknowledged write(s) lost',
+    ]);
+    assert.deepEqual(missedGoals(failed, outage, [ok, down], 1000), ['reads did not work again by the end']);
+    assert.deepEqual(missedGoals(failed, outage, [okRead, refused], 1000), [
+      'writes did not work again by the end',
+    ]);
+    assert.match(
+      describeGoal(outage),
+      /^reads served again after the outage, writes served again after the outage, 0 lost/,
+    );
+  });
+
   it('gives every scenario the goals the suite promises', () => {
     const stated = (name: string) => SCENARIOS.find((s) => s.name === name)!.goal;
     // Every Redis node of the stack at the end, however many it has.

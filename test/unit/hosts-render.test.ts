@@ -133,6 +133,27 @@ describe('render --target hosts', () => {
     assert.ok(ka.exec.includes('--pid') && ka.exec.includes('--vrrp_pid'));
   });
 
+  it('starts a Redis node through the entrypoint that asks the Sentinels first, as compose does', () => {
+    const redis = parseUnit(files['host-2/systemd/ha-stack-redis-2.service']!);
+    assert.deepEqual(redis.exec, [
+      '/bin/sh',
+      '/etc/ha-stack/bin/redis-entrypoint.sh',
+      '/usr/bin/redis-server',
+      '/var/lib/ha-stack/redis-2/redis.conf',
+    ]);
+    assert.equal(
+      files['host-2/bin/redis-entrypoint.sh'],
+      readFileSync('deploy/scripts/redis-entrypoint.sh', 'utf8'),
+    );
+    assert.equal(files['host-2/bin/passwords.sh'], readFileSync('deploy/scripts/passwords.sh', 'utf8'));
+    const env = parseEnvFile(files['host-2/redis/redis-2.env']!);
+    assert.equal(redis.environmentFile, '/etc/ha-stack/redis/redis-2.env');
+    assert.equal(env['REDIS_SENTINELS'], topology.sentinels.map((x) => `${x.host}:${x.port}`).join(','));
+    assert.equal(env['REDIS_ANNOUNCE_HOST'], topology.redis[1]!.host);
+    assert.equal(env['SENTINEL_PASSWORD'], secrets.sentinel);
+    assert.equal(env['SENTINEL_DOWN_AFTER'], String(topology.downAfterMs));
+  });
+
   it('the command writes private files and keeps the passwords of an earlier render', async () => {
     const out = mkdtempSync(join(tmpdir(), 'hosts-render-'));
     const write = process.stdout.write;

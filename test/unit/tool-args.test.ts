@@ -28,10 +28,30 @@ describe('ha-stack chaos arguments', () => {
       json: undefined,
       names: [],
       ownStack: false,
+      hosts: false,
     });
     assert.deepEqual(
       parseChaosArgs([first, '--rounds', '3', second, '--users=8', '--json', 'r.json', '--own-stack']),
-      { rounds: 3, users: 8, json: 'r.json', names: [first, second], ownStack: true },
+      { rounds: 3, users: 8, json: 'r.json', names: [first, second], ownStack: true, hosts: false },
+    );
+  });
+
+  it('takes the host scenarios with --hosts, and only them', () => {
+    assert.deepEqual(parseChaosArgs(['--hosts', 'lose-front', 'power-cycle']).names, [
+      'lose-front',
+      'power-cycle',
+    ]);
+    assert.match(
+      usage(() => parseChaosArgs(['--hosts', first])),
+      new RegExp(`^unknown host scenario "${first}" \\(scenarios with --hosts: lose-host, `),
+    );
+    assert.match(
+      usage(() => parseChaosArgs(['lose-host'])),
+      /^unknown scenario "lose-host"/,
+    );
+    assert.equal(
+      usage(() => parseChaosArgs(['--hosts', '--rounds', '2'])),
+      '--rounds is not taken with --hosts',
     );
   });
 

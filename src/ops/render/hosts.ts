@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { appEnvironment, type Host, type HostLayout, type Topology } from '../topology.ts';
 import type { StackSecrets } from './acl.ts';
 import { renderHaproxyCfg } from './haproxy.ts';
@@ -31,7 +33,7 @@ export interface HostRenderOptions {
   /** Extra app settings (the test bed's load limits). */
   appEnv?: Record<string, string>;
   iface?: string;
-  binaries?: Partial<Record<'redis' | 'sentinel' | 'haproxy' | 'keepalived' | 'cp' | 'mkdir', string>>;
+  binaries?: Partial<Record<'redis' | 'sentinel' | 'haproxy' | 'keepalived' | 'cp' | 'mkdir' | 'sh', string>>;
 }
 
 const BIN = {
@@ -41,7 +43,16 @@ const BIN = {
   keepalived: '/usr/sbin/keepalived',
   cp: '/bin/cp',
   mkdir: '/bin/mkdir',
+  sh: '/bin/sh',
 };
+
+/**
+ * A Redis node's start asks the Sentinels for the master first, and starts as its replica when
+ * they name another node (deploy/scripts/redis-entrypoint.sh, the very script compose and
+ * Kubernetes run): a host that boots again never brings its old master back beside the new one.
+ */
+const SCRIPTS_DIR = fileURLToPath(new URL('../../../deploy/scripts/', import.meta.url));
+const HOST_SCRIPTS = ['redis-entrypoint.sh', 'passwords.sh'] as const;
 
 export const DEFAULT_APP_COMMAND = ['/usr/bin/node', '/opt/redis-ha-stack/dist/server.js'];
 
@@ -77,13 +88,29 @@ export function renderHostFiles(
           [bin.mkdir, '-p', '-m', '0700', data],
           [bin.cp, '-n', join(p.etc, kind, `${name}.conf`), join(data, `${kind}.conf`)],
         ],
-        exec: [bin[kind], join(data, `${kind}.conf`)],
+        exec:
+          kind === 'redis'
+            ? [bin.sh, join(p.etc, 'bin', 'redis-entrypoint.sh'), bin.redis, join(data, 'redis.conf')]
+            : [bin[kind], join(data, `${kind}.conf`)],
+        ...(kind === 'redis' ? { environmentFile: join(p.etc, 'redis', `${name}.env`) } : {}),
         user,
       });
     };
+    for (const script of HOST_SCRIPTS) put(`bin/${script}`, readFileSync(join(SCRIPTS_DIR, script), 'utf8'));
     for (const name of host.redis) {
       const node = t.redis.find((r) => r.name === name)!;
       stateful(name, 'redis', renderRedisConf(t, node, { dir: join(p.data, name), users: s.redis }), 'redis');
+      put(
+        `redis/${name}.env`,
+        renderEnvFile(name, {
+          REDIS_SENTINELS: t.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
+          MASTER_NAME: t.masterName,
+          REDIS_ANNOUNCE_HOST: node.host,
+          SENTINEL_DOWN_AFTER: String(t.downAfterMs),
+          SENTINEL_FAILOVER: String(t.failoverTimeoutMs),
+          SENTINEL_PASSWORD: s.sentinel,
+        }),
+      );
     }
     for (const name of host.sentinels) {
       const node = t.sentinels.find((x) => x.name === name)!;

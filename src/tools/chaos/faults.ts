@@ -103,12 +103,23 @@ export function watchRoles(actions: StackActions, intervalMs = 100) {
   const splits: string[] = [];
   let samples = 0;
   let stopped = false;
+  // The longest run of samples with two masters, from its first sample to the first without.
+  let since: number | undefined;
+  let longestMs = 0;
   const loop = (async () => {
     while (!stopped) {
       const states = await nodeStates(actions.topology, actions.login);
+      const at = performance.now();
       const masters = [...states].filter(([, s]) => s?.role === 'master').map(([n]) => n);
       samples++;
-      if (masters.length > 1) splits.push(masters.join('+'));
+      if (masters.length > 1) {
+        splits.push(masters.join('+'));
+        since ??= at;
+        longestMs = Math.max(longestMs, at - since);
+      } else if (since !== undefined) {
+        longestMs = Math.max(longestMs, at - since);
+        since = undefined;
+      }
       await hold(intervalMs);
     }
   })();
@@ -116,7 +127,7 @@ export function watchRoles(actions: StackActions, intervalMs = 100) {
     close: async () => {
       stopped = true;
       await loop;
-      return { samples, splits };
+      return { samples, splits, longestS: Math.round(longestMs / 100) / 10 };
     },
   };
 }

@@ -5,6 +5,8 @@ import type { StackActions } from '../../ops/actions.ts';
 import { numberFlag, parseCommandLine } from '../../ops/commands/args.ts';
 import { CliError, runningStack, UsageError } from '../../ops/commands/context.ts';
 import { countsFromCommandLine } from '../../ops/commands/counts.ts';
+import { bedDir } from '../../ops/commands/hosts.ts';
+import { downBed, runClient, upBed, whyNoBed } from '../../ops/hosts/bed.ts';
 import { freePorts } from '../../ops/supervisor/ports.ts';
 import { LOAD_LIMITS } from '../../ops/supervisor/stack-options.ts';
 import { Stack } from '../../ops/supervisor/supervisor.ts';
@@ -12,6 +14,7 @@ import { healPartition } from '../chaos/partition.ts';
 import { formatTable, type ScenarioRow } from '../chaos/report.ts';
 import { runScenario } from '../chaos/runner.ts';
 import { SCENARIO_NAMES, SCENARIOS } from '../chaos/scenarios.ts';
+import { HOST_SCENARIO_NAMES } from '../chaos/scenarios-hosts.ts';
 
 interface ChaosArgs {
   rounds: number;
@@ -21,6 +24,8 @@ interface ChaosArgs {
   names: string[];
   /** Start a stack of its own on free ports when none is running (npm run chaos). */
   ownStack: boolean;
+  /** The host scenarios, on a host test bed of its own (root). */
+  hosts: boolean;
 }
 
 export function parseChaosArgs(args: string[]): ChaosArgs {
@@ -31,12 +36,18 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
       users: { type: 'string' },
       json: { type: 'string' },
       'own-stack': { type: 'boolean' },
+      hosts: { type: 'boolean' },
     },
     { max: Number.POSITIVE_INFINITY },
   );
-  const unknown = positionals.find((p) => !SCENARIO_NAMES.includes(p));
+  const hosts = values.hosts === true;
+  const known = hosts ? HOST_SCENARIO_NAMES : SCENARIO_NAMES;
+  const unknown = positionals.find((p) => !known.includes(p));
   if (unknown !== undefined)
-    throw new UsageError(`unknown scenario "${unknown}" (scenarios: ${SCENARIO_NAMES.join(', ')})`);
+    throw new UsageError(
+      `unknown ${hosts ? 'host ' : ''}scenario "${unknown}" (scenarios${hosts ? ' with --hosts' : ''}: ${known.join(', ')})`,
+    );
+  if (hosts && values.rounds !== undefined) throw new UsageError('--rounds is not taken with --hosts');
   if (values.json === '') throw new UsageError('--json needs a file name');
   const rounds = numberFlag(
     values.rounds,
@@ -54,6 +65,7 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
     json: values.json,
     names: positionals,
     ownStack: values['own-stack'] === true,
+    hosts,
   };
 }
 
@@ -74,8 +86,34 @@ async function ownStack(): Promise<{ actions: StackActions; stop: () => Promise<
   };
 }
 
+/**
+ * `chaos --hosts [SCENARIO...]`: a host test bed of its own (fresh data in HOSTS_DIR), each host
+ * scenario run from the clients' namespace through the floating address, the bed removed after.
+ */
+async function hostsChaos(opts: ChaosArgs): Promise<void> {
+  const why = whyNoBed();
+  if (why) throw new CliError(why);
+  const dir = bedDir();
+  const json = opts.json ?? join(dir, 'chaos-hosts.json');
+  process.stdout.write(`starting the host test bed in ${dir}\n`);
+  await upBed(dir);
+  const env = opts.users === undefined ? {} : { HOSTS_CHAOS_USERS: String(opts.users) };
+  Object.assign(process.env, env);
+  let failed = false;
+  try {
+    await runClient('src/ops/hosts/chaos-main.ts', [dir, json, ...opts.names], { echo: true }).catch(() => {
+      failed = true;
+    });
+  } finally {
+    downBed();
+  }
+  process.stdout.write(`rows in ${json}\n`);
+  if (failed) throw new CliError('a host scenario missed its goal');
+}
+
 export async function chaos(args: string[]): Promise<void> {
   const opts = parseChaosArgs(args);
+  if (opts.hosts) return hostsChaos(opts);
   let target: { actions: StackActions; stop: () => Promise<void> };
   try {
     target = { actions: runningStack(), stop: async () => undefined };
