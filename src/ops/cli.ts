@@ -36,6 +36,8 @@ export const USAGE = `usage: ha-stack <command> [arguments]
                            the site answering 503 meanwhile; opens it again once every node holds the
                            backup's counts. Without --yes, asks at a terminal and refuses elsewhere
   restore --reopen --yes   open the site a failed restore left closed
+  guard                    on a host (its systemd unit, render --target hosts): demotes a Redis node
+                           of the host that reports master while the Sentinels name another
   chaos [scenario ...] [--rounds N] [--json FILE]
                            fault injection under load with a report (see README)
   chaos --hosts [scenario ...] [--users N] [--json FILE]
@@ -74,6 +76,7 @@ const COMMANDS: Record<string, Command> = {
   backup: async (a) => (await import('./commands/backup.ts')).backup(a),
   restore: async (a) => (await import('./commands/backup.ts')).restore(a),
   render: async (a) => (await import('./commands/render.ts')).render(a),
+  guard: async (a) => (await import('./commands/guard.ts')).guard(a),
 };
 
 /** Runs one command line of the operator's tool and exits with its code. */

@@ -211,10 +211,13 @@ export class FakeLayer {
   paths: string[] = [];
   readOnly = false;
   fromReplica = false;
+  /** With `fromReplica`, reads run here when set: a replica that lags the master (`r`). */
+  replica: FakeRedis | undefined;
   constructor(readonly r: FakeRedis) {}
   async read<T>(fn: (r: FakeRedis, readOnly: boolean) => Promise<T>) {
     this.paths.push(this.readOnly ? 'read-only' : 'read');
-    return { value: await fn(this.r, this.readOnly), fromReplica: this.fromReplica };
+    const on = this.fromReplica && this.replica ? this.replica : this.r;
+    return { value: await fn(on, this.readOnly), fromReplica: this.fromReplica };
   }
   async write<T>(fn: (r: FakeRedis) => Promise<T>) {
     this.paths.push('write');

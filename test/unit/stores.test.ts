@@ -17,10 +17,10 @@ import {
 import { CREATE_SESSION, SessionStore } from '../../src/app/stores/sessions.ts';
 import { UserStore } from '../../src/app/stores/users.ts';
 import { FUNCTION_LIBRARY, FunctionMissingError, libraryCode } from '../../src/ha/functions.ts';
-import { UnavailableError } from '../../src/ha/index.ts';
+import { NoMasterError, UnavailableError } from '../../src/ha/index.ts';
 import { keys } from '../../src/ha/keys.ts';
 import { newGeneration, sessionValid } from '../../src/ha/session.ts';
-import { fakeLayer } from '../helpers/fake-redis.ts';
+import { FakeRedis, fakeLayer } from '../helpers/fake-redis.ts';
 
 /** What a Lua script touches: the KEYS and ARGV indexes it names and the commands it calls. */
 function shape(script: string) {
@@ -232,20 +232,38 @@ describe('SessionStore', () => {
     assert.deepEqual((await store.load('s1', 'a@b.co')).session, { sid: 's1', email: 'a@b.co' });
   });
 
-  it("answers 503 instead of 'no session' when only a replica answered: it may lag the session's creation", async () => {
+  it("asks the master when a replica says 'no such session': the replica may lag its creation", async () => {
     const { r, layer, redis } = fakeLayer();
+    r.strings.set('sess:s1', { value: body('g1') });
     r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
-    const store = new SessionStore(redis, 600, 3600);
+    r.hashes.set('cart:{a@b.co}', new Map([['mouse', '2']]));
     layer.fromReplica = true;
-    for (const read of [() => store.load('s1', 'a@b.co'), () => store.loadWithCart('s1', 'a@b.co')])
-      await assert.rejects(
-        read(),
-        (err: unknown) => err instanceof UnavailableError && err.retryAfterSeconds === 1,
-      );
-    // The master's word is final: the same missing session is simply none.
-    layer.fromReplica = false;
+    layer.replica = new FakeRedis();
+    const store = new SessionStore(redis, 600, 3600);
+    assert.deepEqual((await store.load('s1', 'a@b.co')).session, { sid: 's1', email: 'a@b.co' });
+    assert.deepEqual(layer.paths, ['read', 'fastWrite']);
+    assert.deepEqual(await store.loadWithCart('s1', 'a@b.co'), {
+      session: { sid: 's1', email: 'a@b.co' },
+      cart: { mouse: '2' },
+      fromReplica: false,
+    });
+    // The master's word is final: a session it does not have either is none.
+    r.strings.delete('sess:s1');
     assert.equal((await store.load('s1', 'a@b.co')).session, null);
-    assert.equal((await store.loadWithCart('s1', 'a@b.co')).session, null);
+    assert.deepEqual(await store.loadWithCart('s1', 'a@b.co'), {
+      session: null,
+      cart: {},
+      fromReplica: false,
+    });
+    // No master in time: the request fails (503 with Retry-After), it never says "logged out".
+    layer.fastWrite = () => Promise.reject(new NoMasterError('no master'));
+    await assert.rejects(store.load('s1', 'a@b.co'), (err: unknown) => err instanceof UnavailableError);
+    // A session the replica has is believed at once, without the master.
+    layer.replica.strings.set('sess:s1', { value: body('g1') });
+    layer.replica.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
+    layer.paths = [];
+    assert.deepEqual((await store.load('s1', 'a@b.co')).session, { sid: 's1', email: 'a@b.co' });
+    assert.deepEqual(layer.paths, ['read']);
   });
 
   it('loads session, cart and generation in one read, the cart only with a valid session', async () => {

@@ -1,4 +1,3 @@
-import { UnavailableError } from '../../ha/errors.ts';
 import { callFunction } from '../../ha/functions.ts';
 import type { Redis, RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
@@ -42,18 +41,6 @@ export interface Session {
 }
 
 /**
- * A replica's "no such session" is not an answer: it may lag the master by the session's own
- * creation (WAIT waits for one replica, not every one). Clearing the cookie on it would log out a
- * user whose session is safe on the next master, so the request is answered 503 instead, and the
- * cookie stays until a master says the session is gone.
- */
-function authoritative(valid: boolean, fromReplica: boolean): boolean {
-  if (!valid && fromReplica)
-    throw new UnavailableError('the session cannot be checked while no Redis master answers', 1);
-  return valid;
-}
-
-/**
  * Sessions live in `sess:<id>` as JSON holding identity only; the idle lifetime is renewed by the
  * read itself (GETEX), so a request costs no extra round trip. Where writes are refused (a replica,
  * or a master without replicas) the read is a plain GET: the renewal is skipped, never an error.
@@ -84,8 +71,30 @@ export class SessionStore {
     const { value, fromReplica } = await this.redis.read((r, readOnly) =>
       Promise.all([this.fetch(r, readOnly, sid), r.hget(keys.user(email), 'gen')]),
     );
-    const ok = authoritative(sessionValid(value[0], email, value[1], Date.now(), this.maxAgeMs), fromReplica);
+    let ok = sessionValid(value[0], email, value[1], Date.now(), this.maxAgeMs);
+    if (!ok && fromReplica) ok = (await this.onMaster(sid, email, false)).ok;
     return { session: ok ? { sid, email } : null, fromReplica };
+  }
+
+  /**
+   * A replica's "no such session" is not an answer: it may lag the session's own creation (WAIT
+   * waits for one replica, not every one), or be a node just restarted from an old state. Believing
+   * it would clear the cookie of a user whose session is safe on the master. So the master is asked,
+   * waiting for one as a write does (bounded: then 503 with Retry-After, the cookie kept).
+   */
+  private onMaster(
+    sid: string,
+    email: string,
+    withCart: boolean,
+  ): Promise<{ ok: boolean; cart: Record<string, string> }> {
+    return this.redis.fastWrite(async (r) => {
+      const [body, gen, cart] = await Promise.all([
+        r.get(keys.session(sid)),
+        r.hget(keys.user(email), 'gen'),
+        withCart ? r.hgetall(keys.cart(email)) : Promise.resolve({}),
+      ]);
+      return { ok: sessionValid(body, email, gen, Date.now(), this.maxAgeMs), cart };
+    });
   }
 
   /** Session, account generation and cart in one round trip: the commands leave together on one connection. */
@@ -101,11 +110,16 @@ export class SessionStore {
           r.hget(keys.user(email), 'gen'),
         ]),
       )
-      .then(({ value, fromReplica }) => {
-        const ok = authoritative(
-          sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs),
-          fromReplica,
-        );
+      .then(async ({ value, fromReplica }) => {
+        if (!sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs) && fromReplica) {
+          const master = await this.onMaster(sid, email, true);
+          return {
+            session: master.ok ? { sid, email } : null,
+            cart: master.ok ? master.cart : {},
+            fromReplica: false,
+          };
+        }
+        const ok = sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs);
         return { session: ok ? { sid, email } : null, cart: ok ? value[1] : {}, fromReplica };
       });
   }

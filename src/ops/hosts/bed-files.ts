@@ -44,6 +44,7 @@ export function renderBed(dir: string): Bed {
     secrets,
     paths: (h) => bedPaths(dir, h),
     appCommand: defaultAppCommand(REPO_ROOT),
+    opsCommand: [process.execPath, join(REPO_ROOT, 'bin', 'ha-stack.js')],
     appEnv: LOAD_LIMITS,
   });
   for (const [rel, text] of Object.entries(files)) {

@@ -1,8 +1,7 @@
-import { sentinelsMaster, withRedis } from '../../ha/probes.ts';
+import { sentinelsMaster } from '../../ha/probes.ts';
 import type { StackActions } from '../actions.ts';
 import type { RotateResult } from '../supervisor/rotate.ts';
-import type { RedisNode } from '../topology.ts';
-import { bootHost, loseHost, restoreHost } from './bed.ts';
+import { loseHost, restoreHost } from './bed.ts';
 import { type Bed, bedSecrets } from './bed-files.ts';
 import { holders, inNs, killAll, linkDown } from './net.ts';
 
@@ -33,8 +32,6 @@ export interface HostFaults {
   heal(): void;
   addressOf(host: string): string;
   client: string;
-  /** A planned failover (SENTINEL FAILOVER) that moves the master off `host`. */
-  moveMasterOff(host: string, current: RedisNode): Promise<void>;
 }
 
 const CHAIN = 'HA_STACK_FAULT';
@@ -123,15 +120,6 @@ export function bedFaults(bed: Bed): HostFaults {
         inNs(h.name, ['tc', 'qdisc', 'del', 'dev', 'eth0', 'root'], { allowFail: true });
       }
     },
-    async moveMasterOff(name, current) {
-      if (this.hostOf(current.name) !== name) return;
-      const t = bed.topology;
-      const s = bedSecrets(bed.dir);
-      const sentinel = t.sentinels.find((x) => this.hostOf(x.name) !== name)!;
-      await withRedis(sentinel.host, sentinel.port, { password: s.sentinel }, (r) =>
-        r.call('SENTINEL', 'FAILOVER', t.masterName),
-      );
-    },
   };
 }
 
@@ -169,5 +157,3 @@ export function bedActions(bed: Bed): StackActions {
       Promise.reject(new Error('rotation is not a fault of the host test bed')),
   };
 }
-
-export { bootHost };

@@ -30,6 +30,8 @@ export interface HostRenderOptions {
   paths?: (host: Host) => HostPaths;
   /** The command that starts the app (the compiled server of a production install). */
   appCommand?: string[];
+  /** How `ha-stack` runs on the host (its guard unit): the installed package's by default. */
+  opsCommand?: string[];
   /** Extra app settings (the test bed's load limits). */
   appEnv?: Record<string, string>;
   iface?: string;
@@ -55,6 +57,7 @@ const SCRIPTS_DIR = fileURLToPath(new URL('../../../deploy/scripts/', import.met
 const HOST_SCRIPTS = ['redis-entrypoint.sh', 'passwords.sh'] as const;
 
 export const DEFAULT_APP_COMMAND = ['/usr/bin/node', '/opt/redis-ha-stack/dist/server.js'];
+export const DEFAULT_OPS_COMMAND = ['/usr/bin/node', '/opt/redis-ha-stack/bin/ha-stack.js'];
 
 /**
  * One folder per host, with what a VM needs: each of its nodes' configs, HAProxy's, keepalived's
@@ -123,6 +126,28 @@ export function renderHostFiles(
       });
       stateful(name, 'sentinel', text, 'redis');
     }
+    // The guard: a node of this host that reports master while the Sentinels name another is
+    // demoted within a second (ha-stack guard), not at Sentinel's next look 10 s later.
+    put(
+      'guard.env',
+      renderEnvFile('guard', {
+        GUARD_NODES: host.redis
+          .map((n) => t.redis.find((r) => r.name === n)!)
+          .map((r) => `${r.host}:${r.port}`)
+          .join(','),
+        REDIS_SENTINELS: t.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
+        MASTER_NAME: t.masterName,
+        SENTINEL_PASSWORD: s.sentinel,
+        REDIS_OPERATOR_PASSWORD: s.redis.operator,
+      }),
+    );
+    units.push({
+      name: 'ha-stack-guard',
+      description: 'demotes a stale Redis master of this host (redis-ha-stack)',
+      pre: [],
+      exec: [...(opts.opsCommand ?? DEFAULT_OPS_COMMAND), 'guard'],
+      environmentFile: join(p.etc, 'guard.env'),
+    });
     for (const name of host.apps) {
       const app = t.apps.find((a) => a.name === name)!;
       const env = {
@@ -197,6 +222,7 @@ export function unitOrder(host: Host): string[] {
   return [
     ...host.redis.map((n) => `ha-stack-${n}`),
     ...host.sentinels.map((n) => `ha-stack-${n}`),
+    'ha-stack-guard',
     ...host.apps.map((n) => `ha-stack-${n}`),
     'ha-stack-haproxy',
     'ha-stack-keepalived',

@@ -1,11 +1,47 @@
+import type { RedisLogin } from '../../ha/probes.ts';
 import { nodeState, sentinelView, withRedis } from '../../ha/probes.ts';
 import type { RedisNode } from '../topology.ts';
 import { StaleMasterDemoter } from './demoter.ts';
 import type { StackView } from './stack-view.ts';
 
+/** A demoter on real Sentinels and Redis nodes; the logins are read at each use (rotations change them). */
+export function demoterOn(d: {
+  nodes: readonly RedisNode[];
+  sentinels: readonly { host: string; port: number }[];
+  masterName: string;
+  sentinelPassword: () => string | undefined;
+  login: () => RedisLogin;
+  log(message: string): void;
+  changed(): void;
+}): StaleMasterDemoter {
+  return new StaleMasterDemoter({
+    nodes: d.nodes,
+    sentinelCount: d.sentinels.length,
+    askSentinels: () =>
+      Promise.all(
+        d.sentinels.map((s) =>
+          sentinelView(s.host, s.port, d.masterName, d.sentinelPassword()).catch(() => null),
+        ),
+      ),
+    role: (n) =>
+      nodeState(n.host, n.port, d.login()).then(
+        (s) => s.role,
+        () => undefined,
+      ),
+    demote: (n, m) =>
+      withRedis(n.host, n.port, d.login(), async (r) => {
+        await r.call('REPLICAOF', m.host, String(m.port));
+        // As Sentinel does: the node restarts as a replica too (the supervisor's own restarts ask the Sentinels anyway).
+        await r.call('CONFIG', 'REWRITE').catch(() => undefined);
+      }),
+    log: d.log,
+    changed: d.changed,
+  });
+}
+
 /**
  * The demoter of a running stack: it asks every Sentinel of the topology (with their password) and
- * the supervisor's own `nodes` (with the operator's login, read at each use: rotations change it).
+ * the supervisor's own `nodes` (with the operator's login).
  */
 export function staleMasterDemoter(d: {
   view: StackView;
@@ -15,26 +51,12 @@ export function staleMasterDemoter(d: {
   changed(): void;
 }): StaleMasterDemoter {
   const t = d.view.topology;
-  return new StaleMasterDemoter({
+  return demoterOn({
     nodes: d.nodes ?? t.redis,
-    sentinelCount: t.sentinels.length,
-    askSentinels: () =>
-      Promise.all(
-        t.sentinels.map((s) =>
-          sentinelView(s.host, s.port, t.masterName, d.view.sentinelPassword).catch(() => null),
-        ),
-      ),
-    role: (n) =>
-      nodeState(n.host, n.port, d.view.login).then(
-        (s) => s.role,
-        () => undefined,
-      ),
-    demote: (n, m) =>
-      withRedis(n.host, n.port, d.view.login, async (r) => {
-        await r.call('REPLICAOF', m.host, String(m.port));
-        // As Sentinel does: the node restarts as a replica too (the supervisor's own restarts ask the Sentinels anyway).
-        await r.call('CONFIG', 'REWRITE').catch(() => undefined);
-      }),
+    sentinels: t.sentinels,
+    masterName: t.masterName,
+    sentinelPassword: () => d.view.sentinelPassword,
+    login: () => d.view.login,
     log: d.log,
     changed: d.changed,
   });

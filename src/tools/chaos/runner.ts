@@ -6,6 +6,7 @@ import type { StackActions } from '../../ops/actions.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad, split } from '../loadgen/load.ts';
+import type { Sample } from '../loadgen/stats.ts';
 import { sessionId } from '../loadgen/user.ts';
 import { compareCarts, type Discrepancy, onCurrentMaster } from './compare.ts';
 import { healthyNodes, type Scenario, waitWhole } from './faults.ts';
@@ -160,7 +161,7 @@ export async function runScenario(
     passed: false,
     missed: [],
     error,
-    note,
+    note: [note, slowest(load.stats.samples, firstFault)].filter(Boolean).join('; '),
   };
   row.missed = missedGoals(row, goal, load.stats.samples, actions.topology.downAfterMs);
   row.passed = row.missed.length === 0;
@@ -240,4 +241,15 @@ function failedRow(scenario: Scenario, error: string): ScenarioRow {
     missed: ['the scenario did not complete'],
     error,
   };
+}
+
+/** The slowest request, when one took longer than a second: what it was and when it left. */
+function slowest(samples: Sample[], faultAt: number): string | undefined {
+  const worst = samples.reduce<(typeof samples)[number] | undefined>(
+    (w, x) => ((x.ms ?? 0) > (w?.ms ?? 0) ? x : w),
+    undefined,
+  );
+  if (!worst || (worst.ms ?? 0) < 1000) return undefined;
+  const from = Math.round(((worst.at ?? 0) - faultAt) / 100) / 10;
+  return `slowest: ${worst.surface ?? ''} ${worst.kind} ${worst.status || 'no answer'} after ${worst.ms} ms, sent ${from} s from the fault`;
 }

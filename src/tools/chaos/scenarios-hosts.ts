@@ -1,3 +1,4 @@
+import { plannedFailover } from '../../ops/failover.ts';
 import type { HostFaults } from '../../ops/hosts/faults.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
@@ -50,11 +51,10 @@ async function masterOffFront(ctx: FaultContext, f: HostFaults): Promise<RedisNo
   const m = await master(ctx);
   const host = f.hostOf(m.name);
   if (!f.frontHolders().includes(host)) return m;
-  await f.moveMasterOff(host, m);
-  const next = await newMaster(ctx, m);
+  const moved = await plannedFailover(ctx.actions);
   await waitWhole(ctx.actions);
-  ctx.log(`master moved off ${host} (it holds the floating address): ${next.name}`);
-  return next;
+  ctx.log(`master moved off ${host} (it holds the floating address): ${moved.to}`);
+  return await master(ctx);
 }
 
 async function restoreAndWait(ctx: FaultContext, f: HostFaults, host: string, at: number): Promise<number> {
@@ -105,9 +105,9 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     {
       name: 'lose-host',
       goal: { replicaReads: true, boundedWindow: true, nodesAtEnd: 'all' },
-      inject: (ctx) =>
-        guarded(ctx, async () => {
-          const old = await masterOffFront(ctx, f);
+      inject: async (ctx) => {
+        const old = await masterOffFront(ctx, f);
+        return guarded(ctx, async () => {
           const host = f.hostOf(old.name);
           ctx.fault();
           const at = performance.now();
@@ -117,14 +117,15 @@ export function hostScenarios(f: HostFaults): Scenario[] {
           await hold(OFF_MS);
           const whole = await restoreAndWait(ctx, f, host, at);
           return `${host} (master ${old.name}) lost: ${next.name} promoted after ${promoted} s; the host booted, whole again ${whole} s after the loss`;
-        }),
+        });
+      },
     },
     {
       name: 'lose-front',
       goal: { outage: true, replicaReads: true, nodesAtEnd: 'all' },
-      inject: (ctx) =>
-        guarded(ctx, async () => {
-          await masterOffFront(ctx, f);
+      inject: async (ctx) => {
+        await masterOffFront(ctx, f);
+        return guarded(ctx, async () => {
           const holder = f.frontHolders()[0];
           if (!holder) throw new Error('no host holds the floating address');
           ctx.fault();
@@ -141,14 +142,15 @@ export function hostScenarios(f: HostFaults): Scenario[] {
           await hold(OFF_MS);
           const whole = await restoreAndWait(ctx, f, holder, at);
           return `${holder} (the front door) lost: the address moved after ${moved} s; whole again ${whole} s after the loss`;
-        }),
+        });
+      },
     },
     {
       name: 'partition-host',
       goal: { replicaReads: true, boundedWindow: true, nodesAtEnd: 'all' },
-      inject: (ctx) =>
-        guarded(ctx, async () => {
-          const old = await masterOffFront(ctx, f);
+      inject: async (ctx) => {
+        const old = await masterOffFront(ctx, f);
+        return guarded(ctx, async () => {
           const host = f.hostOf(old.name);
           // The clients are on the majority's side: they reach the two other hosts only.
           const peers = [...f.hosts.filter((h) => h !== host).map((h) => f.addressOf(h)), f.client];
@@ -161,7 +163,8 @@ export function hostScenarios(f: HostFaults): Scenario[] {
           f.heal();
           await waitWhole(ctx.actions, 90_000);
           return `${host} (master ${old.name}) cut off both ways: ${next.name} promoted after ${promoted} s; healed, whole again ${since(at)} s after the cut`;
-        }),
+        });
+      },
     },
     {
       name: 'lossy-link',
@@ -180,9 +183,9 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     {
       name: 'slow-link',
       goal: { writesMayFail: true, replicaReads: true, nodesAtEnd: 'all' },
-      inject: (ctx) =>
-        guarded(ctx, async () => {
-          const old = await masterOffFront(ctx, f);
+      inject: async (ctx) => {
+        const old = await masterOffFront(ctx, f);
+        return guarded(ctx, async () => {
           const host = f.hostOf(old.name);
           ctx.fault();
           f.slow(host, '256kbit');
@@ -190,7 +193,8 @@ export function hostScenarios(f: HostFaults): Scenario[] {
           f.heal();
           await waitWhole(ctx.actions, 60_000);
           return `${host} (master ${old.name}) capped at 256 kbit/s for ${LINK_FAULT_MS / 1000} s; master ${(await ctx.actions.currentMaster())?.name} after`;
-        }),
+        });
+      },
     },
     {
       name: 'cold-start',

@@ -1,0 +1,67 @@
+import { demoterOn } from '../supervisor/demoter-wiring.ts';
+import type { RedisNode } from '../topology.ts';
+import { parseCommandLine } from './args.ts';
+import { CliError } from './context.ts';
+
+/** `host:port` pairs, comma-separated, as the hosts' environment files hold them. */
+function addresses(variable: string): { host: string; port: number }[] {
+  const raw = process.env[variable] ?? '';
+  const out = raw
+    .split(',')
+    .filter(Boolean)
+    .map((a) => {
+      const at = a.lastIndexOf(':');
+      return { host: a.slice(0, at), port: Number(a.slice(at + 1)) };
+    });
+  if (!out.length || out.some((a) => !a.host || !Number.isInteger(a.port) || a.port < 1 || a.port > 65535))
+    throw new CliError(`${variable} must list host:port pairs, comma-separated`);
+  return out;
+}
+
+function secret(variable: string): string {
+  const v = process.env[variable];
+  if (!v) throw new CliError(`set ${variable}`);
+  return v;
+}
+
+/**
+ * `ha-stack guard`: what the supervisor's demoter does locally (supervisor/demoter.ts), as a
+ * service of its own on a host (its systemd unit, render --target hosts): it demotes a Redis node
+ * of this host that reports role:master while a majority of the Sentinels name another master, within
+ * a second, instead of Sentinel's 10 s. Its environment: GUARD_NODES (this host's nodes),
+ * REDIS_SENTINELS, MASTER_NAME, SENTINEL_PASSWORD, REDIS_OPERATOR_PASSWORD.
+ */
+export async function guard(args: string[]): Promise<void> {
+  parseCommandLine(args, {});
+  const nodes: RedisNode[] = addresses('GUARD_NODES').map((a) => ({
+    name: `${a.host}:${a.port}`,
+    host: a.host,
+    port: a.port,
+    initialRole: 'replica',
+  }));
+  const sentinels = addresses('REDIS_SENTINELS');
+  const masterName = process.env['MASTER_NAME'] ?? 'mymaster';
+  const sentinelPassword = secret('SENTINEL_PASSWORD');
+  const login = { username: 'operator', password: secret('REDIS_OPERATOR_PASSWORD') };
+  const log = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+  const demoter = demoterOn({
+    nodes,
+    sentinels,
+    masterName,
+    sentinelPassword: () => sentinelPassword,
+    login: () => login,
+    log,
+    changed: () => undefined,
+  });
+  log(
+    `guarding ${nodes.map((n) => n.name).join(', ')} against a stale master (Sentinels ${sentinels.map((s) => `${s.host}:${s.port}`).join(', ')})`,
+  );
+  demoter.start();
+  // The demoter's timer does not hold the process: this does, until systemd stops the service.
+  const alive = setInterval(() => undefined, 60_000);
+  await new Promise<void>((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
+  });
+  clearInterval(alive);
+  await demoter.close();
+}
