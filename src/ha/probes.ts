@@ -42,9 +42,14 @@ export async function withRedis<T>(
 /** A node's replication state and memory. */
 export type NodeState = NodeInfo;
 
-export async function nodeState(host: string, port: number, login: RedisLogin): Promise<NodeState> {
+export async function nodeState(
+  host: string,
+  port: number,
+  login: RedisLogin,
+  timeoutMs?: number,
+): Promise<NodeState> {
   return parseNodeInfo(
-    (await withRedis(host, port, login, (r) => r.call('INFO', 'replication', 'memory'))) as string,
+    (await withRedis(host, port, login, (r) => r.call('INFO', 'replication', 'memory'), timeoutMs)) as string,
   );
 }
 
@@ -64,8 +69,9 @@ export function sentinelView(
   port: number,
   masterName: string,
   password: string | undefined,
+  timeoutMs?: number,
 ): Promise<SentinelBelief> {
-  return withRedis(host, port, { password }, (r) => askSentinel(r, masterName));
+  return withRedis(host, port, { password }, (r) => askSentinel(r, masterName), timeoutMs);
 }
 
 /** Where HAProxy's stats page is and the password of user `operator`, who may read it. */

@@ -8,11 +8,15 @@ import type { RedisNode, Topology } from './topology.ts';
 // reads and parses each one's replies).
 
 /** Each Redis node's replication state by name; null for a node that does not answer. */
-export async function nodeStates(t: Topology, login: RedisLogin): Promise<Map<string, NodeState | null>> {
+export async function nodeStates(
+  t: Topology,
+  login: RedisLogin,
+  timeoutMs?: number,
+): Promise<Map<string, NodeState | null>> {
   const out = new Map<string, NodeState | null>();
   await Promise.all(
     t.redis.map(async (n) => {
-      out.set(n.name, await nodeState(n.host, n.port, login).catch(() => null));
+      out.set(n.name, await nodeState(n.host, n.port, login, timeoutMs).catch(() => null));
     }),
   );
   return out;

@@ -4,6 +4,12 @@ import type { RedisNode } from '../topology.ts';
 import { StaleMasterDemoter } from './demoter.ts';
 import type { StackView } from './stack-view.ts';
 
+/**
+ * How long one look may wait for a Sentinel or a node: one that does not answer (a host cut off,
+ * then healed) must not slow every poll to a second, or a stale master lasts that much longer.
+ */
+const LOOK_TIMEOUT_MS = 300;
+
 /** A demoter on real Sentinels and Redis nodes; the logins are read at each use (rotations change them). */
 export function demoterOn(d: {
   nodes: readonly RedisNode[];
@@ -24,7 +30,7 @@ export function demoterOn(d: {
         ),
       ),
     role: (n) =>
-      nodeState(n.host, n.port, d.login()).then(
+      nodeState(n.host, n.port, d.login(), LOOK_TIMEOUT_MS).then(
         (s) => s.role,
         () => undefined,
       ),

@@ -108,7 +108,8 @@ export function watchRoles(actions: StackActions, intervalMs = 100) {
   let longestMs = 0;
   const loop = (async () => {
     while (!stopped) {
-      const states = await nodeStates(actions.topology, actions.login);
+      // A node that does not answer within 250 ms counts as no master: the samples stay ~100 ms apart.
+      const states = await nodeStates(actions.topology, actions.login, 250);
       const at = performance.now();
       const masters = [...states].filter(([, s]) => s?.role === 'master').map(([n]) => n);
       samples++;
