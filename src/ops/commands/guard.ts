@@ -52,6 +52,8 @@ export async function guard(args: string[]): Promise<void> {
     login: () => login,
     log,
     changed: () => undefined,
+    // A service of its own on each host: it may look twice as often as the local supervisor.
+    pollMs: 100,
   });
   log(
     `guarding ${nodes.map((n) => n.name).join(', ')} against a stale master (Sentinels ${sentinels.map((s) => `${s.host}:${s.port}`).join(', ')})`,

@@ -19,8 +19,10 @@ export function demoterOn(d: {
   login: () => RedisLogin;
   log(message: string): void;
   changed(): void;
+  pollMs?: number;
 }): StaleMasterDemoter {
   return new StaleMasterDemoter({
+    ...(d.pollMs ? { pollMs: d.pollMs } : {}),
     nodes: d.nodes,
     sentinelCount: d.sentinels.length,
     askSentinels: () =>

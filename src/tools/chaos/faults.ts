@@ -12,6 +12,8 @@ export interface FaultContext {
   /** Marks the moment a fault is injected (the write window of each fault is measured from it). */
   fault: () => void;
   log: (message: string) => void;
+  /** The longest time two nodes reported role:master, where the scenario watched the roles. */
+  twoMasters?: (seconds: number) => void;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface Goal {
   outage?: boolean;
   /** The longest a request may take, when not MAX_REQUEST_MS (a request in flight on a lost host). */
   maxRequestMs?: number;
+  /** Two nodes may report role:master at most this long (where the scenario samples the roles). */
+  maxTwoMastersS?: number;
 }
 
 /** A goal as a scenario states it: `nodesAtEnd: 'all'` is every Redis node of the stack it runs on. */
@@ -65,6 +67,7 @@ export function describeGoal(goal: ScenarioGoal): string {
   parts.push(goal.replicaReads ? `stale reads <= ${STALE_SHARE * 100} %` : '0 stale reads');
   parts.push(`every answer within ${(goal.maxRequestMs ?? MAX_REQUEST_MS) / 1000} s`);
   if (goal.boundedWindow) parts.push('write window <= down-after + 1.3 s');
+  if (goal.maxTwoMastersS !== undefined) parts.push(`two masters at most ${goal.maxTwoMastersS} s`);
   if (goal.nodesAtEnd === 'all') parts.push('every Redis node healthy at the end');
   else if (goal.nodesAtEnd !== undefined) parts.push(`${goal.nodesAtEnd} healthy Redis nodes at the end`);
   return parts.join(', ');
@@ -116,6 +119,8 @@ export function missedGoals(
         out.push(`fault ${i + 1}: write window ${w ?? 'never closed'} s > down-after + 1.3 s`);
     });
   }
+  if (goal.maxTwoMastersS !== undefined && (row.twoMastersS ?? 0) > goal.maxTwoMastersS)
+    out.push(`two masters for ${row.twoMastersS} s, more than ${goal.maxTwoMastersS} s`);
   if (goal.nodesAtEnd !== undefined && (row.nodesAtEnd ?? 0) < goal.nodesAtEnd)
     out.push(`${row.nodesAtEnd ?? 'no'} healthy Redis node(s) at the end, not ${goal.nodesAtEnd}`);
   return out;

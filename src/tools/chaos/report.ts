@@ -37,6 +37,8 @@ export interface ScenarioRow {
   modeSpansS: { mode: string; fromS: number; toS: number; polls: number }[];
   /** Redis nodes up and healthy once the scenario ended: the master and the replicas linked to it. */
   nodesAtEnd: number | null;
+  /** The longest time two nodes reported role:master (sampled every 100 ms), where it was watched. */
+  twoMastersS?: number;
   /**
    * Only when something was lost: what each Redis node held at the read-back (role, replication
    * id and offset, key count, how many of the missing sessions and lost values it has), so that a

@@ -83,9 +83,18 @@ export async function runScenario(
   const switches = watchSwitches(actions);
   let note: string | undefined;
   let error: string | undefined;
+  let twoMastersS: number | undefined;
   try {
     await waitFor('the load to warm up', () => load.stats.writesAcked >= concurrency, { timeoutMs: 30_000 });
-    note = await scenario.inject({ actions, rounds, fault: () => faults.push(performance.now()), log });
+    note = await scenario.inject({
+      actions,
+      rounds,
+      fault: () => faults.push(performance.now()),
+      log,
+      twoMasters: (seconds) => {
+        twoMastersS = seconds;
+      },
+    });
     // Keep the load on a little after healing: requests must succeed again.
     const healed = load.stats.samples.length;
     await waitFor('requests after the fault', () => load.stats.samples.length >= healed + concurrency * 4, {
@@ -156,6 +165,7 @@ export async function runScenario(
       polls: s.polls,
     })),
     nodesAtEnd,
+    ...(twoMastersS === undefined ? {} : { twoMastersS }),
     ...(lossDetail ? { lossDetail } : {}),
     goal: describeGoal(goal),
     passed: false,

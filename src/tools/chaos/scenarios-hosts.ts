@@ -30,8 +30,8 @@ const OFF_MS = 3000;
 const LINK_FAULT_MS = 30_000;
 
 /**
- * Runs a fault with every node's role sampled every 100 ms: two masters for longer than
- * MAX_TWO_MASTERS_S fail the scenario. The note says the longest time seen.
+ * Runs a fault with every node's role sampled every 100 ms: the longest time two nodes reported
+ * role:master goes to the row (judged against MAX_TWO_MASTERS_S) and the note.
  */
 async function guarded(ctx: FaultContext, fault: () => Promise<string>): Promise<string> {
   const roles = watchRoles(ctx.actions, 100);
@@ -43,10 +43,8 @@ async function guarded(ctx: FaultContext, fault: () => Promise<string>): Promise
     throw err;
   }
   const seen = await roles.close();
-  if (seen.longestS > MAX_TWO_MASTERS_S)
-    throw new Error(
-      `two masters for ${seen.longestS} s (${seen.splits.at(-1)}), more than ${MAX_TWO_MASTERS_S} s`,
-    );
+  ctx.twoMasters?.(seen.longestS);
+  if (seen.longestS > 0) ctx.log(`two masters for ${seen.longestS} s: ${seen.splits.at(-1)}`);
   return `${note}; two masters at most ${seen.longestS} s in ${seen.samples} samples`;
 }
 
@@ -111,7 +109,13 @@ export function hostScenarios(f: HostFaults): Scenario[] {
   return [
     {
       name: 'lose-host',
-      goal: { replicaReads: true, boundedWindow: true, nodesAtEnd: 'all', maxRequestMs: HOST_MAX_REQUEST_MS },
+      goal: {
+        maxTwoMastersS: MAX_TWO_MASTERS_S,
+        replicaReads: true,
+        boundedWindow: true,
+        nodesAtEnd: 'all',
+        maxRequestMs: HOST_MAX_REQUEST_MS,
+      },
       inject: async (ctx) => {
         const old = await masterOffFront(ctx, f);
         return guarded(ctx, async () => {
@@ -129,7 +133,7 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'lose-front',
-      goal: { outage: true, replicaReads: true, nodesAtEnd: 'all' },
+      goal: { maxTwoMastersS: MAX_TWO_MASTERS_S, outage: true, replicaReads: true, nodesAtEnd: 'all' },
       inject: async (ctx) => {
         await masterOffFront(ctx, f);
         return guarded(ctx, async () => {
@@ -154,7 +158,13 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'partition-host',
-      goal: { replicaReads: true, boundedWindow: true, nodesAtEnd: 'all', maxRequestMs: HOST_MAX_REQUEST_MS },
+      goal: {
+        maxTwoMastersS: MAX_TWO_MASTERS_S,
+        replicaReads: true,
+        boundedWindow: true,
+        nodesAtEnd: 'all',
+        maxRequestMs: HOST_MAX_REQUEST_MS,
+      },
       inject: async (ctx) => {
         const old = await masterOffFront(ctx, f);
         return guarded(ctx, async () => {
@@ -175,7 +185,13 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'lossy-link',
-      goal: { writesMayFail: true, replicaReads: true, nodesAtEnd: 'all', maxRequestMs: HOST_MAX_REQUEST_MS },
+      goal: {
+        maxTwoMastersS: MAX_TWO_MASTERS_S,
+        writesMayFail: true,
+        replicaReads: true,
+        nodesAtEnd: 'all',
+        maxRequestMs: HOST_MAX_REQUEST_MS,
+      },
       inject: (ctx) =>
         guarded(ctx, async () => {
           ctx.fault();
@@ -189,7 +205,13 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'slow-link',
-      goal: { writesMayFail: true, replicaReads: true, nodesAtEnd: 'all', maxRequestMs: HOST_MAX_REQUEST_MS },
+      goal: {
+        maxTwoMastersS: MAX_TWO_MASTERS_S,
+        writesMayFail: true,
+        replicaReads: true,
+        nodesAtEnd: 'all',
+        maxRequestMs: HOST_MAX_REQUEST_MS,
+      },
       inject: async (ctx) => {
         const old = await masterOffFront(ctx, f);
         return guarded(ctx, async () => {
@@ -205,12 +227,12 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'cold-start',
-      goal: { outage: true, replicaReads: true, nodesAtEnd: 'all' },
+      goal: { maxTwoMastersS: MAX_TWO_MASTERS_S, outage: true, replicaReads: true, nodesAtEnd: 'all' },
       inject: (ctx) => guarded(ctx, () => wholeSite(ctx, f, { random: true })),
     },
     {
       name: 'power-cycle',
-      goal: { outage: true, replicaReads: true, nodesAtEnd: 'all' },
+      goal: { maxTwoMastersS: MAX_TWO_MASTERS_S, outage: true, replicaReads: true, nodesAtEnd: 'all' },
       inject: (ctx) => guarded(ctx, () => wholeSite(ctx, f, { random: false })),
     },
   ];
