@@ -19,9 +19,10 @@ export const MAX_TWO_MASTERS_S = 1;
 export const MAX_FRONT_MOVE_S = 3;
 
 /**
- * A request sent just before a host or its link fails may wait on it: HAProxy's connect timeout to
- * the lost host's app, then another app's wait for the new master (WRITE_DEADLINE_MS). Measured up
- * to 13.9 s on the bed (2 cores, three hosts and the load on one machine).
+ * A request in flight to an app on a host that is cut off waits on TCP: its retransmissions back
+ * off (0.2, 0.4, ... 6.4 s, 12.6 s in all) and the one after the heal gets through, so it is served
+ * late rather than failed (HAProxy cannot send a form post elsewhere once sent). Measured up to
+ * 13.9 s on the bed (2 cores, three hosts and the load on one machine).
  */
 export const HOST_MAX_REQUEST_MS = 15_000;
 
