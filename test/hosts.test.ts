@@ -162,8 +162,8 @@ describe('three hosts in network namespaces', { skip: why }, () => {
       assert.equal(r.nodesAtEnd, 3, what);
       // Without the hosts' guard a stale master stays until Sentinel's next look, 10 s and more.
       assert.ok((r.twoMastersS ?? 99) <= 3, `${r.scenario}: two masters for ${r.twoMastersS} s`);
-      if (!['lose-front', 'cold-start', 'power-cycle'].includes(r.scenario))
-        assert.equal(r.failedReads, 0, what);
+      // Where the site stays up and its links work (a host lost or cut off): no read fails.
+      if (['lose-host', 'partition-host'].includes(r.scenario)) assert.equal(r.failedReads, 0, what);
       // The timing goals (write window, two masters at most 1 s, slowest request) are the command's
       // to judge on a quiet machine: here they are reported, not asserted.
       t.diagnostic(

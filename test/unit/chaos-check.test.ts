@@ -185,7 +185,7 @@ describe('the judge of a scenario', () => {
     ]);
     assert.match(
       describeGoal(outage),
-      /^reads served again after the outage, writes served again after the outage, 0 lost/,
+      /^reads may fail while the fault lasts, then served again, writes may fail while the fault lasts, then served again, 0 lost/,
     );
   });
 

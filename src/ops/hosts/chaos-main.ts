@@ -19,7 +19,7 @@ try {
     process.stdout.write(`running ${s.name}...\n`);
     const row = await runScenario(actions, s, { users, log: (m) => process.stdout.write(`  ${m}\n`) });
     process.stdout.write(
-      `  ${row.passed ? 'met' : `missed: ${[...row.missed].join('; ')}`}${row.note ? ` (${row.note})` : ''}\n`,
+      `  ${row.passed ? 'met' : `missed: ${[...row.missed].join('; ')}`}${row.note ? ` (${row.note})` : ''}${row.slowest ? `; ${row.slowest}` : ''}\n`,
     );
     rows.push(row);
   }

@@ -21,9 +21,9 @@ export interface Goal {
    */
   replicaReads?: boolean;
   /**
-   * The site itself is down while the fault lasts (every host off, or the host of the front door
-   * until its address moves): reads and writes may fail then, and are counted; both must work
-   * again by the end. Nothing acknowledged may be lost, as always.
+   * The site itself is down or its links fail while the fault lasts (every host off, the host of
+   * the front door until its address moves, lossy or slow links): reads and writes may fail then,
+   * and are counted; both must work again by the end. Nothing acknowledged may be lost, as always.
    */
   outage?: boolean;
   /** The longest a request may take, when not MAX_REQUEST_MS (a request in flight on a lost host). */
@@ -56,9 +56,9 @@ export const MAX_REQUEST_MS = 8000;
 /** The goal in words, for the report: built from the data so that the two cannot disagree. */
 export function describeGoal(goal: ScenarioGoal): string {
   const parts = [
-    goal.outage ? 'reads served again after the outage' : '0 failed reads',
+    goal.outage ? 'reads may fail while the fault lasts, then served again' : '0 failed reads',
     goal.outage
-      ? 'writes served again after the outage'
+      ? 'writes may fail while the fault lasts, then served again'
       : goal.writesMayFail
         ? 'writes refused only with 503 + Retry-After, then served again'
         : '0 failed writes',

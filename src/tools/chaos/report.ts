@@ -54,6 +54,8 @@ export interface ScenarioRow {
   /** The scenario could not complete (a wait timed out, a node would not come back). */
   error?: string;
   note?: string;
+  /** The slowest request, when one took over a second: what it was and when it left. */
+  slowest?: string;
 }
 
 export function percentile(values: number[], p: number): number {
@@ -141,7 +143,7 @@ export function formatTable(rows: ScenarioRow[]): string {
       );
     if (r.phantomWrites) notes.push(`${r.phantomWrites} value(s) nobody wrote`);
     if (r.resent) notes.push(`${r.resent} request(s) resent on a fresh connection`);
-    notes.push(r.note, r.skipped && `skipped: ${r.skipped}`);
+    notes.push(r.note, r.slowest, r.skipped && `skipped: ${r.skipped}`);
     const text = notes.filter(Boolean);
     if (text.length) out.push(`  ${r.scenario}: ${text.join('; ')}`);
   }

@@ -171,7 +171,8 @@ export async function runScenario(
     passed: false,
     missed: [],
     error,
-    note: [note, slowest(load.stats.samples, firstFault)].filter(Boolean).join('; '),
+    note,
+    slowest: slowest(load.stats.samples, firstFault),
   };
   row.missed = missedGoals(row, goal, load.stats.samples, actions.topology.downAfterMs);
   row.passed = row.missed.length === 0;

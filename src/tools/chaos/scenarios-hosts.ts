@@ -188,7 +188,7 @@ export function hostScenarios(f: HostFaults): Scenario[] {
       name: 'lossy-link',
       goal: {
         maxTwoMastersS: MAX_TWO_MASTERS_S,
-        writesMayFail: true,
+        outage: true,
         replicaReads: true,
         nodesAtEnd: 'all',
         maxRequestMs: HOST_MAX_REQUEST_MS,
@@ -208,7 +208,7 @@ export function hostScenarios(f: HostFaults): Scenario[] {
       name: 'slow-link',
       goal: {
         maxTwoMastersS: MAX_TWO_MASTERS_S,
-        writesMayFail: true,
+        outage: true,
         replicaReads: true,
         nodesAtEnd: 'all',
         maxRequestMs: HOST_MAX_REQUEST_MS,
