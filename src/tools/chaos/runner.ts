@@ -109,6 +109,9 @@ export async function runScenario(
     await modes.close();
   }
   const settledAt = performance.now();
+  // Counted once the stack settled by itself (a replica still syncing after a whole-site restart
+  // is not yet linked), within 30 s: a node still missing then is missing.
+  await waitWhole(actions, 30_000).catch(() => undefined);
   const nodesAtEnd = await healthyNodes(actions).catch(() => null);
   const goal = goalFor(scenario.goal, actions.topology.redis.length);
   let back: Awaited<ReturnType<typeof readBack>>;
