@@ -1,7 +1,8 @@
 #!/bin/sh
 # Restores a backup of redis-backup.sh into the running stack (docs/backups.md): every key of the
 # stack is replaced by the backup's. Close the site first (stop the apps): nothing may write meanwhile.
-#   redis-restore.sh BACKUP_ID --yes     (BACKUP_ID: backup-<UTC time>, a manifest in BACKUP_DIR)
+#   redis-restore.sh BACKUP_ID --yes     (BACKUP_ID: backup-<UTC time>, a manifest in BACKUP_DIR,
+#                                         or `latest`: the newest backup there)
 #  1. The RDB's SHA-256 against its manifest, then the RDB checker (valkey-check-rdb or redis-check-rdb).
 #  2. A scratch server inside this container loads it (no port: a unix socket in /tmp).
 #  3. The Sentinels name the master; as the operator (REDIS_OPERATOR_PASSWORD) it is emptied
@@ -19,6 +20,10 @@ DIR="${BACKUP_DIR:-/backups}"
 log() { echo "$ENTRYPOINT_NAME: $*" >&2; }
 
 id="${1:-}" confirm="${2:-}"
+if [ "$id" = latest ]; then
+  id="$(ls "$DIR" | sed -n 's/^\(backup-[0-9]\{8\}T[0-9]\{6\}Z\)\.json$/\1/p' | sort -r | head -n 1)"
+  [ -n "$id" ] || fail "no backup in $DIR"
+fi
 id="${id%.json}" id="${id%.rdb}"
 case "$id" in
   backup-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z) ;;
