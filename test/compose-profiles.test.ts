@@ -3,9 +3,10 @@
 // command line, the monitoring published on the loopback only and its Prometheus on alerts.yml.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { SECRET_VARIABLES } from '../src/ops/render/compose-names.ts';
@@ -99,6 +100,41 @@ describe('deploy/compose.yaml profiles (docker-compose config)', () => {
       [e.BACKUP_INTERVAL_MINUTES, e.BACKUP_KEEP_HOURLY, e.BACKUP_KEEP_DAILY],
       ['60', '6', '30'],
     );
+  });
+
+  it('the monitoring entrypoint refuses a missing hash or a short password, and writes the rest 0600', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ha-stack-monitoring-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const start = (env: Record<string, string>) =>
+      new Promise<{ code: number; stderr: string; stdout: string }>((resolve) =>
+        execFile(
+          'sh',
+          [join(DEPLOY, 'scripts/monitoring-entrypoint.sh'), 'echo', 'started'],
+          { env: { PATH: process.env['PATH'] ?? '', MONITORING_SECRETS_DIR: join(dir, 'out'), ...env } },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    const good = {
+      MONITORING_PASSWORD: DUMMY['MONITORING_PASSWORD']!,
+      MONITORING_PASSWORD_HASH: DUMMY['MONITORING_PASSWORD_HASH']!,
+      HAPROXY_OPERATOR_PASSWORD: DUMMY['HAPROXY_OPERATOR_PASSWORD']!,
+    };
+    const noHash = await start({ ...good, MONITORING_PASSWORD_HASH: '' });
+    assert.equal(noHash.code, 2);
+    assert.match(noHash.stderr, /set MONITORING_PASSWORD_HASH/);
+    const short = await start({ ...good, MONITORING_PASSWORD: 'short' });
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /MONITORING_PASSWORD is too short/);
+    const ok = await start(good);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), 'started');
+    for (const f of ['web.yml', 'monitoring.password', 'operator.password'])
+      assert.equal(statSync(join(dir, 'out', f)).mode & 0o777, 0o600, f);
+    assert.equal(readFileSync(join(dir, 'out', 'operator.password'), 'utf8'), good.HAPROXY_OPERATOR_PASSWORD);
+    assert.deepEqual(parse(readFileSync(join(dir, 'out', 'web.yml'), 'utf8')), {
+      basic_auth_users: { monitoring: good.MONITORING_PASSWORD_HASH },
+    });
   });
 
   it('Prometheus loads alerts.yml, the one copy, and scrapes every exporter and Alertmanager by service', () => {

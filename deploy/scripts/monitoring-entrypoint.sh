@@ -10,7 +10,7 @@ set -eu
 ENTRYPOINT_NAME=monitoring-entrypoint
 . "$(dirname "$0")/passwords.sh"
 umask 077
-dir=/tmp/monitoring
+dir="${MONITORING_SECRETS_DIR:-/tmp/monitoring}"
 mkdir -p "$dir"
 hash="${MONITORING_PASSWORD_HASH:-}"
 if [ -n "${MONITORING_PASSWORD_HASH_FILE:-}" ]; then hash="$(cat "$MONITORING_PASSWORD_HASH_FILE")"; fi
