@@ -93,9 +93,10 @@ backup_once() {
   printf '{\n  "id": "%s",\n  "time": "%s",\n  "seconds": %s,\n  "source": {"node": "%s", "master": "%s", "server": "%s"},\n  "replid": "%s",\n  "offset": %s,\n  "keys": %s,\n  "rdb": {"file": "%s.rdb", "bytes": %s, "sha256": "%s"}\n}\n' \
     "$id" "$at" "$(( $(date +%s) - started ))" "$rhost:$rport" "$mhost:$mport" \
     "$(basename "$CLI" -cli)" "$(aux repl-id)" "${offset:-0}" "${keys:-0}" "$id" "$bytes" "$sha" >"$DIR/.$id.json.partial"
-  mv "$partial" "$DIR/$id.rdb"
-  mv "$DIR/.$id.json.partial" "$DIR/$id.json"
-  sync
+  # Called as an `if` condition, where `set -e` does not act: each step says when it fails.
+  [ -s "$DIR/.$id.json.partial" ] && [ "${#sha}" = 64 ] || { log "the manifest could not be written"; rm -f "$partial" "$DIR/.$id.json.partial"; return 1; }
+  mv "$partial" "$DIR/$id.rdb" && mv "$DIR/.$id.json.partial" "$DIR/$id.json" && sync || {
+    log "could not rename $id into place"; rm -f "$partial" "$DIR/.$id.json.partial"; return 1; }
   log "backup $id: ${keys:-?} keys, $bytes bytes from $rhost:$rport"
 }
 
