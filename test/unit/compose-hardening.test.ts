@@ -85,10 +85,12 @@ describe('deploy/compose.yaml: every service hardened', () => {
 
 describe('deploy/compose.yaml: RedisInsight, which has no login', () => {
   const ri = services['redisinsight'];
-  it('starts only with the tools profile; no other service has a profile', () => {
+  it('starts only with the tools profile; no service of the stack itself has a profile', () => {
     assert.deepEqual(ri.profiles, ['tools']);
+    for (const name of redisServices) assert.equal(services[name].profiles, undefined, name);
     for (const [name, s] of Object.entries(services))
-      if (name !== 'redisinsight') assert.equal(s.profiles, undefined, name);
+      if (s.profiles) assert.equal(s.profiles.length, 1, name);
+    assert.equal(services['haproxy'].profiles, undefined);
   });
 
   it('is published on 127.0.0.1 only', () => {

@@ -12,6 +12,7 @@ import {
   renderComposeFiles,
   USER_PASSWORD_VARIABLES,
 } from '../../src/ops/render/compose.ts';
+import { profileServices } from '../../src/ops/render/compose-profiles.ts';
 import { renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
 import { renderRedisConf } from '../../src/ops/render/redis.ts';
 import { defaultPort, defineTopology } from '../../src/ops/topology.ts';
@@ -42,6 +43,8 @@ const svc = (name: string) => {
   return s;
 };
 const files = renderComposeFiles();
+/** The services that start only with their profile (`docker compose --profile NAME`). */
+const PROFILED = profileServices(composeTopology());
 const configLines = (text: string) => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
 
 describe('deploy/: generated files', () => {
@@ -73,10 +76,17 @@ describe('deploy/: generated files', () => {
     const auth = 'tcp-check send "AUTH haproxy ${REDIS_HAPROXY_PASSWORD}\\r\\n"';
     assert.ok(files['haproxy/haproxy.cfg']!.includes(auth));
     const reference = /^\$\{[A-Z_]+:\?.+\}$/;
+    // The monitoring profile's own password and its hash: needed by that profile only, so a plain
+    // `up` does not ask for them (its entrypoint refuses to start without them).
+    const optional = /^\$\{(MONITORING_PASSWORD|MONITORING_PASSWORD_HASH):-\}$/;
     for (const name of Object.keys(services)) {
       const s = svc(name);
       for (const [k, v] of Object.entries(s.environment ?? {}))
-        if (/PASSWORD|SECRET|AUTH/.test(k)) assert.match(v, reference, `${name} ${k}`);
+        if (/PASSWORD|SECRET|AUTH/.test(k))
+          assert.match(v, k.startsWith('MONITORING_') ? optional : reference, `${name} ${k}`);
+      // No password in any command or entrypoint: only names of variables ($$NAME, filled in by an entrypoint).
+      for (const arg of [...(s.command ?? []), ...(s.entrypoint ?? [])])
+        assert.doesNotMatch(arg, /\$\{[A-Z_]*(PASSWORD|SECRET)/, `${name}: ${arg}`);
       const cmd = s.command ?? [];
       // In a command, a password is named by a variable of the service's environment (`$$NAME`,
       // which reaches the entrypoint as `$NAME`), never given.
@@ -126,20 +136,40 @@ describe('deploy/: generated files', () => {
 });
 
 describe('deploy/compose.yaml', () => {
-  it('has the documented services', () => {
-    assert.deepEqual(Object.keys(services).sort(), [
-      'app-1',
-      'app-2',
-      'functions',
-      'haproxy',
-      'redis-master',
-      'redis-replica-1',
-      'redis-replica-2',
-      'redis-sentinel-1',
-      'redis-sentinel-2',
-      'redis-sentinel-3',
-      'redisinsight',
-    ]);
+  it('has the documented services, and those of a profile apart', () => {
+    assert.deepEqual(
+      Object.keys(services)
+        .filter((n) => !(n in PROFILED))
+        .sort(),
+      [
+        'app-1',
+        'app-2',
+        'functions',
+        'haproxy',
+        'redis-master',
+        'redis-replica-1',
+        'redis-replica-2',
+        'redis-sentinel-1',
+        'redis-sentinel-2',
+        'redis-sentinel-3',
+      ],
+    );
+    assert.deepEqual(
+      Object.fromEntries(
+        Object.entries(PROFILED).map(([n, s]) => [n, (s as { profiles: string[] }).profiles]),
+      ),
+      {
+        redisinsight: ['tools'],
+        backup: ['backup'],
+        restore: ['restore'],
+        'redis-exporter-1': ['monitoring'],
+        'redis-exporter-2': ['monitoring'],
+        'redis-exporter-3': ['monitoring'],
+        'sentinel-exporter': ['monitoring'],
+        alertmanager: ['monitoring'],
+        prometheus: ['monitoring'],
+      },
+    );
   });
 
   it('starts things in order: master, replicas, Sentinels, apps, HAProxy, each after the previous is healthy', () => {
@@ -181,8 +211,14 @@ describe('deploy/compose.yaml', () => {
     }
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     for (const [name, s] of Object.entries(services)) {
-      assert.ok(s.restart, `${name} has no restart policy`);
+      // The restore is a one-shot (`docker compose run --rm restore ...`).
+      if (name !== 'restore') assert.ok(s.restart, `${name} has no restart policy`);
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
+        // Prometheus starts once its exporters and Alertmanager have: a target that is down is what it reports.
+        if (name === 'prometheus') {
+          assert.equal(condition, 'service_started', `${name} -> ${dep}`);
+          continue;
+        }
         if (dep === 'functions') {
           assert.equal(condition, 'service_completed_successfully', `${name} -> ${dep}`);
           continue;
@@ -225,7 +261,8 @@ describe('deploy/compose.yaml', () => {
     for (const port of [t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort])
       assert.match(cfg, new RegExp(`^  bind \\*:${port}$`, 'm'));
     for (const name of Object.keys(services)) {
-      if (name !== 'haproxy' && name !== 'redisinsight') assert.equal(svc(name).ports, undefined, name);
+      if (!['haproxy', 'redisinsight', 'prometheus', 'alertmanager'].includes(name))
+        assert.equal(svc(name).ports, undefined, name);
     }
   });
 
@@ -306,6 +343,12 @@ describe('deploy/compose.yaml: who can reach what', () => {
       'app-1': 'node',
       'app-2': 'node',
       functions: 'node',
+      'redis-exporter-1': '59000:59000',
+      'redis-exporter-2': '59000:59000',
+      'redis-exporter-3': '59000:59000',
+      'sentinel-exporter': '59000:59000',
+      prometheus: 'nobody',
+      alertmanager: 'nobody',
     };
     for (const [name, s] of Object.entries(services)) {
       const user = (s as { user?: string }).user;
@@ -322,7 +365,7 @@ describe('deploy/compose.yaml: who can reach what', () => {
     assert.deepEqual(ri.profiles, ['tools']);
     assert.match(ri.image, /^redis\/redisinsight:\d+\.\d+\.\d+$/);
     for (const [name, s] of Object.entries(services))
-      if (name !== 'redisinsight') assert.equal((s as { profiles?: string[] }).profiles, undefined, name);
+      if (!(name in PROFILED)) assert.equal((s as { profiles?: string[] }).profiles, undefined, name);
   });
 });
 

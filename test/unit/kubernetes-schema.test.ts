@@ -4,84 +4,16 @@
 // know failing as well (kubernetes-models alone lets them pass; the API server would drop them
 // silently or refuse them).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { kubernetesExamples } from '../../src/ops/render/kubernetes.ts';
+import { build, type K8sObject, needsKubectl, validate } from './k8s-validate.ts';
 
 const BASE = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
-const require = createRequire(import.meta.url);
-
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown };
-
-const kubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const needsKubectl = kubectl ? {} : { skip: 'kubectl is not installed: the kustomize build is not checked' };
-
-function build(dir: string): K8sObject[] {
-  const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
-  return parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
-}
-
-/**
- * Runs kubernetes-models' own validate() of the object's kind (types, enums, required fields) on a
- * proxy that records every property the validator reads. The validator reads each property its
- * schema defines, and every key of a map (labels, data); a key it never read is one the schema does
- * not know. Returns those keys by path; throws what validate() throws.
- */
-export function validate(obj: K8sObject): string[] {
-  const { apiVersion, kind } = obj;
-  // kubernetes-models/<group>/<version>/<Kind>, `v1` for the core group.
-  const model = require(`kubernetes-models/${apiVersion}/${kind}`)[kind] as {
-    prototype: { validate(this: unknown): void };
-    new (data: unknown): { validate(): void };
-  };
-  new model(obj).validate();
-  const read = new WeakMap<object, Set<string>>();
-  const proxies = new WeakMap<object, object>();
-  const wrap = (value: unknown): unknown => {
-    if (value === null || typeof value !== 'object') return value;
-    const known = proxies.get(value);
-    if (known) return known;
-    const proxy = new Proxy(value, {
-      get(target, key, receiver) {
-        if (typeof key === 'string') {
-          if (!read.has(target)) read.set(target, new Set());
-          read.get(target)!.add(key);
-        }
-        return wrap(Reflect.get(target, key, receiver));
-      },
-    });
-    proxies.set(value, proxy);
-    return proxy;
-  };
-  model.prototype.validate.call(wrap(obj));
-  const unknown: string[] = [];
-  const walk = (value: unknown, path: string) => {
-    if (value === null || typeof value !== 'object') return;
-    if (Array.isArray(value)) {
-      for (const [i, v] of value.entries()) walk(v, `${path}[${i}]`);
-      return;
-    }
-    for (const [k, v] of Object.entries(value)) {
-      if (!read.get(value)?.has(k)) unknown.push(`${path}.${k}`);
-      walk(v, `${path}.${k}`);
-    }
-  };
-  walk(obj, '');
-  return unknown;
-}
 
 const name = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
 
@@ -222,6 +154,6 @@ describe('deploy/kubernetes/: kubectl kustomize and the Kubernetes schemas', () 
     assert.equal(endpoint!.path, '/metrics');
     assert.equal(endpoint!.port, 'http');
     assert.ok(endpoint!.basicAuth.username && endpoint!.basicAuth.password);
-    assert.equal(examples.length, 2);
+    assert.equal(examples.length, 3);
   });
 });

@@ -164,7 +164,7 @@ describe('redis.conf', () => {
       assert.ok(!app.some((r) => r.startsWith(`+${cmd}`) || r.startsWith('+@')), `app may run ${cmd}`);
     assert.ok(app.includes('+fcall'));
     assert.deepEqual(ACL_RULES.haproxy, ['-@all', '+ping', '+info', '+quit']);
-    assert.deepEqual(ACL_RULES.replication, ['-@all', '+psync', '+replconf', '+ping']);
+    assert.deepEqual(ACL_RULES.replication, ['-@all', '+psync', '+sync', '+replconf', '+ping']);
   });
 
   it("sets the topology's maxmemory", () => {

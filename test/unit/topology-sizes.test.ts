@@ -185,11 +185,24 @@ for (const size of SIZES) {
           'functions',
           'haproxy',
           'redisinsight',
+          'backup',
+          'restore',
+          // The monitoring profile: an exporter per Redis node, one for the Sentinels.
+          ...size.redis.map((_, i) => `redis-exporter-${i + 1}`),
+          'sentinel-exporter',
+          'prometheus',
+          'alertmanager',
         ].sort(),
       );
       assert.deepEqual(
         Object.keys(doc.volumes).sort(),
-        [...nodes.map((n) => `${n.service}-data`), 'redisinsight-data'].sort(),
+        [
+          ...nodes.map((n) => `${n.service}-data`),
+          'redisinsight-data',
+          'backups',
+          'prometheus-data',
+          'alertmanager-data',
+        ].sort(),
       );
       const sentinelList = size.sentinels.map((s) => `${s.service}:26379`).join(',');
       for (const s of size.sentinels) {

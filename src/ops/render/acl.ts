@@ -106,8 +106,10 @@ export const ACL_RULES: Record<RedisUser, readonly string[]> = {
     '-@all',
     ...APP_COMMANDS.map((c) => `+${c}`),
   ],
-  // What a replica sends its master (https://redis.io/docs/management/security/acl/#acl-rules-for-sentinel-and-replicas).
-  replication: ['-@all', '+psync', '+replconf', '+ping'],
+  // What a replica sends its master (https://redis.io/docs/management/security/acl/#acl-rules-for-sentinel-and-replicas),
+  // and SYNC, which `redis-cli --rdb` sends: the backups of compose and Kubernetes
+  // (deploy/scripts/redis-backup.sh) log in as this user. SYNC hands out what PSYNC already does.
+  replication: ['-@all', '+psync', '+sync', '+replconf', '+ping'],
   // What Redis documents for Sentinel: watch, announce itself on its hello channel, promote, demote.
   sentinel: [
     '&__sentinel__:hello',

@@ -33,6 +33,9 @@ export const PUBLISHED_PORTS = {
   'haproxy-stats': HAPROXY_PORTS['haproxy-stats'],
   'haproxy-redis': HAPROXY_PORTS['haproxy-redis'],
   redisinsight: 5540,
+  // The monitoring profile (compose-monitoring.ts), behind basic auth, on the loopback only.
+  prometheus: 9090,
+  alertmanager: 9093,
 } as const;
 
 /** Where the operator front, the Redis front and RedisInsight are published: the host itself only. */
@@ -42,7 +45,15 @@ export const PRIVATE_HOST = '127.0.0.1';
 export const TOOLS_PROFILE = 'tools';
 
 /** The non-root user each image runs its process as (each official image has its own). */
-export const USERS = { redis: 'valkey', haproxy: 'haproxy', app: 'node', redisinsight: 'node' } as const;
+export const USERS = {
+  redis: 'valkey',
+  haproxy: 'haproxy',
+  app: 'node',
+  redisinsight: 'node',
+  // redis_exporter's image has no user database: the number its Dockerfile names.
+  exporter: '59000:59000',
+  prometheus: 'nobody',
+} as const;
 
 /**
  * The images compose and the Kubernetes base run. Redis and Sentinel run Valkey 8.0, a maintained
@@ -57,6 +68,11 @@ export const IMAGES = {
   haproxy: 'haproxy:2.6',
   // A release, not :latest: what runs is what was read and tested.
   redisinsight: 'redis/redisinsight:2.70.1',
+  // The monitoring profile: the exporter release local mode runs (Debian's 1.45), Prometheus's
+  // long-term-support release and its Alertmanager.
+  exporter: 'oliver006/redis_exporter:v1.45.0',
+  prometheus: 'prom/prometheus:v2.53.4',
+  alertmanager: 'prom/alertmanager:v0.27.0',
   app: 'redis-ha-stack',
 } as const;
 
@@ -71,6 +87,9 @@ export const IMAGE_DIGESTS: { readonly [K in Exclude<keyof typeof IMAGES, 'app'>
   redis: '',
   haproxy: '',
   redisinsight: '',
+  exporter: '',
+  prometheus: '',
+  alertmanager: '',
 };
 
 /** The image reference the files carry: the tag, and its digest once pinned. */
@@ -112,6 +131,11 @@ export const LIMITS = {
   app: { mem_limit: '512m', cpus: 1, pids_limit: 256 },
   haproxy: { mem_limit: '256m', cpus: 1, pids_limit: 256 },
   redisinsight: { mem_limit: '512m', cpus: 1, pids_limit: 256 },
+  // A restore loads the backup in a scratch server inside its container: room for the data set, as Redis.
+  backup: { mem_limit: '768m', cpus: 1, pids_limit: 64 },
+  exporter: { mem_limit: '128m', cpus: 0.5, pids_limit: 64 },
+  prometheus: { mem_limit: '512m', cpus: 1, pids_limit: 128 },
+  alertmanager: { mem_limit: '128m', cpus: 0.5, pids_limit: 64 },
 } as const;
 
 /** Secrets come from the environment of `docker compose`; compose refuses to start without them. */

@@ -10,6 +10,7 @@ import {
   type TopologyCounts,
 } from '../topology.ts';
 import { type RedisUser, SENTINEL_READER, userArguments } from './acl.ts';
+import { renderMonitoringFiles } from './compose-monitoring.ts';
 import {
   COMPOSE_PORTS,
   CONNECTIONS_VARIABLE,
@@ -24,10 +25,10 @@ import {
   PUBLISHED_PORTS,
   REDIS_PROGRAMS,
   SECRET_VARIABLES,
-  TOOLS_PROFILE,
   USER_PASSWORD_VARIABLES,
   USERS,
 } from './compose-names.ts';
+import { PROFILE_VOLUMES, profileServices, withProfileNotes } from './compose-profiles.ts';
 import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from './haproxy.ts';
 import { renderRedisConf } from './redis.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
@@ -254,38 +255,16 @@ function haproxyService(t: Topology): YamlValue {
   };
 }
 
-function redisinsightService(t: Topology): YamlValue {
-  const port = PUBLISHED_PORTS.redisinsight;
-  // RedisInsight has NO LOGIN: whoever reaches its port can read and change every key with the
-  // credentials it is given. So it starts only when asked for (`docker compose --profile tools up
-  // -d`), is published on the host's loopback only, and should be stopped after use.
-  return {
-    image: imageRef('redisinsight'),
-    profiles: [TOOLS_PROFILE],
-    restart: 'unless-stopped',
-    user: USERS.redisinsight,
-    ...HARDENING,
-    ...LIMITS.redisinsight,
-    ports: [`${PRIVATE_HOST}:${port}:${port}`],
-    volumes: ['redisinsight-data:/data'],
-    depends_on: healthy(t.sentinels.map((s) => s.host)),
-  };
-}
-
-/** Above the RedisInsight service in compose.yaml. */
-const REDISINSIGHT_NOTE =
-  `  # RedisInsight has NO LOGIN: anyone who reaches ${PRIVATE_HOST}:${PUBLISHED_PORTS.redisinsight} (or this container) can read and\n` +
-  '  # change every key. Profile "tools" only; stop it after use: docker compose --profile tools stop redisinsight\n';
-
 export function composeDocument(t: Topology = composeTopology()): { [key: string]: YamlValue } {
   const services: { [name: string]: YamlValue } = {};
   for (const r of t.redis) services[r.host] = redisService(t, r);
   for (const s of t.sentinels) services[s.host] = sentinelService(t, s);
-  services['redisinsight'] = redisinsightService(t);
   services[FUNCTIONS_SERVICE] = functionsService(t);
   for (const a of t.apps) services[a.host] = appService(t, a);
   services[t.haproxy.host] = haproxyService(t);
-  const volumes = [...t.redis, ...t.sentinels].map((n) => `${n.host}-data`).concat('redisinsight-data');
+  // The services of a profile (compose-profiles.ts): none starts with a plain `up`.
+  Object.assign(services, profileServices(t));
+  const volumes = [...t.redis, ...t.sentinels].map((n) => `${n.host}-data`).concat(PROFILE_VOLUMES);
   return {
     services,
     networks: { default: { ipam: { config: [{ subnet: NETWORK.subnet }] } } },
@@ -300,7 +279,7 @@ export function composeDocument(t: Topology = composeTopology()): { [key: string
  */
 export function renderComposeFiles(t: Topology = composeTopology()): Record<string, string> {
   const files: Record<string, string> = {
-    'compose.yaml': toYaml(composeDocument(t)).replace(/^ {2}redisinsight:\n/m, `${REDISINSIGHT_NOTE}$&`),
+    'compose.yaml': withProfileNotes(toYaml(composeDocument(t))),
     'haproxy/haproxy.cfg': renderHaproxyCfg(t, {
       target: 'compose',
       password: { env: USER_PASSWORD_VARIABLES.haproxy },
@@ -308,6 +287,7 @@ export function renderComposeFiles(t: Topology = composeTopology()): Record<stri
       connectionsPerAddress: { env: CONNECTIONS_VARIABLE, default: DEFAULT_CONNECTIONS_PER_ADDRESS },
     }),
   };
+  Object.assign(files, renderMonitoringFiles(t));
   for (const node of t.redis) {
     // No user and no password here: they come on the command line from the environment.
     files[`redis/${node.host}.conf`] = renderRedisConf(t, node, {

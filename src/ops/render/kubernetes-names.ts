@@ -53,6 +53,11 @@ export const SCRIPTS = [
   'redis-pod-start.sh',
   'redis-prestop.sh',
   'sentinel-entrypoint.sh',
+  // The backups (components/backup) and what they source; compose's monitoring entrypoint.
+  'redis-backup.sh',
+  'redis-restore.sh',
+  'sentinel-ask.sh',
+  'monitoring-entrypoint.sh',
 ] as const;
 
 export const PORTS = { redis: 6379, sentinel: 26379, app: 3001, service: 80 } as const;

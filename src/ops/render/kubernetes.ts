@@ -1,5 +1,6 @@
 import type { Topology } from '../topology.ts';
 import { appObjects, ingressExample, serviceMonitorExample, tlsIngressComponent } from './kubernetes-app.ts';
+import { backupComponent, backupObjects, restoreJob, restoreKustomization } from './kubernetes-backup.ts';
 import {
   CONFIG_MAPS,
   KUBERNETES_HEADER,
@@ -10,6 +11,7 @@ import {
 } from './kubernetes-names.ts';
 import { disruptionBudgets, hardAntiAffinityComponent, networkPolicies } from './kubernetes-policy.ts';
 import { redisObjects, sentinelObjects } from './kubernetes-redis.ts';
+import { renderPrometheusRule } from './kubernetes-rules.ts';
 import { renderRedisConf } from './redis.ts';
 import { toYaml } from './yaml.ts';
 
@@ -29,9 +31,15 @@ export function kubernetesResources(t: Topology = kubernetesTopology()): Record<
 }
 
 /** Not in the base: they need a controller, a host name or CRDs of the user's. */
-export const kubernetesExamples = (): Record<string, Obj[]> => ({
+export const kubernetesExamples = (t: Topology = kubernetesTopology()): Record<string, Obj[]> => ({
   'examples/tls-ingress/ingress.yaml': [ingressExample()],
   'examples/servicemonitor.yaml': [serviceMonitorExample()],
+  'examples/restore/restore-job.yaml': [restoreJob(t)],
+});
+
+/** The opt-in components' resources: the backups' CronJob, claim and policies. */
+export const kubernetesComponents = (t: Topology = kubernetesTopology()): Record<string, Obj[]> => ({
+  'components/backup/backup.yaml': backupObjects(t),
 });
 
 /**
@@ -87,10 +95,13 @@ export function renderKubernetesFiles(t: Topology = kubernetesTopology()): Recor
   const yaml: Record<string, string> = {
     'kustomization.yaml': toYaml(kustomization(t)),
     'components/hard-anti-affinity/kustomization.yaml': toYaml(hardAntiAffinityComponent()),
+    'components/backup/kustomization.yaml': toYaml(backupComponent()),
     'examples/tls-ingress/kustomization.yaml': toYaml(tlsIngressComponent()),
+    'examples/restore/kustomization.yaml': toYaml(restoreKustomization()),
+    'examples/prometheusrule.yaml': renderPrometheusRule(),
     'redis.conf': kubernetesRedisConf(t),
   };
-  for (const [path, objects] of Object.entries({ ...kubernetesResources(t), ...kubernetesExamples() }))
-    yaml[path] = documents(objects);
+  const all = { ...kubernetesResources(t), ...kubernetesComponents(t), ...kubernetesExamples(t) };
+  for (const [path, objects] of Object.entries(all)) yaml[path] = documents(objects);
   return Object.fromEntries(Object.entries(yaml).map(([p, text]) => [p, KUBERNETES_HEADER + text]));
 }
