@@ -4,7 +4,7 @@
 // as `reader`. The retention of the script equals `ha-stack`'s (manifest.ts toPrune).
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,11 @@ async function run(cmd: string, args: string[], env: Record<string, string> = {}
     if (input !== undefined) child.stdin!.end(input);
   });
 }
+
+/** Valkey's programs where installed (the compose image's server), Redis's otherwise: the scripts take either. */
+const SERVER = existsSync('/usr/bin/valkey-server')
+  ? { server: 'valkey-server', sentinel: 'valkey-sentinel', cli: 'valkey-cli' }
+  : { server: 'redis-server', sentinel: 'redis-sentinel', cli: 'redis-cli' };
 
 describe('redis-backup.sh --plan-prune: the retention of `ha-stack backup`', () => {
   it('deletes exactly what toPrune deletes, for many histories and settings', async () => {
@@ -73,12 +78,12 @@ describe('redis-backup.sh --plan-prune: the retention of `ha-stack backup`', () 
   });
 });
 
-describe('redis-backup.sh and redis-restore.sh against Valkey and a Sentinel', () => {
+describe('redis-backup.sh and redis-restore.sh against a real server and a Sentinel', () => {
   const procs: ChildProcess[] = [];
   const port = { master: 0, replica: 0, lonely: 0, sentinel: 0 };
   const dir = { backups: '', data: '' };
   const cli = (p: number, ...args: string[]) =>
-    run('valkey-cli', ['-p', String(p), ...args]).then((r) => r.stdout.trim());
+    run(SERVER.cli, ['-p', String(p), ...args]).then((r) => r.stdout.trim());
   const env = () => ({
     ...PASS,
     REDIS_SENTINELS: `127.0.0.1:${port.sentinel}`,
@@ -104,7 +109,7 @@ describe('redis-backup.sh and redis-restore.sh against Valkey and a Sentinel', (
       mkdirSync(d, { recursive: true });
       procs.push(
         spawn(
-          'valkey-server',
+          SERVER.server,
           ['--port', String(p), '--bind', '127.0.0.1', '--dir', d, '--save', '', ...users, ...extra],
           {
             stdio: 'ignore',
@@ -130,7 +135,7 @@ describe('redis-backup.sh and redis-restore.sh against Valkey and a Sentinel', (
         '',
       ].join('\n'),
     );
-    procs.push(spawn('valkey-sentinel', [conf], { stdio: 'ignore' }));
+    procs.push(spawn(SERVER.sentinel, [conf], { stdio: 'ignore' }));
     await waitFor(
       'the replica in sync as the Sentinel sees it',
       async () => {

@@ -68,7 +68,7 @@ while [ "$(scratch dbsize)" -gt 0 ]; do
   pass=$((pass + 1))
   [ "$pass" -le 3 ] || fail "keys left in the scratch server after 3 passes: $(scratch dbsize)"
   # Each key quoted as valkey-cli reads a command line; 500 keys per MIGRATE.
-  errors="$(scratch --scan --count 1000 | sed 's/[\\"]/\\&/g; s/^/"/; s/$/"/' | awk '
+  errors="$(scratch --scan | sed 's/[\\"]/\\&/g; s/^/"/; s/$/"/' | awk '
     BEGIN { pre = "MIGRATE " ENVIRON["MHOST"] " " ENVIRON["MPORT"] " \"\" 0 10000 AUTH2 operator " ENVIRON["OP_PASS"] " REPLACE KEYS" }
     { keys = keys " " $0; n++ } n == 500 { print pre keys; keys = ""; n = 0 } END { if (n) print pre keys }' |
     scratch 2>&1 | grep -v -e '^OK$' -e '^NOKEY$' || true)"
