@@ -10,7 +10,7 @@ import { waitFor } from './supervisor/wait.ts';
 export async function plannedFailover(
   actions: StackActions,
   timeoutMs = 20_000,
-): Promise<{ from: string; to: string; ms: number }> {
+): Promise<{ from: string; to: string; ms: number; pausedMs: number }> {
   const t = actions.topology;
   const started = Date.now();
   const old = await actions.currentMaster();
@@ -19,8 +19,15 @@ export async function plannedFailover(
   await withRedis(old.host, old.port, actions.login, (r) =>
     r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE'),
   );
-  const unpause = () =>
-    withRedis(old.host, old.port, actions.login, (r) => r.call('CLIENT', 'UNPAUSE')).catch(() => undefined);
+  // How long writes waited: from the pause to the first UNPAUSE that was sent.
+  const pausedAt = Date.now();
+  let pausedMs = -1;
+  const unpause = () => {
+    if (pausedMs < 0) pausedMs = Date.now() - pausedAt;
+    return withRedis(old.host, old.port, actions.login, (r) => r.call('CLIENT', 'UNPAUSE')).catch(
+      () => undefined,
+    );
+  };
   try {
     let asked = false;
     for (const s of t.sentinels) {
@@ -52,7 +59,7 @@ export async function plannedFailover(
       async () => (await nodeState(old.host, old.port, actions.login)).role === 'slave',
       { timeoutMs },
     );
-    return { from: old.name, to: next.name, ms: Date.now() - started };
+    return { from: old.name, to: next.name, ms: Date.now() - started, pausedMs };
   } finally {
     await unpause();
   }

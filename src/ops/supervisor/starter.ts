@@ -15,6 +15,7 @@ import { writePrivate } from './private-files.ts';
 import { type ProcessSet, REPO_ROOT } from './process-set.ts';
 import { rejoinTarget } from './rejoin.ts';
 import type { RunDir } from './rundir.ts';
+import { binaries, type ServerChoice } from './servers.ts';
 import type { StackOptions } from './stack-options.ts';
 import type { Addr, StackView } from './stack-view.ts';
 
@@ -26,6 +27,8 @@ export interface StarterDeps {
   readonly secrets: LiveSecrets;
   readonly view: StackView;
   readonly processes: ProcessSet;
+  /** The server each Redis node and Sentinel runs (ha-stack upgrade changes it node by node). */
+  readonly servers: ServerChoice;
   /** With `--monitoring`: its processes are started again by it. */
   readonly monitoring?: Monitoring | undefined;
 }
@@ -52,7 +55,7 @@ export class Starter {
     const conf = join(dir, 'redis.conf');
     const text = renderRedisConf(this.topology, node, { dir, users: secrets.passwords.redis, replicaOf });
     writePrivate(conf, text);
-    processes.launch(node.name, 'redis-server', [conf]);
+    processes.launch(node.name, binaries(this.deps.servers.of(node.name)).server, [conf]);
     const ping = () => withRedis(node.host, node.port, view.login, async (r) => (await r.ping()) === 'PONG');
     const busy = () => redisBusy(node.host, node.port, view.login);
     if (!replicaOf) return processes.waitReady(node.name, 'PING', ping, signal, busy);
@@ -93,7 +96,7 @@ export class Starter {
       });
       writePrivate(conf, text);
     }
-    processes.launch(name, 'redis-sentinel', [conf]);
+    processes.launch(name, binaries(this.deps.servers.of(name)).sentinel, [conf]);
     await processes.waitReady(
       name,
       'the master',

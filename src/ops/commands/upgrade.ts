@@ -1,0 +1,57 @@
+import { createInterface } from 'node:readline/promises';
+import { isServerKind, SERVER_KINDS, type ServerKind } from '../supervisor/servers.ts';
+import type { UpgradeResult } from '../supervisor/upgrade.ts';
+import { parseCommandLine } from './args.ts';
+import { CliError, runningStack, UsageError } from './context.ts';
+
+export interface UpgradeArgs {
+  server: ServerKind;
+  pastNoReturn: boolean;
+}
+
+/** `ha-stack upgrade --server valkey|redis [--yes-past-no-return]`. */
+export function parseUpgradeArgs(args: string[]): UpgradeArgs {
+  const { values } = parseCommandLine(args, {
+    server: { type: 'string' },
+    'yes-past-no-return': { type: 'boolean' },
+  });
+  if (!isServerKind(values.server)) throw new UsageError(`upgrade needs --server ${SERVER_KINDS.join('|')}`);
+  return { server: values.server, pastNoReturn: values['yes-past-no-return'] === true };
+}
+
+/** The operator's yes to the planned failover that cannot be undone by replication. */
+async function yesAtTerminal(): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(
+    'Past this point the master runs Valkey 8 and Redis 7.0 can no longer replicate from it; going back is a logical copy. Type "yes" to fail over: ',
+  );
+  rl.close();
+  return answer.trim() === 'yes';
+}
+
+function describe(r: UpgradeResult): string {
+  const nodes = Object.entries(r.servers)
+    .map(([name, kind]) => `${name}=${kind}`)
+    .join(' ');
+  const moved = r.moved.length ? `moved ${r.moved.join(', ')}` : 'nothing to move';
+  const failover = r.failover
+    ? `; failover ${r.failover.from} -> ${r.failover.to} (writes paused ${r.failover.pausedMs} ms)`
+    : '';
+  return `upgrade --server ${r.server}: ${moved}${failover} in ${(r.ms / 1000).toFixed(1)} s\n  ${nodes}\n`;
+}
+
+export async function upgrade(args: string[]): Promise<void> {
+  const a = parseUpgradeArgs(args);
+  const client = runningStack();
+  process.stdout.write(`upgrade --server ${a.server}: one node at a time...\n`);
+  let r = await client.upgrade(a.server, a.pastNoReturn);
+  process.stdout.write(describe(r));
+  if (!r.stoppedBeforeNoReturn) return;
+  if (!(await yesAtTerminal()))
+    throw new CliError(
+      `stopped before the point of no return: the master still runs redis. Every other node runs ${a.server}; "ha-stack upgrade --server redis" moves them back, "--yes-past-no-return" goes on (docs/upgrade.md)`,
+    );
+  r = await client.upgrade(a.server, true);
+  process.stdout.write(describe(r));
+}

@@ -1,0 +1,143 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { sentinelView } from '../../ha/probes.ts';
+import type { StackActions } from '../actions.ts';
+import { plannedFailover } from '../failover.ts';
+import type { RedisNode } from '../topology.ts';
+import type { RunDir } from './rundir.ts';
+import type { ServerChoice, ServerKind } from './servers.ts';
+import { waitFor } from './wait.ts';
+
+/** What `ha-stack upgrade --server S` did on the running stack. */
+export interface UpgradeResult {
+  server: ServerKind;
+  /** The processes restarted on `server`, in order. */
+  moved: string[];
+  /** The planned failover that crossed the point of no return (writes paused `pausedMs`). */
+  failover: { from: string; to: string; ms: number; pausedMs: number } | null;
+  /** It stopped before the point of no return: the master still runs the other server. */
+  stoppedBeforeNoReturn: boolean;
+  /** Where every process stands now. */
+  servers: Record<string, ServerKind>;
+  ms: number;
+}
+
+export interface UpgradeDeps {
+  readonly actions: StackActions;
+  readonly servers: ServerChoice;
+  /** Each node's folder (its data files). */
+  readonly run: RunDir;
+  log(message: string): void;
+  timeoutMs: number;
+}
+
+/** One upgrade at a time on a stack. */
+export class Upgrader {
+  private busy = false;
+
+  constructor(private readonly deps: UpgradeDeps) {}
+
+  async run(server: ServerKind, pastNoReturn: boolean): Promise<UpgradeResult> {
+    if (this.busy) throw new Error('an upgrade is already running');
+    this.busy = true;
+    try {
+      return await upgradeStack(this.deps, server, pastNoReturn);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+/**
+ * A rolling move of every Redis node and Sentinel to `server`: the replicas first (each restarted
+ * on the same data folder as a replica of the master, ready once its link is up), then the
+ * Sentinels one at a time (each ready once it sees the master, every replica and every other
+ * Sentinel), then, only with `pastNoReturn`, a planned failover to a node already moved and the
+ * old master restarted as a replica. Back to Redis while the master still runs Redis is the same
+ * walk; once a Valkey node is master, Redis 7.0 cannot replicate from it (RDB version 11).
+ */
+export async function upgradeStack(
+  d: UpgradeDeps,
+  server: ServerKind,
+  pastNoReturn: boolean,
+): Promise<UpgradeResult> {
+  const started = Date.now();
+  const t = d.actions.topology;
+  const moved: string[] = [];
+  const master = await d.actions.currentMaster();
+  if (!master) throw new Error('no master known to the Sentinels: nothing is moved');
+  if (d.servers.of(master.name) !== server && server === 'redis')
+    throw new Error(
+      `${master.name}, the master, runs ${d.servers.of(master.name)}: Redis 7.0 cannot replicate from a Valkey 8 master (RDB version 11); going back past the point of no return is a logical copy, which this version does not do (docs/upgrade.md)`,
+    );
+  for (const node of t.redis.filter((r) => r.name !== master.name)) {
+    if (await moveReplica(d, node, server)) moved.push(node.name);
+  }
+  for (const s of t.sentinels) {
+    if (d.servers.of(s.name) === server) continue;
+    d.servers.set(s.name, server);
+    await d.actions.stop(s.name);
+    await d.actions.start(s.name);
+    await waitForSentinel(d, s, master);
+    d.log(`upgrade: ${s.name} runs ${server}, sees the master, its replicas and the other Sentinels`);
+    moved.push(s.name);
+  }
+  let failover: UpgradeResult['failover'] = null;
+  let stoppedBeforeNoReturn = false;
+  if (d.servers.of(master.name) !== server) {
+    if (!pastNoReturn) {
+      stoppedBeforeNoReturn = true;
+      d.log(`upgrade: stopped before the point of no return: ${master.name}, the master, runs redis`);
+    } else {
+      failover = await plannedFailover(d.actions, d.timeoutMs);
+      d.log(
+        `upgrade: past the point of no return: ${failover.to} is master (writes paused ${failover.pausedMs} ms)`,
+      );
+      if (await moveReplica(d, master, server)) moved.push(master.name);
+    }
+  }
+  const servers: Record<string, ServerKind> = {};
+  for (const n of [...t.redis, ...t.sentinels]) servers[n.name] = d.servers.of(n.name);
+  return { server, moved, failover, stoppedBeforeNoReturn, servers, ms: Date.now() - started };
+}
+
+/** Restarts a replica on `server` (false: it runs it already). */
+async function moveReplica(d: UpgradeDeps, node: RedisNode, server: ServerKind): Promise<boolean> {
+  const from = d.servers.of(node.name);
+  if (from === server) return false;
+  d.servers.set(node.name, server);
+  await d.actions.stop(node.name);
+  // Back on Redis, the files Valkey wrote (RDB version 11 in the AOF's base) would not load:
+  // the node starts without them and takes a full copy from its Redis master.
+  if (from === 'valkey') dropValkeyFiles(d.run.nodeDir(node.name));
+  await d.actions.start(node.name);
+  d.log(`upgrade: ${node.name} runs ${server} as a replica, its link up`);
+  return true;
+}
+
+/** Removes what a Valkey node wrote in its folder, so Redis 7.0 starts without it. */
+export function dropValkeyFiles(dir: string): void {
+  rmSync(join(dir, 'appendonlydir'), { recursive: true, force: true });
+  rmSync(join(dir, 'dump.rdb'), { force: true });
+}
+
+async function waitForSentinel(
+  d: UpgradeDeps,
+  s: { name: string; host: string; port: number },
+  master: RedisNode,
+): Promise<void> {
+  const t = d.actions.topology;
+  await waitFor(
+    `${s.name} to see ${master.name}, ${t.redis.length - 1} replica(s) and ${t.sentinels.length - 1} other Sentinel(s)`,
+    async () => {
+      const v = await sentinelView(s.host, s.port, t.masterName, d.actions.sentinelPassword);
+      return (
+        v.master?.host === master.host &&
+        v.master.port === master.port &&
+        v.replicas === t.redis.length - 1 &&
+        v.otherSentinels === t.sentinels.length - 1
+      );
+    },
+    { timeoutMs: d.timeoutMs },
+  );
+}
