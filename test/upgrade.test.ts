@@ -30,7 +30,8 @@ function valkeyInstalled(): boolean {
 /**
  * `ha-stack upgrade` on a stack started with `ha-stack up --detach` on Redis 7.0, under a browser-
  * shaped load through HAProxy the whole time: stopped before the point of no return without a
- * terminal, back to Redis, then to Valkey 8.0 past that point; nothing failed, nothing lost.
+ * terminal, back to Redis, then to Valkey 8.0 past that point, then the rollback to Redis 7.0 by a
+ * logical copy; nothing failed, nothing lost.
  */
 describe('ha-stack upgrade', {
   skip: valkeyInstalled() ? false : 'valkey-server is not installed (scripts/setup.sh valkey)',
@@ -120,6 +121,18 @@ describe('ha-stack upgrade', {
     for (const [name, server] of Object.entries(await servers())) assert.equal(kind(server), 'valkey', name);
   });
 
+  it('past that point, --server redis --yes-past-no-return rolls back by a logical copy: every node on Redis 7.0', async () => {
+    const t0 = Date.now();
+    const { stdout } = await cli(['upgrade', '--server', 'redis', '--yes-past-no-return']);
+    process.stdout.write(`${stdout}rollback in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const paused = /rollback: (\d+) keys copied .* writes paused (\d+) ms/.exec(stdout);
+    assert.ok(paused, stdout);
+    assert.ok(Number(paused[1]) > 0, 'keys copied');
+    pauses.push(Number(paused[2]));
+    for (const [name, server] of Object.entries(await servers()))
+      assert.match(server ?? '', /^redis 7\.0\./, `${name}: INFO server`);
+  });
+
   it('under the load all along: no failed request, no acknowledged write lost', async () => {
     const before = load!.stats.samples.length;
     await until(() => load!.stats.samples.length >= before + 32, 30_000);
@@ -134,7 +147,7 @@ describe('ha-stack upgrade', {
     const samples = load!.stats.samples;
     const failed = samples.filter((s) => !s.ok);
     process.stdout.write(
-      `upgrade figures: ${samples.length} requests, ${failed.length} failed, ${lost.length} acknowledged writes lost, ${load!.stats.writesAcked} writes acknowledged, ${((Date.now() - started) / 1000).toFixed(1)} s in all, failover write pause ${pauses.join(', ')} ms\n`,
+      `upgrade figures: ${samples.length} requests, ${failed.length} failed, ${lost.length} acknowledged writes lost, ${load!.stats.writesAcked} writes acknowledged, ${((Date.now() - started) / 1000).toFixed(1)} s in all, write pauses (upgrade failover, rollback) ${pauses.join(', ')} ms\n`,
     );
     assert.deepEqual(Object.fromEntries(load!.stats.failures), {});
     assert.equal(failed.length, 0);

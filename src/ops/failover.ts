@@ -10,12 +10,15 @@ import { waitFor } from './supervisor/wait.ts';
 export async function plannedFailover(
   actions: StackActions,
   timeoutMs = 20_000,
+  /** Runs once writes are paused, before Sentinel is asked (a rollback's copy: rollback.ts). */
+  whilePaused?: () => Promise<void>,
 ): Promise<{ from: string; to: string; ms: number; pausedMs: number }> {
   const t = actions.topology;
   const started = Date.now();
   const old = await actions.currentMaster();
   if (!old) throw new Error('no master known to the Sentinels');
-  const pauseMs = Math.min(timeoutMs, 10_000);
+  // A copy under the pause may take longer: the pause must outlast it, or writes would slip by.
+  const pauseMs = whilePaused ? 5 * timeoutMs : Math.min(timeoutMs, 10_000);
   await withRedis(old.host, old.port, actions.login, (r) =>
     r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE'),
   );
@@ -29,6 +32,7 @@ export async function plannedFailover(
     );
   };
   try {
+    await whilePaused?.();
     let asked = false;
     for (const s of t.sentinels) {
       try {

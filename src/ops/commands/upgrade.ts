@@ -38,7 +38,10 @@ function describe(r: UpgradeResult): string {
   const failover = r.failover
     ? `; failover ${r.failover.from} -> ${r.failover.to} (writes paused ${r.failover.pausedMs} ms)`
     : '';
-  return `upgrade --server ${r.server}: ${moved}${failover} in ${(r.ms / 1000).toFixed(1)} s\n  ${nodes}\n`;
+  const rollback = r.rollback
+    ? `; rollback: ${r.rollback.keys} keys copied to ${r.rollback.to} in ${r.rollback.copyMs} ms, failover ${r.rollback.failover.from} -> ${r.rollback.failover.to} (writes paused ${r.rollback.failover.pausedMs} ms)`
+    : '';
+  return `upgrade --server ${r.server}: ${moved}${failover}${rollback} in ${(r.ms / 1000).toFixed(1)} s\n  ${nodes}\n`;
 }
 
 export async function upgrade(args: string[]): Promise<void> {

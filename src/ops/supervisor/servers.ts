@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RedisLogin } from '../../ha/probes.ts';
 import { withRedis } from '../../ha/probes.ts';
 
@@ -47,4 +49,10 @@ export function serverOf(host: string, port: number, login: RedisLogin): Promise
   return withRedis(host, port, login, async (r) =>
     parseServer((await r.call('INFO', 'server')) as string),
   ).catch(() => null);
+}
+
+/** Removes what a Valkey node wrote in its folder (RDB version 11), so Redis 7.0 starts without it. */
+export function dropValkeyFiles(dir: string): void {
+  rmSync(join(dir, 'appendonlydir'), { recursive: true, force: true });
+  rmSync(join(dir, 'dump.rdb'), { force: true });
 }

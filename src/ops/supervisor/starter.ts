@@ -48,17 +48,26 @@ export class Starter {
     return this.deps.opts.haproxy !== false;
   }
 
-  /** `replicaOf` null: start as master. */
-  async startRedis(node: RedisNode, replicaOf: Addr | null, signal?: AbortSignal): Promise<void> {
+  /**
+   * `replicaOf` null: start as master. `copyTarget`: a Redis 7.0 replica of a Valkey 8 master for a
+   * rollback (rollback.ts): ready at PING, since no sync can succeed; writable, and keeping what it
+   * holds through each failed sync (swapdb).
+   */
+  async startRedis(
+    node: RedisNode,
+    replicaOf: Addr | null,
+    signal?: AbortSignal,
+    copyTarget = false,
+  ): Promise<void> {
     const { run, secrets, view, processes } = this.deps;
     const dir = run.nodeDir(node.name);
     const conf = join(dir, 'redis.conf');
     const text = renderRedisConf(this.topology, node, { dir, users: secrets.passwords.redis, replicaOf });
-    writePrivate(conf, text);
+    writePrivate(conf, copyTarget ? `${text}\nrepl-diskless-load swapdb\nreplica-read-only no\n` : text);
     processes.launch(node.name, binaries(this.deps.servers.of(node.name)).server, [conf]);
     const ping = () => withRedis(node.host, node.port, view.login, async (r) => (await r.ping()) === 'PONG');
     const busy = () => redisBusy(node.host, node.port, view.login);
-    if (!replicaOf) return processes.waitReady(node.name, 'PING', ping, signal, busy);
+    if (!replicaOf || copyTarget) return processes.waitReady(node.name, 'PING', ping, signal, busy);
     await processes.waitReady(
       node.name,
       `PING and master_link_status:up (replica of ${replicaOf.host}:${replicaOf.port})`,

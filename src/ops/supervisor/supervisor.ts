@@ -1,7 +1,7 @@
 import type { StackActions } from '../actions.ts';
 import type { StackSecrets } from '../render/acl.ts';
 import { serverFromEnv } from '../settings.ts';
-import { defineTopology } from '../topology.ts';
+import { defineTopology, type RedisNode } from '../topology.ts';
 import { bootStack } from './boot.ts';
 import type { StaleMasterDemoter } from './demoter.ts';
 import { staleMasterDemoter } from './demoter-wiring.ts';
@@ -17,7 +17,7 @@ import { Rotator } from './rotation.ts';
 import { RunDir } from './rundir.ts';
 import { ServerChoice, type ServerKind } from './servers.ts';
 import { type StackOptions, StackStartError } from './stack-options.ts';
-import { StackView } from './stack-view.ts';
+import { type Addr, StackView } from './stack-view.ts';
 import { Starter } from './starter.ts';
 import { StateReport } from './state-report.ts';
 import { type UpgradeResult, Upgrader } from './upgrade.ts';
@@ -106,7 +106,8 @@ export class Stack extends ViewDelegates implements StackActions {
       this.demoter = staleMasterDemoter({ view, log, changed: () => this.report.changed() });
     const { demoter } = this;
     this.report = new StateReport({ processes, healer: this.healer, file: run.stateFile, log, demoter });
-    this.upgrader = new Upgrader({ actions: this, servers, run, log, timeoutMs: 60_000 });
+    const startCopyTarget = (n: RedisNode, m: Addr) => this.starter.startRedis(n, m, undefined, true);
+    this.upgrader = new Upgrader({ actions: this, servers, run, log, timeoutMs: 60_000, startCopyTarget });
     const withHaproxy = this.starter.withHaproxy;
     this.rotator = new Rotator({
       topology: view.topology,

@@ -1,11 +1,10 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { sentinelView } from '../../ha/probes.ts';
 import type { StackActions } from '../actions.ts';
 import { plannedFailover } from '../failover.ts';
 import type { RedisNode } from '../topology.ts';
+import { type RollbackDeps, type RollbackResult, rollbackToRedis } from './rollback.ts';
 import type { RunDir } from './rundir.ts';
-import type { ServerChoice, ServerKind } from './servers.ts';
+import { dropValkeyFiles, type ServerChoice, type ServerKind } from './servers.ts';
 import { waitFor } from './wait.ts';
 
 /** What `ha-stack upgrade --server S` did on the running stack. */
@@ -17,12 +16,16 @@ export interface UpgradeResult {
   failover: { from: string; to: string; ms: number; pausedMs: number } | null;
   /** It stopped before the point of no return: the master still runs the other server. */
   stoppedBeforeNoReturn: boolean;
+  /** Past the point of no return, back to Redis: the logical copy (rollback.ts). */
+  rollback: RollbackResult | null;
   /** Where every process stands now. */
   servers: Record<string, ServerKind>;
   ms: number;
 }
 
 export interface UpgradeDeps {
+  /** Starts a node on Redis as a copy target for a rollback (starter.ts). */
+  startCopyTarget: RollbackDeps['startCopyTarget'];
   readonly actions: StackActions;
   readonly servers: ServerChoice;
   /** Each node's folder (its data files). */
@@ -64,13 +67,21 @@ export async function upgradeStack(
   const started = Date.now();
   const t = d.actions.topology;
   const moved: string[] = [];
-  const master = await d.actions.currentMaster();
+  let master = await d.actions.currentMaster();
   if (!master) throw new Error('no master known to the Sentinels: nothing is moved');
-  if (d.servers.of(master.name) !== server && server === 'redis')
-    throw new Error(
-      `${master.name}, the master, runs ${d.servers.of(master.name)}: Redis 7.0 cannot replicate from a Valkey 8 master (RDB version 11); going back past the point of no return is a logical copy, which this version does not do (docs/upgrade.md)`,
-    );
-  for (const node of t.redis.filter((r) => r.name !== master.name)) {
+  let rollback: RollbackResult | null = null;
+  if (d.servers.of(master.name) !== server && server === 'redis') {
+    if (!pastNoReturn)
+      throw new Error(
+        `${master.name}, the master, runs ${d.servers.of(master.name)}: Redis 7.0 cannot replicate from a Valkey 8 master (RDB version 11); going back is a logical copy under a write pause: --yes-past-no-return (docs/upgrade.md)`,
+      );
+    rollback = await rollbackToRedis(d, master);
+    moved.push(rollback.to);
+    master = await d.actions.currentMaster();
+    if (!master) throw new Error('no master known to the Sentinels after the rollback');
+  }
+  const current = master;
+  for (const node of t.redis.filter((r) => r.name !== current.name)) {
     if (await moveReplica(d, node, server)) moved.push(node.name);
   }
   for (const s of t.sentinels) {
@@ -78,27 +89,27 @@ export async function upgradeStack(
     d.servers.set(s.name, server);
     await d.actions.stop(s.name);
     await d.actions.start(s.name);
-    await waitForSentinel(d, s, master);
+    await waitForSentinel(d, s, current);
     d.log(`upgrade: ${s.name} runs ${server}, sees the master, its replicas and the other Sentinels`);
     moved.push(s.name);
   }
   let failover: UpgradeResult['failover'] = null;
   let stoppedBeforeNoReturn = false;
-  if (d.servers.of(master.name) !== server) {
+  if (d.servers.of(current.name) !== server) {
     if (!pastNoReturn) {
       stoppedBeforeNoReturn = true;
-      d.log(`upgrade: stopped before the point of no return: ${master.name}, the master, runs redis`);
+      d.log(`upgrade: stopped before the point of no return: ${current.name}, the master, runs redis`);
     } else {
       failover = await plannedFailover(d.actions, d.timeoutMs);
       d.log(
         `upgrade: past the point of no return: ${failover.to} is master (writes paused ${failover.pausedMs} ms)`,
       );
-      if (await moveReplica(d, master, server)) moved.push(master.name);
+      if (await moveReplica(d, current, server)) moved.push(current.name);
     }
   }
   const servers: Record<string, ServerKind> = {};
   for (const n of [...t.redis, ...t.sentinels]) servers[n.name] = d.servers.of(n.name);
-  return { server, moved, failover, stoppedBeforeNoReturn, servers, ms: Date.now() - started };
+  return { server, moved, failover, rollback, stoppedBeforeNoReturn, servers, ms: Date.now() - started };
 }
 
 /** Restarts a replica on `server` (false: it runs it already). */
@@ -113,12 +124,6 @@ async function moveReplica(d: UpgradeDeps, node: RedisNode, server: ServerKind):
   await d.actions.start(node.name);
   d.log(`upgrade: ${node.name} runs ${server} as a replica, its link up`);
   return true;
-}
-
-/** Removes what a Valkey node wrote in its folder, so Redis 7.0 starts without it. */
-export function dropValkeyFiles(dir: string): void {
-  rmSync(join(dir, 'appendonlydir'), { recursive: true, force: true });
-  rmSync(join(dir, 'dump.rdb'), { force: true });
 }
 
 async function waitForSentinel(
