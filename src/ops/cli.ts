@@ -33,8 +33,9 @@ export const USAGE = `usage: ha-stack <command> [arguments]
                            move the running stack to Valkey 8.0 (or back to Redis 7.0) one node at a
                            time: replicas, Sentinels, then a planned failover (the point of no
                            return: asked at a terminal, refused elsewhere without the flag) and the
-                           old master; before that point --server redis moves every node back
-                           (docs/upgrade.md)
+                           old master; before that point --server redis moves every node back,
+                           after it --server redis --yes-past-no-return rolls back by a logical
+                           copy under a write pause (docs/upgrade.md)
   backup [--dir DIR]       a snapshot from a replica (never the master), checked, with its manifest
                            (time, offset, counts, SHA-256), into DIR or BACKUP_DIR (docs/backups.md)
   restore BACKUP [--yes] [--without-sessions] [--dir DIR]
