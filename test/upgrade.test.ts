@@ -125,7 +125,7 @@ describe('ha-stack upgrade', {
     const t0 = Date.now();
     const { stdout } = await cli(['upgrade', '--server', 'redis', '--yes-past-no-return']);
     process.stdout.write(`${stdout}rollback in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    const paused = /rollback: (\d+) keys copied .* writes paused (\d+) ms/.exec(stdout);
+    const paused = /rollback: (\d+) keys copied .*writes paused (\d+) ms/.exec(stdout);
     assert.ok(paused, stdout);
     assert.ok(Number(paused[1]) > 0, 'keys copied');
     pauses.push(Number(paused[2]));
