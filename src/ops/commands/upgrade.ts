@@ -19,12 +19,14 @@ export function parseUpgradeArgs(args: string[]): UpgradeArgs {
   return { server: values.server, pastNoReturn: values['yes-past-no-return'] === true };
 }
 
-/** The operator's yes to the planned failover that cannot be undone by replication. */
-async function yesAtTerminal(): Promise<boolean> {
+/** The operator's yes at a terminal to what cannot be undone by replication; false without one. */
+async function yesAtTerminal(server: ServerKind): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   const answer = await rl.question(
-    'Past this point the master runs Valkey 8 and Redis 7.0 can no longer replicate from it; going back is a logical copy. Type "yes" to fail over: ',
+    server === 'valkey'
+      ? 'Past this point the master runs Valkey 8 and Redis 7.0 can no longer replicate from it; going back is a logical copy. Type "yes" to fail over: '
+      : 'The master runs Valkey 8: going back is a logical copy of every key while writes wait, then a failover to a Redis node. Type "yes" to roll back: ',
   );
   rl.close();
   return answer.trim() === 'yes';
@@ -51,9 +53,11 @@ export async function upgrade(args: string[]): Promise<void> {
   let r = await client.upgrade(a.server, a.pastNoReturn);
   process.stdout.write(describe(r));
   if (!r.stoppedBeforeNoReturn) return;
-  if (!(await yesAtTerminal()))
+  if (!(await yesAtTerminal(a.server)))
     throw new CliError(
-      `stopped before the point of no return: the master still runs redis. Every other node runs ${a.server}; "ha-stack upgrade --server redis" moves them back, "--yes-past-no-return" goes on (docs/upgrade.md)`,
+      a.server === 'valkey'
+        ? `stopped before the point of no return: the master still runs redis. Every other node runs valkey; "ha-stack upgrade --server redis" moves them back, "--yes-past-no-return" goes on (docs/upgrade.md)`
+        : 'refused: the master runs valkey, and Redis 7.0 cannot replicate from a Valkey 8 master (RDB version 11); the rollback is a logical copy under a write pause: "ha-stack upgrade --server redis --yes-past-no-return" (docs/upgrade.md)',
     );
   r = await client.upgrade(a.server, true);
   process.stdout.write(describe(r));

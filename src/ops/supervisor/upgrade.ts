@@ -14,7 +14,10 @@ export interface UpgradeResult {
   moved: string[];
   /** The planned failover that crossed the point of no return (writes paused `pausedMs`). */
   failover: { from: string; to: string; ms: number; pausedMs: number } | null;
-  /** It stopped before the point of no return: the master still runs the other server. */
+  /**
+   * It stopped at the point of no return: before it (the master still runs Redis), or, with
+   * `server` redis, past it (the master runs Valkey: the way back is the rollback).
+   */
   stoppedBeforeNoReturn: boolean;
   /** Past the point of no return, back to Redis: the logical copy (rollback.ts). */
   rollback: RollbackResult | null;
@@ -71,10 +74,14 @@ export async function upgradeStack(
   if (!master) throw new Error('no master known to the Sentinels: nothing is moved');
   let rollback: RollbackResult | null = null;
   if (d.servers.of(master.name) !== server && server === 'redis') {
-    if (!pastNoReturn)
-      throw new Error(
-        `${master.name}, the master, runs ${d.servers.of(master.name)}: Redis 7.0 cannot replicate from a Valkey 8 master (RDB version 11); going back is a logical copy under a write pause: --yes-past-no-return (docs/upgrade.md)`,
+    // Past the point of no return: the way back is the rollback, which needs the operator's yes.
+    if (!pastNoReturn) {
+      d.log(
+        `upgrade: the rollback to Redis needs --yes-past-no-return: ${master.name}, the master, runs valkey`,
       );
+      const servers = serversNow(d);
+      return { server, moved, failover: null, rollback: null, stoppedBeforeNoReturn: true, servers, ms: 0 };
+    }
     rollback = await rollbackToRedis(d, master);
     moved.push(rollback.to);
     master = await d.actions.currentMaster();
@@ -107,9 +114,15 @@ export async function upgradeStack(
       if (await moveReplica(d, current, server)) moved.push(current.name);
     }
   }
+  const servers = serversNow(d);
+  return { server, moved, failover, rollback, stoppedBeforeNoReturn, servers, ms: Date.now() - started };
+}
+
+function serversNow(d: UpgradeDeps): Record<string, ServerKind> {
+  const t = d.actions.topology;
   const servers: Record<string, ServerKind> = {};
   for (const n of [...t.redis, ...t.sentinels]) servers[n.name] = d.servers.of(n.name);
-  return { server, moved, failover, rollback, stoppedBeforeNoReturn, servers, ms: Date.now() - started };
+  return servers;
 }
 
 /** Restarts a replica on `server` (false: it runs it already). */
