@@ -122,6 +122,19 @@ describe('ha-stack upgrade', {
   });
 
   it('past that point, --server redis --yes-past-no-return rolls back by a logical copy: every node on Redis 7.0', async () => {
+    // Beside the app's keys, 1000 of each type the copy knows, some with a TTL.
+    const FILL = 1000;
+    await onCurrentMaster(client, async (r) => {
+      const p = r.pipeline();
+      for (let i = 0; i < FILL; i++) {
+        p.set(`fill:s:${i}`, `v${i}`, 'PX', 600_000)
+          .hset(`fill:h:${i}`, { a: `${i}`, b: 'x' })
+          .sadd(`fill:S:${i}`, 'a', `${i}`)
+          .rpush(`fill:l:${i}`, 'first', `${i}`)
+          .zadd(`fill:z:${i}`, 1.5, 'a', i, 'b');
+      }
+      await p.exec();
+    });
     const t0 = Date.now();
     const { stdout } = await cli(['upgrade', '--server', 'redis', '--yes-past-no-return']);
     process.stdout.write(`${stdout}rollback in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -131,6 +144,21 @@ describe('ha-stack upgrade', {
     pauses.push(Number(paused[2]));
     for (const [name, server] of Object.entries(await servers()))
       assert.match(server ?? '', /^redis 7\.0\./, `${name}: INFO server`);
+    assert.ok(Number(paused[1]) >= 5 * FILL, `keys copied: ${paused[1]}`);
+    await onCurrentMaster(client, async (r) => {
+      for (const i of [0, 417, FILL - 1]) {
+        assert.equal(await r.get(`fill:s:${i}`), `v${i}`);
+        const ttl = await r.pttl(`fill:s:${i}`);
+        assert.ok(ttl > 0 && ttl <= 600_000, `TTL kept: ${ttl}`);
+        assert.deepEqual(await r.hgetall(`fill:h:${i}`), { a: `${i}`, b: 'x' });
+        assert.deepEqual((await r.smembers(`fill:S:${i}`)).sort(), ['a', `${i}`].sort());
+        assert.deepEqual(await r.lrange(`fill:l:${i}`, 0, -1), ['first', `${i}`]);
+        assert.deepEqual(
+          ((await r.call('ZRANGE', `fill:z:${i}`, '0', '-1', 'WITHSCORES')) as unknown[]).flat(),
+          i < 1.5 ? ['b', `${i}`, 'a', '1.5'] : ['a', '1.5', 'b', `${i}`],
+        );
+      }
+    });
   });
 
   it('under the load all along: no failed request, no acknowledged write lost', async () => {

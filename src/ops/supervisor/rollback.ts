@@ -105,7 +105,7 @@ async function replicaRows(
   });
 }
 
-/** Every key of `from` written into `to` by its type, with its TTL; how many. */
+/** Every key of `from` written into `to` by its type, with its TTL, 500 at a time; how many. */
 export async function copyAll(from: Redis, to: Redis): Promise<number> {
   await loadLibrary(to, LIBRARY_CODE);
   let cursor = '0';
@@ -113,27 +113,57 @@ export async function copyAll(from: Redis, to: Redis): Promise<number> {
   do {
     const [next, batch] = (await from.call('SCAN', cursor, 'COUNT', '500')) as [string, string[]];
     cursor = next;
-    for (const key of batch) if (await copyKey(from, to, key)) n++;
+    if (batch.length) n += await copyBatch(from, to, batch);
   } while (cursor !== '0');
   return n;
 }
 
-async function copyKey(from: Redis, to: Redis, key: string): Promise<boolean> {
-  const type = await from.type(key);
-  const ttl = await from.pttl(key);
-  if (type === 'none' || ttl === -2) return false;
-  const m = to.multi().del(key);
-  if (type === 'string') m.set(key, (await from.getBuffer(key)) ?? '');
-  else if (type === 'hash') m.hset(key, await from.hgetallBuffer(key));
-  else if (type === 'set') m.sadd(key, ...(await from.smembersBuffer(key)));
-  else if (type === 'list') m.rpush(key, ...(await from.lrangeBuffer(key, 0, -1)));
-  else if (type === 'zset') {
-    const flat = (await from.call('ZRANGE', key, '0', '-1', 'WITHSCORES')) as string[];
-    const args: string[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) args.push(flat[i + 1]!, flat[i]!);
-    m.call('ZADD', key, ...args);
-  } else throw new Error(`${key}: a ${type} is not copied by the rollback`);
-  if (ttl > 0) m.pexpire(key, ttl);
-  await m.exec();
-  return true;
+/** One pipeline for the types and TTLs, one for the values, one MULTI for the writes. */
+async function copyBatch(from: Redis, to: Redis, keys: string[]): Promise<number> {
+  const meta = from.pipeline();
+  for (const key of keys) meta.type(key).pttl(key);
+  const kinds = answers(await meta.exec());
+  const read = from.pipeline();
+  const found: { key: string; type: string; ttl: number }[] = [];
+  keys.forEach((key, i) => {
+    const type = String(kinds[2 * i]);
+    const ttl = Number(kinds[2 * i + 1]);
+    if (type === 'none' || ttl === -2) return;
+    if (type === 'string') read.getBuffer(key);
+    else if (type === 'hash') read.hgetallBuffer(key);
+    else if (type === 'set') read.smembersBuffer(key);
+    else if (type === 'list') read.lrangeBuffer(key, 0, -1);
+    else if (type === 'zset') read.call('ZRANGE', key, '0', '-1', 'WITHSCORES');
+    else throw new Error(`${key}: a ${type} is not copied by the rollback`);
+    found.push({ key, type, ttl });
+  });
+  const values = answers(await read.exec());
+  const write = to.multi();
+  found.forEach(({ key, type, ttl }, i) => {
+    const v = values[i];
+    write.del(key);
+    if (type === 'string') write.set(key, v as Buffer);
+    else if (type === 'hash') write.hset(key, v as Record<string, Buffer>);
+    else if (type === 'set') write.sadd(key, ...(v as Buffer[]));
+    else if (type === 'list') write.rpush(key, ...(v as Buffer[]));
+    else {
+      // RESP3 answers pairs, RESP2 a flat list: either way, member then score.
+      const flat = (v as unknown[]).flat() as string[];
+      const args: string[] = [];
+      for (let j = 0; j + 1 < flat.length; j += 2) args.push(flat[j + 1]!, flat[j]!);
+      write.call('ZADD', key, ...args);
+    }
+    if (ttl > 0) write.pexpire(key, ttl);
+  });
+  answers(await write.exec());
+  return found.length;
+}
+
+/** A pipeline's replies, or its first error. */
+function answers(replies: [Error | null, unknown][] | null): unknown[] {
+  if (!replies) throw new Error('the pipeline was discarded');
+  return replies.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
 }
