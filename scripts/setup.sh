@@ -1,8 +1,42 @@
 #!/usr/bin/env bash
 # Installs what the stack needs on a Debian machine: system packages (as root) and npm dependencies.
-# Usage: scripts/setup.sh [extra debian packages...]
+# Usage: scripts/setup.sh [valkey] [extra debian packages...]
+#   valkey: also Valkey 8.0 (valkey-server, valkey-sentinel, valkey-tools) from bookworm-backports,
+#   with an apt pin that takes only valkey* packages from there (docs/upgrade.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+with_valkey=0
+extras=()
+for arg in "$@"; do
+  if [ "$arg" = valkey ]; then with_valkey=1; else extras+=("$arg"); fi
+done
+set -- ${extras[@]+"${extras[@]}"}
+
+# Valkey 8.0 is only in bookworm-backports: its source, and a pin so that nothing else comes from it
+# (everything else stays at priority 100, below the release's 500, so no other package changes).
+if [ "$with_valkey" = 1 ] && ! command -v valkey-server >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: Valkey 8.0 is missing; as root: scripts/setup.sh valkey (bookworm-backports)" >&2
+    exit 1
+  fi
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      > /etc/apt/sources.list.d/redis-ha-stack-bookworm-backports.sources
+  fi
+  cat > /etc/apt/preferences.d/redis-ha-stack-valkey <<'PIN'
+Explanation: redis-ha-stack (scripts/setup.sh valkey): only valkey packages from bookworm-backports
+Package: valkey*
+Pin: release n=bookworm-backports
+Pin-Priority: 500
+
+Package: *
+Pin: release n=bookworm-backports
+Pin-Priority: 100
+PIN
+  apt-get update -q >/tmp/redis-ha-stack-apt.log 2>&1
+  set -- "$@" valkey-server valkey-sentinel valkey-tools
+fi
 
 declare -A provides=(
   [redis-server]=redis-server

@@ -6,6 +6,7 @@
 #   4. every integration test (test/*.test.ts): real Redis, Sentinel and HAProxy processes, one
 #      stack or more per file (failovers, healing, rotation, chaos, soak, bench, browser, security,
 #      the rendered compose and Kubernetes deployments)
+#      then the Valkey entry: test/stack.test.ts with REDIS_SERVER=valkey
 #   5. the unit and process-management tests on the other supported Node.js releases
 #      (scripts/node-versions.sh)
 #   6. the compose deployment on a real Docker engine where one can run (scripts/test-docker.sh)
@@ -16,12 +17,16 @@ cd "$(dirname "$0")/.."
 # the browser tests; Alertmanager and the Redis exporter the live alert test (test/alerts.test.ts);
 # iptables: the packet filter of the partition-master chaos scenario; keepalived: the host test bed's
 # floating address (test/hosts.test.ts); both root only.
-bash scripts/setup.sh docker-compose chromium prometheus-alertmanager prometheus-redis-exporter \
+# valkey: Valkey 8.0 from bookworm-backports, for the upgrade test and the Valkey entry below.
+bash scripts/setup.sh valkey docker-compose chromium prometheus-alertmanager prometheus-redis-exporter \
   $([ "$(id -u)" = 0 ] && echo iptables keepalived)
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 node --import tsx --test --test-reporter=spec test/unit/*.test.ts
 node --import tsx --test --test-reporter=spec --test-concurrency=1 test/*.test.ts
+# The Valkey entry of the matrix: the stack (start, failovers, healing) on Valkey 8.0 instead of
+# Redis 7.0 (a few minutes; test/upgrade.test.ts above moves a Redis stack to Valkey and back).
+REDIS_SERVER=valkey node --import tsx --test --test-reporter=spec --test-concurrency=1 test/stack.test.ts
 bash scripts/node-versions.sh
 # As root the Docker test installs docker.io and starts dockerd for its run; otherwise it runs only
 # when an engine already answers. TEST_DOCKER=0 leaves it out; TEST_DOCKER=1 makes it required, also

@@ -7,9 +7,11 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from '../src/ha/probes.ts';
 import { renderHaproxyCfg } from '../src/ops/render/haproxy.ts';
+import { serverFromEnv } from '../src/ops/settings.ts';
 import { isSameProcess, pidRecord, processStartTime } from '../src/ops/supervisor/managed.ts';
 import { isPortFree, PortInUseError } from '../src/ops/supervisor/ports.ts';
 import { AlreadyRunningError, RunDir } from '../src/ops/supervisor/rundir.ts';
+import { serverOf } from '../src/ops/supervisor/servers.ts';
 import { Stack, type StackOptions, StackStartError } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { defineTopology, localAddress, PROXY_SOURCE_ADDRESS } from '../src/ops/topology.ts';
@@ -145,6 +147,14 @@ describe('the supervisor', () => {
         assert.deepEqual([v.replicas, v.otherSentinels], [2, 2]);
       }
       assert.equal((await s.redisMaster())?.name, 'redis-1');
+      // REDIS_SERVER (the Valkey entry of npm run test:all) picks what every node and Sentinel runs.
+      const kind = serverFromEnv();
+      for (const n of [...t.redis, ...t.sentinels]) {
+        const login = t.redis.includes(n as (typeof t.redis)[number])
+          ? s.login
+          : { password: s.sentinelPassword };
+        assert.equal((await serverOf(n.host, n.port, login))?.split(' ')[0], kind, `${n.name} runs ${kind}`);
+      }
       assert.deepEqual(s.names, ['redis-1', 'redis-2', 'redis-3', 'sentinel-1', 'sentinel-2', 'sentinel-3']);
       for (const n of s.names) assert.equal(s.process(n).status, 'running');
       assert.match(

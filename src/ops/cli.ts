@@ -29,6 +29,13 @@ export const USAGE = `usage: ha-stack <command> [arguments]
   logs <node> [lines]      the last lines of a node's log
   rotate <secret>          a new secret without downtime, the apps restarted one at a time, each
                            drained first (secret: session-secret, redis-app-password; see README)
+  upgrade --server valkey|redis [--yes-past-no-return]
+                           move the running stack to Valkey 8.0 (or back to Redis 7.0) one node at a
+                           time: replicas, Sentinels, then a planned failover (the point of no
+                           return: asked at a terminal, refused elsewhere without the flag) and the
+                           old master; before that point --server redis moves every node back,
+                           after it --server redis --yes-past-no-return rolls back by a logical
+                           copy under a write pause (docs/upgrade.md)
   backup [--dir DIR]       a snapshot from a replica (never the master), checked, with its manifest
                            (time, offset, counts, SHA-256), into DIR or BACKUP_DIR (docs/backups.md)
   restore BACKUP [--yes] [--without-sessions] [--dir DIR]
@@ -73,6 +80,7 @@ const COMMANDS: Record<string, Command> = {
   pause,
   logs,
   rotate: async (a) => (await import('./commands/rotate.ts')).rotate(a),
+  upgrade: async (a) => (await import('./commands/upgrade.ts')).upgrade(a),
   backup: async (a) => (await import('./commands/backup.ts')).backup(a),
   restore: async (a) => (await import('./commands/backup.ts')).restore(a),
   render: async (a) => (await import('./commands/render.ts')).render(a),

@@ -5,7 +5,9 @@ import type { StackActions } from './actions.ts';
 import { plannedFailover } from './failover.ts';
 import { readPrivate } from './supervisor/private-files.ts';
 import type { RotateResult } from './supervisor/rotate.ts';
+import { isServerKind, SERVER_KINDS, type ServerKind } from './supervisor/servers.ts';
 import type { Stack } from './supervisor/supervisor.ts';
+import type { UpgradeResult } from './supervisor/upgrade.ts';
 import type { RedisNode, Topology } from './topology.ts';
 
 /** What the launcher writes next to its lock so other commands find the running stack. */
@@ -27,7 +29,11 @@ export interface StackFile {
 
 type NodeCommand = 'kill' | 'terminate' | 'pause' | 'resume' | 'restart' | 'stop' | 'start';
 
-type Command = { action: NodeCommand | 'failover' | 'master' | 'rotate'; name?: string };
+type Command = {
+  action: NodeCommand | 'failover' | 'master' | 'rotate' | 'upgrade';
+  name?: string;
+  pastNoReturn?: boolean;
+};
 
 /** The launcher's control channel: a unix socket only the owner of the run directory can reach. */
 export function serveControl(stack: Stack, socketPath: string): Promise<Server> {
@@ -41,6 +47,10 @@ export function serveControl(stack: Stack, socketPath: string): Promise<Server> 
       if (cmd.action === 'failover') result = await plannedFailover(stack);
       else if (cmd.action === 'master') result = (await stack.currentMaster()) ?? null;
       else if (cmd.action === 'rotate') result = await stack.rotate(String(cmd.name));
+      else if (cmd.action === 'upgrade') {
+        if (!isServerKind(cmd.name)) throw new Error(`upgrade needs a server: ${SERVER_KINDS.join(' or ')}`);
+        result = await stack.upgrade(cmd.name, cmd.pastNoReturn === true);
+      }
       // A node command always names its node: `stop` without one would stop the whole stack.
       else if (typeof cmd.name !== 'string' || !cmd.name) throw new Error(`${cmd.action} needs a node name`);
       else await stack[cmd.action](cmd.name);
@@ -136,6 +146,14 @@ export class ControlClient implements StackActions {
   /** Starts a node the operator stopped (a Redis node as a replica of the current master). */
   async start(name: string): Promise<void> {
     await this.act('start', name);
+  }
+  /** Moves the running stack to `server` (supervisor/upgrade.ts). */
+  async upgrade(server: ServerKind, pastNoReturn: boolean): Promise<UpgradeResult> {
+    return (await send(this.file.controlSocket, {
+      action: 'upgrade',
+      name: server,
+      pastNoReturn,
+    })) as UpgradeResult;
   }
   async failover(): Promise<{ from: string; to: string; ms: number }> {
     return (await this.act('failover')) as { from: string; to: string; ms: number };

@@ -10,18 +10,29 @@ import { waitFor } from './supervisor/wait.ts';
 export async function plannedFailover(
   actions: StackActions,
   timeoutMs = 20_000,
-): Promise<{ from: string; to: string; ms: number }> {
+  /** Runs once writes are paused, before Sentinel is asked (a rollback's copy: rollback.ts). */
+  whilePaused?: () => Promise<void>,
+): Promise<{ from: string; to: string; ms: number; pausedMs: number }> {
   const t = actions.topology;
   const started = Date.now();
   const old = await actions.currentMaster();
   if (!old) throw new Error('no master known to the Sentinels');
-  const pauseMs = Math.min(timeoutMs, 10_000);
+  // A copy under the pause may take longer: the pause must outlast it, or writes would slip by.
+  const pauseMs = whilePaused ? 5 * timeoutMs : Math.min(timeoutMs, 10_000);
   await withRedis(old.host, old.port, actions.login, (r) =>
     r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE'),
   );
-  const unpause = () =>
-    withRedis(old.host, old.port, actions.login, (r) => r.call('CLIENT', 'UNPAUSE')).catch(() => undefined);
+  // How long writes waited: from the pause to the first UNPAUSE that was sent.
+  const pausedAt = Date.now();
+  let pausedMs = -1;
+  const unpause = () => {
+    if (pausedMs < 0) pausedMs = Date.now() - pausedAt;
+    return withRedis(old.host, old.port, actions.login, (r) => r.call('CLIENT', 'UNPAUSE')).catch(
+      () => undefined,
+    );
+  };
   try {
+    await whilePaused?.();
     let asked = false;
     for (const s of t.sentinels) {
       try {
@@ -52,7 +63,7 @@ export async function plannedFailover(
       async () => (await nodeState(old.host, old.port, actions.login)).role === 'slave',
       { timeoutMs },
     );
-    return { from: old.name, to: next.name, ms: Date.now() - started };
+    return { from: old.name, to: next.name, ms: Date.now() - started, pausedMs };
   } finally {
     await unpause();
   }

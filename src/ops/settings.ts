@@ -1,10 +1,11 @@
 // The operator's tool's environment variables (ha-stack up, render --target local), as a table of
 // the same kind as the app's (src/config/table.ts): docs/configuration.md lists both.
 
-import { custom, type Env, integer, reader, text } from '../config/settings.ts';
+import { custom, type Env, integer, oneOf, reader, text } from '../config/settings.ts';
 import { ConfigError } from '../config/types.ts';
 import { BACKUP_SETTINGS } from './backup/settings.ts';
 import { DEFAULT_CONNECTIONS_PER_ADDRESS } from './render/haproxy.ts';
+import { SERVER_KINDS, type ServerKind } from './supervisor/servers.ts';
 import {
   checkDownAfter,
   checkMaxMemory,
@@ -22,6 +23,12 @@ export const OPS_SETTINGS = {
   HA_STACK_RUN_DIR: text({
     defaultText: '`.run` in the checkout',
     help: 'the run directory: configs, data, logs, passwords and the control socket of the local stack',
+  }),
+  REDIS_SERVER: oneOf({
+    default: 'redis',
+    words: SERVER_KINDS,
+    help: 'the server the local stack starts: redis (redis-server, redis-sentinel) or valkey (valkey-server, valkey-sentinel, Valkey 8.0 from bookworm-backports: scripts/setup.sh valkey); ha-stack upgrade moves a running stack (docs/upgrade.md)',
+    refusal: (raw) => `must be redis or valkey, got "${raw}"`,
   }),
   SENTINEL_DOWN_AFTER_MS: custom<number | undefined>({
     type: 'integer',
@@ -74,4 +81,9 @@ export function topologyFromEnv(env: Env = process.env, counts?: TopologyCounts)
 
 export function connectionsPerAddressFromEnv(env: Env = process.env): number | undefined {
   return reader(env, OPS_SETTINGS)('HAPROXY_CONNECTIONS_PER_ADDRESS');
+}
+
+/** REDIS_SERVER: which server the local supervisor starts (redis by default). */
+export function serverFromEnv(env: Env = process.env): ServerKind {
+  return reader(env, OPS_SETTINGS)('REDIS_SERVER');
 }

@@ -13,6 +13,7 @@ import { newestMaster } from '../ha/sentinel/belief.ts';
 import type { StackCredentials } from './actions.ts';
 import { nodeStates } from './observe.ts';
 import type { SupervisorState } from './supervisor/health.ts';
+import { serverOf } from './supervisor/servers.ts';
 import type { Topology } from './topology.ts';
 
 /** The supervisor's word on a process, when a supervisor state is known (local mode). */
@@ -39,6 +40,8 @@ export interface StackStatus {
     offset: number;
     lagBytes: number | null;
     link: string;
+    /** What INFO server says it runs (`valkey 8.0.1`, `redis 7.0.15`); null when down. */
+    server: string | null;
     /** Times the supervisor made this node a replica: it reported master, the Sentinels named another. */
     demotions: number | null;
   } & Supervised)[];
@@ -50,6 +53,7 @@ export interface StackStatus {
     flags: string;
     /** In TILT mode: takes part in no failover until it leaves it. */
     tilt: boolean;
+    server: string | null;
   } & Supervised)[];
   haproxy: { up: boolean; backends: { backend: string; server: string; status: string }[] } & Supervised;
   apps: ({ name: string; url: string; ready: boolean; detail: string } & Supervised)[];
@@ -87,7 +91,7 @@ export async function collectStatus(
     const h = supervisor?.nodes[name];
     return { restarts: h?.restarts ?? null, process: h?.status ?? null };
   };
-  const [states, views, stats, apps] = await Promise.all([
+  const [states, views, stats, apps, servers] = await Promise.all([
     nodeStates(t, creds.login),
     Promise.all(
       t.sentinels.map((s) =>
@@ -96,12 +100,16 @@ export async function collectStatus(
     ),
     haproxyStats(statsAccess).catch(() => null),
     Promise.all(t.apps.slice(0, appCount).map((a) => appReadiness(a, statsAccess.password))),
+    Promise.all([
+      ...t.redis.map((n) => serverOf(n.host, n.port, creds.login)),
+      ...t.sentinels.map((s) => serverOf(s.host, s.port, { password: creds.sentinelPassword })),
+    ]),
   ]);
   const masterOffset = Math.max(
     0,
     ...[...states.values()].filter((s) => s?.role === 'master').map((s) => s!.offset),
   );
-  const nodes = t.redis.map((n) => {
+  const nodes = t.redis.map((n, i) => {
     const s = states.get(n.name);
     return {
       name: n.name,
@@ -118,6 +126,7 @@ export async function collectStatus(
             ? `up to ${s.masterHost}:${s.masterPort}`
             : 'down',
       demotions: supervisor?.nodes[n.name]?.demotions ?? null,
+      server: servers[i] ?? null,
       ...sup(n.name),
     };
   });
@@ -130,6 +139,7 @@ export async function collectStatus(
       master: v?.master ? addr(v.master) : null,
       flags: v?.flags ?? '',
       tilt: !!v?.tilt,
+      server: servers[t.redis.length + i] ?? null,
       ...sup(s.name),
     };
   });
@@ -198,11 +208,11 @@ export function formatStatus(s: StackStatus): string {
     '',
   ];
   out.push(
-    'redis      address              role     offset      lag(bytes)  restarts  process               link',
+    'redis      address              role     offset      lag(bytes)  restarts  process               server          link',
   );
   for (const n of s.nodes) {
     out.push(
-      `${n.name.padEnd(10)} ${n.address.padEnd(20)} ${n.role.padEnd(8)} ${String(n.offset).padStart(10)}  ${String(n.lagBytes ?? '-').padStart(10)}  ${supervised(n)}  ${n.link}`,
+      `${n.name.padEnd(10)} ${n.address.padEnd(20)} ${n.role.padEnd(8)} ${String(n.offset).padStart(10)}  ${String(n.lagBytes ?? '-').padStart(10)}  ${supervised(n)}  ${(n.server ?? '-').padEnd(14)}  ${n.link}`,
     );
   }
   const demoted = s.nodes.filter((n) => n.demotions);
@@ -210,10 +220,15 @@ export function formatStatus(s: StackStatus): string {
     out.push(
       `stale masters made replicas by the supervisor: ${demoted.map((n) => `${n.name} ${n.demotions}x`).join(', ')}`,
     );
-  out.push('', 'sentinel   address              restarts  process               believes master');
+  out.push(
+    '',
+    'sentinel   address              restarts  process               server          believes master',
+  );
   for (const x of s.sentinels) {
     const belief = x.up ? `${x.master ?? '?'}${x.tilt ? '  TILT' : ''}` : 'down';
-    out.push(`${x.name.padEnd(10)} ${x.address.padEnd(20)} ${supervised(x)}  ${belief}`);
+    out.push(
+      `${x.name.padEnd(10)} ${x.address.padEnd(20)} ${supervised(x)}  ${(x.server ?? '-').padEnd(14)}  ${belief}`,
+    );
   }
   out.push('', `haproxy    ${(s.haproxy.up ? 'up' : 'down').padEnd(20)} ${supervised(s.haproxy)}`);
   for (const b of s.haproxy.backends)

@@ -5,7 +5,7 @@ import { startBackupSchedule } from '../backup/schedule.ts';
 import { backupScheduleFromEnv } from '../backup/settings.ts';
 import { type StackFile, serveControl } from '../control.ts';
 import { MONITORING_USER } from '../render/monitoring.ts';
-import { connectionsPerAddressFromEnv, topologyFromEnv } from '../settings.ts';
+import { connectionsPerAddressFromEnv, serverFromEnv, topologyFromEnv } from '../settings.ts';
 import { collectStatus, statusLine } from '../status.ts';
 import { MONITORING_PASSWORD_FILE } from '../supervisor/monitoring.ts';
 import { openLog, writePrivate } from '../supervisor/private-files.ts';
@@ -61,6 +61,7 @@ async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<
     runDir,
     topology: topologyFromEnv(process.env, counts),
     connectionsPerAddress: connectionsPerAddressFromEnv(),
+    server: serverFromEnv(),
     monitoring,
     onEvent: log,
   });

@@ -146,8 +146,9 @@ export class ManagedProcess {
    * Starts the process; `update` replaces its arguments or environment for this run and the next
    * ones (a restart after a secret was rotated gets the new one).
    */
-  start(update: Partial<Pick<ProcessSpec, 'args' | 'env'>> = {}): void {
+  start(update: Partial<Pick<ProcessSpec, 'command' | 'args' | 'env'>> = {}): void {
     if (this.running) throw new Error(`${this.spec.name} is already running`);
+    if (update.command) this.spec.command = update.command;
     if (update.args) this.spec.args = update.args;
     if (update.env) this.spec.env = update.env;
     const fd = openLog(this.spec.logFile);

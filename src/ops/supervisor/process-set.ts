@@ -76,8 +76,9 @@ export class ProcessSet {
       this.procs.set(name, proc);
       this.order.push(name);
     }
-    // Each start with what the stack knows now: a rotated secret reaches the restarted process.
-    proc.start({ args, env });
+    // Each start with what the stack knows now: a rotated secret reaches the restarted process, an
+    // upgraded node starts on its new server.
+    proc.start({ command, args, env });
     this.deps.changed();
   }
 

@@ -1,9 +1,12 @@
 import type { TopologyOptions } from '../topology.ts';
 import type { BackoffPolicy } from './backoff.ts';
+import type { ServerKind } from './servers.ts';
 
 export interface StackOptions {
   /** Configs, data, logs and every password (RunDir.secrets: made on the first start, then reused). */
   runDir: string;
+  /** The server every Redis node and Sentinel starts on (REDIS_SERVER; default redis). */
+  server?: ServerKind;
   /** Port, host and timing overrides; tests pass free ports for everything. */
   topology?: TopologyOptions;
   /** How many of the topology's apps to start (default: all of them). */

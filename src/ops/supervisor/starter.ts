@@ -15,6 +15,7 @@ import { writePrivate } from './private-files.ts';
 import { type ProcessSet, REPO_ROOT } from './process-set.ts';
 import { rejoinTarget } from './rejoin.ts';
 import type { RunDir } from './rundir.ts';
+import { binaries, type ServerChoice } from './servers.ts';
 import type { StackOptions } from './stack-options.ts';
 import type { Addr, StackView } from './stack-view.ts';
 
@@ -26,6 +27,8 @@ export interface StarterDeps {
   readonly secrets: LiveSecrets;
   readonly view: StackView;
   readonly processes: ProcessSet;
+  /** The server each Redis node and Sentinel runs (ha-stack upgrade changes it node by node). */
+  readonly servers: ServerChoice;
   /** With `--monitoring`: its processes are started again by it. */
   readonly monitoring?: Monitoring | undefined;
 }
@@ -45,17 +48,26 @@ export class Starter {
     return this.deps.opts.haproxy !== false;
   }
 
-  /** `replicaOf` null: start as master. */
-  async startRedis(node: RedisNode, replicaOf: Addr | null, signal?: AbortSignal): Promise<void> {
+  /**
+   * `replicaOf` null: start as master. `copyTarget`: a Redis 7.0 replica of a Valkey 8 master for a
+   * rollback (rollback.ts): ready at PING, since no sync can succeed; writable, and keeping what it
+   * holds through each failed sync (swapdb).
+   */
+  async startRedis(
+    node: RedisNode,
+    replicaOf: Addr | null,
+    signal?: AbortSignal,
+    copyTarget = false,
+  ): Promise<void> {
     const { run, secrets, view, processes } = this.deps;
     const dir = run.nodeDir(node.name);
     const conf = join(dir, 'redis.conf');
     const text = renderRedisConf(this.topology, node, { dir, users: secrets.passwords.redis, replicaOf });
-    writePrivate(conf, text);
-    processes.launch(node.name, 'redis-server', [conf]);
+    writePrivate(conf, copyTarget ? `${text}\nrepl-diskless-load swapdb\nreplica-read-only no\n` : text);
+    processes.launch(node.name, binaries(this.deps.servers.of(node.name)).server, [conf]);
     const ping = () => withRedis(node.host, node.port, view.login, async (r) => (await r.ping()) === 'PONG');
     const busy = () => redisBusy(node.host, node.port, view.login);
-    if (!replicaOf) return processes.waitReady(node.name, 'PING', ping, signal, busy);
+    if (!replicaOf || copyTarget) return processes.waitReady(node.name, 'PING', ping, signal, busy);
     await processes.waitReady(
       node.name,
       `PING and master_link_status:up (replica of ${replicaOf.host}:${replicaOf.port})`,
@@ -93,7 +105,7 @@ export class Starter {
       });
       writePrivate(conf, text);
     }
-    processes.launch(name, 'redis-sentinel', [conf]);
+    processes.launch(name, binaries(this.deps.servers.of(name)).sentinel, [conf]);
     await processes.waitReady(
       name,
       'the master',

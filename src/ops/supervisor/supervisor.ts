@@ -1,7 +1,7 @@
-import type { RedisLogin, StatsAccess } from '../../ha/probes.ts';
 import type { StackActions } from '../actions.ts';
 import type { StackSecrets } from '../render/acl.ts';
-import { defineTopology, type RedisNode, type Topology } from '../topology.ts';
+import { serverFromEnv } from '../settings.ts';
+import { defineTopology, type RedisNode } from '../topology.ts';
 import { bootStack } from './boot.ts';
 import type { StaleMasterDemoter } from './demoter.ts';
 import { staleMasterDemoter } from './demoter-wiring.ts';
@@ -15,10 +15,13 @@ import { rollApps } from './roll.ts';
 import type { RotateResult } from './rotate.ts';
 import { Rotator } from './rotation.ts';
 import { RunDir } from './rundir.ts';
+import { ServerChoice, type ServerKind } from './servers.ts';
 import { type StackOptions, StackStartError } from './stack-options.ts';
 import { type Addr, StackView } from './stack-view.ts';
 import { Starter } from './starter.ts';
 import { StateReport } from './state-report.ts';
+import { type UpgradeResult, Upgrader } from './upgrade.ts';
+import { ViewDelegates } from './view-delegates.ts';
 import { ReadinessTimeoutError } from './wait.ts';
 
 export { OPERATOR_PASSWORD_FILE, REPO_ROOT, type StackOptions, StackStartError, StackStoppingError };
@@ -28,20 +31,18 @@ export { OPERATOR_PASSWORD_FILE, REPO_ROOT, type StackOptions, StackStartError, 
  * process that exits on its own (as compose's `restart: unless-stopped`), and stops it all in
  * reverse order. The CLI and the tests use this same class. It assembles the parts: the processes
  * (ProcessSet), how each kind starts (Starter), the restarts (Healer), the rotations (Rotator).
- *
- * Over 300 lines for one reason: about 90 of them are one-line delegates to StackView and
- * LiveSecrets, the surface the CLI and the tests use; splitting them off would bring back the
- * class chain (view → processes → rotating → stack) this file replaced.
+ * The addresses and logins it answers with are StackView's (view-delegates.ts).
  */
-export class Stack implements StackActions {
+export class Stack extends ViewDelegates implements StackActions {
   readonly run: RunDir;
   private readonly live: LiveSecrets;
-  private readonly view: StackView;
+  protected readonly view: StackView;
   private readonly processes: ProcessSet;
   private readonly starter: Starter;
   private readonly healer: Healer;
   private readonly rotator: Rotator;
   private readonly report: StateReport;
+  private readonly upgrader: Upgrader;
   /** With `--monitoring` (monitoring.ts). */
   readonly monitoring: Monitoring | undefined;
   private readonly demoter?: StaleMasterDemoter;
@@ -63,6 +64,7 @@ export class Stack implements StackActions {
   }
 
   private constructor(private readonly opts: StackOptions) {
+    super();
     const log = (m: string) => opts.onEvent?.(m);
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const run = new RunDir(opts.runDir);
@@ -77,6 +79,7 @@ export class Stack implements StackActions {
       exited: (name, exit) => this.exited(name, exit),
       changed: () => this.report.changed(),
     });
+    const servers = new ServerChoice(opts.server ?? serverFromEnv());
     const { view, processes } = this;
     this.monitoring = opts.monitoring
       ? new Monitoring({
@@ -90,7 +93,7 @@ export class Stack implements StackActions {
         })
       : undefined;
     const monitoring = this.monitoring;
-    this.starter = new Starter({ opts, run, secrets: this.live, view, processes, monitoring });
+    this.starter = new Starter({ opts, run, secrets: this.live, view, processes, servers, monitoring });
     this.healer = new Healer({
       start: (name, signal, step) => this.starter.startAgain(name, signal, step),
       running: (name) => processes.running(name),
@@ -103,6 +106,8 @@ export class Stack implements StackActions {
       this.demoter = staleMasterDemoter({ view, log, changed: () => this.report.changed() });
     const { demoter } = this;
     this.report = new StateReport({ processes, healer: this.healer, file: run.stateFile, log, demoter });
+    const startCopyTarget = (n: RedisNode, m: Addr) => this.starter.startRedis(n, m, undefined, true);
+    this.upgrader = new Upgrader({ actions: this, servers, run, log, timeoutMs: 60_000, startCopyTarget });
     const withHaproxy = this.starter.withHaproxy;
     this.rotator = new Rotator({
       topology: view.topology,
@@ -231,6 +236,11 @@ export class Stack implements StackActions {
     return this.rotator.rotate(secret);
   }
 
+  /** Moves every Redis node and Sentinel to `server`, one at a time (upgrade.ts). */
+  upgrade(server: ServerKind, pastNoReturn: boolean): Promise<UpgradeResult> {
+    return this.upgrader.run(server, pastNoReturn);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
@@ -261,57 +271,6 @@ export class Stack implements StackActions {
   /** The password of user `operator` on HAProxy's operator front (`<runDir>/operator.password`). */
   get operatorPassword(): string {
     return this.live.operatorPassword;
-  }
-
-  // --- addresses and logins (stack-view.ts) ------------------------------------------------------
-
-  get topology(): Topology {
-    return this.view.topology;
-  }
-  get appCount(): number {
-    return this.view.appCount;
-  }
-  get username(): string {
-    return this.view.username;
-  }
-  get password(): string {
-    return this.view.password;
-  }
-  get login(): RedisLogin {
-    return this.view.login;
-  }
-  get sentinelPassword(): string {
-    return this.view.sentinelPassword;
-  }
-  get frontUrl(): string {
-    return this.view.frontUrl;
-  }
-  get statsUrl(): string {
-    return this.view.statsUrl;
-  }
-  get stats(): StatsAccess {
-    return this.view.stats;
-  }
-  get appUrls(): string[] {
-    return this.view.appUrls;
-  }
-  get redisFront(): Addr {
-    return this.view.redisFront;
-  }
-  appUrl(name: string): string {
-    return this.view.appUrl(name);
-  }
-  sentinelAddrs(): Addr[] {
-    return this.view.sentinelAddrs();
-  }
-  redisNode(name: string): RedisNode {
-    return this.view.redisNode(name);
-  }
-  redisMaster(): Promise<RedisNode | undefined> {
-    return this.view.redisMaster();
-  }
-  currentMaster(): Promise<RedisNode | undefined> {
-    return this.view.redisMaster();
   }
 }
 
