@@ -111,7 +111,8 @@ export class SessionStore {
         ]),
       )
       .then(async ({ value, fromReplica }) => {
-        if (!sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs) && fromReplica) {
+        const ok = sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs);
+        if (!ok && fromReplica) {
           const master = await this.onMaster(sid, email, true);
           return {
             session: master.ok ? { sid, email } : null,
@@ -119,7 +120,6 @@ export class SessionStore {
             fromReplica: false,
           };
         }
-        const ok = sessionValid(value[0], email, value[2], Date.now(), this.maxAgeMs);
         return { session: ok ? { sid, email } : null, cart: ok ? value[1] : {}, fromReplica };
       });
   }

@@ -105,18 +105,21 @@ async function wholeSite(ctx: FaultContext, f: HostFaults, opts: { random: boole
   return `every host off for ${OFF_MS / 1000} s, booted ${order.join(', ')}: a master after ${oneMaster} s, whole after ${since(at)} s`;
 }
 
+/** Every host scenario: two masters at most MAX_TWO_MASTERS_S, every Redis node back at the end. */
+const EVERY = { maxTwoMastersS: MAX_TWO_MASTERS_S, replicaReads: true, nodesAtEnd: 'all' } as const;
+/** A host lost or cut off while the site stays up (the front door elsewhere). */
+const HOST_LOST = { ...EVERY, boundedWindow: true, maxRequestMs: HOST_MAX_REQUEST_MS } as const;
+/** Links that lose or slow packets: requests may fail while it lasts. */
+const LINK_FAULT = { ...EVERY, outage: true, maxRequestMs: HOST_MAX_REQUEST_MS } as const;
+/** The front door's host, or every host, down for a while. */
+const SITE_DOWN = { ...EVERY, outage: true } as const;
+
 /** The scenarios of `ha-stack chaos --hosts`, on the host test bed's faults. */
 export function hostScenarios(f: HostFaults): Scenario[] {
   return [
     {
       name: 'lose-host',
-      goal: {
-        maxTwoMastersS: MAX_TWO_MASTERS_S,
-        replicaReads: true,
-        boundedWindow: true,
-        nodesAtEnd: 'all',
-        maxRequestMs: HOST_MAX_REQUEST_MS,
-      },
+      goal: HOST_LOST,
       inject: async (ctx) => {
         const old = await masterOffFront(ctx, f);
         return guarded(ctx, async () => {
@@ -134,7 +137,7 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'lose-front',
-      goal: { maxTwoMastersS: MAX_TWO_MASTERS_S, outage: true, replicaReads: true, nodesAtEnd: 'all' },
+      goal: SITE_DOWN,
       inject: async (ctx) => {
         await masterOffFront(ctx, f);
         return guarded(ctx, async () => {
@@ -159,13 +162,7 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'partition-host',
-      goal: {
-        maxTwoMastersS: MAX_TWO_MASTERS_S,
-        replicaReads: true,
-        boundedWindow: true,
-        nodesAtEnd: 'all',
-        maxRequestMs: HOST_MAX_REQUEST_MS,
-      },
+      goal: HOST_LOST,
       inject: async (ctx) => {
         const old = await masterOffFront(ctx, f);
         return guarded(ctx, async () => {
@@ -186,13 +183,7 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'lossy-link',
-      goal: {
-        maxTwoMastersS: MAX_TWO_MASTERS_S,
-        outage: true,
-        replicaReads: true,
-        nodesAtEnd: 'all',
-        maxRequestMs: HOST_MAX_REQUEST_MS,
-      },
+      goal: LINK_FAULT,
       inject: (ctx) =>
         guarded(ctx, async () => {
           ctx.fault();
@@ -206,13 +197,7 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'slow-link',
-      goal: {
-        maxTwoMastersS: MAX_TWO_MASTERS_S,
-        outage: true,
-        replicaReads: true,
-        nodesAtEnd: 'all',
-        maxRequestMs: HOST_MAX_REQUEST_MS,
-      },
+      goal: LINK_FAULT,
       inject: async (ctx) => {
         const old = await masterOffFront(ctx, f);
         return guarded(ctx, async () => {
@@ -228,12 +213,12 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     },
     {
       name: 'cold-start',
-      goal: { maxTwoMastersS: MAX_TWO_MASTERS_S, outage: true, replicaReads: true, nodesAtEnd: 'all' },
+      goal: SITE_DOWN,
       inject: (ctx) => guarded(ctx, () => wholeSite(ctx, f, { random: true })),
     },
     {
       name: 'power-cycle',
-      goal: { maxTwoMastersS: MAX_TWO_MASTERS_S, outage: true, replicaReads: true, nodesAtEnd: 'all' },
+      goal: SITE_DOWN,
       inject: (ctx) => guarded(ctx, () => wholeSite(ctx, f, { random: false })),
     },
   ];
