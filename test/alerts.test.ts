@@ -4,6 +4,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { alertmanagerAlerts, type Expected, promTargets, waitAlerts } from './helpers/alerts.ts';
+import { ALERT_FAULTS } from '../src/tools/chaos/alert-faults.ts';
 import { startTestStack } from './helpers/stack.ts';
 
 /** Each alert reaches Alertmanager within 30 s of its fault, and leaves it within 60 s of healing. */
@@ -83,6 +84,26 @@ describe('alerts: real faults reach Alertmanager and resolve after healing', () 
       );
       await new Promise((r) => setTimeout(r, 1000));
     }
+  });
+
+  // Three faults of `ha-stack chaos --alerts` (src/tools/chaos/alert-faults.ts) at once, which the
+  // full round times one by one (docs/monitoring.md): a replica near maxmemory, an old backup, TILT.
+  it('memory near maxmemory, an old backup and a Sentinel in TILT, at once', async (t) => {
+    const faults = ALERT_FAULTS.filter((f) => ['memory', 'backup', 'tilt'].includes(f.name));
+    const master = (await s.redisMaster())!;
+    const node = s.topology.redis.find((r) => r.name === master.name)!;
+    const heals: (() => Promise<void>)[] = [];
+    await faultAndHeal(
+      t,
+      'memory, backup, TILT',
+      faults.flatMap((f) => f.expected(s, node)),
+      async () => {
+        for (const h of await Promise.all(faults.map((f) => f.cause(s, node)))) heals.push(h);
+      },
+      async () => {
+        for (const h of heals) await h();
+      },
+    );
   });
 
   it('two Sentinels and both apps stopped: Sentinel and front alerts', async (t) => {

@@ -33,7 +33,14 @@ export function formatAlertTable(rows: AlertRow[]): string {
     r.passed ? 'met' : r.note ? `MISSED (${r.note})` : 'MISSED',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return [head, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
+  return [head, ...body]
+    .map((cols) =>
+      cols
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**
