@@ -19,8 +19,11 @@ export interface AlertFault {
   expected: (s: Stack, m: RedisNode) => Expected[];
   /** Causes the fault; returns what `heal` needs. */
   cause: (s: Stack, m: RedisNode) => Promise<() => Promise<void>>;
-  /** A fault a defence of the stack undoes by itself: measured, not expected to page. */
-  undone?: boolean;
+  /**
+   * A fault a defence of the stack undoes by itself (before the alert's `for:` ends): waits for
+   * that and says how long it took; the alert is measured, not required to page.
+   */
+  undone?: (s: Stack, m: RedisNode) => Promise<string>;
 }
 
 const on = <T>(s: Stack, n: RedisNode, fn: (r: Redis) => Promise<T>) =>
@@ -107,6 +110,26 @@ export const ALERT_FAULTS: AlertFault[] = [
     },
   },
   {
+    name: 'exporter-killed',
+    what: "a replica's exporter killed (-9): the supervisor starts it again",
+    expected: (s, m) => [
+      { alertname: 'ScrapeTargetDown', labels: { job: 'redis', node: replicaOf(s, m).name } },
+    ],
+    undone: async (s, m) => {
+      const name = exporterOf(s, replicaOf(s, m).name);
+      const at = performance.now();
+      await waitFor(`${name} running again`, async () => s.process(name).status === 'running', {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
+      return `${name} running again after ${((performance.now() - at) / 1000).toFixed(1)} s`;
+    },
+    async cause(s, m) {
+      await s.kill(exporterOf(s, replicaOf(s, m).name));
+      return async () => undefined;
+    },
+  },
+  {
     name: 'exporter',
     what: "a replica's exporter and app-2 stopped (ha-stack stop)",
     expected: (s, m) => [
@@ -141,30 +164,6 @@ export const ALERT_FAULTS: AlertFault[] = [
     },
   },
   {
-    name: 'no-master',
-    what: 'two Sentinels stopped, then the master (no failover can happen), writes sent to each app',
-    expected: (s, m) => [
-      { alertname: 'RedisNoMaster' },
-      { alertname: 'RedisNodeDown', labels: { node: m.name } },
-      ...s.topology.sentinels.slice(1).map((x) => ({ alertname: 'SentinelDown', labels: { node: x.name } })),
-      { alertname: 'SentinelQuorumLost' },
-      { alertname: 'FrontBackendDown', labels: { proxy: 'redis_master' } },
-      ...s.topology.apps.map((a) => ({ alertname: 'AppHighErrorRate', labels: { instance_id: a.name } })),
-    ],
-    async cause(s, m) {
-      const load = await errorLoad(s);
-      const sentinels = s.topology.sentinels.slice(1).map((x) => x.name);
-      for (const n of sentinels) await s.stop(n);
-      await s.stop(m.name);
-      return async () => {
-        // The Sentinels still name the stopped master: it starts as the master again.
-        await s.start(m.name);
-        for (const n of sentinels) await s.start(n);
-        await load.stop();
-      };
-    },
-  },
-  {
     name: 'master-killed',
     what: 'the master killed (-9); healed: a new master, the old one back as a replica',
     expected: (s) => [{ alertname: 'RedisFailover', labels: { master_name: s.topology.masterName } }],
@@ -182,11 +181,39 @@ export const ALERT_FAULTS: AlertFault[] = [
     name: 'split-brain',
     what: 'REPLICAOF NO ONE on a replica (two masters); the supervisor demotes a stale master',
     expected: () => [{ alertname: 'RedisMultipleMasters' }],
-    undone: true,
+    undone: async (s, m) => {
+      const r = replicaOf(s, m);
+      return `${r.name} a replica again after ${(await secondsUntilReplica(s, r)).toFixed(1)} s`;
+    },
     async cause(s, m) {
       const r = replicaOf(s, m);
       await on(s, r, (c) => c.call('REPLICAOF', 'NO', 'ONE'));
       return async () => undefined;
+    },
+  },
+  {
+    name: 'no-master',
+    what: 'two Sentinels stopped, then the master (no failover can happen), writes sent to each app',
+    expected: (s, m) => [
+      { alertname: 'RedisNoMaster' },
+      { alertname: 'RedisNodeDown', labels: { node: m.name } },
+      ...s.topology.sentinels.slice(1).map((x) => ({ alertname: 'SentinelDown', labels: { node: x.name } })),
+      { alertname: 'SentinelQuorumLost' },
+      { alertname: 'FrontBackendDown', labels: { proxy: 'redis_master' } },
+      ...s.topology.apps.map((a) => ({ alertname: 'AppHighErrorRate', labels: { instance_id: a.name } })),
+    ],
+    async cause(s, m) {
+      const load = await errorLoad(s);
+      const sentinels = s.topology.sentinels.slice(1).map((x) => x.name);
+      for (const n of sentinels) await s.stop(n);
+      await s.stop(m.name);
+      return async () => {
+        // The Sentinels first: with their quorum back they promote a replica (the old master is
+        // long down), and the old master then starts as its replica.
+        for (const n of sentinels) await s.start(n);
+        await s.start(m.name);
+        await load.stop();
+      };
     },
   },
 ];

@@ -1,7 +1,7 @@
 import type { Stack } from '../../ops/supervisor/supervisor.ts';
 import { type AmAlert, alertLine, alertmanagerAlerts, expectedKey, waitAlerts } from '../monitor/api.ts';
 import { waitMonitoringQuiet } from '../soak/alert-watch.ts';
-import { ALERT_FAULTS, type AlertFault, secondsUntilReplica } from './alert-faults.ts';
+import { ALERT_FAULTS, type AlertFault } from './alert-faults.ts';
 import { waitWhole } from './faults.ts';
 
 /** The issue's goals: an alert in Alertmanager within 30 s of its fault, gone within 60 s of healing. */
@@ -56,11 +56,10 @@ async function runFault(s: Stack, f: AlertFault, log: (m: string) => void): Prom
   const faultAt = Date.now();
   const heal = await f.cause(s, master);
   const causedS = (Date.now() - faultAt) / 1000;
-  let demotedS: number | undefined;
+  let undone: string | undefined;
   if (f.undone) {
-    const r = s.topology.redis.find((x) => x.name !== master.name)!;
-    demotedS = causedS + (await secondsUntilReplica(s, r));
-    log(`${f.name}: ${r.name} was a replica again ${demotedS.toFixed(1)} s after REPLICAOF NO ONE`);
+    undone = `${await f.undone(s, master)} (the fault took ${causedS.toFixed(1)} s)`;
+    log(`${f.name}: undone by the stack: ${undone}`);
   }
   const fired = await waitAlerts(m, expected, faultAt, FIRE_S * 1000);
   const extra = new Map<string, AmAlert>();
@@ -88,8 +87,7 @@ async function runFault(s: Stack, f: AlertFault, log: (m: string) => void): Prom
       resolvedS,
       passed: f.undone ? true : firedS !== null && resolvedS !== null,
     };
-    if (f.undone && demotedS !== undefined)
-      row.note = `undone by the stack after ${demotedS.toFixed(1)} s${firedS === null ? ': never paged' : ''}`;
+    if (undone) row.note = `undone by the stack: ${undone}${firedS === null ? '; never paged' : ''}`;
     return row;
   });
 }
