@@ -71,10 +71,11 @@ async function runFault(s: Stack, f: AlertFault, log: (m: string) => void): Prom
   others(fired.last);
   const healAt = Date.now();
   await heal();
+  const healS = (Date.now() - healAt) / 1000;
   others(await alertmanagerAlerts(m).catch(() => []));
   const resolved = await waitAlerts(m, expected, healAt, RESOLVE_S * 1000, false);
   log(
-    `${f.name}: heal took ${((Date.now() - healAt) / 1000).toFixed(1)} s to return; also raised: ${[...extra.keys()].join('; ') || 'nothing else'}`,
+    `${f.name}: the heal took ${healS.toFixed(1)} s; also raised: ${[...extra.keys()].join('; ') || 'nothing else'}`,
   );
   return expected.map((e) => {
     const k = expectedKey(e);
