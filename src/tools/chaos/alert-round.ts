@@ -30,7 +30,7 @@ export function formatAlertTable(rows: AlertRow[]): string {
     r.alert,
     secs(r.firedS, FIRE_S),
     r.firedS === null ? '-' : secs(r.resolvedS, RESOLVE_S),
-    r.passed ? 'met' : r.note ? `MISSED (${r.note})` : 'MISSED',
+    `${r.passed ? 'met' : 'MISSED'}${r.note ? ` (${r.note})` : ''}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body]
