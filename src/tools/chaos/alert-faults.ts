@@ -17,8 +17,11 @@ export interface AlertFault {
   what: string;
   /** The alerts it must raise (within 30 s), and see resolved after the heal (within 60 s). */
   expected: (s: Stack, m: RedisNode) => Expected[];
-  /** Causes the fault; returns what `heal` needs. */
-  cause: (s: Stack, m: RedisNode) => Promise<() => Promise<void>>;
+  /**
+   * Causes the fault; returns its heal, or null for a fault that ends within `cause` (a SIGSTOP
+   * then SIGCONT): then the resolve time counts from the end of `cause`.
+   */
+  cause: (s: Stack, m: RedisNode) => Promise<(() => Promise<void>) | null>;
   /**
    * A fault a defence of the stack undoes by itself (before the alert's `for:` ends): waits for
    * that and says how long it took; the alert is measured, not required to page.
@@ -75,7 +78,7 @@ export const ALERT_FAULTS: AlertFault[] = [
       await s.pause(n);
       await hold(3000);
       await s.resume(n);
-      return async () => undefined;
+      return null;
     },
   },
   {
@@ -106,7 +109,7 @@ export const ALERT_FAULTS: AlertFault[] = [
       await s.pause(r.name);
       await hold(9000);
       await s.resume(r.name);
-      return async () => undefined;
+      return null;
     },
   },
   {

@@ -55,7 +55,8 @@ async function runFault(s: Stack, f: AlertFault, log: (m: string) => void): Prom
   const expected = f.expected(s, master);
   const faultAt = Date.now();
   const heal = await f.cause(s, master);
-  const causedS = (Date.now() - faultAt) / 1000;
+  const causedAt = Date.now();
+  const causedS = (causedAt - faultAt) / 1000;
   let undone: string | undefined;
   if (f.undone) {
     undone = `${await f.undone(s, master)} (the fault took ${causedS.toFixed(1)} s)`;
@@ -69,8 +70,8 @@ async function runFault(s: Stack, f: AlertFault, log: (m: string) => void): Prom
         extra.set(alertLine(a).split(' since')[0]!, a);
   };
   others(fired.last);
-  const healAt = Date.now();
-  await heal();
+  const healAt = heal ? Date.now() : causedAt;
+  await heal?.();
   const healS = (Date.now() - healAt) / 1000;
   others(await alertmanagerAlerts(m).catch(() => []));
   const resolved = await waitAlerts(m, expected, healAt, RESOLVE_S * 1000, false);
