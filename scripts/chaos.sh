@@ -6,6 +6,8 @@
 # partition-master, restart-old-master, kill-app, term-app, kill-replica, kill-sentinel,
 # double-fault, lose-two-nodes, sentinel-tilt (about a minute: TILT lasts 30 s), quorum-loss.
 # Arguments are passed on: `npm run chaos -- double-fault lose-two-nodes --users 8`.
+# `npm run chaos -- --alerts [FAULT...]`: the per-alert round instead (a stack of its own with
+# --monitoring; each alert's time to fire and to resolve, docs/monitoring.md), results/chaos-alerts.json.
 #
 # Columns: requests (page/api), failed reads, failed writes, acked, lost, sess lost, stale,
 # window s, p99 ms, max ms, mode seen (the degraded modes the apps' /readyz reported), goal.
@@ -15,4 +17,7 @@ extra=()
 # The packet filter for partition-master; without root the scenario is skipped and says why.
 if [ "$(id -u)" = 0 ]; then extra+=(iptables); fi
 bash scripts/setup.sh "${extra[@]}"
+for a in "$@"; do
+  if [ "$a" = --alerts ]; then exec node bin/ha-stack.js chaos --json results/chaos-alerts.json "$@"; fi
+done
 exec node bin/ha-stack.js chaos --own-stack --rounds "${CHAOS_ROUNDS:-50}" --json results/chaos.json "$@"

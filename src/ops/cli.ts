@@ -51,9 +51,13 @@ export const USAGE = `usage: ha-stack <command> [arguments]
                            (root) whole hosts and links failing on a host test bed of its own:
                            lose-host, lose-front, partition-host, lossy-link, slow-link,
                            cold-start, power-cycle (docs/hosts.md)
-  soak [--minutes N] [--kill-every M] [--users U] [--json FILE]
+  chaos --alerts [fault ...] [--json FILE]
+                           on a stack of its own with --monitoring, each alert's fault caused and
+                           healed once: seconds to fire and to resolve in Alertmanager (docs/monitoring.md)
+  soak [--minutes N] [--kill-every M] [--users U] [--healthy] [--monitoring] [--json FILE]
                            steady mixed load for N minutes with a master kill every M minutes, one
-                           line of figures a minute, then the read-back and the targets (see README)
+                           line of figures a minute, then the read-back and the targets (see README);
+                           --healthy: no fault; --monitoring: Alertmanager watched, any alert fails
   bench [failover] [--url URL] [--connections N] [--duration S] [--cases a,b] [--slices N]
         [--rounds N] [--json FILE]
                            throughput and latency against a ceiling and a peer, or the failover

@@ -10,6 +10,7 @@ import { downBed, runClient, upBed, whyNoBed } from '../../ops/hosts/bed.ts';
 import { freePorts } from '../../ops/supervisor/ports.ts';
 import { LOAD_LIMITS } from '../../ops/supervisor/stack-options.ts';
 import { Stack } from '../../ops/supervisor/supervisor.ts';
+import { ALERT_FAULT_NAMES, type AlertRow, formatAlertTable, runAlertRound } from '../chaos/alert-round.ts';
 import { healPartition } from '../chaos/partition.ts';
 import { formatTable, type ScenarioRow } from '../chaos/report.ts';
 import { runScenario } from '../chaos/runner.ts';
@@ -26,6 +27,8 @@ interface ChaosArgs {
   ownStack: boolean;
   /** The host scenarios, on a host test bed of its own (root). */
   hosts: boolean;
+  /** The per-alert round (chaos/alert-round.ts) on a stack of its own with --monitoring. */
+  alerts: boolean;
 }
 
 export function parseChaosArgs(args: string[]): ChaosArgs {
@@ -37,17 +40,21 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
       json: { type: 'string' },
       'own-stack': { type: 'boolean' },
       hosts: { type: 'boolean' },
+      alerts: { type: 'boolean' },
     },
     { max: Number.POSITIVE_INFINITY },
   );
   const hosts = values.hosts === true;
-  const known = hosts ? HOST_SCENARIO_NAMES : SCENARIO_NAMES;
+  const alerts = values.alerts === true;
+  if (hosts && alerts) throw new UsageError('--alerts and --hosts are two different runs');
+  const known = hosts ? HOST_SCENARIO_NAMES : alerts ? ALERT_FAULT_NAMES : SCENARIO_NAMES;
   const unknown = positionals.find((p) => !known.includes(p));
   if (unknown !== undefined)
     throw new UsageError(
-      `unknown ${hosts ? 'host ' : ''}scenario "${unknown}" (scenarios${hosts ? ' with --hosts' : ''}: ${known.join(', ')})`,
+      `unknown ${hosts ? 'host ' : alerts ? 'alert ' : ''}scenario "${unknown}" (scenarios${hosts ? ' with --hosts' : alerts ? ' with --alerts' : ''}: ${known.join(', ')})`,
     );
-  if (hosts && values.rounds !== undefined) throw new UsageError('--rounds is not taken with --hosts');
+  if ((hosts || alerts) && values.rounds !== undefined)
+    throw new UsageError(`--rounds is not taken with --${hosts ? 'hosts' : 'alerts'}`);
   if (values.json === '') throw new UsageError('--json needs a file name');
   const rounds = numberFlag(
     values.rounds,
@@ -66,6 +73,7 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
     names: positionals,
     ownStack: values['own-stack'] === true,
     hosts,
+    alerts,
   };
 }
 
@@ -111,9 +119,51 @@ async function hostsChaos(opts: ChaosArgs): Promise<void> {
   if (failed) throw new CliError('a host scenario missed its goal');
 }
 
+/**
+ * `chaos --alerts [FAULT...]`: a stack of its own with --monitoring, each fault of
+ * chaos/alert-faults.ts caused and healed once, the time each alert took to reach Alertmanager and
+ * to leave it, as a table (and JSON).
+ */
+async function alertsChaos(opts: ChaosArgs): Promise<void> {
+  const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-alerts-'));
+  const { counts } = countsFromCommandLine([]);
+  const ports = await freePorts(counts);
+  process.stdout.write(`starting a stack with --monitoring on free ports in ${runDir}\n`);
+  const stack = await Stack.start({
+    runDir,
+    topology: { counts, ports },
+    monitoring: true,
+    appEnv: { ...LOAD_LIMITS },
+  }).catch((err: unknown) => {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  });
+  const stop = async () => {
+    await stack.stop();
+    rmSync(runDir, { recursive: true, force: true });
+  };
+  const onSignal = () => void stop().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let rows: AlertRow[];
+  try {
+    rows = await runAlertRound(stack, opts.names, (m) => process.stdout.write(`${m}\n`));
+  } finally {
+    await stop();
+  }
+  process.stdout.write(`${formatAlertTable(rows)}\n`);
+  if (opts.json) {
+    mkdirSync(dirname(opts.json), { recursive: true });
+    writeFileSync(opts.json, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+  }
+  if (rows.some((r) => !r.passed))
+    throw new CliError('an alert missed its goal (30 s to fire, 60 s to resolve)');
+}
+
 export async function chaos(args: string[]): Promise<void> {
   const opts = parseChaosArgs(args);
   if (opts.hosts) return hostsChaos(opts);
+  if (opts.alerts) return alertsChaos(opts);
   let target: { actions: StackActions; stop: () => Promise<void> };
   try {
     target = { actions: runningStack(), stop: async () => undefined };

@@ -1,13 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackActions } from '../../ops/actions.ts';
 import { numberFlag, parseCommandLine } from '../../ops/commands/args.ts';
 import { CliError, runDirPath, runningStack, UsageError } from '../../ops/commands/context.ts';
 import { countsFromCommandLine } from '../../ops/commands/counts.ts';
+import { MONITORING_USER } from '../../ops/render/monitoring.ts';
+import { MONITORING_PASSWORD_FILE } from '../../ops/supervisor/monitoring.ts';
 import { freePorts } from '../../ops/supervisor/ports.ts';
 import { RunDir } from '../../ops/supervisor/rundir.ts';
 import { Stack } from '../../ops/supervisor/supervisor.ts';
+import type { MonitoringAccess } from '../monitor/api.ts';
 import { recordedPids } from '../soak/resources.ts';
 import { runSoak, SOAK_DEFAULTS, type SoakResult } from '../soak/run.ts';
 
@@ -22,6 +25,10 @@ export interface SoakArgs {
   visit: number;
   json: string | undefined;
   ownStack: boolean;
+  /** No fault at all (no master kill): a healthy stack under load, which must raise no alert. */
+  healthy: boolean;
+  /** Watch Alertmanager (a stack of its own then starts with Prometheus, Alertmanager, the exporters). */
+  monitoring: boolean;
 }
 
 /** The numeric flags, each at least 0: the flag and the field it sets. */
@@ -45,6 +52,8 @@ export function parseSoakArgs(args: string[]): SoakArgs {
     visit: number,
     json: { type: 'string' },
     'own-stack': { type: 'boolean' },
+    healthy: { type: 'boolean' },
+    monitoring: { type: 'boolean' },
   });
   const out: SoakArgs = {
     minutes: 30,
@@ -55,6 +64,8 @@ export function parseSoakArgs(args: string[]): SoakArgs {
     visit: SOAK_DEFAULTS.visitS,
     json: values.json,
     ownStack: values['own-stack'] === true,
+    healthy: values.healthy === true,
+    monitoring: values.monitoring === true,
   };
   for (const [flag, key] of Object.entries(NUMBERS) as [
     keyof typeof NUMBERS,
@@ -62,6 +73,11 @@ export function parseSoakArgs(args: string[]): SoakArgs {
   ][]) {
     const n = numberFlag(values[flag], (v) => v >= 0, `--${flag} needs a number of at least 0`);
     if (n !== undefined) out[key] = n;
+  }
+  if (out.healthy) {
+    if (values['kill-every'] !== undefined && out.killEvery > 0)
+      throw new UsageError('--healthy injects no fault: leave out --kill-every');
+    out.killEvery = 0;
   }
   if (out.json === '') throw new UsageError('--json needs a file name');
   if (out.minutes <= 0) throw new UsageError('--minutes needs a positive number (0.5 is half a minute)');
@@ -73,17 +89,25 @@ export function parseSoakArgs(args: string[]): SoakArgs {
 }
 
 /** A stack of its own on free ports, with the app's default limits (every user has its own address). */
-async function ownStack(): Promise<{ actions: StackActions; run: RunDir; stop: () => Promise<void> }> {
+interface Target {
+  actions: StackActions;
+  run: RunDir;
+  monitoring: MonitoringAccess | undefined;
+  stop: () => Promise<void>;
+}
+
+async function ownStack(monitoring: boolean): Promise<Target> {
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-soak-'));
   // The counts of the environment (REDIS_NODES, SENTINELS, APPS, SENTINEL_QUORUM), as `up` takes them.
   const { counts } = countsFromCommandLine([]);
   const ports = await freePorts(counts);
   process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
   try {
-    const stack = await Stack.start({ runDir, topology: { counts, ports } });
+    const stack = await Stack.start({ runDir, topology: { counts, ports }, monitoring });
     return {
       actions: stack,
       run: stack.run,
+      monitoring: stack.monitoring,
       stop: async () => {
         await stack.stop();
         rmSync(runDir, { recursive: true, force: true });
@@ -93,6 +117,22 @@ async function ownStack(): Promise<{ actions: StackActions; run: RunDir; stop: (
     rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+class NoMonitoring extends CliError {}
+
+/** The running stack's Prometheus and Alertmanager, when it was started with --monitoring. */
+function runningMonitoring(actions: StackActions, run: RunDir): MonitoringAccess {
+  const file = join(run.dir, MONITORING_PASSWORD_FILE);
+  if (!existsSync(file))
+    throw new NoMonitoring('the running stack has no monitoring: start it with `ha-stack up --monitoring`');
+  const m = actions.topology.monitoring;
+  const password = readFileSync(file, 'utf8').trim();
+  return {
+    prometheusUrl: `http://${m.host}:${m.prometheusPort}`,
+    alertmanagerUrl: `http://${m.host}:${m.alertmanagerPort}`,
+    authorization: `Basic ${Buffer.from(`${MONITORING_USER}:${password}`).toString('base64')}`,
+  };
 }
 
 function machine() {
@@ -106,12 +146,15 @@ function machine() {
 
 export async function soak(args: string[]): Promise<void> {
   const opts = parseSoakArgs(args);
-  let target: { actions: StackActions; run: RunDir; stop: () => Promise<void> };
+  let target: Target;
   try {
-    target = { actions: runningStack(), run: new RunDir(runDirPath()), stop: async () => undefined };
+    const actions = runningStack();
+    const run = new RunDir(runDirPath());
+    const monitoring = opts.monitoring ? runningMonitoring(actions, run) : undefined;
+    target = { actions, run, monitoring, stop: async () => undefined };
   } catch (err) {
-    if (!(err instanceof CliError) || !opts.ownStack) throw err;
-    target = await ownStack();
+    if (!(err instanceof CliError) || !opts.ownStack || err instanceof NoMonitoring) throw err;
+    target = await ownStack(opts.monitoring);
   }
   // Ctrl-C: no process of our own stack is left behind.
   const onSignal = () => void target.stop().finally(() => process.exit(130));
@@ -126,7 +169,7 @@ export async function soak(args: string[]): Promise<void> {
   });
   const say = (m: string) => process.stdout.write(`${m}\n`);
   say(
-    `soak: ${opts.minutes} min, ${opts.users} users, a master kill every ${opts.killEvery || '-'} min, a line every ${opts.interval} s`,
+    `soak: ${opts.minutes} min, ${opts.users} users, ${opts.healthy ? 'healthy (no fault)' : `a master kill every ${opts.killEvery || '-'} min`}, a line every ${opts.interval} s${target.monitoring ? ', Alertmanager watched' : ''}`,
   );
   let result: SoakResult;
   try {
@@ -143,6 +186,7 @@ export async function soak(args: string[]): Promise<void> {
           target.actions.topology.apps.map((a) => a.name),
         ),
       log: say,
+      monitoring: target.monitoring,
     });
   } catch (err) {
     throw new CliError(`the soak could not run: ${err instanceof Error ? err.message : String(err)}`);
@@ -160,6 +204,14 @@ export async function soak(args: string[]): Promise<void> {
       ? `read-back from ${c.master}: ${c.writesLost} lost writes, ${c.phantomWrites} phantom, ${c.sessionsLost} of ${c.sessionsChecked} sessions lost, ${c.accountsLost} of ${c.accountsChecked} accounts lost${c.examples.length ? ` (${c.examples.join('; ')})` : ''}`
       : 'read-back: not done',
   );
+  if (result.alerts) {
+    const a = result.alerts;
+    say(
+      `alerts: ${a.raised.length} raised in Alertmanager${a.raised.map((x) => `\n  ${x.line} (seen at ${x.firstSeenS.toFixed(0)} s)`).join('')}`,
+    );
+    say(`  firing in Prometheus during the run: ${a.firedInPrometheus.join('; ') || 'none'}`);
+    say(`  pending (never fired) during the run: ${a.pendingInPrometheus.join('; ') || 'none'}`);
+  }
   say(result.passed ? 'soak: every target met' : `soak: MISSED: ${result.missed.join('; ')}`);
   if (opts.json) {
     mkdirSync(dirname(opts.json), { recursive: true });

@@ -3,6 +3,7 @@ import { waitWhole } from '../chaos/faults.ts';
 import { percentile } from '../chaos/report.ts';
 import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { closeUsers, createUsers, split } from '../loadgen/load.ts';
+import type { MonitoringAccess } from '../monitor/api.ts';
 import {
   type DriftJudgement,
   type GrowthJudgement,
@@ -11,6 +12,7 @@ import {
   judgeDrift,
   judgeGrowth,
 } from './aggregate.ts';
+import { type AlertSeen, waitMonitoringQuiet, watchAlerts } from './alert-watch.ts';
 import { headerLine, judgementLines, rowLine } from './format.ts';
 import { type KillRecord, killMasters } from './kills.ts';
 import { expectedSessions, type MixedLoad, runMixedLoad } from './mixed.ts';
@@ -33,6 +35,8 @@ export interface SoakOptions {
   /** The app instances' pids now (their RSS is read from /proc). */
   appPids: () => Record<string, number | undefined>;
   log: (line: string) => void;
+  /** With it, Alertmanager is watched all along and any alert it holds misses a target. */
+  monitoring?: MonitoringAccess | undefined;
 }
 
 export const SOAK_DEFAULTS = { killEveryMinutes: 3, users: 16, intervalS: 60, pauseMs: 200, visitS: 120 };
@@ -66,6 +70,13 @@ export interface SoakResult {
   passed: boolean;
   missed: string[];
   error?: string;
+  /** With monitoring: what Alertmanager held during the run, and what Prometheus's ALERTS kept. */
+  alerts?: {
+    raised: AlertSeen[];
+    firedInPrometheus: string[];
+    pendingInPrometheus: string[];
+    failedLooks: number;
+  };
 }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -78,6 +89,8 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 export async function runSoak(actions: StackActions, opts: SoakOptions): Promise<SoakResult> {
   const durationS = opts.minutes * 60;
   await waitWhole(actions);
+  if (opts.monitoring) await waitMonitoringQuiet(opts.monitoring);
+  const watch = opts.monitoring ? watchAlerts(opts.monitoring) : undefined;
   const tag = Date.now().toString(36);
   const seated = await createUsers(actions.frontUrl, split(opts.users), `soak-${tag}`);
   const controller = new AbortController();
@@ -108,7 +121,9 @@ export async function runSoak(actions: StackActions, opts: SoakOptions): Promise
   opts.log(headerLine(apps));
   const rows: IntervalRow[] = [];
   try {
-    await report(rows, durationS, opts, apps, load, resources.probes, kills, start);
+    await report(rows, durationS, opts, apps, load, resources.probes, kills, start, async () => {
+      if (watch) opts.log(`  alerts in Alertmanager: ${await watch.now()}`);
+    });
   } finally {
     controller.abort();
     await load.done;
@@ -134,7 +149,25 @@ export async function runSoak(actions: StackActions, opts: SoakOptions): Promise
   const missed = missedTargets(totals, check, kills, opts, durationS, error);
   missed.push(...growth.missed, ...drift.missed);
   for (const line of judgementLines(growth, drift)) opts.log(line);
-  return { rows, kills, totals, check, growth, drift, passed: missed.length === 0, missed, error };
+  let alerts: SoakResult['alerts'];
+  if (watch) {
+    const seen = await watch.stop((performance.now() - start) / 1000 + 10);
+    alerts = { raised: watch.raised, failedLooks: watch.failedLooks, ...seen };
+    missed.push(...alertsMissed(alerts));
+  }
+  const result = { rows, kills, totals, check, growth, drift, passed: missed.length === 0, missed, error };
+  return alerts ? { ...result, alerts } : result;
+}
+
+/** A healthy run raises no alert: none in Alertmanager, none firing in Prometheus, no blind look. */
+export function alertsMissed(a: NonNullable<SoakResult['alerts']>): string[] {
+  const missed: string[] = [];
+  if (a.raised.length)
+    missed.push(`${a.raised.length} alert(s) in Alertmanager: ${a.raised.map((x) => x.line).join('; ')}`);
+  if (a.firedInPrometheus.length && !a.raised.length)
+    missed.push(`alert(s) firing in Prometheus: ${a.firedInPrometheus.join('; ')}`);
+  if (a.failedLooks) missed.push(`Alertmanager did not answer ${a.failedLooks} look(s)`);
+  return missed;
 }
 
 /** One row and one line per interval, until the end of the run. */
@@ -147,6 +180,7 @@ async function report(
   probes: Probe[],
   kills: KillRecord[],
   start: number,
+  afterRow: () => Promise<void>,
 ): Promise<void> {
   let taken = { samples: 0, probes: 0, acked: 0, sessions: { ...load.counters } };
   for (let i = 1; ; i++) {
@@ -175,6 +209,7 @@ async function report(
       }),
     );
     opts.log(rowLine(rows.at(-1)!, apps));
+    await afterRow();
     taken = {
       samples: load.stats.samples.length,
       probes: probes.length,
