@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, readRedis } from '../../src/config/index.ts';
+import { cliTlsArgs, isTlsError, tlsErrorText, useStackTls } from '../../src/ha/tls.ts';
+import { renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
+import { renderRedisConf } from '../../src/ops/render/redis.ts';
+import { renderSentinelConf } from '../../src/ops/render/sentinel.ts';
+import { altNames, components, tlsEnvironment } from '../../src/ops/tls/certs.ts';
+import { defineTopology } from '../../src/ops/topology.ts';
+import { tempDirs } from '../helpers/stack.ts';
+
+const tempDir = tempDirs();
+const t = defineTopology();
+const files = { ca: '/run/tls/ca.crt', cert: '/run/tls/redis-1.crt', key: '/run/tls/redis-1.key' };
+const lines = (text: string) => text.split('\n').map((l) => l.trim());
+
+describe('TLS: the rendered configurations', () => {
+  it('a node on TLS only: plain port closed, client certificates required, replication over TLS', () => {
+    const node = t.redis[1]!;
+    const conf = lines(renderRedisConf(t, node, { dir: '/d', users: undefined, tls: files }));
+    for (const want of [
+      'port 0',
+      `tls-port ${node.port}`,
+      `tls-cert-file ${files.cert}`,
+      `tls-key-file ${files.key}`,
+      `tls-ca-cert-file ${files.ca}`,
+      'tls-auth-clients yes',
+      'tls-replication yes',
+    ])
+      assert.ok(conf.includes(want), want);
+    assert.ok(!conf.includes(`port ${node.port}`));
+    // Without TLS: the plain port and no tls- line.
+    const plain = lines(renderRedisConf(t, node, { dir: '/d', users: undefined }));
+    assert.ok(plain.includes(`port ${node.port}`));
+    assert.equal(plain.filter((l) => l.startsWith('tls-')).length, 0);
+  });
+
+  it('a Sentinel on TLS only, talking TLS to the nodes and the other Sentinels', () => {
+    const s = t.sentinels[0]!;
+    const conf = lines(renderSentinelConf(t, s, { dir: '/d', authPass: 'a', requirePass: 'b', tls: files }));
+    for (const want of ['port 0', `tls-port ${s.port}`, 'tls-replication yes', 'tls-auth-clients yes'])
+      assert.ok(conf.includes(want), want);
+    assert.ok(!conf.includes(`port ${s.port}`));
+  });
+
+  it('HAProxy: the site on HTTPS with HSTS and a redirect from HTTP, TLS fronts, nodes checked against the CA', () => {
+    const tls = { pem: '/run/tls/haproxy.pem', ca: '/run/tls/ca.crt' };
+    const cfg = renderHaproxyCfg(t, { target: 'local', password: 'p', operatorPassword: 'o', tls });
+    const h = t.haproxy;
+    assert.match(cfg, new RegExp(`bind ${h.host}:${h.httpsPort} ssl crt ${tls.pem}\\n`));
+    assert.match(cfg, new RegExp(`bind ${h.host}:${h.httpPort}\\n`));
+    assert.match(
+      cfg,
+      /http-request redirect location https:\/\/\S+:8443%\[capture\.req\.uri\] code 301 unless \{ ssl_fc \}/,
+    );
+    assert.match(cfg, /Strict-Transport-Security "max-age=63072000" if \{ ssl_fc \}/);
+    assert.match(cfg, new RegExp(`bind ${h.host}:${h.statsPort} ssl crt ${tls.pem}\\n`));
+    assert.match(cfg, new RegExp(`bind ${h.host}:${h.redisPort} ssl crt ${tls.pem}\\n`));
+    assert.match(
+      cfg,
+      /default-server check-ssl ssl verify required ca-file \/run\/tls\/ca\.crt crt \/run\/tls\/haproxy\.pem/,
+    );
+    for (const r of t.redis)
+      assert.match(cfg, new RegExp(`server ${r.name} ${r.host}:${r.port} verifyhost ${r.name}\\n`));
+    assert.match(cfg, /tcp-check connect default/);
+    // Without TLS: nothing of it.
+    const plain = renderHaproxyCfg(t, { target: 'local', password: 'p', operatorPassword: 'o' });
+    assert.doesNotMatch(plain, /ssl|8443|Strict-Transport|verifyhost/);
+  });
+});
+
+describe('TLS: certificates and settings', () => {
+  it('names each component by its addresses and names', () => {
+    assert.equal(altNames(['redis-1', '127.0.0.11', 'redis-1']), 'DNS:redis-1,IP:127.0.0.11');
+    const c = components(t);
+    assert.deepEqual(c['redis-1'], ['redis-1', '127.0.0.11']);
+    assert.ok(c['haproxy']!.includes(t.haproxy.host));
+    assert.deepEqual(
+      Object.keys(c).sort(),
+      [
+        ...['haproxy', 'ops'],
+        ...t.redis.map((r) => r.name),
+        ...t.sentinels.map((s) => s.name),
+        ...t.apps.map((a) => a.name),
+      ].sort(),
+    );
+  });
+
+  it('gives an app its certificate and Secure cookies', () => {
+    assert.deepEqual(tlsEnvironment(files), {
+      REDIS_TLS_CA_FILE: files.ca,
+      REDIS_TLS_CERT_FILE: files.cert,
+      REDIS_TLS_KEY_FILE: files.key,
+      COOKIE_SECURE: 'true',
+    });
+  });
+
+  it('the app takes all three REDIS_TLS_* files or none, and names the one that is wrong', () => {
+    const dir = tempDir('tls-config');
+    const paths = ['ca', 'cert', 'key'].map((n) => join(dir, n));
+    for (const p of paths) writeFileSync(p, 'x');
+    const env = { REDIS_SENTINELS: '127.0.0.1:26380' };
+    assert.equal(readRedis(env).tls, undefined);
+    const all = {
+      ...env,
+      REDIS_TLS_CA_FILE: paths[0]!,
+      REDIS_TLS_CERT_FILE: paths[1]!,
+      REDIS_TLS_KEY_FILE: paths[2]!,
+    };
+    assert.deepEqual(readRedis(all).tls, { ca: paths[0], cert: paths[1], key: paths[2] });
+    const refused = (e: Record<string, string>) => {
+      try {
+        readRedis(e);
+      } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.variable;
+      }
+      return 'accepted';
+    };
+    const { REDIS_TLS_KEY_FILE: _, ...noKey } = all;
+    assert.equal(refused(noKey), 'REDIS_TLS_KEY_FILE');
+    assert.equal(refused({ ...all, REDIS_TLS_CERT_FILE: join(dir, 'missing') }), 'REDIS_TLS_CERT_FILE');
+  });
+
+  it('tells a TLS failure apart and names its peer; the CLI gets the same files', () => {
+    const err = Object.assign(new Error('unable to verify the first certificate'), {
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+    assert.ok(isTlsError(err));
+    assert.ok(!isTlsError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
+    assert.equal(
+      tlsErrorText('127.0.0.11:6380', err),
+      'TLS to 127.0.0.11:6380 failed: unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE)',
+    );
+    useStackTls(files);
+    try {
+      assert.deepEqual(cliTlsArgs(), [
+        '--tls',
+        '--cacert',
+        files.ca,
+        '--cert',
+        files.cert,
+        '--key',
+        files.key,
+      ]);
+    } finally {
+      useStackTls(undefined);
+    }
+    assert.deepEqual(cliTlsArgs(), []);
+  });
+});
