@@ -7,11 +7,11 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { nodeState, sentinelView, withRedis } from '../src/ha/probes.ts';
-import { getText, stackTls, useStackTls } from '../src/ha/tls.ts';
+import { nodeState, operatorAuthorization, sentinelView, withRedis } from '../src/ha/probes.ts';
+import { certificateEnd, getText, stackTls, useStackTls } from '../src/ha/tls.ts';
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
-import { components, notAfter } from '../src/ops/tls/certs.ts';
+import { components } from '../src/ops/tls/certs.ts';
 import { HttpsClient } from './helpers/https.ts';
 import { killMaster, startTestStack, tempDirs } from './helpers/stack.ts';
 
@@ -83,7 +83,7 @@ describe('TLS on every hop', () => {
     for (const name of Object.keys(components(stack.topology))) {
       const files = certs.of(name);
       assert.equal(statSync(files.key).mode & 0o777, 0o600, `${name}.key`);
-      assert.ok(notAfter(files.cert).getTime() > Date.now() + 300 * 86_400_000, `${name} lives a year`);
+      assert.ok(certificateEnd(files.cert).getTime() > Date.now() + 300 * 86_400_000, `${name} lives a year`);
     }
     assert.equal(statSync(join(certs.dir, 'ca.key')).mode & 0o777, 0o600);
     assert.equal(statSync(certs.frontPem).mode & 0o777, 0o600);
@@ -171,6 +171,23 @@ describe('TLS on every hop', () => {
     assert.equal(cart.status, 200);
     const items = (JSON.parse(cart.text) as { items: Record<string, number> }).items;
     assert.deepEqual([items['mouse'], items['keyboard'], items['dock']], [2, 1, 0]);
+  });
+
+  it('an app exports when its certificate and the CA end', async () => {
+    const auth = { authorization: operatorAuthorization(stack.stats.password!) };
+    const metrics = await getText(`${stack.appUrls[0]}/metrics`, auth, 5000);
+    assert.equal(metrics.status, 200);
+    const end = Math.floor(certificateEnd(stack.certs!.of('app-1').cert).getTime() / 1000);
+    assert.match(
+      metrics.text,
+      new RegExp(
+        `tls_certificate_expiry_timestamp_seconds\\{instance_id="app-1",certificate="own"\\} ${end}`,
+      ),
+    );
+    assert.match(
+      metrics.text,
+      /tls_certificate_expiry_timestamp_seconds\{instance_id="app-1",certificate="ca"\} \d{10}/,
+    );
   });
 
   it('the operator front is HTTPS behind its password; the Redis front is TLS to the master', async () => {

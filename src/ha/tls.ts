@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -111,4 +112,36 @@ export function isTlsError(err: unknown): boolean {
     /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL|UNABLE_TO|HOSTNAME|ALTNAME/.test(code) ||
     /certificate|altnames|SSL routines|handshake/i.test(message)
   );
+}
+
+/** A certificate is called out this long before it ends (status, the topology page, the alert). */
+export const EXPIRY_WARNING_DAYS = 14;
+const DAY_MS = 86_400_000;
+
+/** When a PEM certificate file ends. */
+export function certificateEnd(file: string): Date {
+  return new Date(new X509Certificate(readFileSync(file)).validTo);
+}
+
+/**
+ * The warning for a certificate that ends within EXPIRY_WARNING_DAYS (or has ended), naming it; none
+ * for one that lives longer.
+ */
+export function expiryWarning(name: string, end: Date, nowMs: number): string | undefined {
+  const days = (end.getTime() - nowMs) / DAY_MS;
+  if (days >= EXPIRY_WARNING_DAYS) return undefined;
+  const when = end.toISOString().slice(0, 10);
+  return days <= 0
+    ? `certificate ${name} ended on ${when}: TLS to and from it fails`
+    : `certificate ${name} ends on ${when} (in ${Math.floor(days)} days): replace it (docs/tls.md)`;
+}
+
+/** This process's own certificate and the CA, with their ends (empty without TLS). */
+export function ownCertificates(): { name: 'own' | 'ca'; file: string; end: Date }[] {
+  if (!files) return [];
+  const { cert, ca } = files;
+  return [
+    { name: 'own', file: cert, end: certificateEnd(cert) },
+    { name: 'ca', file: ca, end: certificateEnd(ca) },
+  ];
 }

@@ -3,11 +3,26 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, readRedis } from '../../src/config/index.ts';
-import { cliTlsArgs, isTlsError, tlsErrorText, useStackTls } from '../../src/ha/tls.ts';
+import {
+  certificateEnd,
+  cliTlsArgs,
+  expiryWarning,
+  isTlsError,
+  ownCertificates,
+  tlsErrorText,
+  useStackTls,
+} from '../../src/ha/tls.ts';
 import { renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
 import { renderRedisConf } from '../../src/ops/render/redis.ts';
 import { renderSentinelConf } from '../../src/ops/render/sentinel.ts';
-import { altNames, components, tlsEnvironment } from '../../src/ops/tls/certs.ts';
+import {
+  altNames,
+  certificateReport,
+  components,
+  ensureCertificates,
+  LEAF_DAYS,
+  tlsEnvironment,
+} from '../../src/ops/tls/certs.ts';
 import { defineTopology } from '../../src/ops/topology.ts';
 import { tempDirs } from '../helpers/stack.ts';
 
@@ -149,5 +164,47 @@ describe('TLS: certificates and settings', () => {
       useStackTls(undefined);
     }
     assert.deepEqual(cliTlsArgs(), []);
+  });
+});
+
+describe('TLS: certificate ends', () => {
+  const DAY = 86_400_000;
+  it('warns within 14 days of the end, and says when one has ended', () => {
+    const now = Date.parse('2026-12-06T00:00:00Z');
+    assert.equal(expiryWarning('CA', new Date(now + 14 * DAY), now), undefined);
+    assert.equal(
+      expiryWarning('redis-1', new Date(now + 13.5 * DAY), now),
+      'certificate redis-1 ends on 2026-12-19 (in 13 days): replace it (docs/tls.md)',
+    );
+    assert.match(expiryWarning('ops', new Date(now - 1), now)!, /^certificate ops ended on 2026-12-05/);
+  });
+
+  it('makes every certificate once, and status reports the first to end and the warnings', () => {
+    const dir = tempDir('tls-certs');
+    const certs = ensureCertificates(dir, t);
+    const first = certificateEnd(certs.of('redis-1').cert);
+    // Made again: the same files (nothing is replaced while it is there).
+    ensureCertificates(dir, t);
+    assert.equal(certificateEnd(certs.of('redis-1').cert).getTime(), first.getTime());
+    const now = Date.now();
+    const report = certificateReport(certs.dir, t, now);
+    assert.equal(Object.keys(report.ends).length, 1 + Object.keys(components(t)).length);
+    assert.notEqual(report.first.name, 'CA');
+    assert.ok(Math.abs(Date.parse(report.first.end) - now - LEAF_DAYS * DAY) < 2 * DAY);
+    assert.deepEqual(report.warnings, []);
+    // 390 days on, every leaf is within 14 days of its end: each is named.
+    const later = certificateReport(certs.dir, t, now + 390 * DAY);
+    assert.equal(later.warnings.length, Object.keys(components(t)).length);
+    assert.match(later.text, /certificate redis-1 ends on/);
+    // A process on these files reports its own certificate and the CA.
+    useStackTls(certs.of('app-1'));
+    try {
+      assert.deepEqual(
+        ownCertificates().map((c) => c.name),
+        ['own', 'ca'],
+      );
+    } finally {
+      useStackTls(undefined);
+    }
   });
 });

@@ -29,10 +29,20 @@ describe('ha-stack chaos arguments', () => {
       names: [],
       ownStack: false,
       hosts: false,
+      tls: false,
     });
+    assert.equal(parseChaosArgs(['--own-stack', '--tls']).tls, true);
     assert.deepEqual(
       parseChaosArgs([first, '--rounds', '3', second, '--users=8', '--json', 'r.json', '--own-stack']),
-      { rounds: 3, users: 8, json: 'r.json', names: [first, second], ownStack: true, hosts: false },
+      {
+        rounds: 3,
+        users: 8,
+        json: 'r.json',
+        names: [first, second],
+        ownStack: true,
+        hosts: false,
+        tls: false,
+      },
     );
   });
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { TlsFiles } from '../../ha/tls.ts';
+import { certificateEnd, expiryWarning, type TlsFiles } from '../../ha/tls.ts';
 import type { Topology } from '../topology.ts';
 
 /**
@@ -149,10 +149,31 @@ export function tlsEnvironment(files: TlsFiles): Record<string, string> {
   };
 }
 
-/** When a certificate file ends (openssl's notAfter), as a time. */
-export function notAfter(certFile: string): Date {
-  const out = execFileSync('openssl', ['x509', '-noout', '-enddate', '-in', certFile], { encoding: 'utf8' });
-  const m = /notAfter=(.+)/.exec(out);
-  if (!m?.[1]) throw new Error(`no end date in ${certFile}`);
-  return new Date(m[1].trim());
+
+/** What `status` says of the certificates: when each ends, the first to end, and any warning. */
+export interface CertificateReport {
+  ends: Record<string, string>;
+  first: { name: string; end: string };
+  warnings: string[];
+  text: string;
+}
+
+export function certificateReport(dir: string, t: Topology, nowMs: number): CertificateReport {
+  const certs = certificatesIn(dir);
+  const all = [
+    { name: 'CA', end: certificateEnd(certs.ca) },
+    ...Object.keys(components(t)).map((name) => ({ name, end: certificateEnd(certs.of(name).cert) })),
+  ];
+  const first = all.reduce((a, b) => (b.end < a.end ? b : a));
+  const warnings = all.flatMap((c) => expiryWarning(c.name, c.end, nowMs) ?? []);
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const text = `on, ${all.length} certificates in ${dir}; the first to end: ${first.name} on ${day(first.end)}${
+    warnings.length ? `\n  ${warnings.join('\n  ')}` : ''
+  }`;
+  return {
+    ends: Object.fromEntries(all.map((c) => [c.name, c.end.toISOString()])),
+    first: { name: first.name, end: first.end.toISOString() },
+    warnings,
+    text,
+  };
 }

@@ -26,6 +26,8 @@ interface ChaosArgs {
   ownStack: boolean;
   /** The host scenarios, on a host test bed of its own (root). */
   hosts: boolean;
+  /** Its own stack with TLS on every hop (--tls, or TLS=1 as `up` takes it). */
+  tls: boolean;
 }
 
 export function parseChaosArgs(args: string[]): ChaosArgs {
@@ -37,6 +39,7 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
       json: { type: 'string' },
       'own-stack': { type: 'boolean' },
       hosts: { type: 'boolean' },
+      tls: { type: 'boolean' },
     },
     { max: Number.POSITIVE_INFINITY },
   );
@@ -66,17 +69,18 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
     names: positionals,
     ownStack: values['own-stack'] === true,
     hosts,
+    tls: values.tls === true || process.env['TLS'] === '1',
   };
 }
 
-async function ownStack(): Promise<{ actions: StackActions; stop: () => Promise<void> }> {
+async function ownStack(tls: boolean): Promise<{ actions: StackActions; stop: () => Promise<void> }> {
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-chaos-'));
   // The counts of the environment (REDIS_NODES, SENTINELS, APPS, SENTINEL_QUORUM), as `up` takes them.
   const { counts } = countsFromCommandLine([]);
   const ports = await freePorts(counts);
   process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
   // Every user of the load comes from loopback: the per-address limits would refuse them.
-  const stack = await Stack.start({ runDir, topology: { counts, ports }, appEnv: { ...LOAD_LIMITS } });
+  const stack = await Stack.start({ runDir, topology: { counts, ports }, appEnv: { ...LOAD_LIMITS }, tls });
   return {
     actions: stack,
     stop: async () => {
@@ -119,7 +123,7 @@ export async function chaos(args: string[]): Promise<void> {
     target = { actions: runningStack(), stop: async () => undefined };
   } catch (err) {
     if (!(err instanceof CliError) || !opts.ownStack) throw err;
-    target = await ownStack();
+    target = await ownStack(opts.tls);
   }
   // Ctrl-C: no packet filter rule and no process of our own stack is left behind.
   const onSignal = () =>

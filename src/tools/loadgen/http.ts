@@ -1,4 +1,6 @@
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { stackTls } from '../../ha/tls.ts';
 
 /** A request of the load gives up after this long (the app's own deadlines are shorter). */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -35,14 +37,21 @@ export function userAddress(base: string): string | undefined {
  * proxy may close an idle connection just as the next request leaves.
  */
 export class UserAgent {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly agent: Agent;
+  private readonly secure: boolean;
   readonly cookies = new Map<string, string>();
 
   constructor(
     readonly base: string,
     /** The address the user's connections come from (userAddress). */
     readonly localAddress: string | undefined = userAddress(base),
-  ) {}
+  ) {
+    // An HTTPS site (a stack with TLS) is checked against the stack's CA, as a browser would check it.
+    this.secure = new URL(base).protocol === 'https:';
+    this.agent = this.secure
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...(stackTls() ? { ca: stackTls()!.ca } : {}) })
+      : new Agent({ keepAlive: true, maxSockets: 1 });
+  }
 
   async send(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
     const first = await this.once(method, path, headers, body);
@@ -90,7 +99,7 @@ export class UserAgent {
     const cookie = this.cookieHeader();
     return new Promise((resolve) => {
       let answered = false;
-      const req = request(
+      const req = (this.secure ? httpsRequest : request)(
         url,
         {
           method,
