@@ -90,6 +90,10 @@ describe('ha-stack commands: arguments', () => {
     assert.deepEqual(parseUpArgs(['--tls']), { detach: false, monitoring: false, tls: true });
     assert.deepEqual(parseUpArgs([], { TLS: '1' }), { detach: false, monitoring: false, tls: true });
     assert.equal(
+      usage(() => parseUpArgs(['--tls', '--monitoring'])),
+      '--monitoring is not taken with --tls yet',
+    );
+    assert.equal(
       usage(() => parseUpArgs(['--deatch'])),
       'unknown flag "--deatch"',
     );

@@ -149,7 +149,6 @@ export function tlsEnvironment(files: TlsFiles): Record<string, string> {
   };
 }
 
-
 /** What `status` says of the certificates: when each ends, the first to end, and any warning. */
 export interface CertificateReport {
   ends: Record<string, string>;
