@@ -12,8 +12,9 @@ import { certificateEnd, getText, stackTls, useStackTls } from '../src/ha/tls.ts
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { components } from '../src/ops/tls/certs.ts';
+import { haStack } from './helpers/cli.ts';
 import { HttpsClient } from './helpers/https.ts';
-import { killMaster, startTestStack, tempDirs } from './helpers/stack.ts';
+import { freePorts, killMaster, portEnv, startTestStack, tempDirs, tempRunDir } from './helpers/stack.ts';
 
 const tempDir = tempDirs();
 
@@ -220,5 +221,31 @@ describe('TLS on every hop', () => {
     const view = await sentinelView(s.host, s.port, stack.topology.masterName, stack.sentinelPassword);
     const master = (await stack.redisMaster())!;
     assert.deepEqual(view.master, { host: master.host, port: master.port });
+  });
+});
+
+describe('ha-stack up --tls from the command line', () => {
+  it('starts a stack with TLS, and status reaches it over TLS and says when the certificates end', async () => {
+    const dir = tempRunDir('tls-cli');
+    const env: Record<string, string> = { HA_STACK_RUN_DIR: dir, ...portEnv(await freePorts()) };
+    try {
+      const up = await haStack(['up', '--detach', '--tls'], env);
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(up.stdout, /https:\/\//);
+      const status = await haStack(['status', '--json'], env);
+      assert.equal(status.code, 0, status.stderr);
+      const s = JSON.parse(status.stdout) as {
+        master: string;
+        tls: { first: { name: string; end: string }; warnings: string[] };
+      };
+      assert.equal(s.master, 'redis-1');
+      assert.ok(Date.parse(s.tls.first.end) > Date.now() + 300 * 86_400_000, s.tls.first.end);
+      assert.deepEqual(s.tls.warnings, []);
+      const text = await haStack(['status'], env);
+      assert.match(text.stdout, /^tls: on, \d+ certificates in /m);
+    } finally {
+      const down = await haStack(['down'], env);
+      assert.equal(down.code, 0, down.stderr);
+    }
   });
 });
