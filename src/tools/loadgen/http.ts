@@ -60,6 +60,11 @@ export class UserAgent {
     return { ...again.answer, resent: true };
   }
 
+  /** The session cookie's value: `sid`, or `__Host-sid` from a site on HTTPS (COOKIE_SECURE). */
+  get session(): string | undefined {
+    return this.cookies.get('sid') ?? this.cookies.get('__Host-sid');
+  }
+
   /** The Cookie header a browser would send (every cookie of the site: Path=/ throughout). */
   cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');

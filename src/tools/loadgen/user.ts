@@ -29,7 +29,7 @@ export const MAX_QUANTITY = 99;
 
 /** The session id in the user's signed session cookie (`<sid>.<email>.<mac>`). */
 export function sessionId(user: Pick<LoadUser, 'client'>): string | undefined {
-  return user.client.cookies.get('sid')?.split('.')[0] || undefined;
+  return user.client.session?.split('.')[0] || undefined;
 }
 
 /** A user whose every product reached the maximum has nothing left to write. */
