@@ -18,6 +18,11 @@ export interface Answer {
 
 let users = 0;
 
+/** The session cookie's value in a jar: `sid`, or `__Host-sid` from a site on HTTPS (COOKIE_SECURE). */
+export function sessionCookie(cookies: ReadonlyMap<string, string>): string | undefined {
+  return cookies.get('sid') ?? cookies.get('__Host-sid');
+}
+
 /**
  * A loopback address of its own for each simulated user when the site is on 127.0.0.0/8 (the whole
  * block reaches the loopback interface): real users come from many addresses, and the stack's
@@ -60,9 +65,9 @@ export class UserAgent {
     return { ...again.answer, resent: true };
   }
 
-  /** The session cookie's value: `sid`, or `__Host-sid` from a site on HTTPS (COOKIE_SECURE). */
+  /** The session cookie's value (sessionCookie). */
   get session(): string | undefined {
-    return this.cookies.get('sid') ?? this.cookies.get('__Host-sid');
+    return sessionCookie(this.cookies);
   }
 
   /** The Cookie header a browser would send (every cookie of the site: Path=/ throughout). */
