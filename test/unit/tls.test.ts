@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, readRedis } from '../../src/config/index.ts';
@@ -20,6 +20,7 @@ import {
   certificateReport,
   components,
   ensureCertificates,
+  givenCertificates,
   LEAF_DAYS,
   tlsEnvironment,
 } from '../../src/ops/tls/certs.ts';
@@ -206,5 +207,30 @@ describe('TLS: certificate ends', () => {
     } finally {
       useStackTls(undefined);
     }
+  });
+});
+
+describe("TLS: the operator's own certificates (TLS_DIR)", () => {
+  it('takes them as they are, refuses a missing file or a key others may read, and makes HAProxy its file', () => {
+    const made = ensureCertificates(tempDir('tls-made'), t);
+    const given = tempDir('tls-given');
+    cpSync(made.dir, given, { recursive: true });
+    rmSync(`${given}/ca.key`);
+    rmSync(`${given}/haproxy.pem`);
+    const run = tempDir('tls-run');
+    const certs = givenCertificates(given, run, t);
+    assert.equal(certs.ca, `${given}/ca.crt`);
+    assert.equal(certs.of('redis-2').cert, `${given}/redis-2.crt`);
+    assert.equal(certs.frontPem, `${run}/tls/haproxy.pem`);
+    assert.equal(statSync(certs.frontPem).mode & 0o777, 0o600);
+    assert.equal(
+      readFileSync(certs.frontPem, 'utf8'),
+      readFileSync(`${given}/haproxy.crt`, 'utf8') + readFileSync(`${given}/haproxy.key`, 'utf8'),
+    );
+    chmodSync(`${given}/app-1.key`, 0o644);
+    assert.throws(() => givenCertificates(given, run, t), /app-1\.key is readable by others/);
+    chmodSync(`${given}/app-1.key`, 0o600);
+    rmSync(`${given}/sentinel-3.crt`);
+    assert.throws(() => givenCertificates(given, run, t), /lacks sentinel-3\.crt$/);
   });
 });

@@ -71,6 +71,7 @@ async function foreground(counts: TopologyCounts, { monitoring, tls }: UpOptions
     server: serverFromEnv(),
     monitoring,
     tls,
+    tlsDir: process.env['TLS_DIR'] || undefined,
     onEvent: log,
   });
   const run = new RunDir(runDir);

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { certificateEnd, expiryWarning, type TlsFiles } from '../../ha/tls.ts';
@@ -120,6 +120,32 @@ export function ensureCertificates(runDir: string, t: Topology): Certificates {
   for (const f of ['ca.key', ...Object.keys(components(t)).map((n) => `${n}.key`)])
     chmodSync(join(dir, f), 0o600);
   return certificatesIn(dir);
+}
+
+/**
+ * The operator's own certificates (TLS_DIR): the same file names as ensureCertificates makes
+ * (ca.crt; <component>.crt and .key for each component), none made here. Every file must be there,
+ * each key readable by its owner alone; HAProxy's combined file is written into the run directory.
+ */
+export function givenCertificates(given: string, runDir: string, t: Topology): Certificates {
+  const certs = certificatesIn(given);
+  const need = [certs.ca, ...Object.keys(components(t)).flatMap((n) => [certs.of(n).cert, certs.of(n).key])];
+  const missing = need.filter((f) => !existsSync(f));
+  if (missing.length)
+    throw new Error(`TLS_DIR ${given} lacks ${missing.map((f) => f.slice(given.length + 1)).join(', ')}`);
+  for (const n of Object.keys(components(t))) {
+    const key = certs.of(n).key;
+    if ((statSync(key).mode & 0o077) !== 0) throw new Error(`${key} is readable by others: chmod 600 it`);
+  }
+  const dir = join(runDir, TLS_DIR);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const frontPem = join(dir, `${FRONT_CERT}.pem`);
+  const front = certs.of(FRONT_CERT);
+  writeFileSync(frontPem, readFileSync(front.cert, 'utf8') + readFileSync(front.key, 'utf8'), {
+    mode: 0o600,
+  });
+  chmodSync(frontPem, 0o600);
+  return { ...certs, frontPem };
 }
 
 /** The certificates of a folder made by ensureCertificates (read by the commands of a running stack). */
