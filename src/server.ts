@@ -1,6 +1,7 @@
 import { buildApp, flushLogs } from './app/app.ts';
 import { type OperatorConfig, readOperatorConfig } from './app/operator/config.ts';
 import { type AppConfig, ConfigError, loadConfig } from './config/index.ts';
+import { useStackTls } from './ha/tls.ts';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Every Redis and Sentinel connection of this process (the layer, the watchers, the probes) over TLS when set.
+  useStackTls(config.redis.tls);
   const { app, deps } = await buildApp(config, { operator });
   if (config.sessionSecretGenerated) {
     app.log.warn(

@@ -156,4 +156,35 @@ describe('npm run bench (smoke)', () => {
     }
     assert.match(out, /top functions \(self time\)/);
   });
+
+  it('tls: page views and cart writes through the front with TLS against the same stack without', async () => {
+    const json = join(dir, 'tls.json');
+    const args = [
+      'bin/ha-stack.js',
+      'bench',
+      'tls',
+      '--rounds',
+      '1',
+      '--duration',
+      '1',
+      '--connections',
+      '4',
+    ];
+    args.push('--warmup', '0', '--scrypt-cost', '1024', '--json', json);
+    const { code, out } = await runCli(args);
+    assert.equal(code, 0, out);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(report.kind, 'tls');
+    // Both cases, each once with TLS and once without, every request answered.
+    const rows = report.rounds.map((r: { case: string; tls: boolean }) => `${r.case}:${r.tls}`).sort();
+    assert.deepEqual(rows, [
+      'get-haproxy:false',
+      'get-haproxy:true',
+      'put-haproxy:false',
+      'put-haproxy:true',
+    ]);
+    for (const r of report.rounds) assert.ok(r.requestsPerS > 0 && r.errors === 0, JSON.stringify(r));
+    for (const s of report.summary) assert.ok(s.ratio > 0, JSON.stringify(s));
+    assert.match(out, /TLS\/plain/);
+  });
 });

@@ -9,7 +9,7 @@ import Fastify, {
 import pino from 'pino';
 import type { AppConfig } from '../config/index.ts';
 import { RedisLayer, StoreFullError, UnavailableError } from '../ha/index.ts';
-import { backupAgeGauge } from './backup-age.ts';
+import { backupAgeGauge, certificateGauge } from './backup-age.ts';
 import { type Deps, pageContext } from './context.ts';
 import { HttpError } from './errors.ts';
 import { Metrics } from './metrics.ts';
@@ -147,6 +147,7 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
   };
 
   backupAgeGauge(metrics, config.instanceId, layer);
+  certificateGauge(metrics, config.instanceId);
   metrics.gauge(
     'password_hashes_running',
     'Password hashes being computed now.',

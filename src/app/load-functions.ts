@@ -8,6 +8,7 @@
 import { ConfigError, readRedis } from '../config/index.ts';
 import { createClient } from '../ha/clients.ts';
 import { loadLibrary } from '../ha/functions.ts';
+import { useStackTls } from '../ha/tls.ts';
 import { FUNCTION_LIBRARY, LIBRARY_CODE } from './stores/functions.ts';
 
 const log = (message: string) => process.stderr.write(`load-functions: ${message}\n`);
@@ -23,6 +24,7 @@ async function main(): Promise<number> {
     }
     throw err;
   }
+  useStackTls(config.tls);
   const timeoutMs = Number(process.env['FUNCTIONS_TIMEOUT_MS'] ?? 120_000);
   const deadline = Date.now() + (Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 120_000);
   const client = createClient(config, 'master', 'load-functions');

@@ -1,10 +1,12 @@
 // loadConfig: the app's configuration, read once at start through the tables of table.ts. What
+import { existsSync } from 'node:fs';
 // ties variables together (a secret required or strong outside development, the Sentinels or a URL)
 // is decided here; everything about one variable alone is its table entry.
 
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 
+import type { TlsFiles } from '../ha/tls.ts';
 import { type Env, reader } from './settings.ts';
 import { REDIS_SETTINGS, SERVER_SETTINGS } from './table.ts';
 import { type AppConfig, ConfigError, type RedisConfig, type RedisTarget } from './types.ts';
@@ -55,7 +57,36 @@ export function readRedis(env: Env = process.env): RedisConfig {
     readFallbackMs: get('READ_FALLBACK_MS'),
     noReplicaGraceMs: get('NO_REPLICA_GRACE_MS'),
     connectTimeoutMs: get('REDIS_CONNECT_TIMEOUT_MS'),
+    tls: readTls(get('REDIS_TLS_CA_FILE'), get('REDIS_TLS_CERT_FILE'), get('REDIS_TLS_KEY_FILE')),
   };
+}
+
+/** TLS needs all three files or none: one alone is a mistake, not plain text. */
+function readTls(
+  ca: string | undefined,
+  cert: string | undefined,
+  key: string | undefined,
+): TlsFiles | undefined {
+  if (ca === undefined && cert === undefined && key === undefined) return undefined;
+  const missing = (
+    [
+      ['REDIS_TLS_CA_FILE', ca],
+      ['REDIS_TLS_CERT_FILE', cert],
+      ['REDIS_TLS_KEY_FILE', key],
+    ] as const
+  ).find(([, v]) => v === undefined);
+  if (missing || ca === undefined || cert === undefined || key === undefined)
+    throw new ConfigError(
+      missing?.[0] ?? 'REDIS_TLS_CA_FILE',
+      'TLS needs the CA, the certificate and the key: set all three',
+    );
+  for (const [variable, path] of [
+    ['REDIS_TLS_CA_FILE', ca],
+    ['REDIS_TLS_CERT_FILE', cert],
+    ['REDIS_TLS_KEY_FILE', key],
+  ] as const)
+    if (!existsSync(path)) throw new ConfigError(variable, `no such file: ${path}`);
+  return { ca, cert, key };
 }
 
 function readSessionSecret(env: Env, appEnv: string): { secret: string; generated: boolean } {

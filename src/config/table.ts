@@ -205,6 +205,13 @@ export const REDIS_SETTINGS = {
     secret: true,
     help: 'password of that user on the Sentinels (of `default`, i.e. their `requirepass`, without `REDIS_SENTINEL_USERNAME`), if they have one',
   }),
+  REDIS_TLS_CA_FILE: text({
+    help: 'TLS to the Redis nodes and Sentinels (docs/tls.md): the CA file their certificates are checked against; set with `REDIS_TLS_CERT_FILE` and `REDIS_TLS_KEY_FILE`, unset for plain text',
+  }),
+  REDIS_TLS_CERT_FILE: text({
+    help: "the certificate the app shows to the nodes and Sentinels (they require one of the stack's CA)",
+  }),
+  REDIS_TLS_KEY_FILE: text({ help: 'the key of that certificate' }),
   REDIS_WAIT_REPLICAS: integer({
     min: 0,
     max: 16,

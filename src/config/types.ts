@@ -1,3 +1,4 @@
+import type { TlsFiles } from '../ha/tls.ts';
 // The application's configuration as loadConfig (index.ts) reads it from the environment.
 
 /** A bad environment variable: start-up stops with a message naming it. */
@@ -41,6 +42,8 @@ export interface RedisConfig {
    */
   noReplicaGraceMs: number;
   connectTimeoutMs: number;
+  /** TLS to the nodes and Sentinels (REDIS_TLS_*_FILE); undefined: plain text. */
+  tls?: TlsFiles | undefined;
 }
 
 export interface NamedAddress {

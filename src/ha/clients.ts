@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
 import type { Link, MasterLink } from './links.ts';
+import { stackTls } from './tls.ts';
 
 export type Role = 'master' | 'replica';
 
@@ -33,6 +34,9 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     // A demoted master answers READONLY: reconnect so the connector asks the Sentinels again.
     reconnectOnError: (err) => (/^(READONLY|MASTERDOWN)/.test(err.message) ? 1 : false),
   };
+  // TLS to every node and Sentinel when the stack speaks it (tls.ts): the same CA and certificate.
+  const tls = stackTls();
+  if (tls) common.tls = tls;
   if (config.target.kind === 'url') {
     return new Redis(config.target.url, common);
   }
@@ -48,7 +52,9 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     // The layer watches +switch-master itself (SwitchWatcher): ioredis's detector drops every
     // connection on each Sentinel's announcement, also a fresh one to the new master.
     failoverDetector: false,
-    enableTLSForSentinelMode: false,
+    // The nodes the Sentinels name are reached with `tls` too.
+    enableTLSForSentinelMode: tls !== undefined,
+    ...(tls ? { sentinelTLS: tls } : {}),
   });
 }
 

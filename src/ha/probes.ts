@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { fetchStats, operatorAuthorization, type ProxiedServer, readyServers } from './haproxy-stats.ts';
 import { type NodeInfo, parseBusy, parseNodeInfo } from './info.ts';
 import { askSentinel, newestMaster, type SentinelBelief } from './sentinel/belief.ts';
+import { redisTlsOptions } from './tls.ts';
 import type { Login } from './watch.ts';
 
 /**
@@ -29,6 +30,7 @@ export async function withRedis<T>(
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    ...redisTlsOptions(),
   });
   r.on('error', () => undefined);
   try {

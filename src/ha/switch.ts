@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
+import { redisTlsOptions } from './tls.ts';
 
 export interface Switch {
   host: string;
@@ -48,6 +49,7 @@ export class SwitchWatcher {
         retryStrategy: () => 200 + Math.round(Math.random() * 100),
         maxRetriesPerRequest: null,
         lazyConnect: false,
+        ...redisTlsOptions(),
       });
       const where = `${s.host}:${s.port}`;
       let failing = false;

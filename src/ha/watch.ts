@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { type NodeInfo, parseNodeInfo } from './info.ts';
 import { askSentinel, type SentinelBelief } from './sentinel/belief.ts';
+import { redisTlsOptions } from './tls.ts';
 
 /**
  * Long-lived watchers of the nodes and Sentinels, for the topology page: a node's replication
@@ -53,6 +54,7 @@ class WatchClient {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       retryStrategy: (attempt) => Math.min(50 * attempt, 250),
+      ...redisTlsOptions(),
     });
     this.redis.on('error', (err) => {
       this.lastError = err;

@@ -1,6 +1,7 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { RedisLogin, StatsAccess } from '../ha/probes.ts';
+import { type TlsFiles, useStackTls } from '../ha/tls.ts';
 import type { StackActions } from './actions.ts';
 import { plannedFailover } from './failover.ts';
 import { readPrivate } from './supervisor/private-files.ts';
@@ -25,6 +26,8 @@ export interface StackFile {
   controlSocket: string;
   names: string[];
   ready: boolean;
+  /** TLS: the CA and the operator tools' certificate (docs/tls.md); absent when the stack is plain. */
+  tls?: TlsFiles;
 }
 
 type NodeCommand = 'kill' | 'terminate' | 'pause' | 'resume' | 'restart' | 'stop' | 'start';
@@ -103,6 +106,8 @@ export class ControlClient implements StackActions {
   readonly statsUrl: string;
 
   constructor(readonly file: StackFile) {
+    // This process talks to the stack as it speaks: over TLS with the operator tools' certificate.
+    useStackTls(file.tls);
     this.topology = file.topology;
     this.username = file.username;
     this.password = readPrivate(file.passwordFile).trim();

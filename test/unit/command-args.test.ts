@@ -83,10 +83,16 @@ describe('parseCommandLine', () => {
 
 describe('ha-stack commands: arguments', () => {
   it('up [--detach]', () => {
-    assert.deepEqual(parseUpArgs([]), { detach: false, monitoring: false });
-    assert.deepEqual(parseUpArgs(['--detach']), { detach: true, monitoring: false });
-    assert.deepEqual(parseUpArgs(['-d', '--monitoring']), { detach: true, monitoring: true });
-    assert.deepEqual(parseUpArgs([], { MONITORING: '1' }), { detach: false, monitoring: true });
+    assert.deepEqual(parseUpArgs([]), { detach: false, monitoring: false, tls: false });
+    assert.deepEqual(parseUpArgs(['--detach']), { detach: true, monitoring: false, tls: false });
+    assert.deepEqual(parseUpArgs(['-d', '--monitoring']), { detach: true, monitoring: true, tls: false });
+    assert.deepEqual(parseUpArgs([], { MONITORING: '1' }), { detach: false, monitoring: true, tls: false });
+    assert.deepEqual(parseUpArgs(['--tls']), { detach: false, monitoring: false, tls: true });
+    assert.deepEqual(parseUpArgs([], { TLS: '1' }), { detach: false, monitoring: false, tls: true });
+    assert.equal(
+      usage(() => parseUpArgs(['--tls', '--monitoring'])),
+      '--monitoring is not taken with --tls yet',
+    );
     assert.equal(
       usage(() => parseUpArgs(['--deatch'])),
       'unknown flag "--deatch"',

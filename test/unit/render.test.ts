@@ -48,7 +48,13 @@ describe('topology', () => {
         ['app-2', 3002],
       ],
     );
-    assert.deepEqual(t.haproxy, { host: '127.0.0.1', httpPort: 8080, statsPort: 8404, redisPort: 6379 });
+    assert.deepEqual(t.haproxy, {
+      host: '127.0.0.1',
+      httpPort: 8080,
+      httpsPort: 8443,
+      statsPort: 8404,
+      redisPort: 6379,
+    });
     assert.equal(t.masterName, 'mymaster');
     assert.equal(t.quorum, 2);
     assert.deepEqual([t.downAfterMs, t.failoverTimeoutMs, t.parallelSyncs], [2000, 3000, 1]);
@@ -64,7 +70,7 @@ describe('topology', () => {
     const ports = Object.fromEntries(portNames().map((k, i) => [k, 40000 + i]));
     const t = defineTopology({ ports, hosts: { 'redis-1': 'redis-master' }, host: 'node' });
     const all = [...t.redis, ...t.sentinels, ...t.apps].map((n) => n.port);
-    all.push(t.haproxy.httpPort, t.haproxy.statsPort, t.haproxy.redisPort);
+    all.push(t.haproxy.httpPort, t.haproxy.httpsPort, t.haproxy.statsPort, t.haproxy.redisPort);
     const m = t.monitoring;
     all.push(
       ...m.redisExporters.map((e) => e.port),

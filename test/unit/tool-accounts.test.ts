@@ -20,12 +20,18 @@ describe("the test tools' accounts", () => {
     const made = madeAccounts([
       { email: 'chaos-x-api-0@load.test', client: { cookies } as never },
       { email: 'chaos-x-page-1@load.test', client: { cookies: new Map() } as never },
+      // An HTTPS site's cookie (COOKIE_SECURE) is found as well.
+      {
+        email: 'chaos-x-tls-2@load.test',
+        client: { cookies: new Map([['__Host-sid', 'def.sig']]) } as never,
+      },
     ]);
     assert.deepEqual(made, [
       { email: 'chaos-x-api-0@load.test', sids: ['abc123'] },
       { email: 'chaos-x-page-1@load.test', sids: [] },
+      { email: 'chaos-x-tls-2@load.test', sids: ['def'] },
     ]);
-    assert.deepEqual(accountKeys(made), [
+    assert.deepEqual(accountKeys(made.slice(0, 2)), [
       keys.user('chaos-x-api-0@load.test'),
       keys.cart('chaos-x-api-0@load.test'),
       keys.session('abc123'),

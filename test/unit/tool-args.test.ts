@@ -30,7 +30,9 @@ describe('ha-stack chaos arguments', () => {
       ownStack: false,
       hosts: false,
       alerts: false,
+      tls: false,
     });
+    assert.equal(parseChaosArgs(['--own-stack', '--tls']).tls, true);
     assert.deepEqual(
       parseChaosArgs([first, '--rounds', '3', second, '--users=8', '--json', 'r.json', '--own-stack']),
       {
@@ -41,6 +43,7 @@ describe('ha-stack chaos arguments', () => {
         ownStack: true,
         hosts: false,
         alerts: false,
+        tls: false,
       },
     );
   });

@@ -121,7 +121,13 @@ for (const size of SIZES) {
         size.apps.map((a) => [a.name, '127.0.0.1', a.port]),
       );
       assert.equal(t.quorum, size.quorum);
-      assert.deepEqual(t.haproxy, { host: '127.0.0.1', httpPort: 8080, statsPort: 8404, redisPort: 6379 });
+      assert.deepEqual(t.haproxy, {
+        host: '127.0.0.1',
+        httpPort: 8080,
+        httpsPort: 8443,
+        statsPort: 8404,
+        redisPort: 6379,
+      });
       assert.deepEqual(nodeNames(t), [
         ...size.redis.map((r) => r.name),
         ...size.sentinels.map((s) => s.name),
@@ -358,6 +364,7 @@ describe('the counts', () => {
       'sentinel-1',
       'app-1',
       'haproxy-http',
+      'haproxy-https',
       'haproxy-stats',
       'haproxy-redis',
       'redis-exporter-1',

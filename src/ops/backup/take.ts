@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseReplicationDetail, type ReplicationDetail } from '../../ha/info.ts';
 import { BACKUP_LAST_GOOD_KEY } from '../../ha/keys.ts';
 import { type RedisLogin, sentinelsMaster, withRedis } from '../../ha/probes.ts';
+import { cliTlsArgs } from '../../ha/tls.ts';
 import { CliError } from '../commands/context.ts';
 import { writePrivate } from '../supervisor/private-files.ts';
 import type { RedisNode, Topology } from '../topology.ts';
@@ -131,6 +132,7 @@ export async function takeBackup(target: BackupTarget, opts: BackupOptions): Pro
         '--user',
         username ?? 'operator',
         '--no-auth-warning',
+        ...cliTlsArgs(),
         '--rdb',
         partial,
       ],

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { backupAgeText } from '../backup/schedule.ts';
 import { lastGood } from '../backup/take.ts';
 import { collectStatus, formatStatus } from '../status.ts';
 import { readState } from '../supervisor/health.ts';
 import { RunDir } from '../supervisor/rundir.ts';
+import { certificateReport } from '../tls/certs.ts';
 import { numberFlag, parseCommandLine } from './args.ts';
 import {
   CliError,
@@ -27,8 +29,12 @@ export async function status(args: string[]): Promise<void> {
   const s = await collectStatus(client.topology, client, client.stats, undefined, supervisor);
   const last = await lastGood(client).catch(() => undefined);
   const backup = { lastGoodSeconds: last ?? null, text: backupAgeText(last, Date.now()) };
+  const tls = client.file.tls
+    ? certificateReport(dirname(client.file.tls.ca), client.topology, Date.now())
+    : null;
+  const lines = [formatStatus(s), `backup: ${backup.text}`, `tls: ${tls ? tls.text : 'off (plain text)'}`];
   process.stdout.write(
-    json ? `${JSON.stringify({ ...s, backup }, null, 2)}\n` : `${formatStatus(s)}\nbackup: ${backup.text}\n`,
+    json ? `${JSON.stringify({ ...s, backup, tls }, null, 2)}\n` : `${lines.join('\n')}\n`,
   );
 }
 

@@ -12,9 +12,10 @@ import { openLog, writePrivate } from '../supervisor/private-files.ts';
 import { RunDir, SECRET_FILES } from '../supervisor/rundir.ts';
 import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervisor.ts';
 import { waitFor } from '../supervisor/wait.ts';
+import { OPS_CERT } from '../tls/certs.ts';
 import { countsToEnv, type Topology, type TopologyCounts } from '../topology.ts';
 import { parseCommandLine } from './args.ts';
-import { CliError, readStackFile, runDirPath, stackFilePath } from './context.ts';
+import { CliError, readStackFile, runDirPath, stackFilePath, UsageError } from './context.ts';
 import { countsFromCommandLine } from './counts.ts';
 
 function map(stack: StackFile, runDir: string): string {
@@ -51,7 +52,13 @@ function monitoringMap(t: Topology, runDir: string): string {
 }
 
 /** Runs the stack in the foreground until Ctrl-C or SIGTERM; prints a line on each topology change. */
-async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<void> {
+/** What `up` adds to the stack: the monitoring (--monitoring, MONITORING=1), TLS (--tls, TLS=1). */
+interface UpOptions {
+  monitoring: boolean;
+  tls: boolean;
+}
+
+async function foreground(counts: TopologyCounts, { monitoring, tls }: UpOptions): Promise<void> {
   const runDir = runDirPath();
   const log = (m: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   log(`starting in ${runDir}`);
@@ -63,6 +70,8 @@ async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<
     connectionsPerAddress: connectionsPerAddressFromEnv(),
     server: serverFromEnv(),
     monitoring,
+    tls,
+    tlsDir: process.env['TLS_DIR'] || undefined,
     onEvent: log,
   });
   const run = new RunDir(runDir);
@@ -78,6 +87,7 @@ async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<
     controlSocket: run.controlSocket,
     names: stack.names,
     ready: true,
+    ...(stack.certs ? { tls: stack.certs.of(OPS_CERT) } : {}),
   };
   rmSync(stackFilePath(run), { force: true });
   writePrivate(stackFilePath(run), JSON.stringify(file, null, 2), { exclusive: true });
@@ -114,7 +124,7 @@ async function foreground(counts: TopologyCounts, monitoring: boolean): Promise<
 }
 
 /** Starts a launcher in the background and returns once its stack is ready. */
-async function detached(counts: TopologyCounts, monitoring: boolean): Promise<void> {
+async function detached(counts: TopologyCounts, { monitoring, tls }: UpOptions): Promise<void> {
   const run = new RunDir(runDirPath());
   const live = run.launcher();
   if (live)
@@ -129,7 +139,12 @@ async function detached(counts: TopologyCounts, monitoring: boolean): Promise<vo
     detached: true,
     stdio: ['ignore', fd, fd],
     // The launcher reads the counts of the command line from its environment.
-    env: { ...process.env, ...countsToEnv(counts), ...(monitoring ? { MONITORING: '1' } : {}) },
+    env: {
+      ...process.env,
+      ...countsToEnv(counts),
+      ...(monitoring ? { MONITORING: '1' } : {}),
+      ...(tls ? { TLS: '1' } : {}),
+    },
   });
   closeSync(fd);
   child.unref();
@@ -161,22 +176,30 @@ async function detached(counts: TopologyCounts, monitoring: boolean): Promise<vo
 export function parseUpArgs(
   args: string[],
   env: Record<string, string | undefined> = {},
-): { detach: boolean; monitoring: boolean } {
+): UpOptions & { detach: boolean } {
   const { values } = parseCommandLine(args, {
     detach: { type: 'boolean', short: 'd' },
     monitoring: { type: 'boolean' },
+    tls: { type: 'boolean' },
   });
-  const fromEnv = env['MONITORING'] === '1' || env['MONITORING'] === 'true';
-  return { detach: values.detach === true, monitoring: values.monitoring === true || fromEnv };
+  const on = (v: string | undefined) => v === '1' || v === 'true';
+  const opts = {
+    detach: values.detach === true,
+    monitoring: values.monitoring === true || on(env['MONITORING']),
+    tls: values.tls === true || on(env['TLS']),
+  };
+  // The exporters and Prometheus do not speak TLS to the nodes yet (docs/tls.md).
+  if (opts.monitoring && opts.tls) throw new UsageError('--monitoring is not taken with --tls yet');
+  return opts;
 }
 
-/** `up [--detach] [--monitoring]`: the stack in the foreground, or a launcher in the background. */
+/** `up [--detach] [--monitoring] [--tls]`: the stack in the foreground, or a launcher in the background. */
 export async function up(args: string[]): Promise<void> {
   if (args.includes('--hosts'))
     return (await import('./hosts.ts')).upHosts(args.filter((a) => a !== '--hosts'));
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const opts = parseUpArgs(rest, process.env);
-  if (opts.detach) await detached(counts, opts.monitoring);
-  else await foreground(counts, opts.monitoring);
+  if (opts.detach) await detached(counts, opts);
+  else await foreground(counts, opts);
 }

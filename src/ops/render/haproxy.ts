@@ -33,7 +33,16 @@ export interface HaproxyRenderOptions {
    * container's fixed address, set by the network, not here.
    */
   appSource?: string | undefined;
+  /**
+   * TLS (docs/tls.md): the site on HTTPS (its HTTP port redirects there), the operator front and the
+   * Redis front on TLS, and TLS to the Redis nodes with `crt` shown to them and their certificates
+   * checked against `ca`. `pem`: HAProxy's certificate and key in one file.
+   */
+  tls?: { pem: string; ca: string } | undefined;
 }
+
+/** HSTS: a browser that saw the site on HTTPS goes there by itself for two years. */
+export const HSTS = 'max-age=63072000';
 
 /**
  * What the public front answers while no app may take a request: during a restore (the operator
@@ -90,6 +99,8 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
       ? env(opts.operatorPassword)
       : opts.operatorPassword && quoted(opts.operatorPassword);
   const limit = opts.connectionsPerAddress ?? DEFAULT_CONNECTIONS_PER_ADDRESS;
+  // What a TLS front's `bind` adds: its certificate (TLS 1.2 at least, HAProxy's default).
+  const tls = opts.tls ? `ssl crt ${opts.tls.pem}` : undefined;
   const perAddress = typeof limit === 'object' ? `\${${limit.env}-${limit.default}}` : String(limit);
   // Both HTTP fronts: one table of client addresses, so the limit holds across the two. An IPv6
   // client is counted by its /64, what one host is commonly given: its other addresses are the same one.
@@ -159,6 +170,14 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     '',
     'frontend http',
     `  bind ${bind}:${ports.http}`,
+    ...(tls
+      ? [
+          `  bind ${bind}:${t.haproxy.httpsPort} ${tls}`,
+          // Plain HTTP is only ever a redirect to the same path on HTTPS.
+          `  http-request redirect location https://%[req.hdr(host),field(1,:)]:${t.haproxy.httpsPort}%[capture.req.uri] code 301 unless { ssl_fc }`,
+          `  http-response set-header Strict-Transport-Security "${HSTS}" if { ssl_fc }`,
+        ]
+      : []),
     ...guard,
     `  acl operator_path path,url_dec -i -m str ${OPERATOR_PATHS.exact.join(' ')}`,
     `  acl operator_path path,url_dec -i -m beg ${OPERATOR_PATHS.prefix.join(' ')}`,
@@ -187,7 +206,7 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     '',
     // The operator's front: HAProxy's stats (read only), the topology page and each app's metrics.
     'frontend operator',
-    `  bind ${bind}:${ports.stats}`,
+    `  bind ${bind}:${ports.stats}${tls ? ` ${tls}` : ''}`,
     ...guard,
     '  acl operator http_auth(operators)',
     '  http-request auth realm redis-ha-stack unless operator',
@@ -217,7 +236,7 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     '',
     'frontend redis',
     '  mode tcp',
-    `  bind ${bind}:${ports.redis}`,
+    `  bind ${bind}:${ports.redis}${tls ? ` ${tls}` : ''}`,
     '  option tcplog',
     '  timeout client 1h',
     '  option tcpka',
@@ -228,7 +247,8 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     '  timeout server 1h',
     '  option tcpka',
     '  option tcp-check',
-    '  tcp-check connect',
+    // With TLS the check connects as the server lines say (ssl, the CA, HAProxy's certificate).
+    opts.tls ? '  tcp-check connect default' : '  tcp-check connect',
     ...auth,
     '  tcp-check send "PING\\r\\n"',
     '  tcp-check expect string +PONG',
@@ -238,7 +258,11 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     '  tcp-check send "QUIT\\r\\n"',
     '  tcp-check expect string +OK',
     '  default-server check inter 1s fall 1 rise 2 on-marked-down shutdown-sessions',
-    ...t.redis.map((r) => `  server ${r.name} ${r.host}:${r.port}`),
+    ...(opts.tls
+      ? [`  default-server check-ssl ssl verify required ca-file ${opts.tls.ca} crt ${opts.tls.pem}`]
+      : []),
+    // With TLS each node's certificate must name it (verifyhost), not only be one of the stack's.
+    ...t.redis.map((r) => `  server ${r.name} ${r.host}:${r.port}${opts.tls ? ` verifyhost ${r.name}` : ''}`),
     '',
   ];
   return lines.join('\n');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { operatorAuthorization, type RedisLogin, withRedis } from '../../ha/probes.ts';
+import { getText } from '../../ha/tls.ts';
 import { aclPasswordHash } from '../render/acl.ts';
 
 /** A Redis node or Sentinel as a rotation addresses it. */
@@ -82,12 +83,8 @@ export async function assertFrontRefuses(
   current: string,
 ): Promise<void> {
   const get = async (url: string, password: string) => {
-    const res = await fetch(url, {
-      headers: { authorization: operatorAuthorization(password) },
-      signal: AbortSignal.timeout(5000),
-    });
-    await res.arrayBuffer();
-    return res.status;
+    // HTTPS where the stack speaks TLS (checked against its CA), HTTP otherwise.
+    return (await getText(url, { authorization: operatorAuthorization(password) }, 5000)).status;
   };
   for (const [i, old] of olds.entries()) {
     if (old === current) continue;

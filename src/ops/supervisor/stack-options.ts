@@ -14,6 +14,13 @@ export interface StackOptions {
   haproxy?: boolean;
   /** Also the monitoring (supervisor/monitoring.ts): exporters, Alertmanager, Prometheus. */
   monitoring?: boolean;
+  /**
+   * TLS on every hop (docs/tls.md): the stack's CA and certificates made in the run directory at the
+   * first start, Redis and Sentinel on TLS only, the site on HTTPS. Default off.
+   */
+  tls?: boolean;
+  /** With `tls`: the operator's own CA and certificates (TLS_DIR; certs.ts givenCertificates), none made. */
+  tlsDir?: string | undefined;
   /** Command that starts one app instance (its settings come as environment variables). */
   appCommand?: string[];
   /** Extra environment of every app instance; overrides the stack's own variables. */

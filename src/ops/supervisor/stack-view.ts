@@ -1,4 +1,5 @@
 import { type RedisLogin, type StatsAccess, sentinelsMaster } from '../../ha/probes.ts';
+import type { Certificates } from '../tls/certs.ts';
 import type { RedisNode, Topology } from '../topology.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 
@@ -13,6 +14,8 @@ export class StackView {
     readonly topology: Topology,
     private readonly secrets: LiveSecrets,
     readonly appCount: number,
+    /** The stack's certificates when it speaks TLS (tls/certs.ts). */
+    readonly certs?: Certificates | undefined,
   ) {}
 
   /** The operator's Redis password. */
@@ -40,11 +43,13 @@ export class StackView {
   }
 
   get frontUrl(): string {
-    return `http://${this.topology.haproxy.host}:${this.topology.haproxy.httpPort}`;
+    const h = this.topology.haproxy;
+    return this.certs ? `https://${h.host}:${h.httpsPort}` : `http://${h.host}:${h.httpPort}`;
   }
 
   get statsUrl(): string {
-    return `http://${this.topology.haproxy.host}:${this.topology.haproxy.statsPort}/stats`;
+    const h = this.topology.haproxy;
+    return `${this.certs ? 'https' : 'http'}://${h.host}:${h.statsPort}/stats`;
   }
 
   /** HAProxy's stats page and the operator's password, who alone may read it. */

@@ -4,6 +4,7 @@ import { haproxyStats, nodeState, redisBusy, sentinelView, upServers, withRedis 
 import { renderHaproxyCfg } from '../render/haproxy.ts';
 import { renderRedisConf } from '../render/redis.ts';
 import { renderSentinelConf } from '../render/sentinel.ts';
+import { tlsEnvironment } from '../tls/certs.ts';
 import { appEnvironment, PROXY_SOURCE_ADDRESS, type RedisNode, type Topology } from '../topology.ts';
 import { defaultAppCommand } from './app-command.ts';
 import { loadFunctions } from './functions.ts';
@@ -62,7 +63,13 @@ export class Starter {
     const { run, secrets, view, processes } = this.deps;
     const dir = run.nodeDir(node.name);
     const conf = join(dir, 'redis.conf');
-    const text = renderRedisConf(this.topology, node, { dir, users: secrets.passwords.redis, replicaOf });
+    const tls = view.certs?.of(node.name);
+    const text = renderRedisConf(this.topology, node, {
+      dir,
+      users: secrets.passwords.redis,
+      replicaOf,
+      tls,
+    });
     writePrivate(conf, copyTarget ? `${text}\nrepl-diskless-load swapdb\nreplica-read-only no\n` : text);
     processes.launch(node.name, binaries(this.deps.servers.of(node.name)).server, [conf]);
     const ping = () => withRedis(node.host, node.port, view.login, async (r) => (await r.ping()) === 'PONG');
@@ -102,6 +109,7 @@ export class Starter {
         hashed: true,
         readerPass: secrets.passwords.sentinelReader,
         master,
+        tls: view.certs?.of(name),
       });
       writePrivate(conf, text);
     }
@@ -141,6 +149,7 @@ export class Starter {
         : {}),
       ...(secrets.sessionSecretPrevious ? { SESSION_SECRET_PREVIOUS: secrets.sessionSecretPrevious } : {}),
       HA_STACK_STATE_FILE: run.stateFile,
+      ...(view.certs ? tlsEnvironment(view.certs.of(name)) : {}),
       ...opts.appEnv,
     };
   }
@@ -177,6 +186,7 @@ export class Starter {
       operatorPassword: this.deps.secrets.operatorPassword,
       connectionsPerAddress: this.deps.opts.connectionsPerAddress,
       reload: { socket, stateFile },
+      tls: this.deps.view.certs && { pem: this.deps.view.certs.frontPem, ca: this.deps.view.certs.ca },
     });
     writePrivate(cfg, text);
     return cfg;

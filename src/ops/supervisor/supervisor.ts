@@ -1,6 +1,8 @@
+import { useStackTls } from '../../ha/tls.ts';
 import type { StackActions } from '../actions.ts';
 import type { StackSecrets } from '../render/acl.ts';
 import { serverFromEnv } from '../settings.ts';
+import { ensureCertificates, givenCertificates, OPS_CERT } from '../tls/certs.ts';
 import { defineTopology, type RedisNode } from '../topology.ts';
 import { bootStack } from './boot.ts';
 import type { StaleMasterDemoter } from './demoter.ts';
@@ -72,7 +74,14 @@ export class Stack extends ViewDelegates implements StackActions {
     // The topology is checked before the run directory gets its secrets.
     const topology = defineTopology(opts.topology);
     this.live = new LiveSecrets(run, opts.appEnv);
-    this.view = new StackView(topology, this.live, opts.apps ?? topology.apps.length);
+    // TLS: the certificates before anything starts, and this process's connections on them.
+    const certs = !opts.tls
+      ? undefined
+      : opts.tlsDir
+        ? givenCertificates(opts.tlsDir, run.dir, topology)
+        : ensureCertificates(run.dir, topology);
+    useStackTls(certs?.of(OPS_CERT));
+    this.view = new StackView(topology, this.live, opts.apps ?? topology.apps.length, certs);
     this.processes = new ProcessSet({
       run,
       timeoutMs,

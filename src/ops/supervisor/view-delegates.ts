@@ -1,4 +1,5 @@
 import type { RedisLogin, StatsAccess } from '../../ha/probes.ts';
+import type { Certificates } from '../tls/certs.ts';
 import type { RedisNode, Topology } from '../topology.ts';
 import type { Addr, StackView } from './stack-view.ts';
 
@@ -23,6 +24,10 @@ export abstract class ViewDelegates {
   }
   get sentinelPassword(): string {
     return this.view.sentinelPassword;
+  }
+  /** The stack's certificates when it speaks TLS (undefined when plain). */
+  get certs(): Certificates | undefined {
+    return this.view.certs;
   }
   get frontUrl(): string {
     return this.view.frontUrl;

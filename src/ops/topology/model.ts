@@ -43,7 +43,7 @@ export interface Topology {
   redis: RedisNode[];
   sentinels: SentinelNode[];
   apps: AppNode[];
-  haproxy: { host: string; httpPort: number; statsPort: number; redisPort: number };
+  haproxy: { host: string; httpPort: number; httpsPort: number; statsPort: number; redisPort: number };
   /** What `--monitoring` adds (docs/monitoring.md): every one listens on loopback locally. */
   monitoring: MonitoringNodes;
 }
@@ -103,6 +103,7 @@ export function defineTopology(opts: TopologyOptions = {}): Topology {
     haproxy: {
       host: host('haproxy'),
       httpPort: port('haproxy-http'),
+      httpsPort: port('haproxy-https'),
       statsPort: port('haproxy-stats'),
       redisPort: port('haproxy-redis'),
     },

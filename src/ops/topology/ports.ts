@@ -6,6 +6,7 @@ export type PortName =
   | `sentinel-${number}`
   | `app-${number}`
   | 'haproxy-http'
+  | 'haproxy-https'
   | 'haproxy-stats'
   | 'haproxy-redis'
   | `redis-exporter-${number}`
@@ -13,7 +14,13 @@ export type PortName =
   | 'prometheus'
   | 'alertmanager';
 
-export const HAPROXY_PORTS = { 'haproxy-http': 8080, 'haproxy-stats': 8404, 'haproxy-redis': 6379 } as const;
+/** The site on HTTPS at 8443 where the stack speaks TLS (docs/tls.md); HTTP on 8080 then redirects to it. */
+export const HAPROXY_PORTS = {
+  'haproxy-http': 8080,
+  'haproxy-https': 8443,
+  'haproxy-stats': 8404,
+  'haproxy-redis': 6379,
+} as const;
 
 /** Node N listens on base + N: redis-1 on 6380 (6379 is HAProxy's Redis front), sentinel-1 on 26380. */
 const BASE = { redis: 6379, sentinel: 26379, app: 3000, 'redis-exporter': 9120 } as const;

@@ -25,7 +25,8 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 }
 
 function cookieNamed(setCookie: string[], name: string): string {
-  const c = setCookie.find((x) => x.startsWith(`${name}=`))?.split(';')[0];
+  // An app with COOKIE_SECURE (a stack with TLS) names its cookies `__Host-<name>`.
+  const c = setCookie.find((x) => x.startsWith(`${name}=`) || x.startsWith(`__Host-${name}=`))?.split(';')[0];
   if (!c) throw new Error(`no ${name} cookie in the answer`);
   return c;
 }
@@ -81,7 +82,7 @@ export async function createBenchUsers(
 /** The accounts of bench users, with the session of each (loadgen/cleanup.ts deletes them). */
 export function benchAccounts(users: readonly Pick<BenchUser, 'email' | 'cookie'>[]): MadeAccount[] {
   return users.map((u) => {
-    const sid = /^sid=([^.;]+)/.exec(u.cookie)?.[1];
+    const sid = /^(?:__Host-)?sid=([^.;]+)/.exec(u.cookie)?.[1];
     return { email: u.email, sids: sid ? [sid] : [] };
   });
 }

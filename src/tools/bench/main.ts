@@ -18,6 +18,7 @@ import { RedisStats, round } from './redis-stats.ts';
 import { formatTable, formatTargets, judgeTargets } from './report.ts';
 import { formatScale, runScale } from './scale.ts';
 import { type BenchTarget, ownStack, runningTarget } from './target.ts';
+import { formatTls, runTls } from './tls.ts';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
 
@@ -213,6 +214,19 @@ export async function bench(argv: string[]): Promise<void> {
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
   let report: Record<string, unknown>;
+  if (args.mode === 'tls') {
+    if (args.url) throw new CliError('bench tls starts its own stacks (no --url)');
+    const r = await runTls(args, say);
+    say('');
+    say(formatTls(r));
+    mkdirSync(dirname(args.json), { recursive: true });
+    writeFileSync(
+      args.json,
+      `${JSON.stringify({ kind: 'tls', date: new Date().toISOString(), machine: machine(), connections: args.connections, durationS: args.durationS, ...r }, null, 2)}\n`,
+    );
+    say(`\nwritten to ${args.json}`);
+    return;
+  }
   if (args.mode === 'profile') {
     if (args.url) throw new CliError('bench profile starts its own stacks (no --url)');
     const rows = await runProfile(args, say);

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { parseInfo } from '../../ha/info.ts';
 import type { RedisLogin } from '../../ha/probes.ts';
+import { redisTlsOptions } from '../../ha/tls.ts';
 
 /**
  * Commands that are not caused by requests: Sentinel's and the replicas' own traffic (PING, INFO,
@@ -57,7 +58,15 @@ export class RedisStats {
 
   static async open(host: string, port: number, login: RedisLogin): Promise<RedisStats> {
     const { username, password } = login;
-    const r = new Redis({ host, port, username, password, connectionName: 'bench-stats', lazyConnect: true });
+    const r = new Redis({
+      host,
+      port,
+      username,
+      password,
+      connectionName: 'bench-stats',
+      lazyConnect: true,
+      ...redisTlsOptions(),
+    });
     r.on('error', () => undefined);
     await r.connect();
     return new RedisStats(r);

@@ -38,6 +38,8 @@ export interface OwnStackOptions {
   /** How the apps are started (`profile` runs them under `node --cpu-prof`). */
   appCommand?: string[];
   logLevel?: string;
+  /** TLS on every hop (docs/tls.md): `bench tls` compares it with the same stack without. */
+  tls?: boolean;
   onEvent?: (message: string) => void;
 }
 
@@ -56,6 +58,7 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
       topology,
       appEnv,
       onEvent: opts.onEvent,
+      tls: opts.tls === true,
       ...(opts.appCommand ? { appCommand: opts.appCommand } : {}),
     });
   } catch (err) {

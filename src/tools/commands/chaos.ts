@@ -29,6 +29,8 @@ interface ChaosArgs {
   hosts: boolean;
   /** The per-alert round (chaos/alert-round.ts) on a stack of its own with --monitoring. */
   alerts: boolean;
+  /** Its own stack with TLS on every hop (--tls, or TLS=1 as `up` takes it). */
+  tls: boolean;
 }
 
 export function parseChaosArgs(args: string[]): ChaosArgs {
@@ -41,6 +43,7 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
       'own-stack': { type: 'boolean' },
       hosts: { type: 'boolean' },
       alerts: { type: 'boolean' },
+      tls: { type: 'boolean' },
     },
     { max: Number.POSITIVE_INFINITY },
   );
@@ -74,17 +77,18 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
     ownStack: values['own-stack'] === true,
     hosts,
     alerts,
+    tls: values.tls === true || process.env['TLS'] === '1',
   };
 }
 
-async function ownStack(): Promise<{ actions: StackActions; stop: () => Promise<void> }> {
+async function ownStack(tls: boolean): Promise<{ actions: StackActions; stop: () => Promise<void> }> {
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-chaos-'));
   // The counts of the environment (REDIS_NODES, SENTINELS, APPS, SENTINEL_QUORUM), as `up` takes them.
   const { counts } = countsFromCommandLine([]);
   const ports = await freePorts(counts);
   process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
   // Every user of the load comes from loopback: the per-address limits would refuse them.
-  const stack = await Stack.start({ runDir, topology: { counts, ports }, appEnv: { ...LOAD_LIMITS } });
+  const stack = await Stack.start({ runDir, topology: { counts, ports }, appEnv: { ...LOAD_LIMITS }, tls });
   return {
     actions: stack,
     stop: async () => {
@@ -169,7 +173,7 @@ export async function chaos(args: string[]): Promise<void> {
     target = { actions: runningStack(), stop: async () => undefined };
   } catch (err) {
     if (!(err instanceof CliError) || !opts.ownStack) throw err;
-    target = await ownStack();
+    target = await ownStack(opts.tls);
   }
   // Ctrl-C: no packet filter rule and no process of our own stack is left behind.
   const onSignal = () =>

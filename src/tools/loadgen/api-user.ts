@@ -106,7 +106,7 @@ export async function apiSignUp(base: string, email: string, password: string, p
       ? await call(anon, 'POST', '/api/login', { email, password })
       : reg;
   const token = body(login)?.['csrfToken'];
-  if (login.status !== 200 || typeof token !== 'string' || !client.cookies.has('sid')) {
+  if (login.status !== 200 || typeof token !== 'string' || client.session === undefined) {
     client.close();
     throw new Error(`sign-up of ${email}: ${login.status} ${origin(login)}`);
   }

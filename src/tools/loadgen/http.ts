@@ -1,4 +1,6 @@
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { stackTls } from '../../ha/tls.ts';
 
 /** A request of the load gives up after this long (the app's own deadlines are shorter). */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -15,6 +17,11 @@ export interface Answer {
 }
 
 let users = 0;
+
+/** The session cookie's value in a jar: `sid`, or `__Host-sid` from a site on HTTPS (COOKIE_SECURE). */
+export function sessionCookie(cookies: ReadonlyMap<string, string>): string | undefined {
+  return cookies.get('sid') ?? cookies.get('__Host-sid');
+}
 
 /**
  * A loopback address of its own for each simulated user when the site is on 127.0.0.0/8 (the whole
@@ -35,20 +42,32 @@ export function userAddress(base: string): string | undefined {
  * proxy may close an idle connection just as the next request leaves.
  */
 export class UserAgent {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly agent: Agent;
+  private readonly secure: boolean;
   readonly cookies = new Map<string, string>();
 
   constructor(
     readonly base: string,
     /** The address the user's connections come from (userAddress). */
     readonly localAddress: string | undefined = userAddress(base),
-  ) {}
+  ) {
+    // An HTTPS site (a stack with TLS) is checked against the stack's CA, as a browser would check it.
+    this.secure = new URL(base).protocol === 'https:';
+    this.agent = this.secure
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...(stackTls() ? { ca: stackTls()!.ca } : {}) })
+      : new Agent({ keepAlive: true, maxSockets: 1 });
+  }
 
   async send(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
     const first = await this.once(method, path, headers, body);
     if (!first.retry) return first.answer;
     const again = await this.once(method, path, headers, body);
     return { ...again.answer, resent: true };
+  }
+
+  /** The session cookie's value (sessionCookie). */
+  get session(): string | undefined {
+    return sessionCookie(this.cookies);
   }
 
   /** The Cookie header a browser would send (every cookie of the site: Path=/ throughout). */
@@ -90,7 +109,7 @@ export class UserAgent {
     const cookie = this.cookieHeader();
     return new Promise((resolve) => {
       let answered = false;
-      const req = request(
+      const req = (this.secure ? httpsRequest : request)(
         url,
         {
           method,

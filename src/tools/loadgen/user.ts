@@ -1,4 +1,4 @@
-import type { UserAgent } from './http.ts';
+import { sessionCookie, type UserAgent } from './http.ts';
 
 /** How a user reaches the app: HTML pages and forms like a person, or the JSON API like a program. */
 export type Surface = 'page' | 'api';
@@ -29,7 +29,7 @@ export const MAX_QUANTITY = 99;
 
 /** The session id in the user's signed session cookie (`<sid>.<email>.<mac>`). */
 export function sessionId(user: Pick<LoadUser, 'client'>): string | undefined {
-  return user.client.cookies.get('sid')?.split('.')[0] || undefined;
+  return sessionCookie(user.client.cookies)?.split('.')[0] || undefined;
 }
 
 /** A user whose every product reached the maximum has nothing left to write. */

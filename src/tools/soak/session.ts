@@ -143,7 +143,7 @@ export async function logIn(user: LoadUser, stats: LoadStats, counters: SessionC
       (a) => a.status === 200 && typeof body(a)?.['csrfToken'] === 'string',
     );
     if (sent.ok) user.csrf = body(sent.answer)!['csrfToken'] as string;
-    ok = sent.ok && user.client.cookies.has('sid');
+    ok = sent.ok && user.client.session !== undefined;
   }
   if (ok) counters.logins++;
   return ok;

@@ -4,7 +4,14 @@ import type { TopologyConfig } from '../config.ts';
 import { describeSentinelEvent, isTimelineEvent } from './events.ts';
 import type { TopologySnapshot } from './model.ts';
 import { masterOf, nameOf, nodeRows, quorumOf, sentinelRows } from './rows.ts';
-import { alarms, haproxyPart, missing, modeOf, readSupervisorState } from './snapshot.ts';
+import {
+  alarms,
+  haproxyPart,
+  missing,
+  modeOf,
+  readSupervisorState,
+  withCertificateWarnings,
+} from './snapshot.ts';
 import { Timeline } from './timeline.ts';
 
 /** A page load followed by its stream connecting should not stop and start the poller in between. */
@@ -223,7 +230,7 @@ export class TopologyObserver {
       masterName: config.masterName,
       master,
       mode: modeOf(nodes, sentinels, master, this.opts.minReplicas, quorumOf(beliefs)),
-      ...alarms(nodes, sentinels),
+      ...withCertificateWarnings(alarms(nodes, sentinels)),
       missing: missing(config),
       nodes,
       sentinels,

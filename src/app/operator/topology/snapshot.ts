@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ProxiedServer } from '../../../ha/haproxy-stats.ts';
 import { memoryAlarm } from '../../../ha/info.ts';
 import { describeMode, describeSentinels, sentinelMode, serviceMode } from '../../../ha/mode.ts';
+import { expiryWarning, ownCertificates } from '../../../ha/tls.ts';
 import type { TopologyConfig } from '../config.ts';
 import type { NodeRow, SentinelRow, TopologySnapshot } from './model.ts';
 
@@ -129,4 +130,22 @@ export function supervised<T extends { name: string }>(
 ): T & { restarts: number | null; process: string | null } {
   const p = state.get(row.name);
   return { ...row, restarts: p?.restarts ?? null, process: p?.status ?? null };
+}
+
+/** The alarms with one for this instance's certificate or CA ending within 14 days (ha/tls.ts). */
+export function withCertificateWarnings(a: { alarms: string[]; warnings: string[] }): {
+  alarms: string[];
+  warnings: string[];
+} {
+  let certs: ReturnType<typeof ownCertificates> = [];
+  try {
+    certs = ownCertificates();
+  } catch {
+    // A file being replaced: the next snapshot reads it.
+  }
+  const now = Date.now();
+  const more = certs
+    .map((c) => expiryWarning(c.name === 'ca' ? 'CA' : `of ${c.file.split('/').pop()}`, c.end, now))
+    .filter((w): w is string => w !== undefined);
+  return { alarms: [...a.alarms, ...more], warnings: a.warnings };
 }
