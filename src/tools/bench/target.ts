@@ -28,6 +28,8 @@ export interface BenchTarget {
    * operator (the peer keeps its sessions under `peer-sess:`, outside the app user's keys).
    */
   appEnv(): Record<string, string>;
+  /** With `monitoring` (own stack only): its processes, in start order, and Prometheus. */
+  monitoring?: { names: string[]; prometheusUrl: string; authorization: string } | undefined;
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,8 @@ export interface OwnStackOptions {
   /** How the apps are started (`profile` runs them under `node --cpu-prof`). */
   appCommand?: string[];
   logLevel?: string;
+  /** Also Prometheus, Alertmanager and the exporters (`ha-stack up --monitoring`). */
+  monitoring?: boolean;
   onEvent?: (message: string) => void;
 }
 
@@ -56,6 +60,7 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
       topology,
       appEnv,
       onEvent: opts.onEvent,
+      ...(opts.monitoring ? { monitoring: true } : {}),
       ...(opts.appCommand ? { appCommand: opts.appCommand } : {}),
     });
   } catch (err) {
@@ -73,6 +78,11 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
     apps,
     sessionSecret: stack.sessionSecret,
     workDir: runDir,
+    monitoring: stack.monitoring && {
+      names: stack.monitoring.names,
+      prometheusUrl: stack.monitoring.prometheusUrl,
+      authorization: stack.monitoring.authorization,
+    },
     pidOf: (name) => {
       try {
         const p = stack.process(name);
