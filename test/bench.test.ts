@@ -172,6 +172,8 @@ describe('npm run bench (smoke)', () => {
     assert.ok(pv.with.medianRps > 0 && pv.without.medianRps > 0, JSON.stringify(pv));
     assert.equal(typeof pv.costPct, 'number');
     assert.ok(pv.backupsPerRound[0] >= 1, JSON.stringify(pv.backupsPerRound));
+    assert.ok(report.copyOnly.copiesPerRound[0] >= 1, JSON.stringify(report.copyOnly));
+    assert.ok(report.copyOnly.with.medianRps > 0, JSON.stringify(report.copyOnly));
     assert.ok(report.backup.bytes > 0 && report.backup.seconds > 0, JSON.stringify(report.backup));
     assert.equal(report.backup.counts.sessions >= 5000, true, JSON.stringify(report.backup.counts));
     assert.equal(report.backup.counts.accounts >= 500, true, JSON.stringify(report.backup.counts));

@@ -17,7 +17,7 @@ import { haproxyGate } from '../../ops/backup/maintenance.ts';
 import type { Manifest } from '../../ops/backup/manifest.ts';
 import { restoreBackup } from '../../ops/backup/restore.ts';
 import { takeBackup } from '../../ops/backup/take.ts';
-import { countKinds } from '../../ops/backup/tools.ts';
+import { countKinds, runProgram } from '../../ops/backup/tools.ts';
 import { CliError } from '../../ops/commands/context.ts';
 import { RunDir } from '../../ops/supervisor/rundir.ts';
 import { accountPassword } from '../loadgen/password.ts';
@@ -35,6 +35,12 @@ export interface BackupBenchReport {
   usedMemoryMiB: number;
   /** Page views while backups ran back to back (how many in each round) against without. */
   pageViews: Alternation & { backupsPerRound: number[] };
+  /**
+   * The same with only the backup's first step running back to back: the replica's snapshot
+   * streamed by `redis-cli --rdb` (its fork and the copy), without the checks that follow it
+   * (the RDB checker, the scratch server's load and count, the SHA-256).
+   */
+  copyOnly: Alternation & { copiesPerRound: number[] };
   backup: { id: string; seconds: number; bytes: number; counts: KindCounts; source: string };
   restore: {
     /** `restoreBackup` from its start until it reopened the site. */
@@ -131,6 +137,44 @@ export async function runBackupBench(
       backupsPerRound,
     };
 
+    say(`page views with only the snapshot's copy (redis-cli --rdb from a replica) running and without`);
+    const copiesPerRound: number[] = [];
+    const replica = target.actions.topology.redis.find((n) => n.name !== m.name)!;
+    const copyDuring = async (measure: () => Promise<CaseResult>) => {
+      let done = false;
+      let n = 0;
+      const file = join(dir, 'copy-only.rdb');
+      const { username, password } = target.actions.login;
+      const loop = (async () => {
+        while (!done) {
+          const argv = ['-h', replica.host, '-p', String(replica.port), '--user', username ?? 'operator'];
+          const r = await runProgram('redis-cli', [...argv, '--no-auth-warning', '--rdb', file], {
+            ...(password ? { REDISCLI_AUTH: password } : {}),
+          });
+          if (r.code !== 0) throw new CliError(`redis-cli --rdb failed: ${r.output.trim()}`);
+          n++;
+        }
+      })();
+      try {
+        return await measure();
+      } finally {
+        done = true;
+        await loop;
+        rmSync(file, { force: true });
+        copiesPerRound.push(n);
+        say(`  (${n} copies during that round)`);
+      }
+    };
+    const copyLabel: [string, string] = ['the copy alone running', 'no copy'];
+    const copyOnly = {
+      ...(await alternate(target, users, {
+        ...{ rounds, connections, durationS, say },
+        label: copyLabel,
+        during: copyDuring,
+      })),
+      copiesPerRound,
+    };
+
     say('one backup with the data set loaded, no load...');
     const man: Manifest = await takeBackup(target.actions, { dir });
     const backup = {
@@ -191,6 +235,7 @@ export async function runBackupBench(
       fillS,
       usedMemoryMiB: usedMiB,
       pageViews,
+      copyOnly,
       backup,
       restore: { seconds: result.seconds, servingS, counts: counted, matches },
       checks,
@@ -205,7 +250,9 @@ export function formatBackupBench(r: BackupBenchReport): string {
   return [
     `data set: ${s.sessions} sessions, ${s.storedUsers} accounts and carts (used_memory ${r.usedMemoryMiB} MiB), stored in ${r.fillS} s`,
     ...formatAlternation(r.pageViews, ['a backup running', 'no backup']),
-    `backups taken back to back during each round: ${r.pageViews.backupsPerRound.join(', ')}`,
+    `backups taken back to back during each round: ${r.pageViews.backupsPerRound.join(', ')}; page views ${r.pageViews.costPct} % fewer`,
+    ...formatAlternation(r.copyOnly, ['the copy alone running', 'no copy']),
+    `copies (redis-cli --rdb) back to back during each round: ${r.copyOnly.copiesPerRound.join(', ')}; page views ${r.copyOnly.costPct} % fewer`,
     `backup ${r.backup.id} from ${r.backup.source}: ${r.backup.seconds} s, ${round(r.backup.bytes / 2 ** 20, 1)} MiB (${formatCounts(r.backup.counts)})`,
     `restore after FLUSHALL: ${r.restore.seconds} s to reopen the site, ${r.restore.servingS} s until GET /get answers 200; counted ${formatCounts(r.restore.counts)}`,
     ...r.checks.map((c) => `  ${c.holds ? 'holds' : 'MISSED'}  ${c.what}: ${c.value}`),
