@@ -27,7 +27,7 @@ export interface MonitoringBenchReport {
 }
 
 const GOAL_COST_PCT = 2;
-/** Prometheus scrapes and evaluates every 5 s: a started Prometheus has scraped every target after that. */
+/** Prometheus scrapes and evaluates every 5 s. */
 const SCRAPE_S = 5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +60,13 @@ export async function runMonitoringBench(
   const during = async (measure: () => Promise<CaseResult>) => {
     if (m.names.some((n) => target.pidOf(n) === undefined)) {
       for (const name of m.names) if (target.pidOf(name) === undefined) await target.actions.start(name);
-      await sleep(SCRAPE_S * 1000 + 500);
+    }
+    // Measured only once Prometheus has scraped every target (at most six scrape intervals).
+    for (let i = 0; i < 6 * SCRAPE_S * 2; i++) {
+      const seen = await targetsUp(m).catch(() => '0/0');
+      const [upN, all] = seen.split('/').map(Number);
+      if (all! > 0 && upN === all) break;
+      await sleep(500);
     }
     up.push(await targetsUp(m).catch((err: Error) => `unknown (${err.message})`));
     const c0 = monitoringCpu();
