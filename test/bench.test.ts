@@ -187,4 +187,51 @@ describe('npm run bench (smoke)', () => {
     for (const s of report.summary) assert.ok(s.ratio > 0, JSON.stringify(s));
     assert.match(out, /TLS\/plain/);
   });
+
+  it('backup: page views with backups running and without, one backup, FLUSHALL and the restore', async () => {
+    const json = join(dir, 'backup.json');
+    const args = ['bin/ha-stack.js', 'bench', 'backup', '--sessions', '5000', '--stored-users', '500'];
+    args.push('--baseline-sessions', '10', '--rounds', '1', '--duration', '1', '--connections', '4');
+    args.push('--no-progress', '--scrypt-cost', '1024', '--json', json);
+    const { code, out } = await runCli(args);
+    assert.equal(code, 0, out);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(report.kind, 'backup');
+    const pv = report.pageViews;
+    assert.equal(pv.with.requestsPerS.length, 1);
+    assert.equal(pv.without.requestsPerS.length, 1);
+    assert.ok(pv.with.medianRps > 0 && pv.without.medianRps > 0, JSON.stringify(pv));
+    assert.equal(typeof pv.costPct, 'number');
+    assert.ok(pv.backupsPerRound[0] >= 1, JSON.stringify(pv.backupsPerRound));
+    assert.ok(report.copyOnly.copiesPerRound[0] >= 1, JSON.stringify(report.copyOnly));
+    assert.ok(report.copyOnly.with.medianRps > 0, JSON.stringify(report.copyOnly));
+    assert.ok(report.backup.bytes > 0 && report.backup.seconds > 0, JSON.stringify(report.backup));
+    assert.equal(report.backup.counts.sessions >= 5000, true, JSON.stringify(report.backup.counts));
+    assert.equal(report.backup.counts.accounts >= 500, true, JSON.stringify(report.backup.counts));
+    assert.equal(report.restore.counts.accounts, report.backup.counts.accounts);
+    assert.equal(report.restore.counts.carts, report.backup.counts.carts);
+    assert.equal(report.restore.matches, true);
+    assert.ok(report.restore.servingS >= report.restore.seconds, JSON.stringify(report.restore));
+    const failed = report.checks.find((c: { what: string }) => c.what === 'no page view failed');
+    assert.equal(failed?.holds, true, JSON.stringify(report.checks));
+    assert.match(out, /restore after FLUSHALL: /);
+  });
+
+  it('monitoring: page views with the monitoring running and stopped', async () => {
+    const json = join(dir, 'monitoring.json');
+    const args = ['bin/ha-stack.js', 'bench', 'monitoring', '--rounds', '1', '--duration', '1'];
+    args.push('--connections', '4', '--no-progress', '--scrypt-cost', '1024', '--json', json);
+    const { code, out } = await runCli(args);
+    assert.equal(code, 0, out);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(report.kind, 'monitoring');
+    assert.ok(report.processes.includes('prometheus') && report.processes.includes('alertmanager'));
+    const pv = report.pageViews;
+    assert.ok(pv.with.medianRps > 0 && pv.without.medianRps > 0, JSON.stringify(pv));
+    assert.equal(report.targetsUp.length, 1);
+    assert.match(report.targetsUp[0], /^\d+\/\d+$/);
+    const failed = report.checks.find((c: { what: string }) => c.what === 'no page view failed');
+    assert.equal(failed?.holds, true, JSON.stringify(report.checks));
+    assert.match(out, /monitoring stopped \|/);
+  });
 });

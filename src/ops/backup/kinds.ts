@@ -30,15 +30,20 @@ export function totalOf(c: KindCounts): number {
 }
 
 /**
- * Counts every key of the node by kind: ARGV is the three prefixes in KIND_PREFIXES order, then a
- * time in ms (0: none); the answer four numbers in KINDS order, then four more: the keys of each
- * kind whose lifetime ends within that time (they may be gone before a restore has moved them).
+ * Counts keys of the node by kind, a part of the key space a call: ARGV is the three prefixes in
+ * KIND_PREFIXES order, a time in ms (0: none), the SCAN cursor to start from and how many SCANs of
+ * 10,000 to run; the answer four numbers in KINDS order, four more (the keys of each kind whose
+ * lifetime ends within that time: they may be gone before a restore has moved them), then the
+ * cursor to go on from ("0": done). Bounded calls keep the node answering: one call over a million
+ * keys blocked a master past the Sentinels' down-after, and they sent SCRIPT KILL.
  */
 export const COUNT_SCRIPT = `
 local c = {0, 0, 0, 0, 0, 0, 0, 0}
 local soon = tonumber(ARGV[4])
-local cursor = '0'
+local cursor = ARGV[5]
+local left = tonumber(ARGV[6])
 repeat
+  left = left - 1
   local r = redis.call('SCAN', cursor, 'COUNT', 10000)
   cursor = r[1]
   for _, k in ipairs(r[2]) do
@@ -52,24 +57,39 @@ repeat
       if ttl >= 0 and ttl <= soon then c[kind + 4] = c[kind + 4] + 1 end
     end
   end
-until cursor == '0'
+until cursor == '0' or left <= 0
+c[9] = cursor
 return c`;
 
-export function countArgs(soonMs = 0): string[] {
-  return [KIND_PREFIXES.accounts, KIND_PREFIXES.carts, KIND_PREFIXES.sessions, String(soonMs)];
+/** SCANs of 10,000 keys a call of COUNT_SCRIPT (about 100,000 keys: tens of milliseconds). */
+export const SCANS_PER_CALL = 10;
+
+export function countArgs(soonMs = 0, cursor = '0'): string[] {
+  const prefixes = [KIND_PREFIXES.accounts, KIND_PREFIXES.carts, KIND_PREFIXES.sessions];
+  return [...prefixes, String(soonMs), cursor, String(SCANS_PER_CALL)];
 }
 
-/** The script's answer: the counts, and those that expire soon. */
-export function countsFromReply(reply: unknown): { counts: KindCounts; soon: KindCounts } {
-  const a = reply as number[];
-  if (!Array.isArray(a) || a.length !== 8) throw new Error(`unexpected count reply ${JSON.stringify(reply)}`);
+/** The script's answer: the counts, those that expire soon, and the cursor to go on from ("0": done). */
+export function countsFromReply(reply: unknown): { counts: KindCounts; soon: KindCounts; cursor: string } {
+  const a = reply as (number | string)[];
+  if (!Array.isArray(a) || a.length !== 9) throw new Error(`unexpected count reply ${JSON.stringify(reply)}`);
   const at = (i: number): KindCounts => ({
     accounts: Number(a[i]),
     carts: Number(a[i + 1]),
     sessions: Number(a[i + 2]),
     other: Number(a[i + 3]),
   });
-  return { counts: at(0), soon: at(4) };
+  return { counts: at(0), soon: at(4), cursor: String(a[8]) };
+}
+
+/** Adds a call's counts to the sums so far. */
+export function addCounts(a: KindCounts, b: KindCounts): KindCounts {
+  return {
+    accounts: a.accounts + b.accounts,
+    carts: a.carts + b.carts,
+    sessions: a.sessions + b.sessions,
+    other: a.other + b.other,
+  };
 }
 
 export function formatCounts(c: KindCounts): string {

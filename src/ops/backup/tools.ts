@@ -10,7 +10,14 @@ import { Redis } from 'ioredis';
 import { parseInfo } from '../../ha/info.ts';
 import { freePort } from '../supervisor/ports.ts';
 import { waitFor } from '../supervisor/wait.ts';
-import { COUNT_SCRIPT, countArgs, countsFromReply, type KindCounts } from './kinds.ts';
+import {
+  addCounts,
+  COUNT_SCRIPT,
+  countArgs,
+  countsFromReply,
+  emptyCounts,
+  type KindCounts,
+} from './kinds.ts';
 
 export type ServerKind = 'redis' | 'valkey';
 
@@ -100,7 +107,7 @@ export async function checkRdb(tools: ServerTools, file: string): Promise<RdbChe
 
 /** Counts a node's keys by kind (kinds.ts), without moving their names. */
 export async function countKinds(r: Redis): Promise<KindCounts> {
-  return countsFromReply(await r.call('EVAL_RO', COUNT_SCRIPT, '0', ...countArgs())).counts;
+  return (await countKindsExpiring(r, 0)).counts;
 }
 
 /** The counts, and how many of each kind expire within `soonMs`. */
@@ -108,7 +115,16 @@ export async function countKindsExpiring(
   r: Redis,
   soonMs: number,
 ): Promise<{ counts: KindCounts; soon: KindCounts }> {
-  return countsFromReply(await r.call('EVAL_RO', COUNT_SCRIPT, '0', ...countArgs(soonMs)));
+  let counts = emptyCounts();
+  let soon = emptyCounts();
+  let cursor = '0';
+  do {
+    const part = countsFromReply(await r.call('EVAL_RO', COUNT_SCRIPT, '0', ...countArgs(soonMs, cursor)));
+    counts = addCounts(counts, part.counts);
+    soon = addCounts(soon, part.soon);
+    cursor = part.cursor;
+  } while (cursor !== '0');
+  return { counts, soon };
 }
 
 /**

@@ -3,7 +3,7 @@ import { UsageError } from '../../ops/commands/context.ts';
 import { CASE_IDS } from './cases.ts';
 
 export interface BenchArgs {
-  mode: 'load' | 'failover' | 'scale' | 'profile' | 'tls';
+  mode: 'load' | 'failover' | 'scale' | 'profile' | 'tls' | 'backup' | 'monitoring';
   url: string | undefined;
   connections: number;
   durationS: number;
@@ -30,7 +30,7 @@ export interface BenchArgs {
   };
 }
 
-const MODES = ['failover', 'scale', 'profile', 'tls'] as const;
+const MODES = ['failover', 'scale', 'profile', 'tls', 'backup', 'monitoring'] as const;
 
 /** A flag's value as a positive (whole, unless `integer` is false) number, or undefined when absent. */
 const positive = (flag: string, raw: string | undefined, integer = true) =>
@@ -92,6 +92,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         scale: 'results/bench-scale.json',
         profile: 'results/bench-profile.json',
         tls: 'results/bench-tls.json',
+        backup: 'results/bench-backup.json',
+        monitoring: 'results/bench-monitoring.json',
       }[mode as BenchArgs['mode']],
     progress: progressFlags.length ? progressFlags.at(-1) === '--progress' : process.stdout.isTTY === true,
     scryptCost: positive('--scrypt-cost', v['scrypt-cost']),

@@ -7,11 +7,13 @@ import { SERVER_SETTINGS } from '../../config/table.ts';
 import { CliError } from '../../ops/commands/context.ts';
 import { deleteAccounts } from '../loadgen/cleanup.ts';
 import { type BenchArgs, parseBenchArgs } from './args.ts';
+import { formatBackupBench, runBackupBench } from './backup.ts';
 import { allCases, type CaseResult, drive, runCase } from './cases.ts';
 import { formatFailover, runFailover } from './failover.ts';
 import { benchAccounts, createBenchUsers } from './fixtures.ts';
 import { hashesPerSecond } from './hash.ts';
 import { mergeSlices } from './merge.ts';
+import { formatMonitoringBench, runMonitoringBench } from './monitoring.ts';
 import { startBenchGroup } from './procs.ts';
 import { formatProfile, runProfile } from './profile.ts';
 import { RedisStats, round } from './redis-stats.ts';
@@ -70,7 +72,8 @@ async function openTarget(args: BenchArgs, cleanup: Cleanup): Promise<BenchTarge
     say('starting a stack of its own on free ports...');
     target = await ownStack({
       scryptCost: args.scryptCost,
-      ...(args.mode === 'scale' ? { maxMemory: '2gb' } : {}),
+      ...(args.mode === 'scale' || args.mode === 'backup' ? { maxMemory: '2gb' } : {}),
+      ...(args.mode === 'monitoring' ? { monitoring: true } : {}),
       onEvent: (m) => say(`  ${m}`),
     });
   }
@@ -265,6 +268,19 @@ export async function bench(argv: string[]): Promise<void> {
       say('');
       say(formatScale(r));
       report = { kind: 'scale', date: new Date().toISOString(), machine: machine(), ...r };
+    } else if (args.mode === 'backup' || args.mode === 'monitoring') {
+      if (args.url) throw new CliError(`bench ${args.mode} runs only on a stack of its own (no --url)`);
+      if (args.mode === 'backup') {
+        const r = await runBackupBench(args, target, say);
+        say('');
+        say(formatBackupBench(r));
+        report = { kind: 'backup', date: new Date().toISOString(), machine: machine(), ...r };
+      } else {
+        const r = await runMonitoringBench(args, target, say);
+        say('');
+        say(formatMonitoringBench(r));
+        report = { kind: 'monitoring', date: new Date().toISOString(), machine: machine(), ...r };
+      }
     } else {
       report = await load(args, target, cleanup);
     }

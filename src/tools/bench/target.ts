@@ -28,6 +28,8 @@ export interface BenchTarget {
    * operator (the peer keeps its sessions under `peer-sess:`, outside the app user's keys).
    */
   appEnv(): Record<string, string>;
+  /** With `monitoring` (own stack only): its processes, in start order, and Prometheus. */
+  monitoring?: { names: string[]; prometheusUrl: string; authorization: string } | undefined;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,8 @@ export interface OwnStackOptions {
   logLevel?: string;
   /** TLS on every hop (docs/tls.md): `bench tls` compares it with the same stack without. */
   tls?: boolean;
+  /** Also Prometheus, Alertmanager and the exporters (`ha-stack up --monitoring`). */
+  monitoring?: boolean;
   onEvent?: (message: string) => void;
 }
 
@@ -59,6 +63,7 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
       appEnv,
       onEvent: opts.onEvent,
       tls: opts.tls === true,
+      ...(opts.monitoring ? { monitoring: true } : {}),
       ...(opts.appCommand ? { appCommand: opts.appCommand } : {}),
     });
   } catch (err) {
@@ -76,6 +81,11 @@ export async function ownStack(opts: OwnStackOptions = {}): Promise<BenchTarget>
     apps,
     sessionSecret: stack.sessionSecret,
     workDir: runDir,
+    monitoring: stack.monitoring && {
+      names: stack.monitoring.names,
+      prometheusUrl: stack.monitoring.prometheusUrl,
+      authorization: stack.monitoring.authorization,
+    },
     pidOf: (name) => {
       try {
         const p = stack.process(name);

@@ -1,0 +1,117 @@
+/**
+ * `npm run bench -- monitoring`: what the monitoring of `ha-stack up --monitoring` costs page
+ * views (goal: under 2 %). One stack started with it; each round measures GET /get through HAProxy
+ * with every monitoring process running (Prometheus scraping every 5 s, the Redis and Sentinel
+ * exporters, Alertmanager) and with all of them stopped through the supervisor, the order swapping
+ * every round; the medians are compared. The monitoring's own CPU during the measured time is
+ * reported beside it.
+ */
+import { CliError } from '../../ops/commands/context.ts';
+import { type Alternation, alternate, formatAlternation } from './alternate.ts';
+import type { BenchArgs } from './args.ts';
+import type { CaseResult } from './cases.ts';
+import { createBenchUsers } from './fixtures.ts';
+import { cpuSeconds } from './procs.ts';
+import { round } from './redis-stats.ts';
+import type { BenchTarget } from './target.ts';
+
+export interface MonitoringBenchReport {
+  settings: { rounds: number; durationS: number; connections: number };
+  processes: string[];
+  pageViews: Alternation;
+  /** Prometheus's targets up / all, read before each measurement with the monitoring on. */
+  targetsUp: string[];
+  /** CPU seconds of the monitoring processes per second of each measurement with them running. */
+  monitoringCpuPerS: number[];
+  checks: { what: string; value: string; holds: boolean }[];
+}
+
+const GOAL_COST_PCT = 2;
+/** Prometheus scrapes and evaluates every 5 s. */
+const SCRAPE_S = 5;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function targetsUp(m: NonNullable<BenchTarget['monitoring']>): Promise<string> {
+  const res = await fetch(`${m.prometheusUrl}/api/v1/targets?state=active`, {
+    headers: { authorization: m.authorization },
+    signal: AbortSignal.timeout(3000),
+  });
+  const body = (await res.json()) as { data?: { activeTargets?: { health: string }[] } };
+  const all = body.data?.activeTargets ?? [];
+  return `${all.filter((t) => t.health === 'up').length}/${all.length}`;
+}
+
+export async function runMonitoringBench(
+  args: BenchArgs,
+  target: BenchTarget,
+  say: (m: string) => void,
+): Promise<MonitoringBenchReport> {
+  const m = target.monitoring;
+  if (!m) throw new CliError('bench monitoring needs a stack started with its monitoring');
+  const { connections, durationS } = args.scale;
+  const rounds = args.rounds;
+  const users = await createBenchUsers(target.frontUrl, undefined, connections);
+  const up: string[] = [];
+  const cpu: number[] = [];
+  const monitoringCpu = () => m.names.reduce((sum, name) => sum + (cpuSeconds(target.pidOf(name)) ?? 0), 0);
+  // The monitoring runs as the stack started it; "without" stops every process of it (the
+  // supervisor holds a stopped process down, no healing) and starts them again afterwards.
+  const during = async (measure: () => Promise<CaseResult>) => {
+    if (m.names.some((n) => target.pidOf(n) === undefined)) {
+      for (const name of m.names) if (target.pidOf(name) === undefined) await target.actions.start(name);
+    }
+    // Measured only once Prometheus has scraped every target (at most six scrape intervals).
+    for (let i = 0; i < 6 * SCRAPE_S * 2; i++) {
+      const seen = await targetsUp(m).catch(() => '0/0');
+      const [upN, all] = seen.split('/').map(Number);
+      if (all! > 0 && upN === all) break;
+      await sleep(500);
+    }
+    up.push(await targetsUp(m).catch((err: Error) => `unknown (${err.message})`));
+    const c0 = monitoringCpu();
+    const r = await measure();
+    cpu.push(round((monitoringCpu() - c0) / r.durationS, 3));
+    say(`  (Prometheus targets up ${up.at(-1)}; monitoring CPU ${cpu.at(-1)} s a second)`);
+    return r;
+  };
+  const beforeWithout = async () => {
+    for (const name of [...m.names].reverse()) await target.actions.stop(name);
+  };
+  const label: [string, string] = ['monitoring running', 'monitoring stopped'];
+  say(`page views with the monitoring running and stopped, ${rounds} rounds each`);
+  const pageViews = await alternate(target, users, {
+    rounds,
+    connections,
+    durationS,
+    label,
+    say,
+    during,
+    beforeWithout,
+  });
+  const failed = pageViews.with.failed + pageViews.without.failed;
+  return {
+    settings: { rounds, durationS, connections },
+    processes: m.names,
+    pageViews,
+    targetsUp: up,
+    monitoringCpuPerS: cpu,
+    checks: [
+      {
+        what: `page views with the monitoring running cost under ${GOAL_COST_PCT} % (medians)`,
+        value: `${pageViews.costPct} % (${pageViews.with.medianRps} against ${pageViews.without.medianRps} req/s)`,
+        holds: pageViews.costPct < GOAL_COST_PCT,
+      },
+      { what: 'no page view failed', value: String(failed), holds: failed === 0 },
+    ],
+  };
+}
+
+export function formatMonitoringBench(r: MonitoringBenchReport): string {
+  return [
+    `monitoring processes: ${r.processes.join(', ')}`,
+    ...formatAlternation(r.pageViews, ['monitoring running', 'monitoring stopped']),
+    `Prometheus targets up before each run with it: ${r.targetsUp.join(', ')}; the monitoring's CPU: ${r.monitoringCpuPerS.join(', ')} s a second`,
+    ...r.checks.map((c) => `  ${c.holds ? 'holds' : 'MISSED'}  ${c.what}: ${c.value}`),
+  ].join('\n');
+}
