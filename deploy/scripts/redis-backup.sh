@@ -107,12 +107,12 @@ backup_once() {
 # SET of the last good backup's time on the master the Sentinels name now. The backup is written
 # whatever happens here: a failure is logged, and BackupTooOld tells the operator in time.
 record_last_good() {
-  now_master="$(newest_master)"
+  good="$1" now_master="$(newest_master)"
   set -- $now_master
   [ -n "${2:-}" ] || { log "warning: no Sentinel names a master: the time of $id is not recorded"; return 0; }
   reply="$(REDISCLI_AUTH="$BACKUP_PASS" timeout 5 "$CLI" --no-auth-warning --raw --user "$USER_NAME" \
-    -h "$2" -p "$3" set "$LAST_GOOD_KEY" "$1" 2>&1)" || true
-  if [ "$reply" = OK ]; then log "recorded $1 in $LAST_GOOD_KEY on $2:$3"
+    -h "$2" -p "$3" set "$LAST_GOOD_KEY" "$good" 2>&1)" || true
+  if [ "$reply" = OK ]; then log "recorded $good in $LAST_GOOD_KEY on $2:$3"
   else log "warning: the time of $id could not be recorded on $2:$3: $(echo "$reply" | head -n 1)"; fi
 }
 
