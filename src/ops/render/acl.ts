@@ -6,7 +6,15 @@ import { BACKUP_LAST_GOOD_KEY, KEY_PATTERNS } from '../../ha/keys.ts';
  * commands its job needs; `default` is off, so a connection that names no user gets nothing.
  * Every node carries every user: any of them may become the master.
  */
-export const REDIS_USERS = ['app', 'replication', 'sentinel', 'operator', 'haproxy', 'exporter', 'backup'] as const;
+export const REDIS_USERS = [
+  'app',
+  'replication',
+  'sentinel',
+  'operator',
+  'haproxy',
+  'exporter',
+  'backup',
+] as const;
 export type RedisUser = (typeof REDIS_USERS)[number];
 
 /**
