@@ -1,13 +1,14 @@
 // deploy/scripts/redis-backup.sh and redis-restore.sh (compose's backup and restore services, the
 // Kubernetes backup component) against real Valkey nodes and a Sentinel on loopback, with the
-// ACL users of the stack: the backup logs in as `replication` with its very rules, the Sentinel
-// as `reader`. The retention of the script equals `ha-stack`'s (manifest.ts toPrune).
+// ACL users of the stack: the backup logs in as `backup` with its very rules (the replication
+// stream, and SET of the last good backup's time on the master), the Sentinel as `reader`. The retention of the script equals `ha-stack`'s (manifest.ts toPrune).
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { BACKUP_LAST_GOOD_KEY } from '../src/ha/keys.ts';
 import { toPrune } from '../src/ops/backup/manifest.ts';
 import { ACL_RULES, sentinelReaderLine } from '../src/ops/render/acl.ts';
 import { freePort } from '../src/ops/supervisor/ports.ts';
@@ -18,6 +19,7 @@ const SCRIPTS = fileURLToPath(new URL('../deploy/scripts/', import.meta.url));
 const tempDir = tempDirs();
 const PASS = {
   REDIS_REPLICATION_PASSWORD: 'test-replication-password-0123456789ab',
+  REDIS_BACKUP_PASSWORD: 'test-backup-password-0123456789abcdefgh',
   REDIS_OPERATOR_PASSWORD: 'test-operator-password-0123456789abcdef',
   SENTINEL_READER_PASSWORD: 'test-sentinel-reader-password-01234567',
 };
@@ -102,6 +104,7 @@ describe('redis-backup.sh and redis-restore.sh against a real server and a Senti
     const users = [
       ...['--user', 'default', 'on', 'nopass', '~*', '&*', '+@all'],
       ...['--user', 'replication', 'on', `>${PASS.REDIS_REPLICATION_PASSWORD}`, ...ACL_RULES.replication],
+      ...['--user', 'backup', 'on', `>${PASS.REDIS_BACKUP_PASSWORD}`, ...ACL_RULES.backup],
       ...['--user', 'operator', 'on', `>${PASS.REDIS_OPERATOR_PASSWORD}`, ...ACL_RULES.operator],
     ];
     const node = (name: string, p: number, extra: string[] = []) => {
@@ -181,23 +184,70 @@ describe('redis-backup.sh and redis-restore.sh against a real server and a Senti
     // No full sync was asked of the master: the replica streamed the copy.
     const fullSyncs = (s: string) => /sync_full:(\d+)/.exec(s)?.[1];
     assert.equal(fullSyncs(await cli(port.master, 'info', 'stats')), fullSyncs(syncsBefore));
+    // The backup's time, on the master, for the apps' backup_last_good_timestamp_seconds.
+    assert.equal(await cli(port.master, 'get', BACKUP_LAST_GOOD_KEY), String(Date.parse(m.time) / 1000));
+    assert.match(
+      r.stderr,
+      new RegExp(`recorded \\d+ in ${BACKUP_LAST_GOOD_KEY} on 127\\.0\\.0\\.1:${port.master}`),
+    );
+  });
+
+  it('the backup user may SET the last good time and nothing else: no other key, no read', async () => {
+    const as = (...args: string[]) =>
+      run(SERVER.cli, ['--no-auth-warning', '--user', 'backup', '-p', String(port.master), ...args], {
+        REDISCLI_AUTH: PASS.REDIS_BACKUP_PASSWORD,
+      }).then((r) => r.stdout.trim() + r.stderr.trim());
+    const before = await cli(port.master, 'get', BACKUP_LAST_GOOD_KEY);
+    for (const cmd of [
+      ['set', 'user:{a@example.org}', 'mallory'],
+      ['set', 'other', '1'],
+      ['get', BACKUP_LAST_GOOD_KEY],
+      ['get', 'user:{a@example.org}'],
+      ['del', BACKUP_LAST_GOOD_KEY],
+      ['set', BACKUP_LAST_GOOD_KEY, '1', 'GET'],
+      ['flushall'],
+      ['config', 'get', 'masterauth'],
+    ]) {
+      assert.match(await as(...cmd), /NOPERM/, cmd.join(' '));
+    }
+    assert.equal(await cli(port.master, 'get', 'user:{a@example.org}'), 'alice');
+    assert.equal(await cli(port.master, 'exists', 'other'), '0');
+    assert.equal(await cli(port.master, 'get', BACKUP_LAST_GOOD_KEY), before);
+  });
+
+  it('a backup the RDB checker refuses is not written and leaves the last good time alone', async () => {
+    await cli(port.master, 'set', BACKUP_LAST_GOOD_KEY, '1000');
+    const files = readdirSync(dir.backups);
+    // A checker that refuses every file, found first on PATH: the copy is made, then refused.
+    const bin = tempDir('refusing-checker');
+    for (const name of ['valkey-check-rdb', 'redis-check-rdb']) {
+      writeFileSync(join(bin, name), '#!/bin/sh\necho "refused by the test"\nexit 1\n', { mode: 0o700 });
+    }
+    const r = await backup({ PATH: `${bin}:${process.env['PATH'] ?? ''}` });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /refuses the copy: refused by the test/);
+    assert.deepEqual(readdirSync(dir.backups), files);
+    assert.equal(await cli(port.master, 'get', BACKUP_LAST_GOOD_KEY), '1000');
   });
 
   it('refuses when the master has no replica in sync: never from the master', async () => {
     const before = readdirSync(dir.backups);
+    const last = await cli(port.master, 'get', BACKUP_LAST_GOOD_KEY);
     const r = await backup({ MASTER_NAME: 'lonely' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no replica of .* is in sync: a backup is never taken from the master/);
     assert.deepEqual(readdirSync(dir.backups), before);
+    assert.equal(await cli(port.lonely, 'exists', BACKUP_LAST_GOOD_KEY), '0');
+    assert.equal(await cli(port.master, 'get', BACKUP_LAST_GOOD_KEY), last);
   });
 
   it('refuses a missing or short password, naming it (exit 2)', async () => {
     const r = await run('sh', [join(SCRIPTS, 'redis-backup.sh')], {
       ...env(),
-      REDIS_REPLICATION_PASSWORD: 'short',
+      REDIS_BACKUP_PASSWORD: 'short',
     });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /REDIS_REPLICATION_PASSWORD is too short/);
+    assert.match(r.stderr, /REDIS_BACKUP_PASSWORD is too short/);
   });
 
   it('restores the newest backup into the master: every key back, lifetimes kept, the rest gone', async () => {

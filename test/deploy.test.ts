@@ -62,6 +62,7 @@ const DUMMY = {
   REDIS_OPERATOR_PASSWORD: 'dummy-operator-password-0123456789',
   REDIS_HAPROXY_PASSWORD: 'dummy-haproxy-password-0123456789',
   REDIS_EXPORTER_PASSWORD: 'dummy-exporter-password-0123456789',
+  REDIS_BACKUP_PASSWORD: 'dummy-backup-password-0123456789abc',
   SENTINEL_PASSWORD: 'dummy-sentinel-password-0123456789',
   SENTINEL_READER_PASSWORD: 'dummy-sentinel-reader-password-0123456789',
   SESSION_SECRET: 'dummy-session-secret-0123456789abcdef0123456789',

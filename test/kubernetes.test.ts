@@ -29,6 +29,7 @@ const SECRETS: Record<string, string> = {
   REDIS_OPERATOR_PASSWORD: 'k8s-operator-password-0123456789abcdef',
   REDIS_HAPROXY_PASSWORD: 'k8s-haproxy-password-0123456789abcdef',
   REDIS_EXPORTER_PASSWORD: 'k8s-exporter-password-0123456789abcdef',
+  REDIS_BACKUP_PASSWORD: 'k8s-backup-password-0123456789abcdefgh',
   SENTINEL_PASSWORD: 'k8s-sentinel-password-0123456789abcdef',
   SENTINEL_READER_PASSWORD: 'k8s-sentinel-reader-password-0123456789',
 };

@@ -4,15 +4,17 @@
 #  1. The Sentinels name the master (the newest configuration among those that answer) and its
 #     replicas; the one taken is a replica of that master, link up, not down, furthest ahead.
 #  2. `valkey-cli --rdb` (redis-cli where there is none) streams its data set into
-#     BACKUP_DIR/.<id>.rdb.partial, logged in as REPLICATION_USER (`replication`: SYNC, PSYNC,
-#     REPLCONF and PING, nothing else). Files are created 0600 (umask 077).
+#     BACKUP_DIR/.<id>.rdb.partial, logged in as BACKUP_USER (`backup`: SYNC, PSYNC, REPLCONF,
+#     PING, and SET of one key, nothing else). Files are created 0600 (umask 077).
 #  3. Refused when the Sentinels name another master afterwards (a failover during the copy) or the
 #     RDB checker (valkey-check-rdb, or redis-check-rdb) refuses the file.
-#  4. Renamed into place as <id>.rdb, then <id>.json, its manifest, last.
+#  4. Renamed into place as <id>.rdb, then <id>.json, its manifest, last. Then its start time (unix
+#     seconds) is SET in ha-stack:backup:last-good on the master the Sentinels name, as `ha-stack
+#     backup` does: the apps export it for the BackupTooOld alert. Only a backup written gets there.
 #  5. The retention: the newest backup of each of the last BACKUP_KEEP_HOURLY (24) hours, of each of
 #     the last BACKUP_KEEP_DAILY (7) days (UTC), and always the newest.
 # Then every BACKUP_INTERVAL_MINUTES (15), or once with BACKUP_ONCE=1 (exit 1 when refused).
-# Passwords: SENTINEL_READER_PASSWORD (the Sentinels' read-only user) and REDIS_REPLICATION_PASSWORD,
+# Passwords: SENTINEL_READER_PASSWORD (the Sentinels' read-only user) and REDIS_BACKUP_PASSWORD,
 # each from $NAME or the file $NAME_FILE, checked by passwords.sh; never on a command line.
 #   redis-backup.sh --plan-prune HOURLY DAILY   reads backup ids (newest first) on stdin and prints
 #                                               those the retention deletes (the tests use it).
@@ -34,13 +36,14 @@ if [ "${1:-}" = "--plan-prune" ]; then plan_prune "$2" "$3"; exit 0; fi
 . "$(dirname "$0")/sentinel-ask.sh"
 CHECK="$(command -v valkey-check-rdb || echo redis-check-rdb)"
 DIR="${BACKUP_DIR:-/backups}"
-USER_NAME="${REPLICATION_USER:-replication}"
+USER_NAME="${BACKUP_USER:-backup}"
+LAST_GOOD_KEY=ha-stack:backup:last-good
 INTERVAL="${BACKUP_INTERVAL_MINUTES:-15}" HOURLY="${BACKUP_KEEP_HOURLY:-24}" DAILY="${BACKUP_KEEP_DAILY:-7}"
 for n in "$INTERVAL" "$HOURLY" "$DAILY"; do
   case "$n" in ''|*[!0-9]*) fail "BACKUP_INTERVAL_MINUTES, BACKUP_KEEP_HOURLY and BACKUP_KEEP_DAILY are whole numbers" ;; esac
 done
 [ "$INTERVAL" -ge 1 ] || fail "BACKUP_INTERVAL_MINUTES must be at least 1"
-REPL_PASS="$(password REDIS_REPLICATION_PASSWORD)"
+BACKUP_PASS="$(password REDIS_BACKUP_PASSWORD)"
 umask 077
 log() { echo "$ENTRYPOINT_NAME: $*" >&2; }
 
@@ -69,7 +72,7 @@ backup_once() {
   id="backup-$(date -u -d "@$started" +%Y%m%dT%H%M%SZ)" at="$(date -u -d "@$started" +%Y-%m-%dT%H:%M:%SZ)"
   partial="$DIR/.$id.rdb.partial"
   log "copying the data set of $rhost:$rport (a replica of $mhost:$mport) with $CLI --rdb"
-  if ! REDISCLI_AUTH="$REPL_PASS" "$CLI" --no-auth-warning --user "$USER_NAME" -h "$rhost" -p "$rport" \
+  if ! REDISCLI_AUTH="$BACKUP_PASS" "$CLI" --no-auth-warning --user "$USER_NAME" -h "$rhost" -p "$rport" \
     --rdb "$partial" >/dev/null 2>"$DIR/.$id.log"; then
     log "$CLI --rdb from $rhost:$rport failed: $(tail -n 2 "$DIR/.$id.log" | tr '\n' ' ')"
     rm -f "$partial" "$DIR/.$id.log"; return 1
@@ -98,6 +101,19 @@ backup_once() {
   mv "$partial" "$DIR/$id.rdb" && mv "$DIR/.$id.json.partial" "$DIR/$id.json" && sync || {
     log "could not rename $id into place"; rm -f "$partial" "$DIR/.$id.json.partial"; return 1; }
   log "backup $id: ${keys:-?} keys, $bytes bytes from $rhost:$rport"
+  record_last_good "$started"
+}
+
+# SET of the last good backup's time on the master the Sentinels name now. The backup is written
+# whatever happens here: a failure is logged, and BackupTooOld tells the operator in time.
+record_last_good() {
+  good="$1" now_master="$(newest_master)"
+  set -- $now_master
+  [ -n "${2:-}" ] || { log "warning: no Sentinel names a master: the time of $id is not recorded"; return 0; }
+  reply="$(REDISCLI_AUTH="$BACKUP_PASS" timeout 5 "$CLI" --no-auth-warning --raw --user "$USER_NAME" \
+    -h "$2" -p "$3" set "$LAST_GOOD_KEY" "$good" 2>&1)" || true
+  if [ "$reply" = OK ]; then log "recorded $good in $LAST_GOOD_KEY on $2:$3"
+  else log "warning: the time of $id could not be recorded on $2:$3: $(echo "$reply" | head -n 1)"; fi
 }
 
 prune() {

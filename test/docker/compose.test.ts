@@ -56,6 +56,7 @@ const env: NodeJS.ProcessEnv = {
   REDIS_OPERATOR_PASSWORD: secret(),
   REDIS_HAPROXY_PASSWORD: secret(),
   REDIS_EXPORTER_PASSWORD: secret(),
+  REDIS_BACKUP_PASSWORD: secret(),
   SENTINEL_PASSWORD: secret(),
   SENTINEL_READER_PASSWORD: secret(),
   SESSION_SECRET: secret(),

@@ -379,7 +379,15 @@ describe('compose configs against local mode', () => {
     const t = composeTopology();
     for (const [i, node] of t.redis.entries()) {
       const compose = configLines(files[`redis/${node.host}.conf`]!).filter((l) => !placement.test(l));
-      const users = { app: 'a', replication: 'r', sentinel: 's', operator: 'o', haproxy: 'h', exporter: 'e' };
+      const users = {
+        app: 'a',
+        replication: 'r',
+        sentinel: 's',
+        operator: 'o',
+        haproxy: 'h',
+        exporter: 'e',
+        backup: 'b',
+      };
       const ref = renderRedisConf(local, local.redis[i]!, { dir: '/x', users });
       assert.deepEqual(
         compose,

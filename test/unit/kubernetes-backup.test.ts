@@ -95,8 +95,10 @@ describe('deploy/kubernetes/components/backup', () => {
     assert.equal(env['BACKUP_DIR'], BACKUP.mount);
     assert.equal(env['BACKUP_KEEP_HOURLY'], String(BACKUP_VARIABLES.BACKUP_KEEP_HOURLY));
     assert.equal(env['BACKUP_KEEP_DAILY'], String(BACKUP_VARIABLES.BACKUP_KEEP_DAILY));
-    // The replication user's password and the Sentinels' reader's; never the operator's.
-    assert.equal(env['REDIS_REPLICATION_PASSWORD'].secretKeyRef.key, 'REDIS_REPLICATION_PASSWORD');
+    // The backup user's password and the Sentinels' reader's; never the operator's, nor the
+    // replication user's (the nodes' masterauth).
+    assert.equal(env['REDIS_BACKUP_PASSWORD'].secretKeyRef.key, 'REDIS_BACKUP_PASSWORD');
+    assert.equal(env['REDIS_REPLICATION_PASSWORD'], undefined);
     assert.equal(env['SENTINEL_READER_PASSWORD'].secretKeyRef.key, 'SENTINEL_READER_PASSWORD');
     assert.equal(env['REDIS_OPERATOR_PASSWORD'], undefined);
     assert.equal(cron.spec.schedule, '*/15 * * * *');

@@ -121,6 +121,7 @@ describe('redis.conf', () => {
       operator: 'o-pw',
       haproxy: 'h-pw',
       exporter: 'e-pw',
+      backup: 'b-pw',
     };
     const conf = renderRedisConf(t, replica, { dir: '/d', users });
     has(conf, 'bind redis-replica-1');

@@ -84,6 +84,7 @@ const SECRETS: StackSecrets = {
     operator: 'pw-op',
     haproxy: 'pw-ha',
     exporter: 'pw-exp',
+    backup: 'pw-backup',
   },
   sentinel: 'pw-sentinels',
   sentinelReader: 'pw-reader',

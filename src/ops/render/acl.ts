@@ -6,7 +6,15 @@ import { BACKUP_LAST_GOOD_KEY, KEY_PATTERNS } from '../../ha/keys.ts';
  * commands its job needs; `default` is off, so a connection that names no user gets nothing.
  * Every node carries every user: any of them may become the master.
  */
-export const REDIS_USERS = ['app', 'replication', 'sentinel', 'operator', 'haproxy', 'exporter'] as const;
+export const REDIS_USERS = [
+  'app',
+  'replication',
+  'sentinel',
+  'operator',
+  'haproxy',
+  'exporter',
+  'backup',
+] as const;
 export type RedisUser = (typeof REDIS_USERS)[number];
 
 /**
@@ -135,6 +143,11 @@ export const ACL_RULES: Record<RedisUser, readonly string[]> = {
   // (CONFIG GET * would hand it masterauth, the replication user's password; it is started with
   // `-config-command=-`, a command Redis does not know, and reads maxmemory from INFO).
   exporter: ['-@all', '+ping', '+info', '+client|setname', '+latency|latest', '+slowlog|len', '+slowlog|get'],
+  // The backups of compose and Kubernetes (deploy/scripts/redis-backup.sh): the replication stream
+  // `redis-cli --rdb` reads from a replica (as `replication` has), and on the master a plain SET of
+  // the time of the last good backup, the one key it may touch, write-only (`%W~`: no GET, no other
+  // key, so it can neither read data nor change any).
+  backup: [`%W~${BACKUP_LAST_GOOD_KEY}`, '-@all', '+psync', '+sync', '+replconf', '+ping', '+set'],
 };
 
 /**

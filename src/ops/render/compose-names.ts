@@ -155,6 +155,8 @@ export const SECRET_VARIABLES = {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
   REDIS_EXPORTER_PASSWORD: '${REDIS_EXPORTER_PASSWORD:?set REDIS_EXPORTER_PASSWORD, see README}',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
+  REDIS_BACKUP_PASSWORD: '${REDIS_BACKUP_PASSWORD:?set REDIS_BACKUP_PASSWORD, see README}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
   SENTINEL_PASSWORD: '${SENTINEL_PASSWORD:?set SENTINEL_PASSWORD, see README}',
   // The Sentinels' read-only user (render/acl.ts, SENTINEL_READER): what the apps log in to them as.
   SENTINEL_READER_PASSWORD:
@@ -175,6 +177,7 @@ export const USER_PASSWORD_VARIABLES = {
   operator: 'REDIS_OPERATOR_PASSWORD',
   haproxy: 'REDIS_HAPROXY_PASSWORD',
   exporter: 'REDIS_EXPORTER_PASSWORD',
+  backup: 'REDIS_BACKUP_PASSWORD',
 } as const satisfies Record<RedisUser, keyof typeof SECRET_VARIABLES>;
 
 /** Every node's maxmemory, `REDIS_MAXMEMORY` (default: the topology's). */

@@ -49,8 +49,9 @@ const sentinelList = (t: Topology) => t.sentinels.map((s) => `${s.host}:${s.port
 /**
  * A snapshot from a replica every BACKUP_INTERVAL_MINUTES into the `backups` volume, with its
  * manifest and the retention (deploy/scripts/redis-backup.sh). It logs in to the Sentinels as their
- * read-only user and to the replica as `replication` (SYNC, PSYNC, REPLCONF, PING): it can copy the
- * data set and do nothing else, on no node.
+ * read-only user and to the replica and the master as `backup` (SYNC, PSYNC, REPLCONF, PING, and
+ * SET of the one key that records the last good backup's time): it can copy the data set and
+ * record that time, nothing else, on no node.
  */
 function backupService(t: Topology): YamlValue {
   return {
@@ -66,7 +67,7 @@ function backupService(t: Topology): YamlValue {
       MASTER_NAME: t.masterName,
       SENTINEL_READER_USER: SENTINEL_READER,
       SENTINEL_READER_PASSWORD: SECRET_VARIABLES.SENTINEL_READER_PASSWORD,
-      REDIS_REPLICATION_PASSWORD: SECRET_VARIABLES.REDIS_REPLICATION_PASSWORD,
+      REDIS_BACKUP_PASSWORD: SECRET_VARIABLES.REDIS_BACKUP_PASSWORD,
       BACKUP_DIR: BACKUP_MOUNT,
       ...Object.fromEntries(Object.entries(BACKUP_VARIABLES).map(([k, v]) => [k, `\${${k}:-${v}}`])),
     },

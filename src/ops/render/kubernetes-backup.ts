@@ -117,7 +117,7 @@ export function backupObjects(t: Topology): Obj[] {
             'backup',
             ['sh', `${SCRIPTS_DIR}/redis-backup.sh`],
             [
-              secretEnv('REDIS_REPLICATION_PASSWORD'),
+              secretEnv('REDIS_BACKUP_PASSWORD'),
               env('BACKUP_ONCE', '1'),
               ...Object.entries(BACKUP_VARIABLES).map(([k, v]) => env(k, String(v))),
             ],
