@@ -62,9 +62,11 @@ describe('deploy/compose.yaml profiles (docker-compose config)', () => {
     for (const [name, s] of Object.entries(services))
       for (const arg of [...(s.command ?? []), ...(s.entrypoint ?? [])])
         for (const secret of secrets) assert.ok(!String(arg).includes(secret), `${name}: a secret in ${arg}`);
-    // The backup: the replication user's and the Sentinels' reader's passwords only, the schedule's defaults.
+    // The backup: the backup user's and the Sentinels' reader's passwords only (not the replication
+    // user's, the nodes' masterauth), the schedule's defaults.
     const backup = services['backup'];
-    assert.equal(backup.environment.REDIS_REPLICATION_PASSWORD, DUMMY['REDIS_REPLICATION_PASSWORD']);
+    assert.equal(backup.environment.REDIS_BACKUP_PASSWORD, DUMMY['REDIS_BACKUP_PASSWORD']);
+    assert.equal(backup.environment.REDIS_REPLICATION_PASSWORD, undefined);
     assert.equal(backup.environment.REDIS_OPERATOR_PASSWORD, undefined);
     assert.deepEqual(
       [
