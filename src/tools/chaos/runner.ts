@@ -3,6 +3,7 @@ import { keys } from '../../ha/keys.ts';
 import { withRedis } from '../../ha/probes.ts';
 import { SwitchWatcher } from '../../ha/switch.ts';
 import type { StackActions } from '../../ops/actions.ts';
+import { nodeStates } from '../../ops/observe.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad, split } from '../loadgen/load.ts';
@@ -110,9 +111,19 @@ export async function runScenario(
   }
   const settledAt = performance.now();
   // Counted once the stack settled by itself (a replica still syncing after a whole-site restart
-  // is not yet linked), within 30 s: a node still missing then is missing.
-  await waitWhole(actions, 30_000).catch(() => undefined);
+  // is not yet linked), within 60 s: a node still missing then is missing, and the row says how
+  // each node stood.
+  await waitWhole(actions, 60_000).catch(() => undefined);
   const nodesAtEnd = await healthyNodes(actions).catch(() => null);
+  if (nodesAtEnd !== null && nodesAtEnd < actions.topology.redis.length) {
+    const states = await nodeStates(actions.topology, actions.login).catch(() => new Map());
+    const at = [...states.entries()].map(([name, s]) =>
+      s
+        ? `${name} ${s.role}${s.role === 'slave' ? ` of ${s.masterHost}:${s.masterPort} link ${s.linkUp ? 'up' : 'down'}` : ''}`
+        : `${name} not answering`,
+    );
+    note = `${note ? `${note}; ` : ''}at the end: ${at.join(', ')}`;
+  }
   const goal = goalFor(scenario.goal, actions.topology.redis.length);
   let back: Awaited<ReturnType<typeof readBack>>;
   try {
