@@ -25,7 +25,8 @@ describe('hosts in the topology', () => {
         ['host-3', '198.18.0.13', ['redis-3'], ['sentinel-3'], ['app-3']],
       ],
     );
-    assert.ok(inBed(layout.floating) && inBed(layout.client));
+    assert.ok(inBed(layout.floating) && inBed(layout.client) && inBed(layout.farClient));
+    assert.notEqual(layout.farClient, layout.client);
     for (const n of [...topology.redis, ...topology.sentinels, ...topology.apps])
       assert.equal(n.host, hostOf(layout, n.name).address);
     assert.equal(topology.haproxy.host, layout.floating);

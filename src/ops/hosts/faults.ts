@@ -32,6 +32,8 @@ export interface HostFaults {
   heal(): void;
   addressOf(host: string): string;
   client: string;
+  /** The clients' second address: the client on the far side of a partition. */
+  farClient: string;
 }
 
 const CHAIN = 'HA_STACK_FAULT';
@@ -44,6 +46,7 @@ export function bedFaults(bed: Bed): HostFaults {
     return h;
   };
   const iptables = (h: string, ...args: string[]) => inNs(h, ['iptables', '-w', ...args]);
+  const arptables = (h: string, ...args: string[]) => inNs(h, ['arptables', ...args]);
   const chain = (h: string) => {
     inNs(h, ['iptables', '-w', '-N', CHAIN], { allowFail: true });
     for (const dir of ['INPUT', 'OUTPUT'])
@@ -53,6 +56,7 @@ export function bedFaults(bed: Bed): HostFaults {
   return {
     hosts: layout.hosts.map((h) => h.name),
     client: layout.client,
+    farClient: layout.farClient,
     addressOf: (name) => host(name).address,
     hostOf(name) {
       const h = layout.hosts.find((x) => [...x.redis, ...x.sentinels, ...x.apps].includes(name));
@@ -75,6 +79,15 @@ export function bedFaults(bed: Bed): HostFaults {
         iptables(name, '-A', CHAIN, '-s', p, '-j', 'DROP');
         if (!oneWay) iptables(name, '-A', CHAIN, '-d', p, '-j', 'DROP');
       }
+      if (oneWay) return;
+      // Hosts cut off both ways are apart at the link layer too, as on separate switches: ARP
+      // does not cross (iptables sees only IP). Without this, the cut-off host's keepalived,
+      // alone and so master, would announce the floating address to the clients across the cut.
+      for (const p of peers) {
+        arptables(name, '-A', 'INPUT', '-s', p, '-j', 'DROP');
+        arptables(name, '-A', 'OUTPUT', '-d', p, '-j', 'DROP');
+      }
+      arptables(name, '-A', 'OUTPUT', '-s', layout.floating, '-j', 'DROP');
     },
     lossy(share) {
       for (const h of layout.hosts) {
@@ -117,6 +130,7 @@ export function bedFaults(bed: Bed): HostFaults {
     heal() {
       for (const h of layout.hosts) {
         inNs(h.name, ['iptables', '-w', '-F', CHAIN], { allowFail: true });
+        inNs(h.name, ['arptables', '-F'], { allowFail: true });
         inNs(h.name, ['tc', 'qdisc', 'del', 'dev', 'eth0', 'root'], { allowFail: true });
       }
     },

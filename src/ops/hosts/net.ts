@@ -90,6 +90,7 @@ export function createNetwork(layout: HostLayout): void {
     ip('-n', SWITCH, 'link', 'set', 'br0', 'up');
     for (const h of layout.hosts) addMember(h.name, h.address, layout.prefix);
     addMember(CLIENT, layout.client, layout.prefix);
+    ip('-n', netnsOf(CLIENT), 'addr', 'add', `${layout.farClient}/${layout.prefix}`, 'dev', 'eth0');
   } catch (err) {
     destroyNetwork();
     throw err;
@@ -107,6 +108,7 @@ export function linkUp(name: string, address: string, prefix: number): void {
   ip('-n', ns, 'addr', 'flush', 'dev', 'eth0');
   ip('-n', ns, 'addr', 'add', `${address}/${prefix}`, 'dev', 'eth0');
   inNs(name, ['iptables', '-F'], { allowFail: true });
+  inNs(name, ['arptables', '-F'], { allowFail: true });
   inNs(name, ['tc', 'qdisc', 'del', 'dev', 'eth0', 'root'], { allowFail: true });
   ip('-n', SWITCH, 'link', 'set', switchPort(name), 'up');
 }

@@ -30,6 +30,11 @@ export function renderKeepalivedConf(layout: HostLayout, host: Host, opts: Keepa
     '  vrrp_version 3',
     '  vrrp_garp_master_delay 1',
     '  vrrp_garp_master_repeat 3',
+    // Two masters at once (a partition healed): the one that yields sends an advert first, and the
+    // one that stays announces the address again (its garp_lower_prio_repeat), so that clients
+    // whose last ARP answer came from the yielding host find the address where it is.
+    '  vrrp_higher_prio_send_advert',
+    '  vrrp_garp_lower_prio_repeat 3',
     '}',
     '',
     'vrrp_script haproxy_answers {',

@@ -6,7 +6,10 @@ import type { StackView } from './stack-view.ts';
 
 /**
  * How long one look may wait for a Sentinel or a node: one that does not answer (a host cut off,
- * then healed) must not slow every poll to a second, or a stale master lasts that much longer.
+ * then healed) must not slow every poll to a second, or a stale master lasts that much longer (a
+ * look that began just before a partition healed waited out its Sentinels' 1 s before the next
+ * could see them). A Sentinel slower than this counts as silent: without a majority's answers the
+ * demoter holds, so a slow machine delays a demotion, never causes one.
  */
 const LOOK_TIMEOUT_MS = 300;
 
@@ -28,7 +31,7 @@ export function demoterOn(d: {
     askSentinels: () =>
       Promise.all(
         d.sentinels.map((s) =>
-          sentinelView(s.host, s.port, d.masterName, d.sentinelPassword()).catch(() => null),
+          sentinelView(s.host, s.port, d.masterName, d.sentinelPassword(), LOOK_TIMEOUT_MS).catch(() => null),
         ),
       ),
     role: (n) =>

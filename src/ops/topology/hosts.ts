@@ -26,6 +26,11 @@ export interface HostLayout {
   prefix: number;
   /** Where the test bed's clients (load, tests) sit: a namespace of their own on the same network. */
   client: string;
+  /**
+   * A second address of the clients' namespace: the client on the far side of a partition, which
+   * the partition scenarios put with the cut-off host (it reaches that host's own front only).
+   */
+  farClient: string;
   /** keepalived's VRRP router id for the floating address. */
   routerId: number;
 }
@@ -36,6 +41,7 @@ export const MAX_HOSTS = 9;
 const NET = '198.18.0';
 export const FLOATING_ADDRESS = `${NET}.100`;
 export const CLIENT_ADDRESS = `${NET}.200`;
+export const FAR_CLIENT_ADDRESS = `${NET}.201`;
 export const HOST_PREFIX = 24;
 
 export const hostName = (i: number) => `host-${i}`;
@@ -68,7 +74,14 @@ export function defineHosts(given: Partial<HostCounts> = {}): HostLayout {
     apps: placed('app', count('apps'), i, n),
     priority: 150 - i * 10,
   }));
-  return { hosts, floating: FLOATING_ADDRESS, prefix: HOST_PREFIX, client: CLIENT_ADDRESS, routerId: 51 };
+  return {
+    hosts,
+    floating: FLOATING_ADDRESS,
+    prefix: HOST_PREFIX,
+    client: CLIENT_ADDRESS,
+    farClient: FAR_CLIENT_ADDRESS,
+    routerId: 51,
+  };
 }
 
 /** The host a node runs on. */

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
+import { keys } from '../../ha/keys.ts';
 import { withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
-import type { LoadUser } from '../loadgen/user.ts';
+import { type LoadUser, sessionId } from '../loadgen/user.ts';
 
 /** Runs `fn` on a connection to the node the Sentinels name master now (the read-back after a load). */
 export async function onCurrentMaster<T>(
@@ -11,6 +12,20 @@ export async function onCurrentMaster<T>(
   const m = await actions.currentMaster();
   if (!m) throw new Error('no master to read back from');
   return withRedis(m.host, m.port, actions.login, (r) => fn(r, m.name), 5000);
+}
+
+/** Reads every user's cart and session back from the current master. */
+export async function readBack(actions: StackActions, users: LoadUser[]) {
+  return onCurrentMaster(actions, async (r, master) => {
+    const carts = new Map<string, Record<string, string>>();
+    const missingSessions: string[] = [];
+    for (const u of users) {
+      carts.set(u.email, await r.hgetall(keys.cart(u.email)));
+      const sid = sessionId(u);
+      if (!sid || !(await r.exists(keys.session(sid)))) missingSessions.push(sid ?? '');
+    }
+    return { master, carts, sessionsLost: missingSessions.length, missingSessions };
+  });
 }
 
 export interface Discrepancy {

@@ -8,8 +8,7 @@ import { waitFor } from '../../ops/supervisor/wait.ts';
 import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad, split } from '../loadgen/load.ts';
 import type { Sample } from '../loadgen/stats.ts';
-import { sessionId } from '../loadgen/user.ts';
-import { compareCarts, type Discrepancy, onCurrentMaster } from './compare.ts';
+import { compareCarts, type Discrepancy, readBack } from './compare.ts';
 import { healthyNodes, type Scenario, waitWhole } from './faults.ts';
 import { describeGoal, goalFor, missedGoals } from './judge.ts';
 import { watchModes } from './modes.ts';
@@ -26,20 +25,6 @@ export interface ChaosOptions {
   log?: (message: string) => void;
   /** Runs once the load has stopped, before the read-back (a test tampers with the data here). */
   beforeCheck?: (users: LoadUser[]) => Promise<void>;
-}
-
-/** Reads every user's cart and session back from the current master. */
-async function readBack(actions: StackActions, users: LoadUser[]) {
-  return onCurrentMaster(actions, async (r, master) => {
-    const carts = new Map<string, Record<string, string>>();
-    const missingSessions: string[] = [];
-    for (const u of users) {
-      carts.set(u.email, await r.hgetall(keys.cart(u.email)));
-      const sid = sessionId(u);
-      if (!sid || !(await r.exists(keys.session(sid)))) missingSessions.push(sid ?? '');
-    }
-    return { master, carts, sessionsLost: missingSessions.length, missingSessions };
-  });
 }
 
 /**
