@@ -8,14 +8,9 @@ import { compareCarts, readBack } from './compare.ts';
 const FAR_USERS = 4;
 
 export interface FarSideResult {
-  writes: number;
-  acked: number;
-  /** Writes answered 503 (refused for want of a replica, or no master). */
-  refused: number;
-  /** Writes with no answer in the client's time. */
-  unanswered: number;
   lost: number;
   sessionsLost: number;
+  /** Its writes, acknowledged, refused (503), unanswered and lost, for the row. */
   note: string;
 }
 
@@ -32,35 +27,22 @@ export async function farSide(actions: StackActions, hostFront: string, localAdd
   for (const u of users) moveUser(u, hostFront, localAddress);
   const controller = new AbortController();
   const load = runLoad(users, controller.signal, 50, users.length);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    controller.abort();
-    await load.done;
-  };
   return {
-    stop,
     /** Writes acknowledged to the far side so far. */
     acked: () => load.stats.writesAcked,
     /** Stops the load, reads the far side's carts and sessions back from the master, deletes its accounts. */
     async check(log: (m: string) => void): Promise<FarSideResult> {
-      await stop();
+      controller.abort();
+      await load.done;
       try {
         const back = await readBack(actions, users);
         const lost = compareCarts(users, back.carts).filter((d) => d.kind === 'lost').length;
         const writes = load.stats.samples.filter((s) => s.kind === 'write');
-        const result = {
-          writes: writes.length,
-          acked: load.stats.writesAcked,
-          refused: writes.filter((s) => !s.ok && s.status === 503).length,
-          unanswered: writes.filter((s) => !s.ok && s.status === 0).length,
+        const failed = (status: number) => writes.filter((s) => !s.ok && s.status === status).length;
+        return {
           lost,
           sessionsLost: back.sessionsLost,
-        };
-        return {
-          ...result,
-          note: `far-side client (${hostFront} only): ${result.writes} writes, ${result.acked} acknowledged, ${result.refused} refused (503), ${result.unanswered} unanswered, ${lost} lost, ${back.sessionsLost} sessions lost`,
+          note: `far-side client (${hostFront} only): ${writes.length} writes, ${load.stats.writesAcked} acknowledged, ${failed(503)} refused (503), ${failed(0)} unanswered, ${lost} lost, ${back.sessionsLost} sessions lost`,
         };
       } finally {
         log(await deleteAccounts(actions, madeAccounts(users)));

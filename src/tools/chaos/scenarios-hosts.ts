@@ -108,9 +108,8 @@ async function wholeSite(ctx: FaultContext, f: HostFaults, opts: { random: boole
 
 /**
  * The master's host cut off from the other hosts and the main clients (both ways), with a client
- * on each side: the main load on the majority's side through the floating
- * address, and a far-side client that reaches only the cut-off host's own front. Healed 3 s after
- * the promotion. Whatever the far side was told it had written must be there after the heal.
+ * on each side: the main load on the majority's side through the floating address, and a far-side
+ * client that reaches only the cut-off host's own front. Healed 3 s after the promotion. Whatever the far side was told it had written must be there after the heal.
  */
 async function partition(ctx: FaultContext, f: HostFaults): Promise<string> {
   const old = await masterOffFront(ctx, f);
