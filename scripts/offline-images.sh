@@ -15,6 +15,9 @@
 #                          scripts/node-versions.sh installs it) and npm in /usr/local; user node
 #                          (uid 1000); the host's CA bundle with NODE_EXTRA_CA_CERTS, so `npm ci`
 #                          inside `docker build` trusts what the host trusts
+#   redis-ha-stack-certs   the certs service of deploy/compose.tls.yaml: built from deploy/certs/
+#                          (Debian with openssl) where debian:bookworm-slim can be pulled, otherwise
+#                          the same Debian root file system (openssl comes with ca-certificates)
 # RedisInsight (redis/redisinsight, compose profile "tools") has no stand-in: it is not a Debian
 # package and cannot be built offline; leave that service out.
 #
@@ -120,6 +123,16 @@ build_node() {
     docker run --rm "node:$major-bookworm-slim" sh -c 'node -v && npm -v && id node' >&2
 }
 
+build_certs() {
+  if timeout "$pull_timeout" docker pull -q debian:bookworm-slim >/dev/null 2>&1 &&
+    docker build -q -t redis-ha-stack-certs deploy/certs >/dev/null; then
+    return
+  fi
+  build_rootfs &&
+    docker import --change 'CMD ["openssl","version"]' "$rootfs" redis-ha-stack-certs >/dev/null &&
+    docker run --rm redis-ha-stack-certs openssl version >&2
+}
+
 ensure() { # image builder
   local image=$1 builder=$2 start
   if [ "$force" = 0 ] && docker image inspect "$image" >/dev/null 2>&1; then
@@ -146,4 +159,6 @@ ensure() { # image builder
 ensure valkey/valkey:8.0 build_valkey
 ensure haproxy:2.6 build_haproxy
 ensure "node:${node_version%%.*}-bookworm-slim" build_node
+# Not on a registry: made here (docker pull of it fails at once), as compose would build it.
+ensure redis-ha-stack-certs build_certs
 log "redis/redisinsight: no stand-in (not a Debian package, cannot be built offline); leave it out"

@@ -4,7 +4,8 @@
 #   2. starts dockerd for the run when no engine answers, and stops it afterwards
 #   3. makes sure the images compose and the Dockerfile name exist (scripts/offline-images.sh:
 #      pulls them, or builds same-named stand-ins from Debian packages when no registry is reachable)
-#   4. runs the test: build, up, journey, failover, app crash, Sentinel settings, fronts, down -v
+#   4. runs the tests: build, up, journey, failover, app crash, Sentinel settings, fronts, down -v;
+#      then the same with compose.tls.yaml (HTTPS, redirect, TLS-only nodes, a failover on TLS)
 # npm run test:all runs it last, as root or when an engine answers (scripts/test-all.sh); about 1.5 minutes
 # once the images exist.
 set -euo pipefail
@@ -67,6 +68,6 @@ bash scripts/offline-images.sh
 echo "test-docker: images ready in $(($(date +%s) - images_start)) s"
 
 status=0
-node --import tsx --test --test-reporter=spec --test-concurrency=1 test/docker/compose.test.ts || status=$?
+node --import tsx --test --test-reporter=spec --test-concurrency=1 test/docker/compose.test.ts test/docker/compose-tls.test.ts || status=$?
 echo "test-docker: $([ "$status" = 0 ] && echo passed || echo FAILED) in $(($(date +%s) - start)) s"
 exit "$status"

@@ -1,3 +1,4 @@
+// Over 300 lines: the app's whole flow (13 cases) against one stack started once.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';

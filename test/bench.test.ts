@@ -186,6 +186,14 @@ describe('npm run bench (smoke)', () => {
     for (const r of report.rounds) assert.ok(r.requestsPerS > 0 && r.errors === 0, JSON.stringify(r));
     for (const s of report.summary) assert.ok(s.ratio > 0, JSON.stringify(s));
     assert.match(out, /TLS\/plain/);
+    // Where the CPU goes, part by part, and a connection's set-up (a full handshake with TLS).
+    for (const r of report.rounds)
+      assert.ok(r.cpuUs.apps > 0 && r.cpuUs.haproxy > 0 && r.cpuUs.redis > 0, JSON.stringify(r));
+    assert.equal(report.cpu.length, 10);
+    assert.deepEqual(report.handshakes.map((h: { tls: boolean }) => h.tls).sort(), [false, true]);
+    for (const h of report.handshakes) assert.ok(h.requests > 0 && h.failed === 0, JSON.stringify(h));
+    assert.match(out, /CPU per request \(µs, medians\)/);
+    assert.match(out, /a new connection per request/);
   });
 
   it('backup: page views with backups running and without, one backup, FLUSHALL and the restore', async () => {

@@ -1,3 +1,4 @@
+// Over 300 lines: one browser and one stack started once for every page flow.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';

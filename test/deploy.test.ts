@@ -1,6 +1,7 @@
 // Checks of deploy/ that need no Docker engine: compose's own validation, HAProxy's and Redis's
 // parsing of the generated configs, the Sentinel entrypoint, the CLI render command, and the layout
 // of the app image (compiled server, production dependencies only, its HEALTHCHECK command).
+// Over 300 lines: every file of deploy/ that real parsers check (compose, HAProxy, Redis, the entrypoints, the image), in one place.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import {

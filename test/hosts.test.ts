@@ -1,7 +1,8 @@
 // The host test bed (`ha-stack up --hosts`, root only): three hosts in network namespaces on a
 // bridge in 198.18.0.0/15 with no route off the machine, each running the files `render --target
 // hosts` writes. The host holding the floating address and the Redis master is lost as a whole; then
-// every scenario of `ha-stack chaos --hosts` runs on the same bed, each once.
+// every scenario of `ha-stack chaos --hosts` runs on the same bed, each once. TLS on every hop (the
+// bed's default): the requests are HTTPS checked against the bed's CA, the nodes asked over TLS.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { downBed, loseHost, restoreHost, runClient, upBed, whyNoBed } from '../src/ops/hosts/bed.ts';
-import { type Bed, bedSecrets } from '../src/ops/hosts/bed-files.ts';
+import { type Bed, bedClientTls, bedFrontUrl, bedSecrets } from '../src/ops/hosts/bed-files.ts';
 import { bedNamespaces, CLIENT, holders, netnsOf } from '../src/ops/hosts/net.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import type { ScenarioRow } from '../src/tools/chaos/report.ts';
@@ -42,6 +43,8 @@ function curl(
     jar,
     '-X',
     method,
+    // HTTPS: the front's certificate checked against the bed's CA (curl's default is to check).
+    ...(bed.tls ? ['--cacert', bedClientTls(bed)!.ca] : []),
   ];
   for (const h of headers) args.push('-H', h);
   if (body !== undefined) args.push('-H', 'content-type: application/json', '--data', JSON.stringify(body));
@@ -71,6 +74,17 @@ function replication(node: string): string {
         host.address,
         '-p',
         String(n.port),
+        ...(bed.tls
+          ? [
+              '--tls',
+              '--cacert',
+              bedClientTls(bed)!.ca,
+              '--cert',
+              bedClientTls(bed)!.cert,
+              '--key',
+              bedClientTls(bed)!.key,
+            ]
+          : []),
         '--user',
         'operator',
         '--no-auth-warning',
@@ -87,12 +101,50 @@ function replication(node: string): string {
 describe('three hosts in network namespaces', { skip: why }, () => {
   before(async () => {
     bed = await upBed(dir);
-    base = `http://${bed.layout.floating}:${bed.topology.haproxy.httpPort}`;
+    assert.ok(bed.tls, 'TLS is on by default');
+    base = bedFrontUrl(bed);
   });
   after(() => {
     downBed();
     rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(bedNamespaces(), [], 'no namespace of the bed is left');
+  });
+
+  it('answers HTTPS only with the bed CA, redirects HTTP there, and refuses plain text on the nodes', () => {
+    const r = curl('GET', '/readyz');
+    assert.equal(r.status, 200, r.body);
+    // Plain HTTP on the site's port is only a redirect to the same path on HTTPS.
+    const plain = execFileSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        netnsOf(CLIENT),
+        'curl',
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{redirect_url}',
+      ].concat([`http://${bed.layout.floating}:${bed.topology.haproxy.httpPort}/readyz`]),
+      { encoding: 'utf8' },
+    );
+    assert.equal(plain, `301 ${base}/readyz`);
+    // A Redis node refuses a client without TLS.
+    const n = bed.topology.redis[0]!;
+    const host = bed.layout.hosts.find((h) => h.redis.includes(n.name))!;
+    let refused = '';
+    try {
+      refused = execFileSync(
+        'ip',
+        ['netns', 'exec', netnsOf(host.name), 'redis-cli', '-h', n.host, '-p', String(n.port), 'ping'],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 },
+      ).trim();
+    } catch {
+      // redis-cli fails: the node closed the plain-text connection.
+    }
+    assert.notEqual(refused, 'PONG');
+    assert.match(replication(n.name), /role:master/);
   });
 
   it('loses the host with the floating address and the master: the address moves, the cart stays, the host rejoins', async () => {
@@ -160,10 +212,14 @@ describe('three hosts in network namespaces', { skip: why }, () => {
       assert.deepEqual([r.writesLost, r.phantomWrites, r.sessionsLost], [0, 0, 0], what);
       assert.ok(r.writesAcked > 0, `${r.scenario}: no write was acknowledged`);
       assert.equal(r.nodesAtEnd, 3, what);
-      // Without the hosts' guard a stale master stays until Sentinel's next look, 10 s and more.
-      assert.ok((r.twoMastersS ?? 99) <= 3, `${r.scenario}: two masters for ${r.twoMastersS} s`);
+      // Without the hosts' guard a stale master stays, taking writes, until Sentinel's next look (10 s and more).
+      assert.ok(
+        (r.twoMastersS ?? 99) <= 3,
+        `${r.scenario}: two masters taking writes for ${r.twoMastersS} s`,
+      );
       // Where the site stays up and its links work (a host lost or cut off): no read fails.
-      if (['lose-host', 'partition-host'].includes(r.scenario)) assert.equal(r.failedReads, 0, what);
+      if (['lose-host', 'partition-host', 'one-way-host'].includes(r.scenario))
+        assert.equal(r.failedReads, 0, what);
       // A client on each side of a partition: the far side wrote through the cut-off host's front
       // (what it was told is checked on the master by the scenario, which fails on a loss).
       if (r.scenario === 'partition-host')

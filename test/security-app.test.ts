@@ -1,3 +1,4 @@
+// Over 300 lines: every attack on the app (24 cases) runs against one app and Redis started once.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -143,7 +143,11 @@ describe("the apps' Sentinel user", () => {
 
 describe('a failover', () => {
   it('the promoted replica has the library and the app keeps working', async () => {
+    const old = master;
     master = await killMaster(s, master);
+    // The killed node's restart ends by loading the library on the master if it is missing: wait
+    // for it, so that it cannot undo the next test's FUNCTION DELETE.
+    await s.start(old.name);
     assert.ok(
       await withRedis(master.host, master.port, s.login, hasLibrary),
       'FUNCTION LIST on the new master',

@@ -1,6 +1,7 @@
 // Who may do what on Redis and the Sentinels of a real stack: an ACL user per client with only what
 // its job needs, `default` off, every Sentinel behind its password, the run directory its owner's
 // alone, and a warning before a node's memory is full. Replication and failover still work.
+// Over 300 lines: every ACL user and Sentinel password is checked on one stack started once.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -33,10 +33,14 @@ describe('the ha-stack command', () => {
     const env: Record<string, string> = { HA_STACK_RUN_DIR: dir, ...portEnv(ports) };
     const upResult = await cli(['up', '--detach'], env);
     assert.equal(upResult.code, 0, upResult.stderr);
+    // TLS is on by default: the site on HTTPS, the CA named for clients.
+    assert.match(upResult.stdout, /app \(round robin\) +https:\/\/127\.0\.0\.1:\d+\//);
+    assert.match(upResult.stdout, new RegExp(`the stack's CA ${dir}/tls/ca\\.crt`));
     const launcher = JSON.parse(readFileSync(join(dir, 'launcher.pid'), 'utf8')) as { pid: number };
     const status = await cli(['status', '--json'], env);
     assert.equal(status.code, 0, status.stderr);
-    const first = JSON.parse(status.stdout) as StackStatus;
+    const first = JSON.parse(status.stdout) as StackStatus & { tls: { first: unknown } | null };
+    assert.ok(first.tls?.first, 'status reports the certificates');
     assert.equal(first.master, 'redis-1');
     assert.deepEqual([first.mode, first.sentinelMode], ['healthy', 'ok']);
     assert.deepEqual(

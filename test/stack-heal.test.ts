@@ -96,8 +96,10 @@ describe('the supervisor heals the stack', () => {
     assert.ok(!Number.isNaN(Date.parse(state.updated)));
     assert.deepEqual(Object.keys(state.nodes), s.names);
     for (const [name, h] of Object.entries(state.nodes)) {
-      // Redis nodes also count the stale-master demotions of the supervisor.
-      const demotions = s.topology.redis.some((r) => r.name === name) ? { demotions: 0 } : {};
+      // Redis nodes also count the stale-master demotions and the write fences of the supervisor.
+      const demotions = s.topology.redis.some((r) => r.name === name)
+        ? { demotions: 0, fences: 0, fenced: false }
+        : {};
       assert.deepEqual(h, { status: 'running', restarts: 0, lastExit: null, ...demotions });
     }
   });

@@ -225,7 +225,7 @@ describe('TLS on every hop', () => {
 });
 
 describe('ha-stack up --tls from the command line', () => {
-  it('starts a stack with TLS, and status reaches it over TLS and says when the certificates end', async () => {
+  it('starts a stack with TLS, status says when the certificates end, rotate certificates replaces them', async () => {
     const dir = tempRunDir('tls-cli');
     const env: Record<string, string> = { HA_STACK_RUN_DIR: dir, ...portEnv(await freePorts()) };
     try {
@@ -243,6 +243,17 @@ describe('ha-stack up --tls from the command line', () => {
       assert.deepEqual(s.tls.warnings, []);
       const text = await haStack(['status'], env);
       assert.match(text.stdout, /^tls: on, \d+ certificates in /m);
+      // The certificates replaced on the running stack; status then reaches it with the new ones.
+      const rotate = await haStack(['rotate', 'certificates'], env);
+      assert.equal(rotate.code, 0, rotate.stderr);
+      assert.match(rotate.stdout, /rotate certificates: done in [\d.]+ s \(CA [0-9A-F:]+ -> [0-9A-F:]+\)/);
+      assert.match(
+        rotate.stdout,
+        /a client of the old CA is refused \(tried on redis-1, redis-2, redis-3, sentinel-1/,
+      );
+      const again = await haStack(['status', '--json'], env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal((JSON.parse(again.stdout) as { master: string }).master, 'redis-1');
     } finally {
       const down = await haStack(['down'], env);
       assert.equal(down.code, 0, down.stderr);

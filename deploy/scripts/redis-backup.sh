@@ -33,6 +33,8 @@ plan_prune() {
 if [ "${1:-}" = "--plan-prune" ]; then plan_prune "$2" "$3"; exit 0; fi
 
 . "$(dirname "$0")/passwords.sh"
+# A partial TLS setting stops here, naming the variable missing.
+tls_on || :
 . "$(dirname "$0")/sentinel-ask.sh"
 CHECK="$(command -v valkey-check-rdb || echo redis-check-rdb)"
 DIR="${BACKUP_DIR:-/backups}"
@@ -72,7 +74,7 @@ backup_once() {
   id="backup-$(date -u -d "@$started" +%Y%m%dT%H%M%SZ)" at="$(date -u -d "@$started" +%Y-%m-%dT%H:%M:%SZ)"
   partial="$DIR/.$id.rdb.partial"
   log "copying the data set of $rhost:$rport (a replica of $mhost:$mport) with $CLI --rdb"
-  if ! REDISCLI_AUTH="$BACKUP_PASS" "$CLI" --no-auth-warning --user "$USER_NAME" -h "$rhost" -p "$rport" \
+  if ! REDISCLI_AUTH="$BACKUP_PASS" "$CLI" $(cli_tls) --no-auth-warning --user "$USER_NAME" -h "$rhost" -p "$rport" \
     --rdb "$partial" >/dev/null 2>"$DIR/.$id.log"; then
     log "$CLI --rdb from $rhost:$rport failed: $(tail -n 2 "$DIR/.$id.log" | tr '\n' ' ')"
     rm -f "$partial" "$DIR/.$id.log"; return 1
@@ -110,7 +112,7 @@ record_last_good() {
   good="$1" now_master="$(newest_master)"
   set -- $now_master
   [ -n "${2:-}" ] || { log "warning: no Sentinel names a master: the time of $id is not recorded"; return 0; }
-  reply="$(REDISCLI_AUTH="$BACKUP_PASS" timeout 5 "$CLI" --no-auth-warning --raw --user "$USER_NAME" \
+  reply="$(REDISCLI_AUTH="$BACKUP_PASS" timeout 5 "$CLI" $(cli_tls) --no-auth-warning --raw --user "$USER_NAME" \
     -h "$2" -p "$3" set "$LAST_GOOD_KEY" "$good" 2>&1)" || true
   if [ "$reply" = OK ]; then log "recorded $good in $LAST_GOOD_KEY on $2:$3"
   else log "warning: the time of $id could not be recorded on $2:$3: $(echo "$reply" | head -n 1)"; fi

@@ -14,6 +14,8 @@
 # way, and starts as master only if they still name it after 2 x (SENTINEL_DOWN_AFTER +
 # SENTINEL_FAILOVER). No Sentinel answering (the deployment's first start) leaves its config as it is.
 # The Sentinels are asked with valkey-cli (the Valkey image), or redis-cli where there is none.
+# With REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE the node runs on TLS only and
+# asks the Sentinels over TLS (passwords.sh, docs/tls.md).
 set -eu
 ENTRYPOINT_NAME=redis-entrypoint
 . "$(dirname "$0")/passwords.sh"
@@ -29,12 +31,19 @@ for arg do
   set -- "$@" "$arg"
 done
 
+# TLS (passwords.sh tls_on): the node listens on TLS only, on REDIS_PORT (6379), and requires a
+# client certificate of the CA; its own links to a master are TLS too. Given after the config file,
+# these arguments win over its `port` line.
+if tls_on; then
+  set -- "$@" $(tls_conf_lines "${REDIS_PORT:-6379}" | sed 's/^/--/')
+fi
+
 # "host port epoch" of the master in the newest configuration (highest config epoch) among the
 # Sentinels that answer; nothing when none does.
 newest_master() {
   best="" best_epoch=-1
   for s in $(echo "$REDIS_SENTINELS" | tr ',' ' '); do
-    view="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" --no-auth-warning --raw -h "${s%:*}" \
+    view="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" $(cli_tls) --no-auth-warning --raw -h "${s%:*}" \
       -p "${s##*:}" sentinel master "$NAME" 2>/dev/null | awk 'NR%2==1{k=$0} NR%2==0{v[k]=$0}
       END{if (v["ip"] ~ /^[A-Za-z0-9.:_-]+$/ && v["port"] ~ /^[0-9]+$/ && v["config-epoch"] ~ /^[0-9]+$/)
         print v["ip"], v["port"], v["config-epoch"]}')"

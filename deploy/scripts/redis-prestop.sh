@@ -18,6 +18,8 @@
 set -eu
 ENTRYPOINT_NAME=redis-prestop
 . "$(dirname "$0")/passwords.sh"
+# A partial TLS setting stops here, naming the variable missing.
+tls_on || :
 CLI="$(command -v valkey-cli || echo redis-cli)"
 say() { echo "$ENTRYPOINT_NAME: $*" >&2; }
 
@@ -31,13 +33,13 @@ SENTINEL_PASS="$(password SENTINEL_PASSWORD)"
 OPERATOR_PASS="$(password REDIS_OPERATOR_PASSWORD)"
 
 node() {
-  REDISCLI_AUTH="$OPERATOR_PASS" timeout 2 "$CLI" --no-auth-warning --raw --user operator \
+  REDISCLI_AUTH="$OPERATOR_PASS" timeout 2 "$CLI" $(cli_tls) --no-auth-warning --raw --user operator \
     -h 127.0.0.1 -p "$PORT" "$@" 2>/dev/null || true
 }
 # host:port of the master each Sentinel that answers names, one a line.
 masters() {
   for s in $(echo "$REDIS_SENTINELS" | tr ',' ' '); do
-    REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" --no-auth-warning --raw -h "${s%:*}" -p "${s##*:}" \
+    REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" $(cli_tls) --no-auth-warning --raw -h "${s%:*}" -p "${s##*:}" \
       sentinel get-master-addr-by-name "$NAME" 2>/dev/null |
       awk 'NR==1{h=$0} NR==2{p=$0} END{if (h ~ /^[A-Za-z0-9.:_-]+$/ && p ~ /^[0-9]+$/) print h ":" p}' || true
   done
@@ -54,7 +56,7 @@ fi
 [ "$(node client pause "$PAUSE_MS" write)" = OK ] || say "CLIENT PAUSE failed: failing over without it"
 asked=""
 for s in $(echo "$REDIS_SENTINELS" | tr ',' ' '); do
-  reply="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" --no-auth-warning --raw -h "${s%:*}" \
+  reply="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" $(cli_tls) --no-auth-warning --raw -h "${s%:*}" \
     -p "${s##*:}" sentinel failover "$NAME" 2>&1 || true)"
   if [ "$reply" = OK ]; then asked="$s"; break; fi
   say "$s refused the failover: $reply"

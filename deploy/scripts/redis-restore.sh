@@ -13,6 +13,8 @@
 set -eu
 ENTRYPOINT_NAME=redis-restore
 . "$(dirname "$0")/passwords.sh"
+# A partial TLS setting stops here, naming the variable missing.
+tls_on || :
 . "$(dirname "$0")/sentinel-ask.sh"
 CHECK="$(command -v valkey-check-rdb || echo redis-check-rdb)"
 SERVER="$(command -v valkey-server || echo redis-server)"
@@ -58,7 +60,7 @@ master="$(newest_master)"
 [ -n "$master" ] || fail "no Sentinel names a master: nothing restored"
 set -- $master
 mhost="$2" mport="$3"
-on_master() { REDISCLI_AUTH="$OP_PASS" "$CLI" --no-auth-warning --user operator -h "$mhost" -p "$mport" "$@"; }
+on_master() { REDISCLI_AUTH="$OP_PASS" "$CLI" $(cli_tls) --no-auth-warning --user operator -h "$mhost" -p "$mport" "$@"; }
 [ "$(on_master flushall)" = OK ] || fail "FLUSHALL on $mhost:$mport failed: nothing restored"
 log "emptied the master $mhost:$mport; moving the keys"
 

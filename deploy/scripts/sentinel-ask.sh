@@ -9,7 +9,7 @@ READER_PASS="$(password SENTINEL_READER_PASSWORD)"
 
 # Asks one Sentinel; the reply as "key value" lines, one record per replica (`name` starts one).
 ask() {
-  REDISCLI_AUTH="$READER_PASS" timeout 3 "$CLI" --no-auth-warning --raw --user "$READER" \
+  REDISCLI_AUTH="$READER_PASS" timeout 3 "$CLI" $(cli_tls) --no-auth-warning --raw --user "$READER" \
     -h "${1%:*}" -p "${1##*:}" sentinel "$2" "$NAME" 2>/dev/null | awk 'NR%2==1{k=$0} NR%2==0{print k, $0}'
 }
 

@@ -12,6 +12,9 @@
 # A config already in SENTINEL_DIR is kept: Sentinel rewrites it with what it learned (the current
 # master, the other Sentinels, the epoch), and a restart must not forget that. Its password lines
 # are written again from the environment at every start (a changed password takes effect then).
+# With REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (all three) it listens on TLS
+# only and reaches the nodes and the other Sentinels over TLS (docs/tls.md); a kept config follows
+# a change to or from TLS (its port lines written again).
 # SENTINEL_DRY_RUN=1 writes the config and prints its path instead of starting the Sentinel.
 # The Sentinel is valkey-sentinel (the Valkey image), or redis-sentinel where there is none.
 set -eu
@@ -39,6 +42,11 @@ SPORT="${SENTINEL_PORT:-26379}"
 number MASTER_PORT "$PORT"
 number SENTINEL_PORT "$SPORT"
 DIR="${SENTINEL_DIR:-/data}"
+# A partial TLS setting stops here, naming the variable missing.
+tls_on || :
+listen() {
+  if tls_on; then tls_conf_lines "$SPORT"; else echo "port $SPORT"; fi
+}
 
 SENTINEL_PASS="$(password SENTINEL_PASSWORD)"
 AUTH_PASS="$(password REDIS_SENTINEL_USER_PASSWORD)"
@@ -63,16 +71,21 @@ umask 077
 if [ -s "$CONF" ] && grep -q "^sentinel monitor $NAME " "$CONF"; then
   echo "sentinel-entrypoint: keeping $CONF (what this Sentinel learned survives a restart)" >&2
   # Sentinel's own rewrite keeps the default user's password as a "user default" line.
-  grep -Ev '^(requirepass|user (default|reader)|sentinel (auth-user|auth-pass|sentinel-user|sentinel-pass)) ' "$CONF" \
-    > "$CONF.tmp" || true
-  secrets >> "$CONF.tmp"
+  # Its listening lines stay where they are unless TLS was switched on or off since it was written.
+  strip='requirepass|user (default|reader)|sentinel (auth-user|auth-pass|sentinel-user|sentinel-pass)'
+  had_tls=0 relisten=0
+  grep -q '^tls-port ' "$CONF" && had_tls=1
+  if tls_on; then [ "$had_tls" = 1 ] || relisten=1; else [ "$had_tls" = 0 ] || relisten=1; fi
+  [ "$relisten" = 0 ] || strip="$strip|port|tls-(port|cert-file|key-file|ca-cert-file|auth-clients|replication)"
+  grep -Ev "^($strip) " "$CONF" > "$CONF.tmp" || true
+  { [ "$relisten" = 0 ] || listen; secrets; } >> "$CONF.tmp"
   mv "$CONF.tmp" "$CONF"
 else
   {
     # The same lines, in the same order, as renderSentinelConf for compose (test/deploy.test.ts).
     echo "# written by sentinel-entrypoint.sh; Sentinel rewrites this file as it learns the topology"
     echo "bind 0.0.0.0"
-    echo "port $SPORT"
+    listen
     echo "protected-mode no"
     echo "daemonize no"
     echo 'logfile ""'

@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyRequest,
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
@@ -12,6 +13,7 @@ import { RedisLayer, StoreFullError, UnavailableError } from '../ha/index.ts';
 import { backupAgeGauge, certificateGauge } from './backup-age.ts';
 import { type Deps, pageContext } from './context.ts';
 import { HttpError } from './errors.ts';
+import { followCertificate, httpsOption } from './https.ts';
 import { Metrics } from './metrics.ts';
 import { operatorAccess } from './operator/access.ts';
 import type { OperatorConfig } from './operator/config.ts';
@@ -177,7 +179,10 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
     childLoggerFactory: (logger) => logger,
     // Types are never coerced, unknown fields are refused (not silently dropped), defaults not filled in.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    // HTTPS with APP_TLS_*_FILE (an https.Server: the same interface as far as Fastify's use here goes).
+    ...(httpsOption(config.serverTls) as object),
   });
+  followCertificate(app, config.serverTls);
   warn = (message, err) => app.log.warn({ err: err.message }, message);
 
   // Hot path: callback-style hooks (no promise per request) and one header object built once.
@@ -186,22 +191,23 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
   app.addHook('onRequest', (req, reply, done) => {
     reply.headers(headers);
     if (!WRITE_METHODS.has(req.method)) return done();
+    writeChecks(req, done);
+  });
+  function writeChecks(req: FastifyRequest, done: (err?: Error) => void): void {
     // Writes, before their body is read: from this site only, and JSON only under /api.
     const crossSite = crossSiteReason(req.headers);
     if (crossSite) {
-      return done(
-        new HttpError(403, 'cross_site', `writes from another site are refused (${crossSite})`, 'origin'),
-      );
+      done(new HttpError(403, 'cross_site', `writes from another site are refused (${crossSite})`, 'origin'));
+      return;
     }
     // The route as matched (its path decoded), not the raw URL: `/%61pi/login` is /api/login too.
     const path = req.routeOptions.url ?? req.url;
     if (path.startsWith('/api/') && hasBody(req.headers) && !isJson(req.headers['content-type'])) {
-      return done(
-        new HttpError(415, 'unsupported_media_type', 'send the body as application/json', 'content-type'),
-      );
+      done(new HttpError(415, 'unsupported_media_type', 'send the body as application/json', 'content-type'));
+      return;
     }
     done();
-  });
+  }
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;

@@ -9,7 +9,13 @@ import { availableParallelism, hostname } from 'node:os';
 import type { TlsFiles } from '../ha/tls.ts';
 import { type Env, reader } from './settings.ts';
 import { REDIS_SETTINGS, SERVER_SETTINGS } from './table.ts';
-import { type AppConfig, ConfigError, type RedisConfig, type RedisTarget } from './types.ts';
+import {
+  type AppConfig,
+  ConfigError,
+  type RedisConfig,
+  type RedisTarget,
+  type ServerTlsFiles,
+} from './types.ts';
 
 export type { Env } from './settings.ts';
 export * from './types.ts';
@@ -89,6 +95,21 @@ function readTls(
   return { ca, cert, key };
 }
 
+/** HTTPS needs the certificate and its key, or neither: one alone is a mistake, not plain HTTP. */
+export function readServerTls(cert: string | undefined, key: string | undefined): ServerTlsFiles | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined)
+    throw new ConfigError('APP_TLS_CERT_FILE', 'HTTPS needs the certificate and its key: set both');
+  if (key === undefined)
+    throw new ConfigError('APP_TLS_KEY_FILE', 'HTTPS needs the certificate and its key: set both');
+  for (const [variable, path] of [
+    ['APP_TLS_CERT_FILE', cert],
+    ['APP_TLS_KEY_FILE', key],
+  ] as const)
+    if (!existsSync(path)) throw new ConfigError(variable, `no such file: ${path}`);
+  return { cert, key };
+}
+
 function readSessionSecret(env: Env, appEnv: string): { secret: string; generated: boolean } {
   const secret = reader(env, SERVER_SETTINGS)('SESSION_SECRET');
   if (secret !== undefined)
@@ -126,6 +147,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessionMaxAgeSeconds: get('SESSION_MAX_AGE_SECONDS'),
     sessionsPerAccount: get('SESSIONS_PER_ACCOUNT'),
     cookieSecure: get('COOKIE_SECURE'),
+    serverTls: readServerTls(get('APP_TLS_CERT_FILE'), get('APP_TLS_KEY_FILE')),
     metricsNode: get('METRICS_NODE'),
     trustProxy,
     bodyLimitBytes: get('BODY_LIMIT_BYTES'),

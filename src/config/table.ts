@@ -25,6 +25,10 @@ export const SERVER_SETTINGS = {
   }),
   HOST: text({ default: '127.0.0.1', help: 'the address the app listens on' }),
   PORT: integer({ default: 3001, min: 0, max: 65535, help: 'the port the app listens on' }),
+  APP_TLS_CERT_FILE: text({
+    help: "serve HTTPS (docs/tls.md): the app's certificate (PEM, with any intermediate after it); set with `APP_TLS_KEY_FILE`, unset for plain HTTP. A changed file is taken for new connections within 2 s",
+  }),
+  APP_TLS_KEY_FILE: text({ help: 'the key of that certificate' }),
   INSTANCE_ID: text({
     defaultText: '`<host name>:<PORT>`',
     help: 'name sent in the `X-Instance` header and in logs and metrics',

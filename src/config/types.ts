@@ -12,6 +12,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** The files of the certificate the app serves HTTPS with. */
+export interface ServerTlsFiles {
+  cert: string;
+  key: string;
+}
+
 export interface SentinelAddress {
   host: string;
   port: number;
@@ -69,6 +75,8 @@ export interface AppConfig {
   /** Live sessions one account may hold; a login beyond it ends the oldest. */
   sessionsPerAccount: number;
   cookieSecure: boolean;
+  /** HTTPS (APP_TLS_CERT_FILE, APP_TLS_KEY_FILE): the certificate and key files; undefined: plain HTTP. */
+  serverTls?: ServerTlsFiles | undefined;
   /** Export prom-client's default Node metrics (GC, event-loop delay histogram; they cost on every request). */
   metricsNode: boolean;
   trustProxy: string[];

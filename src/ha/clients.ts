@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
 import type { Link, MasterLink } from './links.ts';
-import { stackTls } from './tls.ts';
+import { liveStackTls } from './tls.ts';
 
 export type Role = 'master' | 'replica';
 
@@ -34,8 +34,9 @@ export function createClient(config: RedisConfig, role: Role, connectionName: st
     // A demoted master answers READONLY: reconnect so the connector asks the Sentinels again.
     reconnectOnError: (err) => (/^(READONLY|MASTERDOWN)/.test(err.message) ? 1 : false),
   };
-  // TLS to every node and Sentinel when the stack speaks it (tls.ts): the same CA and certificate.
-  const tls = stackTls();
+  // TLS to every node and Sentinel when the stack speaks it (tls.ts): the same CA and certificate,
+  // read again at each connection, so a rotation reaches a client that lives for days.
+  const tls = liveStackTls();
   if (tls) common.tls = tls;
   if (config.target.kind === 'url') {
     return new Redis(config.target.url, common);

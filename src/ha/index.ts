@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
+import type { ClientGone } from './client-scope.ts';
 import { createClient, drop, linkOf, masterLinkOf, remoteOf } from './clients.ts';
 import { parseReplicationDetail } from './info.ts';
 import { type ServiceMode, serviceMode } from './mode.ts';
@@ -14,6 +15,7 @@ export {
   NoMasterError,
   NotEnoughReplicasError,
   ReadUnavailableError,
+  refusesWrites,
   StoreFullError,
   UnavailableError,
 } from './errors.ts';
@@ -138,9 +140,12 @@ export class RedisLayer {
     });
   }
 
-  /** Runs `fn` against the master and acknowledges only once `waitReplicas` replicas confirmed it. */
-  write<T>(fn: (r: Redis) => Promise<T>, deadlineMs?: number): Promise<T> {
-    return this.writer.write(fn, deadlineMs);
+  /**
+   * Runs `fn` against the master and acknowledges only once `waitReplicas` replicas confirmed it;
+   * not run again once `gone()` says its client left (client-scope.ts).
+   */
+  write<T>(fn: (r: Redis) => Promise<T>, deadlineMs?: number, gone?: ClientGone): Promise<T> {
+    return this.writer.write(fn, deadlineMs, gone);
   }
 
   /** A write that needs no replica confirmation (counters whose loss is harmless). */

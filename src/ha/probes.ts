@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { fetchStats, operatorAuthorization, type ProxiedServer, readyServers } from './haproxy-stats.ts';
 import { type NodeInfo, parseBusy, parseNodeInfo } from './info.ts';
+import type { KeptProbes } from './kept-probes.ts';
 import { askSentinel, newestMaster, type SentinelBelief } from './sentinel/belief.ts';
 import { redisTlsOptions } from './tls.ts';
 import type { Login } from './watch.ts';
@@ -49,9 +50,13 @@ export async function nodeState(
   port: number,
   login: RedisLogin,
   timeoutMs?: number,
+  kept?: KeptProbes,
 ): Promise<NodeState> {
+  const info = (r: Redis) => r.call('INFO', 'replication', 'memory');
   return parseNodeInfo(
-    (await withRedis(host, port, login, (r) => r.call('INFO', 'replication', 'memory'), timeoutMs)) as string,
+    (await (kept
+      ? kept.use(host, port, login, info)
+      : withRedis(host, port, login, info, timeoutMs))) as string,
   );
 }
 
@@ -72,8 +77,10 @@ export function sentinelView(
   masterName: string,
   password: string | undefined,
   timeoutMs?: number,
+  kept?: KeptProbes,
 ): Promise<SentinelBelief> {
-  return withRedis(host, port, { password }, (r) => askSentinel(r, masterName), timeoutMs);
+  const ask = (r: Redis) => askSentinel(r, masterName);
+  return kept ? kept.use(host, port, { password }, ask) : withRedis(host, port, { password }, ask, timeoutMs);
 }
 
 /** Where HAProxy's stats page is and the password of user `operator`, who may read it. */

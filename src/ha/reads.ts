@@ -1,4 +1,4 @@
-import { isTransient, ReadUnavailableError, refusesWrites } from './errors.ts';
+import { classify, isTransient, ReadUnavailableError, refusesWrites } from './errors.ts';
 import type { Link } from './links.ts';
 import { pauseUntil, TimeoutError, withTimeout } from './timeouts.ts';
 
@@ -7,7 +7,10 @@ const LAST_CHANCE_PAUSE_MS = 20;
 
 export interface Read<T> {
   value: T;
-  /** True when the value came from a replica because no master answered in time. */
+  /**
+   * True when a replica served the value: no master answered in time, or the master's connection
+   * reached a replica (it answered READONLY).
+   */
   fromReplica: boolean;
 }
 
@@ -61,10 +64,15 @@ export class FallbackReader<C> {
   private async afterMasterFailed<T>(fn: ReadFn<C, T>, err: unknown, readOnly: boolean): Promise<Read<T>> {
     if (!readOnly && refusesWrites(err)) {
       // The master answers but refuses the renewal: read the same node without it, and keep doing
-      // so for a while instead of paying a refused command on every request.
-      this.noWritesUntil = Date.now() + this.opts.renewPauseMs;
+      // so for a while instead of paying a refused command on every request. READONLY is not a
+      // master's refusal: the connection reached a replica (a node demoted, or started again as
+      // a replica, before the connection moved on), whose answer is a replica's, possibly older
+      // than the master's; the next read tries the write part again, and so finds out when the
+      // connection reached the master.
+      const replica = classify(err) === 'read-only';
+      if (!replica) this.noWritesUntil = Date.now() + this.opts.renewPauseMs;
       try {
-        return { value: await this.on(this.master, fn, true, this.opts.fallbackMs), fromReplica: false };
+        return { value: await this.on(this.master, fn, true, this.opts.fallbackMs), fromReplica: replica };
       } catch (again) {
         err = again;
       }

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -30,23 +30,66 @@ export function stackTlsFiles(): TlsFiles | undefined {
 
 const stampOf = (f: TlsFiles) => [f.ca, f.cert, f.key].map((p) => statSync(p).mtimeMs).join(':');
 
-/** The options of a TLS connection as this process makes them, or undefined without TLS. */
+/**
+ * Whether a certificate and a key belong together. A rotation replaces the two files one after the
+ * other: read between the two renames, they do not, and a connection made of them would fail.
+ */
+export function pairMatches(cert: Buffer, key: Buffer): boolean {
+  try {
+    return new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The options of a TLS connection as this process makes them, or undefined without TLS. The files
+ * are read again when one changed; a certificate read without its key (a rotation between its two
+ * renames) leaves the last pair that matched in use.
+ */
 export function stackTls(): ConnectionOptions | undefined {
   if (!files) return undefined;
   const stamp = stampOf(files);
   if (cache?.stamp !== stamp) {
+    const cert = readFileSync(files.cert);
+    const key = readFileSync(files.key);
+    if (!pairMatches(cert, key)) {
+      if (cache) return cache.options;
+      throw new Error(`${files.cert} and ${files.key} do not belong together`);
+    }
     cache = {
       stamp,
       options: {
         ca: readFileSync(files.ca),
-        cert: readFileSync(files.cert),
-        key: readFileSync(files.key),
+        cert,
+        key,
         // The peers are known by address (127.0.0.x, 198.18.x.x): their certificates name them so.
         rejectUnauthorized: true,
       },
     };
   }
   return cache.options;
+}
+
+/**
+ * TLS options for a long-lived client (ioredis copies them at each connect): every connection it
+ * makes, also a reconnection hours later, reads the files as they are then (stackTls), so a
+ * rotated CA or certificate reaches it without a restart.
+ */
+export function liveStackTls(): ConnectionOptions | undefined {
+  if (!files) return undefined;
+  return {
+    get ca() {
+      return stackTls()?.ca;
+    },
+    get cert() {
+      return stackTls()?.cert;
+    },
+    get key() {
+      return stackTls()?.key;
+    },
+    rejectUnauthorized: true,
+  };
 }
 
 /** redis-cli's (or valkey-cli's) options for the same TLS as this process. */
@@ -56,7 +99,7 @@ export function cliTlsArgs(): string[] {
 
 /** What an ioredis client of a node or Sentinel needs for TLS (nothing without it). */
 export function redisTlsOptions(): { tls?: ConnectionOptions } {
-  const tls = stackTls();
+  const tls = liveStackTls();
   return tls ? { tls } : {};
 }
 

@@ -1,3 +1,4 @@
+import type { ClientGone } from './client-scope.ts';
 import {
   classify,
   NoMasterError,
@@ -67,8 +68,8 @@ export class DurableWriter<C> {
    * Runs `fn` against the master and resolves once `waitReplicas` replicas confirmed it. `fn` must
    * be safe to run again (absolute values, or a check that recognises its own earlier write).
    */
-  write<T>(fn: (r: C) => Promise<T>, deadlineMs = this.opts.deadlineMs): Promise<T> {
-    return this.attempts(fn, deadlineMs, true);
+  write<T>(fn: (r: C) => Promise<T>, deadlineMs = this.opts.deadlineMs, gone?: ClientGone): Promise<T> {
+    return this.attempts(fn, deadlineMs, true, gone);
   }
 
   /** A write that needs no replica confirmation (counters whose loss is harmless), same deadline rules. */
@@ -76,11 +77,19 @@ export class DurableWriter<C> {
     return this.attempts(fn, deadlineMs, false);
   }
 
-  private async attempts<T>(fn: (r: C) => Promise<T>, deadlineMs: number, durable: boolean): Promise<T> {
+  private async attempts<T>(
+    fn: (r: C) => Promise<T>,
+    deadlineMs: number,
+    durable: boolean,
+    gone?: ClientGone,
+  ): Promise<T> {
     const deadline = Date.now() + deadlineMs;
     let lastError: Error | undefined;
     for (let attempt = 0; ; attempt++) {
       if (!(await this.master.whenReady(deadline))) break;
+      // A retry only while someone waits for it (client-scope.ts): never after its client left.
+      if (attempt > 0 && gone?.())
+        throw new NoMasterError(`the write was not run again: its client left (${lastError?.message})`, 1);
       const epoch = this.master.epoch();
       try {
         const value = await fn(this.master.client);

@@ -15,6 +15,8 @@ export interface StackActions extends StackCredentials {
   readonly password: string;
   readonly username: string;
   readonly frontUrl: string;
+  /** How the apps answer when asked directly (HTTPS on the hosts with TLS); HTTP when unset. */
+  readonly appScheme?: 'http' | 'https';
   readonly statsUrl: string;
   /** HAProxy's stats page and the operator's password (the apps' /readyz details ask for it too). */
   readonly stats: StatsAccess;

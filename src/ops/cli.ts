@@ -8,9 +8,11 @@ import { COUNT_SOURCES as C, DEFAULT_COUNTS as D, MAX_COUNT } from './topology.t
 
 export const USAGE = `usage: ha-stack <command> [arguments]
 
-  up [--detach] [--monitoring] [counts]
-                           start the whole topology (foreground unless --detach); --monitoring
-                           (or MONITORING=1) adds exporters, Prometheus and Alertmanager
+  up [--detach] [--monitoring] [--no-tls] [counts]
+                           start the whole topology (foreground unless --detach), TLS on every hop
+                           (the site on HTTPS, certificates of the stack's own CA: docs/tls.md);
+                           --no-tls (or TLS=0) runs it plain; --monitoring (or MONITORING=1) adds
+                           exporters, Prometheus and Alertmanager
   down                     stop the running stack
   up --hosts [--keep-data] / down --hosts
                            the host test bed (root): three hosts in network namespaces running
@@ -29,6 +31,8 @@ export const USAGE = `usage: ha-stack <command> [arguments]
   logs <node> [lines]      the last lines of a node's log
   rotate <secret>          a new secret without downtime, the apps restarted one at a time, each
                            drained first (secret: session-secret, redis-app-password; see README)
+  rotate certificates      with TLS: a new CA and a new certificate for every component without
+                           downtime: trusted beside the old CA, shown, the old CA retired
   upgrade --server valkey|redis [--yes-past-no-return]
                            move the running stack to Valkey 8.0 (or back to Redis 7.0) one node at a
                            time: replicas, Sentinels, then a planned failover (the point of no
@@ -45,16 +49,18 @@ export const USAGE = `usage: ha-stack <command> [arguments]
   restore --reopen --yes   open the site a failed restore left closed
   guard                    on a host (its systemd unit, render --target hosts): demotes a Redis node
                            of the host that reports master while the Sentinels name another
-  chaos [scenario ...] [--rounds N] [--json FILE]
-                           fault injection under load with a report (see README)
+  chaos [scenario ...] [--rounds N] [--json FILE] [--own-stack [--no-tls]]
+                           fault injection under load with a report (see README); --own-stack:
+                           on a stack of its own when none runs (TLS unless --no-tls)
   chaos --hosts [scenario ...] [--users N] [--json FILE]
                            (root) whole hosts and links failing on a host test bed of its own:
-                           lose-host, lose-front, partition-host, lossy-link, slow-link,
-                           cold-start, power-cycle (docs/hosts.md)
+                           lose-host, lose-front, partition-host, one-way-front, one-way-host,
+                           lossy-link, slow-link, cold-start, power-cycle (docs/hosts.md)
   chaos --alerts [fault ...] [--json FILE]
                            on a stack of its own with --monitoring, each alert's fault caused and
                            healed once: seconds to fire and to resolve in Alertmanager (docs/monitoring.md)
   soak [--minutes N] [--kill-every M] [--users U] [--healthy] [--monitoring] [--json FILE]
+       [--own-stack [--no-tls]]
                            steady mixed load for N minutes with a master kill every M minutes, one
                            line of figures a minute, then the read-back and the targets (see README);
                            --healthy: no fault; --monitoring: Alertmanager watched, any alert fails

@@ -1,3 +1,4 @@
+import type { KeptProbes } from '../ha/kept-probes.ts';
 import type { NodeState, RedisLogin } from '../ha/probes.ts';
 import { nodeState, sentinelView } from '../ha/probes.ts';
 import type { StackCredentials } from './actions.ts';
@@ -12,11 +13,12 @@ export async function nodeStates(
   t: Topology,
   login: RedisLogin,
   timeoutMs?: number,
+  kept?: KeptProbes,
 ): Promise<Map<string, NodeState | null>> {
   const out = new Map<string, NodeState | null>();
   await Promise.all(
     t.redis.map(async (n) => {
-      out.set(n.name, await nodeState(n.host, n.port, login, timeoutMs).catch(() => null));
+      out.set(n.name, await nodeState(n.host, n.port, login, timeoutMs, kept).catch(() => null));
     }),
   );
   return out;

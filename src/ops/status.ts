@@ -1,4 +1,5 @@
 import { memoryAlarm } from '../ha/info.ts';
+import type { KeptProbes } from '../ha/kept-probes.ts';
 import {
   describeMode,
   describeSentinels,
@@ -44,6 +45,9 @@ export interface StackStatus {
     server: string | null;
     /** Times the supervisor made this node a replica: it reported master, the Sentinels named another. */
     demotions: number | null;
+    /** Times the supervisor fenced off its writes (a master in doubt), and whether it is fenced now. */
+    fences: number | null;
+    fenced: boolean | null;
   } & Supervised)[];
   sentinels: ({
     name: string;
@@ -85,6 +89,8 @@ export async function collectStatus(
   statsAccess: StatsAccess,
   appCount = t.apps.length,
   supervisor: SupervisorState | null = null,
+  /** Connections kept from one call to the next (`up`'s status line, every second): none made per call. */
+  kept?: KeptProbes,
 ): Promise<StackStatus> {
   const addr = (n: { host: string; port: number }) => `${n.host}:${n.port}`;
   const sup = (name: string): Supervised => {
@@ -92,17 +98,17 @@ export async function collectStatus(
     return { restarts: h?.restarts ?? null, process: h?.status ?? null };
   };
   const [states, views, stats, apps, servers] = await Promise.all([
-    nodeStates(t, creds.login),
+    nodeStates(t, creds.login, undefined, kept),
     Promise.all(
       t.sentinels.map((s) =>
-        sentinelView(s.host, s.port, t.masterName, creds.sentinelPassword).catch(() => null),
+        sentinelView(s.host, s.port, t.masterName, creds.sentinelPassword, undefined, kept).catch(() => null),
       ),
     ),
     haproxyStats(statsAccess).catch(() => null),
     Promise.all(t.apps.slice(0, appCount).map((a) => appReadiness(a, statsAccess.password))),
     Promise.all([
-      ...t.redis.map((n) => serverOf(n.host, n.port, creds.login)),
-      ...t.sentinels.map((s) => serverOf(s.host, s.port, { password: creds.sentinelPassword })),
+      ...t.redis.map((n) => serverOf(n.host, n.port, creds.login, kept)),
+      ...t.sentinels.map((s) => serverOf(s.host, s.port, { password: creds.sentinelPassword }, kept)),
     ]),
   ]);
   const masterOffset = Math.max(
@@ -126,6 +132,8 @@ export async function collectStatus(
             ? `up to ${s.masterHost}:${s.masterPort}`
             : 'down',
       demotions: supervisor?.nodes[n.name]?.demotions ?? null,
+      fences: supervisor?.nodes[n.name]?.fences ?? null,
+      fenced: supervisor?.nodes[n.name]?.fenced ?? null,
       server: servers[i] ?? null,
       ...sup(n.name),
     };
@@ -219,6 +227,11 @@ export function formatStatus(s: StackStatus): string {
   if (demoted.length)
     out.push(
       `stale masters made replicas by the supervisor: ${demoted.map((n) => `${n.name} ${n.demotions}x`).join(', ')}`,
+    );
+  const fenced = s.nodes.filter((n) => n.fences || n.fenced);
+  if (fenced.length)
+    out.push(
+      `masters whose writes the supervisor fenced off: ${fenced.map((n) => `${n.name} ${n.fences}x${n.fenced ? ' (fenced now)' : ''}`).join(', ')}`,
     );
   out.push(
     '',

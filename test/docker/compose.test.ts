@@ -1,4 +1,5 @@
 /**
+ * Over 300 lines: every case runs on one compose project (building and starting it takes minutes).
  * deploy/compose.yaml on a real Docker engine (npm run test:docker; scripts/test-docker.sh starts the
  * engine and builds the stand-in images first). Run last by npm run test:all, not by npm test: it
  * builds images and takes minutes. Every wait is on a condition, polled with a deadline (pollUntil).

@@ -105,6 +105,8 @@ export class FakeRedis {
   /** Errors that `exec` reports for the commands of a transaction, by position. */
   execErrors: (Error | null)[] = [];
   execReturnsNull = false;
+  /** Thrown by GETEX (a write): READONLY as a replica, NOREPLICAS as a master without replicas. */
+  refuseWrites: Error | null = null;
 
   private hash(key: string): Map<string, string> {
     let h = this.hashes.get(key);
@@ -120,6 +122,7 @@ export class FakeRedis {
   }
   async getex(key: string, ...args: unknown[]) {
     this.log.push(['getex', key, ...args]);
+    if (this.refuseWrites) throw this.refuseWrites;
     const s = this.strings.get(key);
     if (!s) return null;
     s.ttl = Number(args[1]);

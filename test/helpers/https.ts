@@ -14,13 +14,24 @@ export interface HttpsReply {
  */
 export class HttpsClient {
   readonly cookies = new Map<string, string>();
-  private readonly agent: Agent;
+  private agent: Agent;
+  private ca: string;
 
+  /**
+   * `follow`: the CA file is read again before each request, and a new connection made when it
+   * changed (as a client that takes the stack's `ca.crt` during a rotation of the certificates).
+   */
   constructor(
     readonly base: string,
-    caFile: string,
+    private readonly caFile: string,
+    private readonly follow = false,
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(caFile) });
+    this.ca = readFileSync(caFile, 'utf8');
+    this.agent = this.newAgent();
+  }
+
+  private newAgent(): Agent {
+    return new Agent({ keepAlive: true, maxSockets: 1, ca: this.ca });
   }
 
   request(
@@ -29,6 +40,14 @@ export class HttpsClient {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<HttpsReply> {
+    if (this.follow) {
+      const ca = readFileSync(this.caFile, 'utf8');
+      if (ca !== this.ca) {
+        this.ca = ca;
+        this.agent.destroy();
+        this.agent = this.newAgent();
+      }
+    }
     const h: Record<string, string> = { accept: 'application/json', ...headers };
     if (this.cookies.size) h['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -60,4 +79,30 @@ export class HttpsClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * `GET /api/cart` through `site` every ~50 ms until stopped; each read 'ok' when it answered 200
+ * and `ok(body)` holds, else its status and the start of its body.
+ */
+export function httpsReader(site: HttpsClient, ok: (text: string) => boolean = () => true) {
+  const seen: string[] = [];
+  let reading = true;
+  const done = (async () => {
+    while (reading) {
+      const t0 = Date.now();
+      const res = await site
+        .request('GET', '/api/cart')
+        .catch((err: Error) => ({ status: 0, text: err.message }));
+      seen.push(res.status === 200 && ok(res.text) ? 'ok' : `${res.status} ${res.text.slice(0, 120)}`);
+      await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - t0))));
+    }
+  })();
+  return {
+    stop: async (): Promise<string[]> => {
+      reading = false;
+      await done;
+      return seen;
+    },
+  };
 }

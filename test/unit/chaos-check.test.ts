@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareCarts } from '../../src/tools/chaos/compare.ts';
-import {
-  describeGoal,
-  type Goal,
-  goalFor,
-  missedGoals,
-  writesRecovered,
-} from '../../src/tools/chaos/judge.ts';
+import { describeGoal, type Goal, goalFor, missedGoals, workingAgain } from '../../src/tools/chaos/judge.ts';
 import { formatTable, type ScenarioRow } from '../../src/tools/chaos/report.ts';
 import { judge, windowMet } from '../../src/tools/chaos/runner.ts';
 import { SCENARIOS } from '../../src/tools/chaos/scenarios.ts';
@@ -154,10 +148,31 @@ describe('the judge of a scenario', () => {
   it('counts writes as working again only when one started after the last refusal was answered', () => {
     const r = (at: number, ms: number) => ({ ...refused, at, ms });
     const w = (at: number, ms: number) => ({ ...ok, at, ms });
-    assert.equal(writesRecovered([r(0, 6000), w(7000, 5)]), true);
+    assert.equal(workingAgain([r(0, 6000), w(7000, 5)]), true);
     // Completed last, but started before the refusal was answered: not proof that writes work now.
-    assert.equal(writesRecovered([r(0, 6000), w(5000, 1500)]), false);
-    assert.equal(writesRecovered([]), false);
+    assert.equal(workingAgain([r(0, 6000), w(5000, 1500)]), false);
+    assert.equal(workingAgain([]), false);
+  });
+
+  it('judges writes by when they were sent: a straggler without an answer that ends last does not undo them', () => {
+    const w = (at: number, ms: number) => ({ ...ok, at, ms });
+    const lost = (at: number, ms: number) => ({ ...refused, status: 0, retryAfter: false, at, ms });
+    // Sent at 1 s into a lossy link, no answer after 22 s; writes sent from 2 s on all worked.
+    assert.equal(workingAgain([w(2000, 5), w(3000, 5), lost(1000, 22_000)]), true);
+    // The last write sent got no answer: writes do not work at the end.
+    assert.equal(workingAgain([w(2000, 5), lost(3000, 22_000)]), false);
+    // A refusal answered (503) counts until its answer, as before.
+    assert.equal(workingAgain([w(2000, 5), { ...refused, at: 1000, ms: 22_000 }, w(3000, 5)]), false);
+    // Reads the same way.
+    const read = (at: number, ok: boolean) => ({
+      kind: 'read',
+      ok,
+      status: ok ? 200 : 0,
+      at,
+      ms: ok ? 5 : 22_000,
+    });
+    assert.equal(workingAgain([read(2000, true), read(1000, false)], 'read'), true);
+    assert.equal(workingAgain([read(1000, true), read(2000, false)], 'read'), false);
   });
 
   it('measures a late round against the switch Sentinel announced, within limits', () => {

@@ -16,6 +16,8 @@ import { parseRenderArgs } from '../../src/ops/commands/render.ts';
 import { parseRotateArgs } from '../../src/ops/commands/rotate.ts';
 import { runCommand } from '../../src/ops/commands/run.ts';
 import { parseUpArgs } from '../../src/ops/commands/up.ts';
+import { parseChaosArgs } from '../../src/tools/commands/chaos.ts';
+import { parseSoakArgs } from '../../src/tools/commands/soak.ts';
 
 /** The message of the UsageError `f` throws. */
 function usage(f: () => unknown): string {
@@ -83,15 +85,29 @@ describe('parseCommandLine', () => {
 
 describe('ha-stack commands: arguments', () => {
   it('up [--detach]', () => {
-    assert.deepEqual(parseUpArgs([]), { detach: false, monitoring: false, tls: false });
-    assert.deepEqual(parseUpArgs(['--detach']), { detach: true, monitoring: false, tls: false });
-    assert.deepEqual(parseUpArgs(['-d', '--monitoring']), { detach: true, monitoring: true, tls: false });
-    assert.deepEqual(parseUpArgs([], { MONITORING: '1' }), { detach: false, monitoring: true, tls: false });
+    // TLS is on unless turned off.
+    assert.deepEqual(parseUpArgs([]), { detach: false, monitoring: false, tls: true });
+    assert.deepEqual(parseUpArgs(['--detach']), { detach: true, monitoring: false, tls: true });
+    assert.deepEqual(parseUpArgs(['-d', '--monitoring']), { detach: true, monitoring: true, tls: true });
+    assert.deepEqual(parseUpArgs([], { MONITORING: '1' }), { detach: false, monitoring: true, tls: true });
     assert.deepEqual(parseUpArgs(['--tls']), { detach: false, monitoring: false, tls: true });
     assert.deepEqual(parseUpArgs([], { TLS: '1' }), { detach: false, monitoring: false, tls: true });
+    assert.deepEqual(parseUpArgs(['--no-tls']), { detach: false, monitoring: false, tls: false });
+    assert.deepEqual(parseUpArgs([], { TLS: '0' }), { detach: false, monitoring: false, tls: false });
+    assert.deepEqual(parseUpArgs([], { TLS: 'false' }), { detach: false, monitoring: false, tls: false });
+    assert.deepEqual(parseUpArgs(['--tls'], { TLS: '0' }), { detach: false, monitoring: false, tls: true });
+    assert.deepEqual(parseUpArgs(['--no-tls', '--monitoring']), {
+      detach: false,
+      monitoring: true,
+      tls: false,
+    });
     assert.equal(
-      usage(() => parseUpArgs(['--tls', '--monitoring'])),
-      '--monitoring is not taken with --tls yet',
+      usage(() => parseUpArgs(['--tls', '--no-tls'])),
+      '--tls and --no-tls: choose one',
+    );
+    assert.equal(
+      usage(() => parseUpArgs([], { TLS: 'yes please' })),
+      'TLS=yes please: use 1 (the default) or 0',
     );
     assert.equal(
       usage(() => parseUpArgs(['--deatch'])),
@@ -101,6 +117,23 @@ describe('ha-stack commands: arguments', () => {
       usage(() => parseUpArgs(['now'])),
       'unexpected argument "now"',
     );
+  });
+
+  it("chaos and soak: their own stack on TLS, as up's, unless --no-tls or TLS=0", (t) => {
+    const saved = process.env['TLS'];
+    t.after(() => {
+      if (saved === undefined) delete process.env['TLS'];
+      else process.env['TLS'] = saved;
+    });
+    delete process.env['TLS'];
+    assert.equal(parseChaosArgs(['--own-stack']).tls, true);
+    assert.equal(parseChaosArgs(['--own-stack', '--no-tls']).tls, false);
+    assert.equal(parseSoakArgs(['--own-stack']).tls, true);
+    assert.equal(parseSoakArgs(['--own-stack', '--no-tls']).tls, false);
+    process.env['TLS'] = '0';
+    assert.equal(parseChaosArgs([]).tls, false);
+    assert.equal(parseSoakArgs([]).tls, false);
+    assert.equal(parseSoakArgs(['--tls']).tls, true);
   });
 
   it('status [--json]', () => {
@@ -178,21 +211,34 @@ describe('ha-stack commands: arguments', () => {
   it('rotate <secret>', () => {
     assert.equal(parseRotateArgs(['session-secret']), 'session-secret');
     assert.equal(parseRotateArgs(['redis-app-password']), 'redis-app-password');
+    assert.equal(parseRotateArgs(['certificates']), 'certificates');
     for (const bad of [[], ['root-password'], ['session-secret', 'again']])
       assert.throws(() => parseRotateArgs(bad), UsageError, bad.join(' '));
   });
 
-  it('render --target compose|local|kubernetes --out DIR [--check]', () => {
+  it('render --target compose|local|kubernetes|hosts --out DIR [--check] [--no-tls]', () => {
     assert.deepEqual(parseRenderArgs(['--target', 'compose', '--out', 'deploy/']), {
       target: 'compose',
       out: 'deploy/',
       check: false,
+      tls: true,
     });
     assert.deepEqual(parseRenderArgs(['--check', '--out=k', '--target=kubernetes']), {
       target: 'kubernetes',
       out: 'k',
       check: true,
+      tls: true,
     });
+    assert.deepEqual(parseRenderArgs(['--target', 'hosts', '--out', 'h', '--no-tls']), {
+      target: 'hosts',
+      out: 'h',
+      check: false,
+      tls: false,
+    });
+    assert.equal(
+      usage(() => parseRenderArgs(['--target', 'compose', '--out', 'x', '--no-tls'])),
+      'render: --no-tls is for --target hosts',
+    );
     assert.equal(
       usage(() => parseRenderArgs(['--target', 'swarm', '--out', 'x'])),
       'render: --target must be one of compose, local, kubernetes, hosts',

@@ -1,3 +1,4 @@
+// Over 300 lines: every configuration variable's parsing and refusal (16 cases, six groups) in one place.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readOperatorConfig } from '../../src/app/operator/config.ts';

@@ -55,6 +55,8 @@ describe('render --target hosts', () => {
         'haproxy/haproxy.cfg',
         'keepalived/keepalived.conf',
         'keepalived/check-haproxy.sh',
+        'keepalived/check-majority.sh',
+        'keepalived/front-fault.sh',
         ...h.redis.map((n) => `redis/${n}.conf`),
         ...h.sentinels.map((n) => `sentinel/${n}.conf`),
         ...h.apps.map((n) => `app/${n}.env`),
@@ -96,6 +98,25 @@ describe('render --target hosts', () => {
     assert.match(k, /priority 140/);
     assert.doesNotMatch(k, /mcast|multicast/);
     assert.match(files['host-2/keepalived/check-haproxy.sh']!, /\/dev\/tcp\/198\.18\.0\.12\/8080/);
+    // The address only on a host that reaches a majority: host-2 asks both others, needs one.
+    assert.match(k, /track_script \{\n\s+haproxy_answers\n\s+majority_reachable\n/);
+    assert.match(k, /script "\/bin\/bash \/etc\/ha-stack\/keepalived\/check-majority\.sh"/);
+    const majority = files['host-2/keepalived/check-majority.sh']!;
+    assert.match(majority, /for peer in 198\.18\.0\.11 198\.18\.0\.13; do/);
+    assert.match(majority, /\/dev\/tcp\/\$peer\/8080/);
+    assert.match(majority, /-ge 1 \]$/m);
+    // Giving the address up for a failed check stops this host's HAProxy (its pid file, its unit's -p)...
+    assert.match(k, /notify_fault "\/bin\/bash \/etc\/ha-stack\/keepalived\/front-fault\.sh"/);
+    assert.match(
+      files['host-2/keepalived/front-fault.sh']!,
+      /cat \/run\/ha-stack\/haproxy\.pid .*kill -TERM "\$pid"/,
+    );
+    assert.match(files['host-2/systemd/ha-stack-haproxy.service']!, /-p \/run\/ha-stack\/haproxy\.pid/);
+    // ...then aborts every connection to the other hosts: nothing they hold is sent after a heal.
+    assert.match(
+      files['host-2/keepalived/front-fault.sh']!,
+      /^ss -K dst 198\.18\.0\.11 .*\nss -K dst 198\.18\.0\.13 /m,
+    );
   });
 
   it('gives each app the Sentinels of every host and trusts only the hosts as proxies', () => {

@@ -1,10 +1,15 @@
 // Shared by the Kubernetes tests: `kubectl kustomize` (skipped where kubectl is missing) and the
 // schema check of one object by kubernetes-models, unknown fields included (kubernetes-schema.test.ts).
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 const require = createRequire(import.meta.url);
+const BASE = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 
 export type K8sObject = {
   apiVersion: string;
@@ -24,6 +29,35 @@ const kubectl = (() => {
 export const needsKubectl = kubectl
   ? {}
   : { skip: 'kubectl is not installed: the kustomize build is not checked' };
+
+/** The base of deploy/kubernetes with one component, as an overlay would take it, built. */
+export function withComponent(component: string): K8sObject[] {
+  return withComponents([component]);
+}
+
+/**
+ * The base of deploy/kubernetes with these components (paths under deploy/kubernetes/, in this
+ * order), in `namespace` when given, as an overlay would take them, built.
+ */
+export function withComponents(components: string[], namespace?: string): K8sObject[] {
+  const dir = mkdtempSync(join(tmpdir(), 'ha-stack-kustomize-'));
+  try {
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        ...(namespace ? [`namespace: ${namespace}`] : []),
+        `resources: [${JSON.stringify(relative(dir, BASE))}]`,
+        `components: [${components.map((c) => JSON.stringify(relative(dir, join(BASE, c)))).join(', ')}]`,
+        '',
+      ].join('\n'),
+    );
+    return build(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export function build(dir: string): K8sObject[] {
   const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });

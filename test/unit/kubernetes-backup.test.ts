@@ -2,38 +2,20 @@
 // PrometheusRule made from deploy/monitoring/alerts.yml: built by kustomize, checked against the
 // schemas, hardened as the other workloads, no secret by value.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { BACKUP_VARIABLES } from '../../src/ops/render/compose-profiles.ts';
 import { BACKUP, BACKUP_SCHEDULE } from '../../src/ops/render/kubernetes-backup.ts';
 import { rulesAsSpec } from '../../src/ops/render/kubernetes-rules.ts';
-import { build, type K8sObject, needsKubectl, validate } from './k8s-validate.ts';
+import { build, needsKubectl, validate, withComponent } from './k8s-validate.ts';
 
 const BASE = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 const ALERTS = fileURLToPath(new URL('../../deploy/monitoring/alerts.yml', import.meta.url));
 // biome-ignore lint/suspicious/noExplicitAny: manifests are read as untyped data here
 type Any = any;
-
-/** The base with one component, as an overlay would take it. */
-function withComponent(component: string): K8sObject[] {
-  const dir = mkdtempSync(join(tmpdir(), 'ha-stack-kustomize-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(
-    join(dir, 'kustomization.yaml'),
-    [
-      'apiVersion: kustomize.config.k8s.io/v1beta1',
-      'kind: Kustomization',
-      `resources: [${JSON.stringify(relative(dir, BASE))}]`,
-      `components: [${JSON.stringify(relative(dir, join(BASE, component)))}]`,
-      '',
-    ].join('\n'),
-  );
-  return build(dir);
-}
 
 const hardened = (pod: Any, what: string) => {
   assert.equal(pod.securityContext.runAsNonRoot, true, what);

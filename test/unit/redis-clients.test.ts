@@ -1,3 +1,4 @@
+// Over 300 lines: the client factory's options, retries and links (16 cases) with shared fakes.
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import type { RedisConfig } from '../../src/config/index.ts';

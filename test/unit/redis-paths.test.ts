@@ -1,3 +1,4 @@
+// Over 300 lines: the durable writer's and fallback reader's every path (38 cases) on one set of fakes and mock timers.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
@@ -232,6 +233,24 @@ describe('FallbackReader', () => {
     calls.length = 0;
     await reader.read(sessionRead(calls));
     assert.deepEqual(calls, [{ node: 'master', readOnly: true }], 'one command, no refused renewal');
+  });
+
+  it("a master's connection that reached a replica (READONLY): its answer counts as a replica's, the renewal is tried again", async () => {
+    const { reader } = links({ name: 'demoted' }, { name: 'replica' });
+    const calls: Call[] = [];
+    const fn = async (r: Node, readOnly: boolean) => {
+      calls.push({ node: r.name, readOnly });
+      if (!readOnly) throw reply("READONLY You can't write against a read only replica.");
+      return `from ${r.name}`;
+    };
+    assert.deepEqual(await reader.read(fn), { value: 'from demoted', fromReplica: true });
+    assert.equal(reader.writesSkipped, false, 'the next read finds out whether the connection moved');
+    calls.length = 0;
+    await reader.read(fn);
+    assert.deepEqual(calls, [
+      { node: 'demoted', readOnly: false },
+      { node: 'demoted', readOnly: true },
+    ]);
   });
 
   it('serves a read when the new master refuses writes and the replica connection is moving', async () => {

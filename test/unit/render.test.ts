@@ -1,3 +1,4 @@
+// Over 300 lines: one topology rendered once; each renderer's output checked against it (20 cases).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { keys } from '../../src/ha/keys.ts';

@@ -1,3 +1,4 @@
+// Over 300 lines: the cookie, password, rotation and device rules (44 cases) share one set of fixtures.
 import assert from 'node:assert/strict';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';

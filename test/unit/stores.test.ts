@@ -1,3 +1,4 @@
+// Over 300 lines: the session and cart stores' contract (38 cases) on one shared fake Redis.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CART_CLEAR, CART_SET } from '../../src/app/stores/cart-functions.ts';
@@ -264,6 +265,30 @@ describe('SessionStore', () => {
     layer.paths = [];
     assert.deepEqual((await store.load('s1', 'a@b.co')).session, { sid: 's1', email: 'a@b.co' });
     assert.deepEqual(layer.paths, ['read']);
+  });
+
+  it('takes the second opinion from a master only: a node answering READONLY goes back to the write layer, a master without replicas is read plainly', async () => {
+    const { r, layer, redis } = fakeLayer();
+    r.hashes.set('user:{a@b.co}', new Map([['gen', 'g1']]));
+    layer.fromReplica = true;
+    layer.replica = new FakeRedis();
+    const store = new SessionStore(redis, 600, 3600);
+    // The master's connection reached a replica (demoted, or started again) that lacks the session.
+    r.refuseWrites = new Error("READONLY You can't write against a read only replica.");
+    await assert.rejects(store.load('s1', 'a@b.co'), /READONLY/, 'never "logged out" on its word');
+    await assert.rejects(store.loadWithCart('s1', 'a@b.co'), /READONLY/);
+    // A master that refuses writes for want of replicas still answers for its sessions.
+    r.refuseWrites = new Error('NOREPLICAS Not enough good replicas to write.');
+    r.strings.set('sess:s1', { value: body('g1') });
+    r.log = [];
+    assert.deepEqual((await store.load('s1', 'a@b.co')).session, { sid: 's1', email: 'a@b.co' });
+    assert.deepEqual(
+      r.log.filter((c) => String(c[1]).startsWith('sess:')),
+      [
+        ['getex', 'sess:s1', 'EX', 600],
+        ['get', 'sess:s1'],
+      ],
+    );
   });
 
   it('loads session, cart and generation in one read, the cart only with a valid session', async () => {

@@ -13,6 +13,11 @@ import {
   useStackTls,
 } from '../../src/ha/tls.ts';
 import { renderHaproxyCfg } from '../../src/ops/render/haproxy.ts';
+import {
+  redisExporterArgs,
+  renderPrometheusConfig,
+  sentinelExporterArgs,
+} from '../../src/ops/render/monitoring.ts';
 import { renderRedisConf } from '../../src/ops/render/redis.ts';
 import { renderSentinelConf } from '../../src/ops/render/sentinel.ts';
 import {
@@ -88,6 +93,32 @@ describe('TLS: the rendered configurations', () => {
 });
 
 describe('TLS: certificates and settings', () => {
+  it('the monitoring on TLS: exporters on rediss:// with their certificate, Prometheus on HTTPS to the front', () => {
+    const node = t.redis[0]!;
+    const exporter = redisExporterArgs(t, t.monitoring.redisExporters[0]!.name, files);
+    assert.ok(exporter.includes(`-redis.addr=rediss://${node.host}:${node.port}`), exporter.join(' '));
+    for (const flag of [
+      `-tls-ca-cert-file=${files.ca}`,
+      `-tls-client-cert-file=${files.cert}`,
+      `-tls-client-key-file=${files.key}`,
+    ]) {
+      assert.ok(exporter.includes(flag), flag);
+      assert.ok(sentinelExporterArgs(t, files).includes(flag), flag);
+    }
+    assert.ok(!redisExporterArgs(t, t.monitoring.redisExporters[0]!.name).some((a) => a.includes('tls')));
+    const paths = { rules: '/r.yml', operatorPasswordFile: '/o', monitoringPasswordFile: '/m' };
+    const on = renderPrometheusConfig(t, { ...paths, ca: files.ca });
+    const off = renderPrometheusConfig(t, paths);
+    assert.equal(
+      (on.match(/scheme: "https"/g) ?? []).length,
+      2,
+      'HAProxy and the apps, on the operator front',
+    );
+    assert.equal((on.match(new RegExp(`ca_file: "${files.ca}"`, 'g')) ?? []).length, 2);
+    assert.match(on, /replacement: "rediss:\/\/\$1"/);
+    assert.doesNotMatch(off, /https|rediss|ca_file/);
+  });
+
   it('names each component by its addresses and names', () => {
     assert.equal(altNames(['redis-1', '127.0.0.11', 'redis-1']), 'DNS:redis-1,IP:127.0.0.11');
     const c = components(t);

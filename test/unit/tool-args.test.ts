@@ -30,7 +30,7 @@ describe('ha-stack chaos arguments', () => {
       ownStack: false,
       hosts: false,
       alerts: false,
-      tls: false,
+      tls: true,
     });
     assert.equal(parseChaosArgs(['--own-stack', '--tls']).tls, true);
     assert.deepEqual(
@@ -43,12 +43,15 @@ describe('ha-stack chaos arguments', () => {
         ownStack: true,
         hosts: false,
         alerts: false,
-        tls: false,
+        tls: true,
       },
     );
   });
 
   it('takes the host scenarios with --hosts, and only them', () => {
+    // The host bed, as a stack of its own, has TLS on every hop unless --no-tls.
+    assert.equal(parseChaosArgs(['--hosts']).tls, true);
+    assert.equal(parseChaosArgs(['--hosts', '--no-tls']).tls, false);
     assert.deepEqual(parseChaosArgs(['--hosts', 'lose-front', 'power-cycle']).names, [
       'lose-front',
       'power-cycle',

@@ -1,3 +1,4 @@
+// Over 300 lines: every renderer checked at every supported size, one table of sizes (SIZES) for all.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { countsFromCommandLine } from '../../src/ops/commands/counts.ts';

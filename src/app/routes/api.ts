@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { clientOf } from '../../ha/client-scope.ts';
 import { loginWithCookies, register } from '../auth.ts';
 import { checkApiCsrf, clearSessionCookie, type Deps, signedSession } from '../context.ts';
 import { HttpError } from '../errors.ts';
@@ -82,14 +83,15 @@ export function apiRoutes(app: FastifyInstance, deps: Deps): void {
     const signed = signedSession(deps, req);
     if (!signed) throw unauthorized();
     // One function call checks and renews the session, writes, and returns the cart it left.
-    const cart = await deps.carts.set(signed.sid, signed.email, items);
+    const cart = await deps.carts.set(signed.sid, signed.email, items, clientOf(req.raw));
     if (!cart) throw unauthorized();
     return { email: signed.email, items: cart };
   });
 
   app.delete('/api/cart', { schema: SCHEMAS.deleteCart, ...csrf }, async (req) => {
     const signed = signedSession(deps, req);
-    if (!signed || !(await deps.carts.clear(signed.sid, signed.email))) throw unauthorized();
+    if (!signed || !(await deps.carts.clear(signed.sid, signed.email, clientOf(req.raw))))
+      throw unauthorized();
     return { email: signed.email, items: cartFromHash({}) };
   });
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientOf } from '../../ha/client-scope.ts';
 import { UnavailableError } from '../../ha/errors.ts';
 import { loginWithCookies, register, startSession } from '../auth.ts';
 import {
@@ -163,7 +164,8 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
       );
     }
     // One function call checks and renews the session and writes.
-    if (!(await deps.carts.set(signed.sid, signed.email, items))) return endedSession(reply);
+    if (!(await deps.carts.set(signed.sid, signed.email, items, clientOf(req.raw))))
+      return endedSession(reply);
     return reply.redirect('/get?m=saved', 303);
   });
 
@@ -177,7 +179,7 @@ export function pageRoutes(app: FastifyInstance, deps: Deps): void {
     checkFormCsrf(deps, req, formBody(req.body)['_csrf']);
     const signed = signedSession(deps, req);
     if (!signed) return reply.redirect('/login', 303);
-    if (!(await deps.carts.clear(signed.sid, signed.email))) return endedSession(reply);
+    if (!(await deps.carts.clear(signed.sid, signed.email, clientOf(req.raw)))) return endedSession(reply);
     return reply.redirect('/get?m=emptied', 303);
   });
 }

@@ -1,3 +1,4 @@
+import type { ClientGone } from '../../ha/client-scope.ts';
 import { callFunction } from '../../ha/functions.ts';
 import type { RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
@@ -79,21 +80,26 @@ export class CartStore {
   /**
    * Sets each listed quantity (0 removes the line) if the session `sid` of `email` is valid, and
    * returns the whole cart the write left; null (nothing written) when the session is not valid.
-   * Absolute values: safe to run again.
+   * Absolute values: safe to run again, but not once the client left (`gone`): a late run would
+   * overwrite what the client wrote since (ha/client-scope.ts).
    */
-  async set(sid: string, email: string, items: Map<string, number>): Promise<Cart | null> {
+  async set(sid: string, email: string, items: Map<string, number>, gone?: ClientGone): Promise<Cart | null> {
     const args = cartCallArgs(sid, email, this.lifetimes, Date.now(), items);
-    const reply = await this.redis.write((r) =>
-      callFunction<FunctionName>(r, 'cart_set', CART_KEYS, ...args),
+    const reply = await this.redis.write(
+      (r) => callFunction<FunctionName>(r, 'cart_set', CART_KEYS, ...args),
+      undefined,
+      gone,
     );
     return reply === null ? null : cartFromHash(pairs(reply));
   }
 
   /** Empties the cart if the session `sid` of `email` is valid; false (nothing deleted) otherwise. */
-  async clear(sid: string, email: string): Promise<boolean> {
+  async clear(sid: string, email: string, gone?: ClientGone): Promise<boolean> {
     const args = cartCallArgs(sid, email, this.lifetimes, Date.now());
-    const reply = await this.redis.write((r) =>
-      callFunction<FunctionName>(r, 'cart_clear', CART_KEYS, ...args),
+    const reply = await this.redis.write(
+      (r) => callFunction<FunctionName>(r, 'cart_clear', CART_KEYS, ...args),
+      undefined,
+      gone,
     );
     return reply !== null;
   }

@@ -1,5 +1,5 @@
 import { callFunction } from '../../ha/functions.ts';
-import type { Redis, RedisLayer } from '../../ha/index.ts';
+import { classify, type Redis, type RedisLayer, refusesWrites } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
 import { encodeSession, sessionValid } from '../../ha/session.ts';
 import type { FunctionName } from './functions.ts';
@@ -80,7 +80,10 @@ export class SessionStore {
    * A replica's "no such session" is not an answer: it may lag the session's own creation (WAIT
    * waits for one replica, not every one), or be a node just restarted from an old state. Believing
    * it would clear the cookie of a user whose session is safe on the master. So the master is asked,
-   * waiting for one as a write does (bounded: then 503 with Retry-After, the cookie kept).
+   * waiting for one as a write does (bounded: then 503 with Retry-After, the cookie kept). The
+   * session is read with its renewal, a write: a node that answers READONLY is no master (the
+   * connection reached a replica before it moved on), and the write layer asks again; a master that
+   * refuses writes (no replicas) is read without it.
    */
   private onMaster(
     sid: string,
@@ -89,7 +92,10 @@ export class SessionStore {
   ): Promise<{ ok: boolean; cart: Record<string, string> }> {
     return this.redis.fastWrite(async (r) => {
       const [body, gen, cart] = await Promise.all([
-        r.get(keys.session(sid)),
+        this.fetch(r, false, sid).catch((err: unknown) => {
+          if (classify(err) === 'read-only' || !refusesWrites(err)) throw err;
+          return this.fetch(r, true, sid);
+        }),
         r.hget(keys.user(email), 'gen'),
         withCart ? r.hgetall(keys.cart(email)) : Promise.resolve({}),
       ]);

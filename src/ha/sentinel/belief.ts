@@ -11,6 +11,8 @@ import {
 export interface SentinelBelief extends SentinelMasterFields {
   /** In TILT mode (it saw its clock jump, or was paused): it takes part in no failover for 30 s. */
   tilt: boolean;
+  /** The master of its `SENTINEL MASTER` entry (`ip`): what `flags` describe, during a failover still the old one. */
+  monitored?: Address | null;
 }
 
 /**
@@ -29,6 +31,7 @@ export async function askSentinel(r: Pick<Redis, 'call'>, masterName: string): P
   const given = parseMasterAddress(addr);
   return {
     ...fields,
+    monitored: fields.master,
     master: given === undefined ? fields.master : given,
     tilt: parseTilt(info).tilt,
   };

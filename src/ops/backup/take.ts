@@ -15,6 +15,7 @@ import { writePrivate } from '../supervisor/private-files.ts';
 import type { RedisNode, Topology } from '../topology.ts';
 import { formatCounts } from './kinds.ts';
 import { backupId, type Manifest, sha256File } from './manifest.ts';
+import { forksInBackground } from './priority.ts';
 import { checkRdb, countKinds, runProgram, ScratchServer, serverKindOf, serverTools } from './tools.ts';
 
 /** What a backup or a restore needs of a stack: its shape and the operator's logins. */
@@ -105,13 +106,10 @@ export async function takeBackup(target: BackupTarget, opts: BackupOptions): Pro
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
   chmodSync(opts.dir, 0o700);
   const src = await pickReplica(target);
-  const tools = serverTools(
-    serverKindOf(
-      (await withRedis(src.node.host, src.node.port, target.login, (r) =>
-        r.call('INFO', 'server'),
-      )) as string,
-    ),
-  );
+  const serverInfo = (await withRedis(src.node.host, src.node.port, target.login, (r) =>
+    r.call('INFO', 'server'),
+  )) as string;
+  const tools = serverTools(serverKindOf(serverInfo));
   const at = new Date();
   const id = backupId(at);
   const rdbName = `${id}.rdb`;
@@ -122,21 +120,26 @@ export async function takeBackup(target: BackupTarget, opts: BackupOptions): Pro
     // Created 0600 before the stream fills it: never readable by others, not even for a moment.
     writePrivate(partial, '', { exclusive: true });
     const { username, password } = target.login;
-    const copy = await runProgram(
-      tools.cli,
-      [
-        '-h',
-        src.node.host,
-        '-p',
-        String(src.node.port),
-        '--user',
-        username ?? 'operator',
-        '--no-auth-warning',
-        ...cliTlsArgs(),
-        '--rdb',
-        partial,
-      ],
-      password ? { REDISCLI_AUTH: password } : {},
+    // The replica's fork that streams the copy is background work too, when it runs here.
+    const copy = await forksInBackground(
+      localPid(src.node.host, serverInfo),
+      runProgram(
+        tools.cli,
+        [
+          '-h',
+          src.node.host,
+          '-p',
+          String(src.node.port),
+          '--user',
+          username ?? 'operator',
+          '--no-auth-warning',
+          ...cliTlsArgs(),
+          '--rdb',
+          partial,
+        ],
+        password ? { REDISCLI_AUTH: password } : {},
+        { background: true },
+      ),
     );
     if (copy.code !== 0)
       throw new BackupRefused(
@@ -148,7 +151,7 @@ export async function takeBackup(target: BackupTarget, opts: BackupOptions): Pro
       throw new BackupRefused(
         `the replica's master changed during the copy: ${change}; refused, no backup written (try again once the failover is over)`,
       );
-    const check = await checkRdb(tools, partial);
+    const check = await checkRdb(tools, partial, true);
     if (!check.ok)
       throw new BackupRefused(
         `${tools.checkRdb} refuses the copy: ${check.output.split('\n').slice(-3).join(' / ')}`,
@@ -157,7 +160,7 @@ export async function takeBackup(target: BackupTarget, opts: BackupOptions): Pro
       throw new BackupRefused(
         `the copy belongs to replication history ${check.replid}, not ${src.before.replid}: refused`,
       );
-    const scratch = await ScratchServer.open(tools, opts.dir, `.${id}.rdb.partial`);
+    const scratch = await ScratchServer.open(tools, opts.dir, `.${id}.rdb.partial`, true);
     const counts = await countKinds(scratch.client).finally(() => scratch.close());
     const bytes = statSync(partial).size;
     const manifest: Manifest = {
@@ -205,4 +208,11 @@ export async function lastGood(target: BackupTarget): Promise<number | undefined
   if (!master) return undefined;
   const v = await withRedis(master.host, master.port, target.login, (r) => r.get(BACKUP_LAST_GOOD_KEY));
   return v === null ? undefined : Number(v);
+}
+
+/** The pid of a node on this machine (a loopback address), from its `INFO server`; else undefined. */
+export function localPid(host: string, serverInfo: string): number | undefined {
+  if (!/^127\./.test(host) && host !== '::1' && host !== 'localhost') return undefined;
+  const m = /^process_id:(\d+)/m.exec(serverInfo);
+  return m ? Number(m[1]) : undefined;
 }

@@ -18,6 +18,7 @@ import {
   emptyCounts,
   type KindCounts,
 } from './kinds.ts';
+import { background } from './priority.ts';
 
 export type ServerKind = 'redis' | 'valkey';
 
@@ -66,12 +67,15 @@ export function runProgram(
   program: string,
   args: string[],
   env: Record<string, string> = {},
+  opts: { background?: boolean } = {},
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // A backup's work: the stack's processes first (priority.ts). A restore's runs at full speed.
+    if (opts.background) background(child.pid);
     let output = '';
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
@@ -93,8 +97,8 @@ export interface RdbCheck {
 }
 
 /** `<kind>-check-rdb FILE`: whole and readable, and the replication position it was written at. */
-export async function checkRdb(tools: ServerTools, file: string): Promise<RdbCheck> {
-  const { code, output } = await runProgram(tools.checkRdb, [file]);
+export async function checkRdb(tools: ServerTools, file: string, inBackground = false): Promise<RdbCheck> {
+  const { code, output } = await runProgram(tools.checkRdb, [file], {}, { background: inBackground });
   const aux = (name: string) => new RegExp(`AUX FIELD ${name} = '([^']*)'`).exec(output)?.[1];
   const offset = aux('repl-offset');
   return {
@@ -140,13 +144,19 @@ export class ScratchServer {
     private readonly stop: () => Promise<void>,
   ) {}
 
-  static async open(tools: ServerTools, dir: string, dbfile: string): Promise<ScratchServer> {
+  static async open(
+    tools: ServerTools,
+    dir: string,
+    dbfile: string,
+    inBackground = false,
+  ): Promise<ScratchServer> {
     const port = await freePort();
     const password = randomBytes(24).toString('hex');
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', dbfile];
     args.push('--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', '');
     args.push('--requirepass', password, '--maxmemory', '0', '--protected-mode', 'yes');
     const child = spawn(tools.server, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (inBackground) background(child.pid);
     let log = '';
     let exited = false;
     const keep = (d: Buffer) => {

@@ -60,3 +60,16 @@ export function numberFlag(
   if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new UsageError(refusal);
   return n;
 }
+
+/**
+ * TLS is on unless turned off: `--no-tls`, or `TLS=0` / `TLS=false` in the environment (a plain
+ * stack, for a measurement or a client that cannot do TLS). `--tls` and `TLS=1` say the default.
+ */
+export function tlsChoice(tls: boolean, noTls: boolean, env: Record<string, string | undefined>): boolean {
+  if (tls && noTls) throw new UsageError('--tls and --no-tls: choose one');
+  if (tls || noTls) return tls;
+  const v = env['TLS'];
+  if (v === undefined || v === '' || v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw new UsageError(`TLS=${v}: use 1 (the default) or 0`);
+}

@@ -1,3 +1,4 @@
+import { type TlsFiles, useStackTls } from '../../ha/tls.ts';
 import { demoterOn } from '../supervisor/demoter-wiring.ts';
 import type { RedisNode } from '../topology.ts';
 import { parseCommandLine } from './args.ts';
@@ -24,15 +25,31 @@ function secret(variable: string): string {
   return v;
 }
 
+/** TLS to the nodes and Sentinels: REDIS_TLS_CA_FILE, _CERT_FILE and _KEY_FILE, all three or none. */
+export function guardTls(env: NodeJS.ProcessEnv = process.env): TlsFiles | undefined {
+  const [ca, cert, key] = ['REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'].map(
+    (v) => env[v],
+  );
+  if (!ca && !cert && !key) return undefined;
+  if (!ca || !cert || !key)
+    throw new CliError(
+      'TLS needs REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE: set all three',
+    );
+  return { ca, cert, key };
+}
+
 /**
  * `ha-stack guard`: what the supervisor's demoter does locally (supervisor/demoter.ts), as a
  * service of its own on a host (its systemd unit, render --target hosts): it demotes a Redis node
  * of this host that reports role:master while a majority of the Sentinels name another master, within
- * a second, instead of Sentinel's 10 s. Its environment: GUARD_NODES (this host's nodes),
- * REDIS_SENTINELS, MASTER_NAME, SENTINEL_PASSWORD, REDIS_OPERATOR_PASSWORD.
+ * a second, instead of Sentinel's 10 s, and fences off the writes of a master in doubt (fence.ts).
+ * Its environment: GUARD_NODES (this host's nodes), REDIS_SENTINELS, MASTER_NAME,
+ * MIN_REPLICAS_TO_WRITE (the nodes' own, put back when a fence is lifted; 1 by default), SENTINEL_PASSWORD, REDIS_OPERATOR_PASSWORD, and with TLS the
+ * REDIS_TLS_*_FILE of its certificate.
  */
 export async function guard(args: string[]): Promise<void> {
   parseCommandLine(args, {});
+  useStackTls(guardTls());
   const nodes: RedisNode[] = addresses('GUARD_NODES').map((a) => ({
     name: `${a.host}:${a.port}`,
     host: a.host,
@@ -41,6 +58,9 @@ export async function guard(args: string[]): Promise<void> {
   }));
   const sentinels = addresses('REDIS_SENTINELS');
   const masterName = process.env['MASTER_NAME'] ?? 'mymaster';
+  const minReplicas = process.env['MIN_REPLICAS_TO_WRITE'] ?? '1';
+  if (!/^\d{1,2}$/.test(minReplicas))
+    throw new CliError('MIN_REPLICAS_TO_WRITE must be a number of replicas');
   const sentinelPassword = secret('SENTINEL_PASSWORD');
   const login = { username: 'operator', password: secret('REDIS_OPERATOR_PASSWORD') };
   const log = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
@@ -50,6 +70,7 @@ export async function guard(args: string[]): Promise<void> {
     masterName,
     sentinelPassword: () => sentinelPassword,
     login: () => login,
+    minReplicasToWrite: Number(minReplicas),
     log,
     changed: () => undefined,
     // A service of its own on each host: it may look twice as often as the local supervisor.

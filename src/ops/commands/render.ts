@@ -13,21 +13,39 @@ import { hostsFiles } from './render-hosts.ts';
 const TARGETS = ['compose', 'local', 'kubernetes', 'hosts'] as const;
 type Target = (typeof TARGETS)[number];
 
-export function parseRenderArgs(args: string[]): { target: Target; out: string; check: boolean } {
+export function parseRenderArgs(args: string[]): {
+  target: Target;
+  out: string;
+  check: boolean;
+  tls: boolean;
+} {
   const { values } = parseCommandLine(args, {
     target: { type: 'string' },
     out: { type: 'string' },
     check: { type: 'boolean' },
+    'no-tls': { type: 'boolean' },
   });
   const target = values.target;
   if (!target || !(TARGETS as readonly string[]).includes(target))
     throw new UsageError(`render: --target must be one of ${TARGETS.join(', ')}`);
   if (!values.out) throw new UsageError('render: --out DIR is required');
-  return { target: target as Target, out: values.out, check: values.check === true };
+  if (values['no-tls'] && target !== 'hosts') throw new UsageError('render: --no-tls is for --target hosts');
+  return {
+    target: target as Target,
+    out: values.out,
+    check: values.check === true,
+    // TLS on by default for the hosts (docs/hosts.md); --no-tls for a measurement without it.
+    tls: values['no-tls'] !== true,
+  };
 }
 
-export function filesFor(target: Target, counts: TopologyCounts, out = '.'): Record<string, string> {
-  if (target === 'hosts') return hostsFiles(out, counts);
+export function filesFor(
+  target: Target,
+  counts: TopologyCounts,
+  out = '.',
+  opts = { tls: true },
+): Record<string, string> {
+  if (target === 'hosts') return hostsFiles(out, counts, opts);
   if (target === 'compose') return renderComposeFiles(composeTopology(counts));
   if (target === 'kubernetes') return renderKubernetesFiles(kubernetesTopology(counts));
   const topology = defineTopology(topologyFromEnv(process.env, counts));
@@ -48,8 +66,8 @@ const read = (path: string) => {
 export async function render(args: string[]): Promise<void> {
   const { counts, rest, warnings } = countsFromCommandLine(args);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  const { target, out, check } = parseRenderArgs(rest);
-  const files = Object.entries(filesFor(target, counts, out)).map(
+  const { target, out, check, tls } = parseRenderArgs(rest);
+  const files = Object.entries(filesFor(target, counts, out, { tls })).map(
     ([path, text]) => [join(out, path), text] as const,
   );
   if (check) {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { KeptProbes } from '../../ha/kept-probes.ts';
 import { startBackupSchedule } from '../backup/schedule.ts';
 import { backupScheduleFromEnv } from '../backup/settings.ts';
 import { type StackFile, serveControl } from '../control.ts';
@@ -14,8 +15,8 @@ import { OPERATOR_PASSWORD_FILE, REPO_ROOT, Stack } from '../supervisor/supervis
 import { waitFor } from '../supervisor/wait.ts';
 import { OPS_CERT } from '../tls/certs.ts';
 import { countsToEnv, type Topology, type TopologyCounts } from '../topology.ts';
-import { parseCommandLine } from './args.ts';
-import { CliError, readStackFile, runDirPath, stackFilePath, UsageError } from './context.ts';
+import { parseCommandLine, tlsChoice } from './args.ts';
+import { CliError, readStackFile, runDirPath, stackFilePath } from './context.ts';
 import { countsFromCommandLine } from './counts.ts';
 
 function map(stack: StackFile, runDir: string): string {
@@ -30,10 +31,16 @@ function map(stack: StackFile, runDir: string): string {
     `    HAProxy stats     ${stack.statsUrl}`,
     `    topology page     ${operator}topology`,
     `    metrics           ${t.apps.map((a) => `${operator}metrics/${a.name}`).join('  ')}`,
-    `  Redis master front  redis-cli -p ${t.haproxy.redisPort} --user ${stack.username} --askpass   (password in ${stack.passwordFile})`,
+    `  Redis master front  redis-cli${stack.tls ? ` --tls --cacert ${stack.tls.ca}` : ''} -p ${t.haproxy.redisPort} --user ${stack.username} --askpass   (password in ${stack.passwordFile})`,
     `  passwords           ${runDir}/redis.<user>.password, sentinel.password, sentinel.reader.password   (0600)`,
     `  apps directly       ${appUrls.join('  ')}`,
     `  Sentinels           ${t.sentinels.map((s) => `${s.host}:${s.port}`).join('  ')}  (master name ${t.masterName})`,
+    ...(stack.tls
+      ? [
+          `  TLS                 every hop; the stack's CA ${stack.tls.ca}   (curl --cacert ${stack.tls.ca} ${stack.frontUrl}/healthz)`,
+          `                      certificates in ${runDir}/tls/; "--no-tls" (or TLS=0) runs it plain`,
+        ]
+      : []),
     `  logs                ${runDir}/logs/`,
     `  restarts            ${runDir}/supervisor.json   (a crashed process is started again)`,
     '  stop                Ctrl-C here, or "npm run ha-stack -- down"',
@@ -52,7 +59,7 @@ function monitoringMap(t: Topology, runDir: string): string {
 }
 
 /** Runs the stack in the foreground until Ctrl-C or SIGTERM; prints a line on each topology change. */
-/** What `up` adds to the stack: the monitoring (--monitoring, MONITORING=1), TLS (--tls, TLS=1). */
+/** What `up` adds to the stack: the monitoring (--monitoring, MONITORING=1), TLS (on unless --no-tls, TLS=0). */
 interface UpOptions {
   monitoring: boolean;
   tls: boolean;
@@ -96,6 +103,9 @@ async function foreground(counts: TopologyCounts, { monitoring, tls }: UpOptions
   const stopBackups = backups ? startBackupSchedule(stack, backups, log) : undefined;
 
   let last = '';
+  // Kept connections for the status line: a new one per node and Sentinel every second cost a
+  // TLS handshake each (a tenth of a core for the launcher alone).
+  const kept = new KeptProbes(1000);
   const watch = setInterval(async () => {
     const s = await collectStatus(
       stack.topology,
@@ -103,6 +113,7 @@ async function foreground(counts: TopologyCounts, { monitoring, tls }: UpOptions
       stack.stats,
       stack.appCount,
       stack.supervisorState(),
+      kept,
     );
     const line = statusLine(s);
     if (line !== last) log(line);
@@ -115,6 +126,7 @@ async function foreground(counts: TopologyCounts, { monitoring, tls }: UpOptions
     process.once('SIGTERM', stop);
   });
   clearInterval(watch);
+  kept.close();
   log('stopping...');
   await stopBackups?.();
   control.close();
@@ -143,7 +155,7 @@ async function detached(counts: TopologyCounts, { monitoring, tls }: UpOptions):
       ...process.env,
       ...countsToEnv(counts),
       ...(monitoring ? { MONITORING: '1' } : {}),
-      ...(tls ? { TLS: '1' } : {}),
+      TLS: tls ? '1' : '0',
     },
   });
   closeSync(fd);
@@ -181,19 +193,17 @@ export function parseUpArgs(
     detach: { type: 'boolean', short: 'd' },
     monitoring: { type: 'boolean' },
     tls: { type: 'boolean' },
+    'no-tls': { type: 'boolean' },
   });
   const on = (v: string | undefined) => v === '1' || v === 'true';
-  const opts = {
+  return {
     detach: values.detach === true,
     monitoring: values.monitoring === true || on(env['MONITORING']),
-    tls: values.tls === true || on(env['TLS']),
+    tls: tlsChoice(values.tls === true, values['no-tls'] === true, env),
   };
-  // The exporters and Prometheus do not speak TLS to the nodes yet (docs/tls.md).
-  if (opts.monitoring && opts.tls) throw new UsageError('--monitoring is not taken with --tls yet');
-  return opts;
 }
 
-/** `up [--detach] [--monitoring] [--tls]`: the stack in the foreground, or a launcher in the background. */
+/** `up [--detach] [--monitoring] [--no-tls]`: the stack in the foreground, or a launcher in the background. */
 export async function up(args: string[]): Promise<void> {
   if (args.includes('--hosts'))
     return (await import('./hosts.ts')).upHosts(args.filter((a) => a !== '--hosts'));

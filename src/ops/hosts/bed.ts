@@ -4,8 +4,18 @@ import { join } from 'node:path';
 import { openLog } from '../supervisor/private-files.ts';
 import { REPO_ROOT } from '../supervisor/process-set.ts';
 import { waitFor } from '../supervisor/wait.ts';
-import { type Bed, readBed, renderBed } from './bed-files.ts';
-import { CLIENT, createNetwork, destroyNetwork, holders, killAll, linkDown, linkUp, netnsOf } from './net.ts';
+import { type Bed, type BedOptions, readBed, renderBed } from './bed-files.ts';
+import {
+  CLIENT,
+  createNetwork,
+  destroyNetwork,
+  forgetAddresses,
+  holders,
+  killAll,
+  linkDown,
+  linkUp,
+  netnsOf,
+} from './net.ts';
 
 /** The bed needs root (namespaces, links, filters): the reason, or undefined when it may run. */
 export function whyNoBed(): string | undefined {
@@ -30,10 +40,11 @@ export function bootHost(bed: Bed, name: string): void {
   child.unref();
 }
 
-/** Every process of the host killed at once and its link down: the machine is gone. */
+/** Every process of the host killed at once and its link down: the machine is gone, its addresses with it. */
 export function loseHost(name: string): void {
   linkDown(name);
   killAll(name);
+  forgetAddresses(name);
 }
 
 /** The host back: its link up with its own address only, then its supervisor. */
@@ -69,13 +80,13 @@ export function runClient(script: string, args: string[], opts: { echo?: boolean
  * the network, boots every host, waits in the clients' namespace until the stack answers through
  * the floating address. On failure everything is removed.
  */
-export async function upBed(dir: string, opts: { keepData?: boolean } = {}): Promise<Bed> {
+export async function upBed(dir: string, opts: { keepData?: boolean } & BedOptions = {}): Promise<Bed> {
   const why = whyNoBed();
   if (why) throw new Error(why);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!opts.keepData)
     for (const h of ['host-1', 'host-2', 'host-3']) rmSync(join(dir, h), { recursive: true, force: true });
-  const bed = renderBed(dir);
+  const bed = renderBed(dir, { tls: opts.tls ?? true });
   try {
     createNetwork(bed.layout);
     // The first host boots alone until it holds the floating address (no preemption: whichever

@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
+import { useStackTls } from '../../ha/tls.ts';
 import { formatTable, type ScenarioRow } from '../../tools/chaos/report.ts';
 import { runScenario } from '../../tools/chaos/runner.ts';
 import { hostScenarios } from '../../tools/chaos/scenarios-hosts.ts';
-import { readBed } from './bed-files.ts';
+import { bedClientTls, readBed } from './bed-files.ts';
 import { bedActions, bedFaults } from './faults.ts';
 
 // Run in the clients' namespace as root (`ha-stack chaos --hosts`): each host scenario under the
@@ -10,6 +11,8 @@ import { bedActions, bedFaults } from './faults.ts';
 // to JSON_OUT, the table to standard output; exit 1 when a scenario missed its goal.
 const [dir, out, ...names] = process.argv.slice(2);
 const bed = readBed(dir!);
+// With TLS the load speaks HTTPS, checked against the bed's CA, and the checks reach the nodes over TLS.
+useStackTls(bedClientTls(bed));
 const faults = bedFaults(bed);
 const actions = bedActions(bed);
 const rows: ScenarioRow[] = [];

@@ -2,8 +2,8 @@ import { sentinelsMaster } from '../../ha/probes.ts';
 import type { StackActions } from '../actions.ts';
 import type { RotateResult } from '../supervisor/rotate.ts';
 import { loseHost, restoreHost } from './bed.ts';
-import { type Bed, bedSecrets } from './bed-files.ts';
-import { holders, inNs, killAll, linkDown } from './net.ts';
+import { type Bed, bedFrontUrl, bedSecrets, bedStatsUrl } from './bed-files.ts';
+import { forgetAddresses, holders, inNs, killAll, linkDown } from './net.ts';
 
 /**
  * What the host scenarios do to the test bed, run as root from the clients' namespace: whole hosts
@@ -31,6 +31,8 @@ export interface HostFaults {
   /** Every filter and queue of the faults removed. */
   heal(): void;
   addressOf(host: string): string;
+  /** A host's own front (the site at its address, HTTPS with TLS), as the far-side client reaches it. */
+  frontOf(host: string): string;
   client: string;
   /** The clients' second address: the client on the far side of a partition. */
   farClient: string;
@@ -58,6 +60,7 @@ export function bedFaults(bed: Bed): HostFaults {
     client: layout.client,
     farClient: layout.farClient,
     addressOf: (name) => host(name).address,
+    frontOf: (name) => bedFrontUrl(bed, host(name).address),
     hostOf(name) {
       const h = layout.hosts.find((x) => [...x.redis, ...x.sentinels, ...x.apps].includes(name));
       if (!h) throw new Error(`${name} is on no host of the bed`);
@@ -69,6 +72,7 @@ export function bedFaults(bed: Bed): HostFaults {
     powerOff() {
       for (const h of layout.hosts) linkDown(h.name);
       for (const h of layout.hosts) killAll(h.name);
+      for (const h of layout.hosts) forgetAddresses(h.name);
     },
     bootAll(order) {
       for (const name of order) restoreHost(bed, host(name).name);
@@ -145,15 +149,15 @@ const notOnBed = (what: string) => () => {
 export function bedActions(bed: Bed): StackActions {
   const t = bed.topology;
   const s = bedSecrets(bed.dir);
-  const front = `http://${bed.layout.floating}`;
-  const stats = { url: `${front}:${t.haproxy.statsPort}/stats`, password: s.operatorPassword };
+  const stats = { url: bedStatsUrl(bed), password: s.operatorPassword };
   return {
     topology: t,
     login: { username: 'operator', password: s.redis.operator },
     username: 'operator',
     password: s.redis.operator,
     sentinelPassword: s.sentinel,
-    frontUrl: `${front}:${t.haproxy.httpPort}`,
+    frontUrl: bedFrontUrl(bed),
+    appScheme: bed.tls ? 'https' : 'http',
     statsUrl: stats.url,
     stats,
     kill: notOnBed('kill'),

@@ -102,6 +102,15 @@ export function linkDown(name: string): void {
   ip('-n', SWITCH, 'link', 'set', switchPort(name), 'down');
 }
 
+/**
+ * A host that is off holds no address: keepalived killed at once never takes the floating address
+ * off its interface (it does when it sees the link go down first, but the kill may come before
+ * that), and the bed would count a dead host as a holder. Its boot adds its own address again.
+ */
+export function forgetAddresses(name: string): void {
+  ip('-n', netnsOf(name), 'addr', 'flush', 'dev', 'eth0');
+}
+
 export function linkUp(name: string, address: string, prefix: number): void {
   const ns = netnsOf(name);
   // A reboot forgets the floating address keepalived had added, and every filter and queue.

@@ -1,7 +1,8 @@
 import { sentinelsMaster, sentinelView } from '../../ha/probes.ts';
+import { getText, useStackTls } from '../../ha/tls.ts';
 import { loadFunctions } from '../supervisor/functions.ts';
 import { waitFor } from '../supervisor/wait.ts';
-import { bedSecrets, readBed } from './bed-files.ts';
+import { bedClientTls, bedFrontUrl, bedSecrets, readBed } from './bed-files.ts';
 
 // Run in the clients' namespace: waits until the bed's stack is whole and answers through the
 // floating address; the app's function library loaded on the master (an operator's step on VMs).
@@ -9,6 +10,8 @@ const dir = process.argv[2]!;
 const bed = readBed(dir);
 const t = bed.topology;
 const s = bedSecrets(dir);
+// With TLS: the operator tools' certificate to the nodes and Sentinels, the CA for the site.
+useStackTls(bedClientTls(bed));
 const timeoutMs = Number(process.env.HOSTS_READY_TIMEOUT_MS ?? 60_000);
 let master: { host: string; port: number } | undefined;
 await waitFor(
@@ -35,10 +38,8 @@ for (const x of t.sentinels)
     },
     { timeoutMs },
   );
-const url = `http://${bed.layout.floating}:${t.haproxy.httpPort}/readyz`;
-await waitFor(
-  `HTTP 200 from ${url}`,
-  async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200,
-  { timeoutMs },
-);
+const url = `${bedFrontUrl(bed)}/readyz`;
+await waitFor(`HTTP 200 from ${url}`, async () => (await getText(url, {}, 1000)).status === 200, {
+  timeoutMs,
+});
 process.stdout.write(`ready: master ${master!.host}:${master!.port}, ${url}\n`);

@@ -22,11 +22,11 @@ export const MONITORING_PROFILE = 'monitoring';
 export const MONITORING_VOLUMES = ['prometheus-data', 'alertmanager-data'];
 /** redis_exporter's own port, in every exporter's container. */
 const EXPORTER_PORT = 9121;
-const SENTINEL_EXPORTER = 'sentinel-exporter';
+export const SENTINEL_EXPORTER = 'sentinel-exporter';
 /** The entrypoint writes the passwords and the web config here (the container's tmpfs), 0600. */
 const SECRETS_DIR = '/tmp/monitoring';
 const ENTRYPOINT = '/scripts/monitoring-entrypoint.sh';
-const PROMETHEUS_DIR = '/etc/prometheus';
+export const PROMETHEUS_DIR = '/etc/prometheus';
 const ALERTMANAGER_DIR = '/etc/alertmanager';
 
 /** The monitoring's own password, and its bcrypt hash for the web config: needed by the profile only. */
@@ -40,24 +40,30 @@ export const MONITORING_VARIABLES = {
 /** deploy/monitoring/ files the profile mounts, by path relative to deploy/. */
 export function renderMonitoringFiles(t: Topology): Record<string, string> {
   return {
-    'monitoring/prometheus.yml': renderPrometheusConfig(
-      t,
-      {
-        rules: `${PROMETHEUS_DIR}/alerts.yml`,
-        operatorPasswordFile: `${SECRETS_DIR}/operator.password`,
-        monitoringPasswordFile: `${SECRETS_DIR}/monitoring.password`,
-      },
-      {
-        redisExporter: (name) => `${name}:${EXPORTER_PORT}`,
-        sentinelExporter: `${SENTINEL_EXPORTER}:${EXPORTER_PORT}`,
-        alertmanager: `alertmanager:${PUBLISHED_PORTS.alertmanager}`,
-      },
-    ),
+    'monitoring/prometheus.yml': composePrometheusConfig(t),
     'monitoring/alertmanager.yml': renderAlertmanagerConfig(),
   };
 }
 
-const exporterArgs = (addr: string, user: string) => [
+/** Prometheus's config in compose; `ca`: the operator front on HTTPS checked against it (compose.tls.yaml). */
+export function composePrometheusConfig(t: Topology, ca?: string): string {
+  return renderPrometheusConfig(
+    t,
+    {
+      rules: `${PROMETHEUS_DIR}/alerts.yml`,
+      operatorPasswordFile: `${SECRETS_DIR}/operator.password`,
+      monitoringPasswordFile: `${SECRETS_DIR}/monitoring.password`,
+      ...(ca ? { ca } : {}),
+    },
+    {
+      redisExporter: (name) => `${name}:${EXPORTER_PORT}`,
+      sentinelExporter: `${SENTINEL_EXPORTER}:${EXPORTER_PORT}`,
+      alertmanager: `alertmanager:${PUBLISHED_PORTS.alertmanager}`,
+    },
+  );
+}
+
+export const exporterArgs = (addr: string, user: string) => [
   `-redis.addr=redis://${addr}`,
   `-redis.user=${user}`,
   `-web.listen-address=:${EXPORTER_PORT}`,

@@ -29,6 +29,7 @@ import {
   USERS,
 } from './compose-names.ts';
 import { PROFILE_VOLUMES, profileServices, withProfileNotes } from './compose-profiles.ts';
+import { renderComposeTlsFiles } from './compose-tls.ts';
 import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from './haproxy.ts';
 import { renderRedisConf } from './redis.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
@@ -192,7 +193,6 @@ function appService(t: Topology, app: AppNode): YamlValue {
 
 /** The one-shot service that loads the app's Redis functions on the master, as the operator. */
 export const FUNCTIONS_SERVICE = 'functions';
-
 /**
  * The stack's functions step (src/app/load-functions.ts): the app's image, run once at each
  * `compose up` with the operator's password, which no app container gets. The library replicates
@@ -287,7 +287,7 @@ export function renderComposeFiles(t: Topology = composeTopology()): Record<stri
       connectionsPerAddress: { env: CONNECTIONS_VARIABLE, default: DEFAULT_CONNECTIONS_PER_ADDRESS },
     }),
   };
-  Object.assign(files, renderMonitoringFiles(t));
+  Object.assign(files, renderMonitoringFiles(t), renderComposeTlsFiles(t));
   for (const node of t.redis) {
     // No user and no password here: they come on the command line from the environment.
     files[`redis/${node.host}.conf`] = renderRedisConf(t, node, {

@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TlsFiles } from '../../ha/tls.ts';
+import { FRONT_CERT, OPS_CERT, tlsEnvironment } from '../tls/certs.ts';
+import { HOST_TLS_DIR, type HostTlsFiles, hostTlsOf } from '../tls/hosts-certs.ts';
 import { appEnvironment, type Host, type HostLayout, type Topology } from '../topology.ts';
 import type { StackSecrets } from './acl.ts';
 import { renderHaproxyCfg } from './haproxy.ts';
 import { renderEnvFile, renderUnit, type UnitSpec } from './hosts-units.ts';
-import { renderHaproxyCheck, renderKeepalivedConf } from './keepalived.ts';
+import {
+  renderFrontFault,
+  renderHaproxyCheck,
+  renderKeepalivedConf,
+  renderMajorityCheck,
+} from './keepalived.ts';
 import { renderRedisConf } from './redis.ts';
 import { renderSentinelConf } from './sentinel.ts';
 
@@ -35,6 +43,11 @@ export interface HostRenderOptions {
   /** Extra app settings (the test bed's load limits). */
   appEnv?: Record<string, string>;
   iface?: string;
+  /**
+   * TLS on every hop (docs/hosts.md): each host's certificate files by name (tls/hosts-certs.ts),
+   * written into its `tls/` folder. Undefined: plain text.
+   */
+  tls?: Record<string, HostTlsFiles> | undefined;
   binaries?: Partial<Record<'redis' | 'sentinel' | 'haproxy' | 'keepalived' | 'cp' | 'mkdir' | 'sh', string>>;
 }
 
@@ -81,6 +94,17 @@ export function renderHostFiles(
       files[join(host.name, rel)] = text;
     };
     const units: UnitSpec[] = [];
+    const tlsDir = join(p.etc, HOST_TLS_DIR);
+    const hostTls = opts.tls?.[host.name];
+    if (opts.tls && !hostTls) throw new Error(`no certificates for ${host.name}`);
+    for (const [file, text] of Object.entries(hostTls ?? {})) put(`${HOST_TLS_DIR}/${file}`, text);
+    // A component's files on this host, or undefined without TLS.
+    const tlsOf = (name: string): TlsFiles | undefined => (hostTls ? hostTlsOf(tlsDir, name) : undefined);
+    // What a client of the nodes and Sentinels sets (the entrypoint's redis-cli, the guard).
+    const clientTls = (name: string): Record<string, string> => {
+      const f = tlsOf(name);
+      return f ? { REDIS_TLS_CA_FILE: f.ca, REDIS_TLS_CERT_FILE: f.cert, REDIS_TLS_KEY_FILE: f.key } : {};
+    };
     const stateful = (name: string, kind: 'redis' | 'sentinel', text: string, user: string) => {
       const data = join(p.data, name);
       put(`${kind}/${name}.conf`, text);
@@ -102,7 +126,8 @@ export function renderHostFiles(
     for (const script of HOST_SCRIPTS) put(`bin/${script}`, readFileSync(join(SCRIPTS_DIR, script), 'utf8'));
     for (const name of host.redis) {
       const node = t.redis.find((r) => r.name === name)!;
-      stateful(name, 'redis', renderRedisConf(t, node, { dir: join(p.data, name), users: s.redis }), 'redis');
+      const conf = renderRedisConf(t, node, { dir: join(p.data, name), users: s.redis, tls: tlsOf(name) });
+      stateful(name, 'redis', conf, 'redis');
       put(
         `redis/${name}.env`,
         renderEnvFile(name, {
@@ -112,6 +137,10 @@ export function renderHostFiles(
           SENTINEL_DOWN_AFTER: String(t.downAfterMs),
           SENTINEL_FAILOVER: String(t.failoverTimeoutMs),
           SENTINEL_PASSWORD: s.sentinel,
+          // With TLS the entrypoint gives the node its TLS settings on this port again (as in
+          // compose and Kubernetes): the same files and port as its redis.conf.
+          ...(hostTls ? { REDIS_PORT: String(node.port) } : {}),
+          ...clientTls(name),
         }),
       );
     }
@@ -123,11 +152,13 @@ export function renderHostFiles(
         requirePass: s.sentinel,
         hashed: true,
         readerPass: s.sentinelReader,
+        tls: tlsOf(name),
       });
       stateful(name, 'sentinel', text, 'redis');
     }
     // The guard: a node of this host that reports master while the Sentinels name another is
-    // demoted within a second (ha-stack guard), not at Sentinel's next look 10 s later.
+    // demoted within a second (ha-stack guard), not at Sentinel's next look 10 s later; a master
+    // in doubt has its writes fenced off meanwhile.
     put(
       'guard.env',
       renderEnvFile('guard', {
@@ -137,8 +168,10 @@ export function renderHostFiles(
           .join(','),
         REDIS_SENTINELS: t.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
         MASTER_NAME: t.masterName,
+        MIN_REPLICAS_TO_WRITE: String(t.minReplicasToWrite),
         SENTINEL_PASSWORD: s.sentinel,
         REDIS_OPERATOR_PASSWORD: s.redis.operator,
+        ...clientTls(OPS_CERT),
       }),
     );
     units.push({
@@ -158,9 +191,11 @@ export function renderHostFiles(
           sessionSecret: s.sessionSecret,
           // HAProxy of any host connects to the apps from its host's address.
           trustProxy: layout.hosts.map((h) => h.address).join(','),
-          statsUrl: `http://${host.address}:${t.haproxy.statsPort}/stats`,
+          statsUrl: `${hostTls ? 'https' : 'http'}://${host.address}:${t.haproxy.statsPort}/stats`,
         }),
         HAPROXY_OPERATOR_PASSWORD: s.operatorPassword,
+        // HTTPS from HAProxy (which may be another host's), TLS to the nodes, cookies for HTTPS only.
+        ...appTlsEnvironment(tlsOf(name)),
         ...opts.appEnv,
       };
       put(`app/${name}.env`, renderEnvFile(name, env));
@@ -180,17 +215,46 @@ export function renderHostFiles(
       // Every address: the floating one arrives here whenever keepalived gives it to this host.
       bindHost: '*',
       appSource: host.address,
+      ...(hostTls
+        ? {
+            tls: { pem: join(tlsDir, `${FRONT_CERT}.pem`), ca: join(tlsDir, 'ca.crt') },
+            appTls: { ca: join(tlsDir, 'ca.crt') },
+          }
+        : {}),
     });
     put('haproxy/haproxy.cfg', cfg);
     units.push({
       name: 'ha-stack-haproxy',
       description: 'HAProxy front door (redis-ha-stack)',
-      pre: [],
-      exec: [bin.haproxy, '-W', '-db', '-f', join(p.etc, 'haproxy', 'haproxy.cfg')],
+      pre: [[bin.mkdir, '-p', '-m', '0700', p.run]],
+      // Its master's pid where keepalived's front-fault.sh finds it.
+      exec: [
+        bin.haproxy,
+        '-W',
+        '-db',
+        '-f',
+        join(p.etc, 'haproxy', 'haproxy.cfg'),
+        '-p',
+        join(p.run, 'haproxy.pid'),
+      ],
     });
     const check = join(p.etc, 'keepalived', 'check-haproxy.sh');
-    put('keepalived/keepalived.conf', renderKeepalivedConf(layout, host, { iface, checkScript: check }));
+    const majorityScript = join(p.etc, 'keepalived', 'check-majority.sh');
+    const faultScript = join(p.etc, 'keepalived', 'front-fault.sh');
+    put(
+      'keepalived/keepalived.conf',
+      renderKeepalivedConf(layout, host, { iface, checkScript: check, majorityScript, faultScript }),
+    );
+    put(
+      'keepalived/front-fault.sh',
+      renderFrontFault(
+        host,
+        join(p.run, 'haproxy.pid'),
+        layout.hosts.filter((h) => h !== host).map((h) => h.address),
+      ),
+    );
     put('keepalived/check-haproxy.sh', renderHaproxyCheck(host, t.haproxy.httpPort));
+    put('keepalived/check-majority.sh', renderMajorityCheck(layout, host, t.haproxy.httpPort));
     units.push({
       name: 'ha-stack-keepalived',
       description: 'keepalived: the floating address (redis-ha-stack)',
@@ -215,6 +279,11 @@ export function renderHostFiles(
     for (const u of units) put(`systemd/${u.name}.service`, renderUnit(u));
   }
   return files;
+}
+
+/** An app's TLS settings on a host: TLS to the nodes (tls/certs.ts) and HTTPS with the same certificate. */
+function appTlsEnvironment(f: TlsFiles | undefined): Record<string, string> {
+  return f ? { ...tlsEnvironment(f), APP_TLS_CERT_FILE: f.cert, APP_TLS_KEY_FILE: f.key } : {};
 }
 
 /** The order a host's units start in: Redis, Sentinels, apps, HAProxy, keepalived. */

@@ -1,6 +1,7 @@
 import type { Topology } from '../topology.ts';
 import { appObjects, ingressExample, serviceMonitorExample, tlsIngressComponent } from './kubernetes-app.ts';
 import { backupComponent, backupObjects, restoreJob, restoreKustomization } from './kubernetes-backup.ts';
+import { exporterPatches, monitoringComponent, monitoringObjects } from './kubernetes-monitoring.ts';
 import {
   CONFIG_MAPS,
   KUBERNETES_HEADER,
@@ -12,6 +13,15 @@ import {
 import { disruptionBudgets, hardAntiAffinityComponent, networkPolicies } from './kubernetes-policy.ts';
 import { redisObjects, sentinelObjects } from './kubernetes-redis.ts';
 import { renderPrometheusRule } from './kubernetes-rules.ts';
+import {
+  certManagerComponent,
+  certManagerObjects,
+  tlsBackupComponent,
+  tlsBackupPatch,
+  tlsComponent,
+  tlsMonitoringComponent,
+  tlsPatches,
+} from './kubernetes-tls.ts';
 import { renderRedisConf } from './redis.ts';
 import { toYaml } from './yaml.ts';
 
@@ -37,9 +47,16 @@ export const kubernetesExamples = (t: Topology = kubernetesTopology()): Record<s
   'examples/restore/restore-job.yaml': [restoreJob(t)],
 });
 
-/** The opt-in components' resources: the backups' CronJob, claim and policies. */
+/** The opt-in components' resources: the backups' CronJob, claim and policies; the exporters. */
 export const kubernetesComponents = (t: Topology = kubernetesTopology()): Record<string, Obj[]> => ({
   'components/backup/backup.yaml': backupObjects(t),
+  'components/monitoring/monitoring.yaml': monitoringObjects(),
+  'components/monitoring/redis-exporter.yaml': exporterPatches('redis'),
+  'components/monitoring/sentinel-exporter.yaml': exporterPatches('sentinel'),
+  // TLS only (components/tls), and its Secrets made by cert-manager (components/cert-manager).
+  ...Object.fromEntries(Object.entries(tlsPatches(t)).map(([f, patch]) => [`components/tls/${f}`, [patch]])),
+  'components/cert-manager/certificates.yaml': certManagerObjects(),
+  'components/tls-backup/backup.yaml': [tlsBackupPatch()],
 });
 
 /**
@@ -96,6 +113,11 @@ export function renderKubernetesFiles(t: Topology = kubernetesTopology()): Recor
     'kustomization.yaml': toYaml(kustomization(t)),
     'components/hard-anti-affinity/kustomization.yaml': toYaml(hardAntiAffinityComponent()),
     'components/backup/kustomization.yaml': toYaml(backupComponent()),
+    'components/monitoring/kustomization.yaml': toYaml(monitoringComponent()),
+    'components/tls/kustomization.yaml': toYaml(tlsComponent(t)),
+    'components/cert-manager/kustomization.yaml': toYaml(certManagerComponent()),
+    'components/tls-monitoring/kustomization.yaml': toYaml(tlsMonitoringComponent()),
+    'components/tls-backup/kustomization.yaml': toYaml(tlsBackupComponent()),
     'examples/tls-ingress/kustomization.yaml': toYaml(tlsIngressComponent()),
     'examples/restore/kustomization.yaml': toYaml(restoreKustomization()),
     'examples/prometheusrule.yaml': renderPrometheusRule(),

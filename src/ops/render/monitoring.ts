@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { TlsFiles } from '../../ha/tls.ts';
 import type { Topology } from '../topology.ts';
 import { SENTINEL_READER } from './acl.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
@@ -24,6 +25,8 @@ export interface PrometheusFiles {
   operatorPasswordFile: string;
   /** The monitoring user's password, for Alertmanager. */
   monitoringPasswordFile: string;
+  /** With TLS: the CA the operator front's certificate is checked against (HTTPS scrapes). */
+  ca?: string | undefined;
 }
 
 type Obj = { [key: string]: YamlValue };
@@ -51,6 +54,10 @@ export function renderPrometheusConfig(
 ): string {
   const m = t.monitoring;
   const operator = { username: 'operator', password_file: files.operatorPasswordFile };
+  // With TLS the operator front is HTTPS, checked against the stack's CA (its address is named).
+  const https: Obj = files.ca ? { scheme: 'https', tls_config: { ca_file: files.ca } } : {};
+  // ...and the exporters reach the Sentinels on TLS: rediss:// targets.
+  const sentinelTarget: Obj = files.ca ? { replacement: 'rediss://$1' } : {};
   const front = `${t.haproxy.host}:${t.haproxy.statsPort}`;
   const config: Obj = {
     global: { scrape_interval: SCRAPE_INTERVAL, scrape_timeout: '4s', evaluation_interval: SCRAPE_INTERVAL },
@@ -80,7 +87,7 @@ export function renderPrometheusConfig(
           labels: { component: 'sentinel', node: s.name },
         })),
         relabel_configs: [
-          { source_labels: ['__address__'], target_label: '__param_target' },
+          { source_labels: ['__address__'], target_label: '__param_target', ...sentinelTarget },
           { source_labels: ['__address__'], target_label: 'instance' },
           { target_label: '__address__', replacement: at.sentinelExporter },
         ],
@@ -88,11 +95,13 @@ export function renderPrometheusConfig(
       {
         job_name: 'haproxy',
         metrics_path: '/metrics/haproxy',
+        ...https,
         basic_auth: operator,
         static_configs: [{ targets: [front], labels: { component: 'haproxy', node: 'haproxy' } }],
       },
       {
         job_name: 'app',
+        ...https,
         basic_auth: operator,
         static_configs: t.apps.map((a) => ({
           targets: [front],
@@ -129,12 +138,20 @@ export function renderWebConfig(bcryptHash: string): string {
 }
 
 /** redis_exporter's arguments for one Redis node (the password comes in REDIS_PASSWORD). */
-export function redisExporterArgs(t: Topology, exporterName: string): string[] {
+/** With TLS: rediss:// and the exporter's client certificate (the nodes require one), the CA checked. */
+function exporterTls(tls: TlsFiles | undefined): string[] {
+  return tls
+    ? [`-tls-ca-cert-file=${tls.ca}`, `-tls-client-cert-file=${tls.cert}`, `-tls-client-key-file=${tls.key}`]
+    : [];
+}
+
+export function redisExporterArgs(t: Topology, exporterName: string, tls?: TlsFiles): string[] {
   const e = t.monitoring.redisExporters.find((x) => x.name === exporterName);
   const node = t.redis.find((r) => r.name === e?.node);
   if (!e || !node) throw new Error(`not an exporter of the topology: ${exporterName}`);
   return [
-    `-redis.addr=redis://${node.host}:${node.port}`,
+    `-redis.addr=${tls ? 'rediss' : 'redis'}://${node.host}:${node.port}`,
+    ...exporterTls(tls),
     '-redis.user=exporter',
     `-web.listen-address=${t.monitoring.host}:${e.port}`,
     // CONFIG is not the exporter user's (render/acl.ts): "-" is no command, so no ACL refusal is logged.
@@ -145,10 +162,11 @@ export function redisExporterArgs(t: Topology, exporterName: string): string[] {
 }
 
 /** The Sentinels' exporter: logs in as the Sentinels' read-only user, scraped per Sentinel. */
-export function sentinelExporterArgs(t: Topology): string[] {
+export function sentinelExporterArgs(t: Topology, tls?: TlsFiles): string[] {
   const first = t.sentinels[0]!;
   return [
-    `-redis.addr=redis://${first.host}:${first.port}`,
+    `-redis.addr=${tls ? 'rediss' : 'redis'}://${first.host}:${first.port}`,
+    ...exporterTls(tls),
     `-redis.user=${SENTINEL_READER}`,
     `-web.listen-address=${t.monitoring.host}:${t.monitoring.sentinelExporterPort}`,
     '-config-command=-',

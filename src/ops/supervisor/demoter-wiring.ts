@@ -1,7 +1,11 @@
+import { parseNodeInfo } from '../../ha/info.ts';
+import { KeptProbes } from '../../ha/kept-probes.ts';
 import type { RedisLogin } from '../../ha/probes.ts';
-import { nodeState, sentinelView, withRedis } from '../../ha/probes.ts';
+import { withRedis } from '../../ha/probes.ts';
+import { askSentinel } from '../../ha/sentinel/belief.ts';
 import type { RedisNode } from '../topology.ts';
 import { StaleMasterDemoter } from './demoter.ts';
+import { FENCED_MIN_REPLICAS, isFence } from './fence.ts';
 import type { StackView } from './stack-view.ts';
 
 /**
@@ -20,10 +24,17 @@ export function demoterOn(d: {
   masterName: string;
   sentinelPassword: () => string | undefined;
   login: () => RedisLogin;
+  /** The nodes' own `min-replicas-to-write`, which a lifted fence puts back. */
+  minReplicasToWrite: number;
   log(message: string): void;
   changed(): void;
   pollMs?: number;
 }): StaleMasterDemoter {
+  // Kept from one look to the next (five a second): a connection per look cost a TCP and, with
+  // TLS, a full handshake on both sides each time, and over a lossy link lost the look far more
+  // often than one request on a connection already made.
+  const probes = new KeptProbes(LOOK_TIMEOUT_MS);
+  const minReplicas = (on: boolean) => String(on ? FENCED_MIN_REPLICAS : d.minReplicasToWrite);
   return new StaleMasterDemoter({
     ...(d.pollMs ? { pollMs: d.pollMs } : {}),
     nodes: d.nodes,
@@ -31,14 +42,31 @@ export function demoterOn(d: {
     askSentinels: () =>
       Promise.all(
         d.sentinels.map((s) =>
-          sentinelView(s.host, s.port, d.masterName, d.sentinelPassword(), LOOK_TIMEOUT_MS).catch(() => null),
+          probes
+            .use(s.host, s.port, { password: d.sentinelPassword() }, (r) => askSentinel(r, d.masterName))
+            .catch(() => null),
         ),
       ),
     role: (n) =>
-      nodeState(n.host, n.port, d.login(), LOOK_TIMEOUT_MS).then(
-        (s) => s.role,
-        () => undefined,
-      ),
+      probes
+        .use(n.host, n.port, d.login(), (r) => r.call('INFO', 'replication', 'memory'))
+        .then(
+          (info) => parseNodeInfo(info as string).role,
+          () => undefined,
+        ),
+    fenced: (n) =>
+      probes
+        .use(n.host, n.port, d.login(), (r) => r.call('CONFIG', 'GET', 'min-replicas-to-write'))
+        .then(
+          (reply) => isFence(reply),
+          () => undefined,
+        ),
+    fence: (n, on) =>
+      probes.use(n.host, n.port, d.login(), async (r) => {
+        await r.call('CONFIG', 'SET', 'min-replicas-to-write', minReplicas(on));
+        // Sentinel may have saved the fence in the node's config (REPLICAOF, then CONFIG REWRITE).
+        if (!on) await r.call('CONFIG', 'REWRITE').catch(() => undefined);
+      }),
     demote: (n, m) =>
       withRedis(n.host, n.port, d.login(), async (r) => {
         await r.call('REPLICAOF', m.host, String(m.port));
@@ -47,6 +75,7 @@ export function demoterOn(d: {
       }),
     log: d.log,
     changed: d.changed,
+    release: () => probes.close(),
   });
 }
 
@@ -68,6 +97,7 @@ export function staleMasterDemoter(d: {
     masterName: t.masterName,
     sentinelPassword: () => d.view.sentinelPassword,
     login: () => d.view.login,
+    minReplicasToWrite: t.minReplicasToWrite,
     log: d.log,
     changed: d.changed,
   });

@@ -1,5 +1,6 @@
 import type { Address } from '../../ha/sentinel/replies.ts';
 import type { RedisNode } from '../topology.ts';
+import { fenceVerdict } from './fence.ts';
 import { agreedMaster, type ReportedRole, type SentinelAnswer, staleMasters } from './stale-master.ts';
 
 /** How often the supervisor looks: a stale master is seen twice in a row, so demoted within ~2 polls. */
@@ -16,10 +17,16 @@ export interface DemoterDeps {
   role(node: Address): Promise<ReportedRole>;
   /** Makes `node` a replica of `master` (REPLICAOF, with the operator's login). */
   demote(node: RedisNode, master: Address): Promise<void>;
+  /** Whether a node's write fence is on (fence.ts); undefined when it does not answer. */
+  fenced?(node: RedisNode): Promise<boolean | undefined>;
+  /** Sets (`on`) or lifts a node's write fence. Without `fenced` and `fence`, no node is fenced. */
+  fence?(node: RedisNode, on: boolean): Promise<void>;
   log(message: string): void;
   /** The counts `demotions()` reports have changed. */
   changed(): void;
   pollMs?: number;
+  /** Called once closed: lets go of what the looks kept (their connections). */
+  release?(): void;
 }
 
 const key = (a: Address) => `${a.host}:${a.port}`;
@@ -32,6 +39,10 @@ const key = (a: Address) => `${a.host}:${a.port}`;
  */
 export class StaleMasterDemoter {
   private readonly counts = new Map<string, number>();
+  /** Node name -> times its writes were fenced off. */
+  private readonly fenceCounts = new Map<string, number>();
+  /** The nodes whose writes are fenced off now (as last seen or set). */
+  private readonly fencedNow = new Set<string>();
   /** Node name -> the master it was last seen stale against. */
   private readonly suspects = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -50,6 +61,11 @@ export class StaleMasterDemoter {
     return this.counts.get(name) ?? 0;
   }
 
+  /** Times the writes of node `name` were fenced off (fence.ts), and whether they are now. */
+  fences(name: string): { count: number; now: boolean } {
+    return { count: this.fenceCounts.get(name) ?? 0, now: this.fencedNow.has(name) };
+  }
+
   start(): void {
     if (this.closed || this.timer) return;
     this.timer = setTimeout(() => {
@@ -66,20 +82,31 @@ export class StaleMasterDemoter {
     this.timer.unref();
   }
 
-  /** One look at the Sentinels and this supervisor's nodes; demotes a node seen stale twice in a row. */
+  /**
+   * One look at the Sentinels and this supervisor's nodes: fences a master in doubt at once and lifts
+   * the fence once the Sentinels name it without reserve (fence.ts); demotes a node seen stale twice
+   * in a row.
+   */
   async check(): Promise<void> {
     const { deps } = this;
-    const agreement = agreedMaster(await deps.askSentinels(), deps.sentinelCount);
+    const [answers, roles] = await Promise.all([
+      deps.askSentinels(),
+      Promise.all(
+        deps.nodes.map(async (node) => {
+          const [role, fenced] = await Promise.all([deps.role(node), deps.fenced?.(node)]);
+          return { node, role, fenced };
+        }),
+      ),
+    ]);
+    await this.setFences(answers, roles);
+    const agreement = agreedMaster(answers, deps.sentinelCount);
     if ('hold' in agreement) {
       this.suspects.clear();
       return;
     }
     const master = agreement.master;
     const own = deps.nodes.find((n) => key(n) === key(master));
-    const [roles, namedRole] = await Promise.all([
-      Promise.all(deps.nodes.map(async (node) => ({ node, role: await deps.role(node) }))),
-      own ? Promise.resolve(undefined) : deps.role(master),
-    ]);
+    const namedRole = own ? undefined : await deps.role(master);
     const masterRole = own ? roles.find((r) => r.node === own)?.role : namedRole;
     const stale = staleMasters(agreement, roles, masterRole);
     for (const name of [...this.suspects.keys()])
@@ -105,11 +132,48 @@ export class StaleMasterDemoter {
     }
   }
 
+  /** Sets the fence of a master in doubt, lifts it from a master named without reserve and from a replica. */
+  private async setFences(
+    answers: readonly (SentinelAnswer | null)[],
+    nodes: readonly { node: RedisNode; role: ReportedRole; fenced: boolean | undefined }[],
+  ): Promise<void> {
+    const { deps } = this;
+    if (!deps.fence) return;
+    for (const { node, role, fenced } of nodes) {
+      if (this.closed || fenced === undefined) continue;
+      this.seeFenced(node.name, fenced);
+      let on = fenced;
+      let why = 'it is a replica';
+      if (role === 'master') {
+        const verdict = fenceVerdict(node, answers, deps.sentinelCount);
+        if ('doubt' in verdict) [on, why] = [true, verdict.doubt];
+        else if ('clean' in verdict) [on, why] = [false, 'the Sentinels name it without reserve'];
+      } else if (role === 'slave') on = false;
+      if (on === fenced) continue;
+      try {
+        await deps.fence(node, on);
+        if (on) this.fenceCounts.set(node.name, (this.fenceCounts.get(node.name) ?? 0) + 1);
+        this.seeFenced(node.name, on);
+        deps.log(`${node.name}: ${on ? 'writes fenced off' : 'write fence lifted'}: ${why}`);
+      } catch (err) {
+        deps.log(`${node.name}: setting its write fence failed: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+  }
+
+  private seeFenced(name: string, fenced: boolean): void {
+    if (fenced === this.fencedNow.has(name)) return;
+    if (fenced) this.fencedNow.add(name);
+    else this.fencedNow.delete(name);
+    this.deps.changed();
+  }
+
   /** Stops polling and waits for a check in progress. */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    this.deps.release?.();
   }
 }

@@ -23,6 +23,9 @@ export interface NodeHealth {
   lastExit: LastExit | null;
   /** A Redis node: times the supervisor made it a replica because the Sentinels named another master. */
   demotions?: number;
+  /** A Redis node: times the supervisor fenced off its writes (a master in doubt), and whether now. */
+  fences?: number;
+  fenced?: boolean;
 }
 
 /** `<runDir>/supervisor.json` (RunDir.stateFile): rewritten on every change while a stack runs. */

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { TlsFiles } from '../../ha/tls.ts';
 import {
   ALERT_RULES_FILE,
   alertmanagerArgs,
@@ -28,6 +29,8 @@ export interface MonitoringDeps {
   processes: ProcessSet;
   /** The exporter user's password on the Redis nodes, and the Sentinels' reader's, as they are now. */
   passwords: () => { exporter: string; sentinelReader: string };
+  /** With TLS: the certificate the exporters show the nodes and Sentinels, and the CA (Prometheus's too). */
+  tls?: TlsFiles | undefined;
 }
 
 /**
@@ -118,9 +121,14 @@ export class Monitoring {
   private async startRedisExporter(name: string, signal?: AbortSignal): Promise<void> {
     const e = this.t.monitoring.redisExporters.find((x) => x.name === name);
     if (!e) throw new Error(`not a process of the monitoring: ${name}`);
-    this.deps.processes.launch(name, 'prometheus-redis-exporter', redisExporterArgs(this.t, name), {
-      REDIS_PASSWORD: this.deps.passwords().exporter,
-    });
+    this.deps.processes.launch(
+      name,
+      'prometheus-redis-exporter',
+      redisExporterArgs(this.t, name, this.deps.tls),
+      {
+        REDIS_PASSWORD: this.deps.passwords().exporter,
+      },
+    );
     const url = `http://${this.t.monitoring.host}:${e.port}/metrics`;
     await this.deps.processes.waitReady(
       name,
@@ -131,11 +139,17 @@ export class Monitoring {
   }
 
   private async startSentinelExporter(signal?: AbortSignal): Promise<void> {
-    this.deps.processes.launch(SENTINEL_EXPORTER, 'prometheus-redis-exporter', sentinelExporterArgs(this.t), {
-      REDIS_PASSWORD: this.deps.passwords().sentinelReader,
-    });
+    this.deps.processes.launch(
+      SENTINEL_EXPORTER,
+      'prometheus-redis-exporter',
+      sentinelExporterArgs(this.t, this.deps.tls),
+      {
+        REDIS_PASSWORD: this.deps.passwords().sentinelReader,
+      },
+    );
     const s = this.t.sentinels[0]!;
-    const url = `http://${this.t.monitoring.host}:${this.t.monitoring.sentinelExporterPort}/scrape?target=${s.host}:${s.port}`;
+    const target = `${this.deps.tls ? 'rediss://' : ''}${s.host}:${s.port}`;
+    const url = `http://${this.t.monitoring.host}:${this.t.monitoring.sentinelExporterPort}/scrape?target=${target}`;
     await this.deps.processes.waitReady(
       SENTINEL_EXPORTER,
       `redis_up from ${url}`,
@@ -165,6 +179,7 @@ export class Monitoring {
       rules: join(REPO_ROOT, ALERT_RULES_FILE),
       operatorPasswordFile: join(run, OPERATOR_PASSWORD_FILE),
       monitoringPasswordFile: join(run, MONITORING_PASSWORD_FILE),
+      ca: this.deps.tls?.ca,
     });
     writePrivate(join(dir, 'prometheus.yml'), config);
     this.deps.processes.launch('prometheus', 'prometheus', prometheusArgs(this.t, dir));

@@ -17,18 +17,29 @@ export function isRotatableSecret(name: unknown): name is RotatableSecret {
   return typeof name === 'string' && (ROTATABLE_SECRETS as readonly string[]).includes(name);
 }
 
+/** What `ha-stack rotate` replaces: a secret, or every certificate and the CA (rotate-certs.ts). */
+export const CERTIFICATES = 'certificates';
+export type Rotatable = RotatableSecret | typeof CERTIFICATES;
+export const ROTATABLE: readonly Rotatable[] = [...ROTATABLE_SECRETS, CERTIFICATES];
+
+export function isRotatable(name: unknown): name is Rotatable {
+  return name === CERTIFICATES || isRotatableSecret(name);
+}
+
 /** What a rotation did. */
 export interface RotateResult {
-  secret: RotatableSecret;
-  /** Each app instance restarted, in order (one at a time, each drained first). */
+  secret: Rotatable;
+  /** Each process restarted, in order (apps one at a time, each drained first; Sentinels one at a time). */
   restarted: string[];
   /** The processes told the new secret without a restart (Redis nodes, Sentinels, HAProxy). */
   nodes: string[];
-  /** Where every old password was tried and refused before the rotation said so. */
+  /** Where every old password (or a certificate of the old CA) was tried and refused. */
   refusedOn: string[];
   /** Passwords an earlier, unfinished rotation had left accepted, refused now too. */
   earlier: number;
   ms: number;
+  /** Certificates: the SHA-256 fingerprints of the CA before and after. */
+  ca?: { old: string; new: string };
 }
 
 /** The files of the session secrets in the run directory (0600). */

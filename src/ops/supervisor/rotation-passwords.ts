@@ -197,3 +197,33 @@ export async function rotateSentinelPassword(
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The rotations that restart every app instance, one at a time. */
+const ROLLS_APPS: readonly RotatableSecret[] = [
+  'session-secret',
+  'operator-password',
+  'sentinel-password',
+  'redis-app-password',
+];
+
+/**
+ * The apps restart one at a time so that another one serves meanwhile: with one stopped, that
+ * would take the site down; only a running Sentinel can be told a new password (it rewrites its
+ * own config). Either refuses the rotation before it changes anything.
+ */
+export function assertCanRotate(deps: RotatorDeps, secret: RotatableSecret): void {
+  const stopped = (names: readonly string[]) => names.filter((n) => !deps.running(n));
+  const apps = ROLLS_APPS.includes(secret) ? stopped(deps.apps) : [];
+  if (apps.length)
+    throw new Error(
+      `rotate ${secret}: ${apps.join(', ')} not running, and the apps restart one at a time so that another serves meanwhile; start it first (ha-stack start NAME). Nothing changed`,
+    );
+  const sentinels =
+    secret === 'sentinel-password' || secret === 'redis-sentinel-password'
+      ? stopped(deps.topology.sentinels.map((s) => s.name))
+      : [];
+  if (sentinels.length)
+    throw new Error(
+      `rotate ${secret}: ${sentinels.join(', ')} not running; start it first (ha-stack start NAME). Nothing changed`,
+    );
+}

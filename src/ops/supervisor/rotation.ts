@@ -1,18 +1,22 @@
 import type { RedisLogin } from '../../ha/probes.ts';
+import type { Certificates } from '../tls/certs.ts';
 import type { Topology } from '../topology.ts';
 import { type LiveSecrets, OPERATOR_PASSWORD_FILE } from './live-secrets.ts';
 import { StackStoppingError } from './process-set.ts';
 import { onNode } from './revoke.ts';
 import {
-  isRotatableSecret,
+  CERTIFICATES,
+  isRotatable,
   newSecret,
-  ROTATABLE_SECRETS,
+  ROTATABLE,
   type RotatableSecret,
   type RotateResult,
   SESSION_SECRET_FILE,
   SESSION_SECRET_PREVIOUS_FILE,
 } from './rotate.ts';
+import { rotateCertificates } from './rotate-certs.ts';
 import {
+  assertCanRotate,
   type Done,
   errorText,
   finishOperatorFront,
@@ -47,16 +51,14 @@ export interface RotatorDeps {
   rollApps(): Promise<string[]>;
   /** HAProxy takes a config rendered from the current secrets. */
   reloadHaproxy(): Promise<void>;
+  /** For the certificates (rotate-certs.ts): the stack's (none without TLS), given by the operator or not. */
+  readonly certs: Certificates | undefined;
+  readonly certsGiven: boolean;
+  readonly timeoutMs: number;
+  /** The operator's stop and start of one process (the healer does not race it). */
+  restart(name: string): Promise<void>;
   log(message: string): void;
 }
-
-/** The rotations that restart every app instance, one at a time. */
-const ROLLS_APPS: readonly RotatableSecret[] = [
-  'session-secret',
-  'operator-password',
-  'sentinel-password',
-  'redis-app-password',
-];
 
 /**
  * `ha-stack rotate`: every secret of the stack replaced on the running stack without downtime.
@@ -81,16 +83,14 @@ export class Rotator {
   }
 
   async rotate(secret: string): Promise<RotateResult> {
-    if (!isRotatableSecret(secret))
-      throw new Error(`cannot rotate "${secret}" (one of: ${ROTATABLE_SECRETS.join(', ')})`);
+    if (!isRotatable(secret)) throw new Error(`cannot rotate "${secret}" (one of: ${ROTATABLE.join(', ')})`);
     if (this.rotating) throw new Error('a rotation is already under way');
     if (this.deps.stopping()) throw new StackStoppingError('the rotation');
-    if (ROLLS_APPS.includes(secret)) this.allAppsRunning(secret);
-    if (secret === 'sentinel-password' || secret === 'redis-sentinel-password')
-      this.allSentinelsRunning(secret);
+    if (secret !== CERTIFICATES) assertCanRotate(this.deps, secret);
     const started = Date.now();
     this.rotating = true;
     try {
+      if (secret === CERTIFICATES) return await rotateCertificates(this.deps);
       await this.settle();
       const done = await this.rotateOne(secret);
       return { secret, ...done, ms: Date.now() - started };
@@ -272,26 +272,5 @@ export class Rotator {
     }
     kit.pending.clear('operator-password');
     return { restarted, nodes: ['haproxy'], refusedOn, earlier: earlier.length };
-  }
-
-  /**
-   * The apps restart one at a time so that another one serves meanwhile: with one stopped, that
-   * would take the site down, so the rotation is refused before it changes anything.
-   */
-  private allAppsRunning(secret: string): void {
-    const stopped = this.deps.apps.filter((a) => !this.deps.running(a));
-    if (stopped.length)
-      throw new Error(
-        `rotate ${secret}: ${stopped.join(', ')} not running, and the apps restart one at a time so that another serves meanwhile; start it first (ha-stack start NAME). Nothing changed`,
-      );
-  }
-
-  /** Only a running Sentinel can be told a new password (it rewrites its own config). */
-  private allSentinelsRunning(secret: string): void {
-    const stopped = this.deps.topology.sentinels.filter((s) => !this.deps.running(s.name)).map((s) => s.name);
-    if (stopped.length)
-      throw new Error(
-        `rotate ${secret}: ${stopped.join(', ')} not running; start it first (ha-stack start NAME). Nothing changed`,
-      );
   }
 }

@@ -1,5 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { KeptProbes } from '../../ha/kept-probes.ts';
 import type { RedisLogin } from '../../ha/probes.ts';
 import { withRedis } from '../../ha/probes.ts';
 
@@ -45,10 +47,14 @@ export function parseServer(info: string): string {
 }
 
 /** What a node (or, with the Sentinels' password alone, a Sentinel) says it runs; null when it does not answer. */
-export function serverOf(host: string, port: number, login: RedisLogin): Promise<string | null> {
-  return withRedis(host, port, login, async (r) =>
-    parseServer((await r.call('INFO', 'server')) as string),
-  ).catch(() => null);
+export function serverOf(
+  host: string,
+  port: number,
+  login: RedisLogin,
+  kept?: KeptProbes,
+): Promise<string | null> {
+  const ask = async (r: Redis) => parseServer((await r.call('INFO', 'server')) as string);
+  return (kept ? kept.use(host, port, login, ask) : withRedis(host, port, login, ask)).catch(() => null);
 }
 
 /** Removes what a Valkey node wrote in its folder (RDB version 11), so Redis 7.0 starts without it. */

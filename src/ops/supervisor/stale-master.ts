@@ -3,7 +3,10 @@ import { newestMaster } from '../../ha/sentinel/belief.ts';
 import type { Address } from '../../ha/sentinel/replies.ts';
 
 /** What the decision needs of one Sentinel's answer (sentinel/belief.ts: askSentinel). */
-export type SentinelAnswer = Pick<SentinelBelief, 'master' | 'configEpoch' | 'flags' | 'failoverState'>;
+export type SentinelAnswer = Pick<
+  SentinelBelief,
+  'master' | 'configEpoch' | 'flags' | 'failoverState' | 'monitored'
+>;
 
 /** Failover states in which the leader already gives clients the promoted replica, in its new epoch. */
 const ANNOUNCED = new Set(['reconf_slaves', 'update_config']);

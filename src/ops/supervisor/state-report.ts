@@ -7,7 +7,7 @@ export interface StateReportDeps {
   readonly processes: ProcessSet;
   readonly healer: Pick<Healer, 'state'>;
   /** Counts the stale-master demotions of its Redis nodes (demoter.ts). */
-  readonly demoter?: Pick<StaleMasterDemoter, 'demotions' | 'manages'> | undefined;
+  readonly demoter?: Pick<StaleMasterDemoter, 'demotions' | 'manages' | 'fences'> | undefined;
   /** `<runDir>/supervisor.json` (RunDir.stateFile). */
   readonly file: string;
   log(message: string): void;
@@ -34,7 +34,14 @@ export class StateReport {
         restarts: h.restarts,
         lastExit: e ? { code: e.code, signal: e.signal, at: e.at.toISOString() } : null,
       };
-      if (this.deps.demoter?.manages(name)) out[name]!.demotions = this.deps.demoter.demotions(name);
+      if (this.deps.demoter?.manages(name)) {
+        const fences = this.deps.demoter.fences(name);
+        Object.assign(out[name]!, {
+          demotions: this.deps.demoter.demotions(name),
+          fences: fences.count,
+          fenced: fences.now,
+        });
+      }
     }
     return out;
   }

@@ -99,6 +99,7 @@ export class Stack extends ViewDelegates implements StackActions {
             exporter: this.live.passwords.redis.exporter,
             sentinelReader: this.live.passwords.sentinelReader,
           }),
+          tls: certs?.of(OPS_CERT),
         })
       : undefined;
     const monitoring = this.monitoring;
@@ -139,6 +140,10 @@ export class Stack extends ViewDelegates implements StackActions {
           log,
         }),
       reloadHaproxy: () => this.starter.reloadHaproxy(),
+      certs: view.certs,
+      certsGiven: opts.tlsDir !== undefined,
+      timeoutMs,
+      restart: (name) => this.restart(name),
       log,
     });
   }

@@ -57,7 +57,7 @@ export function components(t: Topology): Record<string, string[]> {
 
 const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-function makeCa(dir: string): void {
+export function makeCa(dir: string): void {
   openssl(
     ['req', '-x509', ...newKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', String(CA_DAYS)]
       .concat(['-subj', '/CN=redis-ha-stack CA', '-addext', 'basicConstraints=critical,CA:TRUE'])
@@ -66,7 +66,19 @@ function makeCa(dir: string): void {
   );
 }
 
-function makeLeaf(dir: string, name: string, names: string[]): void {
+/** The CA that signs a leaf: its certificate and key files (paths from `dir`, or absolute). */
+export interface Issuer {
+  cert: string;
+  key: string;
+}
+
+/** A key and certificate for `name` in `dir`, signed by `issuer` (the stack's CA by default). */
+export function makeLeaf(
+  dir: string,
+  name: string,
+  names: string[],
+  issuer: Issuer = { cert: 'ca.crt', key: 'ca.key' },
+): void {
   const ext = join(dir, `${name}.ext`);
   writeFileSync(
     ext,
@@ -86,7 +98,7 @@ function makeLeaf(dir: string, name: string, names: string[]): void {
       dir,
     );
     openssl(
-      ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-out', `${name}.crt`]
+      ['x509', '-req', '-in', `${name}.csr`, '-CA', issuer.cert, '-CAkey', issuer.key, '-out', `${name}.crt`]
         .concat(['-days', String(LEAF_DAYS), '-set_serial', `0x${randomBytes(16).toString('hex')}`])
         .concat(['-extfile', ext]),
       dir,

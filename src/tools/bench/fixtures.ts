@@ -1,5 +1,6 @@
 import { PRODUCTS } from '../../app/products.ts';
 import type { MadeAccount } from '../loadgen/cleanup.ts';
+import { UserAgent } from '../loadgen/http.ts';
 import { accountPassword } from '../loadgen/password.ts';
 
 /** A user of the benchmark, logged in on the app and on the peer, with every product in the cart. */
@@ -39,27 +40,38 @@ export function fullCart(seed: number): Record<string, number> {
 async function createOne(appUrl: string, peerUrl: string | undefined, tag: string, i: number) {
   const email = `bench-${tag}-${i}@bench.test`;
   const password = accountPassword();
-  const reg = await post(`${appUrl}/api/register`, { email, password });
-  if (reg.status !== 201 && reg.status !== 409)
-    throw new Error(`register ${email}: ${reg.status} ${reg.text}`);
-  const login = await post(`${appUrl}/api/login`, { email, password });
-  if (login.status !== 200) throw new Error(`login ${email}: ${login.status} ${login.text}`);
-  const cookie = cookieNamed(login.setCookie, 'sid');
-  const csrf = String((JSON.parse(login.text) as { csrfToken: string }).csrfToken);
-  const put = await fetch(`${appUrl}/api/cart`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf },
-    body: JSON.stringify({ items: fullCart(i) }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  if (put.status !== 200) throw new Error(`fill cart of ${email}: ${put.status} ${await put.text()}`);
-  let peerCookie = '';
-  if (peerUrl) {
-    const peer = await post(`${peerUrl}/bench-login`, { email });
-    if (peer.status !== 200) throw new Error(`peer login ${email}: ${peer.status} ${peer.text}`);
-    peerCookie = cookieNamed(peer.setCookie, 'connect.sid');
+  // A user agent of the load: the site's CA checked on HTTPS, and an address of its own on
+  // loopback, so that the per-address limits (10 registrations an hour) meet it as one user.
+  const client = new UserAgent(appUrl);
+  try {
+    const json = { 'content-type': 'application/json', accept: 'application/json' };
+    const reg = await client.send('POST', '/api/register', json, JSON.stringify({ email, password }));
+    if (reg.status !== 201 && reg.status !== 409)
+      throw new Error(`register ${email}: ${reg.status} ${reg.text}`);
+    const login = await client.send('POST', '/api/login', json, JSON.stringify({ email, password }));
+    if (login.status !== 200) throw new Error(`login ${email}: ${login.status} ${login.text}`);
+    const cookie = cookieNamed(
+      [...client.cookies].map(([k, v]) => `${k}=${v}`),
+      'sid',
+    );
+    const csrf = String((JSON.parse(login.text) as { csrfToken: string }).csrfToken);
+    const put = await client.send(
+      'PUT',
+      '/api/cart',
+      { ...json, 'x-csrf-token': csrf },
+      JSON.stringify({ items: fullCart(i) }),
+    );
+    if (put.status !== 200) throw new Error(`fill cart of ${email}: ${put.status} ${put.text}`);
+    let peerCookie = '';
+    if (peerUrl) {
+      const peer = await post(`${peerUrl}/bench-login`, { email });
+      if (peer.status !== 200) throw new Error(`peer login ${email}: ${peer.status} ${peer.text}`);
+      peerCookie = cookieNamed(peer.setCookie, 'connect.sid');
+    }
+    return { email, password, cookie, csrf, peerCookie };
+  } finally {
+    client.close();
   }
-  return { email, password, cookie, csrf, peerCookie };
 }
 
 /** `count` users, registered and logged in through `appUrl`, eight at a time. */

@@ -8,6 +8,7 @@ import { freePorts } from '../../ops/supervisor/ports.ts';
 import { RunDir } from '../../ops/supervisor/rundir.ts';
 import { LOAD_LIMITS } from '../../ops/supervisor/stack-options.ts';
 import { Stack } from '../../ops/supervisor/supervisor.ts';
+import { tlsEnvironment } from '../../ops/tls/certs.ts';
 
 /** The stack under test: its own on free ports, or one already running (`--url`). */
 export interface BenchTarget {
@@ -137,6 +138,7 @@ export function runningTarget(url: string | undefined): BenchTarget {
       REDIS_PASSWORD: client.password,
       REDIS_SENTINEL_PASSWORD: client.sentinelPassword,
       SESSION_SECRET: sessionSecret,
+      ...(client.file.tls ? tlsEnvironment(client.file.tls) : {}),
     }),
     stop: async () => {
       rmSync(workDir, { recursive: true, force: true });

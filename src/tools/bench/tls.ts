@@ -6,6 +6,7 @@ import { allCases, type CaseResult, drive, runCase } from './cases.ts';
 import { createBenchUsers } from './fixtures.ts';
 import { RedisStats, round } from './redis-stats.ts';
 import { ownStack } from './target.ts';
+import { type HandshakeResult, handshakes, PARTS, type PartCpu, partCpu, perRequest } from './tls-cost.ts';
 
 /** The goal: with TLS at least this share of the same stack's figure without (issue: 0.85x). */
 export const TLS_GOAL = 0.85;
@@ -18,10 +19,20 @@ export interface TlsRound {
   requestsPerS: number;
   p99Ms: number;
   errors: number;
+  /** CPU per request (µs) of each part of the stack and of the load's client. */
+  cpuUs: PartCpu;
+}
+
+export interface HandshakeRound extends HandshakeResult {
+  round: number;
+  tls: boolean;
 }
 
 export interface TlsReport {
   rounds: TlsRound[];
+  handshakes: HandshakeRound[];
+  /** Per case and part: the median CPU per request (µs) without and with TLS. */
+  cpu: { case: string; part: string; plain: number; tls: number }[];
   /** Per case: the median req/s and p99 with and without TLS, and the ratio of the medians. */
   summary: {
     case: string;
@@ -46,7 +57,7 @@ async function oneRound(
   tls: boolean,
   n: number,
   say: (m: string) => void,
-): Promise<TlsRound[]> {
+): Promise<{ rows: TlsRound[]; handshake: HandshakeRound }> {
   const target = await ownStack({ tls, ...(args.scryptCost ? { scryptCost: args.scryptCost } : {}) });
   try {
     // Made on one app directly (plain HTTP on loopback): the cookies serve the front as well.
@@ -73,11 +84,13 @@ async function oneRound(
         if (args.warmupS > 0)
           await drive(c, users, { connections: args.connections, durationS: args.warmupS, progress: false });
       for (const c of cases) {
+        const cpu0 = partCpu(target);
         const r: CaseResult = await runCase(c, users, stats, {
           connections: args.connections,
           durationS: args.durationS,
           progress: false,
         });
+        const cpuUs = perRequest(cpu0, partCpu(target), r.requests);
         const row = {
           round: n,
           tls,
@@ -85,16 +98,22 @@ async function oneRound(
           requestsPerS: r.requestsPerS,
           p99Ms: r.latencyMs.p99,
           errors: r.errors + r.timeouts + r.non2xx,
+          cpuUs,
         };
         say(
           `  round ${n} ${tls ? 'TLS  ' : 'plain'} ${c.id}: ${row.requestsPerS} req/s, p99 ${row.p99Ms} ms, ${row.errors} failed`,
         );
+        say(`    CPU per request (µs): ${PARTS.map((p) => `${p} ${cpuUs[p]}`).join(', ')}`);
         out.push(row);
       }
+      const h = await handshakes(target, Math.min(args.durationS, 5));
+      say(
+        `  round ${n} ${tls ? 'TLS  ' : 'plain'} a new connection per request: ${h.perS} req/s, HAProxy ${h.haproxyUsPerConnection} µs CPU per connection, ${h.failed} failed`,
+      );
+      return { rows: out, handshake: { round: n, tls, ...h } };
     } finally {
       await stats.close();
     }
-    return out;
   } finally {
     await target.stop();
   }
@@ -102,11 +121,23 @@ async function oneRound(
 
 export async function runTls(args: BenchArgs, say: (m: string) => void): Promise<TlsReport> {
   const rounds: TlsRound[] = [];
+  const shakes: HandshakeRound[] = [];
   for (let n = 1; n <= args.rounds; n++) {
     // Alternating which goes first, so that neither always meets the machine warmer.
     const order = n % 2 ? [false, true] : [true, false];
-    for (const tls of order) rounds.push(...(await oneRound(args, tls, n, say)));
+    for (const tls of order) {
+      const { rows, handshake } = await oneRound(args, tls, n, say);
+      rounds.push(...rows);
+      shakes.push(handshake);
+    }
   }
+  const cpu = CASES.flatMap((id) =>
+    PARTS.map((part) => {
+      const of = (tls: boolean) =>
+        median(rounds.filter((r) => r.case === id && r.tls === tls).map((r) => r.cpuUs[part]));
+      return { case: id, part, plain: round(of(false), 1), tls: round(of(true), 1) };
+    }),
+  );
   const summary = CASES.map((id) => {
     const of = (tls: boolean) => rounds.filter((r) => r.case === id && r.tls === tls);
     const plain = median(of(false).map((r) => r.requestsPerS));
@@ -122,7 +153,7 @@ export async function runTls(args: BenchArgs, say: (m: string) => void): Promise
       met: ratio >= TLS_GOAL,
     };
   });
-  return { rounds, summary };
+  return { rounds, handshakes: shakes, cpu, summary };
 }
 
 export function formatTls(r: TlsReport): string {
@@ -133,6 +164,27 @@ export function formatTls(r: TlsReport): string {
     );
   lines.push(
     `(medians of ${new Set(r.rounds.map((x) => x.round)).size} alternating rounds, each on a fresh stack)`,
+    '',
+    'CPU per request (µs, medians): plain -> TLS',
+    `case            ${PARTS.map((p) => p.padStart(16)).join('')}           total`,
   );
+  for (const id of CASES) {
+    const rows = r.cpu.filter((c) => c.case === id);
+    const total = (k: 'plain' | 'tls') =>
+      round(
+        rows.reduce((n, c) => n + c[k], 0),
+        0,
+      );
+    lines.push(
+      `${id.padEnd(16)}${rows.map((c) => `${round(c.plain, 0)} -> ${round(c.tls, 0)}`.padStart(16)).join('')}${`${total('plain')} -> ${total('tls')}`.padStart(16)}   (all CPU: ${total('tls') > 0 ? round(total('plain') / total('tls'), 2) : 0}x)`,
+    );
+  }
+  const shake = (tls: boolean) => r.handshakes.filter((h) => h.tls === tls);
+  const med = (tls: boolean, f: (h: HandshakeRound) => number) => round(median(shake(tls).map(f)), 1);
+  if (r.handshakes.length)
+    lines.push(
+      '',
+      `a new connection per request (GET /healthz through the front): plain ${med(false, (h) => h.perS)} req/s, TLS ${med(true, (h) => h.perS)} req/s; HAProxy CPU per connection ${med(false, (h) => h.haproxyUsPerConnection)} -> ${med(true, (h) => h.haproxyUsPerConnection)} µs`,
+    );
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
-import { sentinelView } from '../../ha/probes.ts';
+import { sentinelView, withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
 import { nodeStates, waitForMaster } from '../../ops/observe.ts';
+import { isFence } from '../../ops/supervisor/fence.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
 import type { ScenarioGoal } from './judge.ts';
@@ -60,8 +61,12 @@ export async function waitWhole(actions: StackActions, timeoutMs = 60_000): Prom
       const states = [...(await nodeStates(t, actions.login)).entries()];
       const masters = states.filter(([, s]) => s?.role === 'master');
       if (states.some(([, s]) => s === null) || masters.length !== 1) return false;
-      if (!states.every(([, s]) => s!.role === 'master' || s!.linkUp)) return false;
       const master = t.redis.find((r) => r.name === masters[0]![0])!;
+      // Every other node a replica of that master itself, its link up: a replica of a replica (a
+      // node the Sentinels have not moved yet after a cold start) is not whole.
+      const ofMaster = (s: NonNullable<(typeof states)[number][1]>) =>
+        s.role === 'master' || (s.linkUp && s.masterHost === master.host && s.masterPort === master.port);
+      if (!states.every(([, s]) => ofMaster(s!))) return false;
       const views = await Promise.all(
         t.sentinels.map((s) =>
           sentinelView(s.host, s.port, t.masterName, actions.sentinelPassword).catch(() => null),
@@ -97,13 +102,34 @@ export async function healthyNodes(actions: StackActions): Promise<number> {
   return 1 + linked.length;
 }
 
+/** Of `masters` (names), those that take writes: not fenced off, or not answering CONFIG GET. */
+async function takingWrites(actions: StackActions, masters: string[]): Promise<string[]> {
+  const open = await Promise.all(
+    masters.map(async (name) => {
+      const n = actions.topology.redis.find((r) => r.name === name)!;
+      const reply = await withRedis(
+        n.host,
+        n.port,
+        actions.login,
+        (r) => r.call('CONFIG', 'GET', 'min-replicas-to-write'),
+        250,
+      ).catch(() => undefined);
+      return !isFence(reply);
+    }),
+  );
+  return masters.filter((_, i) => open[i]);
+}
+
 /**
  * Samples every node's role until closed, and keeps each sample in which more than one node
- * claimed to be master: a split brain, however short, is in the record.
+ * claimed to be master and took writes (a master fenced off by its guard takes none, and is
+ * counted apart): a split brain, however short, is in the record.
  */
 export function watchRoles(actions: StackActions, intervalMs = 100) {
   const splits: string[] = [];
   let samples = 0;
+  /** Samples of a master fenced off beside another. */
+  let fenced = 0;
   let stopped = false;
   // The longest run of samples with two masters, from its first sample to the first without.
   let since: number | undefined;
@@ -113,8 +139,11 @@ export function watchRoles(actions: StackActions, intervalMs = 100) {
       // A node that does not answer within 250 ms counts as no master: the samples stay ~100 ms apart.
       const states = await nodeStates(actions.topology, actions.login, 250);
       const at = performance.now();
-      const masters = [...states].filter(([, s]) => s?.role === 'master').map(([n]) => n);
+      const all = [...states].filter(([, s]) => s?.role === 'master').map(([n]) => n);
+      // A master whose writes the guard fenced off (fence.ts) takes none: no split of the data.
+      const masters = all.length > 1 ? await takingWrites(actions, all) : all;
       samples++;
+      if (all.length > 1) fenced += all.length - masters.length;
       if (masters.length > 1) {
         splits.push(masters.join('+'));
         since ??= at;
@@ -130,7 +159,7 @@ export function watchRoles(actions: StackActions, intervalMs = 100) {
     close: async () => {
       stopped = true;
       await loop;
-      return { samples, splits, longestS: Math.round(longestMs / 100) / 10 };
+      return { samples, splits, fenced, longestS: Math.round(longestMs / 100) / 10 };
     },
   };
 }

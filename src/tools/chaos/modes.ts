@@ -1,5 +1,6 @@
 import type { ServiceMode } from '../../ha/mode.ts';
 import { operatorAuthorization } from '../../ha/probes.ts';
+import { getText } from '../../ha/tls.ts';
 import type { Topology } from '../../ops/topology.ts';
 
 /** A mode an app reported, or `unknown` when its /readyz answered without one. */
@@ -28,6 +29,7 @@ export function modeOf(text: string): SeenMode {
 export function watchModes(
   t: Topology,
   operatorPassword?: string,
+  scheme: 'http' | 'https' = 'http',
 ): { seen: () => ModeSpan[]; close: () => Promise<void> } {
   // The mode is in the answer only for the operator (without it, /readyz says ready or not).
   const headers: Record<string, string> =
@@ -38,8 +40,8 @@ export function watchModes(
     while (!stopped) {
       const at = performance.now();
       try {
-        const res = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
-        const mode = modeOf(await res.text());
+        // getText: an HTTPS app is checked against the stack's CA (fetch takes no CA on Node 20).
+        const mode = modeOf((await getText(url, headers, 1000)).text);
         if (mode !== 'healthy') {
           const s = spans.get(mode) ?? { mode, firstAt: at, lastAt: at, polls: 0 };
           s.lastAt = at;
@@ -52,7 +54,7 @@ export function watchModes(
       await new Promise((r) => setTimeout(r, Math.max(0, MODE_POLL_MS - (performance.now() - at))));
     }
   };
-  const loops = t.apps.map((a) => poll(`http://${a.host}:${a.port}/readyz`));
+  const loops = t.apps.map((a) => poll(`${scheme}://${a.host}:${a.port}/readyz`));
   return {
     seen: () => [...spans.values()],
     close: async () => {

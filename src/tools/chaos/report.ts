@@ -37,7 +37,7 @@ export interface ScenarioRow {
   modeSpansS: { mode: string; fromS: number; toS: number; polls: number }[];
   /** Redis nodes up and healthy once the scenario ended: the master and the replicas linked to it. */
   nodesAtEnd: number | null;
-  /** The longest time two nodes reported role:master (sampled every 100 ms), where it was watched. */
+  /** The longest time two nodes reported role:master and took writes (sampled every 100 ms; a master its guard fenced off takes none), where it was watched. */
   twoMastersS?: number;
   /**
    * Only when something was lost: what each Redis node held at the read-back (role, replication

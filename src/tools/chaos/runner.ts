@@ -64,7 +64,7 @@ export async function runScenario(
   const cleanUp = async () => log(await deleteAccounts(actions, madeAccounts(users)));
   const controller = new AbortController();
   const load = runLoad(users, controller.signal, opts.pauseMs ?? 20, concurrency);
-  const modes = watchModes(actions.topology, actions.stats.password);
+  const modes = watchModes(actions.topology, actions.stats.password, actions.appScheme);
   const faults: number[] = [];
   const switches = watchSwitches(actions);
   let note: string | undefined;

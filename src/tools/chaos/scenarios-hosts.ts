@@ -1,23 +1,20 @@
-import { plannedFailover } from '../../ops/failover.ts';
 import type { HostFaults } from '../../ops/hosts/faults.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
-import type { RedisNode } from '../../ops/topology.ts';
 import { farSide } from './far-side.ts';
-import {
-  type FaultContext,
-  hold,
-  master,
-  newMaster,
-  type Scenario,
-  since,
-  waitWhole,
-  watchRoles,
-} from './faults.ts';
+import { type FaultContext, hold, newMaster, type Scenario, since, waitWhole } from './faults.ts';
+import { guarded, masterOffFront, OFF_MS } from './host-steps.ts';
+import { oneWayHost } from './one-way-host.ts';
+import { wholeSite } from './whole-site.ts';
 
 /** Two nodes may report role:master at most this long (sampled every 100 ms). */
 export const MAX_TWO_MASTERS_S = 1;
 /** The floating address must be on another host within this long of its host's loss. */
 export const MAX_FRONT_MOVE_S = 3;
+/**
+ * ...and within this long once its host receives nothing from the others: the majority check
+ * fails (render/keepalived.ts), then another host takes the address.
+ */
+export const MAX_ONE_WAY_MOVE_S = 6;
 
 /**
  * A request in flight to an app on a host that is cut off waits on TCP: its retransmissions back
@@ -27,83 +24,13 @@ export const MAX_FRONT_MOVE_S = 3;
  */
 export const HOST_MAX_REQUEST_MS = 15_000;
 
-/** How long a lost host stays off, a link stays lossy or slow. */
-const OFF_MS = 3000;
+/** How long a link stays lossy or slow. */
 const LINK_FAULT_MS = 30_000;
-
-/**
- * Runs a fault with every node's role sampled every 100 ms: the longest time two nodes reported
- * role:master goes to the row (judged against MAX_TWO_MASTERS_S) and the note.
- */
-async function guarded(ctx: FaultContext, fault: () => Promise<string>): Promise<string> {
-  const roles = watchRoles(ctx.actions, 100);
-  let note: string;
-  try {
-    note = await fault();
-  } catch (err) {
-    await roles.close();
-    throw err;
-  }
-  const seen = await roles.close();
-  ctx.twoMasters?.(seen.longestS);
-  if (seen.longestS > 0) ctx.log(`two masters for ${seen.longestS} s: ${seen.splits.at(-1)}`);
-  return `${note}; two masters at most ${seen.longestS} s in ${seen.samples} samples`;
-}
-
-/**
- * The master on a host that does not hold the floating address (a planned failover first when it
- * does), so that losing the master's host and losing the front door stay two scenarios.
- */
-async function masterOffFront(ctx: FaultContext, f: HostFaults): Promise<RedisNode> {
-  const m = await master(ctx);
-  const host = f.hostOf(m.name);
-  if (!f.frontHolders().includes(host)) return m;
-  const moved = await plannedFailover(ctx.actions);
-  await waitWhole(ctx.actions);
-  ctx.log(`master moved off ${host} (it holds the floating address): ${moved.to}`);
-  return await master(ctx);
-}
 
 async function restoreAndWait(ctx: FaultContext, f: HostFaults, host: string, at: number): Promise<number> {
   f.restore(host);
   await waitWhole(ctx.actions, 90_000);
   return since(at);
-}
-
-const shuffle = <T>(xs: T[]): T[] => {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-};
-
-/** Every host off under the load, then booted (`spreadMs` apart at random, in random order when asked). */
-async function wholeSite(ctx: FaultContext, f: HostFaults, opts: { random: boolean }): Promise<string> {
-  ctx.fault();
-  const at = performance.now();
-  f.powerOff();
-  await hold(OFF_MS);
-  const order = opts.random ? shuffle(f.hosts) : f.hosts;
-  if (opts.random)
-    for (const h of order) {
-      f.bootAll([h]);
-      await hold(Math.floor(Math.random() * 1000));
-    }
-  else f.bootAll(order);
-  const booted = performance.now();
-  await waitFor(
-    'one master named by the Sentinels and reporting itself master',
-    async () => {
-      const m = await ctx.actions.currentMaster().catch(() => undefined);
-      return m !== undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 100 },
-  );
-  const oneMaster = since(booted);
-  await waitWhole(ctx.actions, 90_000);
-  return `every host off for ${OFF_MS / 1000} s, booted ${order.join(', ')}: a master after ${oneMaster} s, whole after ${since(at)} s`;
 }
 
 /**
@@ -114,7 +41,7 @@ async function wholeSite(ctx: FaultContext, f: HostFaults, opts: { random: boole
 async function partition(ctx: FaultContext, f: HostFaults): Promise<string> {
   const old = await masterOffFront(ctx, f);
   const host = f.hostOf(old.name);
-  const front = `http://${f.addressOf(host)}:${ctx.actions.topology.haproxy.httpPort}`;
+  const front = f.frontOf(host);
   const far = await farSide(ctx.actions, front, f.farClient, `${host}-${Date.now().toString(36)}`);
   let note: string;
   try {
@@ -143,6 +70,71 @@ async function partition(ctx: FaultContext, f: HostFaults): Promise<string> {
   if (seen.lost || seen.sessionsLost) throw new Error(`${note}; ${seen.note}`);
   return `${note}; ${seen.note}`;
 }
+
+/**
+ * A fault of the front door's host (the master moved off it first): the floating address must be
+ * on one other host within `maxS`; `OFF_MS` later the fault is undone and the stack waited whole.
+ */
+async function frontFault(
+  ctx: FaultContext,
+  f: HostFaults,
+  fault: {
+    maxS: number;
+    /** The host itself must have let the address go (a lost host's dead interface may still show it). */
+    released: boolean;
+    inflict(holder: string): void;
+    /** Undoes it; the seconds since `at` until whole again. */
+    undo(holder: string, at: number): Promise<number>;
+    say(holder: string, movedS: number, wholeS: number): string;
+  },
+): Promise<string> {
+  await masterOffFront(ctx, f);
+  return guarded(ctx, async () => {
+    const holder = f.frontHolders()[0];
+    if (!holder) throw new Error('no host holds the floating address');
+    ctx.fault();
+    const at = performance.now();
+    fault.inflict(holder);
+    await waitFor(
+      'the floating address on another host',
+      () => {
+        const now = f.frontHolders();
+        const others = now.filter((h) => h !== holder);
+        return others.length === 1 && (!fault.released || !now.includes(holder));
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    const moved = since(at);
+    if (moved > fault.maxS)
+      throw new Error(`the floating address moved after ${moved} s, more than ${fault.maxS} s`);
+    await hold(OFF_MS);
+    return fault.say(holder, moved, await fault.undo(holder, at));
+  });
+}
+
+/**
+ * The front door's host stops receiving from the other hosts (what it sends still arrives, the
+ * clients still reach it): it hears no advertisement and no peer. It must give the floating address
+ * up (the majority check), not keep it while it cannot reach an app or a node elsewhere.
+ */
+const oneWayFront = (ctx: FaultContext, f: HostFaults) =>
+  frontFault(ctx, f, {
+    maxS: MAX_ONE_WAY_MOVE_S,
+    released: true,
+    inflict: (holder) =>
+      f.cut(
+        holder,
+        f.hosts.filter((h) => h !== holder).map((h) => f.addressOf(h)),
+        true,
+      ),
+    undo: async (_holder, at) => {
+      f.heal();
+      await waitWhole(ctx.actions, 90_000);
+      return since(at);
+    },
+    say: (holder, moved, whole) =>
+      `${holder} (the front door) received nothing from the other hosts: the address moved after ${moved} s; healed, whole again ${whole} s after the cut`,
+  });
 
 /** Every host scenario: two masters at most MAX_TWO_MASTERS_S, every Redis node back at the end. */
 const EVERY = { maxTwoMastersS: MAX_TWO_MASTERS_S, replicaReads: true, nodesAtEnd: 'all' } as const;
@@ -177,32 +169,30 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     {
       name: 'lose-front',
       goal: SITE_DOWN,
-      inject: async (ctx) => {
-        await masterOffFront(ctx, f);
-        return guarded(ctx, async () => {
-          const holder = f.frontHolders()[0];
-          if (!holder) throw new Error('no host holds the floating address');
-          ctx.fault();
-          const at = performance.now();
-          f.lose(holder);
-          await waitFor(
-            'the floating address on another host',
-            () => f.frontHolders().filter((h) => h !== holder).length === 1,
-            { timeoutMs: 30_000, intervalMs: 100 },
-          );
-          const moved = since(at);
-          if (moved > MAX_FRONT_MOVE_S)
-            throw new Error(`the floating address moved after ${moved} s, more than ${MAX_FRONT_MOVE_S} s`);
-          await hold(OFF_MS);
-          const whole = await restoreAndWait(ctx, f, holder, at);
-          return `${holder} (the front door) lost: the address moved after ${moved} s; whole again ${whole} s after the loss`;
-        });
-      },
+      inject: (ctx) =>
+        frontFault(ctx, f, {
+          maxS: MAX_FRONT_MOVE_S,
+          released: false,
+          inflict: (holder) => f.lose(holder),
+          undo: (holder, at) => restoreAndWait(ctx, f, holder, at),
+          say: (holder, moved, whole) =>
+            `${holder} (the front door) lost: the address moved after ${moved} s; whole again ${whole} s after the loss`,
+        }),
     },
     {
       name: 'partition-host',
       goal: HOST_LOST,
       inject: (ctx) => partition(ctx, f),
+    },
+    {
+      name: 'one-way-front',
+      goal: SITE_DOWN,
+      inject: (ctx) => oneWayFront(ctx, f),
+    },
+    {
+      name: 'one-way-host',
+      goal: HOST_LOST,
+      inject: (ctx) => oneWayHost(ctx, f),
     },
     {
       name: 'lossy-link',
@@ -237,12 +227,12 @@ export function hostScenarios(f: HostFaults): Scenario[] {
     {
       name: 'cold-start',
       goal: SITE_DOWN,
-      inject: (ctx) => guarded(ctx, () => wholeSite(ctx, f, { random: true })),
+      inject: (ctx) => guarded(ctx, () => wholeSite(ctx, f, { random: true, offMs: OFF_MS })),
     },
     {
       name: 'power-cycle',
       goal: SITE_DOWN,
-      inject: (ctx) => guarded(ctx, () => wholeSite(ctx, f, { random: false })),
+      inject: (ctx) => guarded(ctx, () => wholeSite(ctx, f, { random: false, offMs: OFF_MS })),
     },
   ];
 }
@@ -251,6 +241,8 @@ export const HOST_SCENARIO_NAMES = [
   'lose-host',
   'lose-front',
   'partition-host',
+  'one-way-front',
+  'one-way-host',
   'lossy-link',
   'slow-link',
   'cold-start',

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackActions } from '../../ops/actions.ts';
-import { numberFlag, parseCommandLine } from '../../ops/commands/args.ts';
+import { numberFlag, parseCommandLine, tlsChoice } from '../../ops/commands/args.ts';
 import { CliError, runningStack, UsageError } from '../../ops/commands/context.ts';
 import { countsFromCommandLine } from '../../ops/commands/counts.ts';
 import { bedDir } from '../../ops/commands/hosts.ts';
@@ -29,7 +29,7 @@ interface ChaosArgs {
   hosts: boolean;
   /** The per-alert round (chaos/alert-round.ts) on a stack of its own with --monitoring. */
   alerts: boolean;
-  /** Its own stack with TLS on every hop (--tls, or TLS=1 as `up` takes it). */
+  /** Its own stack with TLS on every hop: on unless --no-tls or TLS=0, as `up` takes it. */
   tls: boolean;
 }
 
@@ -44,6 +44,7 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
       hosts: { type: 'boolean' },
       alerts: { type: 'boolean' },
       tls: { type: 'boolean' },
+      'no-tls': { type: 'boolean' },
     },
     { max: Number.POSITIVE_INFINITY },
   );
@@ -77,7 +78,8 @@ export function parseChaosArgs(args: string[]): ChaosArgs {
     ownStack: values['own-stack'] === true,
     hosts,
     alerts,
-    tls: values.tls === true || process.env['TLS'] === '1',
+    // The host bed and a stack of its own alike: TLS unless --no-tls (or TLS=0).
+    tls: tlsChoice(values.tls === true, values['no-tls'] === true, process.env),
   };
 }
 
@@ -108,7 +110,7 @@ async function hostsChaos(opts: ChaosArgs): Promise<void> {
   const dir = bedDir();
   const json = opts.json ?? join(dir, 'chaos-hosts.json');
   process.stdout.write(`starting the host test bed in ${dir}\n`);
-  await upBed(dir);
+  await upBed(dir, { tls: opts.tls });
   const env = opts.users === undefined ? {} : { HOSTS_CHAOS_USERS: String(opts.users) };
   Object.assign(process.env, env);
   let failed = false;
@@ -132,12 +134,15 @@ async function alertsChaos(opts: ChaosArgs): Promise<void> {
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-alerts-'));
   const { counts } = countsFromCommandLine([]);
   const ports = await freePorts(counts);
-  process.stdout.write(`starting a stack with --monitoring on free ports in ${runDir}\n`);
+  process.stdout.write(
+    `starting a stack with --monitoring${opts.tls ? '' : ' --no-tls'} on free ports in ${runDir}\n`,
+  );
   const stack = await Stack.start({
     runDir,
     topology: { counts, ports },
     monitoring: true,
     appEnv: { ...LOAD_LIMITS },
+    tls: opts.tls,
   }).catch((err: unknown) => {
     rmSync(runDir, { recursive: true, force: true });
     throw err;

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StackActions } from '../../ops/actions.ts';
-import { numberFlag, parseCommandLine } from '../../ops/commands/args.ts';
+import { numberFlag, parseCommandLine, tlsChoice } from '../../ops/commands/args.ts';
 import { CliError, runDirPath, runningStack, UsageError } from '../../ops/commands/context.ts';
 import { countsFromCommandLine } from '../../ops/commands/counts.ts';
 import { MONITORING_USER } from '../../ops/render/monitoring.ts';
@@ -29,6 +29,8 @@ export interface SoakArgs {
   healthy: boolean;
   /** Watch Alertmanager (a stack of its own then starts with Prometheus, Alertmanager, the exporters). */
   monitoring: boolean;
+  /** Its own stack with TLS on every hop: on unless --no-tls or TLS=0, as `up` takes it. */
+  tls: boolean;
 }
 
 /** The numeric flags, each at least 0: the flag and the field it sets. */
@@ -54,6 +56,8 @@ export function parseSoakArgs(args: string[]): SoakArgs {
     'own-stack': { type: 'boolean' },
     healthy: { type: 'boolean' },
     monitoring: { type: 'boolean' },
+    tls: { type: 'boolean' },
+    'no-tls': { type: 'boolean' },
   });
   const out: SoakArgs = {
     minutes: 30,
@@ -66,6 +70,7 @@ export function parseSoakArgs(args: string[]): SoakArgs {
     ownStack: values['own-stack'] === true,
     healthy: values.healthy === true,
     monitoring: values.monitoring === true,
+    tls: tlsChoice(values.tls === true, values['no-tls'] === true, process.env),
   };
   for (const [flag, key] of Object.entries(NUMBERS) as [
     keyof typeof NUMBERS,
@@ -96,14 +101,14 @@ interface Target {
   stop: () => Promise<void>;
 }
 
-async function ownStack(monitoring: boolean): Promise<Target> {
+async function ownStack(monitoring: boolean, tls: boolean): Promise<Target> {
   const runDir = mkdtempSync(join(tmpdir(), 'ha-stack-soak-'));
   // The counts of the environment (REDIS_NODES, SENTINELS, APPS, SENTINEL_QUORUM), as `up` takes them.
   const { counts } = countsFromCommandLine([]);
   const ports = await freePorts(counts);
   process.stdout.write(`no stack running: starting one on free ports in ${runDir}\n`);
   try {
-    const stack = await Stack.start({ runDir, topology: { counts, ports }, monitoring });
+    const stack = await Stack.start({ runDir, topology: { counts, ports }, monitoring, tls });
     return {
       actions: stack,
       run: stack.run,
@@ -154,7 +159,7 @@ export async function soak(args: string[]): Promise<void> {
     target = { actions, run, monitoring, stop: async () => undefined };
   } catch (err) {
     if (!(err instanceof CliError) || !opts.ownStack || err instanceof NoMonitoring) throw err;
-    target = await ownStack(opts.monitoring);
+    target = await ownStack(opts.monitoring, opts.tls);
   }
   // Ctrl-C: no process of our own stack is left behind.
   const onSignal = () => void target.stop().finally(() => process.exit(130));

@@ -45,13 +45,22 @@ export async function promQuery(
 /** Every target Prometheus scrapes, with its health. */
 export async function promTargets(
   m: MonitoringAccess,
-): Promise<{ labels: Record<string, string>; health: string }[]> {
+): Promise<{ labels: Record<string, string>; health: string; lastError?: string; lastScrape?: string }[]> {
   const res = await fetch(`${m.prometheusUrl}/api/v1/targets`, {
     headers: { authorization: m.authorization },
     signal: AbortSignal.timeout(2000),
   });
   return (
-    (await res.json()) as { data: { activeTargets: { labels: Record<string, string>; health: string }[] } }
+    (await res.json()) as {
+      data: {
+        activeTargets: {
+          labels: Record<string, string>;
+          health: string;
+          lastError?: string;
+          lastScrape?: string;
+        }[];
+      };
+    }
   ).data.activeTargets;
 }
 

@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import { answerHeaders } from '../../../app/security/headers.ts';
-import { parseCookies, type Tokens } from '../../../app/security/tokens.ts';
+import { cookieNames, parseCookies, type Tokens } from '../../../app/security/tokens.ts';
 import { CART_KEYS, cartCallArgs, cartFromHash } from '../../../app/stores/carts.ts';
 import { cartItemsFromJson } from '../../../app/validate.ts';
 import type { AppConfig } from '../../../config/index.ts';
@@ -24,6 +24,7 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
   // The app's headers (its security headers and X-Instance): HAProxy and the load generator pay for
   // every byte of an answer too, so the ceiling sends the same answer.
   const headers = { ...answerHeaders(config.instanceId), 'content-type': 'application/json; charset=utf-8' };
+  const sessionCookie = cookieNames(config.cookieSecure).session;
   const lifetimes = { ttlSeconds: config.sessionTtlSeconds, maxAgeSeconds: config.sessionMaxAgeSeconds };
   let pendingWait: Promise<number> | null = null;
   /** One WAIT after every write of this turn: commands on one connection run in order. */
@@ -60,7 +61,7 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
   }
 
   return (req: IncomingMessage, res: ServerResponse, mode: 'wait' | 'nowait' | 'bare'): void => {
-    const signed = tokens.readSessionCookie(parseCookies(req.headers.cookie).get('sid'));
+    const signed = tokens.readSessionCookie(parseCookies(req.headers.cookie).get(sessionCookie));
     if (!signed) return void answer(res, 401, { error: 'unauthorized' });
     if (mode !== 'bare' && !tokens.checkCsrf(req.headers['x-csrf-token'], 'session', signed.sid))
       return void answer(res, 403, { error: 'csrf' });

@@ -8,17 +8,22 @@
  * `PUT /api/cart` likewise (ceiling-write.ts): the ceiling of durable writes.
  */
 import { createServer } from 'node:http';
-import { parseCookies } from '../../../app/security/tokens.ts';
+import { cookieNames, parseCookies } from '../../../app/security/tokens.ts';
 import { loadConfig } from '../../../config/index.ts';
 import { createClient, together } from '../../../ha/clients.ts';
 import { keys } from '../../../ha/keys.ts';
 import { sessionValid } from '../../../ha/session.ts';
+import { useStackTls } from '../../../ha/tls.ts';
 import { cartAnswer } from './answer.ts';
 import { cartWriter } from './ceiling-write.ts';
 import { stopOnSignal } from './stop.ts';
 
 const config = loadConfig();
 const { tokens, headers, page } = cartAnswer(config);
+// `__Host-sid` where the cookies are Secure (a stack with TLS), as the app names it.
+const SESSION_COOKIE = cookieNames(config.cookieSecure).session;
+// Nodes and Sentinels on TLS: the stack's files, as the app takes them (src/server.ts).
+useStackTls(config.redis.tls);
 const redis = createClient(config.redis, 'master', `${config.instanceId}:master`);
 redis.on('error', () => undefined);
 const putCart = cartWriter(config, tokens, redis);
@@ -36,7 +41,7 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  const signed = tokens.readSessionCookie(parseCookies(req.headers.cookie).get('sid'));
+  const signed = tokens.readSessionCookie(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
   if (!signed) {
     res.writeHead(303, { location: '/login' }).end();
     return;

@@ -10,6 +10,7 @@ import session from 'express-session';
 import { loadConfig } from '../../../config/index.ts';
 import { createClient } from '../../../ha/clients.ts';
 import { keys } from '../../../ha/keys.ts';
+import { useStackTls } from '../../../ha/tls.ts';
 import { cartAnswer } from './answer.ts';
 import { stopOnSignal } from './stop.ts';
 
@@ -20,6 +21,8 @@ declare module 'express-session' {
 }
 
 const config = loadConfig();
+// Nodes and Sentinels on TLS: the stack's files, as the app takes them (src/server.ts).
+useStackTls(config.redis.tls);
 const redis = createClient(config.redis, 'master', `${config.instanceId}:master`);
 redis.on('error', () => undefined);
 const { headers, page } = cartAnswer(config);

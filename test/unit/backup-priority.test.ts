@@ -1,0 +1,71 @@
+// A backup's processes run at the lowest CPU priority (src/ops/backup/priority.ts): its tools, and
+// the fork a replica on this machine makes to stream its data set. Real processes, their nice
+// value read back from /proc.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { BACKGROUND_NICE, childrenOf, forksInBackground } from '../../src/ops/backup/priority.ts';
+import { localPid } from '../../src/ops/backup/take.ts';
+import { runProgram } from '../../src/ops/backup/tools.ts';
+
+/** The nice value of a process (field 19 of /proc/PID/stat, after the command's parenthesis). */
+function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+describe('a backup in the background', () => {
+  it("runs the backup's tools at nice 19, a restore's at the normal priority", async () => {
+    // The priority is set just after the spawn: the shell reads its own until it shows (a second at most).
+    const r = await runProgram(
+      '/bin/sh',
+      [
+        '-c',
+        'for i in $(seq 50); do n=$(cut -d" " -f19 /proc/$$/stat); [ "$n" = 19 ] && break; sleep 0.02; done; echo $n',
+      ],
+      {},
+      { background: true },
+    );
+    assert.equal(r.code, 0);
+    assert.equal(Number(r.output.trim()), BACKGROUND_NICE);
+    // A restore's tools run at full speed: the site is closed while it runs.
+    const restore = await runProgram('/bin/sh', ['-c', 'cut -d" " -f19 /proc/$$/stat']);
+    assert.equal(Number(restore.output.trim()), 0);
+  });
+
+  it('lowers every child a server forks while the copy runs, and leaves the server as it is', async () => {
+    const parent = spawn('/bin/bash', ['-c', 'sleep 1 & sleep 1 & wait'], { stdio: 'ignore' });
+    try {
+      let kids: number[] = [];
+      // The copy: done once both children exist and are lowered, or at a deadline (the asserts
+      // below then say what was seen).
+      const deadline = Date.now() + 5000;
+      const copy = new Promise<void>((resolve) => {
+        const look = setInterval(() => {
+          kids = childrenOf(parent.pid!);
+          const lowered = kids.length === 2 && kids.every((k) => niceOf(k) === BACKGROUND_NICE);
+          if (lowered || Date.now() > deadline) {
+            clearInterval(look);
+            resolve();
+          }
+        }, 10);
+      });
+      await forksInBackground(parent.pid, copy, 5);
+      assert.deepEqual(
+        kids.map((k) => niceOf(k)),
+        [BACKGROUND_NICE, BACKGROUND_NICE],
+      );
+      assert.equal(niceOf(parent.pid!), 0, 'the server itself keeps its priority');
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('knows the pid of a node only on this machine', () => {
+    const info = 'redis_version:7.0.15\r\nprocess_id:4242\r\n';
+    assert.equal(localPid('127.0.0.12', info), 4242);
+    assert.equal(localPid('198.18.0.12', info), undefined, 'another host: its pid means nothing here');
+    assert.equal(localPid('127.0.0.12', 'redis_version:7.0.15\r\n'), undefined);
+  });
+});
