@@ -140,3 +140,88 @@ describe('StaleMasterDemoter: the write fence', () => {
     assert.deepEqual(g.calls, ['redis-1 on'], 'tried again at the next look');
   });
 });
+
+/** The guard of B's host alone, B a replica of A (another host's master), with fake answers. */
+function replicaHost(answers: (SentinelAnswer | null)[]) {
+  const sent: string[] = [];
+  const log: string[] = [];
+  let failing = false;
+  let follows: { host: string; port: number } | undefined = { host: A.host, port: A.port };
+  const d = new StaleMasterDemoter({
+    nodes: [{ ...B, initialRole: 'replica' }],
+    sentinelCount: 3,
+    askSentinels: async () => answers,
+    role: async (n) => ('name' in n ? 'slave' : 'master'),
+    fenced: async () => false,
+    fence: async () => undefined,
+    upstream: async () => follows,
+    fenceUpstream: async (m) => {
+      if (failing) throw new Error('timed out');
+      sent.push(`${m.host}:${m.port}`);
+    },
+    demote: async () => undefined,
+    log: (m) => log.push(m),
+    changed: () => undefined,
+  });
+  return {
+    d,
+    sent,
+    log,
+    set: (a: (SentinelAnswer | null)[]) => answers.splice(0, answers.length, ...a),
+    follow: (m: typeof follows) => {
+      follows = m;
+    },
+    fail: (on: boolean) => {
+      failing = on;
+    },
+  };
+}
+
+describe('StaleMasterDemoter: a replica host fences the master it follows', () => {
+  const a = `${A.host}:${A.port}`;
+
+  it('sends the fence at every look while the master is in doubt, logs it once, and stops once it is not', async () => {
+    const g = replicaHost([says(A, 3), says(A, 3), says(A, 3)]);
+    await g.d.check();
+    assert.deepEqual(g.sent, [], 'a master named without reserve is left alone');
+    g.set([says(A, 3, 'master,s_down'), says(A, 3), null]);
+    await g.d.check();
+    await g.d.check();
+    assert.deepEqual(g.sent, [a, a], 'sent again at each look (an answer over a slow link may not come)');
+    assert.equal(g.log.filter((m) => m.includes('writes fenced off from its replica')).length, 1);
+    assert.match(
+      g.log.join('\n'),
+      /127\.0\.0\.11:6380: writes fenced off from its replica's host: a Sentinel flags it s_down/,
+    );
+    // After the failover: B still follows A while a Sentinel names B's new master in a newer epoch.
+    g.set([says(B, 4), says(A, 3), says(A, 3)]);
+    await g.d.check();
+    assert.deepEqual(g.sent, [a, a, a]);
+    // Moved to the new master (named without reserve): nothing more is sent.
+    g.follow({ host: B.host, port: 6399 });
+    g.set([says({ host: B.host, port: 6399 }, 4), says({ host: B.host, port: 6399 }, 4), null]);
+    await g.d.check();
+    assert.deepEqual(g.sent, [a, a, a]);
+  });
+
+  it('logs a fence it could not send once and sends it again at the next look', async () => {
+    const g = replicaHost([says(A, 3, 'master,o_down'), null, null]);
+    g.fail(true);
+    await g.d.check();
+    await g.d.check();
+    assert.equal(g.log.filter((m) => m.includes('failed (timed out)')).length, 1, g.log.join('\n'));
+    g.fail(false);
+    await g.d.check();
+    assert.deepEqual(g.sent, [a]);
+    assert.match(g.log.join('\n'), /writes fenced off from its replica's host: a Sentinel flags it o_down/);
+  });
+
+  it('never fences a master of its own that way (its own fence covers it), nor when it is a master', async () => {
+    const g = replicaHost([says(B, 3, 'master,s_down'), null, null]);
+    g.follow({ host: B.host, port: B.port });
+    await g.d.check();
+    g.follow(undefined);
+    await g.d.check();
+    assert.deepEqual(g.sent, []);
+  });
+});

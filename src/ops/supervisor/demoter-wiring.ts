@@ -3,6 +3,7 @@ import { KeptProbes } from '../../ha/kept-probes.ts';
 import type { RedisLogin } from '../../ha/probes.ts';
 import { withRedis } from '../../ha/probes.ts';
 import { askSentinel } from '../../ha/sentinel/belief.ts';
+import type { Address } from '../../ha/sentinel/replies.ts';
 import type { RedisNode } from '../topology.ts';
 import { StaleMasterDemoter } from './demoter.ts';
 import { FENCED_MIN_REPLICAS, isFence } from './fence.ts';
@@ -35,6 +36,8 @@ export function demoterOn(d: {
   // often than one request on a connection already made.
   const probes = new KeptProbes(LOOK_TIMEOUT_MS);
   const minReplicas = (on: boolean) => String(on ? FENCED_MIN_REPLICAS : d.minReplicasToWrite);
+  // What each node's INFO of this look said it follows: `upstream` reads what `role` just asked.
+  const follows = new Map<string, Address | undefined>();
   return new StaleMasterDemoter({
     ...(d.pollMs ? { pollMs: d.pollMs } : {}),
     nodes: d.nodes,
@@ -51,9 +54,18 @@ export function demoterOn(d: {
       probes
         .use(n.host, n.port, d.login(), (r) => r.call('INFO', 'replication', 'memory'))
         .then(
-          (info) => parseNodeInfo(info as string).role,
-          () => undefined,
+          (info) => {
+            const r = parseNodeInfo(info as string);
+            const up = r.masterHost && r.masterPort ? { host: r.masterHost, port: r.masterPort } : undefined;
+            follows.set(`${n.host}:${n.port}`, r.role === 'slave' ? up : undefined);
+            return r.role;
+          },
+          () => {
+            follows.delete(`${n.host}:${n.port}`);
+            return undefined;
+          },
         ),
+    upstream: async (n) => follows.get(`${n.host}:${n.port}`),
     fenced: (n) =>
       probes
         .use(n.host, n.port, d.login(), (r) => r.call('CONFIG', 'GET', 'min-replicas-to-write'))
@@ -66,6 +78,10 @@ export function demoterOn(d: {
         await r.call('CONFIG', 'SET', 'min-replicas-to-write', minReplicas(on));
         // Sentinel may have saved the fence in the node's config (REPLICAOF, then CONFIG REWRITE).
         if (!on) await r.call('CONFIG', 'REWRITE').catch(() => undefined);
+      }),
+    fenceUpstream: (m) =>
+      probes.use(m.host, m.port, d.login(), async (r) => {
+        await r.call('CONFIG', 'SET', 'min-replicas-to-write', minReplicas(true));
       }),
     demote: (n, m) =>
       withRedis(n.host, n.port, d.login(), async (r) => {

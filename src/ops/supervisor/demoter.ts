@@ -21,6 +21,13 @@ export interface DemoterDeps {
   fenced?(node: RedisNode): Promise<boolean | undefined>;
   /** Sets (`on`) or lifts a node's write fence. Without `fenced` and `fence`, no node is fenced. */
   fence?(node: RedisNode, on: boolean): Promise<void>;
+  /** The master a replica follows, as it last reported (undefined for a master or when unknown). */
+  upstream?(node: RedisNode): Promise<Address | undefined>;
+  /**
+   * Sets the write fence of the master one of `nodes` follows (another host's). Without `upstream`
+   * and `fenceUpstream`, only `nodes` are fenced.
+   */
+  fenceUpstream?(master: Address): Promise<void>;
   log(message: string): void;
   /** The counts `demotions()` reports have changed. */
   changed(): void;
@@ -43,6 +50,8 @@ export class StaleMasterDemoter {
   private readonly fenceCounts = new Map<string, number>();
   /** The nodes whose writes are fenced off now (as last seen or set). */
   private readonly fencedNow = new Set<string>();
+  /** The other hosts' masters (host:port) fenced off from here in this doubt, as a replica's host. */
+  private readonly upstreamsFenced = new Map<string, 'set' | 'failed'>();
   /** Node name -> the master it was last seen stale against. */
   private readonly suspects = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -99,6 +108,7 @@ export class StaleMasterDemoter {
       ),
     ]);
     await this.setFences(answers, roles);
+    await this.fenceUpstreams(answers, roles);
     const agreement = agreedMaster(answers, deps.sentinelCount);
     if ('hold' in agreement) {
       this.suspects.clear();
@@ -158,6 +168,47 @@ export class StaleMasterDemoter {
       } catch (err) {
         deps.log(`${node.name}: setting its write fence failed: ${err instanceof Error ? err.message : err}`);
       }
+    }
+  }
+
+  /**
+   * The fence's other half, for a master whose own host cannot see the Sentinels in time (its link
+   * slow or lossy): the host of each of its replicas fences it too, on the same verdict, over the
+   * connection its looks keep (a command gets in even where answers crawl out). Set only, at every
+   * look in doubt; lifted by the master's own host (or Sentinel's demotion of it). Without it, such
+   * a master takes writes until its apps hear of the failover, and a replica the failover's leader
+   * has not moved yet confirms them: lost once it follows the promoted node.
+   */
+  private async fenceUpstreams(
+    answers: readonly (SentinelAnswer | null)[],
+    nodes: readonly { node: RedisNode; role: ReportedRole }[],
+  ): Promise<void> {
+    const { deps } = this;
+    if (!deps.fenceUpstream || !deps.upstream) return;
+    const inDoubt = new Map<string, { master: Address; why: string }>();
+    for (const { node, role } of nodes) {
+      const master = role === 'slave' ? await deps.upstream(node) : undefined;
+      if (!master || deps.nodes.some((n) => key(n) === key(master))) continue;
+      const verdict = fenceVerdict(master, answers, deps.sentinelCount);
+      if ('doubt' in verdict) inDoubt.set(key(master), { master, why: verdict.doubt });
+    }
+    for (const k of [...this.upstreamsFenced.keys()]) if (!inDoubt.has(k)) this.upstreamsFenced.delete(k);
+    for (const [k, { master, why }] of inDoubt) {
+      if (this.closed) return;
+      const was = this.upstreamsFenced.get(k);
+      // Over a slow link the answer may not come in time: sent again at each look, logged once.
+      const now = await deps.fenceUpstream(master).then(
+        () => 'set' as const,
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      );
+      this.upstreamsFenced.set(k, now === 'set' || was === 'set' ? 'set' : 'failed');
+      if (now === 'set' && was !== 'set') {
+        deps.log(`${k}: writes fenced off from its replica's host: ${why}`);
+        deps.changed();
+      } else if (now !== 'set' && was === undefined)
+        deps.log(
+          `${k}: fencing off the writes of this replica's master failed (${now}); sent again at each look`,
+        );
     }
   }
 
