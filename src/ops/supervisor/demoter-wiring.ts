@@ -7,6 +7,7 @@ import type { Address } from '../../ha/sentinel/replies.ts';
 import type { RedisNode } from '../topology.ts';
 import { StaleMasterDemoter } from './demoter.ts';
 import { FENCED_MIN_REPLICAS, isFence } from './fence.ts';
+import { FenceLines } from './fence-lines.ts';
 import type { StackView } from './stack-view.ts';
 
 /**
@@ -36,6 +37,9 @@ export function demoterOn(d: {
   // often than one request on a connection already made.
   const probes = new KeptProbes(LOOK_TIMEOUT_MS);
   const minReplicas = (on: boolean) => String(on ? FENCED_MIN_REPLICAS : d.minReplicasToWrite);
+  // The lines to the other hosts' masters this host's replicas follow (fence-lines.ts).
+  const lines = new FenceLines(LOOK_TIMEOUT_MS);
+  const lineOf = new Map<string, string>();
   // What each node's INFO of this look said it follows: `upstream` reads what `role` just asked.
   const follows = new Map<string, Address | undefined>();
   return new StaleMasterDemoter({
@@ -56,14 +60,22 @@ export function demoterOn(d: {
         .then(
           (info) => {
             const r = parseNodeInfo(info as string);
-            const up = r.masterHost && r.masterPort ? { host: r.masterHost, port: r.masterPort } : undefined;
-            follows.set(`${n.host}:${n.port}`, r.role === 'slave' ? up : undefined);
+            const m =
+              r.role === 'slave' && r.masterHost && r.masterPort
+                ? { host: r.masterHost, port: r.masterPort }
+                : undefined;
+            const own = d.nodes.some((x) => x.host === n.host && x.port === n.port);
+            if (!own) return r.role;
+            follows.set(`${n.host}:${n.port}`, m);
+            // A line to the master it follows when that is another host's; a look that failed changes nothing.
+            if (m && !d.nodes.some((x) => x.host === m.host && x.port === m.port)) {
+              lines.keep(m.host, m.port, d.login());
+              lineOf.set(`${n.host}:${n.port}`, `${m.host}:${m.port}`);
+            } else lineOf.delete(`${n.host}:${n.port}`);
+            lines.only(new Set(lineOf.values()));
             return r.role;
           },
-          () => {
-            follows.delete(`${n.host}:${n.port}`);
-            return undefined;
-          },
+          () => undefined,
         ),
     upstream: async (n) => follows.get(`${n.host}:${n.port}`),
     fenced: (n) =>
@@ -79,10 +91,9 @@ export function demoterOn(d: {
         // Sentinel may have saved the fence in the node's config (REPLICAOF, then CONFIG REWRITE).
         if (!on) await r.call('CONFIG', 'REWRITE').catch(() => undefined);
       }),
-    fenceUpstream: (m) =>
-      probes.use(m.host, m.port, d.login(), async (r) => {
-        await r.call('CONFIG', 'SET', 'min-replicas-to-write', minReplicas(true));
-      }),
+    fenceUpstream: async (m) => {
+      await lines.send(m.host, m.port, ['CONFIG', 'SET', 'min-replicas-to-write', minReplicas(true)]);
+    },
     demote: (n, m) =>
       withRedis(n.host, n.port, d.login(), async (r) => {
         await r.call('REPLICAOF', m.host, String(m.port));
@@ -91,7 +102,10 @@ export function demoterOn(d: {
       }),
     log: d.log,
     changed: d.changed,
-    release: () => probes.close(),
+    release: () => {
+      probes.close();
+      lines.close();
+    },
   });
 }
 
