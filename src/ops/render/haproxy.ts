@@ -206,8 +206,12 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     '  retries 3',
     // HAProxy 2.6 replays on these events whatever the method; only conn-failure means the request
     // never reached a server. So every other kind of retry is switched off for methods that are not
-    // idempotent: a POST that reached an app is never sent twice.
-    '  retry-on conn-failure empty-response response-timeout',
+    // idempotent: a POST that reached an app is never sent twice. Never on response-timeout: that
+    // replay comes `timeout server` (30 s) later, when the client has long given up and sent newer
+    // writes; a PUT of a cart replayed then wrote an old value over an acknowledged one (a host
+    // scenario, slow-link, counted it lost). An empty response is replayed at once, while the
+    // client still waits, so nothing newer can have been acknowledged to it.
+    '  retry-on conn-failure empty-response',
     '  acl idempotent method GET HEAD OPTIONS PUT DELETE TRACE',
     '  http-request disable-l7-retry unless idempotent',
     '  option httpchk GET /readyz',

@@ -11,7 +11,7 @@ import { redisTlsOptions } from '../../ha/tls.ts';
  * answers. Sending never waits for a connection: one that is not ready fails at once.
  */
 export class FenceLines {
-  private readonly lines = new Map<string, { redis: Redis; who: string }>();
+  private readonly lines = new Map<string, { redis: Redis; who: string; lastError?: string }>();
   private closed = false;
 
   /** `commandTimeoutMs`: how long a send waits for its answer (the command has gone out anyway). */
@@ -37,8 +37,11 @@ export class FenceLines {
       retryStrategy: (times) => Math.min(times * 200, 2000),
       ...redisTlsOptions(),
     });
-    redis.on('error', () => undefined);
-    this.lines.set(key, { redis, who });
+    const made: { redis: Redis; who: string; lastError?: string } = { redis, who };
+    redis.on('error', (err: Error) => {
+      made.lastError = err.message;
+    });
+    this.lines.set(key, made);
   }
 
   /** Lets go of every line but those to `wanted` (host:port). */
@@ -54,7 +57,9 @@ export class FenceLines {
   async send(host: string, port: number, args: readonly string[]): Promise<unknown> {
     const line = this.lines.get(`${host}:${port}`);
     if (line?.redis.status !== 'ready')
-      throw new Error(`no connection to ${host}:${port} (${line?.redis.status ?? 'none made'})`);
+      throw new Error(
+        `no connection to ${host}:${port} (${line?.redis.status ?? 'none made'}${line?.lastError ? `; last error: ${line.lastError}` : ''})`,
+      );
     const [command, ...rest] = args;
     return line.redis.call(command!, ...rest);
   }
