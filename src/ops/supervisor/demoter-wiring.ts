@@ -6,7 +6,7 @@ import { askSentinel } from '../../ha/sentinel/belief.ts';
 import type { Address } from '../../ha/sentinel/replies.ts';
 import type { RedisNode } from '../topology.ts';
 import { StaleMasterDemoter } from './demoter.ts';
-import { FENCED_MIN_REPLICAS, isFence } from './fence.ts';
+import { FENCED_MIN_REPLICAS, readFence } from './fence.ts';
 import { FenceLines } from './fence-lines.ts';
 import type { StackView } from './stack-view.ts';
 
@@ -78,13 +78,7 @@ export function demoterOn(d: {
           () => undefined,
         ),
     upstream: async (n) => follows.get(`${n.host}:${n.port}`),
-    fenced: (n) =>
-      probes
-        .use(n.host, n.port, d.login(), (r) => r.call('CONFIG', 'GET', 'min-replicas-to-write'))
-        .then(
-          (reply) => isFence(reply),
-          () => undefined,
-        ),
+    fenced: (n) => probes.use(n.host, n.port, d.login(), readFence).catch(() => undefined),
     fence: (n, on) =>
       probes.use(n.host, n.port, d.login(), async (r) => {
         await r.call('CONFIG', 'SET', 'min-replicas-to-write', minReplicas(on));

@@ -21,6 +21,11 @@ export function isFence(reply: unknown): boolean {
   return Array.isArray(reply) && Number(reply[1]) >= FENCED_MIN_REPLICAS;
 }
 
+/** Reads whether a node's write fence is on, on a connection to it. */
+export async function readFence(r: { call(...args: string[]): Promise<unknown> }): Promise<boolean> {
+  return isFence(await r.call('CONFIG', 'GET', 'min-replicas-to-write'));
+}
+
 /** Flags of a Sentinel's master entry that mean it may be failed over (or is being). */
 const DOUBT_FLAGS = ['s_down', 'o_down', 'failover_in_progress'];
 

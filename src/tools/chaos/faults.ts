@@ -1,7 +1,7 @@
 import { sentinelView, withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
 import { nodeStates, waitForMaster } from '../../ops/observe.ts';
-import { isFence } from '../../ops/supervisor/fence.ts';
+import { readFence } from '../../ops/supervisor/fence.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
 import type { ScenarioGoal } from './judge.ts';
@@ -107,14 +107,8 @@ async function takingWrites(actions: StackActions, masters: string[]): Promise<s
   const open = await Promise.all(
     masters.map(async (name) => {
       const n = actions.topology.redis.find((r) => r.name === name)!;
-      const reply = await withRedis(
-        n.host,
-        n.port,
-        actions.login,
-        (r) => r.call('CONFIG', 'GET', 'min-replicas-to-write'),
-        250,
-      ).catch(() => undefined);
-      return !isFence(reply);
+      const fenced = await withRedis(n.host, n.port, actions.login, readFence, 250).catch(() => false);
+      return !fenced;
     }),
   );
   return masters.filter((_, i) => open[i]);
