@@ -173,8 +173,8 @@ export class StaleMasterDemoter {
 
   /**
    * The fence's other half, for a master whose own host cannot see the Sentinels in time (its link
-   * slow or lossy): the host of each of its replicas fences it too, on the same verdict, over the
-   * connection its looks keep (a command gets in even where answers crawl out). Set only, at every
+   * slow or lossy): the host of each of its replicas fences it too, on the same verdict, over a
+   * line kept to it (fence-lines.ts: a command gets in even where answers crawl out). Set only, at every
    * look in doubt; lifted by the master's own host (or Sentinel's demotion of it). Without it, such
    * a master takes writes until its apps hear of the failover, and a replica the failover's leader
    * has not moved yet confirms them: lost once it follows the promoted node.
