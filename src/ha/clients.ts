@@ -17,13 +17,7 @@ export function retryDelay(_attempt: number): number {
  * Builds one long-lived client. Commands never queue while disconnected
  * (enableOfflineQueue: false): the layer above decides how long a request may wait.
  */
-export function createClient(
-  config: RedisConfig,
-  role: Role,
-  connectionName: string,
-  /** Reads an address a Sentinel names as another (switch.ts, LatestSwitch); null keeps it. */
-  natMap?: (address: string) => { host: string; port: number } | null,
-): Redis {
+export function createClient(config: RedisConfig, role: Role, connectionName: string): Redis {
   const common: RedisOptions = {
     username: config.username,
     password: config.password,
@@ -59,7 +53,6 @@ export function createClient(
     // The layer watches +switch-master itself (SwitchWatcher): ioredis's detector drops every
     // connection on each Sentinel's announcement, also a fresh one to the new master.
     failoverDetector: false,
-    ...(natMap ? { natMap } : {}),
     // The nodes the Sentinels name are reached with `tls` too.
     enableTLSForSentinelMode: tls !== undefined,
     ...(tls ? { sentinelTLS: tls } : {}),

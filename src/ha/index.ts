@@ -5,7 +5,7 @@ import { createClient, drop, linkOf, masterLinkOf, remoteOf } from './clients.ts
 import { parseReplicationDetail } from './info.ts';
 import { type ServiceMode, serviceMode } from './mode.ts';
 import { FallbackReader, type Read, type ReadFn } from './reads.ts';
-import { LatestSwitch, type Switch, SwitchWatcher } from './switch.ts';
+import { type Switch, SwitchWatcher } from './switch.ts';
 import { withTimeout } from './timeouts.ts';
 import { DurableWriter } from './writes.ts';
 
@@ -55,7 +55,6 @@ export class RedisLayer {
   private readonly reader: FallbackReader<Redis>;
   private readonly writer: DurableWriter<Redis>;
   private readonly watcher: SwitchWatcher;
-  private readonly latestSwitch = new LatestSwitch();
   private closed = false;
 
   constructor(
@@ -64,7 +63,7 @@ export class RedisLayer {
     private readonly events: LayerEvents = {},
   ) {
     const isClosed = () => this.closed;
-    this.master = createClient(config, 'master', `${name}:master`, (a) => this.latestSwitch.redirect(a));
+    this.master = createClient(config, 'master', `${name}:master`);
     this.replica =
       config.target.kind === 'sentinel' ? createClient(config, 'replica', `${name}:replica`) : null;
     const masterLink = masterLinkOf(this.master, isClosed);
@@ -117,16 +116,12 @@ export class RedisLayer {
    */
   private onSwitch(to: Switch): void {
     if (this.closed) return;
-    this.latestSwitch.see(to);
     const at = (client: Redis) => {
       const peer = remoteOf(client);
       return peer.port === to.port && peer.host === to.host;
     };
-    // A client that is not ready is reconnecting and asks the Sentinels anyway, but an attempt
-    // under way may be to the old master (dead, it takes the whole connect timeout to fail): it
-    // starts again, and the old address now leads to the new one (LatestSwitch).
-    const reconnecting = this.master.status === 'connecting' || this.master.status === 'connect';
-    if ((this.master.status === 'ready' || reconnecting) && !at(this.master)) drop(this.master);
+    // A client that is not ready is reconnecting and asks the Sentinels anyway.
+    if (this.master.status === 'ready' && !at(this.master)) drop(this.master);
     if (this.replica?.status === 'ready' && at(this.replica)) drop(this.replica);
   }
 

@@ -5,50 +5,13 @@ import { redisTlsOptions } from './tls.ts';
 export interface Switch {
   host: string;
   port: number;
-  /** Where the master was (absent when the message does not say it plainly). */
-  from?: { host: string; port: number };
 }
 
 /** Parses a `+switch-master` message: `<name> <old-ip> <old-port> <new-ip> <new-port>`. */
 export function parseSwitch(message: string, masterName: string): Switch | null {
-  const [name, oldHost, oldPort, host, port] = message.split(' ');
+  const [name, , , host, port] = message.split(' ');
   if (name !== masterName || !host || !port || !/^\d+$/.test(port)) return null;
-  const from =
-    oldHost && oldPort && /^\d+$/.test(oldPort) ? { host: oldHost, port: Number(oldPort) } : undefined;
-  return { host, port: Number(port), ...(from ? { from } : {}) };
-}
-
-/** How long after a switch the old master's address is read as the new one's (LatestSwitch). */
-export const REDIRECT_MS = 10_000;
-
-/**
- * The latest switch any Sentinel announced, for the master's connector: ioredis connects to the
- * master named by the first Sentinel that answers, and one that has not heard of the switch yet
- * (the failover's leader announces it only when the whole failover ends, a second after the
- * others) still names the old master, dead or cut off: another second or more of failed writes.
- * For REDIRECT_MS after a switch (which a fail-back would replace), that old address is read as
- * the new one.
- */
-export class LatestSwitch {
-  private last: { from: string; to: { host: string; port: number }; at: number } | null = null;
-
-  constructor(
-    private readonly forMs = REDIRECT_MS,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  see(s: Switch): void {
-    this.last = s.from
-      ? { from: `${s.from.host}:${s.from.port}`, to: { host: s.host, port: s.port }, at: this.now() }
-      : null;
-  }
-
-  /** ioredis's `natMap`: the new master for the old one's `host:port`; null keeps the answer as given. */
-  redirect(address: string): { host: string; port: number } | null {
-    const l = this.last;
-    if (!l || address !== l.from || this.now() - l.at > this.forMs) return null;
-    return { ...l.to };
-  }
+  return { host, port: Number(port) };
 }
 
 /**

@@ -320,24 +320,3 @@ describe('pauseUntil', () => {
     }
   });
 });
-
-describe("createClient: the master's natMap (switch.ts, LatestSwitch)", () => {
-  it('is given to the master client only', () => {
-    const cfg = config({
-      kind: 'sentinel',
-      sentinels: [{ host: '127.0.0.1', port: 1 }],
-      masterName: 'mymaster',
-    });
-    const map = (a: string) => (a === '127.0.0.11:7001' ? { host: '127.0.0.12', port: 7002 } : null);
-    const master = createClient({ ...cfg, connectTimeoutMs: 50 }, 'master', 'test:master', map);
-    const replica = createClient({ ...cfg, connectTimeoutMs: 50 }, 'replica', 'test:replica');
-    try {
-      const natMap = master.options.natMap as (a: string) => unknown;
-      assert.deepEqual(natMap('127.0.0.11:7001'), { host: '127.0.0.12', port: 7002 });
-      assert.ok(!replica.options.natMap, 'no natMap for the replica');
-    } finally {
-      master.disconnect();
-      replica.disconnect();
-    }
-  });
-});
