@@ -337,20 +337,28 @@ describe('compose.yaml with compose.tls.yaml on Docker', () => {
         await sleep(20);
       }
     })();
-    await pollUntil('writes acknowledged', async () => acked >= 10 || `${acked}`, 20_000);
-    const before = await sentinelMaster();
-    const stopped = Date.now();
-    await compose('stop', '--timeout', '1', 'redis-master');
-    await pollUntil('another master', async () => (await sentinelMaster()) !== before || `${before}`, 30_000);
-    figures['failover s'] = (Date.now() - stopped) / 1000;
-    const atFailover = acked;
-    await pollUntil(
-      'writes acknowledged after the failover',
-      async () => acked >= atFailover + 10 || `${acked}`,
-      30_000,
-    );
-    running = false;
-    await writer;
+    // The writer stops whatever happens: a loop left running keeps the test process alive after a failure.
+    try {
+      await pollUntil('writes acknowledged', async () => acked >= 10 || `${acked}`, 20_000);
+      const before = await sentinelMaster();
+      const stopped = Date.now();
+      await compose('stop', '--timeout', '1', 'redis-master');
+      await pollUntil(
+        'another master',
+        async () => (await sentinelMaster()) !== before || `${before}`,
+        30_000,
+      );
+      figures['failover s'] = (Date.now() - stopped) / 1000;
+      const atFailover = acked;
+      await pollUntil(
+        'writes acknowledged after the failover',
+        async () => acked >= atFailover + 10 || `${acked}: ${failures.slice(-3).join('; ')}`,
+        30_000,
+      );
+    } finally {
+      running = false;
+      await writer;
+    }
     figures['failed writes'] = failures.length;
     figures['writes'] = n;
     const cart = JSON.parse((await c.request('GET', '/api/cart')).text) as { items: Record<string, number> };

@@ -271,6 +271,9 @@ interface Load {
  */
 const PACE_MS = 20;
 
+/** Every load started: stopped after the tests whatever happened (a loop left running keeps the process alive). */
+const loads: Load[] = [];
+
 /** A reader and a writer through the front, each one request every PACE_MS. */
 async function startLoad(): Promise<Load & { email: string }> {
   const { c, email, token } = await loggedIn();
@@ -321,6 +324,7 @@ async function startLoad(): Promise<Load & { email: string }> {
     running = false;
     await Promise.all([readLoop, writeLoop]);
   };
+  loads.push(load);
   return Object.assign(load, { email });
 }
 
@@ -379,6 +383,7 @@ before(async () => {
 });
 
 after(async () => {
+  await Promise.all(loads.map((l) => l.stop()));
   if (files.length) {
     await compose('down', '-v', '--remove-orphans', '--timeout', '5').catch((e) => {
       console.error(`down failed: ${e}`);
