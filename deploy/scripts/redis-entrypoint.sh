@@ -39,18 +39,15 @@ if tls_on; then
 fi
 
 # "host port epoch" of the master in the newest configuration (highest config epoch) among the
-# Sentinels that answer; nothing when none does.
+# Sentinels that answer; nothing when none does. All are asked at once: a Sentinel not started yet
+# has a fixed address that nothing answers on (compose.yaml's network), a 2 s wait each.
 newest_master() {
-  best="" best_epoch=-1
   for s in $(echo "$REDIS_SENTINELS" | tr ',' ' '); do
-    view="$(REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" $(cli_tls) --no-auth-warning --raw -h "${s%:*}" \
+    REDISCLI_AUTH="$SENTINEL_PASS" timeout 2 "$CLI" $(cli_tls) --no-auth-warning --raw -h "${s%:*}" \
       -p "${s##*:}" sentinel master "$NAME" 2>/dev/null | awk 'NR%2==1{k=$0} NR%2==0{v[k]=$0}
       END{if (v["ip"] ~ /^[A-Za-z0-9.:_-]+$/ && v["port"] ~ /^[0-9]+$/ && v["config-epoch"] ~ /^[0-9]+$/)
-        print v["ip"], v["port"], v["config-epoch"]}')"
-    [ -n "$view" ] || continue
-    if [ "${view##* }" -gt "$best_epoch" ]; then best_epoch="${view##* }" best="$view"; fi
-  done
-  printf '%s' "$best"
+        print v["config-epoch"], v["ip"], v["port"]}' &
+  done | sort -n -r | awk 'NR==1{printf "%s %s %s", $2, $3, $1}'
 }
 
 if [ -n "${REDIS_SENTINELS:-}" ]; then

@@ -14,10 +14,11 @@ ask() {
 }
 
 # "epoch host port sentinel" of the newest configuration's master; nothing when no Sentinel answers.
+# All are asked at once: one that does not answer costs its timeout once, not once per Sentinel.
 newest_master() {
   for s in $(echo "$REDIS_SENTINELS" | tr ',' ' '); do
     ask "$s" master | awk -v s="$s" '{v[$1]=$2} END{if (v["ip"] ~ /^[A-Za-z0-9.:_-]+$/ &&
-      v["port"] ~ /^[0-9]+$/ && v["config-epoch"] ~ /^[0-9]+$/) print v["config-epoch"], v["ip"], v["port"], s}'
+      v["port"] ~ /^[0-9]+$/ && v["config-epoch"] ~ /^[0-9]+$/) print v["config-epoch"], v["ip"], v["port"], s}' &
   done | sort -n -r | head -n 1
 }
 

@@ -45,8 +45,7 @@ const NAME: Record<string, string> = {
 const secret = () => randomBytes(24).toString('hex');
 const env: NodeJS.ProcessEnv = { ...process.env, COMPOSE_DOCKER_CLI_BUILD: '0', DOCKER_BUILDKIT: '0' };
 for (const v of Object.keys(SECRET_VARIABLES)) env[v] = secret();
-const net = `10.${randomInt(160, 250)}.${randomInt(0, 255)}`;
-Object.assign(env, { STACK_SUBNET: `${net}.0/24`, HAPROXY_ADDRESS: `${net}.80` });
+env['STACK_NETWORK'] = `10.${randomInt(160, 250)}.${randomInt(0, 255)}`;
 
 let dir = '';
 let files: string[] = [];
@@ -199,6 +198,21 @@ async function loggedIn(c: HttpsClient): Promise<string> {
   return String((JSON.parse(login.text) as Record<string, unknown>)['csrfToken']);
 }
 
+/** What a failed failover leaves to read: each node's replication, the Sentinels' and apps' last lines. */
+async function failoverState(): Promise<string> {
+  const out: string[] = [];
+  for (const s of REDIS)
+    out.push(
+      `${s}: ${(await cli(s, 'tls', ['--user', 'haproxy', 'info', 'replication'], env['REDIS_HAPROXY_PASSWORD'])).replace(/\r?\n/g, ' ')}`,
+    );
+  const logs = ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3', ...REDIS, 'app-1', 'app-2'];
+  const all = await compose('logs', '--no-color', '--timestamps', ...logs).catch(String);
+  const file = join(tmpdir(), `${PROJECT}-failover.log`);
+  await writeFile(file, all);
+  out.push(`every line: ${file}`, all.split('\n').slice(-120).join('\n'));
+  return out.join('\n');
+}
+
 describe('compose.yaml with compose.tls.yaml on Docker', () => {
   it('the certs service made every key 0600 for the user that reads it, the CA key not in the volume', async () => {
     const list = await docker('exec', await container('haproxy'), 'ls', '-ln', '/tls');
@@ -333,7 +347,7 @@ describe('compose.yaml with compose.tls.yaml on Docker', () => {
           )
           .catch((e: Error) => ({ status: 0, text: e.message }));
         if (r.status === 200) acked = n;
-        else failures.push(`${r.status} ${r.text.slice(0, 60)}`);
+        else failures.push(`${r.status} ${r.text.slice(0, 300)}`);
         await sleep(20);
       }
     })();
@@ -355,6 +369,10 @@ describe('compose.yaml with compose.tls.yaml on Docker', () => {
         async () => acked >= atFailover + 10 || `${acked}: ${failures.slice(-3).join('; ')}`,
         30_000,
       );
+    } catch (e) {
+      console.error(`last failed writes:\n${failures.slice(-3).join('\n')}`);
+      console.error(await failoverState());
+      throw e;
     } finally {
       running = false;
       await writer;

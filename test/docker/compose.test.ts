@@ -66,10 +66,8 @@ const env: NodeJS.ProcessEnv = {
   SENTINEL_DOWN_AFTER: SENTINEL.downAfter,
   SENTINEL_FAILOVER: SENTINEL.failover,
 };
-// A subnet of its own, so that two runs (or another project) do not collide on 10.56.0.0/24.
-const net = `10.${randomInt(160, 250)}.${randomInt(0, 255)}`;
-env['STACK_SUBNET'] = `${net}.0/24`;
-env['HAPROXY_ADDRESS'] = `${net}.80`;
+// A network of its own, so that two runs (or another project) do not collide on 10.56.0.0/24.
+env['STACK_NETWORK'] = `10.${randomInt(160, 250)}.${randomInt(0, 255)}`;
 
 let dir = '';
 let files: string[] = [];

@@ -279,7 +279,7 @@ describe('deploy/compose.yaml', () => {
         env['REDIS_SENTINELS'],
         'redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379',
       );
-      assert.match(env['TRUST_PROXY']!, /^\$\{HAPROXY_ADDRESS:-[\d.]+\}$/);
+      assert.match(env['TRUST_PROXY']!, /^\$\{STACK_NETWORK:-[\d.]+\}\.80$/);
       assert.ok(cfg.includes(`  server ${app.name} ${app.name}:${app.port}\n`), `${app.name} in haproxy.cfg`);
     }
     // The apps believe X-Forwarded-For only from HAProxy's fixed address.
@@ -311,6 +311,38 @@ describe('deploy/compose.yaml', () => {
       assert.equal(env['SENTINEL_DOWN_AFTER'], `\${SENTINEL_DOWN_AFTER:-${local.downAfterMs}}`);
       assert.equal(env['SENTINEL_FAILOVER'], `\${SENTINEL_FAILOVER:-${local.failoverTimeoutMs}}`);
     }
+  });
+});
+
+describe('deploy/compose.yaml: addresses', () => {
+  type Placed = Service & { extra_hosts?: string[]; networks?: { default?: { ipv4_address?: string } } };
+  const fixed = Object.entries(services as Record<string, Placed>)
+    .filter(([, s]) => s.networks?.default?.ipv4_address)
+    .map(([name, s]) => `${name}:${s.networks!.default!.ipv4_address}`);
+
+  it('gives every node, Sentinel, app and HAProxy a fixed address of its own, below the dynamic half', () => {
+    const t = composeTopology();
+    const names = [...t.redis, ...t.sentinels, ...t.apps].map((n) => n.host).concat(t.haproxy.host);
+    assert.deepEqual(fixed.map((f) => f.split(':')[0]).sort(), names.sort());
+    const last = fixed.map((f) => Number(/\.(\d+)$/.exec(f)![1]));
+    assert.equal(new Set(last).size, last.length, `an address twice: ${fixed}`);
+    assert.ok(
+      last.every((n) => n > 1 && n < 128),
+      `${last}`,
+    );
+    const net = (doc as unknown as { networks: { default: { ipam: { config: { ip_range: string }[] } } } })
+      .networks.default.ipam.config[0]!;
+    assert.match(net.ip_range, /\.128\/25$/);
+  });
+
+  it("puts every fixed address in every container's /etc/hosts, profile services too (no DNS lookup of a node)", () => {
+    const profiles = Object.keys(profileServices(composeTopology()));
+    assert.ok(
+      profiles.every((p) => p in services),
+      'the profile services are in the document',
+    );
+    for (const [name, s] of Object.entries(services as Record<string, Placed>))
+      assert.deepEqual(s.extra_hosts, fixed, `${name}: extra_hosts`);
   });
 });
 
@@ -397,7 +429,7 @@ describe('compose configs against local mode', () => {
     }
   });
 
-  it('HAProxy gets the same settings as local mode, plus run-time name resolution', () => {
+  it('HAProxy gets the same settings as local mode, its servers read once from /etc/hosts', () => {
     const local = renderHaproxyCfg(defineTopology(), {
       target: 'local',
       password: 'pw',
@@ -409,12 +441,7 @@ describe('compose configs against local mode', () => {
       /^\s*(bind |server |source |tcp-check send "AUTH |user operator insecure-password |tcp-request connection reject )/;
     const compose = configLines(files['haproxy/haproxy.cfg']!).filter((l) => !differs.test(l));
     const extra = compose.filter((l) => !configLines(local).includes(l));
-    assert.deepEqual(extra, [
-      '  default-server init-addr last,libc,none resolvers docker',
-      'resolvers docker',
-      '  nameserver dns1 127.0.0.11:53',
-      '  hold valid 5s',
-    ]);
+    assert.deepEqual(extra, ['  default-server init-addr last,libc,none']);
     assert.deepEqual(
       configLines(local).filter((l) => !differs.test(l) && !compose.includes(l)),
       [],

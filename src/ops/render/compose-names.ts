@@ -186,17 +186,6 @@ export const MAX_MEMORY_VARIABLE = 'REDIS_MAXMEMORY';
 /** The per-address connection limit of HAProxy's HTTP fronts, which HAProxy reads at start. */
 export const CONNECTIONS_VARIABLE = 'HAPROXY_CONNECTIONS_PER_ADDRESS';
 
-/**
- * A fixed address for HAProxy, so the apps believe `X-Forwarded-For` from it and from nobody else.
- * Both can be moved when the subnet collides with a network of the host.
- */
-export const NETWORK = {
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
-  subnet: '${STACK_SUBNET:-10.56.0.0/24}',
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose variables, not templates
-  haproxyAddress: '${HAPROXY_ADDRESS:-10.56.0.80}',
-} as const;
-
 export const GENERATED_HEADER =
   '# GENERATED from src/ops by `npm run ha-stack -- render --target compose --out deploy/`; do not edit.\n' +
   '# test/unit/deploy.test.ts fails when this file differs from what the renderers produce.\n';

@@ -20,7 +20,6 @@ import {
   imageRef,
   LIMITS,
   MAX_MEMORY_VARIABLE,
-  NETWORK,
   PRIVATE_HOST,
   PUBLISHED_PORTS,
   REDIS_PROGRAMS,
@@ -28,6 +27,7 @@ import {
   USER_PASSWORD_VARIABLES,
   USERS,
 } from './compose-names.ts';
+import { NETWORK, withAddresses } from './compose-network.ts';
 import { PROFILE_VOLUMES, profileServices, withProfileNotes } from './compose-profiles.ts';
 import { renderComposeTlsFiles } from './compose-tls.ts';
 import { DEFAULT_CONNECTIONS_PER_ADDRESS, renderHaproxyCfg } from './haproxy.ts';
@@ -35,6 +35,7 @@ import { renderRedisConf } from './redis.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
 
 export * from './compose-names.ts';
+export * from './compose-network.ts';
 
 /** The topology as compose runs it: each node by its service name, Redis and Sentinel on their standard ports. */
 export function composeTopology(counts: Partial<TopologyCounts> = {}): Topology {
@@ -240,7 +241,6 @@ function haproxyService(t: Topology): YamlValue {
       `${PRIVATE_HOST}:${PUBLISHED_PORTS['haproxy-stats']}:${h.statsPort}`,
       `${PRIVATE_HOST}:${PUBLISHED_PORTS['haproxy-redis']}:${h.redisPort}`,
     ],
-    networks: { default: { ipv4_address: NETWORK.haproxyAddress } },
     depends_on: healthy([...t.apps.map((a) => a.host), ...t.redis.map((r) => r.host)]),
     // The image has no HTTP client; bash's /dev/tcp asks the stats page for its CSV, as the
     // operator (`$$`: a `$` compose leaves to the shell).
@@ -265,9 +265,10 @@ export function composeDocument(t: Topology = composeTopology()): { [key: string
   // The services of a profile (compose-profiles.ts): none starts with a plain `up`.
   Object.assign(services, profileServices(t));
   const volumes = [...t.redis, ...t.sentinels].map((n) => `${n.host}-data`).concat(PROFILE_VOLUMES);
+  const placed = withAddresses(t, services);
   return {
-    services,
-    networks: { default: { ipam: { config: [{ subnet: NETWORK.subnet }] } } },
+    services: placed.services,
+    networks: placed.networks,
     volumes: Object.fromEntries(volumes.map((v) => [v, {}])),
   };
 }

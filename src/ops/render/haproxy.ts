@@ -168,11 +168,9 @@ export function renderHaproxyCfg(t: Topology, opts: HaproxyRenderOptions): strin
     // close`) instead of closing it under a client about to send one.
     '  option idle-close-on-response',
     ...(opts.reload ? ['  load-server-state-from-file global'] : []),
-    ...(opts.target === 'compose' ? ['  default-server init-addr last,libc,none resolvers docker'] : []),
+    // Compose: every server has a fixed address in /etc/hosts (compose-network.ts), read once.
+    ...(opts.target === 'compose' ? ['  default-server init-addr last,libc,none'] : []),
     '',
-    ...(opts.target === 'compose'
-      ? ['resolvers docker', '  nameserver dns1 127.0.0.11:53', '  hold valid 5s', '']
-      : []),
     'userlist operators',
     ...(operatorPassword
       ? // Plain, not a crypt(3) hash: HAProxy would hash every request's password on its event
