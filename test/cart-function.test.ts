@@ -1,4 +1,4 @@
-// The cart writes as one function call (cart_set, cart_clear of the library): what the function
+// The cart writes as one function call (cart_set_by, cart_clear_by of the library): what the function
 // decides about the session on a real Redis, that the app's write is that one call and the shared
 // WAIT, and that a promoted replica has both the function and a cart written just before.
 import assert from 'node:assert/strict';
@@ -40,10 +40,16 @@ async function seed(sid: string, email: string, opts: { gen?: string; created?: 
   await op.set(keys.session(sid), body, 'EX', 5);
 }
 
-const fcall = (name: string, sid: string, email: string, items?: Map<string, number>, now = Date.now()) =>
-  op.call('FCALL', name, CART_KEYS, ...cartCallArgs(sid, email, LIFE, now, items));
+/** The apps' functions (cart_set_by, cart_clear_by), sent now with a deadline 5 s away unless told. */
+const fcall = (
+  name: string,
+  sid: string,
+  email: string,
+  items?: Map<string, number>,
+  deadline = Date.now() + 5000,
+) => op.call('FCALL', name, CART_KEYS, ...cartCallArgs(sid, email, LIFE, Date.now(), deadline, items));
 
-describe('cart_set and cart_clear on a real Redis', () => {
+describe('cart_set_by and cart_clear_by on a real Redis', () => {
   it('a valid session: writes, renews the idle lifetime, returns the whole cart; a retry leaves the same', async () => {
     const email = 'valid@example.org';
     await seed('v1', email);
@@ -52,11 +58,11 @@ describe('cart_set and cart_clear on a real Redis', () => {
       ['mouse', 0],
       ['webcam', 2],
     ]);
-    const reply = await fcall('cart_set', 'v1', email, items);
+    const reply = await fcall('cart_set_by', 'v1', email, items);
     assert.deepEqual(reply, ['dock', '4', 'webcam', '2']);
     assert.ok((await op.ttl(keys.session('v1'))) > 5, 'renewed to the idle lifetime');
-    assert.deepEqual(await fcall('cart_set', 'v1', email, items), reply, 'run again: the same cart');
-    assert.equal(await fcall('cart_clear', 'v1', email), 1);
+    assert.deepEqual(await fcall('cart_set_by', 'v1', email, items), reply, 'run again: the same cart');
+    assert.equal(await fcall('cart_clear_by', 'v1', email), 1);
     assert.equal(await op.exists(keys.cart(email)), 0);
   });
 
@@ -82,20 +88,43 @@ describe('cart_set and cart_clear on a real Redis', () => {
       await op.del(keys.session('r1'), keys.cart(email));
       await prepare();
       const ttl = await op.ttl(keys.session('r1'));
-      assert.equal(await fcall('cart_set', 'r1', email, new Map([['dock', 1]])), null, what);
-      assert.equal(await fcall('cart_clear', 'r1', email), null, what);
+      assert.equal(await fcall('cart_set_by', 'r1', email, new Map([['dock', 1]])), null, what);
+      assert.equal(await fcall('cart_clear_by', 'r1', email), null, what);
       assert.equal(await op.exists(keys.cart(email)), 0, `${what}: no cart written`);
       assert.ok((await op.ttl(keys.session('r1'))) <= ttl, `${what}: not renewed`);
     }
     // One millisecond inside the absolute lifetime still writes.
     await seed('r1', email, { created: Date.now() - 3_599_000 });
-    assert.deepEqual(await fcall('cart_set', 'r1', email, new Map([['dock', 1]])), ['dock', '1']);
+    assert.deepEqual(await fcall('cart_set_by', 'r1', email, new Map([['dock', 1]])), ['dock', '1']);
+  });
+
+  it('refuses (LATE, nothing written, nothing renewed) a call that reaches the master after its deadline', async () => {
+    const email = 'late@example.org';
+    await seed('l1', email);
+    await op.hset(keys.cart(email), 'dock', '4');
+    const ttl = await op.ttl(keys.session('l1'));
+    const past = Date.now() - 1;
+    const late = (p: Promise<unknown>) => p.then(String, (e: Error) => e.message);
+    assert.match(await late(fcall('cart_set_by', 'l1', email, new Map([['dock', 9]]), past)), /^LATE /);
+    assert.match(await late(fcall('cart_clear_by', 'l1', email, undefined, past)), /^LATE /);
+    assert.equal(await op.hget(keys.cart(email), 'dock'), '4', 'the cart as it was');
+    assert.ok((await op.ttl(keys.session('l1'))) <= ttl, 'the session not renewed');
+    assert.deepEqual(await fcall('cart_set_by', 'l1', email, new Map([['dock', 9]])), ['dock', '9']);
+  });
+
+  it("keeps the previous release's cart_set and cart_clear (no deadline) for its apps during a rolling deploy", async () => {
+    const email = 'previous@example.org';
+    await seed('o1', email);
+    const v1 = cartCallArgs('o1', email, LIFE, Date.now(), 0).filter((_, i) => i !== 7);
+    assert.deepEqual(await op.call('FCALL', 'cart_set', CART_KEYS, ...v1, 'mouse', 2), ['mouse', '2']);
+    assert.equal(await op.call('FCALL', 'cart_clear', CART_KEYS, ...v1), 1);
+    assert.equal(await op.exists(keys.cart(email)), 0);
   });
 
   it('replicas get its effects', async () => {
     const email = 'replicated@example.org';
     await seed('p1', email);
-    await fcall('cart_set', 'p1', email, new Map([['headset', 3]]));
+    await fcall('cart_set_by', 'p1', email, new Map([['headset', 3]]));
     assert.ok(((await op.call('WAIT', 2, 5000)) as number) >= 1);
     for (const n of s.topology.redis.filter((x) => x.name !== master.name)) {
       await waitFor(`${n.name} to hold the cart`, () =>
@@ -161,7 +190,11 @@ describe("the app's cart writes", () => {
         seen.filter((x) => !x.startsWith('lua:')),
         ['fcall', 'wait'],
       );
-      assert.ok(seen.includes('lua:hset') && seen.includes('lua:expire'), seen.join(' '));
+      // The function reads the master's clock for the deadline as the app's user (its ACL has TIME).
+      assert.ok(
+        ['lua:time', 'lua:hset', 'lua:expire'].every((x) => seen.includes(x)),
+        seen.join(' '),
+      );
     } finally {
       watch.disconnect();
     }

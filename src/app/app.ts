@@ -127,10 +127,11 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
       config.sessionsPerAccount,
     ),
     users: new UserStore(layer),
-    carts: new CartStore(layer, {
-      ttlSeconds: config.sessionTtlSeconds,
-      maxAgeSeconds: config.sessionMaxAgeSeconds,
-    }),
+    carts: new CartStore(
+      layer,
+      { ttlSeconds: config.sessionTtlSeconds, maxAgeSeconds: config.sessionMaxAgeSeconds },
+      config.redis.writeDeadlineMs,
+    ),
     limiter: new AttemptLimiter(
       layer,
       {

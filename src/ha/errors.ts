@@ -60,9 +60,11 @@ export class StoreFullError extends UnavailableError {
  * - `refused`: another lasting refusal to write (MISCONF: the node cannot persist);
  * - `transient`: the same command may succeed a moment later, on this or a new master (a lost
  *   connection, a timeout, a node loading its data, a WAIT that was not confirmed);
+ * - `late`: the master refused a write that reached it after its deadline (LATE, from the cart
+ *   functions): the app has given up on it, so must not run it again;
  * - `fatal`: a bad command or a wrong type: retrying cannot help.
  */
-export type ErrorKind = 'full' | 'no-replicas' | 'read-only' | 'refused' | 'transient' | 'fatal';
+export type ErrorKind = 'full' | 'no-replicas' | 'read-only' | 'refused' | 'transient' | 'late' | 'fatal';
 
 interface ReplyLike {
   message?: unknown;
@@ -77,6 +79,7 @@ const CODES: Record<string, ErrorKind> = {
   READONLY: 'read-only',
   MASTERDOWN: 'read-only',
   MISCONF: 'refused',
+  LATE: 'late',
   LOADING: 'transient',
   TRYAGAIN: 'transient',
   BUSY: 'transient',

@@ -119,6 +119,7 @@ export class DurableWriter<C> {
     if (kind === 'refused')
       throw new UnavailableError(`the store refuses writes: ${(err as Error).message}`, 5);
     if (kind === 'fatal') throw err;
+    if (kind === 'late') throw new NoMasterError(`the write was not made: ${(err as Error).message}`, 1);
     if (kind === 'no-replicas') {
       // Each write still tries once (a refusal costs one round trip), so the first write after a
       // replica came back succeeds; past the grace a refusal is answered at once.

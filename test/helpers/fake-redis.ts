@@ -222,8 +222,11 @@ export class FakeLayer {
     const on = this.fromReplica && this.replica ? this.replica : this.r;
     return { value: await fn(on, this.readOnly), fromReplica: this.fromReplica };
   }
-  async write<T>(fn: (r: FakeRedis) => Promise<T>) {
+  /** The deadline each write was given (undefined: the layer's own). */
+  deadlines: (number | undefined)[] = [];
+  async write<T>(fn: (r: FakeRedis) => Promise<T>, deadlineMs?: number) {
     this.paths.push('write');
+    this.deadlines.push(deadlineMs);
     return fn(this.r);
   }
   async fastWrite<T>(fn: (r: FakeRedis) => Promise<T>) {

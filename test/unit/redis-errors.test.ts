@@ -38,6 +38,7 @@ describe('classify', () => {
     assert.equal(classify(execAbort('NOREPLICAS Not enough good replicas to write.')), 'no-replicas');
     assert.equal(classify(reply("READONLY You can't write against a read only replica.")), 'read-only');
     assert.equal(classify(reply('MISCONF Redis is configured to save RDB snapshots')), 'refused');
+    assert.equal(classify(reply('LATE the write reached the master after its deadline')), 'late');
     assert.equal(classify(execAbort('WRONGTYPE Operation against a key')), 'fatal');
   });
 

@@ -416,6 +416,23 @@ describe('DurableWriter: WAIT, deadlines and refusals', () => {
     assert.ok(Date.now() - started < 200);
   });
 
+  it('never runs again a write the master refused as past its deadline (LATE): 503, one run', async () => {
+    const link = new FakeLink({});
+    const writer = new DurableWriter(link, { ...opts, deadlineMs: 5000 });
+    let runs = 0;
+    await assert.rejects(
+      writer.write(async () => {
+        runs++;
+        throw reply('LATE the write reached the master after its deadline');
+      }),
+      (err: unknown) =>
+        err instanceof NoMasterError &&
+        err.message === 'the write was not made: LATE the write reached the master after its deadline',
+    );
+    assert.equal(runs, 1);
+    assert.equal(link.waits.length, 0, 'no WAIT for a write that was not made');
+  });
+
   it('reports each retried error, and says no master was reachable when none ever was', async () => {
     const link = new FakeLink({});
     const seen: string[] = [];

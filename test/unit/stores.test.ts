@@ -1,7 +1,7 @@
 // Over 300 lines: the session and cart stores' contract (38 cases) on one shared fake Redis.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CART_CLEAR, CART_SET } from '../../src/app/stores/cart-functions.ts';
+import { CART_CLEAR, CART_CLEAR_BY, CART_SET, CART_SET_BY } from '../../src/app/stores/cart-functions.ts';
 import { CartStore, cartFromHash } from '../../src/app/stores/carts.ts';
 import { FUNCTIONS } from '../../src/app/stores/functions.ts';
 import {
@@ -85,7 +85,7 @@ describe('CartStore', () => {
   it('writes through one durable call of cart_set that names the session, and returns the cart it left', async () => {
     const { r, layer, redis } = fakeLayer();
     r.evalReply = ['mouse', '2', 'webcam', '1', 'unknown', '9'];
-    const store = new CartStore(redis, { ttlSeconds: 600, maxAgeSeconds: 3600 });
+    const store = new CartStore(redis, { ttlSeconds: 600, maxAgeSeconds: 3600 }, 4000);
     const before = Date.now();
     const cart = await store.set(
       's1',
@@ -99,19 +99,22 @@ describe('CartStore', () => {
     assert.deepEqual(layer.paths, ['write']);
     assert.deepEqual(r.log, [], 'no command of its own besides the call');
     const [call] = r.evals;
-    assert.equal(call!.name, 'cart_set');
+    assert.equal(call!.name, 'cart_set_by');
     assert.equal(call!.numKeys, 3);
-    const [sess, user, cartKey, email, ttl, now, maxAgeMs, ...items] = call!.args;
+    const [sess, user, cartKey, email, ttl, now, maxAgeMs, deadline, ...items] = call!.args;
     assert.deepEqual(
       [sess, user, cartKey, email, ttl, maxAgeMs],
       ['sess:s1', 'user:{a@b.co}', 'cart:{a@b.co}', 'a@b.co', 600, 3_600_000],
     );
     assert.ok(Number(now) >= before && Number(now) <= Date.now());
+    assert.equal(deadline, Number(now) + 4000, "the master refuses it past the layer's deadline");
+    assert.deepEqual(layer.deadlines, [4000], 'the layer gives up at the same deadline');
     assert.deepEqual(items, ['mouse', 2, 'dock', 0, 'webcam', 1]);
     assert.deepEqual(cart, { ...cartFromHash({}), mouse: 2, webcam: 1 });
-    const s = shape(CART_SET);
+    const s = shape(CART_SET_BY);
     assert.deepEqual(s.keys, [1, 2, 3]);
-    assert.deepEqual(s.commands, ['EXPIRE', 'GET', 'HDEL', 'HGET', 'HGETALL', 'HSET']);
+    assert.deepEqual(s.commands, ['EXPIRE', 'GET', 'HDEL', 'HGET', 'HGETALL', 'HSET', 'TIME']);
+    assert.deepEqual(shape(CART_SET).commands, ['EXPIRE', 'GET', 'HDEL', 'HGET', 'HGETALL', 'HSET']);
   });
 
   it('answers null when the function found no valid session, and an empty cart as an empty one', async () => {
@@ -134,10 +137,11 @@ describe('CartStore', () => {
     assert.deepEqual(
       r.evals.map((e) => [e.name, e.numKeys, e.args.length]),
       [
-        ['cart_clear', 3, 7],
-        ['cart_clear', 3, 7],
+        ['cart_clear_by', 3, 8],
+        ['cart_clear_by', 3, 8],
       ],
     );
+    assert.deepEqual(shape(CART_CLEAR_BY).commands, ['DEL', 'EXPIRE', 'GET', 'HGET', 'TIME']);
     assert.deepEqual(shape(CART_CLEAR).commands, ['DEL', 'EXPIRE', 'GET', 'HGET']);
   });
 });

@@ -37,15 +37,17 @@ export interface SessionLifetimes {
 }
 
 /**
- * FCALL's keys (CART_KEYS of them) and arguments of a cart function (src/app/stores/cart-functions.ts) for the session
- * `sid` of `email`; `items` (cart_set) as product/quantity pairs. The bench's reference server
- * sends the same.
+ * FCALL's keys (CART_KEYS of them) and arguments of the apps' cart functions (`cart_set_by`,
+ * `cart_clear_by`: src/app/stores/cart-functions.ts) for the session `sid` of `email`, sent at
+ * `now` and refused by the master after `deadline` (both ms); `items` (cart_set_by) as
+ * product/quantity pairs. The bench's reference server sends the same.
  */
 export function cartCallArgs(
   sid: string,
   email: string,
   lifetimes: SessionLifetimes,
   now: number,
+  deadline: number,
   items?: Map<string, number>,
 ): (string | number)[] {
   const args: (string | number)[] = [
@@ -56,6 +58,7 @@ export function cartCallArgs(
     lifetimes.ttlSeconds,
     now,
     lifetimes.maxAgeSeconds * 1000,
+    deadline,
   ];
   if (items) for (const [id, qty] of items) args.push(id, qty);
   return args;
@@ -70,7 +73,15 @@ export class CartStore {
   constructor(
     private readonly redis: RedisLayer,
     private readonly lifetimes: SessionLifetimes = { ttlSeconds: 1800, maxAgeSeconds: 86_400 },
+    /** The write's deadline (WRITE_DEADLINE_MS): the layer's and the master's (cart_set_by) are the same. */
+    private readonly deadlineMs = 6000,
   ) {}
+
+  /** The function's arguments and the write's deadline, from one reading of the clock. */
+  private call(sid: string, email: string, items?: Map<string, number>) {
+    const now = Date.now();
+    return cartCallArgs(sid, email, this.lifetimes, now, now + this.deadlineMs, items);
+  }
 
   async get(email: string): Promise<Cart> {
     const { value } = await this.redis.read((r) => r.hgetall(keys.cart(email)));
@@ -84,10 +95,10 @@ export class CartStore {
    * overwrite what the client wrote since (ha/client-scope.ts).
    */
   async set(sid: string, email: string, items: Map<string, number>, gone?: ClientGone): Promise<Cart | null> {
-    const args = cartCallArgs(sid, email, this.lifetimes, Date.now(), items);
+    const args = this.call(sid, email, items);
     const reply = await this.redis.write(
-      (r) => callFunction<FunctionName>(r, 'cart_set', CART_KEYS, ...args),
-      undefined,
+      (r) => callFunction<FunctionName>(r, 'cart_set_by', CART_KEYS, ...args),
+      this.deadlineMs,
       gone,
     );
     return reply === null ? null : cartFromHash(pairs(reply));
@@ -95,10 +106,10 @@ export class CartStore {
 
   /** Empties the cart if the session `sid` of `email` is valid; false (nothing deleted) otherwise. */
   async clear(sid: string, email: string, gone?: ClientGone): Promise<boolean> {
-    const args = cartCallArgs(sid, email, this.lifetimes, Date.now());
+    const args = this.call(sid, email);
     const reply = await this.redis.write(
-      (r) => callFunction<FunctionName>(r, 'cart_clear', CART_KEYS, ...args),
-      undefined,
+      (r) => callFunction<FunctionName>(r, 'cart_clear_by', CART_KEYS, ...args),
+      this.deadlineMs,
       gone,
     );
     return reply !== null;

@@ -1,5 +1,5 @@
 import { FUNCTION_LIBRARY, libraryCode } from '../../ha/functions.ts';
-import { CART_CLEAR, CART_SET } from './cart-functions.ts';
+import { CART_CLEAR, CART_CLEAR_BY, CART_SET, CART_SET_BY } from './cart-functions.ts';
 import {
   LOGIN_SUCCEEDED,
   REFUND_LOGIN,
@@ -28,6 +28,8 @@ export const FUNCTIONS = {
   create_session: CREATE_SESSION,
   cart_set: CART_SET,
   cart_clear: CART_CLEAR,
+  cart_set_by: CART_SET_BY,
+  cart_clear_by: CART_CLEAR_BY,
 } as const;
 
 export type FunctionName = keyof typeof FUNCTIONS;

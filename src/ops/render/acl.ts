@@ -94,6 +94,9 @@ const APP_COMMANDS = [
   'hgetall',
   'hset',
   'hdel',
+  // The master's clock, read by the cart functions for the write's deadline (cart-functions.ts):
+  // a command a function calls is checked against the caller's rules.
+  'time',
   // The functions of the library the operator loads (src/ha/functions.ts). Never EVAL, EVALSHA,
   // SCRIPT or FUNCTION: the app runs no Lua of its own, so a compromised app cannot run a script
   // that holds the node busy (a BUSY loop only SHUTDOWN NOSAVE ends) nor replace the library.

@@ -2,7 +2,7 @@
  * The write ceilings: `PUT /api/cart` as the app does it, with nothing more, and the bare durable
  * write under it.
  * - Like for like: the CSRF header and the signed cookie checked, the JSON body read with the app's
- *   own parser, one call of the app's function cart_set (the session checked and renewed, the
+ *   own parser, one call of the app's function cart_set_by (the session checked and renewed, the
  *   quantities set, the cart read back), then one `WAIT` shared by every write of the same
  *   event-loop turn (the app's group commit), and the cart sent as the app sends it, under the app's
  *   headers. `?wait=0` leaves the WAIT out: the price of durability is the difference.
@@ -37,10 +37,11 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
   const answer = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, headers).end(JSON.stringify(body));
 
-  /** The app's write: one call of cart_set (session checked and renewed, cart written and read). */
+  /** The app's write: one call of cart_set_by (session checked and renewed, cart written and read). */
   async function write(email: string, sid: string, items: Map<string, number>, wait: boolean) {
-    const args = cartCallArgs(sid, email, lifetimes, Date.now(), items);
-    const reply = await redis.call('FCALL', 'cart_set', CART_KEYS, ...args);
+    const now = Date.now();
+    const args = cartCallArgs(sid, email, lifetimes, now, now + config.redis.writeDeadlineMs, items);
+    const reply = await redis.call('FCALL', 'cart_set_by', CART_KEYS, ...args);
     if (reply === null) return null;
     if (wait && config.redis.waitReplicas > 0 && (await groupWait()) < config.redis.waitReplicas)
       throw new Error('not confirmed by a replica');
