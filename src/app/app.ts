@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import Fastify, {
+  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyRequest,
@@ -24,7 +24,7 @@ import { pageRoutes } from './routes/pages.ts';
 import { describeSchemaError, type SchemaError } from './schemas.ts';
 import { HashSlots } from './security/hash-slots.ts';
 import { answerHeaders } from './security/headers.ts';
-import { acceptedRequestId, crossSiteReason, hasBody, isJson, WRITE_METHODS } from './security/requests.ts';
+import { crossSiteReason, hasBody, isJson, requestIds, WRITE_METHODS } from './security/requests.ts';
 import { cookieNames, Tokens } from './security/tokens.ts';
 import { CartStore } from './stores/carts.ts';
 import { AttemptLimiter } from './stores/limits.ts';
@@ -34,17 +34,6 @@ import { errorPage } from './views/pages.ts';
 
 /** A request at least this slow is logged at info level even when it succeeded. */
 const SLOW_REQUEST_MS = 500;
-
-/**
- * Request ids unique across instances and restarts: a random prefix per process and a counter
- * (a UUID per request costs more than the rest of the request's bookkeeping). The proxy's or a
- * client's `X-Request-Id` is kept only when it is short and plain (it goes into the logs as is).
- */
-function requestIds(): (req: { headers: Record<string, string | string[] | undefined> }) => string {
-  const prefix = randomBytes(6).toString('base64url');
-  let n = 0;
-  return (req) => acceptedRequestId(req.headers['x-request-id']) ?? `${prefix}-${(++n).toString(36)}`;
-}
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -104,15 +93,21 @@ export interface AppOptions {
 export async function buildApp(config: AppConfig, options: AppOptions = {}): Promise<BuiltApp> {
   const { redis, operator } = options;
   const metrics = new Metrics(config.instanceId, { node: config.metricsNode });
-  // The layer starts before the server and its logger: warnings wait for the logger, then go to it.
-  let warn: (message: string, err: Error) => void = () => undefined;
+  // The layer starts before the server and its logger: what it reports waits for the logger.
+  // Where the master connection goes and when is logged, to read a failover afterwards.
+  let log: FastifyBaseLogger | undefined;
   const layer =
     redis ??
     new RedisLayer(config.redis, config.instanceId, {
       onError: (where) => metrics.redisError(where),
-      onMasterChange: () => metrics.count('masterConnections'),
+      onMasterChange: (addr) => {
+        metrics.count('masterConnections');
+        log?.info(`redis master connection ready at ${addr}`);
+      },
+      onSwitch: (to, master) =>
+        log?.info(`a Sentinel announced +switch-master to ${to}; master connection ${master}`),
       onReplicaRead: () => metrics.count('replicaReads'),
-      onWarn: (message, err) => warn(message, err),
+      onWarn: (message, err) => log?.warn({ err: err.message }, message),
     });
   const tokens = new Tokens(config.sessionSecret, config.sessionSecretPrevious);
   const deps: Deps = {
@@ -184,7 +179,7 @@ export async function buildApp(config: AppConfig, options: AppOptions = {}): Pro
     ...(httpsOption(config.serverTls) as object),
   });
   followCertificate(app, config.serverTls);
-  warn = (message, err) => app.log.warn({ err: err.message }, message);
+  log = app.log;
 
   // Hot path: callback-style hooks (no promise per request) and one header object built once.
   const headers = answerHeaders(config.instanceId);

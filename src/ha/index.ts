@@ -26,6 +26,12 @@ export { TimeoutError } from './timeouts.ts';
 export interface LayerEvents {
   onError?: (where: 'master' | 'replica' | 'write' | 'read' | 'sentinel-watch', err: Error) => void;
   onMasterChange?: (addr: string) => void;
+  /**
+   * A Sentinel announced `+switch-master` to `to`; `master` says what became of the master
+   * connection: `kept` (already there), `dropped` (it was elsewhere: it asks the Sentinels again)
+   * or its ioredis status while it is not ready (it asks them anyway).
+   */
+  onSwitch?: (to: string, master: string) => void;
   /** A read was served by a replica (the master did not answer in time). */
   onReplicaRead?: () => void;
   /** Something an operator should see in the log (once per outage, not at every retry). */
@@ -121,7 +127,12 @@ export class RedisLayer {
       return peer.port === to.port && peer.host === to.host;
     };
     // A client that is not ready is reconnecting and asks the Sentinels anyway.
-    if (this.master.status === 'ready' && !at(this.master)) drop(this.master);
+    const ready = this.master.status === 'ready';
+    if (ready && !at(this.master)) drop(this.master);
+    this.events.onSwitch?.(
+      `${to.host}:${to.port}`,
+      ready ? (at(this.master) ? 'kept' : 'dropped') : this.master.status,
+    );
     if (this.replica?.status === 'ready' && at(this.replica)) drop(this.replica);
   }
 

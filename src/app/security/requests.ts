@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 const PLAIN_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -5,6 +6,17 @@ const PLAIN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** A client's `X-Request-Id`, when it is short and plain enough to go into the logs as it is. */
 export function acceptedRequestId(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' && PLAIN_ID.test(value) ? value : undefined;
+}
+
+/**
+ * Request ids unique across instances and restarts: a random prefix per process and a counter
+ * (a UUID per request costs more than the rest of the request's bookkeeping). The proxy's or a
+ * client's `X-Request-Id` is kept only when it is short and plain (it goes into the logs as is).
+ */
+export function requestIds(): (req: { headers: Record<string, string | string[] | undefined> }) => string {
+  const prefix = randomBytes(6).toString('base64url');
+  let n = 0;
+  return (req) => acceptedRequestId(req.headers['x-request-id']) ?? `${prefix}-${(++n).toString(36)}`;
 }
 
 /** Methods that change something: they must come from the site itself. */
