@@ -141,3 +141,30 @@ export function masterLinkOf(client: Redis, closed: () => boolean): MasterLink<R
       (await client.call('WAIT', String(replicas), String(timeoutMs))) as number,
   };
 }
+
+interface SentinelIteratorLike {
+  sentinels?: { host?: string; port?: number }[];
+  cursor?: number;
+}
+
+/**
+ * Makes the next Sentinel a client asks for the master (or a replica) `sentinel`: true when it did.
+ * ioredis asks the Sentinels in turn, starting after the one that answered its last connection, so
+ * after a failover it may first ask one on the lost host and wait out a connect timeout (1 s,
+ * measured in the host scenarios) before the next. The Sentinel that has just announced the switch
+ * answers at once, with the new master. This reaches into ioredis's Sentinel connector
+ * (`connector.sentinelIterator`, as of ioredis 6; test/unit/ask-first.test.ts fails if that goes)
+ * and does nothing when it is not there or does not list that Sentinel.
+ */
+export function askFirst(client: Redis, sentinel: { host: string; port: number }): boolean {
+  const it = (client as unknown as { connector?: { sentinelIterator?: SentinelIteratorLike } }).connector
+    ?.sentinelIterator;
+  if (!it || !Array.isArray(it.sentinels) || typeof it.cursor !== 'number') return false;
+  const i = it.sentinels.findIndex(
+    (s) => (s.host ?? '127.0.0.1') === sentinel.host && (s.port ?? 26379) === sentinel.port,
+  );
+  if (i < 0) return false;
+  it.sentinels.unshift(...it.sentinels.splice(i, 1));
+  it.cursor = 0;
+  return true;
+}

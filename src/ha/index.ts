@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisConfig } from '../config/index.ts';
 import type { ClientGone } from './client-scope.ts';
-import { createClient, drop, linkOf, masterLinkOf, remoteOf } from './clients.ts';
+import { askFirst, createClient, drop, linkOf, masterLinkOf, remoteOf } from './clients.ts';
 import { parseReplicationDetail } from './info.ts';
 import { type ServiceMode, serviceMode } from './mode.ts';
 import { FallbackReader, type Read, type ReadFn } from './reads.ts';
@@ -127,6 +127,8 @@ export class RedisLayer {
       return peer.port === to.port && peer.host === to.host;
     };
     // A client that is not ready is reconnecting and asks the Sentinels anyway.
+    // Whoever reconnects asks the Sentinel that announced the switch first: it has the new master.
+    if (to.from) for (const c of [this.master, this.replica]) if (c) askFirst(c, to.from);
     const ready = this.master.status === 'ready';
     if (ready && !at(this.master)) drop(this.master);
     this.events.onSwitch?.(

@@ -5,6 +5,8 @@ import { redisTlsOptions } from './tls.ts';
 export interface Switch {
   host: string;
   port: number;
+  /** The Sentinel that announced it, as the configuration names it (SwitchWatcher). */
+  from?: { host: string; port: number };
 }
 
 /** Parses a `+switch-master` message: `<name> <old-ip> <old-port> <new-ip> <new-port>`. */
@@ -65,7 +67,7 @@ export class SwitchWatcher {
       sub.subscribe('+switch-master').catch(failed);
       sub.on('message', (_channel: string, message: string) => {
         const to = parseSwitch(message, opts.masterName);
-        if (to) onSwitch(to);
+        if (to) onSwitch({ ...to, from: s });
       });
       return sub;
     });
