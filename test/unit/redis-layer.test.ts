@@ -1,4 +1,4 @@
-// Over 300 lines: the Redis layer's clients and watchers (14 cases) on one fake Redis and Sentinel.
+// Over 300 lines: the Redis layer's clients and watchers (15 cases) on one fake Redis and Sentinel.
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
@@ -6,6 +6,7 @@ import type { RedisConfig } from '../../src/config/index.ts';
 import { type LayerEvents, RedisLayer } from '../../src/ha/index.ts';
 import { SwitchWatcher } from '../../src/ha/switch.ts';
 import { NodeWatch, SentinelWatch } from '../../src/ha/watch.ts';
+import { freePort } from '../../src/ops/supervisor/ports.ts';
 import { settle } from '../helpers/clock.ts';
 import { type Answer, RespServer, SILENT } from '../helpers/resp-server.ts';
 import { until } from '../helpers/until.ts';
@@ -236,6 +237,30 @@ describe('RedisLayer with Sentinel', () => {
     await until(() => closes.length === 2);
     assert.deepEqual(closes.sort(), ['master', 'replica']);
     assert.ok(masterSockets > 0 && replicaSockets > 0);
+    await l.close();
+  });
+
+  it('asks first, when it reconnects, the Sentinel that announced the switch (not one of a lost host)', async () => {
+    const s = await stack();
+    const lost = await freePort();
+    const config = sentinelConfig(s.sentinel.port);
+    if (config.target.kind === 'sentinel')
+      config.target.sentinels = [{ host: '127.0.0.1', port: lost }, ...config.target.sentinels];
+    const l = layer(config);
+    await until(() => l.master.status === 'ready' && s.subscribers.length > 0);
+    type Iterator = { sentinels: { port: number }[] };
+    const order = () =>
+      (
+        l.master as unknown as { connector: { sentinelIterator: Iterator } }
+      ).connector.sentinelIterator.sentinels.map((x) => x.port);
+    assert.deepEqual(order(), [lost, s.sentinel.port]);
+    s.sentinel.push(s.subscribers[0]!, [
+      'message',
+      '+switch-master',
+      `mymaster 127.0.0.1 ${s.master.port} 127.0.0.1 ${s.replica.port}`,
+    ]);
+    await until(() => order()[0] === s.sentinel.port);
+    assert.deepEqual(order(), [s.sentinel.port, lost]);
     await l.close();
   });
 
