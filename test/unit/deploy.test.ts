@@ -1,4 +1,4 @@
-// Over 300 lines: the generated deploy files (18 cases) read once and checked against each other.
+// Over 300 lines: the generated deploy files (20 cases) read once and checked against each other.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

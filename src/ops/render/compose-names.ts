@@ -189,3 +189,6 @@ export const CONNECTIONS_VARIABLE = 'HAPROXY_CONNECTIONS_PER_ADDRESS';
 export const GENERATED_HEADER =
   '# GENERATED from src/ops by `npm run ha-stack -- render --target compose --out deploy/`; do not edit.\n' +
   '# test/unit/deploy.test.ts fails when this file differs from what the renderers produce.\n';
+
+// The stack's network and its fixed addresses, with the other names.
+export * from './compose-network.ts';

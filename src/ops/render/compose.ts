@@ -35,7 +35,6 @@ import { renderRedisConf } from './redis.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
 
 export * from './compose-names.ts';
-export * from './compose-network.ts';
 
 /** The topology as compose runs it: each node by its service name, Redis and Sentinel on their standard ports. */
 export function composeTopology(counts: Partial<TopologyCounts> = {}): Topology {
