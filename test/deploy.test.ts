@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { withRedis } from '../src/ha/probes.ts';
+import { parseSentinelTimers, timersMissing } from '../src/ha/sentinel/timers.ts';
 import { REDIS_USERS, sentinelReaderLine } from '../src/ops/render/acl.ts';
 import {
   composeDocument,
@@ -547,6 +549,42 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
       sentinelReaderLine(DUMMY.SENTINEL_READER_PASSWORD, false),
     ]);
     assert.equal(statSync(join(dir, 'sentinel.conf')).mode & 0o077, 0, 'only its owner reads the passwords');
+  });
+
+  it("sets the stack's Sentinel timers once the Sentinel it started answers, the same as timers.ts", async () => {
+    const dir = tempDir('sentinel');
+    const [port, nobody] = [await freePort(), await freePort()];
+    // It monitors a master nobody listens for: the timers do not wait for one.
+    const env = {
+      ...composeEnv(dir),
+      SENTINEL_PORT: String(port),
+      MASTER_HOST: '127.0.0.1',
+      MASTER_PORT: String(nobody),
+    };
+    delete (env as Record<string, string>)['SENTINEL_DRY_RUN'];
+    delete (env as Record<string, string>)['SENTINEL_ANNOUNCE_HOST'];
+    const child = spawn('sh', [ENTRYPOINT], { env: cleanEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const debug = async () =>
+      parseSentinelTimers(
+        await withRedis('127.0.0.1', port, { password: DUMMY.SENTINEL_PASSWORD }, (r) =>
+          r.call('SENTINEL', 'DEBUG'),
+        ),
+      );
+    try {
+      await waitFor(
+        'the timers on the Sentinel',
+        async () => timersMissing(await debug().catch(() => new Map())).length === 0,
+        { timeoutMs: 30_000 },
+      );
+      assert.match(stderr, /timers set \(info-period 1000 ping-period 400\)/);
+      assert.deepEqual(timersMissing(await debug()), []);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('rewrites a config that monitors no master of this name', async () => {

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parseSentinelTimers, timersMissing } from '../src/ha/sentinel/timers.ts';
 import { downBed, loseHost, restoreHost, runClient, upBed, whyNoBed } from '../src/ops/hosts/bed.ts';
 import { type Bed, bedClientTls, bedFrontUrl, bedSecrets } from '../src/ops/hosts/bed-files.ts';
 import { bedNamespaces, CLIENT, holders, netnsOf } from '../src/ops/hosts/net.ts';
@@ -58,44 +59,55 @@ function curl(
   }
 }
 
-/** INFO replication of a Redis node, asked from inside its host as the operator. */
-function replication(node: string): string {
-  const host = bed.layout.hosts.find((h) => h.redis.includes(node))!;
-  const n = bed.topology.redis.find((r) => r.name === node)!;
+/** redis-cli from inside a host's namespace, with the bed's client certificate; '' when it fails. */
+function cliOn(
+  hostName: string,
+  port: number,
+  user: string | undefined,
+  password: string,
+  args: string[],
+): string {
+  const host = bed.layout.hosts.find((h) => h.name === hostName)!;
+  const tls = bedClientTls(bed);
   try {
     return execFileSync(
       'ip',
       [
         'netns',
         'exec',
-        netnsOf(host.name),
+        netnsOf(hostName),
         'redis-cli',
         '-h',
         host.address,
         '-p',
-        String(n.port),
-        ...(bed.tls
-          ? [
-              '--tls',
-              '--cacert',
-              bedClientTls(bed)!.ca,
-              '--cert',
-              bedClientTls(bed)!.cert,
-              '--key',
-              bedClientTls(bed)!.key,
-            ]
-          : []),
-        '--user',
-        'operator',
+        String(port),
+        ...(tls ? ['--tls', '--cacert', tls.ca, '--cert', tls.cert, '--key', tls.key] : []),
+        ...(user ? ['--user', user] : []),
         '--no-auth-warning',
-        'info',
-        'replication',
+        ...args,
       ],
-      { encoding: 'utf8', env: { ...process.env, REDISCLI_AUTH: bedSecrets(dir).redis.operator } },
+      { encoding: 'utf8', env: { ...process.env, REDISCLI_AUTH: password }, timeout: 5000 },
     );
   } catch {
     return '';
   }
+}
+
+/** INFO replication of a Redis node, asked from inside its host as the operator. */
+function replication(node: string): string {
+  const host = bed.layout.hosts.find((h) => h.redis.includes(node))!;
+  const n = bed.topology.redis.find((r) => r.name === node)!;
+  return cliOn(host.name, n.port, 'operator', bedSecrets(dir).redis.operator, ['info', 'replication']);
+}
+
+/** The timers a Sentinel runs with that are not the stack's (ha/sentinel/timers.ts), asked inside its host. */
+function sentinelTimersMissing(name: string): string[] {
+  const host = bed.layout.hosts.find((h) => h.sentinels.includes(name))!;
+  const s = bed.topology.sentinels.find((x) => x.name === name)!;
+  const lines = cliOn(host.name, s.port, undefined, bedSecrets(dir).sentinel, ['sentinel', 'debug'])
+    .trim()
+    .split('\n');
+  return timersMissing(parseSentinelTimers(lines));
 }
 
 describe('three hosts in network namespaces', { skip: why }, () => {
@@ -194,6 +206,17 @@ describe('three hosts in network namespaces', { skip: why }, () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     assert.equal(JSON.parse(curl('GET', '/api/cart').body).items[product], 5);
+    // Sentinel's timers live in no config file: the guards set them on every Sentinel, also on the
+    // one that came back with its host.
+    for (const sn of bed.topology.sentinels)
+      await waitFor(
+        `${sn.name} running the stack's timers`,
+        () => sentinelTimersMissing(sn.name).length === 0,
+        {
+          timeoutMs: 20_000,
+          intervalMs: 500,
+        },
+      );
   });
   it('ha-stack chaos --hosts: every host scenario loses nothing, ends whole, and a stale master is demoted', async (t) => {
     const json = join(dir, 'chaos-hosts.json');

@@ -3,6 +3,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nodeState, sentinelsMaster, withRedis } from '../src/ha/probes.ts';
+import { parseSentinelTimers, timersMissing } from '../src/ha/sentinel/timers.ts';
 import { collectStatus } from '../src/ops/status.ts';
 import { readState } from '../src/ops/supervisor/health.ts';
 import { isPortFree } from '../src/ops/supervisor/ports.ts';
@@ -130,6 +131,12 @@ describe('the supervisor heals the stack', () => {
     const status = await collectStatus(s.topology, s, s.stats, 1, s.supervisorState());
     assert.equal(status.nodes.find((n) => n.name === replica.name)?.restarts, 1);
     assert.equal(status.sentinels.find((x) => x.name === 'sentinel-1')?.restarts, 1);
+    // Sentinel's timers are not in its config: the restarted one runs them again (ha/sentinel/timers.ts).
+    const sentinel = s.topology.sentinels[0]!;
+    const debug = await withRedis(sentinel.host, sentinel.port, { password: s.sentinelPassword }, (r) =>
+      r.call('SENTINEL', 'DEBUG'),
+    );
+    assert.deepEqual(timersMissing(parseSentinelTimers(debug)), []);
     assert.equal(status.mode, 'healthy');
     assert.equal(status.sentinelMode, 'ok');
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { haproxyStats, nodeState, sentinelView, upServers, withRedis } from '../src/ha/probes.ts';
+import { parseSentinelTimers, timersMissing } from '../src/ha/sentinel/timers.ts';
 import { renderHaproxyCfg } from '../src/ops/render/haproxy.ts';
 import { serverFromEnv } from '../src/ops/settings.ts';
 import { isSameProcess, pidRecord, processStartTime } from '../src/ops/supervisor/managed.ts';
@@ -145,6 +146,11 @@ describe('the supervisor', () => {
         const v = await sentinelView(sn.host, sn.port, t.masterName, s.sentinelPassword);
         assert.deepEqual(v.master, { host: master!.host, port: master!.port });
         assert.deepEqual([v.replicas, v.otherSentinels], [2, 2]);
+        // The stack's timers, which no config file holds (ha/sentinel/timers.ts), on Redis and Valkey.
+        const debug = await withRedis(sn.host, sn.port, { password: s.sentinelPassword }, (r) =>
+          r.call('SENTINEL', 'DEBUG'),
+        );
+        assert.deepEqual(timersMissing(parseSentinelTimers(debug)), [], sn.name);
       }
       assert.equal((await s.redisMaster())?.name, 'redis-1');
       // REDIS_SERVER (the Valkey entry of npm run test:all) picks what every node and Sentinel runs.

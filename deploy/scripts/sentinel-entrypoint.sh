@@ -15,6 +15,7 @@
 # With REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (all three) it listens on TLS
 # only and reaches the nodes and the other Sentinels over TLS (docs/tls.md); a kept config follows
 # a change to or from TLS (its port lines written again).
+# Once the Sentinel answers, a background loop sets its timers (below).
 # SENTINEL_DRY_RUN=1 writes the config and prints its path instead of starting the Sentinel.
 # The Sentinel is valkey-sentinel (the Valkey image), or redis-sentinel where there is none.
 set -eu
@@ -106,4 +107,22 @@ if [ "${SENTINEL_DRY_RUN:-0}" = "1" ]; then
   echo "$CONF"
   exit 0
 fi
+# Sentinel's own timers, set once it answers (SENTINEL DEBUG; not kept in its config file, so at every
+# start): the values of src/ha/sentinel/timers.ts (test/deploy.test.ts), docs/failover-and-chaos.md.
+TIMERS="info-period 1000 ping-period 400"
+CLI="$(command -v valkey-cli || echo redis-cli)"
+set_timers() {
+  i=0
+  while [ "$i" -lt 120 ]; do
+    sleep 0.5
+    if REDISCLI_AUTH="$SENTINEL_PASS" "$CLI" $(cli_tls) --no-auth-warning -p "$SPORT" \
+      sentinel debug $TIMERS 2>/dev/null | grep -q '^OK'; then
+      echo "sentinel-entrypoint: Sentinel's timers set ($TIMERS)" >&2
+      return 0
+    fi
+    i=$((i + 1))
+  done
+  echo "sentinel-entrypoint: Sentinel's timers could not be set in 60 s ($TIMERS)" >&2
+}
+set_timers &
 exec "$(command -v valkey-sentinel || echo redis-sentinel)" "$CONF"

@@ -32,8 +32,18 @@ export class KeptProbes {
 
   constructor(private readonly timeoutMs: number) {}
 
-  /** Runs `fn` on the kept connection to `host:port` (made, logged in as `login`, when there is none). */
-  async use<T>(host: string, port: number, login: RedisLogin, fn: (r: Redis) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on the kept connection to `host:port` (made, logged in as `login`, when there is none).
+   * `prepare` runs once on each connection made, before its first look; its failure is its own
+   * (it rejects nothing but `prepare`'s promise, which the caller handles): the look goes on.
+   */
+  async use<T>(
+    host: string,
+    port: number,
+    login: RedisLogin,
+    fn: (r: Redis) => Promise<T>,
+    prepare?: (r: Redis) => Promise<void>,
+  ): Promise<T> {
     if (this.closed) throw new Error('the probes are closed');
     const key = `${host}:${port}`;
     const who = `${login.username ?? ''}\n${login.password ?? ''}`;
@@ -57,7 +67,8 @@ export class KeptProbes {
         ...redisTlsOptions(),
       });
       redis.on('error', () => undefined);
-      k = { redis, login: who, ready: redis.connect(), timeouts: 0 };
+      const ready = redis.connect().then(() => prepare?.(redis).catch(() => undefined));
+      k = { redis, login: who, ready, timeouts: 0 };
       this.kept.set(key, k);
     }
     const current = k;

@@ -85,4 +85,45 @@ describe('KeptProbes', () => {
     );
     p.close();
   });
+
+  it('prepares each connection it makes once, before its first look; a failed preparation leaves the look alone', async () => {
+    const p = new KeptProbes(500);
+    server.handle = (cmd) =>
+      cmd[0] === 'PING'
+        ? { status: 'PONG' }
+        : cmd[0] === 'SENTINEL'
+          ? cmd[1] === 'DEBUG' && cmd.length > 2
+            ? { status: 'OK' }
+            : new Error('ERR no')
+          : undefined;
+    const seen: string[] = [];
+    const prepare = async (r: { call(...a: string[]): Promise<unknown> }) => {
+      seen.push(String(await r.call('SENTINEL', 'DEBUG', 'info-period', '1000')));
+    };
+    const look = (password = 'pw') =>
+      p.use('127.0.0.1', server.port, { username: 'op', password }, (r) => r.call('PING'), prepare);
+    const before = server.log.length;
+    for (let i = 0; i < 3; i++) assert.equal(await look(), 'PONG');
+    assert.deepEqual(seen, ['OK'], 'once for the connection, however many looks');
+    const sent = server.log.slice(before).map((c) => c[0]);
+    assert.ok(
+      sent.indexOf('SENTINEL') < sent.indexOf('PING'),
+      `prepared before the first look: ${sent.join(' ')}`,
+    );
+    await look('rotated');
+    assert.deepEqual(seen, ['OK', 'OK'], 'and again on the next connection made');
+    const failing = (r: { call(...a: string[]): Promise<unknown> }) =>
+      r.call('SENTINEL', 'DEBUG').then(() => undefined);
+    assert.equal(
+      await p.use(
+        '127.0.0.1',
+        server.port,
+        { username: 'op', password: 'again' },
+        (r) => r.call('PING'),
+        failing,
+      ),
+      'PONG',
+    );
+    p.close();
+  });
 });

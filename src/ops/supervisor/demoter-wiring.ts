@@ -4,6 +4,7 @@ import type { RedisLogin } from '../../ha/probes.ts';
 import { withRedis } from '../../ha/probes.ts';
 import { askSentinel } from '../../ha/sentinel/belief.ts';
 import type { Address } from '../../ha/sentinel/replies.ts';
+import { setSentinelTimers } from '../../ha/sentinel/timers.ts';
 import type { RedisNode } from '../topology.ts';
 import { StaleMasterDemoter } from './demoter.ts';
 import { FENCED_MIN_REPLICAS, readFence } from './fence.ts';
@@ -42,6 +43,19 @@ export function demoterOn(d: {
   const lineOf = new Map<string, string>();
   // What each node's INFO of this look said it follows: `upstream` reads what `role` just asked.
   const follows = new Map<string, Address | undefined>();
+  // Each Sentinel gets the stack's timers on every connection made to it, so also after a restart
+  // (they are not in its config file): by the guard of every host on the hosts' layout.
+  const timersFailed = new Set<string>();
+  const setTimers = (where: string) => async (r: Parameters<typeof setSentinelTimers>[0]) => {
+    try {
+      await setSentinelTimers(r);
+      timersFailed.delete(where);
+    } catch (err) {
+      if (!timersFailed.has(where))
+        d.log(`Sentinel ${where}: its timers were not set: ${(err as Error).message}`);
+      timersFailed.add(where);
+    }
+  };
   return new StaleMasterDemoter({
     ...(d.pollMs ? { pollMs: d.pollMs } : {}),
     nodes: d.nodes,
@@ -50,7 +64,13 @@ export function demoterOn(d: {
       Promise.all(
         d.sentinels.map((s) =>
           probes
-            .use(s.host, s.port, { password: d.sentinelPassword() }, (r) => askSentinel(r, d.masterName))
+            .use(
+              s.host,
+              s.port,
+              { password: d.sentinelPassword() },
+              (r) => askSentinel(r, d.masterName),
+              setTimers(`${s.host}:${s.port}`),
+            )
             .catch(() => null),
         ),
       ),

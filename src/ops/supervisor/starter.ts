@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { haproxyStats, nodeState, redisBusy, sentinelView, upServers, withRedis } from '../../ha/probes.ts';
+import { setSentinelTimers } from '../../ha/sentinel/timers.ts';
 import { renderHaproxyCfg } from '../render/haproxy.ts';
 import { renderRedisConf } from '../render/redis.ts';
 import { renderSentinelConf } from '../render/sentinel.ts';
@@ -122,6 +123,8 @@ export class Starter {
         null,
       signal,
     );
+    // Its timers are not in its config: set at every start (ha/sentinel/timers.ts).
+    await withRedis(node.host, node.port, { password: view.sentinelPassword }, setSentinelTimers);
   }
 
   /** The environment an app instance is started with, from the secrets as they are now. */
