@@ -19,6 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PRODUCTS } from '../../src/app/products.ts';
+import { parseSentinelTimers, timersMissing } from '../../src/ha/sentinel/timers.ts';
 import { REDIS_PROGRAMS } from '../../src/ops/render/compose-names.ts';
 import { freePort } from '../../src/ops/supervisor/ports.ts';
 import { Client } from '../helpers/http.ts';
@@ -424,26 +425,32 @@ describe('deploy/compose.yaml on Docker', () => {
     assert.equal((await c.get('/api/cart')).status, 401);
   });
 
-  it('the Sentinels run with SENTINEL_QUORUM, SENTINEL_DOWN_AFTER, SENTINEL_FAILOVER from the environment', async () => {
+  it("the Sentinels run with SENTINEL_QUORUM, SENTINEL_DOWN_AFTER, SENTINEL_FAILOVER from the environment, and the stack's timers", async () => {
     for (const s of ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3']) {
-      const out = await docker(
-        'exec',
-        await container(s),
-        REDIS_PROGRAMS.cli,
-        '-p',
-        '26379',
-        '--no-auth-warning',
-        '-a',
-        env['SENTINEL_PASSWORD']!,
-        'sentinel',
-        'master',
-        'mymaster',
-      );
-      const lines = out.split('\n').map((l) => l.trim());
+      const ask = async (...args: string[]) =>
+        (
+          await docker(
+            'exec',
+            await container(s),
+            REDIS_PROGRAMS.cli,
+            '-p',
+            '26379',
+            '--no-auth-warning',
+            '-a',
+            env['SENTINEL_PASSWORD']!,
+            'sentinel',
+            ...args,
+          )
+        )
+          .split('\n')
+          .map((l) => l.trim());
+      const lines = await ask('master', 'mymaster');
       const field = (name: string) => lines[lines.indexOf(name) + 1];
       assert.equal(field('quorum'), SENTINEL.quorum, s);
       assert.equal(field('down-after-milliseconds'), SENTINEL.downAfter, s);
       assert.equal(field('failover-timeout'), SENTINEL.failover, s);
+      // Set by the entrypoint once the Sentinel answered (ha/sentinel/timers.ts).
+      assert.deepEqual(timersMissing(parseSentinelTimers((await ask('debug')).filter(Boolean))), [], s);
     }
   });
 

@@ -123,8 +123,11 @@ export class Starter {
         null,
       signal,
     );
-    // Its timers are not in its config: set at every start (ha/sentinel/timers.ts).
-    await withRedis(node.host, node.port, { password: view.sentinelPassword }, setSentinelTimers);
+    // Its timers are not in its config: set at every start (ha/sentinel/timers.ts). A Sentinel
+    // without them still works, on Sentinel's own timings: said, not fatal.
+    await withRedis(node.host, node.port, { password: view.sentinelPassword }, setSentinelTimers).catch(
+      (err: Error) => this.deps.opts.onEvent?.(`${name}: its timers were not set: ${err.message}`),
+    );
   }
 
   /** The environment an app instance is started with, from the secrets as they are now. */
