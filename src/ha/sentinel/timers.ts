@@ -3,22 +3,22 @@
  * 7.0 and Valkey; runtime only: Sentinel neither reads nor writes them in its config file, so they
  * are set again after every start). docs/failover-and-chaos.md, "Sentinel's timers".
  *
- * - `info-period` 1000 (default 10000): how often a Sentinel sends INFO to a node it is not failing
- *   over. The promoted replica's role is read from the next INFO after `REPLICAOF NO ONE`, which
- *   comes on a 1 s period fixed in sentinel.c during a failover: at 10 s the INFO sent right at
- *   ODOWN starts that period, so the promotion was seen about a second after the command; at 1 s
- *   the period is already under way, and it is seen 0.55-0.93 s after it. A node that reports
- *   itself a replica while the Sentinels name it master is judged down after down-after + 2 s
- *   (2 x info-period) instead of down-after + 20 s.
+ * - `info-period` 1000 (default 10000): how often a Sentinel reads a node's INFO outside a failover
+ *   (during one a replica's is read every second whatever this says). A node that reports itself a
+ *   replica while the Sentinels name it master is judged down after down-after + 2 s (2 x
+ *   info-period) instead of down-after + 20 s, and a demoted master that still reports master is
+ *   read every second, not every 10 s.
  * - `ping-period` 400 (default 1000): a lost node's first unanswered PING, from which down-after
- *   counts, leaves within 400 ms of the loss instead of within a second; a link to a node that
+ *   counts, leaves within 400 ms of the loss instead of within a second (the Sentinels judge a
+ *   lost master down closer together: measured, the slowest failovers shorter); a link to a node that
  *   came back (a new master just elected among them) is made again within 400 ms, not a second,
  *   which shortens the gap the fail-back grew in (topology/timings.ts). Not lower: Sentinel picks
  *   a replica to promote only if it answered within 5 x ping-period and, while the master is
  *   down, gave INFO within 5 x ping-period, and that INFO comes once a second then (2 s margin).
  *
  * Left as they are: `ask-period` (the Sentinel that judges the master down second asks the first
- * at once and reaches ODOWN then; a shorter period only shortens how long a "down" reply counts),
+ * at once and reaches ODOWN then; a shorter period mostly widens the moment in which both start a
+ * failover of their own and split the vote, which costs 2 x failover-timeout),
  * `tilt-period`, the election and reconfiguration timeouts.
  */
 export const SENTINEL_TIMERS: readonly (readonly [name: string, ms: number])[] = [
