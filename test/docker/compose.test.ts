@@ -146,10 +146,15 @@ async function waitHealthy(services: readonly string[], timeoutMs: number): Prom
   );
 }
 
+/** The CLI on a Sentinel container (the first by default), logged in with the Sentinels' password. */
 async function sentinel(...args: string[]): Promise<string> {
+  return sentinelOn('redis-sentinel-1', ...args);
+}
+
+async function sentinelOn(service: string, ...args: string[]): Promise<string> {
   return docker(
     'exec',
-    await container('redis-sentinel-1'),
+    await container(service),
     REDIS_PROGRAMS.cli,
     '-p',
     '26379',
@@ -428,22 +433,7 @@ describe('deploy/compose.yaml on Docker', () => {
   it("the Sentinels run with SENTINEL_QUORUM, SENTINEL_DOWN_AFTER, SENTINEL_FAILOVER from the environment, and the stack's timers", async () => {
     for (const s of ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3']) {
       const ask = async (...args: string[]) =>
-        (
-          await docker(
-            'exec',
-            await container(s),
-            REDIS_PROGRAMS.cli,
-            '-p',
-            '26379',
-            '--no-auth-warning',
-            '-a',
-            env['SENTINEL_PASSWORD']!,
-            'sentinel',
-            ...args,
-          )
-        )
-          .split('\n')
-          .map((l) => l.trim());
+        (await sentinelOn(s, 'sentinel', ...args)).split('\n').map((l) => l.trim());
       const lines = await ask('master', 'mymaster');
       const field = (name: string) => lines[lines.indexOf(name) + 1];
       assert.equal(field('quorum'), SENTINEL.quorum, s);
