@@ -270,6 +270,36 @@ describe('the supervisor heals the stack', () => {
     assert.equal(s.health()['sentinel-3']!.restarts, 0, 'a paused process did not exit');
   });
 
+  it("shows a Sentinel running without the stack's timers with an alarm that names the fix", async () => {
+    await waitWhole();
+    const sentinel = s.topology.sentinels[1]!;
+    const set = (ms: string) =>
+      withRedis(sentinel.host, sentinel.port, { password: s.sentinelPassword }, (r) =>
+        r.call('SENTINEL', 'DEBUG', 'info-period', ms),
+      );
+    await set('10000');
+    try {
+      const st = await collectStatus(s.topology, s, s.stats, 1, s.supervisorState());
+      assert.deepEqual(st.sentinels.find((x) => x.name === sentinel.name)?.timersOff, [
+        'info-period 10000 (want 1000)',
+      ]);
+      assert.deepEqual(
+        st.sentinels.filter((x) => x.name !== sentinel.name).map((x) => x.timersOff),
+        [[], []],
+      );
+      const alarm = st.alarms.find((a) => a.startsWith(`${sentinel.name} runs without the stack's timers`));
+      assert.ok(alarm, st.alarms.join('; '));
+      assert.match(alarm, /SENTINEL DEBUG info-period 1000\)/);
+    } finally {
+      await set('1000');
+    }
+    const after = await collectStatus(s.topology, s, s.stats, 1, s.supervisorState());
+    assert.deepEqual(
+      after.alarms.filter((a) => /timers/.test(a)),
+      [],
+    );
+  });
+
   it('stop() of the whole stack cancels pending restarts and leaves no process', async () => {
     const m = await waitWhole();
     const replica = s.topology.redis.find((r) => r.name !== m.name)!;

@@ -9,8 +9,15 @@ import {
   sentinelsNeeded,
   serviceMode,
 } from '../ha/mode.ts';
-import { haproxyStats, operatorAuthorization, type StatsAccess, sentinelView } from '../ha/probes.ts';
+import {
+  haproxyStats,
+  operatorAuthorization,
+  type StatsAccess,
+  sentinelView,
+  withRedis,
+} from '../ha/probes.ts';
 import { newestMaster } from '../ha/sentinel/belief.ts';
+import { sentinelTimersCommand, sentinelTimersMissing } from '../ha/sentinel/timers.ts';
 import type { StackCredentials } from './actions.ts';
 import { nodeStates } from './observe.ts';
 import type { SupervisorState } from './supervisor/health.ts';
@@ -57,6 +64,8 @@ export interface StackStatus {
     flags: string;
     /** In TILT mode: takes part in no failover until it leaves it. */
     tilt: boolean;
+    /** Its timers that are not the stack's (ha/sentinel/timers.ts); null when it did not say. */
+    timersOff: string[] | null;
     server: string | null;
   } & Supervised)[];
   haproxy: { up: boolean; backends: { backend: string; server: string; status: string }[] } & Supervised;
@@ -97,7 +106,8 @@ export async function collectStatus(
     const h = supervisor?.nodes[name];
     return { restarts: h?.restarts ?? null, process: h?.status ?? null };
   };
-  const [states, views, stats, apps, servers] = await Promise.all([
+  const sentinelLogin = { password: creds.sentinelPassword };
+  const [states, views, stats, apps, servers, timers] = await Promise.all([
     nodeStates(t, creds.login, undefined, kept),
     Promise.all(
       t.sentinels.map((s) =>
@@ -108,8 +118,16 @@ export async function collectStatus(
     Promise.all(t.apps.slice(0, appCount).map((a) => appReadiness(a, statsAccess.password))),
     Promise.all([
       ...t.redis.map((n) => serverOf(n.host, n.port, creds.login, kept)),
-      ...t.sentinels.map((s) => serverOf(s.host, s.port, { password: creds.sentinelPassword }, kept)),
+      ...t.sentinels.map((s) => serverOf(s.host, s.port, sentinelLogin, kept)),
     ]),
+    Promise.all(
+      t.sentinels.map((s) =>
+        (kept
+          ? kept.use(s.host, s.port, sentinelLogin, sentinelTimersMissing)
+          : withRedis(s.host, s.port, sentinelLogin, sentinelTimersMissing)
+        ).catch(() => null),
+      ),
+    ),
   ]);
   const masterOffset = Math.max(
     0,
@@ -147,6 +165,7 @@ export async function collectStatus(
       master: v?.master ? addr(v.master) : null,
       flags: v?.flags ?? '',
       tilt: !!v?.tilt,
+      timersOff: v ? (timers[i] ?? null) : null,
       server: servers[t.redis.length + i] ?? null,
       ...sup(s.name),
     };
@@ -181,6 +200,11 @@ export async function collectStatus(
   const inTilt = sentinels.filter((s) => s.tilt);
   const sentinelsCan = sentinelMode({ up, tilt: inTilt.length, quorum: t.quorum }, t.sentinels.length);
   for (const s of inTilt) alarms.push(`${s.name} in TILT: no failover until it leaves it`);
+  for (const s of sentinels)
+    if (s.timersOff?.length)
+      alarms.push(
+        `${s.name} runs without the stack's timers (${s.timersOff.join(', ')}): its failovers take longer; restart it (ha-stack stop/start ${s.name}) or set them (${sentinelTimersCommand().join(' ')})`,
+      );
   if (sentinelsCan === 'no-quorum') {
     const needed = sentinelsNeeded(t.quorum, t.sentinels.length);
     alarms.push(
