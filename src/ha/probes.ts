@@ -70,6 +70,18 @@ export function redisBusy(host: string, port: number, login: RedisLogin): Promis
   ).catch(() => false);
 }
 
+/** Runs `fn` on `kept`'s connection to `host:port` when given, else on a short-lived one. */
+export function probeOn<T>(
+  kept: KeptProbes | undefined,
+  host: string,
+  port: number,
+  login: RedisLogin,
+  fn: (r: Redis) => Promise<T>,
+  timeoutMs?: number,
+): Promise<T> {
+  return kept ? kept.use(host, port, login, fn) : withRedis(host, port, login, fn, timeoutMs);
+}
+
 /** What one Sentinel believes about the master (sentinel/belief.ts); `password` is the Sentinels' own. */
 export function sentinelView(
   host: string,
@@ -80,7 +92,7 @@ export function sentinelView(
   kept?: KeptProbes,
 ): Promise<SentinelBelief> {
   const ask = (r: Redis) => askSentinel(r, masterName);
-  return kept ? kept.use(host, port, { password }, ask) : withRedis(host, port, { password }, ask, timeoutMs);
+  return probeOn(kept, host, port, { password }, ask, timeoutMs);
 }
 
 /** Where HAProxy's stats page is and the password of user `operator`, who may read it. */

@@ -12,9 +12,9 @@ import {
 import {
   haproxyStats,
   operatorAuthorization,
+  probeOn,
   type StatsAccess,
   sentinelView,
-  withRedis,
 } from '../ha/probes.ts';
 import { newestMaster } from '../ha/sentinel/belief.ts';
 import { sentinelTimersCommand, sentinelTimersMissing } from '../ha/sentinel/timers.ts';
@@ -122,10 +122,7 @@ export async function collectStatus(
     ]),
     Promise.all(
       t.sentinels.map((s) =>
-        (kept
-          ? kept.use(s.host, s.port, sentinelLogin, sentinelTimersMissing)
-          : withRedis(s.host, s.port, sentinelLogin, sentinelTimersMissing)
-        ).catch(() => null),
+        probeOn(kept, s.host, s.port, sentinelLogin, sentinelTimersMissing).catch(() => null),
       ),
     ),
   ]);
@@ -203,7 +200,7 @@ export async function collectStatus(
   for (const s of sentinels)
     if (s.timersOff?.length)
       alarms.push(
-        `${s.name} runs without the stack's timers (${s.timersOff.join(', ')}): its failovers take longer; restart it (ha-stack stop/start ${s.name}) or set them (${sentinelTimersCommand().join(' ')})`,
+        `${s.name} runs without the stack's timers (${s.timersOff.join(', ')}): it sees a node's role change up to 10 s later; restart it (ha-stack stop/start ${s.name}) or set them (${sentinelTimersCommand().join(' ')})`,
       );
   if (sentinelsCan === 'no-quorum') {
     const needed = sentinelsNeeded(t.quorum, t.sentinels.length);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { KeptProbes } from '../../ha/kept-probes.ts';
 import type { RedisLogin } from '../../ha/probes.ts';
-import { withRedis } from '../../ha/probes.ts';
+import { probeOn } from '../../ha/probes.ts';
 
 /** Which server a Redis node or Sentinel of the local stack runs: Debian's Redis 7.0 or Valkey 8.0. */
 export const SERVER_KINDS = ['redis', 'valkey'] as const;
@@ -54,7 +54,7 @@ export function serverOf(
   kept?: KeptProbes,
 ): Promise<string | null> {
   const ask = async (r: Redis) => parseServer((await r.call('INFO', 'server')) as string);
-  return (kept ? kept.use(host, port, login, ask) : withRedis(host, port, login, ask)).catch(() => null);
+  return probeOn(kept, host, port, login, ask).catch(() => null);
 }
 
 /** Removes what a Valkey node wrote in its folder (RDB version 11), so Redis 7.0 starts without it. */
