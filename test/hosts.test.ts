@@ -253,5 +253,18 @@ describe('three hosts in network namespaces', { skip: why }, () => {
         `${r.scenario}: ${r.failedReads}/${r.failedWrites} failed reads/writes, window ${r.writeWindowS} s, two masters ${r.twoMastersS} s, slowest ${r.maxMs} ms${r.missed.length ? `; missed: ${r.missed.join('; ')}` : ''}${r.scenario === 'partition-host' ? `; ${r.note}` : ''}`,
       );
     }
+    // A host cut off (one way or both) gave the floating address up on its guard's word, told to
+    // keepalived through the track file at once (majority-watch.ts), not only on its script's.
+    const guardLogs = ['host-1', 'host-2', 'host-3'].map((h) => {
+      try {
+        return readFileSync(join(dir, h, 'run', 'logs', 'ha-stack-guard.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    });
+    assert.ok(
+      guardLogs.some((l) => /hosts heard for \d+ ms: the front gives the address up/.test(l)),
+      'no guard told keepalived that its host lost the majority',
+    );
   });
 });

@@ -105,6 +105,19 @@ describe('render --target hosts', () => {
     assert.match(majority, /for peer in 198\.18\.0\.11 198\.18\.0\.13; do/);
     assert.match(majority, /\/dev\/tcp\/\$peer\/8080/);
     assert.match(majority, /-ge 1 \]$/m);
+    // ...and told at once by the host's guard, which asks the peers ten times a second
+    // (majority-watch.ts) and writes its verdict where keepalived tracks it (weight 0: FAULT).
+    assert.match(k, /track_file majority_heard \{\n\s+file "\/run\/ha-stack\/majority-heard"\n\s+weight 0\n/);
+    assert.match(k, /track_file \{\n\s+majority_heard\n\s+\}/);
+    const guard = parseEnvFile(files['host-2/guard.env']!);
+    assert.equal(guard.MAJORITY_PEERS, '198.18.0.11:8080,198.18.0.13:8080');
+    assert.equal(guard.MAJORITY_FILE, '/run/ha-stack/majority-heard');
+    // A verdict from before a reboot is not kept: keepalived starts on 0 and its script decides.
+    assert.deepEqual(parseUnit(files['host-2/systemd/ha-stack-keepalived.service']!).pre[1], [
+      '/bin/rm',
+      '-f',
+      '/run/ha-stack/majority-heard',
+    ]);
     // Giving the address up for a failed check stops this host's HAProxy (its pid file, its unit's -p)...
     assert.match(k, /notify_fault "\/bin\/bash \/etc\/ha-stack\/keepalived\/front-fault\.sh"/);
     assert.match(

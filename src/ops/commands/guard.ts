@@ -1,4 +1,5 @@
 import { type TlsFiles, useStackTls } from '../../ha/tls.ts';
+import { MajorityWatch } from '../hosts/majority-watch.ts';
 import { demoterOn } from '../supervisor/demoter-wiring.ts';
 import type { RedisNode } from '../topology.ts';
 import { parseCommandLine } from './args.ts';
@@ -45,7 +46,8 @@ export function guardTls(env: NodeJS.ProcessEnv = process.env): TlsFiles | undef
  * a second, instead of Sentinel's 10 s, and fences off the writes of a master in doubt (fence.ts).
  * Its environment: GUARD_NODES (this host's nodes), REDIS_SENTINELS, MASTER_NAME,
  * MIN_REPLICAS_TO_WRITE (the nodes' own, put back when a fence is lifted; 1 by default), SENTINEL_PASSWORD, REDIS_OPERATOR_PASSWORD, and with TLS the
- * REDIS_TLS_*_FILE of its certificate.
+ * REDIS_TLS_*_FILE of its certificate. With MAJORITY_PEERS (the other hosts' `address:port`) and
+ * MAJORITY_FILE it also tells keepalived whether this host hears a majority (majority-watch.ts).
  */
 export async function guard(args: string[]): Promise<void> {
   parseCommandLine(args, {});
@@ -80,11 +82,24 @@ export async function guard(args: string[]): Promise<void> {
     `guarding ${nodes.map((n) => n.name).join(', ')} against a stale master (Sentinels ${sentinels.map((s) => `${s.host}:${s.port}`).join(', ')})`,
   );
   demoter.start();
+  const watch = majorityWatch(log);
+  watch?.start();
   // The demoter's timer does not hold the process: this does, until systemd stops the service.
   const alive = setInterval(() => undefined, 60_000);
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
   });
   clearInterval(alive);
+  watch?.stop();
   await demoter.close();
+}
+
+/** The majority watcher for keepalived when MAJORITY_PEERS and MAJORITY_FILE are set. */
+function majorityWatch(log: (m: string) => void): MajorityWatch | undefined {
+  const file = process.env['MAJORITY_FILE'];
+  if (!process.env['MAJORITY_PEERS'] && !file) return undefined;
+  if (!file) throw new CliError('MAJORITY_PEERS needs MAJORITY_FILE (the track file keepalived reads)');
+  const peers = addresses('MAJORITY_PEERS');
+  log(`telling keepalived in ${file} whether ${peers.length + 1} hosts' majority is heard`);
+  return new MajorityWatch({ peers, file, log });
 }

@@ -48,7 +48,9 @@ export interface HostRenderOptions {
    * written into its `tls/` folder. Undefined: plain text.
    */
   tls?: Record<string, HostTlsFiles> | undefined;
-  binaries?: Partial<Record<'redis' | 'sentinel' | 'haproxy' | 'keepalived' | 'cp' | 'mkdir' | 'sh', string>>;
+  binaries?: Partial<
+    Record<'redis' | 'sentinel' | 'haproxy' | 'keepalived' | 'cp' | 'mkdir' | 'rm' | 'sh', string>
+  >;
 }
 
 const BIN = {
@@ -58,6 +60,7 @@ const BIN = {
   keepalived: '/usr/sbin/keepalived',
   cp: '/bin/cp',
   mkdir: '/bin/mkdir',
+  rm: '/bin/rm',
   sh: '/bin/sh',
 };
 
@@ -95,6 +98,7 @@ export function renderHostFiles(
     };
     const units: UnitSpec[] = [];
     const tlsDir = join(p.etc, HOST_TLS_DIR);
+    const majorityFile = join(p.run, 'majority-heard');
     const hostTls = opts.tls?.[host.name];
     if (opts.tls && !hostTls) throw new Error(`no certificates for ${host.name}`);
     for (const [file, text] of Object.entries(hostTls ?? {})) put(`${HOST_TLS_DIR}/${file}`, text);
@@ -169,6 +173,12 @@ export function renderHostFiles(
         REDIS_SENTINELS: t.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
         MASTER_NAME: t.masterName,
         MIN_REPLICAS_TO_WRITE: String(t.minReplicasToWrite),
+        // Whether this host hears a majority of the hosts, for keepalived (majority-watch.ts).
+        MAJORITY_PEERS: layout.hosts
+          .filter((h) => h !== host)
+          .map((h) => `${h.address}:${t.haproxy.httpPort}`)
+          .join(','),
+        MAJORITY_FILE: majorityFile,
         SENTINEL_PASSWORD: s.sentinel,
         REDIS_OPERATOR_PASSWORD: s.redis.operator,
         ...clientTls(OPS_CERT),
@@ -177,7 +187,7 @@ export function renderHostFiles(
     units.push({
       name: 'ha-stack-guard',
       description: 'demotes a stale Redis master of this host (redis-ha-stack)',
-      pre: [],
+      pre: [[bin.mkdir, '-p', '-m', '0700', p.run]],
       exec: [...(opts.opsCommand ?? DEFAULT_OPS_COMMAND), 'guard'],
       environmentFile: join(p.etc, 'guard.env'),
     });
@@ -243,7 +253,13 @@ export function renderHostFiles(
     const faultScript = join(p.etc, 'keepalived', 'front-fault.sh');
     put(
       'keepalived/keepalived.conf',
-      renderKeepalivedConf(layout, host, { iface, checkScript: check, majorityScript, faultScript }),
+      renderKeepalivedConf(layout, host, {
+        iface,
+        checkScript: check,
+        majorityScript,
+        faultScript,
+        majorityFile,
+      }),
     );
     put(
       'keepalived/front-fault.sh',
@@ -258,7 +274,12 @@ export function renderHostFiles(
     units.push({
       name: 'ha-stack-keepalived',
       description: 'keepalived: the floating address (redis-ha-stack)',
-      pre: [[bin.mkdir, '-p', '-m', '0700', p.run]],
+      // The guard's verdict from before a reboot is not kept (/run is empty after one): until it
+      // speaks again, the file says 0 (init_file) and the majority script decides.
+      pre: [
+        [bin.mkdir, '-p', '-m', '0700', p.run],
+        [bin.rm, '-f', majorityFile],
+      ],
       // Pid files of its own: several keepalived may run on one machine (the test bed's namespaces).
       exec: [
         bin.keepalived,

@@ -9,6 +9,8 @@ export interface KeepalivedRenderOptions {
   majorityScript: string;
   /** What runs when the host gives the address up for a failed check (renderFrontFault). */
   faultScript: string;
+  /** The track file in which this host's guard says whether it hears a majority (majority-watch.ts). */
+  majorityFile: string;
 }
 
 /**
@@ -67,6 +69,15 @@ export function renderKeepalivedConf(layout: HostLayout, host: Host, opts: Keepa
     '  rise 2',
     '}',
     '',
+    // The same, told at once: the host's guard asks the peers ten times a second and writes a
+    // non-zero value here once no majority answered for 0.6 s (src/ops/hosts/majority-watch.ts);
+    // the script above stays as the check of last resort. Weight 0: non-zero is FAULT.
+    'track_file majority_heard {',
+    `  file "${opts.majorityFile}"`,
+    '  weight 0',
+    '  init_file 0',
+    '}',
+    '',
     'vrrp_instance front {',
     '  state BACKUP',
     '  nopreempt',
@@ -85,6 +96,9 @@ export function renderKeepalivedConf(layout: HostLayout, host: Host, opts: Keepa
     '  track_script {',
     '    haproxy_answers',
     '    majority_reachable',
+    '  }',
+    '  track_file {',
+    '    majority_heard',
     '  }',
     `  notify_fault "/bin/bash ${opts.faultScript}"`,
     '}',
