@@ -117,6 +117,19 @@ describe('the judge of a scenario', () => {
     assert.equal(judge(row({ requests: 0 }), {}, [], 1000), false);
   });
 
+  it("judges a host scenario's window against down-after + 2 s, whenever Sentinel switched", () => {
+    const host: Goal = { ...killMaster, windowOverDownAfterS: 2 };
+    assert.deepEqual(missedGoals(row({ writeWindowsS: [3.99], switchesS: [3.2] }), host, [ok], 2000), []);
+    assert.deepEqual(missedGoals(row({ writeWindowsS: [4.01], switchesS: [4.0] }), host, [ok], 2000), [
+      'fault 1: write window 4.01 s > down-after + 2 s',
+    ]);
+    assert.deepEqual(missedGoals(row({ writeWindowsS: [null] }), host, [ok], 2000), [
+      'fault 1: write window never closed s > down-after + 2 s',
+    ]);
+    // The local rule would have failed 3.4 s with the apps 0.2 s behind the switch.
+    assert.equal(judge(row({ writeWindowsS: [3.4], switchesS: [3.2] }), killMaster, [], 2000), false);
+  });
+
   it('fails any scenario on a failed read, even one whose writes may fail', () => {
     for (const goal of [{}, killMaster, degraded, ...SCENARIOS.map((s) => goalFor(s.goal, 3))]) {
       const r = row({ failedReads: 1, failed: 1 });

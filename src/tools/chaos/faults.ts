@@ -1,7 +1,8 @@
+import { parseReplicationDetail } from '../../ha/info.ts';
 import { sentinelView, withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
 import { nodeStates, waitForMaster } from '../../ops/observe.ts';
-import { readFence } from '../../ops/supervisor/fence.ts';
+import { isFence } from '../../ops/supervisor/fence.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
 import type { ScenarioGoal } from './judge.ts';
@@ -102,13 +103,34 @@ export async function healthyNodes(actions: StackActions): Promise<number> {
   return 1 + linked.length;
 }
 
-/** Of `masters` (names), those that take writes: not fenced off, or not answering CONFIG GET. */
+/**
+ * Whether a node that reports role:master would take a write now, from its own numbers: it
+ * refuses every write (NOREPLICAS) while fewer replicas than its `min-replicas-to-write` are
+ * attached within `min-replicas-max-lag` (`min_slaves_good_slaves`), so a master fenced off by its
+ * guard (fence.ts) takes none, nor one whose replicas have all left it. Not answering: it may.
+ */
+export function acceptsWrites(minReplicasReply: unknown, info: string): boolean {
+  if (isFence(minReplicasReply)) return false;
+  const min = Array.isArray(minReplicasReply) ? Number(minReplicasReply[1]) : 0;
+  return !(min > 0) || parseReplicationDetail(info).goodReplicas >= min;
+}
+
+/** Of `masters` (names), those that would take a write (acceptsWrites): a master cut from its replicas takes none. */
 async function takingWrites(actions: StackActions, masters: string[]): Promise<string[]> {
   const open = await Promise.all(
     masters.map(async (name) => {
       const n = actions.topology.redis.find((r) => r.name === name)!;
-      const fenced = await withRedis(n.host, n.port, actions.login, readFence, 250).catch(() => false);
-      return !fenced;
+      return withRedis(
+        n.host,
+        n.port,
+        actions.login,
+        async (r) =>
+          acceptsWrites(
+            await r.call('CONFIG', 'GET', 'min-replicas-to-write'),
+            (await r.call('INFO', 'replication')) as string,
+          ),
+        250,
+      ).catch(() => true);
     }),
   );
   return masters.filter((_, i) => open[i]);
@@ -116,45 +138,56 @@ async function takingWrites(actions: StackActions, masters: string[]): Promise<s
 
 /**
  * Samples every node's role until closed, and keeps each sample in which more than one node
- * claimed to be master and took writes (a master fenced off by its guard takes none, and is
- * counted apart): a split brain, however short, is in the record.
+ * claimed to be master and would take a write (acceptsWrites: a master fenced off by its guard
+ * or left without a replica takes none, and is counted apart): a split brain, however short, is in the record.
  */
 export function watchRoles(actions: StackActions, intervalMs = 100) {
   const splits: string[] = [];
   let samples = 0;
-  /** Samples of a master fenced off beside another. */
+  /** Samples of a master refusing writes (fenced off, or without a replica) beside another. */
   let fenced = 0;
   let stopped = false;
-  // The longest run of samples with two masters, from its first sample to the first without.
-  let since: number | undefined;
-  let longestMs = 0;
+  // The longest runs of samples with two masters taking writes, and with two merely reporting
+  // role:master, each from its first sample to the first without.
+  const taking = longestRun();
+  const reporting = longestRun();
   const loop = (async () => {
     while (!stopped) {
       // A node that does not answer within 250 ms counts as no master: the samples stay ~100 ms apart.
       const states = await nodeStates(actions.topology, actions.login, 250);
       const at = performance.now();
       const all = [...states].filter(([, s]) => s?.role === 'master').map(([n]) => n);
-      // A master whose writes the guard fenced off (fence.ts) takes none: no split of the data.
+      // A master that refuses writes (fenced off, or no replica left) splits no data.
       const masters = all.length > 1 ? await takingWrites(actions, all) : all;
       samples++;
       if (all.length > 1) fenced += all.length - masters.length;
-      if (masters.length > 1) {
-        splits.push(masters.join('+'));
-        since ??= at;
-        longestMs = Math.max(longestMs, at - since);
-      } else if (since !== undefined) {
-        longestMs = Math.max(longestMs, at - since);
-        since = undefined;
-      }
+      if (masters.length > 1) splits.push(masters.join('+'));
+      taking.sample(masters.length > 1, at);
+      reporting.sample(all.length > 1, at);
       await hold(intervalMs);
     }
   })();
+  const tenths = (ms: number) => Math.round(ms / 100) / 10;
   return {
     close: async () => {
       stopped = true;
       await loop;
-      return { samples, splits, fenced, longestS: Math.round(longestMs / 100) / 10 };
+      return { samples, splits, fenced, longestS: tenths(taking.ms()), reportingS: tenths(reporting.ms()) };
     },
+  };
+}
+
+/** The longest run of samples for which a condition held, from its first sample to the first without. */
+function longestRun() {
+  let since: number | undefined;
+  let longest = 0;
+  return {
+    sample(holds: boolean, at: number) {
+      if (since !== undefined) longest = Math.max(longest, at - since);
+      if (holds) since ??= at;
+      else since = undefined;
+    },
+    ms: () => longest,
   };
 }
 

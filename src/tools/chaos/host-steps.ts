@@ -9,8 +9,8 @@ export const OFF_MS = 3000;
 
 /**
  * Runs a fault with every node's role sampled every 100 ms: the longest time two nodes reported
- * role:master and took writes goes to the row (judged against MAX_TWO_MASTERS_S) and the note,
- * with the samples of a master fenced off beside another.
+ * role:master and would take a write (acceptsWrites) goes to the row (judged against MAX_TWO_MASTERS_S) and the note,
+ * with the samples of a master refusing writes beside another.
  */
 export async function guarded(ctx: FaultContext, fault: () => Promise<string>): Promise<string> {
   const roles = watchRoles(ctx.actions, 100);
@@ -24,8 +24,10 @@ export async function guarded(ctx: FaultContext, fault: () => Promise<string>): 
   const seen = await roles.close();
   ctx.twoMasters?.(seen.longestS);
   if (seen.longestS > 0) ctx.log(`two masters for ${seen.longestS} s: ${seen.splits.at(-1)}`);
-  const fenced = seen.fenced ? ` (and ${seen.fenced} of a master fenced off beside another)` : '';
-  return `${note}; two masters taking writes at most ${seen.longestS} s in ${seen.samples} samples${fenced}`;
+  const fenced = seen.fenced
+    ? ` (and ${seen.fenced} of a master refusing writes beside another: fenced off or without a replica)`
+    : '';
+  return `${note}; two masters taking writes at most ${seen.longestS} s (reporting role:master: ${seen.reportingS} s) in ${seen.samples} samples${fenced}`;
 }
 
 /**

@@ -81,11 +81,17 @@ export async function runScenario(
         twoMastersS = seconds;
       },
     });
-    // Keep the load on a little after healing: requests must succeed again.
+    // Keep the load on a little after healing: requests must succeed again. Until a read and a
+    // write have (a site whose apps start after its Redis nodes answers 503 quickly, and as many
+    // quick failures would end the load before the apps are up), or 30 s: then the judge says so.
     const healed = load.stats.samples.length;
-    await waitFor('requests after the fault', () => load.stats.samples.length >= healed + concurrency * 4, {
-      timeoutMs: 30_000,
-    });
+    const served = (kind: 'read' | 'write') =>
+      load.stats.samples.slice(healed).some((s) => s.ok && s.kind === kind);
+    await waitFor(
+      'requests after the fault, a read and a write of them served',
+      () => load.stats.samples.length >= healed + concurrency * 4 && served('read') && served('write'),
+      { timeoutMs: 30_000 },
+    ).catch(() => undefined);
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
   } finally {

@@ -24,6 +24,13 @@ export const MAX_ONE_WAY_MOVE_S = 6;
  */
 export const HOST_MAX_REQUEST_MS = 15_000;
 
+/**
+ * A lost or cut-off master's write window on the hosts, over down-after: Sentinel's own steps
+ * (down-after from the first PING left unanswered, ODOWN, the vote, the promotion seen in the
+ * next INFO) over a network with TLS, then the apps' new connection: down-after + 2 s.
+ */
+export const HOST_WINDOW_OVER_DOWN_AFTER_S = 2;
+
 /** How long a link stays lossy or slow. */
 const LINK_FAULT_MS = 30_000;
 
@@ -139,7 +146,12 @@ const oneWayFront = (ctx: FaultContext, f: HostFaults) =>
 /** Every host scenario: two masters at most MAX_TWO_MASTERS_S, every Redis node back at the end. */
 const EVERY = { maxTwoMastersS: MAX_TWO_MASTERS_S, replicaReads: true, nodesAtEnd: 'all' } as const;
 /** A host lost or cut off while the site stays up (the front door elsewhere). */
-const HOST_LOST = { ...EVERY, boundedWindow: true, maxRequestMs: HOST_MAX_REQUEST_MS } as const;
+const HOST_LOST = {
+  ...EVERY,
+  boundedWindow: true,
+  windowOverDownAfterS: HOST_WINDOW_OVER_DOWN_AFTER_S,
+  maxRequestMs: HOST_MAX_REQUEST_MS,
+} as const;
 /** Links that lose or slow packets: requests may fail while it lasts. */
 const LINK_FAULT = { ...EVERY, outage: true, maxRequestMs: HOST_MAX_REQUEST_MS } as const;
 /** The front door's host, or every host, down for a while. */
