@@ -580,7 +580,7 @@ describe('deploy/scripts/sentinel-entrypoint.sh', () => {
         async () => timersMissing(await debug().catch(() => new Map())).length === 0,
         { timeoutMs: 30_000 },
       );
-      assert.match(stderr, /timers set \(info-period 1000\)/);
+      assert.match(stderr, /timers set \(info-period 1000 ping-period 400\)/);
       assert.deepEqual(timersMissing(await debug()), []);
     } finally {
       child.kill('SIGKILL');

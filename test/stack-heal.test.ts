@@ -289,7 +289,7 @@ describe('the supervisor heals the stack', () => {
       );
       const alarm = st.alarms.find((a) => a.startsWith(`${sentinel.name} runs without the stack's timers`));
       assert.ok(alarm, st.alarms.join('; '));
-      assert.match(alarm, /SENTINEL DEBUG info-period 1000\)/);
+      assert.match(alarm, /SENTINEL DEBUG info-period 1000 ping-period 400\)/);
     } finally {
       await set('1000');
     }

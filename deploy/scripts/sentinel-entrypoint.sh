@@ -109,7 +109,7 @@ if [ "${SENTINEL_DRY_RUN:-0}" = "1" ]; then
 fi
 # Sentinel's own timers, set once it answers (SENTINEL DEBUG; not kept in its config file, so at every
 # start): the values of src/ha/sentinel/timers.ts (test/deploy.test.ts), docs/failover-and-chaos.md.
-TIMERS="info-period 1000"
+TIMERS="info-period 1000 ping-period 400"
 CLI="$(command -v valkey-cli || echo redis-cli)"
 set_timers() {
   i=0

@@ -11,9 +11,16 @@ import {
 } from '../../src/ha/sentinel/timers.ts';
 
 describe('Sentinel timers', () => {
-  it('sets INFO every second, nothing else', () => {
-    assert.deepEqual(sentinelTimersCommand(), ['SENTINEL', 'DEBUG', 'info-period', '1000']);
-    assert.equal(SENTINEL_TIMERS.length, 1);
+  it('sets INFO every second and PING every 400 ms, nothing else', () => {
+    assert.deepEqual(sentinelTimersCommand(), [
+      'SENTINEL',
+      'DEBUG',
+      'info-period',
+      '1000',
+      'ping-period',
+      '400',
+    ]);
+    assert.equal(SENTINEL_TIMERS.length, 2);
   });
 
   it("reads SENTINEL DEBUG's answer (capital names, values as strings or numbers)", () => {
@@ -29,8 +36,9 @@ describe('Sentinel timers', () => {
     assert.deepEqual(timersMissing(parseSentinelTimers(['INFO-PERIOD', '1000', 'PING-PERIOD', '400'])), []);
     assert.deepEqual(timersMissing(parseSentinelTimers(['INFO-PERIOD', '10000', 'PING-PERIOD', '1000'])), [
       'info-period 10000 (want 1000)',
+      'ping-period 1000 (want 400)',
     ]);
-    assert.deepEqual(timersMissing(new Map()), ['info-period ? (want 1000)']);
+    assert.deepEqual(timersMissing(new Map()), ['info-period ? (want 1000)', 'ping-period ? (want 400)']);
   });
 
   it('sends the command, and fails on an answer that is not OK', async () => {
