@@ -235,7 +235,7 @@ export const REDIS_SETTINGS = {
     help: 'how long a write may wait for a (new) master before it is answered 503',
   }),
   READ_FALLBACK_MS: integer({
-    default: 150,
+    default: 250,
     min: 10,
     max: 10_000,
     help: 'a read the master has not answered after this long is served by a replica',
