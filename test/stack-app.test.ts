@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { nodeState, withRedis } from '../src/ha/probes.ts';
-import { plannedFailover } from '../src/ops/failover.ts';
+import { plannedFailover, plannedFailoverTo, sentinelReplicas } from '../src/ops/failover.ts';
 import { waitForMaster } from '../src/ops/observe.ts';
 import { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
@@ -94,6 +94,38 @@ describe('a planned failover', () => {
         const v = await withRedis(n.host, n.port, stack.login, (r) => r.hget(`cart:{${email}}`, 'headset'));
         return Number(v) === lastAcked;
       });
+  });
+});
+
+describe('a planned failover to a named replica', () => {
+  it('promotes that replica though Sentinel would pick the other, and gives the others their priority back', async () => {
+    const old = (await stack.currentMaster())!;
+    const [target, other] = stack.topology.redis.filter((n) => n.name !== old.name);
+    const priority = (n: { host: string; port: number }, value?: string) =>
+      withRedis(n.host, n.port, stack.login, (r) =>
+        value === undefined
+          ? r.call('CONFIG', 'GET', 'replica-priority')
+          : r.call('CONFIG', 'SET', 'replica-priority', value),
+      );
+    // Worse than the other's 100, once every Sentinel has read it: alone, Sentinel promotes the other.
+    await priority(target!, '150');
+    try {
+      await waitFor('every Sentinel to read replica-priority 150', async () => {
+        for (const s of stack.topology.sentinels) {
+          const rows = await sentinelReplicas(stack, s);
+          const row = rows.find((f) => f['ip'] === target!.host && Number(f['port']) === target!.port);
+          if (row?.['slave-priority'] !== '150') return false;
+        }
+        return true;
+      });
+      const result = await plannedFailoverTo(stack, target!);
+      assert.deepEqual([result.from, result.to], [old.name, target!.name]);
+      assert.equal((await stack.currentMaster())?.name, target!.name);
+      assert.deepEqual(await priority(other!), ['replica-priority', '100']);
+      assert.deepEqual(await priority(old), ['replica-priority', '100']);
+    } finally {
+      await priority(target!, '100');
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { nodeState, withRedis } from '../ha/probes.ts';
 import type { StackActions } from './actions.ts';
 import { waitForMaster } from './observe.ts';
 import { waitFor } from './supervisor/wait.ts';
+import type { RedisNode } from './topology.ts';
 
 /**
  * A planned failover that loses nothing: writes on the master are paused (clients wait, they do
@@ -67,4 +68,64 @@ export async function plannedFailover(
   } finally {
     await unpause();
   }
+}
+
+/**
+ * A planned failover (plannedFailover) to `target`, one of the replicas: Sentinel promotes the
+ * replica with the lowest `replica-priority`, then the largest offset, then the smallest run id, so
+ * the other replicas get priority 0 (never promoted) until it is done, once every Sentinel has
+ * read it in their INFO (once a second as the stack sets Sentinel's timers). Their priority is put
+ * back to `restorePriority` (Redis's default, 100) whatever happens.
+ */
+export async function plannedFailoverTo(
+  actions: StackActions,
+  target: RedisNode,
+  opts: { timeoutMs?: number; whilePaused?: () => Promise<void>; restorePriority?: string } = {},
+): Promise<{ from: string; to: string; ms: number; pausedMs: number }> {
+  const t = actions.topology;
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const old = await actions.currentMaster();
+  if (!old) throw new Error('no master known to the Sentinels');
+  if (old.name === target.name) throw new Error(`${target.name} is the master already`);
+  const others = t.redis.filter((n) => n.name !== old.name && n.name !== target.name);
+  const priority = (n: RedisNode, value: string) =>
+    withRedis(n.host, n.port, actions.login, (r) => r.call('CONFIG', 'SET', 'replica-priority', value));
+  const row = (rows: Record<string, string>[], n: RedisNode) =>
+    rows.find((f) => f['ip'] === n.host && Number(f['port']) === n.port);
+  const seen = (what: string, ok: (rows: Record<string, string>[]) => boolean) =>
+    waitFor(
+      `every Sentinel to see ${what}`,
+      async () => {
+        for (const s of t.sentinels) if (!ok(await sentinelReplicas(actions, s))) return false;
+        return true;
+      },
+      { timeoutMs },
+    );
+  await seen(`${target.name} as a replica`, (rows) => row(rows, target)?.['flags'] === 'slave');
+  try {
+    for (const n of others) await priority(n, '0');
+    await seen('replica-priority 0 on the other replicas', (rows) =>
+      others.every((n) => (row(rows, n)?.['slave-priority'] ?? row(rows, n)?.['replica-priority']) === '0'),
+    );
+    const done = await plannedFailover(actions, timeoutMs, opts.whilePaused);
+    if (done.to !== target.name) throw new Error(`Sentinel promoted ${done.to}, not ${target.name}`);
+    return done;
+  } finally {
+    for (const n of others) await priority(n, opts.restorePriority ?? '100').catch(() => undefined);
+  }
+}
+
+/** SENTINEL REPLICAS of one Sentinel, each replica's fields by name. */
+export async function sentinelReplicas(
+  actions: StackActions,
+  s: { host: string; port: number },
+): Promise<Record<string, string>[]> {
+  const rows = (await withRedis(s.host, s.port, { password: actions.sentinelPassword }, (r) =>
+    r.call('SENTINEL', 'REPLICAS', actions.topology.masterName),
+  )) as string[][];
+  return rows.map((raw) => {
+    const f: Record<string, string> = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) f[raw[i]!] = raw[i + 1]!;
+    return f;
+  });
 }

@@ -2,11 +2,10 @@ import type { Redis } from 'ioredis';
 import { LIBRARY_CODE } from '../../app/stores/functions.ts';
 import { loadLibrary } from '../../ha/functions.ts';
 import { withRedis } from '../../ha/probes.ts';
-import { plannedFailover } from '../failover.ts';
+import { plannedFailoverTo } from '../failover.ts';
 import type { RedisNode } from '../topology.ts';
 import { dropValkeyFiles } from './servers.ts';
 import type { UpgradeDeps } from './upgrade.ts';
-import { waitFor } from './wait.ts';
 
 export interface RollbackDeps extends UpgradeDeps {
   /** Starts a node on Redis as a copy target: a replica of `master` that never syncs (starter.ts). */
@@ -36,38 +35,16 @@ export async function rollbackToRedis(d: RollbackDeps, master: RedisNode): Promi
   const replicas = t.redis.filter((r) => r.name !== master.name);
   const target = replicas[0];
   if (!target) throw new Error('a rollback needs a replica to copy into');
-  const others = replicas.slice(1);
   d.servers.set(target.name, 'redis');
   await d.actions.stop(target.name);
   dropValkeyFiles(d.run.nodeDir(target.name));
   await d.startCopyTarget(target, master);
-  // Each Sentinel must count the copy target as a replica, and know the others' priority 0 (it reads
-  // a replica's INFO every 10 s): then it can only promote the copy.
-  const seen = (what: string, ok: (rows: Record<string, string>[]) => boolean) =>
-    waitFor(
-      `every Sentinel to see ${what}`,
-      async () => {
-        for (const s of t.sentinels) if (!ok(await replicaRows(d, s))) return false;
-        return true;
-      },
-      { timeoutMs: d.timeoutMs },
-    );
-  const row = (rows: Record<string, string>[], n: RedisNode) =>
-    rows.find((f) => f['ip'] === n.host && Number(f['port']) === n.port);
-  await seen(
-    `${target.name} as a replica of ${master.name}`,
-    (rows) => row(rows, target)?.['flags'] === 'slave',
-  );
-  const priority = (n: RedisNode, value: string) =>
-    withRedis(n.host, n.port, login, (r) => r.call('CONFIG', 'SET', 'replica-priority', value));
-  for (const n of others) await priority(n, '0');
+  // The others get replica-priority 0 until Sentinel promoted the copy (plannedFailoverTo).
   let keys = 0;
   let copyMs = 0;
-  try {
-    await seen('replica-priority 0 on the other replicas', (rows) =>
-      others.every((n) => (row(rows, n)?.['slave-priority'] ?? row(rows, n)?.['replica-priority']) === '0'),
-    );
-    const failover = await plannedFailover(d.actions, d.timeoutMs, async () => {
+  const failover = await plannedFailoverTo(d.actions, target, {
+    timeoutMs: d.timeoutMs,
+    whilePaused: async () => {
       const started = Date.now();
       keys = await withRedis(
         master.host,
@@ -78,31 +55,14 @@ export async function rollbackToRedis(d: RollbackDeps, master: RedisNode): Promi
       );
       copyMs = Date.now() - started;
       d.log(`rollback: ${keys} keys copied from ${master.name} to ${target.name} in ${copyMs} ms`);
-    });
-    await withRedis(target.host, target.port, login, (r) =>
-      r.call('CONFIG', 'SET', 'replica-read-only', 'yes'),
-    );
-    // The operator's stop is over: the supervisor heals the node again from now on.
-    await d.actions.start(target.name);
-    return { to: target.name, keys, copyMs, failover };
-  } finally {
-    for (const n of others) await priority(n, '100').catch(() => undefined);
-  }
-}
-
-/** SENTINEL REPLICAS of one Sentinel, each replica's fields by name. */
-async function replicaRows(
-  d: RollbackDeps,
-  s: { host: string; port: number },
-): Promise<Record<string, string>[]> {
-  const rows = (await withRedis(s.host, s.port, { password: d.actions.sentinelPassword }, (r) =>
-    r.call('SENTINEL', 'REPLICAS', d.actions.topology.masterName),
-  )) as string[][];
-  return rows.map((raw) => {
-    const f: Record<string, string> = {};
-    for (let i = 0; i + 1 < raw.length; i += 2) f[raw[i]!] = raw[i + 1]!;
-    return f;
+    },
   });
+  await withRedis(target.host, target.port, login, (r) =>
+    r.call('CONFIG', 'SET', 'replica-read-only', 'yes'),
+  );
+  // The operator's stop is over: the supervisor heals the node again from now on.
+  await d.actions.start(target.name);
+  return { to: target.name, keys, copyMs, failover };
 }
 
 /** Every key of `from` written into `to` by its type, with its TTL, 500 at a time; how many. */

@@ -1,8 +1,11 @@
 // Steps the host scenarios share (scenarios-hosts.ts, one-way-host.ts).
-import { plannedFailover } from '../../ops/failover.ts';
+import { plannedFailover, plannedFailoverTo } from '../../ops/failover.ts';
 import type { HostFaults } from '../../ops/hosts/faults.ts';
 import type { RedisNode } from '../../ops/topology.ts';
 import { type FaultContext, master, waitWhole, watchRoles } from './faults.ts';
+
+/** The floating address must be on another host within this long of its host's loss. */
+export const MAX_FRONT_MOVE_S = 3;
 
 /** How long a lost host stays off, or a cut host apart, before it is brought back. */
 export const OFF_MS = 3000;
@@ -41,5 +44,22 @@ export async function masterOffFront(ctx: FaultContext, f: HostFaults): Promise<
   const moved = await plannedFailover(ctx.actions);
   await waitWhole(ctx.actions);
   ctx.log(`master moved off ${host} (it holds the floating address): ${moved.to}`);
+  return await master(ctx);
+}
+
+/**
+ * The master on the host that holds the floating address (a planned failover to that host's node
+ * first when it is not), so that the front door and the master are lost or cut off together.
+ */
+export async function masterOnFront(ctx: FaultContext, f: HostFaults): Promise<RedisNode> {
+  const m = await master(ctx);
+  const holder = f.frontHolders()[0];
+  if (!holder) throw new Error('no host holds the floating address');
+  if (f.hostOf(m.name) === holder) return m;
+  const target = ctx.actions.topology.redis.find((r) => f.hostOf(r.name) === holder);
+  if (!target) throw new Error(`no Redis node on ${holder}`);
+  const moved = await plannedFailoverTo(ctx.actions, target);
+  await waitWhole(ctx.actions);
+  ctx.log(`master moved onto ${holder} (it holds the floating address): ${moved.to}`);
   return await master(ctx);
 }

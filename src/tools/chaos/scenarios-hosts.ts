@@ -1,15 +1,13 @@
 import type { HostFaults } from '../../ops/hosts/faults.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
-import { farSide } from './far-side.ts';
 import { type FaultContext, hold, newMaster, type Scenario, since, waitWhole } from './faults.ts';
-import { guarded, masterOffFront, OFF_MS } from './host-steps.ts';
+import { partition } from './host-partition.ts';
+import { guarded, MAX_FRONT_MOVE_S, masterOffFront, OFF_MS } from './host-steps.ts';
 import { oneWayHost } from './one-way-host.ts';
 import { wholeSite } from './whole-site.ts';
 
 /** Two nodes may report role:master at most this long (sampled every 100 ms). */
 export const MAX_TWO_MASTERS_S = 1;
-/** The floating address must be on another host within this long of its host's loss. */
-export const MAX_FRONT_MOVE_S = 3;
 /**
  * ...and within this long once its host receives nothing from the others: the majority check
  * fails (render/keepalived.ts), then another host takes the address.
@@ -38,44 +36,6 @@ async function restoreAndWait(ctx: FaultContext, f: HostFaults, host: string, at
   f.restore(host);
   await waitWhole(ctx.actions, 90_000);
   return since(at);
-}
-
-/**
- * The master's host cut off from the other hosts and the main clients (both ways), with a client
- * on each side: the main load on the majority's side through the floating address, and a far-side
- * client that reaches only the cut-off host's own front. Healed 3 s after the promotion. Whatever the far side was told it had written must be there after the heal.
- */
-async function partition(ctx: FaultContext, f: HostFaults): Promise<string> {
-  const old = await masterOffFront(ctx, f);
-  const host = f.hostOf(old.name);
-  const front = f.frontOf(host);
-  const far = await farSide(ctx.actions, front, f.farClient, `${host}-${Date.now().toString(36)}`);
-  let note: string;
-  try {
-    await waitFor('the far-side client to write', () => far.acked() >= 4, { timeoutMs: 30_000 });
-    note = await guarded(ctx, async () => {
-      // The main clients are on the majority's side: they reach the two other hosts only; the
-      // far-side client reaches the cut-off host only.
-      const peers = [...f.hosts.filter((h) => h !== host).map((h) => f.addressOf(h)), f.client];
-      ctx.fault();
-      const at = performance.now();
-      for (const h of f.hosts) if (h !== host) f.cut(h, [f.farClient]);
-      f.cut(host, peers);
-      const next = await newMaster(ctx, old);
-      const promoted = since(at);
-      await hold(OFF_MS);
-      f.heal();
-      await waitWhole(ctx.actions, 90_000);
-      return `${host} (master ${old.name}) cut off both ways: ${next.name} promoted after ${promoted} s; healed, whole again ${since(at)} s after the cut`;
-    });
-  } catch (err) {
-    // The far side's accounts go as well (the check deletes them); the fault's error stands.
-    await far.check(ctx.log).catch(() => undefined);
-    throw err;
-  }
-  const seen = await far.check(ctx.log);
-  if (seen.lost || seen.sessionsLost) throw new Error(`${note}; ${seen.note}`);
-  return `${note}; ${seen.note}`;
 }
 
 /**
@@ -154,6 +114,17 @@ const HOST_LOST = {
 } as const;
 /** Links that lose or slow packets: requests may fail while it lasts. */
 const LINK_FAULT = { ...EVERY, outage: true, maxRequestMs: HOST_MAX_REQUEST_MS } as const;
+/**
+ * The host of the front door and the master cut off: requests in flight there fail (counted) until
+ * the address moved, and the write window is bounded as when the master's host alone is cut off.
+ */
+const FRONT_CUT = {
+  ...EVERY,
+  outage: true,
+  boundedWindow: true,
+  windowOverDownAfterS: HOST_WINDOW_OVER_DOWN_AFTER_S,
+  maxRequestMs: HOST_MAX_REQUEST_MS,
+} as const;
 /** The front door's host, or every host, down for a while. */
 const SITE_DOWN = { ...EVERY, outage: true } as const;
 
@@ -195,6 +166,11 @@ export function hostScenarios(f: HostFaults): Scenario[] {
       name: 'partition-host',
       goal: HOST_LOST,
       inject: (ctx) => partition(ctx, f),
+    },
+    {
+      name: 'partition-front',
+      goal: FRONT_CUT,
+      inject: (ctx) => partition(ctx, f, true),
     },
     {
       name: 'one-way-front',
@@ -253,6 +229,7 @@ export const HOST_SCENARIO_NAMES = [
   'lose-host',
   'lose-front',
   'partition-host',
+  'partition-front',
   'one-way-front',
   'one-way-host',
   'lossy-link',
