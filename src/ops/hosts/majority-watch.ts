@@ -5,12 +5,12 @@ import { connect } from 'node:net';
  * Whether this host hears a majority of the hosts, told to keepalived through a track file
  * (`track_file` with weight 0: a non-zero value puts the front's VRRP instance in FAULT, and
  * keepalived reads the file the moment it changes). The majority check keepalived runs itself is
- * a script once a second; a host cut off one way (it receives nothing) hears no advertisement
- * either and takes the address about 2.1 s after the cut (three advertisement intervals and a
- * skew), so that script must have failed first, and does by about half a second. This watcher
- * asks every peer ten times a second and says FAULT once no majority has answered for `heardMs`:
- * about 0.7 s after a cut, well ahead of keepalived. The script stays as the check of last resort
- * (a watcher that died leaves its last value in the file).
+ * a script once a second, which fails up to 1.5 s after a cut. A host cut off one way (it receives
+ * nothing) hears no advertisement either and takes the address 1.0 to 1.4 s after the cut (three
+ * advertisement intervals of 0.4 s and a skew, from the last advertisement it heard), so it must
+ * have given up before. This watcher asks every peer ten times a second and says FAULT once no
+ * majority has answered for `heardMs`: 0.3 to 0.5 s after a cut. The script stays as the check of
+ * last resort (a watcher that died leaves its last value in the file).
  *
  * A peer is heard when its kernel answers a TCP connection to `port` (accepted or refused: the
  * host is there, whatever runs on it). A new probe starts every `probeMs` whether the last one
@@ -46,6 +46,7 @@ export class MajorityWatch {
   private said: boolean | undefined;
   private okSince: number | undefined;
   private writtenAt = 0;
+  private lastTick: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly o: Required<Omit<MajorityWatchOptions, 'log'>> & Pick<MajorityWatchOptions, 'log'>;
@@ -53,7 +54,7 @@ export class MajorityWatch {
   constructor(opts: MajorityWatchOptions) {
     this.o = {
       probeMs: 100,
-      heardMs: 600,
+      heardMs: 400,
       riseMs: 1000,
       probe: probePeer,
       write: writeTrackFile,
@@ -81,6 +82,11 @@ export class MajorityWatch {
 
   /** One round: a probe to every peer, then the verdict on what answered so far. */
   tick(): void {
+    // A watcher that did not run for a while (its process stalled) has not heard the answers that
+    // came meanwhile yet: no verdict of silence from this round.
+    const now = this.o.now();
+    const stalled = this.lastTick !== undefined && now - this.lastTick > 2 * this.o.probeMs;
+    this.lastTick = now;
     for (const p of this.o.peers) {
       const key = `${p.host}:${p.port}`;
       const waiting = this.inFlight.get(key) ?? 0;
@@ -96,10 +102,10 @@ export class MajorityWatch {
           this.judge();
         });
     }
-    this.judge();
+    this.judge(stalled);
   }
 
-  private judge(): void {
+  private judge(stalled = false): void {
     const now = this.o.now();
     const heard = [...this.heard.values()].filter((at) => now - at <= this.o.heardMs).length;
     const ok = heard >= this.need;
@@ -107,7 +113,7 @@ export class MajorityWatch {
       this.okSince = undefined;
       // Nothing said before a first full window has passed: a watcher that just started has not
       // heard anyone yet, and must not take the address from a healthy host.
-      if (this.said !== false && now - this.started >= this.o.heardMs) this.say(false, heard);
+      if (this.said !== false && !stalled && now - this.started >= this.o.heardMs) this.say(false, heard);
       else this.refresh(now);
       return;
     }
