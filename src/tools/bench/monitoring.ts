@@ -2,7 +2,7 @@
  * `npm run bench -- monitoring`: what the monitoring of `ha-stack up --monitoring` costs page
  * views (goal: under 2 %). One stack started with it; each round measures GET /get through HAProxy
  * with every monitoring process running (Prometheus scraping every 5 s, the Redis and Sentinel
- * exporters, Alertmanager) and with all of them stopped through the supervisor, the order swapping
+ * exporters, Alertmanager) and with all of them frozen (SIGSTOP, then SIGCONT), the order swapping
  * every round; the medians are compared. The monitoring's own CPU during the measured time is
  * reported beside it.
  */
@@ -55,11 +55,15 @@ export async function runMonitoringBench(
   const up: string[] = [];
   const cpu: number[] = [];
   const monitoringCpu = () => m.names.reduce((sum, name) => sum + (cpuSeconds(target.pidOf(name)) ?? 0), 0);
-  // The monitoring runs as the stack started it; "without" stops every process of it (the
-  // supervisor holds a stopped process down, no healing) and starts them again afterwards.
+  // The monitoring runs as the stack started it; "without" freezes every process of it (SIGSTOP:
+  // no scrape, no INFO on a node, no CPU) and lets them go on afterwards (SIGCONT). Stopping and
+  // starting them instead measured Prometheus's own start (its WAL, its first rule runs) as part
+  // of the cost, in the rounds right after it.
+  let frozen = false;
   const during = async (measure: () => Promise<CaseResult>) => {
-    if (m.names.some((n) => target.pidOf(n) === undefined)) {
-      for (const name of m.names) if (target.pidOf(name) === undefined) await target.actions.start(name);
+    if (frozen) {
+      for (const name of m.names) await target.actions.resume(name);
+      frozen = false;
     }
     // Measured only once Prometheus has scraped every target (at most six scrape intervals).
     for (let i = 0; i < 6 * SCRAPE_S * 2; i++) {
@@ -76,19 +80,25 @@ export async function runMonitoringBench(
     return r;
   };
   const beforeWithout = async () => {
-    for (const name of [...m.names].reverse()) await target.actions.stop(name);
+    for (const name of [...m.names].reverse()) await target.actions.pause(name);
+    frozen = true;
   };
   const label: [string, string] = ['monitoring running', 'monitoring stopped'];
   say(`page views with the monitoring running and stopped, ${rounds} rounds each`);
-  const pageViews = await alternate(target, users, {
-    rounds,
-    connections,
-    durationS,
-    label,
-    say,
-    during,
-    beforeWithout,
-  });
+  let pageViews: Alternation;
+  try {
+    pageViews = await alternate(target, users, {
+      rounds,
+      connections,
+      durationS,
+      label,
+      say,
+      during,
+      beforeWithout,
+    });
+  } finally {
+    if (frozen) for (const name of m.names) await target.actions.resume(name);
+  }
   const failed = pageViews.with.failed + pageViews.without.failed;
   return {
     settings: { rounds, durationS, connections },
