@@ -143,6 +143,8 @@ async function takingWrites(actions: StackActions, masters: string[]): Promise<s
  */
 export function watchRoles(actions: StackActions, intervalMs = 100) {
   const splits: string[] = [];
+  /** Samples in which more than one node reported role:master, taking writes or not. */
+  const reported: string[] = [];
   let samples = 0;
   /** Samples of a master refusing writes (fenced off, or without a replica) beside another. */
   let fenced = 0;
@@ -162,6 +164,7 @@ export function watchRoles(actions: StackActions, intervalMs = 100) {
       samples++;
       if (all.length > 1) fenced += all.length - masters.length;
       if (masters.length > 1) splits.push(masters.join('+'));
+      if (all.length > 1) reported.push(all.join('+'));
       taking.sample(masters.length > 1, at);
       reporting.sample(all.length > 1, at);
       await hold(intervalMs);
@@ -172,7 +175,14 @@ export function watchRoles(actions: StackActions, intervalMs = 100) {
     close: async () => {
       stopped = true;
       await loop;
-      return { samples, splits, fenced, longestS: tenths(taking.ms()), reportingS: tenths(reporting.ms()) };
+      return {
+        samples,
+        splits,
+        reported,
+        fenced,
+        longestS: tenths(taking.ms()),
+        reportingS: tenths(reporting.ms()),
+      };
     },
   };
 }
