@@ -173,12 +173,17 @@ export class ScratchServer {
       child.kill('SIGKILL');
       await gone;
     };
+    // No reconnection of its own (retryStrategy null): the wait below connects again after each
+    // failed attempt, and only from a closed state. Connecting while ioredis was reconnecting made
+    // a second connection; on disconnect ioredis ended one and reconnected the other every 5 s,
+    // for good, which held the process open.
     const client = new Redis({
       port,
       host: '127.0.0.1',
       password,
       lazyConnect: true,
       maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
     });
     client.on('error', () => undefined);
     try {
@@ -187,7 +192,7 @@ export class ScratchServer {
         async () => {
           if (exited)
             throw new Error(`${tools.server} stopped: ${log.trim().split('\n').slice(-3).join(' / ')}`);
-          if (client.status !== 'ready') await client.connect();
+          if (['wait', 'end', 'close'].includes(client.status)) await client.connect();
           const info = parseInfo((await client.info('persistence')) as string);
           return info['loading'] === '0';
         },
