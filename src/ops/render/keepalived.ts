@@ -15,16 +15,16 @@ export interface KeepalivedRenderOptions {
 
 /**
  * VRRP advertisement interval in seconds: a host that stops advertising loses the address after
- * three and a skew (1.38 s at priority 140, 1.40 s at 130), so the address moves 1.0 to 1.4 s after
- * its holder is lost: before the third retransmission of the clients' requests in flight to it
- * (about 1.4 to 1.6 s after they left), which then reaches the new holder and is reset at once
- * (at 0.6 s it moved at 1.5 to 2.1 s, and half the losses waited for the fourth, at 3.0 to 3.5 s).
- * Not shorter: a host cut off one way stops hearing advertisements at the same moment as it stops
- * hearing its peers, and it must have given the address up before it would take it (1.0 s after
- * the cut at the soonest); its guard's majority watcher says so 0.3 to 0.5 s after the cut
- * (majority-watch.ts).
+ * three and a skew (about 2.1 s at priority 140), so the address moves 1.5 to 2.1 s after its
+ * holder is lost. Not shorter: a host cut off one way stops hearing advertisements at the same
+ * moment as it stops hearing its peers, and it must have given the address up before it would
+ * take it (1.5 s after the cut at the soonest); its guard's majority watcher says so 0.5 to 0.7 s
+ * after the cut (majority-watch.ts). Tried at 0.4 s (a move at 1.0 to 1.4 s, before the clients'
+ * third retransmission: docs/hosts.md) with the watcher's silence cut to 0.4 s to keep a margin,
+ * and the watcher then gave the address up on hosts that were not cut off, over a link losing 10 %
+ * of its packets.
  */
-export const ADVERT_INTERVAL_S = 0.4;
+export const ADVERT_INTERVAL_S = 0.6;
 
 /**
  * keepalived.conf of one host: one VRRP instance that holds the floating address where HAProxy
@@ -75,7 +75,7 @@ export function renderKeepalivedConf(layout: HostLayout, host: Host, opts: Keepa
     '}',
     '',
     // The same, told at once: the host's guard asks the peers ten times a second and writes a
-    // non-zero value here once no majority answered for 0.4 s (src/ops/hosts/majority-watch.ts);
+    // non-zero value here once no majority answered for 0.6 s (src/ops/hosts/majority-watch.ts);
     // the script above stays as the check of last resort. Weight 0: non-zero is FAULT.
     'track_file majority_heard {',
     `  file "${opts.majorityFile}"`,
