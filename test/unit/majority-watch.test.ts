@@ -120,4 +120,30 @@ describe('MajorityWatch', () => {
     assert.ok(b.written.length >= 3, `${b.written.length} writes`);
     assert.ok(b.written.every((x) => x.value === '0'));
   });
+
+  it('logs a track file it cannot write, once, and goes on watching', async () => {
+    const logged: string[] = [];
+    let now = 0;
+    let broken = true;
+    const written: string[] = [];
+    const w = new MajorityWatch({
+      peers: PEERS,
+      file: '/nowhere/majority',
+      log: (m) => logged.push(m),
+      now: () => now,
+      probe: async () => true,
+      write: (_f, v) => {
+        if (broken) throw new Error('EACCES');
+        written.push(v.trim());
+      },
+    });
+    for (let i = 0; i < 30; i++) {
+      if (i === 20) broken = false;
+      w.tick();
+      await new Promise((r) => setImmediate(r));
+      now += 100;
+    }
+    assert.deepEqual(logged, ['/nowhere/majority could not be written: EACCES']);
+    assert.ok(written.length >= 1 && written.every((v) => v === '0'), written.join(','));
+  });
 });

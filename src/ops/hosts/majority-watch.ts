@@ -48,6 +48,7 @@ export class MajorityWatch {
   private okSince: number | undefined;
   private writtenAt = 0;
   private lastTick: number | undefined;
+  private writeFailed = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly o: Required<Omit<MajorityWatchOptions, 'log'>> & Pick<MajorityWatchOptions, 'log'>;
@@ -128,12 +129,23 @@ export class MajorityWatch {
   /** The verdict written again once a second: a keepalived started since found the file reset. */
   private refresh(now: number): void {
     if (this.said === undefined || now - this.writtenAt < REFRESH_MS) return;
-    this.o.write(this.o.file, this.said ? '0\n' : '1\n');
+    this.put(this.said);
     this.writtenAt = now;
   }
 
+  /** Writes a verdict; a file that cannot be written is logged (once until it can), never thrown. */
+  private put(ok: boolean): void {
+    try {
+      this.o.write(this.o.file, ok ? '0\n' : '1\n');
+      this.writeFailed = false;
+    } catch (err) {
+      if (!this.writeFailed) this.o.log(`${this.o.file} could not be written: ${(err as Error).message}`);
+      this.writeFailed = true;
+    }
+  }
+
   private say(ok: boolean, heard: number): void {
-    this.o.write(this.o.file, ok ? '0\n' : '1\n');
+    this.put(ok);
     this.writtenAt = this.o.now();
     if (this.said !== undefined || !ok)
       this.o.log(
