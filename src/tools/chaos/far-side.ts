@@ -2,7 +2,7 @@ import type { StackActions } from '../../ops/actions.ts';
 import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { UserAgent } from '../loadgen/http.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad } from '../loadgen/load.ts';
-import { compareCarts, readBack } from './compare.ts';
+import { compareCarts, readBack, rewrittenLosses } from './compare.ts';
 
 /** Users of the far-side client (a browser-shaped mix, as the main load). */
 const FAR_USERS = 4;
@@ -36,7 +36,8 @@ export async function farSide(actions: StackActions, hostFront: string, localAdd
       await load.done;
       try {
         const back = await readBack(actions, users);
-        const lost = compareCarts(users, back.carts).filter((d) => d.kind === 'lost').length;
+        const final = compareCarts(users, back.carts).filter((d) => d.kind === 'lost');
+        const lost = final.length + rewrittenLosses(final, load.stats.missingOnMaster).length;
         const writes = load.stats.samples.filter((s) => s.kind === 'write');
         const failed = (status: number) => writes.filter((s) => !s.ok && s.status === status).length;
         return {

@@ -105,7 +105,9 @@ export function missedGoals(
   if (row.sessionsLost > 0) out.push(`${row.sessionsLost} session(s) lost`);
   const staleAllowed = goal.replicaReads ? Math.floor(row.reads * STALE_SHARE) : 0;
   if (row.staleReads > staleAllowed)
-    out.push(`${row.staleReads} stale read(s) of ${row.reads}, more than ${staleAllowed}`);
+    out.push(
+      `${row.staleReads} stale read(s) of ${row.reads}, more than ${staleAllowed}${row.staleDetail ? ` (${row.staleDetail})` : ''}`,
+    );
   const maxMs = goal.maxRequestMs ?? MAX_REQUEST_MS;
   if (row.maxMs > maxMs && !goal.outage) out.push(`a request took ${row.maxMs} ms, more than ${maxMs}`);
   if (goal.outage) {

@@ -1,4 +1,4 @@
-import type { LoadStats } from '../loadgen/stats.ts';
+import type { LoadStats, Shortfall } from '../loadgen/stats.ts';
 
 export interface ScenarioRow {
   scenario: string;
@@ -18,6 +18,8 @@ export interface ScenarioRow {
   sessionsLost: number;
   /** Reads that showed a quantity below one already acknowledged to that user. */
   staleReads: number;
+  /** The first stale reads in words (surface, user, product, acknowledged > shown, when). */
+  staleDetail?: string;
   /** Requests sent again on a new connection after their kept-alive one was found closed (as browsers do). */
   resent: number;
   /** Seconds from the fault to the first successful write that started after it (null: none needed or none seen). */
@@ -58,6 +60,17 @@ export interface ScenarioRow {
   slowest?: string;
 }
 
+/** Shortfalls in words: surface, user, product, acknowledged > shown, seconds from `from`. */
+export function describeShortfalls(list: Shortfall[], from: number): string {
+  const shown = list
+    .slice(0, 5)
+    .map(
+      (s) =>
+        `${s.surface} ${s.email.split('@')[0]} ${s.product} ${s.acked}>${s.seen} at ${Math.round((s.at - from) / 100) / 10} s`,
+    );
+  return list.length > 5 ? `${shown.join(', ')} and ${list.length - 5} more` : shown.join(', ');
+}
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
@@ -87,6 +100,7 @@ export function summarize(stats: LoadStats, faultAt: number, settledAt: number) 
     failedWhy: Object.fromEntries(stats.failures),
     writesAcked: stats.writesAcked,
     staleReads: stats.staleReads,
+    ...(stats.staleSeen.length ? { staleDetail: describeShortfalls(stats.staleSeen, faultAt) } : {}),
     resent: stats.resent,
     writeWindowS: Number.isFinite(firstWrite) ? Math.round(firstWrite - faultAt) / 1000 : null,
     p99Ms: Math.round(percentile(during, 99)),
@@ -141,6 +155,7 @@ export function formatTable(rows: ScenarioRow[]): string {
       notes.push(
         `modes: ${r.modeSpansS.map((m) => `${m.mode} ${m.fromS}..${m.toS} s (${m.polls} polls)`).join(', ')}`,
       );
+    if (r.staleDetail) notes.push(`stale: ${r.staleDetail}`);
     if (r.phantomWrites) notes.push(`${r.phantomWrites} value(s) nobody wrote`);
     if (r.resent) notes.push(`${r.resent} request(s) resent on a fresh connection`);
     notes.push(r.note, r.slowest, r.skipped && `skipped: ${r.skipped}`);

@@ -8,11 +8,11 @@ import { waitFor } from '../../ops/supervisor/wait.ts';
 import { deleteAccounts, madeAccounts } from '../loadgen/cleanup.ts';
 import { closeUsers, createUsers, type LoadUser, runLoad, split } from '../loadgen/load.ts';
 import type { Sample } from '../loadgen/stats.ts';
-import { compareCarts, type Discrepancy, readBack } from './compare.ts';
+import { compareCarts, type Discrepancy, readBack, rewrittenLosses } from './compare.ts';
 import { healthyNodes, type Scenario, waitWhole } from './faults.ts';
 import { describeGoal, goalFor, missedGoals } from './judge.ts';
 import { watchModes } from './modes.ts';
-import { type ScenarioRow, summarize } from './report.ts';
+import { describeShortfalls, type ScenarioRow, summarize } from './report.ts';
 
 export { judge, missedGoals, windowMet } from './judge.ts';
 
@@ -130,12 +130,23 @@ export async function runScenario(
   }
   const diff = compareCarts(users, back.carts);
   const lost = diff.filter((d) => d.kind === 'lost');
-  const lossDetail =
+  // Lost, then written again higher before the end: the read-back cannot see those, the load did.
+  const rewritten = rewrittenLosses(lost, load.stats.missingOnMaster);
+  const nodesDetail =
     lost.length || back.sessionsLost
       ? await describeNodes(actions, back.master, back.missingSessions, lost).catch(
           (err: Error) => `could not look at the nodes: ${err.message}`,
         )
       : undefined;
+  const lossDetail =
+    [
+      nodesDetail,
+      rewritten.length
+        ? `${rewritten.length} acknowledged value(s) missing from the master's own answers, written again before the end: ${describeShortfalls(rewritten, faults[0] ?? settledAt)}`
+        : undefined,
+    ]
+      .filter(Boolean)
+      .join('; ') || undefined;
   if (lossDetail) log(`loss: ${lossDetail}`);
   const firstFault = faults[0] ?? settledAt;
   // With several rounds, the window reported is the longest one.
@@ -159,7 +170,7 @@ export async function runScenario(
     writeWindowS: writeWindowS === Number.POSITIVE_INFINITY ? null : writeWindowS,
     writeWindowsS: windows.map((w) => (Number.isFinite(w) ? w : null)),
     switchesS,
-    writesLost: lost.length,
+    writesLost: lost.length + rewritten.length,
     phantomWrites: diff.filter((d) => d.kind === 'phantom').length,
     sessionsLost: back.sessionsLost,
     modesSeen: seen.map((s) => s.mode),

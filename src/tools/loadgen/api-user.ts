@@ -1,6 +1,6 @@
-import { type Answer, hasRetryAfter, origin, UserAgent } from './http.ts';
-import { type LoadStats, recordAnswer } from './stats.ts';
-import { isStale, type LoadUser, MAX_QUANTITY, markUnacked } from './user.ts';
+import { type Answer, hasRetryAfter, header, origin, UserAgent } from './http.ts';
+import { type LoadStats, recordAnswer, recordMissing, recordStale, shortfalls } from './stats.ts';
+import { type LoadUser, MAX_QUANTITY, markUnacked } from './user.ts';
 
 /** A program on the JSON API: reads its cart, then raises one product's quantity, in turn. */
 
@@ -52,7 +52,11 @@ async function readCart(user: LoadUser, stats: LoadStats): Promise<void> {
     ok: items !== null,
     reason: items ? undefined : why('GET', '/api/cart', answer, "not this user's cart"),
   });
-  if (items && isStale(user, items)) stats.staleReads++;
+  if (!items) return;
+  const short = shortfalls(user, items);
+  recordStale(stats, short);
+  // A read the master served (the app names a replica's answers) shows what the master holds.
+  if (header(answer.headers, 'x-served-by') !== 'replica') recordMissing(stats, short);
 }
 
 async function writeCart(user: LoadUser, stats: LoadStats, product: string): Promise<void> {
@@ -60,7 +64,8 @@ async function writeCart(user: LoadUser, stats: LoadStats, product: string): Pro
   user.next.set(product, value + 1);
   const at = performance.now();
   const answer = await call(user, 'PUT', '/api/cart', { items: { [product]: value } });
-  const ok = itemsOf(user, answer) !== null;
+  const items = itemsOf(user, answer);
+  const ok = items !== null;
   recordAnswer(stats, answer, {
     at,
     kind: 'write',
@@ -72,6 +77,9 @@ async function writeCart(user: LoadUser, stats: LoadStats, product: string): Pro
   if (ok) {
     user.acked.set(product, value);
     stats.writesAcked++;
+    // The answer is the cart the master left after this write: every other product acknowledged
+    // before must be there at least as high.
+    recordMissing(stats, shortfalls(user, items, product));
   } else markUnacked(user, product, value);
 }
 

@@ -1,7 +1,7 @@
 import { type Answer, hasRetryAfter, header, origin, UserAgent } from './http.ts';
 import { type CartView, formEncode, formToken, parseCartPage } from './page.ts';
-import { type LoadStats, recordAnswer } from './stats.ts';
-import { isStale, type LoadUser, lastSent, MAX_QUANTITY, markUnacked } from './user.ts';
+import { type LoadStats, recordAnswer, recordStale, shortfalls } from './stats.ts';
+import { type LoadUser, lastSent, MAX_QUANTITY, markUnacked } from './user.ts';
 
 /**
  * A person in a browser: views the cart page, changes one quantity in the cart form and saves it,
@@ -54,7 +54,7 @@ export async function viewCart(user: LoadUser, stats: LoadStats, path = '/get'):
   });
   if (!ok) return null;
   if (view.csrf) user.csrf = view.csrf;
-  if (isStale(user, view.items)) stats.staleReads++;
+  recordStale(stats, shortfalls(user, view.items));
   return view;
 }
 

@@ -47,9 +47,3 @@ export function markUnacked(user: LoadUser, product: string, value: number): voi
   set.add(value);
   user.unacked.set(product, set);
 }
-
-/** True when a read shows an older value than one already acknowledged. */
-export function isStale(user: LoadUser, items: Record<string, number>): boolean {
-  for (const [p, v] of user.acked) if ((items[p] ?? 0) < v) return true;
-  return false;
-}

@@ -1,12 +1,16 @@
 import { keys } from '../../ha/keys.ts';
 import type { StackActions } from '../../ops/actions.ts';
-import { compareCarts, onCurrentMaster } from '../chaos/compare.ts';
+import { compareCarts, onCurrentMaster, rewrittenLosses } from '../chaos/compare.ts';
+import type { Shortfall } from '../loadgen/stats.ts';
 import type { LoadUser } from '../loadgen/user.ts';
 
 /** What the master holds of what the soak's users were told was done. */
 export interface ReadBack {
   master: string;
-  /** Acknowledged cart values the master no longer holds. */
+  /**
+   * Acknowledged cart values the master no longer holds, and those its answers lacked during the
+   * load before the user wrote them again (missingOnMaster).
+   */
   writesLost: number;
   /** Values above the acknowledged one that no request of the user ever sent. */
   phantomWrites: number;
@@ -30,6 +34,7 @@ export async function readBack(
   users: LoadUser[],
   sessions: Map<string, string>,
   registered: (u: LoadUser) => boolean,
+  missingOnMaster: Shortfall[] = [],
 ): Promise<ReadBack> {
   return onCurrentMaster(actions, async (r, master) => {
     const carts = new Map<string, Record<string, string>>();
@@ -54,9 +59,15 @@ export async function readBack(
     const diff = compareCarts(users, carts);
     for (const d of diff.slice(0, 5))
       examples.push(`${d.kind} ${d.email} ${d.product}: acknowledged ${d.acked}, stored ${d.stored}`);
+    const lost = diff.filter((d) => d.kind === 'lost');
+    const rewritten = rewrittenLosses(lost, missingOnMaster);
+    for (const m of rewritten.slice(0, 5))
+      examples.push(
+        `lost then written again ${m.email} ${m.product}: acknowledged ${m.acked}, the master showed ${m.seen}`,
+      );
     return {
       master,
-      writesLost: diff.filter((d) => d.kind === 'lost').length,
+      writesLost: lost.length + rewritten.length,
       phantomWrites: diff.filter((d) => d.kind === 'phantom').length,
       sessionsChecked: sessions.size,
       sessionsLost,

@@ -135,7 +135,13 @@ export async function runSoak(actions: StackActions, opts: SoakOptions): Promise
   let check: ReadBack | null = null;
   try {
     await waitWhole(actions);
-    check = await readBack(actions, load.users, expectedSessions(load.loggedIn), (u) => load.signedUp.has(u));
+    check = await readBack(
+      actions,
+      load.users,
+      expectedSessions(load.loggedIn),
+      (u) => load.signedUp.has(u),
+      load.stats.missingOnMaster,
+    );
   } catch (err) {
     error ??= `could not read the data back: ${(err as Error).message}`;
   } finally {
