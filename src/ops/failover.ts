@@ -1,3 +1,4 @@
+import { fieldsOf } from '../ha/fields.ts';
 import { nodeState, withRedis } from '../ha/probes.ts';
 import type { StackActions } from './actions.ts';
 import { waitForMaster } from './observe.ts';
@@ -123,9 +124,5 @@ export async function sentinelReplicas(
   const rows = (await withRedis(s.host, s.port, { password: actions.sentinelPassword }, (r) =>
     r.call('SENTINEL', 'REPLICAS', actions.topology.masterName),
   )) as string[][];
-  return rows.map((raw) => {
-    const f: Record<string, string> = {};
-    for (let i = 0; i + 1 < raw.length; i += 2) f[raw[i]!] = raw[i + 1]!;
-    return f;
-  });
+  return rows.map(fieldsOf);
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fieldsOf } from '../../src/ha/fields.ts';
 import {
   MEMORY_ALARM_SHARE,
   memoryAlarm,
@@ -22,6 +23,14 @@ describe('parseInfo', () => {
 
   it('splits on CRLF only', () => {
     assert.deepEqual(parseInfo('a:1\nb:2'), { a: '1\nb:2' });
+  });
+});
+
+describe('fieldsOf', () => {
+  it('reads a flat list of names and values; a lone last name and anything but a list give nothing', () => {
+    assert.deepEqual(fieldsOf(['ip', '127.0.0.1', 'port', 6379, 'flags']), { ip: '127.0.0.1', port: '6379' });
+    assert.deepEqual(fieldsOf(null), {});
+    assert.deepEqual(fieldsOf('OK'), {});
   });
 });
 

@@ -1,4 +1,5 @@
 import type { ClientGone } from '../../ha/client-scope.ts';
+import { fieldsOf } from '../../ha/fields.ts';
 import { callFunction } from '../../ha/functions.ts';
 import type { RedisLayer } from '../../ha/index.ts';
 import { keys } from '../../ha/keys.ts';
@@ -15,14 +16,6 @@ export function cartFromHash(hash: Record<string, string>): Cart {
     cart[p.id] = Number.isInteger(n) && n > 0 ? n : 0;
   }
   return cart;
-}
-
-/** HGETALL's flat reply (field, value, field, value...) as a record. */
-function pairs(reply: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!Array.isArray(reply)) return out;
-  for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
-  return out;
 }
 
 /** How many of `cartCallArgs` are keys. */
@@ -101,7 +94,7 @@ export class CartStore {
       this.deadlineMs,
       gone,
     );
-    return reply === null ? null : cartFromHash(pairs(reply));
+    return reply === null ? null : cartFromHash(fieldsOf(reply));
   }
 
   /** Empties the cart if the session `sid` of `email` is valid; false (nothing deleted) otherwise. */

@@ -2,6 +2,7 @@
  * Sentinel's replies, each parsed here and nowhere else: `SENTINEL MASTER`,
  * `SENTINEL GET-MASTER-ADDR-BY-NAME` and the TILT fields of `INFO sentinel`.
  */
+import { fieldsOf } from '../fields.ts';
 import { parseInfo } from '../info.ts';
 
 export interface Address {
@@ -27,8 +28,7 @@ export interface SentinelMasterFields {
 }
 
 export function parseSentinelMaster(raw: string[]): SentinelMasterFields {
-  const m: Record<string, string> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) m[raw[i]!] = raw[i + 1]!;
+  const m = fieldsOf(raw);
   return {
     master: m['ip'] && m['port'] ? { host: m['ip'], port: Number(m['port']) } : null,
     quorum: Number(m['quorum'] ?? 0),

@@ -2,7 +2,6 @@ import { parseReplicationDetail } from '../../ha/info.ts';
 import { sentinelView, withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
 import { nodeStates, waitForMaster } from '../../ops/observe.ts';
-import { isFence } from '../../ops/supervisor/fence.ts';
 import { waitFor } from '../../ops/supervisor/wait.ts';
 import type { RedisNode } from '../../ops/topology.ts';
 import type { ScenarioGoal } from './judge.ts';
@@ -110,7 +109,6 @@ export async function healthyNodes(actions: StackActions): Promise<number> {
  * guard (fence.ts) takes none, nor one whose replicas have all left it. Not answering: it may.
  */
 export function acceptsWrites(minReplicasReply: unknown, info: string): boolean {
-  if (isFence(minReplicasReply)) return false;
   const min = Array.isArray(minReplicasReply) ? Number(minReplicasReply[1]) : 0;
   return !(min > 0) || parseReplicationDetail(info).goodReplicas >= min;
 }

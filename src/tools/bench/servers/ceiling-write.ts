@@ -16,6 +16,7 @@ import { cookieNames, parseCookies, type Tokens } from '../../../app/security/to
 import { CART_KEYS, cartCallArgs, cartFromHash } from '../../../app/stores/carts.ts';
 import { cartItemsFromJson } from '../../../app/validate.ts';
 import type { AppConfig } from '../../../config/index.ts';
+import { fieldsOf } from '../../../ha/fields.ts';
 import { keys } from '../../../ha/keys.ts';
 
 const LIMIT = 16 * 1024;
@@ -45,10 +46,7 @@ export function cartWriter(config: AppConfig, tokens: Tokens, redis: Redis) {
     if (reply === null) return null;
     if (wait && config.redis.waitReplicas > 0 && (await groupWait()) < config.redis.waitReplicas)
       throw new Error('not confirmed by a replica');
-    const hash: Record<string, string> = {};
-    const flat = reply as string[];
-    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
-    return cartFromHash(hash);
+    return cartFromHash(fieldsOf(reply));
   }
 
   /** The bare durable write: HSET of the quantities and the shared WAIT; nothing checked, nothing read. */
