@@ -47,16 +47,28 @@ describe('deploy/kubernetes/components/monitoring', () => {
   );
 
   it(
-    'labels each series as the alert rules read them, and lets only Prometheus reach the exporters',
+    "labels each series as the alert rules read them (the apps' too), and lets only Prometheus reach the exporters and the apps' port",
     needsKubectl,
     () => {
       const objects = withComponent('components/monitoring') as Any[];
       const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
-      assert.deepEqual(monitors.map((m) => m.metadata.name).sort(), ['redis-exporter', 'sentinel-exporter']);
+      assert.deepEqual(monitors.map((m) => m.metadata.name).sort(), [
+        'app',
+        'redis-exporter',
+        'sentinel-exporter',
+      ]);
       for (const m of monitors) {
         const [e] = m.spec.endpoints;
-        assert.equal(e.port, 'metrics');
         const component = m.metadata.name.replace('-exporter', '');
+        assert.equal(e.port, component === 'app' ? 'http' : 'metrics');
+        // The apps' /metrics asks for the operator's login, from a Secret of the operator's own.
+        if (component === 'app') {
+          assert.equal(e.path, '/metrics');
+          assert.deepEqual(e.basicAuth, {
+            username: { name: 'redis-ha-stack-metrics', key: 'username' },
+            password: { name: 'redis-ha-stack-metrics', key: 'password' },
+          });
+        }
         assert.deepEqual(m.spec.selector.matchLabels['app.kubernetes.io/name'], component);
         assert.deepEqual(e.relabelings, [
           { targetLabel: 'component', replacement: component },
@@ -70,6 +82,12 @@ describe('deploy/kubernetes/components/monitoring', () => {
         { from: [SCRAPER], ports: [{ protocol: 'TCP', port: EXPORTER.port }] },
       ]);
       assert.deepEqual(scrape.spec.podSelector.matchExpressions[0].values, ['redis', 'sentinel']);
+      // The apps' port, to Prometheus as well: their own policy lets the Ingress controller alone in.
+      const app = objects.find(
+        (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'redis-ha-stack-scrape-app',
+      );
+      assert.deepEqual(app.spec.ingress, [{ from: [SCRAPER], ports: [{ protocol: 'TCP', port: 3001 }] }]);
+      assert.deepEqual(app.spec.podSelector.matchExpressions[0].values, ['app']);
       // The base's own policies are unchanged: Redis's port still only from the stack's parts.
       const redis = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'redis');
       assert.deepEqual(redis.spec.ingress[0].ports, [{ protocol: 'TCP', port: 6379 }]);

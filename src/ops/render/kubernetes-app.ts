@@ -9,7 +9,6 @@ import {
   NAMES,
   type Obj,
   PORTS,
-  SECRET_NAME,
   selector,
   UIDS,
 } from './kubernetes-names.ts';
@@ -33,8 +32,9 @@ import {
 /**
  * The addresses whose X-Forwarded-For the app believes: the cluster's private ranges, where the
  * Ingress controller's pods get their addresses (pod addresses are not known in advance). The app's
- * NetworkPolicy lets in the controller's pods alone (kubernetes-policy.ts, FRONT), so no other pod
- * can connect from these ranges; narrow them to the controller's pod range where that is known.
+ * NetworkPolicy lets in the controller's pods alone (kubernetes-policy.ts, FRONT; components/monitoring
+ * adds Prometheus's, to /metrics' port), so no other pod can connect from these ranges; narrow them
+ * to the controller's pod range where that is known.
  */
 export const TRUST_PROXY = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16';
 
@@ -238,31 +238,6 @@ export function ingressExample(): Obj {
               },
             ],
           },
-        },
-      ],
-    },
-  };
-}
-
-/**
- * Not in the base: a ServiceMonitor needs the Prometheus Operator's CRDs. /metrics asks for user
- * `operator` and HAPROXY_OPERATOR_PASSWORD, which an annotation-driven scrape cannot give; this
- * reads both from a Secret of its own (docs/kubernetes.md).
- */
-export function serviceMonitorExample(): Obj {
-  const key = (k: string) => ({ name: `${SECRET_NAME}-metrics`, key: k });
-  return {
-    apiVersion: 'monitoring.coreos.com/v1',
-    kind: 'ServiceMonitor',
-    metadata: metadata(NAMES.app, 'app'),
-    spec: {
-      selector: { matchLabels: selector('app') },
-      endpoints: [
-        {
-          port: 'http',
-          path: '/metrics',
-          interval: '15s',
-          basicAuth: { username: key('username'), password: key('password') },
         },
       ],
     },

@@ -1,13 +1,13 @@
 import { SENTINEL_READER } from './acl.ts';
 import { imageRef } from './compose-names.ts';
-import { NAMES, type Obj, PART_OF, PORTS, selector } from './kubernetes-names.ts';
+import { NAMES, type Obj, PART_OF, PORTS, SECRET_NAME, selector } from './kubernetes-names.ts';
 import { containerSecurity, metadata, resources, secretEnv } from './kubernetes-pod.ts';
 
 // The opt-in monitoring component (components/monitoring, docs/monitoring.md): a redis_exporter
 // beside every Redis node and every Sentinel (a container of the same pod, scraping it on
 // localhost), the `metrics` port on their Services, a ServiceMonitor for the Prometheus Operator
-// that gives each series the `component` and `node` labels the alert rules read, and the
-// NetworkPolicy that lets Prometheus in to that port only.
+// for each and for the apps' /metrics, giving each series the `component` and `node` labels the
+// alert rules read, and the NetworkPolicies that let Prometheus in to those ports only.
 
 export const EXPORTER = {
   port: 9121,
@@ -67,7 +67,52 @@ export function exporterPatches(workload: 'redis' | 'sentinel'): Obj[] {
   ];
 }
 
-/** The ServiceMonitor and the NetworkPolicy of the component. */
+/**
+ * The apps' /metrics: it asks for user `operator` and HAPROXY_OPERATOR_PASSWORD, which the
+ * Prometheus Operator reads from a Secret of its own, `redis-ha-stack-metrics` (keys `username`
+ * and `password`: docs/kubernetes.md).
+ */
+function appMonitor(): Obj {
+  const key = (k: string) => ({ name: `${SECRET_NAME}-metrics`, key: k });
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: metadata(NAMES.app, 'app'),
+    spec: {
+      selector: { matchLabels: selector('app') },
+      endpoints: [
+        {
+          port: 'http',
+          path: '/metrics',
+          interval: '5s',
+          basicAuth: { username: key('username'), password: key('password') },
+          relabelings: [
+            { targetLabel: 'component', replacement: 'app' },
+            { sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: 'node' },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/** Lets Prometheus (SCRAPER) in to `port` of the pods named `names`, and nothing else. */
+function scrapePolicy(name: string, names: string[], port: number): Obj {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, labels: { 'app.kubernetes.io/part-of': PART_OF } },
+    spec: {
+      podSelector: {
+        matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: names }],
+      },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [SCRAPER], ports: [{ protocol: 'TCP', port }] }],
+    },
+  };
+}
+
+/** The ServiceMonitors and the NetworkPolicies of the component. */
 export function monitoringObjects(): Obj[] {
   const monitor = (workload: 'redis' | 'sentinel'): Obj => ({
     apiVersion: 'monitoring.coreos.com/v1',
@@ -91,20 +136,10 @@ export function monitoringObjects(): Obj[] {
   return [
     monitor('redis'),
     monitor('sentinel'),
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: `${PART_OF}-scrape`, labels: { 'app.kubernetes.io/part-of': PART_OF } },
-      spec: {
-        podSelector: {
-          matchExpressions: [
-            { key: 'app.kubernetes.io/name', operator: 'In', values: [NAMES.redis, NAMES.sentinel] },
-          ],
-        },
-        policyTypes: ['Ingress'],
-        ingress: [{ from: [SCRAPER], ports: [{ protocol: 'TCP', port: EXPORTER.port }] }],
-      },
-    },
+    appMonitor(),
+    scrapePolicy(`${PART_OF}-scrape`, [NAMES.redis, NAMES.sentinel], EXPORTER.port),
+    // The apps' own policy lets the Ingress controller alone in (kubernetes-policy.ts); policies add up.
+    scrapePolicy(`${PART_OF}-scrape-app`, [NAMES.app], PORTS.app),
   ];
 }
 

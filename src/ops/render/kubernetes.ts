@@ -1,5 +1,5 @@
 import type { Topology } from '../topology.ts';
-import { appObjects, ingressExample, serviceMonitorExample, tlsIngressComponent } from './kubernetes-app.ts';
+import { appObjects, ingressExample, tlsIngressComponent } from './kubernetes-app.ts';
 import { backupComponent, backupObjects, restoreJob, restoreKustomization } from './kubernetes-backup.ts';
 import { exporterPatches, monitoringComponent, monitoringObjects } from './kubernetes-monitoring.ts';
 import {
@@ -43,7 +43,6 @@ export function kubernetesResources(t: Topology = kubernetesTopology()): Record<
 /** Not in the base: they need a controller, a host name or CRDs of the user's. */
 export const kubernetesExamples = (t: Topology = kubernetesTopology()): Record<string, Obj[]> => ({
   'examples/tls-ingress/ingress.yaml': [ingressExample()],
-  'examples/servicemonitor.yaml': [serviceMonitorExample()],
   'examples/restore/restore-job.yaml': [restoreJob(t)],
 });
 
