@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { pairedCost } from '../../src/tools/bench/alternate.ts';
 import { type CaseResult, failedAnswers } from '../../src/tools/bench/cases.ts';
 import { latencyOf, mergeSlices } from '../../src/tools/bench/merge.ts';
 import { judgeTargets, medianOf } from '../../src/tools/bench/report.ts';
@@ -205,5 +206,19 @@ describe('bench targets: durable writes against their ceiling', () => {
       ),
       120,
     );
+  });
+});
+
+describe('a cost measured in alternating rounds', () => {
+  it("reads the median of each round's own ratio, which a machine slowing down mid-run does not move", () => {
+    // The machine slows by a fifth after round 2; with and without are 1 % apart in every round.
+    const without = [8000, 8000, 6400, 6400, 6400];
+    const withIt = without.map((x) => x * 0.99);
+    const { ratios, costPct } = pairedCost(withIt, without);
+    assert.deepEqual(ratios, [0.99, 0.99, 0.99, 0.99, 0.99]);
+    assert.equal(costPct, 1);
+    // Rounds pair by index; a round without requests on the side compared against is left out.
+    assert.deepEqual(pairedCost([100, 90, 50], [100, 0, 40]), { ratios: [1, 1.25], costPct: -12.5 });
+    assert.deepEqual(pairedCost([], []), { ratios: [], costPct: 0 });
   });
 });

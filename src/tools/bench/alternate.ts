@@ -2,7 +2,10 @@
  * Page views measured with something running and without, on one stack, the two taking turns
  * round by round (the machine's speed drifts; a ratio compares runs seconds apart): the `backup`
  * and `monitoring` benches. Each round measures GET /get through HAProxy, as the load bench's
- * `get-haproxy` case does; the comparison is between the medians of the two sides.
+ * `get-haproxy` case does. Two comparisons: the medians of the two sides, and the median of each
+ * round's own ratio (with / without, measured seconds apart): the machine's speed drifts by a
+ * fifth within a run on a shared machine, which moves the sides' medians apart but cancels out of
+ * a ratio of neighbours; the verdicts use the latter.
  */
 import { CliError } from '../../ops/commands/context.ts';
 import { allCases, type BenchCase, type CaseResult, drive, runCase } from './cases.ts';
@@ -27,6 +30,21 @@ export interface Alternation {
   without: Side;
   /** 1 - median with / median without, in per cent (positive: slower with). */
   costPct: number;
+  /** Each round's with / without (requests per second). */
+  roundRatios: number[];
+  /** 1 - the median of roundRatios, in per cent: the cost the verdicts read (pairedCost). */
+  pairedCostPct: number;
+}
+
+/**
+ * Each round's ratio (with / without) and the cost from their median, in per cent. Rounds are
+ * paired by index; a side with no requests leaves its round out.
+ */
+export function pairedCost(withRps: number[], withoutRps: number[]): { ratios: number[]; costPct: number } {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(withRps.length, withoutRps.length); i++)
+    if (withoutRps[i]! > 0) ratios.push(round(withRps[i]! / withoutRps[i]!, 3));
+  return { ratios, costPct: ratios.length ? round((1 - median(ratios)) * 100, 1) : 0 };
 }
 
 export function median(xs: number[]): number {
@@ -116,6 +134,7 @@ export async function alternate(
   }
   const a = side(on);
   const b = side(off);
+  const paired = pairedCost(a.requestsPerS, b.requestsPerS);
   return {
     rounds: opts.rounds,
     durationS: opts.durationS,
@@ -123,6 +142,8 @@ export async function alternate(
     with: a,
     without: b,
     costPct: b.medianRps > 0 ? round((1 - a.medianRps / b.medianRps) * 100, 1) : 0,
+    roundRatios: paired.ratios,
+    pairedCostPct: paired.costPct,
   };
 }
 
@@ -134,5 +155,6 @@ export function formatAlternation(a: Alternation, label: [string, string]): stri
     '|---|---|---|---|---|',
     row(label[0], a.with),
     row(label[1], a.without),
+    `each round's ${label[0]} / ${label[1]}: ${a.roundRatios.join(', ')}; cost by their median ${a.pairedCostPct} % (by the sides' medians ${a.costPct} %)`,
   ];
 }
