@@ -1,4 +1,4 @@
-import { type Answer, hasRetryAfter, header, origin, UserAgent } from './http.ts';
+import { type Answer, hasRetryAfter, origin, UserAgent } from './http.ts';
 import { type LoadStats, recordAnswer, recordMissing, recordStale, shortfalls } from './stats.ts';
 import { type LoadUser, MAX_QUANTITY, markUnacked } from './user.ts';
 
@@ -53,10 +53,9 @@ async function readCart(user: LoadUser, stats: LoadStats): Promise<void> {
     reason: items ? undefined : why('GET', '/api/cart', answer, "not this user's cart"),
   });
   if (!items) return;
-  const short = shortfalls(user, items);
-  recordStale(stats, short);
-  // A read the master served (the app names a replica's answers) shows what the master holds.
-  if (header(answer.headers, 'x-served-by') !== 'replica') recordMissing(stats, short);
+  // Stale only, whoever served it: a replica, or a master the Sentinels left that still answers
+  // reads (fenced off, refusing writes). A write's answer is what tells a loss (writeCart).
+  recordStale(stats, shortfalls(user, items));
 }
 
 async function writeCart(user: LoadUser, stats: LoadStats, product: string): Promise<void> {
@@ -77,8 +76,9 @@ async function writeCart(user: LoadUser, stats: LoadStats, product: string): Pro
   if (ok) {
     user.acked.set(product, value);
     stats.writesAcked++;
-    // The answer is the cart the master left after this write: every other product acknowledged
-    // before must be there at least as high.
+    // The answer is the cart left by the node that took this write and had a replica confirm it
+    // (a master, not one fenced off): every other product acknowledged before must be there at
+    // least as high.
     recordMissing(stats, shortfalls(user, items, product));
   } else markUnacked(user, product, value);
 }

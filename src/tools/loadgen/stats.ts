@@ -23,8 +23,8 @@ export interface LoadStats {
   staleSeen: Shortfall[];
   /**
    * Acknowledged quantities the master itself did not hold: below the acknowledged value in a
-   * write's answer (the cart the master left) or in a read the master served. Such a write was
-   * lost even if the user wrote that product again before the end (the read-back cannot see it).
+   * write's answer (the cart the master left after it). Such a write was lost even if the user
+   * wrote that product again before the end (the read-back cannot see it).
    */
   missingOnMaster: Shortfall[];
   failures: Map<string, number>;
