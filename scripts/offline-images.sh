@@ -15,20 +15,37 @@
 #                          scripts/node-versions.sh installs it) and npm in /usr/local; user node
 #                          (uid 1000); the host's CA bundle with NODE_EXTRA_CA_CERTS, so `npm ci`
 #                          inside `docker build` trusts what the host trusts
+#   prom/prometheus:v2.53.4, prom/alertmanager:v0.27.0, oliver006/redis_exporter:v1.45.0
+#                          the `monitoring` profile (with --monitoring only): Debian's prometheus
+#                          2.42, prometheus-alertmanager 0.25 and prometheus-redis-exporter 1.45
+#                          (the local stack's own binaries; older than the tags, so stand-ins for
+#                          tests); /bin/prometheus, /bin/alertmanager, /redis_exporter as the
+#                          images have them; /prometheus and /alertmanager owned by nobody
 #   redis-ha-stack-certs   the certs service of deploy/compose.tls.yaml: built from deploy/certs/
 #                          (Debian with openssl) where debian:bookworm-slim can be pulled, otherwise
 #                          the same Debian root file system (openssl comes with ca-certificates)
 # RedisInsight (redis/redisinsight, compose profile "tools") has no stand-in: it is not a Debian
 # package and cannot be built offline; leave that service out.
 #
-# Usage: scripts/offline-images.sh [--force]   (--force rebuilds the stand-ins even when present)
+# Usage: scripts/offline-images.sh [--force] [--monitoring]   (--force rebuilds the stand-ins even
+#        when present; --monitoring also makes the monitoring profile's images)
 # Environment: NODE_STANDIN_VERSION (24.22.3), NODE_VERSIONS_CACHE, PULL_TIMEOUT (seconds, 20),
 #              DEBIAN_SUITE (bookworm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 force=0
-[ "${1:-}" = "--force" ] && force=1
+monitoring=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    --monitoring) monitoring=1 ;;
+    *)
+      echo "offline-images: unknown argument $arg" >&2
+      exit 2
+      ;;
+  esac
+done
 suite="${DEBIAN_SUITE:-bookworm}"
 node_version="${NODE_STANDIN_VERSION:-24.22.3}"
 pull_timeout="${PULL_TIMEOUT:-20}"
@@ -65,7 +82,11 @@ npm_dir() {
 # Valkey 8.0 is in the backports suite: its line is added beside the suite's own, on the same
 # mirror (the setup hook runs before apt reads the lists).
 rootfs=""
-cleanup_rootfs() { [ -z "$rootfs" ] || rm -rf "$(dirname "$rootfs")"; }
+monitoring_rootfs=""
+cleanup_rootfs() {
+  [ -z "$rootfs" ] || rm -rf "$(dirname "$rootfs")"
+  [ -z "$monitoring_rootfs" ] || rm -rf "$(dirname "$monitoring_rootfs")"
+}
 trap cleanup_rootfs EXIT
 build_rootfs() {
   [ -z "$rootfs" ] || return 0
@@ -123,6 +144,37 @@ build_node() {
     docker run --rm "node:$major-bookworm-slim" sh -c 'node -v && npm -v && id node' >&2
 }
 
+# The monitoring's three stand-ins share a root file system of their own (the stack's images stay
+# without Prometheus), built on first use. The paths are the official images': the compose file
+# runs /bin/prometheus and /bin/alertmanager (bookworm's /bin is /usr/bin) and the exporter's
+# image runs /redis_exporter with the flags as its command.
+build_monitoring_rootfs() {
+  [ -z "$monitoring_rootfs" ] || return 0
+  local dir
+  dir=$(mktemp -d)
+  log "building a Debian $suite root file system with Prometheus, Alertmanager and the Redis exporter"
+  mmdebstrap --quiet --variant=apt \
+    --include=prometheus,prometheus-alertmanager,prometheus-redis-exporter,ca-certificates \
+    --customize-hook='ln -s prometheus-alertmanager "$1/usr/bin/alertmanager"' \
+    --customize-hook='ln -s usr/bin/prometheus-redis-exporter "$1/redis_exporter"' \
+    --customize-hook='mkdir -p "$1/prometheus" "$1/alertmanager" && chroot "$1" chown nobody:nogroup /prometheus /alertmanager' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    "$suite" "$dir/rootfs.tar"
+  monitoring_rootfs="$dir/rootfs.tar"
+}
+
+# One of the three: `image` running `entrypoint` as `user` in `workdir`, listening on `port`.
+import_monitoring() { # image entrypoint user workdir port
+  build_monitoring_rootfs &&
+    docker import --change "WORKDIR $4" --change "USER $3" --change "EXPOSE $5" \
+      --change "ENTRYPOINT [\"$2\"]" "$monitoring_rootfs" "$1" >/dev/null &&
+    docker run --rm "$1" --version >&2 2>&1
+}
+
+build_prometheus() { import_monitoring prom/prometheus:v2.53.4 /bin/prometheus nobody /prometheus 9090; }
+build_alertmanager() { import_monitoring prom/alertmanager:v0.27.0 /bin/alertmanager nobody /alertmanager 9093; }
+build_redis_exporter() { import_monitoring oliver006/redis_exporter:v1.45.0 /redis_exporter 59000:59000 / 9121; }
+
 build_certs() {
   if timeout "$pull_timeout" docker pull -q debian:bookworm-slim >/dev/null 2>&1 &&
     docker build -q -t redis-ha-stack-certs deploy/certs >/dev/null; then
@@ -161,4 +213,9 @@ ensure haproxy:2.6 build_haproxy
 ensure "node:${node_version%%.*}-bookworm-slim" build_node
 # Not on a registry: made here (docker pull of it fails at once), as compose would build it.
 ensure redis-ha-stack-certs build_certs
+if [ "$monitoring" = 1 ]; then
+  ensure prom/prometheus:v2.53.4 build_prometheus
+  ensure prom/alertmanager:v0.27.0 build_alertmanager
+  ensure oliver006/redis_exporter:v1.45.0 build_redis_exporter
+fi
 log "redis/redisinsight: no stand-in (not a Debian package, cannot be built offline); leave it out"

@@ -4,7 +4,9 @@
 #   2. starts dockerd for the run when no engine answers, and stops it afterwards
 #   3. makes sure the images compose and the Dockerfile name exist (scripts/offline-images.sh:
 #      pulls them, or builds same-named stand-ins from Debian packages when no registry is reachable)
-#   4. runs the tests: build, up, journey, failover, app crash, Sentinel settings, fronts, down -v;
+#   4. runs the tests: build, up (with the monitoring profile), journey, failover, app crash,
+#      Sentinel settings, fronts, every target scraped, the failover and a stopped replica paging
+#      Alertmanager, down -v;
 #      then the same with compose.tls.yaml (HTTPS, redirect, TLS-only nodes, a failover on TLS)
 # npm run test:all runs it last, as root or when an engine answers (scripts/test-all.sh); about 1.5 minutes
 # once the images exist.
@@ -64,7 +66,7 @@ for project in $(docker ps -a --format '{{.Label "com.docker.compose.project"}}'
 done
 
 images_start=$(date +%s)
-bash scripts/offline-images.sh
+bash scripts/offline-images.sh --monitoring
 echo "test-docker: images ready in $(($(date +%s) - images_start)) s"
 
 status=0

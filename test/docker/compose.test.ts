@@ -21,7 +21,15 @@ import { promisify } from 'node:util';
 import { PRODUCTS } from '../../src/app/products.ts';
 import { parseSentinelTimers, timersMissing } from '../../src/ha/sentinel/timers.ts';
 import { REDIS_PROGRAMS } from '../../src/ops/render/compose-names.ts';
+import { bcryptHash } from '../../src/ops/supervisor/monitoring.ts';
 import { freePort } from '../../src/ops/supervisor/ports.ts';
+import {
+  alertLine,
+  alertmanagerAlerts,
+  type MonitoringAccess,
+  promTargets,
+  waitAlerts,
+} from '../../src/tools/monitor/api.ts';
 import { Client } from '../helpers/http.ts';
 
 const run = promisify(execFile);
@@ -38,6 +46,15 @@ const SERVICES = [
   'app-1',
   'app-2',
   'haproxy',
+];
+/** The `monitoring` profile: an exporter per node, the Sentinels' exporter, Alertmanager, Prometheus. */
+const MONITORING = [
+  'redis-exporter-1',
+  'redis-exporter-2',
+  'redis-exporter-3',
+  'sentinel-exporter',
+  'alertmanager',
+  'prometheus',
 ];
 /**
  * Other values than the compose defaults (2, 2000, 3000), read back from the Sentinels. Not a quorum
@@ -63,16 +80,23 @@ const env: NodeJS.ProcessEnv = {
   SENTINEL_READER_PASSWORD: secret(),
   SESSION_SECRET: secret(),
   HAPROXY_OPERATOR_PASSWORD: secret(),
+  MONITORING_PASSWORD: secret(),
   SENTINEL_QUORUM: SENTINEL.quorum,
   SENTINEL_DOWN_AFTER: SENTINEL.downAfter,
   SENTINEL_FAILOVER: SENTINEL.failover,
 };
+env['MONITORING_PASSWORD_HASH'] = bcryptHash(env['MONITORING_PASSWORD']!);
 // A network of its own, so that two runs (or another project) do not collide on 10.56.0.0/24.
 env['STACK_NETWORK'] = `10.${randomInt(160, 250)}.${randomInt(0, 255)}`;
 
 let dir = '';
 let files: string[] = [];
-const ports = { site: 0, operator: 0, redis: 0 };
+const ports = { site: 0, operator: 0, redis: 0, prometheus: 0, alertmanager: 0 };
+const monitoring = (): MonitoringAccess => ({
+  prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
+  alertmanagerUrl: `http://127.0.0.1:${ports.alertmanager}`,
+  authorization: `Basic ${Buffer.from(`monitoring:${env['MONITORING_PASSWORD']}`).toString('base64')}`,
+});
 const figures: Record<string, unknown> = {};
 const t0 = Date.now();
 
@@ -337,24 +361,46 @@ before(async () => {
   ports.site = await freePort();
   ports.operator = await freePort();
   ports.redis = await freePort();
+  ports.prometheus = await freePort();
+  ports.alertmanager = await freePort();
   // docker-compose 1.29 merges `ports` lists (an override adds to them, it cannot replace them), so
   // the file used is deploy/compose.yaml with only the HAProxy `ports:` line taken out; the override
-  // publishes the three fronts on 127.0.0.1 at free ports. --project-directory keeps the relative
-  // paths (./redis, ./haproxy, the build context ..) pointing into deploy/.
-  const original = await readFile(join(DEPLOY, 'compose.yaml'), 'utf8');
-  const line = /^ {4}ports: \["80:8080", "127\.0\.0\.1:8404:8404", "127\.0\.0\.1:6379:6379"\]\n/m;
-  assert.match(original, line, 'the haproxy ports line of deploy/compose.yaml changed: update this test');
-  await writeFile(join(dir, 'compose.yaml'), original.replace(line, ''));
+  // publishes the three fronts on 127.0.0.1 at free ports, and Prometheus's and Alertmanager's.
+  // --project-directory keeps the relative paths (./redis, ./haproxy, the build context ..)
+  // pointing into deploy/.
+  let original = await readFile(join(DEPLOY, 'compose.yaml'), 'utf8');
+  for (const line of [
+    /^ {4}ports: \["80:8080", "127\.0\.0\.1:8404:8404", "127\.0\.0\.1:6379:6379"\]\n/m,
+    /^ {4}ports: \["127\.0\.0\.1:9090:9090"\]\n/m,
+    /^ {4}ports: \["127\.0\.0\.1:9093:9093"\]\n/m,
+  ]) {
+    assert.match(original, line, 'a ports line of deploy/compose.yaml changed: update this test');
+    original = original.replace(line, '');
+  }
+  await writeFile(join(dir, 'compose.yaml'), original);
   await writeFile(
     join(dir, 'override.yaml'),
     [
       'services:',
       '  haproxy:',
       `    ports: ["127.0.0.1:${ports.site}:8080", "127.0.0.1:${ports.operator}:8404", "127.0.0.1:${ports.redis}:6379"]`,
+      '  prometheus:',
+      `    ports: ["127.0.0.1:${ports.prometheus}:9090"]`,
+      '  alertmanager:',
+      `    ports: ["127.0.0.1:${ports.alertmanager}:9093"]`,
       '',
     ].join('\n'),
   );
-  files = ['--project-directory', DEPLOY, '-f', join(dir, 'compose.yaml'), '-f', join(dir, 'override.yaml')];
+  files = [
+    '--project-directory',
+    DEPLOY,
+    '-f',
+    join(dir, 'compose.yaml'),
+    '-f',
+    join(dir, 'override.yaml'),
+    '--profile',
+    'monitoring',
+  ];
   let start = Date.now();
   await compose('build');
   figures['build s'] = (Date.now() - start) / 1000;
@@ -365,7 +411,7 @@ before(async () => {
   const deadline = Date.now() + 240_000;
   for (let attempt = 1; ; attempt++) {
     try {
-      await compose('up', '-d', ...SERVICES);
+      await compose('up', '-d', ...SERVICES, ...MONITORING);
       break;
     } catch (e) {
       if (Date.now() > deadline || !/is unhealthy/.test(String(e))) throw e;
@@ -446,7 +492,7 @@ describe('deploy/compose.yaml on Docker', () => {
 
   it('every container hardened as the file says, its main process without capabilities; Redis and Sentinel are Valkey 8.0', async () => {
     const seen: Record<string, string> = {};
-    for (const s of SERVICES) {
+    for (const s of [...SERVICES, ...MONITORING]) {
       const id = await container(s);
       const hc = JSON.parse(await docker('inspect', '--format', '{{json .HostConfig}}', id));
       assert.deepEqual(hc.CapDrop, ['ALL'], s);
@@ -505,6 +551,37 @@ describe('deploy/compose.yaml on Docker', () => {
       socket.once('error', fail);
     });
     assert.match(reply, /^-NOAUTH/);
+  });
+
+  it('monitoring profile: Prometheus and Alertmanager only behind their password; every target scraped and up', async () => {
+    const m = monitoring();
+    for (const url of [`${m.prometheusUrl}/api/v1/targets`, `${m.alertmanagerUrl}/api/v2/alerts`])
+      assert.equal((await fetch(url)).status, 401, url);
+    const start = Date.now();
+    await pollUntil(
+      'every target up',
+      async () => {
+        const targets = await promTargets(m).catch(() => []);
+        const down = targets.filter((t) => t.health !== 'up');
+        return (
+          (targets.length === 9 && down.length === 0) ||
+          `${targets.length} targets; not up: ${down.map((t) => `${t.labels['job']}/${t.labels['node'] ?? t.labels['instance']} ${t.health} ${t.lastError ?? ''}`).join(', ')}`
+        );
+      },
+      120_000,
+      1000,
+    );
+    figures['monitoring: every target up after s'] = (Date.now() - start) / 1000;
+    // None stays firing on the healthy stack (one raised while the stack was starting resolves).
+    await pollUntil(
+      'no alert at Alertmanager',
+      async () => {
+        const firing = (await alertmanagerAlerts(m)).filter((a) => a.status.state !== 'resolved');
+        return firing.length === 0 || firing.map(alertLine).join(', ');
+      },
+      60_000,
+      1000,
+    );
   });
 
   it('crash of the Redis master under load: failover, no acknowledged write lost; the old master comes back', async () => {
@@ -625,6 +702,12 @@ describe('deploy/compose.yaml on Docker', () => {
     assert.ok(back, 'the old master container did not come back');
     assert.ok(settledAt, 'no single master with two linked replicas within 60 s');
     assert.ok(stored >= load.lastAcked, `acknowledged writes lost: last ${load.lastAcked}, held ${stored}`);
+    if (promoted) {
+      // The failover paged (a notice): RedisFailover at Alertmanager within 30 s of the switch.
+      const paged = await waitAlerts(monitoring(), [{ alertname: 'RedisFailover' }], promoted, 30_000);
+      figures['monitoring: RedisFailover after the switch s'] = [...paged.seconds.values()][0] ?? null;
+      assert.deepEqual(paged.missing, [], `not at Alertmanager: ${paged.last.map(alertLine).join(', ')}`);
+    }
     // The Redis side is whole again. (The apps' Docker health check starts a Node process with a
     // 2 s timeout: on a loaded 2-core machine it can report unhealthy for a while; the front is
     // what the next test measures.)
@@ -670,5 +753,27 @@ describe('deploy/compose.yaml on Docker', () => {
     figures['app crash'] = figuresApp;
     console.log(`app crash: ${JSON.stringify(figuresApp)}`);
     assert.deepEqual([...load.readFailures, ...load.writeFailures], []);
+  });
+
+  it('a replica stopped pages RedisNodeDown at Alertmanager within 30 s, resolved within 60 s of its start', async () => {
+    const named = await masterService();
+    const replica = REDIS_SERVICES.find((r) => r !== named)!;
+    // deploy/monitoring/prometheus.yml: redis-exporter-N watches the N-th node, labelled redis-N.
+    const node = `redis-${REDIS_SERVICES.indexOf(replica) + 1}`;
+    const expected = [{ alertname: 'RedisNodeDown', labels: { node } }];
+    const m = monitoring();
+    const stoppedAt = Date.now();
+    await compose('stop', '--timeout', '5', replica);
+    const fired = await waitAlerts(m, expected, stoppedAt, 30_000);
+    const startedAt = Date.now();
+    await compose('start', replica);
+    const resolved = await waitAlerts(m, expected, startedAt, 60_000, false);
+    figures['monitoring: RedisNodeDown'] = {
+      node,
+      'fired after s': [...fired.seconds.values()][0] ?? null,
+      'resolved after s': [...resolved.seconds.values()][0] ?? null,
+    };
+    assert.deepEqual(fired.missing, [], `not fired: ${fired.last.map(alertLine).join(', ')}`);
+    assert.deepEqual(resolved.missing, [], `not resolved: ${resolved.last.map(alertLine).join(', ')}`);
   });
 });
