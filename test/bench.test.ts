@@ -240,6 +240,16 @@ describe('npm run bench (smoke)', () => {
     assert.ok(pv.with.medianRps > 0 && pv.without.medianRps > 0, JSON.stringify(pv));
     assert.equal(report.targetsUp.length, 1);
     assert.match(report.targetsUp[0], /^\d+\/\d+$/);
+    // The no-load CPU windows: four of each side, the stack's processes counted in every one.
+    const idle = report.idle;
+    assert.equal(idle.monitoringPerS.length, 4, JSON.stringify(idle));
+    assert.equal(idle.stackRunningPerS.length, 4);
+    assert.equal(idle.stackFrozenPerS.length, 4);
+    assert.ok(
+      [...idle.stackRunningPerS, ...idle.stackFrozenPerS].some((x: number) => x > 0),
+      JSON.stringify(idle),
+    );
+    assert.equal(typeof idle.cpuCostPct, 'number');
     const failed = report.checks.find((c: { what: string }) => c.what === 'no page view failed');
     // With the failover's rounds and what failed in them: a red run says why.
     assert.equal(failed?.holds, true, JSON.stringify({ checks: report.checks, failover: report.failover }));
