@@ -79,7 +79,7 @@ describe('chaos under load', () => {
     assert.equal(row.passed, true, row.missed.join('; '));
   });
 
-  it('double-fault: the new master dies too before the first is back; reads served, writes only 503, the stack heals itself', async () => {
+  it('double-fault: the new master dies too once the others caught up with it; reads served, writes only 503, the stack heals itself', async () => {
     const row = await run(scenario('double-fault'));
     refusedCleanly(row);
     assert.equal(row.writeWindowsS.length, 2, 'two faults measured');

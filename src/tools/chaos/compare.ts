@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { keys } from '../../ha/keys.ts';
 import { withRedis } from '../../ha/probes.ts';
 import type { StackActions } from '../../ops/actions.ts';
-import type { Shortfall } from '../loadgen/stats.ts';
+import { type Shortfall, sameAcked } from '../loadgen/stats.ts';
 import { type LoadUser, sessionId } from '../loadgen/user.ts';
 
 /** Runs `fn` on a connection to the node the Sentinels name master now (the read-back after a load). */
@@ -63,7 +63,5 @@ export function compareCarts(users: LoadUser[], stored: Map<string, Record<strin
  * that the read-back does not count already: lost, then written again higher before the end.
  */
 export function rewrittenLosses(lost: Discrepancy[], missing: Shortfall[]): Shortfall[] {
-  return missing.filter(
-    (m) => !lost.some((d) => d.email === m.email && d.product === m.product && d.acked === m.acked),
-  );
+  return missing.filter((m) => !lost.some((d) => sameAcked(d, m)));
 }

@@ -81,14 +81,18 @@ export function recordStale(stats: LoadStats, short: Shortfall[]): void {
   if (stats.staleSeen.length < STALE_KEPT) stats.staleSeen.push(short[0]!);
 }
 
+/** Whether two records name the same acknowledged value: one user's product at one quantity. */
+export function sameAcked(
+  a: { email: string; product: string; acked: number },
+  b: { email: string; product: string; acked: number },
+): boolean {
+  return a.email === b.email && a.product === b.product && a.acked === b.acked;
+}
+
 /** Records acknowledged values the master lacked, each (user, product, value) once. */
 export function recordMissing(stats: LoadStats, short: Shortfall[]): void {
-  for (const s of short) {
-    const known = stats.missingOnMaster.some(
-      (m) => m.email === s.email && m.product === s.product && m.acked === s.acked,
-    );
-    if (!known) stats.missingOnMaster.push(s);
-  }
+  for (const s of short)
+    if (!stats.missingOnMaster.some((m) => sameAcked(m, s))) stats.missingOnMaster.push(s);
 }
 
 export function record(stats: LoadStats, s: Sample): void {
