@@ -3,8 +3,12 @@
 // value read back from /proc.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { sha256File } from '../../src/ops/backup/manifest.ts';
 import { BACKGROUND_NICE, childrenOf, forksInBackground } from '../../src/ops/backup/priority.ts';
 import { localPid } from '../../src/ops/backup/take.ts';
 import { runProgram } from '../../src/ops/backup/tools.ts';
@@ -67,5 +71,22 @@ describe('a backup in the background', () => {
     assert.equal(localPid('127.0.0.12', info), 4242);
     assert.equal(localPid('198.18.0.12', info), undefined, 'another host: its pid means nothing here');
     assert.equal(localPid('127.0.0.12', 'redis_version:7.0.15\r\n'), undefined);
+  });
+
+  it("hashes a backup's file in a process of its own, with the digest the file has", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ha-stack-hash-'));
+    try {
+      const file = join(dir, 'copy.rdb');
+      // Over one read of the child (1 MiB), so that its chunks are joined in order.
+      const data = Buffer.alloc(3 * 2 ** 20 + 17, 0);
+      for (let i = 0; i < data.length; i += 4093) data[i] = i % 251;
+      writeFileSync(file, data);
+      const want = createHash('sha256').update(data).digest('hex');
+      assert.equal(await sha256File(file, { background: true }), want);
+      assert.equal(await sha256File(file), want);
+      await assert.rejects(sha256File(join(dir, 'missing.rdb')), /cannot hash .*missing\.rdb: .*ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,10 +2,10 @@
 // manifest is written last (renamed into place once the RDB is), so a backup without one is not a
 // backup. Also the schedule's retention: which backups to keep.
 
-import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { KINDS, type KindCounts } from './kinds.ts';
+import { runProgram } from './tools.ts';
 
 export interface Manifest {
   /** The backup's name: `backup-<UTC time>`, also the files' names. */
@@ -30,10 +30,24 @@ export function backupId(at: Date): string {
     .replace(/\.\d+Z$/, 'Z')}`;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+// Hashes in 1 MiB reads (OpenSSL's SHA-256 under Node), printing the hex digest.
+const SHA256_SCRIPT = `const h = require('node:crypto').createHash('sha256');
+const s = require('node:fs').createReadStream(process.argv[1], { highWaterMark: 1 << 20 });
+s.on('data', (c) => h.update(c));
+s.on('error', (e) => { console.error(e.message); process.exit(1); });
+s.on('end', () => console.log(h.digest('hex')));`;
+
+/**
+ * A file's SHA-256 (hex), computed by a process of its own: hashing a data set's copy (hundreds of
+ * MiB, half a second of CPU) would stall the event loop of the supervisor or the CLI that asks, and
+ * a backup's hash runs at background priority (`background`: priority.ts) like the rest of it.
+ */
+export async function sha256File(path: string, opts: { background?: boolean } = {}): Promise<string> {
+  const { code, output } = await runProgram(process.execPath, ['-e', SHA256_SCRIPT, path], {}, opts);
+  const hex = output.trim();
+  if (code !== 0 || !/^[0-9a-f]{64}$/.test(hex))
+    throw new Error(`cannot hash ${path}: ${hex || `exit ${code}`}`);
+  return hex;
 }
 
 /** A manifest read and checked for shape; throws with what is wrong. */

@@ -171,7 +171,7 @@ export async function takeBackup(target: BackupTarget, opts: BackupOptions): Pro
       replid: check.replid ?? src.before.replid,
       offset: check.offset ?? src.before.offset,
       counts,
-      rdb: { file: rdbName, bytes, sha256: await sha256File(partial) },
+      rdb: { file: rdbName, bytes, sha256: await sha256File(partial, { background: true }) },
     };
     manifest.seconds = Math.round(performance.now() - started) / 1000;
     writePrivate(manifestPartial, `${JSON.stringify(manifest, null, 2)}\n`, { exclusive: true });
