@@ -9,9 +9,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { sha256File } from '../../src/ops/backup/manifest.ts';
-import { BACKGROUND_NICE, childrenOf, forksInBackground } from '../../src/ops/backup/priority.ts';
+import { BACKGROUND_NICE, childrenOf, forksInBackground, paced } from '../../src/ops/backup/priority.ts';
 import { localPid } from '../../src/ops/backup/take.ts';
 import { runProgram } from '../../src/ops/backup/tools.ts';
+
+/** The state of a process (field 3 of /proc/PID/stat): R, S, T (stopped), Z... */
+function stateOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+}
+
+/** Resolves once `check` holds (polled every 5 ms), or fails naming `what` after 10 s. */
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    assert.ok(Date.now() < deadline, `not within 10 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 /** The nice value of a process (field 19 of /proc/PID/stat, after the command's parenthesis). */
 function niceOf(pid: number): number {
@@ -87,6 +102,28 @@ describe('a backup in the background', () => {
       await assert.rejects(sha256File(join(dir, 'missing.rdb')), /cannot hash .*missing\.rdb: .*ENOENT/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs a paced process by turns, stopped and running, and lets it run on when released', async () => {
+    const child = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      const release = paced(child.pid, { runMs: 20, pauseMs: 20 });
+      await until('stopped by the pace', () => stateOf(child.pid!) === 'T');
+      await until('running again by the pace', () => stateOf(child.pid!) !== 'T');
+      await until('stopped once more', () => stateOf(child.pid!) === 'T');
+      release();
+      assert.notEqual(stateOf(child.pid!), 'T', 'released: it runs on');
+      // No pause comes after the release.
+      let seen = 0;
+      await until('40 looks after the release', () => {
+        assert.notEqual(stateOf(child.pid!), 'T', 'stopped after its release');
+        return ++seen >= 40;
+      });
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
     }
   });
 });

@@ -8,6 +8,16 @@ import { setPriority } from 'node:os';
  */
 export const BACKGROUND_NICE = 19;
 
+/**
+ * A priority is not enough on a machine with idle moments between requests: the backup then runs
+ * at full speed beside the stack and slows it through what the two share (memory bandwidth, the
+ * caches, the kernel's work on the copy's socket and file). So the backup's own processes also run
+ * paced: stopped `pauseMs` of every `runMs + pauseMs`. The replica's fork that streams the copy is
+ * paced by them without a signal of ours: it waits on the socket while the copy's reader is stopped.
+ * A backup takes about twice as long; measured in docs/backups.md.
+ */
+export const BACKGROUND_PACE = { runMs: 50, pauseMs: 50 };
+
 export function background(pid: number | undefined): void {
   if (pid === undefined) return;
   try {
@@ -15,6 +25,43 @@ export function background(pid: number | undefined): void {
   } catch {
     // Gone already, or not ours: nothing to lower.
   }
+}
+
+/**
+ * Runs process `pid` at a duty cycle (SIGSTOP and SIGCONT: BACKGROUND_PACE) until the returned
+ * function is called, which lets it run on; so does this process's exit, so that a paced child is
+ * never left stopped.
+ */
+export function paced(pid: number | undefined, pace = BACKGROUND_PACE): () => void {
+  if (pid === undefined) return () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let done = false;
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(pid, s);
+      return true;
+    } catch {
+      return false; // Gone: nothing more to pace.
+    }
+  };
+  const release = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    process.off('exit', release);
+    signal('SIGCONT');
+  };
+  const pause = () => {
+    if (done || !signal('SIGSTOP')) return;
+    timer = setTimeout(resume, pace.pauseMs);
+  };
+  const resume = () => {
+    if (done || !signal('SIGCONT')) return;
+    timer = setTimeout(pause, pace.runMs);
+  };
+  process.on('exit', release);
+  timer = setTimeout(pause, pace.runMs);
+  return release;
 }
 
 /** The children of a process (Linux: /proc/PID/task/PID/children), none when it cannot be read. */

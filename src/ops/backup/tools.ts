@@ -18,7 +18,7 @@ import {
   emptyCounts,
   type KindCounts,
 } from './kinds.ts';
-import { background } from './priority.ts';
+import { background, paced } from './priority.ts';
 
 export type ServerKind = 'redis' | 'valkey';
 
@@ -74,8 +74,9 @@ export function runProgram(
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    // A backup's work: the stack's processes first (priority.ts). A restore's runs at full speed.
+    // A backup's work: the stack's processes first, paced (priority.ts). A restore's runs at full speed.
     if (opts.background) background(child.pid);
+    const release = opts.background ? paced(child.pid) : () => undefined;
     let output = '';
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
@@ -83,8 +84,14 @@ export function runProgram(
     child.stderr.on('data', (d: Buffer) => {
       output += d.toString();
     });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
+    child.once('error', (err) => {
+      release();
+      reject(err);
+    });
+    child.once('close', (code) => {
+      release();
+      resolve({ code, output });
+    });
   });
 }
 
@@ -157,6 +164,7 @@ export class ScratchServer {
     args.push('--requirepass', password, '--maxmemory', '0', '--protected-mode', 'yes');
     const child = spawn(tools.server, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     if (inBackground) background(child.pid);
+    const release = inBackground ? paced(child.pid) : () => undefined;
     let log = '';
     let exited = false;
     const keep = (d: Buffer) => {
@@ -166,8 +174,10 @@ export class ScratchServer {
     child.stderr.on('data', keep);
     child.once('exit', () => {
       exited = true;
+      release();
     });
     const stop = async () => {
+      release();
       if (exited) return;
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
