@@ -237,6 +237,24 @@ async function operatorCli(service: string, ...args: string[]): Promise<string> 
   );
 }
 
+/** `run --rm` of a service of a profile (backup, restore): its exit code and output (both streams). */
+async function profileRun(profile: string, ...args: string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run(
+      'docker-compose',
+      ['-p', PROJECT, ...files, '--profile', profile, 'run', '--rm', '-T', ...args],
+      { env, maxBuffer: 16 << 20, timeout: 300_000 },
+    );
+    return { code: 0, output: `${stdout}${stderr}` };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      output: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+    };
+  }
+}
+
 async function crash(service: string): Promise<void> {
   // SIGKILL of the container's main process from the host, as a crash: the restart policy
   // (unless-stopped) applies. `docker kill` would mark the container as stopped by hand.
@@ -775,5 +793,80 @@ describe('deploy/compose.yaml on Docker', () => {
     };
     assert.deepEqual(fired.missing, [], `not fired: ${fired.last.map(alertLine).join(', ')}`);
     assert.deepEqual(resolved.missing, [], `not resolved: ${resolved.last.map(alertLine).join(', ')}`);
+  });
+
+  it('backup and restore profiles: a backup from a replica into the volume (0600), FLUSHALL, the restore brings account, session and cart back', async () => {
+    const { c, token } = await loggedIn();
+    const items = Object.fromEntries(PRODUCTS.map((p, i) => [p.id, (i * 5 + 3) % 10]));
+    const put = await c.request('PUT', '/api/cart', { json: { items }, headers: { 'x-csrf-token': token } });
+    assert.equal(put.status, 200, put.text);
+    const master = await masterService();
+    const keys = Number(await operatorCli(master, 'dbsize'));
+    // The service's first backup, once (BACKUP_ONCE: the script exits with its status).
+    const backup = await profileRun('backup', '-e', 'BACKUP_ONCE=1', 'backup');
+    assert.equal(backup.code, 0, backup.output);
+    const taken = /backup (backup-\d{8}T\d{6}Z): (\d+) keys, \d+ bytes from ([\w.-]+):6379/.exec(
+      backup.output,
+    );
+    assert.ok(taken, `no backup reported: ${backup.output}`);
+    const [, id, counted, from] = taken;
+    assert.ok(Number(counted) >= keys, `the backup counts ${counted} keys, the master held ${keys}`);
+    // Taken from a replica, never the master (Sentinel names it by address or by name).
+    const masterIp = await docker(
+      'inspect',
+      '--format',
+      '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}',
+      await container(master),
+    );
+    assert.ok(
+      from !== masterIp && from !== master,
+      `the backup was taken from the master ${master} (${from})`,
+    );
+    const listed = await profileRun(
+      'backup',
+      '--entrypoint',
+      'sh',
+      'backup',
+      '-c',
+      'cd /data && stat -c "%a %U %n" *',
+    );
+    assert.equal(listed.code, 0, listed.output);
+    assert.match(listed.output, new RegExp(`600 valkey ${id}\\.rdb`));
+    assert.match(listed.output, new RegExp(`600 valkey ${id}\\.json`));
+    figures['backup'] = { id, keys: Number(counted) };
+
+    // The mistake, then the restore with the site closed (the apps stopped), as the script asks.
+    assert.equal(await operatorCli(master, 'flushall'), 'OK');
+    assert.equal((await c.get('/api/cart')).status, 401, 'the session went with the FLUSHALL');
+    await compose('stop', '--timeout', '5', 'app-1', 'app-2');
+    const started = Date.now();
+    const restore = await profileRun('restore', 'restore', 'latest', '--yes');
+    figures['restore s'] = (Date.now() - started) / 1000;
+    assert.equal(restore.code, 0, restore.output);
+    assert.match(restore.output, new RegExp(`restored ${id} into`));
+    await compose('start', 'app-1', 'app-2');
+    await pollUntil(
+      'the site serving the restored cart',
+      async () => {
+        const r = await c.get('/api/cart').catch(() => undefined);
+        return r?.status === 200 || `GET /api/cart: ${r?.status ?? 'no answer'}`;
+      },
+      120_000,
+      500,
+    );
+    assert.deepEqual((await c.get('/api/cart')).json()['items'], items, 'the cart as it was backed up');
+    // Every replica holds what the master holds again.
+    const now = await masterService();
+    const onMaster = Number(await operatorCli(now, 'dbsize'));
+    assert.ok(onMaster >= keys, `the master holds ${onMaster} keys after the restore, ${keys} before`);
+    for (const replica of REDIS_SERVICES.filter((r) => r !== now))
+      await pollUntil(
+        `${replica} holding the restored keys`,
+        async () => {
+          const n = Number(await operatorCli(replica, 'dbsize').catch(() => -1));
+          return n === onMaster || `${n} keys against ${onMaster}`;
+        },
+        30_000,
+      );
   });
 });
