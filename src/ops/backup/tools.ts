@@ -84,6 +84,9 @@ export function runProgram(
     child.stderr.on('data', (d: Buffer) => {
       output += d.toString();
     });
+    // Released at its exit (reaped in the same turn, before any timer of the pace can fire): a
+    // reaped pid may soon be another process's, and must get no signal of ours.
+    child.once('exit', release);
     child.once('error', (err) => {
       release();
       reject(err);
