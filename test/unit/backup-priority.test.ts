@@ -12,27 +12,15 @@ import { sha256File } from '../../src/ops/backup/manifest.ts';
 import { BACKGROUND_NICE, childrenOf, forksInBackground, paced } from '../../src/ops/backup/priority.ts';
 import { localPid } from '../../src/ops/backup/take.ts';
 import { runProgram } from '../../src/ops/backup/tools.ts';
+import { until } from '../helpers/until.ts';
 
-/** The state of a process (field 3 of /proc/PID/stat): R, S, T (stopped), Z... */
-function stateOf(pid: number): string {
+/** The fields of /proc/PID/stat after the command's parenthesis: [0] the state (R, S, T stopped...), [16] the nice value. */
+function statOf(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
-
-/** Resolves once `check` holds (polled every 5 ms), or fails naming `what` after 10 s. */
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `not within 10 s: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** The nice value of a process (field 19 of /proc/PID/stat, after the command's parenthesis). */
-function niceOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-}
+const stateOf = (pid: number) => statOf(pid)[0]!;
+const niceOf = (pid: number) => Number(statOf(pid)[16]);
 
 describe('a backup in the background', () => {
   it("runs the backup's tools at nice 19, a restore's at the normal priority", async () => {
@@ -110,17 +98,21 @@ describe('a backup in the background', () => {
     const exited = new Promise((r) => child.once('exit', r));
     try {
       const release = paced(child.pid, { runMs: 20, pauseMs: 20 });
-      await until('stopped by the pace', () => stateOf(child.pid!) === 'T');
-      await until('running again by the pace', () => stateOf(child.pid!) !== 'T');
-      await until('stopped once more', () => stateOf(child.pid!) === 'T');
+      await until(() => stateOf(child.pid!) === 'T', 10_000, 'stopped by the pace');
+      await until(() => stateOf(child.pid!) !== 'T', 10_000, 'running again by the pace');
+      await until(() => stateOf(child.pid!) === 'T', 10_000, 'stopped once more');
       release();
       assert.notEqual(stateOf(child.pid!), 'T', 'released: it runs on');
       // No pause comes after the release.
       let seen = 0;
-      await until('40 looks after the release', () => {
-        assert.notEqual(stateOf(child.pid!), 'T', 'stopped after its release');
-        return ++seen >= 40;
-      });
+      await until(
+        () => {
+          assert.notEqual(stateOf(child.pid!), 'T', 'stopped after its release');
+          return ++seen >= 40;
+        },
+        10_000,
+        '40 looks after the release',
+      );
     } finally {
       child.kill('SIGKILL');
       await exited;

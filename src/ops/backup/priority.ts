@@ -64,6 +64,16 @@ export function paced(pid: number | undefined, pace = BACKGROUND_PACE): () => vo
   return release;
 }
 
+/**
+ * A backup's own process (a tool it runs, its scratch server): lowered and paced; the returned
+ * function lets it run on. The replica's fork is only lowered (forksInBackground): no signal of
+ * ours goes to a server's process.
+ */
+export function ownBackground(pid: number | undefined): () => void {
+  background(pid);
+  return paced(pid);
+}
+
 /** The children of a process (Linux: /proc/PID/task/PID/children), none when it cannot be read. */
 export function childrenOf(pid: number): number[] {
   try {

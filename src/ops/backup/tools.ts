@@ -18,7 +18,7 @@ import {
   emptyCounts,
   type KindCounts,
 } from './kinds.ts';
-import { background, paced } from './priority.ts';
+import { ownBackground } from './priority.ts';
 
 export type ServerKind = 'redis' | 'valkey';
 
@@ -75,8 +75,7 @@ export function runProgram(
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // A backup's work: the stack's processes first, paced (priority.ts). A restore's runs at full speed.
-    if (opts.background) background(child.pid);
-    const release = opts.background ? paced(child.pid) : () => undefined;
+    const release = opts.background ? ownBackground(child.pid) : () => undefined;
     let output = '';
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
@@ -166,8 +165,7 @@ export class ScratchServer {
     args.push('--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', '');
     args.push('--requirepass', password, '--maxmemory', '0', '--protected-mode', 'yes');
     const child = spawn(tools.server, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (inBackground) background(child.pid);
-    const release = inBackground ? paced(child.pid) : () => undefined;
+    const release = inBackground ? ownBackground(child.pid) : () => undefined;
     let log = '';
     let exited = false;
     const keep = (d: Buffer) => {
