@@ -1,8 +1,10 @@
 // The host test bed (`ha-stack up --hosts`, root only): three hosts in network namespaces on a
 // bridge in 198.18.0.0/15 with no route off the machine, each running the files `render --target
-// hosts` writes. The host holding the floating address and the Redis master is lost as a whole; then
-// every scenario of `ha-stack chaos --hosts` runs on the same bed, each once. TLS on every hop (the
-// bed's default): the requests are HTTPS checked against the bed's CA, the nodes asked over TLS.
+// hosts` writes. The host holding the floating address and the Redis master is lost as a whole;
+// then the CA and every certificate are rotated (`rotate certificates --hosts`); then every scenario
+// of `ha-stack chaos --hosts` runs on the same bed, each once, on the new certificates. TLS on every
+// hop (the bed's default): the requests are HTTPS checked against the bed's CA, the nodes asked
+// over TLS.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +15,9 @@ import { parseSentinelTimers, timersMissing } from '../src/ha/sentinel/timers.ts
 import { downBed, loseHost, restoreHost, runClient, upBed, whyNoBed } from '../src/ops/hosts/bed.ts';
 import { type Bed, bedClientTls, bedFrontUrl, bedSecrets } from '../src/ops/hosts/bed-files.ts';
 import { bedNamespaces, CLIENT, holders, netnsOf } from '../src/ops/hosts/net.ts';
+import type { RotateResult } from '../src/ops/supervisor/rotate.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
+import { pemCertificates } from '../src/ops/tls/renew.ts';
 import type { ScenarioRow } from '../src/tools/chaos/report.ts';
 import { HOST_SCENARIO_NAMES } from '../src/tools/chaos/scenarios-hosts.ts';
 
@@ -217,6 +221,31 @@ describe('three hosts in network namespaces', { skip: why }, () => {
           intervalMs: 500,
         },
       );
+  });
+  it('rotate certificates --hosts: a new CA and certificates on every host under a reader every 50 ms, the old CA refused', async () => {
+    const caFile = join(dir, 'tls', 'ca.crt');
+    const oldCa = readFileSync(caFile, 'utf8');
+    const json = join(dir, 'rotate.json');
+    const out = await runClient('src/ops/hosts/rotate-main.ts', [dir, json]);
+    const { result, reads, failed } = JSON.parse(readFileSync(json, 'utf8')) as {
+      result: RotateResult;
+      reads: number;
+      failed: string[];
+    };
+    assert.ok(reads > 20, `only ${reads} reads: ${out}`);
+    assert.deepEqual(failed, [], out);
+    const nodes = bed.topology.redis.map((n) => n.name);
+    const sentinels = bed.topology.sentinels.map((n) => n.name);
+    assert.deepEqual(result.nodes, [...nodes, 'haproxy']);
+    assert.deepEqual(result.restarted, [...sentinels, ...sentinels, ...sentinels]);
+    assert.deepEqual(result.refusedOn, [...nodes, ...sentinels]);
+    // One CA, the new one, in the CA folder and on every host; each node answers a client that trusts only it.
+    const ca = readFileSync(caFile, 'utf8');
+    assert.equal(pemCertificates(ca).length, 1);
+    assert.notEqual(ca, oldCa);
+    for (const h of bed.layout.hosts)
+      assert.equal(readFileSync(join(dir, h.name, 'etc', 'tls', 'ca.crt'), 'utf8'), ca);
+    for (const n of nodes) assert.match(replication(n), /role:(master|slave)/, n);
   });
   it('ha-stack chaos --hosts: every host scenario loses nothing, ends whole, and a stale master is demoted', async (t) => {
     const json = join(dir, 'chaos-hosts.json');

@@ -31,8 +31,11 @@ export const USAGE = `usage: ha-stack <command> [arguments]
   logs <node> [lines]      the last lines of a node's log
   rotate <secret>          a new secret without downtime, the apps restarted one at a time, each
                            drained first (secret: session-secret, redis-app-password; see README)
-  rotate certificates      with TLS: a new CA and a new certificate for every component without
+  rotate certificates [--hosts | --out DIR --round 1|2|3]
+                           with TLS: a new CA and a new certificate for every component without
                            downtime: trusted beside the old CA, shown, the old CA retired
+                           (--hosts: on the host test bed, under a reader every 50 ms; --out: one
+                           round in render --target hosts's files, and what to run on each host)
   upgrade --server valkey|redis [--yes-past-no-return]
                            move the running stack to Valkey 8.0 (or back to Redis 7.0) one node at a
                            time: replicas, Sentinels, then a planned failover (the point of no

@@ -208,11 +208,25 @@ describe('ha-stack commands: arguments', () => {
       );
   });
 
-  it('rotate <secret>', () => {
-    assert.equal(parseRotateArgs(['session-secret']), 'session-secret');
-    assert.equal(parseRotateArgs(['redis-app-password']), 'redis-app-password');
-    assert.equal(parseRotateArgs(['certificates']), 'certificates');
-    for (const bad of [[], ['root-password'], ['session-secret', 'again']])
+  it('rotate <secret> [--hosts]', () => {
+    assert.deepEqual(parseRotateArgs(['session-secret']), { secret: 'session-secret', hosts: false });
+    assert.deepEqual(parseRotateArgs(['redis-app-password']), { secret: 'redis-app-password', hosts: false });
+    assert.deepEqual(parseRotateArgs(['certificates']), { secret: 'certificates', hosts: false });
+    assert.deepEqual(parseRotateArgs(['certificates', '--hosts']), { secret: 'certificates', hosts: true });
+    assert.deepEqual(parseRotateArgs(['certificates', '--out', 'vms', '--round', '2']), {
+      secret: 'certificates',
+      hosts: false,
+      out: { dir: 'vms', round: 2 },
+    });
+    for (const bad of [
+      ['certificates', '--out', 'vms'],
+      ['certificates', '--out', 'vms', '--round', '4'],
+      ['certificates', '--round', '1'],
+      ['certificates', '--hosts', '--out', 'vms', '--round', '1'],
+      ['session-secret', '--out', 'vms', '--round', '1'],
+    ])
+      assert.throws(() => parseRotateArgs(bad), UsageError, bad.join(' '));
+    for (const bad of [[], ['root-password'], ['session-secret', 'again'], ['session-secret', '--hosts']])
       assert.throws(() => parseRotateArgs(bad), UsageError, bad.join(' '));
   });
 

@@ -1,33 +1,54 @@
-import {
-  CERTIFICATES,
-  isRotatable,
-  ROTATABLE,
-  type Rotatable,
-  type RotateResult,
-} from '../supervisor/rotate.ts';
+import { CERTIFICATES, isRotatable, ROTATABLE, type Rotatable } from '../supervisor/rotate.ts';
 import { parseCommandLine } from './args.ts';
 import { runningStack, UsageError } from './context.ts';
+import { countsFromCommandLine } from './counts.ts';
+import { certificatesDone, rotateBed, rotateRendered } from './rotate-hosts.ts';
 
-/** `ha-stack rotate <secret>|certificates`: a new secret, or a new CA and certificates, on the running stack. */
-export function parseRotateArgs(args: string[]): Rotatable {
-  const missing = `name a secret or the certificates: ${ROTATABLE.join(', ')}`;
-  const [secret] = parseCommandLine(args, {}, { max: 1, min: 1, missing }).positionals;
-  if (!isRotatable(secret)) throw new UsageError(missing);
-  return secret;
+/** What `rotate` was asked: a secret or the certificates, where, and for a rendered folder which round. */
+export interface RotateArgs {
+  secret: Rotatable;
+  /** The host test bed's certificates. */
+  hosts: boolean;
+  /** A folder of `render --target hosts` (for VMs), and the round of its rotation (1, 2, 3). */
+  out?: { dir: string; round: 1 | 2 | 3 };
 }
 
-/** What a rotation of the certificates says when it is done. */
-export function certificatesDone(r: RotateResult): string {
-  const took = `${r.nodes.join(', ')} took the files again, the Sentinels restarted one at a time (${r.restarted.length} restarts)`;
-  if (!r.refusedOn.length)
-    // The operator's own certificates (TLS_DIR): one round, no CA of the stack's to retire.
-    return `rotate certificates: done in ${(r.ms / 1000).toFixed(1)} s; ${took}; each shows its file's certificate (CA ${r.ca?.new.slice(0, 11)})\n`;
-  const ca = r.ca ? ` (CA ${r.ca.old.slice(0, 11)} -> ${r.ca.new.slice(0, 11)})` : '';
-  return `rotate certificates: done in ${(r.ms / 1000).toFixed(1)} s${ca}; ${took}; a client of the old CA is refused (tried on ${r.refusedOn.join(', ')})\n`;
+/**
+ * `ha-stack rotate <secret>|certificates [--hosts | --out DIR --round N]`: a new secret, or a new CA
+ * and certificates, on the running stack; `--hosts`: on the host test bed; `--out`: one round of a
+ * rotation in the files of `render --target hosts` (the hosts themselves are the operator's).
+ */
+export function parseRotateArgs(args: string[]): RotateArgs {
+  const missing = `name a secret or the certificates: ${ROTATABLE.join(', ')}`;
+  const { positionals, values } = parseCommandLine(
+    args,
+    { hosts: { type: 'boolean' }, out: { type: 'string' }, round: { type: 'string' } },
+    { max: 1, min: 1, missing },
+  );
+  const [secret] = positionals;
+  if (!isRotatable(secret)) throw new UsageError(missing);
+  const hosts = values.hosts === true;
+  if ((hosts || values.out || values.round) && secret !== CERTIFICATES)
+    throw new UsageError('rotate: --hosts, --out and --round are for the certificates');
+  if (hosts && values.out)
+    throw new UsageError('rotate certificates: --hosts (the test bed) or --out DIR, not both');
+  if (values.out === undefined) {
+    if (values.round) throw new UsageError('rotate certificates: --round is for --out DIR');
+    return { secret, hosts };
+  }
+  const round = Number(values.round);
+  if (round !== 1 && round !== 2 && round !== 3)
+    throw new UsageError(
+      'rotate certificates --out DIR: --round 1, 2 or 3 (the CA added, the certificates, the old CA retired)',
+    );
+  return { secret, hosts, out: { dir: values.out, round } };
 }
 
 export async function rotate(args: string[]): Promise<void> {
-  const secret = parseRotateArgs(args);
+  const { counts, rest } = countsFromCommandLine(args);
+  const { secret, hosts, out } = parseRotateArgs(rest);
+  if (hosts) return rotateBed();
+  if (out) return void process.stdout.write(rotateRendered(out.dir, out.round, counts));
   const client = runningStack();
   if (secret === CERTIFICATES) {
     process.stdout.write(

@@ -8,6 +8,8 @@ export interface UnitSpec {
   /** Run before ExecStart, in order; each must succeed. */
   pre: string[][];
   exec: string[];
+  /** ExecReload: how the service takes its files again without a restart. */
+  reload?: string[];
   environmentFile?: string;
   user?: string;
   after?: string[];
@@ -30,6 +32,7 @@ export function renderUnit(u: UnitSpec): string {
     ...(u.environmentFile ? [`EnvironmentFile=${u.environmentFile}`] : []),
     ...u.pre.map((p) => `ExecStartPre=${line(p)}`),
     `ExecStart=${line(u.exec)}`,
+    ...(u.reload ? [`ExecReload=${line(u.reload)}`] : []),
     'Restart=always',
     'RestartSec=1',
     'KillMode=mixed',

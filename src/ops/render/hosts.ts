@@ -49,7 +49,7 @@ export interface HostRenderOptions {
    */
   tls?: Record<string, HostTlsFiles> | undefined;
   binaries?: Partial<
-    Record<'redis' | 'sentinel' | 'haproxy' | 'keepalived' | 'cp' | 'mkdir' | 'rm' | 'sh', string>
+    Record<'redis' | 'sentinel' | 'haproxy' | 'keepalived' | 'cp' | 'mkdir' | 'rm' | 'sh' | 'kill', string>
   >;
 }
 
@@ -61,6 +61,7 @@ const BIN = {
   cp: '/bin/cp',
   mkdir: '/bin/mkdir',
   rm: '/bin/rm',
+  kill: '/bin/kill',
   sh: '/bin/sh',
 };
 
@@ -225,6 +226,8 @@ export function renderHostFiles(
       // Every address: the floating one arrives here whenever keepalived gives it to this host.
       bindHost: '*',
       appSource: host.address,
+      // Reloads without a lost connection (rotate certificates --hosts; systemctl reload).
+      reload: haproxyReloadFiles(p),
       ...(hostTls
         ? {
             tls: { pem: join(tlsDir, `${FRONT_CERT}.pem`), ca: join(tlsDir, 'ca.crt') },
@@ -247,6 +250,9 @@ export function renderHostFiles(
         '-p',
         join(p.run, 'haproxy.pid'),
       ],
+      // HAProxy's master (-W) starts a new worker on the files as they are now; the old one ends
+      // once its connections have.
+      reload: [bin.kill, '-USR2', '$MAINPID'],
     });
     const check = join(p.etc, 'keepalived', 'check-haproxy.sh');
     const majorityScript = join(p.etc, 'keepalived', 'check-majority.sh');
@@ -308,6 +314,11 @@ function appTlsEnvironment(f: TlsFiles | undefined): Record<string, string> {
 }
 
 /** The order a host's units start in: Redis, Sentinels, apps, HAProxy, keepalived. */
+/** The admin socket and saved server states of a host's HAProxy (its reloads: supervisor/haproxy-admin.ts). */
+export function haproxyReloadFiles(p: HostPaths): { socket: string; stateFile: string } {
+  return { socket: join(p.run, 'haproxy.sock'), stateFile: join(p.run, 'haproxy.state') };
+}
+
 export function unitOrder(host: Host): string[] {
   return [
     ...host.redis.map((n) => `ha-stack-${n}`),

@@ -4,27 +4,63 @@ import { connect as tlsConnect } from 'node:tls';
 import { sentinelView } from '../../ha/probes.ts';
 import type { TlsFiles } from '../../ha/tls.ts';
 import { FRONT_CERT, givenCertificates, OPS_CERT } from '../tls/certs.ts';
-import { addNextCa, dropOldCaProbe, oldCaProbe, reissue, retireOldCa } from '../tls/renew.ts';
+import { addNextCa, type CaPair, dropOldCaProbe, oldCaProbe, reissue, retireOldCa } from '../tls/renew.ts';
+import type { Topology } from '../topology.ts';
 import { onNode } from './revoke.ts';
 import { CERTIFICATES, type RotateResult } from './rotate.ts';
 import type { RotatorDeps } from './rotation.ts';
 import { waitFor } from './wait.ts';
 
-/** What a rotation of the certificates needs of the stack (a part of the Rotator's). */
-export type CertRotationDeps = Pick<
-  RotatorDeps,
-  | 'topology'
-  | 'run'
-  | 'certs'
-  | 'certsGiven'
-  | 'creds'
-  | 'withHaproxy'
-  | 'timeoutMs'
-  | 'running'
-  | 'restart'
-  | 'reloadHaproxy'
-  | 'log'
->;
+/** How a rotation makes its files: the local stack's one folder (renew.ts), or hosts' (hosts-renew.ts). */
+export interface RenewSteps {
+  addNextCa(): CaPair;
+  /** The names of the certificates made again. */
+  reissue(): string[];
+  retireOldCa(): void;
+  /** A client certificate of the old CA, made before step 3 (to be refused after it); its removal. */
+  oldCaProbe(): TlsFiles;
+  dropOldCaProbe(): void;
+}
+
+/** The local stack's steps: every file in one folder. */
+export function localSteps(dir: string, t: Topology): RenewSteps {
+  return {
+    addNextCa: () => addNextCa(dir),
+    reissue: () => reissue(dir, t),
+    retireOldCa: () => void retireOldCa(dir),
+    oldCaProbe: () => oldCaProbe(dir),
+    dropOldCaProbe: () => dropOldCaProbe(dir),
+  };
+}
+
+/** A TLS front of HAProxy and the file of the certificate it should show. */
+export interface FrontCert {
+  host: string;
+  port: number;
+  cert: string;
+}
+
+/**
+ * What a rotation of the certificates needs of the stack (a part of the Rotator's; the host test
+ * bed gives its own: hosts/rotate-bed.ts). `steps`: the local stack's by default; `fronts`: HAProxy's
+ * HTTPS and operator fronts of the topology by default; `run`: only for the operator's own files.
+ */
+export type CertRotationDeps = Partial<Pick<RotatorDeps, 'run'>> & {
+  readonly steps?: RenewSteps;
+  readonly fronts?: readonly FrontCert[];
+} & Pick<
+    RotatorDeps,
+    | 'topology'
+    | 'certs'
+    | 'certsGiven'
+    | 'creds'
+    | 'withHaproxy'
+    | 'timeoutMs'
+    | 'running'
+    | 'restart'
+    | 'reloadHaproxy'
+    | 'log'
+  >;
 
 /**
  * `ha-stack rotate certificates`: a new CA and a new certificate for every component, on the
@@ -54,18 +90,18 @@ export async function rotateCertificates(d: CertRotationDeps): Promise<RotateRes
       `rotate certificates: ${stopped.join(', ')} not running, and the Sentinels restart one at a time so that a quorum stays; start it first (ha-stack start NAME). Nothing changed`,
     );
   if (d.certsGiven) return reloadGiven(d, started);
-  const dir = certs.dir;
-  const { old, next } = addNextCa(dir);
+  const steps = d.steps ?? localSteps(certs.dir, d.topology);
+  const { old, next } = steps.addNextCa();
   d.log(
     `rotate certificates: round 1 of 3, every trust store takes the new CA (${short(next)}) beside the old`,
   );
   const restarted = await tellEveryone(d);
-  const names = reissue(dir, d.topology);
+  const names = steps.reissue();
   d.log(`rotate certificates: round 2 of 3, ${names.length} certificates of the new CA shown`);
   restarted.push(...(await tellEveryone(d)));
-  const probe = oldCaProbe(dir);
+  const probe = steps.oldCaProbe();
   try {
-    retireOldCa(dir);
+    steps.retireOldCa();
     d.log(`rotate certificates: round 3 of 3, the old CA (${short(old)}) retired`);
     restarted.push(...(await tellEveryone(d)));
     const refusedOn = await assertRetired(d, probe);
@@ -73,7 +109,7 @@ export async function rotateCertificates(d: CertRotationDeps): Promise<RotateRes
     const ca = { old: old.fingerprint256, new: next.fingerprint256 };
     return { secret: CERTIFICATES, restarted, nodes, refusedOn, earlier: 0, ms: Date.now() - started, ca };
   } finally {
-    dropOldCaProbe(dir);
+    steps.dropOldCaProbe();
   }
 }
 
@@ -87,6 +123,7 @@ const short = (c: X509Certificate) => c.fingerprint256.slice(0, 11);
  * both CAs in `ca.crt`; the new certificates; the new CA alone (docs/tls.md).
  */
 async function reloadGiven(d: CertRotationDeps, started: number): Promise<RotateResult> {
+  if (!d.run) throw new Error('rotate certificates: the operator’s own files need the run directory');
   const certs = givenCertificates(d.certs!.dir, d.run.dir, d.topology);
   d.log(`rotate certificates: every process takes the files of ${certs.dir} again`);
   const restarted = await tellEveryone(d);
@@ -160,14 +197,17 @@ async function assertRetired(d: CertRotationDeps, probe: TlsFiles): Promise<stri
   return refusedOn;
 }
 
-/** HAProxy's HTTPS and operator fronts show the certificate of its file, checked against the CA. */
+/** HAProxy's HTTPS and operator fronts show the certificate of their file, checked against the CA. */
 async function frontShowsItsOwn(d: CertRotationDeps): Promise<void> {
   const h = d.topology.haproxy;
-  const want = new X509Certificate(readFileSync(d.certs!.of(FRONT_CERT).cert)).fingerprint256;
-  for (const port of [h.httpsPort, h.statsPort]) {
-    const shown = await peerCertificate(h.host, port, d.certs!.ca);
+  const fronts =
+    d.fronts ??
+    [h.httpsPort, h.statsPort].map((port) => ({ host: h.host, port, cert: d.certs!.of(FRONT_CERT).cert }));
+  for (const f of fronts) {
+    const want = new X509Certificate(readFileSync(f.cert)).fingerprint256;
+    const shown = await peerCertificate(f.host, f.port, d.certs!.ca);
     if (shown !== want)
-      throw new Error(`HAProxy on port ${port} shows another certificate than its own file's`);
+      throw new Error(`HAProxy on ${f.host}:${f.port} shows another certificate than ${f.cert}`);
   }
 }
 

@@ -28,7 +28,7 @@ export function pemCertificates(text: string): string[] {
 }
 
 /** Writes a file whole or not at all (a reader sees the old text or the new), with `mode`. */
-function replaceFile(file: string, text: string, mode: number): void {
+export function replaceFile(file: string, text: string, mode: number): void {
   const tmp = `${file}.tmp`;
   writeFileSync(tmp, text, { mode });
   renameSync(tmp, file);
@@ -61,19 +61,35 @@ export function addNextCa(dir: string): CaPair {
  * staging folder and moved in place (the key, then the certificate); HAProxy's combined file too.
  */
 export function reissue(dir: string, t: Topology): string[] {
-  const nextDir = join(dir, NEXT_DIR);
-  const issuer: Issuer = { cert: join(nextDir, 'ca.crt'), key: join(nextDir, 'ca.key') };
-  const stage = join(nextDir, 'stage');
-  mkdirSync(stage, { recursive: true, mode: 0o700 });
-  const names = Object.entries(components(t));
-  for (const [name, alt] of names) {
-    makeLeaf(stage, name, alt, issuer);
-    replaceFile(join(dir, `${name}.key`), readFileSync(join(stage, `${name}.key`), 'utf8'), 0o600);
-    replaceFile(join(dir, `${name}.crt`), readFileSync(join(stage, `${name}.crt`), 'utf8'), 0o644);
-  }
-  rmSync(stage, { recursive: true, force: true });
+  const names = reissueLeaves(dir, components(t), nextIssuer(dir));
   writeFrontPem(dir);
-  return names.map(([name]) => name);
+  return names;
+}
+
+/** The new CA of a rotation under way in `caDir` (its `next/`), as the issuer of new certificates. */
+export function nextIssuer(caDir: string): Issuer {
+  const nextDir = join(caDir, NEXT_DIR);
+  return { cert: join(nextDir, 'ca.crt'), key: join(nextDir, 'ca.key') };
+}
+
+/**
+ * The certificates `leaves` (name: the names it is reached by) made again in `dir` by `issuer`:
+ * each in a staging folder, then moved in place, the key before the certificate (a reader between
+ * the two sees a pair that does not match and keeps the last one that did: ha/tls.ts).
+ */
+export function reissueLeaves(dir: string, leaves: Record<string, string[]>, issuer: Issuer): string[] {
+  const stage = join(dir, `${NEXT_DIR}-stage`);
+  mkdirSync(stage, { recursive: true, mode: 0o700 });
+  try {
+    for (const [name, alt] of Object.entries(leaves)) {
+      makeLeaf(stage, name, alt, issuer);
+      replaceFile(join(dir, `${name}.key`), readFileSync(join(stage, `${name}.key`), 'utf8'), 0o600);
+      replaceFile(join(dir, `${name}.crt`), readFileSync(join(stage, `${name}.crt`), 'utf8'), 0o644);
+    }
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+  return Object.keys(leaves);
 }
 
 /** HAProxy's `crt`: its certificate and key in one file (0600), replaced whole. */

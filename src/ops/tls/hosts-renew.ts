@@ -1,0 +1,81 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TlsFiles } from '../../ha/tls.ts';
+import type { Host, HostLayout } from '../topology.ts';
+import { FRONT_CERT, OPS_CERT } from './certs.ts';
+import { HOST_TLS_DIR, hostComponents, hostTlsOf, opsTlsIn } from './hosts-certs.ts';
+import {
+  addNextCa,
+  type CaPair,
+  nextIssuer,
+  reissueLeaves,
+  replaceFile,
+  retireOldCa,
+  writeFrontPem,
+} from './renew.ts';
+
+/**
+ * The three steps of a CA rotation (renew.ts) for a deployment on hosts (hosts-certs.ts): the CA
+ * and its key stay in the CA folder, off the hosts; each host's `tls/` gets the CA file as it is
+ * after each step, and in step 2 its own certificates, made again by the new CA. What a host then
+ * runs to take them (the nodes' `CONFIG SET`, the Sentinels' restart, HAProxy's reload) is the
+ * caller's: the test bed does it in place (hosts/rotate-bed.ts), on VMs the files are copied first.
+ */
+export interface HostsCertificates {
+  /** The CA folder (`<out>/tls`): ca.crt, ca.key, the operator tools' certificate. */
+  caDir: string;
+  layout: HostLayout;
+  /** A host's `tls/` folder. */
+  hostDir(host: Host): string;
+}
+
+/** Each host's `ca.crt` made the CA folder's, whole (mode kept). */
+function spreadCa(x: HostsCertificates): void {
+  const text = readFileSync(join(x.caDir, 'ca.crt'), 'utf8');
+  for (const h of x.layout.hosts) {
+    const file = join(x.hostDir(h), 'ca.crt');
+    replaceFile(file, text, statSync(file).mode & 0o777);
+  }
+}
+
+/** Step 1: the new CA beside the old in every trust store (the CA folder's and every host's). */
+export function hostsAddNextCa(x: HostsCertificates): CaPair {
+  const pair = addNextCa(x.caDir);
+  spreadCa(x);
+  return pair;
+}
+
+/** Step 2: every certificate of every host, and the operator tools', made again by the new CA. */
+export function hostsReissue(x: HostsCertificates): string[] {
+  const issuer = nextIssuer(x.caDir);
+  const names = reissueLeaves(x.caDir, { [OPS_CERT]: [OPS_CERT] }, issuer);
+  for (const h of x.layout.hosts) {
+    const dir = x.hostDir(h);
+    names.push(...reissueLeaves(dir, hostComponents(x.layout, h), issuer).map((n) => `${h.name}/${n}`));
+    writeFrontPem(dir);
+  }
+  return names;
+}
+
+/** Step 3: the new CA alone in every trust store, its key the CA folder's. */
+export function hostsRetireOldCa(x: HostsCertificates): void {
+  retireOldCa(x.caDir);
+  spreadCa(x);
+}
+
+/** A deployment's certificates in a rendered folder `out` (render --target hosts, the test bed's `<host>/etc`). */
+export function hostsCertificatesIn(
+  caDir: string,
+  layout: HostLayout,
+  etcOf: (host: Host) => string,
+): HostsCertificates {
+  return { caDir, layout, hostDir: (h) => join(etcOf(h), HOST_TLS_DIR) };
+}
+
+/** Where a component's files are: its host's `tls/` (the operator tools': the CA folder). */
+export function hostsFilesOf(x: HostsCertificates, name: string): TlsFiles {
+  if (name === OPS_CERT) return opsTlsIn(x.caDir);
+  const host = x.layout.hosts.find((h) => name in hostComponents(x.layout, h) && name !== FRONT_CERT);
+  if (!host) throw new Error(`no host runs ${name}`);
+  return hostTlsOf(x.hostDir(host), name);
+}

@@ -1,0 +1,109 @@
+// `rotate certificates --out DIR --round N`: the three rounds of a CA rotation in the files of
+// `render --target hosts` (real openssl), each host's trust store and certificates as the round
+// leaves them, the rounds refused out of order, a render after it keeping the new files; and what a
+// host runs to take them (HAProxy's reload in its unit).
+import assert from 'node:assert/strict';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CliError } from '../../src/ops/commands/context.ts';
+import { render } from '../../src/ops/commands/render.ts';
+import { rotateRendered } from '../../src/ops/commands/rotate-hosts.ts';
+import { hostComponents } from '../../src/ops/tls/hosts-certs.ts';
+import { pemCertificates } from '../../src/ops/tls/renew.ts';
+import { defineHosts, type TopologyCounts } from '../../src/ops/topology.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'hosts-renew-'));
+after(() => rmSync(out, { recursive: true, force: true }));
+const counts: TopologyCounts = { redisNodes: 3, sentinels: 3, apps: 3, quorum: 2 };
+const layout = defineHosts({ redisNodes: 3, sentinels: 3 });
+const read = (...p: string[]) => readFileSync(join(out, ...p), 'utf8');
+const quiet = async (f: () => Promise<void>) => {
+  const write = process.stdout.write;
+  process.stdout.write = () => true;
+  try {
+    await f();
+  } finally {
+    process.stdout.write = write;
+  }
+};
+await quiet(() => render(['--target', 'hosts', '--out', out]));
+
+/** Every certificate of every host (and the operator's), by path: its fingerprint. */
+function leaves(): Map<string, X509Certificate> {
+  const m = new Map<string, X509Certificate>([['tls/ops', new X509Certificate(read('tls', 'ops.crt'))]]);
+  for (const h of layout.hosts)
+    for (const name of Object.keys(hostComponents(layout, h)))
+      m.set(`${h.name}/${name}`, new X509Certificate(read(h.name, 'tls', `${name}.crt`)));
+  return m;
+}
+
+describe('rotate certificates --out DIR --round N (a rendered folder for VMs)', () => {
+  it('adds the new CA, makes every certificate again by it, then retires the old, in order only', async () => {
+    const oldCa = read('tls', 'ca.crt');
+    const before = leaves();
+    assert.throws(() => rotateRendered(out, 2, counts), CliError, 'round 2 before round 1');
+
+    const said = rotateRendered(out, 1, counts);
+    assert.match(said, /round 1 of 3 written/);
+    assert.match(
+      said,
+      /redis-cli --tls .* -h 198\.18\.0\.12 -p \d+ --user operator CONFIG SET tls-ca-cert-file \/etc\/ha-stack\/tls\/ca\.crt tls-cert-file \/etc\/ha-stack\/tls\/redis-2\.crt/,
+    );
+    assert.match(said, /systemctl restart ha-stack-sentinel-3/);
+    assert.match(said, /systemctl reload ha-stack-haproxy/);
+    const both = read('tls', 'ca.crt');
+    assert.deepEqual(pemCertificates(both).slice(0, 1), pemCertificates(oldCa));
+    assert.equal(pemCertificates(both).length, 2);
+    for (const h of layout.hosts) assert.equal(read(h.name, 'tls', 'ca.crt'), both, h.name);
+    assert.throws(() => rotateRendered(out, 1, counts), CliError, 'round 1 twice');
+    const next = new X509Certificate(pemCertificates(both)[1]!);
+
+    rotateRendered(out, 2, counts);
+    for (const [path, c] of leaves()) {
+      assert.notEqual(c.fingerprint256, before.get(path)!.fingerprint256, `${path} is new`);
+      assert.ok(c.verify(next.publicKey), `${path} signed by the new CA`);
+      assert.deepEqual(c.subjectAltName, before.get(path)!.subjectAltName, `${path} keeps its names`);
+      const [dir, name] = path.split('/') as [string, string];
+      const key = join(out, dir, dir === 'tls' ? '' : 'tls', `${name}.key`);
+      assert.ok(c.checkPrivateKey(createPrivateKey(readFileSync(key))), `${path} and its key`);
+      assert.equal(statSync(key).mode & 0o777, 0o600, key);
+    }
+    for (const h of layout.hosts)
+      assert.equal(
+        read(h.name, 'tls', 'haproxy.pem'),
+        read(h.name, 'tls', 'haproxy.crt') + read(h.name, 'tls', 'haproxy.key'),
+      );
+
+    assert.match(rotateRendered(out, 3, counts), /the rotation is done/);
+    const ca = read('tls', 'ca.crt');
+    assert.deepEqual(
+      pemCertificates(ca),
+      [next.toString()].map((p) => (p.endsWith('\n') ? p : `${p}\n`)),
+    );
+    for (const h of layout.hosts) assert.equal(read(h.name, 'tls', 'ca.crt'), ca, h.name);
+    assert.ok(
+      new X509Certificate(ca).checkPrivateKey(createPrivateKey(read('tls', 'ca.key'))),
+      'the CA key is the new one',
+    );
+    assert.equal(existsSync(join(out, 'tls', 'next')), false);
+    assert.throws(() => rotateRendered(out, 3, counts), CliError, 'no rotation under way');
+
+    // A render after the rotation keeps what it made.
+    const rotated = leaves();
+    await quiet(() => render(['--target', 'hosts', '--out', out]));
+    for (const [path, c] of leaves()) assert.equal(c.fingerprint256, rotated.get(path)!.fingerprint256, path);
+    assert.equal(read('host-1', 'tls', 'ca.crt'), ca);
+  });
+
+  it('reloads HAProxy in place: an admin socket for its reloads and ExecReload in its unit', () => {
+    const unit = read('host-1', 'systemd', 'ha-stack-haproxy.service');
+    assert.match(unit, /^ExecReload=\/bin\/kill -USR2 \$MAINPID$/m);
+    assert.match(
+      read('host-1', 'haproxy', 'haproxy.cfg'),
+      /stats socket \/run\/ha-stack\/haproxy\.sock mode 600 level admin/,
+    );
+  });
+});
