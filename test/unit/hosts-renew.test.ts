@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CliError } from '../../src/ops/commands/context.ts';
 import { render } from '../../src/ops/commands/render.ts';
+import { hostsTlsLine } from '../../src/ops/commands/render-hosts.ts';
 import { rotateRendered } from '../../src/ops/commands/rotate-hosts.ts';
 import { hostComponents } from '../../src/ops/tls/hosts-certs.ts';
 import { pemCertificates } from '../../src/ops/tls/renew.ts';
@@ -105,5 +106,17 @@ describe('rotate certificates --out DIR --round N (a rendered folder for VMs)', 
       read('host-1', 'haproxy', 'haproxy.cfg'),
       /stats socket \/run\/ha-stack\/haproxy\.sock mode 600 level admin/,
     );
+  });
+
+  it('says when the certificates end: the first of all 17, and a warning within 14 days of an end', () => {
+    const first = [...leaves()].reduce((a, b) =>
+      Date.parse(b[1].validTo) < Date.parse(a[1].validTo) ? b : a,
+    );
+    const end = Date.parse(first[1].validTo);
+    const now = hostsTlsLine(out, counts, end - 30 * 86_400_000);
+    assert.match(now, /^tls: on, 17 certificates in .* the first to end: \S+ on \d{4}-\d\d-\d\d\n$/);
+    const soon = hostsTlsLine(out, counts, end - 10 * 86_400_000);
+    assert.match(soon, new RegExp(`${first[0].replace('tls/', '')}.*(ends|end)`));
+    assert.ok(soon.split('\n').length > now.split('\n').length, soon);
   });
 });

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { downBed, upBed, whyNoBed } from '../hosts/bed.ts';
-import { bedFrontUrl } from '../hosts/bed-files.ts';
+import type { Bed } from '../hosts/bed-files.ts';
+import { bedFrontUrl, bedPaths } from '../hosts/bed-files.ts';
 import { CLIENT, netnsOf } from '../hosts/net.ts';
 import { HOST_SECRETS_FILE } from '../render/hosts-secrets.ts';
 import { REPO_ROOT } from '../supervisor/process-set.ts';
+import { hostsCertificateReport, hostsCertificatesIn } from '../tls/hosts-renew.ts';
 import { parseCommandLine } from './args.ts';
 import { CliError, UsageError } from './context.ts';
 
@@ -40,6 +42,7 @@ export async function upHosts(args: string[]): Promise<void> {
       ...(bed.tls
         ? [
             `  TLS               on every hop; the CA in ${join(dir, 'tls')} (the operator's certificate ops.crt beside it), each host's in host-N/etc/tls`,
+            `                    ${bedTlsReport(bed).text}`,
           ]
         : ['  TLS               off (--no-tls)']),
       `  files             ${dir}/host-N/etc (what render --target hosts writes), data, run/logs; passwords in ${join(dir, HOST_SECRETS_FILE)} (0600)`,
@@ -57,4 +60,10 @@ export async function downHosts(args: string[]): Promise<void> {
   process.stdout.write(
     gone.length ? `removed ${gone.join(', ')} and every process in them\n` : 'no host test bed was running\n',
   );
+}
+
+/** When the bed's certificates end (the first, and any within 14 days of its end). */
+function bedTlsReport(bed: Bed) {
+  const x = hostsCertificatesIn(join(bed.dir, 'tls'), bed.layout, (h) => bedPaths(bed.dir, h).etc);
+  return hostsCertificateReport(x, Date.now());
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { renderHostFiles } from '../render/hosts.ts';
 import { HOST_SECRETS_FILE, newHostSecrets, readHostSecrets } from '../render/hosts-secrets.ts';
 import { ensureHostCertificates, HOST_TLS_DIR } from '../tls/hosts-certs.ts';
+import { hostsCertificateReport, hostsCertificatesIn } from '../tls/hosts-renew.ts';
 import { defineHosts, hostTopology, type TopologyCounts } from '../topology.ts';
 
 /**
@@ -26,4 +27,11 @@ export function hostsFiles(
     ...renderHostFiles(layout, topology, { secrets, tls }),
     [HOST_SECRETS_FILE]: `${JSON.stringify(secrets, null, 2)}\n`,
   };
+}
+
+/** What `render --target hosts` says of the certificates it keeps in `out`: the first to end, warnings. */
+export function hostsTlsLine(out: string, counts: TopologyCounts, nowMs = Date.now()): string {
+  const layout = defineHosts({ redisNodes: counts.redisNodes, sentinels: counts.sentinels });
+  const x = hostsCertificatesIn(join(out, HOST_TLS_DIR), layout, (h) => join(out, h.name));
+  return `tls: ${hostsCertificateReport(x, nowMs).text}\n`;
 }

@@ -8,7 +8,7 @@ import { defineTopology, type TopologyCounts } from '../topology.ts';
 import { parseCommandLine } from './args.ts';
 import { CliError, runDirPath, UsageError } from './context.ts';
 import { countsFromCommandLine } from './counts.ts';
-import { hostsFiles } from './render-hosts.ts';
+import { hostsFiles, hostsTlsLine } from './render-hosts.ts';
 
 const TARGETS = ['compose', 'local', 'kubernetes', 'hosts'] as const;
 type Target = (typeof TARGETS)[number];
@@ -82,4 +82,5 @@ export async function render(args: string[]): Promise<void> {
     writeFileSync(path, text, { mode: target === 'local' || target === 'hosts' ? 0o600 : 0o644 });
     process.stdout.write(`wrote ${relative('.', path)}\n`);
   }
+  if (target === 'hosts' && tls) process.stdout.write(hostsTlsLine(out, counts));
 }

@@ -197,14 +197,27 @@ export interface CertificateReport {
 
 export function certificateReport(dir: string, t: Topology, nowMs: number): CertificateReport {
   const certs = certificatesIn(dir);
-  const all = [
-    { name: 'CA', end: certificateEnd(certs.ca) },
-    ...Object.keys(components(t)).map((name) => ({ name, end: certificateEnd(certs.of(name).cert) })),
-  ];
+  return reportOf(
+    `in ${dir}`,
+    [
+      { name: 'CA', file: certs.ca },
+      ...Object.keys(components(t)).map((name) => ({ name, file: certs.of(name).cert })),
+    ],
+    nowMs,
+  );
+}
+
+/** The report of certificates by name and file (`where`: the folder(s) they are in, for the text). */
+export function reportOf(
+  where: string,
+  files: { name: string; file: string }[],
+  nowMs: number,
+): CertificateReport {
+  const all = files.map((c) => ({ name: c.name, end: certificateEnd(c.file) }));
   const first = all.reduce((a, b) => (b.end < a.end ? b : a));
   const warnings = all.flatMap((c) => expiryWarning(c.name, c.end, nowMs) ?? []);
   const day = (d: Date) => d.toISOString().slice(0, 10);
-  const text = `on, ${all.length} certificates in ${dir}; the first to end: ${first.name} on ${day(first.end)}${
+  const text = `on, ${all.length} certificates ${where}; the first to end: ${first.name} on ${day(first.end)}${
     warnings.length ? `\n  ${warnings.join('\n  ')}` : ''
   }`;
   return {

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsFiles } from '../../ha/tls.ts';
 import type { Host, HostLayout } from '../topology.ts';
-import { FRONT_CERT, OPS_CERT } from './certs.ts';
+import { type CertificateReport, FRONT_CERT, OPS_CERT, reportOf } from './certs.ts';
 import { HOST_TLS_DIR, hostComponents, hostTlsOf, opsTlsIn } from './hosts-certs.ts';
 import {
   addNextCa,
@@ -78,4 +78,22 @@ export function hostsFilesOf(x: HostsCertificates, name: string): TlsFiles {
   const host = x.layout.hosts.find((h) => name in hostComponents(x.layout, h) && name !== FRONT_CERT);
   if (!host) throw new Error(`no host runs ${name}`);
   return hostTlsOf(x.hostDir(host), name);
+}
+
+/**
+ * When every certificate of a deployment on hosts ends (render --target hosts, up --hosts): the
+ * CA, the operator tools', each host's by `host/name`; a warning for each within 14 days of its end.
+ */
+export function hostsCertificateReport(x: HostsCertificates, nowMs: number): CertificateReport {
+  const files = [
+    { name: 'CA', file: join(x.caDir, 'ca.crt') },
+    { name: OPS_CERT, file: opsTlsIn(x.caDir).cert },
+    ...x.layout.hosts.flatMap((h) =>
+      Object.keys(hostComponents(x.layout, h)).map((name) => ({
+        name: `${h.name}/${name}`,
+        file: hostTlsOf(x.hostDir(h), name).cert,
+      })),
+    ),
+  ];
+  return reportOf(`in ${x.caDir} and the hosts' tls/`, files, nowMs);
 }
