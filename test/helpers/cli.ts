@@ -20,3 +20,14 @@ export const haStack = (args: string[], env: Record<string, string> = {}): Promi
     (r) => ({ code: 0, ...r }),
     (e: CliResult) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
+
+/** Runs a command's function in this process with its standard output silenced (a render's "wrote ..." lines). */
+export async function quietly(f: () => Promise<void>): Promise<void> {
+  const write = process.stdout.write;
+  process.stdout.write = () => true;
+  try {
+    await f();
+  } finally {
+    process.stdout.write = write;
+  }
+}

@@ -15,22 +15,14 @@ import { rotateRendered } from '../../src/ops/commands/rotate-hosts.ts';
 import { hostComponents } from '../../src/ops/tls/hosts-certs.ts';
 import { pemCertificates } from '../../src/ops/tls/renew.ts';
 import { defineHosts, type TopologyCounts } from '../../src/ops/topology.ts';
+import { quietly } from '../helpers/cli.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'hosts-renew-'));
 after(() => rmSync(out, { recursive: true, force: true }));
 const counts: TopologyCounts = { redisNodes: 3, sentinels: 3, apps: 3, quorum: 2 };
 const layout = defineHosts({ redisNodes: 3, sentinels: 3 });
 const read = (...p: string[]) => readFileSync(join(out, ...p), 'utf8');
-const quiet = async (f: () => Promise<void>) => {
-  const write = process.stdout.write;
-  process.stdout.write = () => true;
-  try {
-    await f();
-  } finally {
-    process.stdout.write = write;
-  }
-};
-await quiet(() => render(['--target', 'hosts', '--out', out]));
+await quietly(() => render(['--target', 'hosts', '--out', out]));
 
 /** Every certificate of every host (and the operator's), by path: its fingerprint. */
 function leaves(): Map<string, X509Certificate> {
@@ -94,7 +86,7 @@ describe('rotate certificates --out DIR --round N (a rendered folder for VMs)', 
 
     // A render after the rotation keeps what it made.
     const rotated = leaves();
-    await quiet(() => render(['--target', 'hosts', '--out', out]));
+    await quietly(() => render(['--target', 'hosts', '--out', out]));
     for (const [path, c] of leaves()) assert.equal(c.fingerprint256, rotated.get(path)!.fingerprint256, path);
     assert.equal(read('host-1', 'tls', 'ca.crt'), ca);
   });

@@ -25,20 +25,12 @@ import { newHostSecrets } from '../../src/ops/render/hosts-secrets.ts';
 import { parseEnvFile } from '../../src/ops/render/hosts-units.ts';
 import { ensureHostCertificates } from '../../src/ops/tls/hosts-certs.ts';
 import { defineHosts, hostTopology } from '../../src/ops/topology.ts';
+import { quietly } from '../helpers/cli.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'hosts-tls-'));
 const plain = mkdtempSync(join(tmpdir(), 'hosts-plain-'));
-const quiet = async (f: () => Promise<void>) => {
-  const write = process.stdout.write;
-  process.stdout.write = () => true;
-  try {
-    await f();
-  } finally {
-    process.stdout.write = write;
-  }
-};
-await quiet(() => render(['--target', 'hosts', '--out', out]));
-await quiet(() => render(['--target', 'hosts', '--out', plain, '--no-tls']));
+await quietly(() => render(['--target', 'hosts', '--out', out]));
+await quietly(() => render(['--target', 'hosts', '--out', plain, '--no-tls']));
 const read = (rel: string) => readFileSync(join(out, rel), 'utf8');
 const cert = (rel: string) => new X509Certificate(readFileSync(join(out, rel)));
 const ca = cert('tls/ca.crt');
@@ -88,7 +80,7 @@ describe('render --target hosts with TLS', () => {
 
   it('keeps the certificates of an earlier render', async () => {
     const before = read('host-1/tls/redis-1.crt');
-    await quiet(() => render(['--target', 'hosts', '--out', out]));
+    await quietly(() => render(['--target', 'hosts', '--out', out]));
     assert.equal(read('host-1/tls/redis-1.crt'), before);
   });
 
