@@ -12,7 +12,7 @@ import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { components, ensureCertificates, TLS_DIR } from '../src/ops/tls/certs.ts';
 import { addNextCa, reissue, retireOldCa } from '../src/ops/tls/renew.ts';
 import { defineTopology } from '../src/ops/topology.ts';
-import { HttpsClient, httpsReader } from './helpers/https.ts';
+import { HttpsClient, httpsReader } from '../src/tools/https-client.ts';
 import { freePorts, startTestStack, tempDirs } from './helpers/stack.ts';
 
 const tempDir = tempDirs();

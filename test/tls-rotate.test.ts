@@ -12,8 +12,8 @@ import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { components } from '../src/ops/tls/certs.ts';
 import { NEXT_DIR, pemCertificates } from '../src/ops/tls/renew.ts';
+import { HttpsClient, httpsReader } from '../src/tools/https-client.ts';
 import { promTargets } from '../src/tools/monitor/api.ts';
-import { HttpsClient, httpsReader } from './helpers/https.ts';
 import { killMaster, startTestStack, tempDirs } from './helpers/stack.ts';
 
 const tempDir = tempDirs();

@@ -12,8 +12,8 @@ import { certificateEnd, getText, stackTls, useStackTls } from '../src/ha/tls.ts
 import type { Stack } from '../src/ops/supervisor/supervisor.ts';
 import { waitFor } from '../src/ops/supervisor/wait.ts';
 import { components } from '../src/ops/tls/certs.ts';
+import { HttpsClient } from '../src/tools/https-client.ts';
 import { haStack } from './helpers/cli.ts';
-import { HttpsClient } from './helpers/https.ts';
 import { freePorts, killMaster, portEnv, startTestStack, tempDirs, tempRunDir } from './helpers/stack.ts';
 
 const tempDir = tempDirs();

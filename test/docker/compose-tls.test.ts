@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { PRODUCTS } from '../../src/app/products.ts';
 import { REDIS_PROGRAMS, SECRET_VARIABLES } from '../../src/ops/render/compose-names.ts';
 import { freePort } from '../../src/ops/supervisor/ports.ts';
-import { HttpsClient } from '../helpers/https.ts';
+import { HttpsClient } from '../../src/tools/https-client.ts';
 
 const run = promisify(execFile);
 const DEPLOY = join(resolve(import.meta.dirname, '../..'), 'deploy');

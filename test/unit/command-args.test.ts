@@ -1,3 +1,4 @@
+// Over 300 lines: one place for every command line of the CLI, so that the usage and the parsers agree.
 // The command lines of `ha-stack`: every command parses its arguments with parseArgs (strict), takes
 // what the usage promises and answers anything else with a UsageError (usage, exit code 2).
 import assert from 'node:assert/strict';

@@ -4,9 +4,9 @@
 // host runs to take them (HAProxy's reload in its unit).
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CliError } from '../../src/ops/commands/context.ts';
 import { render } from '../../src/ops/commands/render.ts';
@@ -51,10 +51,23 @@ describe('rotate certificates --out DIR --round N (a rendered folder for VMs)', 
     assert.deepEqual(pemCertificates(both).slice(0, 1), pemCertificates(oldCa));
     assert.equal(pemCertificates(both).length, 2);
     for (const h of layout.hosts) assert.equal(read(h.name, 'tls', 'ca.crt'), both, h.name);
-    assert.throws(() => rotateRendered(out, 1, counts), CliError, 'round 1 twice');
+    // A round run again (a copy that failed half way) keeps the new CA and gives every host the file again.
+    writeFileSync(join(out, 'host-2', 'tls', 'ca.crt'), oldCa, { mode: 0o600 });
+    rotateRendered(out, 1, counts);
+    assert.equal(read('tls', 'ca.crt'), both);
+    for (const h of layout.hosts) assert.equal(read(h.name, 'tls', 'ca.crt'), both, `${h.name} again`);
+    assert.throws(() => rotateRendered(out, 3, counts), /run --round 2 first/, 'round 3 before round 2');
+    assert.equal(read('tls', 'ca.crt'), both, 'a refused round changes nothing');
     const next = new X509Certificate(pemCertificates(both)[1]!);
 
-    rotateRendered(out, 2, counts);
+    // From another folder: a relative --out works as an absolute one.
+    const cwd = process.cwd();
+    process.chdir(join(out, '..'));
+    try {
+      rotateRendered(relative(process.cwd(), out), 2, counts);
+    } finally {
+      process.chdir(cwd);
+    }
     for (const [path, c] of leaves()) {
       assert.notEqual(c.fingerprint256, before.get(path)!.fingerprint256, `${path} is new`);
       assert.ok(c.verify(next.publicKey), `${path} signed by the new CA`);
@@ -70,7 +83,7 @@ describe('rotate certificates --out DIR --round N (a rendered folder for VMs)', 
         read(h.name, 'tls', 'haproxy.crt') + read(h.name, 'tls', 'haproxy.key'),
       );
 
-    assert.match(rotateRendered(out, 3, counts), /the rotation is done/);
+    assert.match(rotateRendered(out, 3, counts), /round 3 of 3 written[\s\S]*done: every node and Sentinel now refuses/);
     const ca = read('tls', 'ca.crt');
     assert.deepEqual(
       pemCertificates(ca),
@@ -83,12 +96,23 @@ describe('rotate certificates --out DIR --round N (a rendered folder for VMs)', 
     );
     assert.equal(existsSync(join(out, 'tls', 'next')), false);
     assert.throws(() => rotateRendered(out, 3, counts), CliError, 'no rotation under way');
+    // A round 3 that stopped after retiring the old CA, before every host had the file: finished.
+    writeFileSync(join(out, 'host-3', 'tls', 'ca.crt'), both, { mode: 0o600 });
+    assert.match(rotateRendered(out, 3, counts), /round 3 of 3 finished/);
+    assert.equal(read('host-3', 'tls', 'ca.crt'), ca);
 
     // A render after the rotation keeps what it made.
     const rotated = leaves();
     await quietly(() => render(['--target', 'hosts', '--out', out]));
     for (const [path, c] of leaves()) assert.equal(c.fingerprint256, rotated.get(path)!.fingerprint256, path);
     assert.equal(read('host-1', 'tls', 'ca.crt'), ca);
+  });
+
+  it('refuses a folder rendered with other counts, and changes nothing in it', () => {
+    const more: TopologyCounts = { ...counts, redisNodes: 5, sentinels: 5 };
+    const ca = read('tls', 'ca.crt');
+    assert.throws(() => rotateRendered(out, 1, more), /not rendered with these counts.*redis-4/);
+    assert.equal(read('tls', 'ca.crt'), ca);
   });
 
   it('reloads HAProxy in place: an admin socket for its reloads and ExecReload in its unit', () => {

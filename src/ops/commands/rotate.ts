@@ -45,10 +45,13 @@ export function parseRotateArgs(args: string[]): RotateArgs {
 }
 
 export async function rotate(args: string[]): Promise<void> {
-  const { counts, rest } = countsFromCommandLine(args);
+  // The counts (as given to the render) only for a rendered folder: elsewhere a count flag is refused.
+  const { counts, rest } = args.includes('--out')
+    ? countsFromCommandLine(args)
+    : { counts: undefined, rest: args };
   const { secret, hosts, out } = parseRotateArgs(rest);
   if (hosts) return rotateBed();
-  if (out) return void process.stdout.write(rotateRendered(out.dir, out.round, counts));
+  if (out && counts) return void process.stdout.write(rotateRendered(out.dir, out.round, counts));
   const client = runningStack();
   if (secret === CERTIFICATES) {
     process.stdout.write(

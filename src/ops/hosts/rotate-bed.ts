@@ -16,7 +16,7 @@ import {
   hostsRetireOldCa,
 } from '../tls/hosts-renew.ts';
 import { dropOldCaProbe, oldCaProbe } from '../tls/renew.ts';
-import type { Host } from '../topology.ts';
+import { type Host, hostOf as hostOfNode } from '../topology.ts';
 import { type Bed, bedPaths, bedSecrets } from './bed-files.ts';
 
 /**
@@ -35,11 +35,7 @@ export async function rotateBedCertificates(bed: Bed, log: (m: string) => void):
   const s = bedSecrets(bed.dir);
   const t = bed.topology;
   const timeoutMs = 60_000;
-  const hostOf = (name: string): Host => {
-    const h = bed.layout.hosts.find((x) => [...x.redis, ...x.sentinels, ...x.apps].includes(name));
-    if (!h) throw new Error(`no host runs ${name}`);
-    return h;
-  };
+  const hostOf = (name: string): Host => hostOfNode(bed.layout, name);
   const pidOf = (name: string) => livePid(join(bedPaths(bed.dir, hostOf(name)).run, `ha-stack-${name}.pid`));
   const deps: CertRotationDeps = {
     topology: t,

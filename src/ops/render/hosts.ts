@@ -1,3 +1,4 @@
+// Over 300 lines: every file of a host comes from this one renderer, so that the test bed runs what a VM gets.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -313,12 +314,12 @@ function appTlsEnvironment(f: TlsFiles | undefined): Record<string, string> {
   return f ? { ...tlsEnvironment(f), APP_TLS_CERT_FILE: f.cert, APP_TLS_KEY_FILE: f.key } : {};
 }
 
-/** The order a host's units start in: Redis, Sentinels, apps, HAProxy, keepalived. */
 /** The admin socket and saved server states of a host's HAProxy (its reloads: supervisor/haproxy-admin.ts). */
 export function haproxyReloadFiles(p: HostPaths): { socket: string; stateFile: string } {
   return { socket: join(p.run, 'haproxy.sock'), stateFile: join(p.run, 'haproxy.state') };
 }
 
+/** The order a host's units start in: Redis, Sentinels, apps, HAProxy, keepalived. */
 export function unitOrder(host: Host): string[] {
   return [
     ...host.redis.map((n) => `ha-stack-${n}`),

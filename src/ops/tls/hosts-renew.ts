@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsFiles } from '../../ha/tls.ts';
 import type { Host, HostLayout } from '../topology.ts';
@@ -30,7 +31,7 @@ export interface HostsCertificates {
 }
 
 /** Each host's `ca.crt` made the CA folder's, whole (mode kept). */
-function spreadCa(x: HostsCertificates): void {
+export function spreadCa(x: HostsCertificates): void {
   const text = readFileSync(join(x.caDir, 'ca.crt'), 'utf8');
   for (const h of x.layout.hosts) {
     const file = join(x.hostDir(h), 'ca.crt');
@@ -85,8 +86,13 @@ export function hostsFilesOf(x: HostsCertificates, name: string): TlsFiles {
  * CA, the operator tools', each host's by `host/name`; a warning for each within 14 days of its end.
  */
 export function hostsCertificateReport(x: HostsCertificates, nowMs: number): CertificateReport {
-  const files = [
-    { name: 'CA', file: join(x.caDir, 'ca.crt') },
+  const files = [{ name: 'CA', file: join(x.caDir, 'ca.crt') }, ...leafFiles(x)];
+  return reportOf(`in ${x.caDir} and the hosts' tls/`, files, nowMs);
+}
+
+/** Every certificate file the deployment's components show (the operator tools' and each host's). */
+export function leafFiles(x: HostsCertificates): { name: string; file: string }[] {
+  return [
     { name: OPS_CERT, file: opsTlsIn(x.caDir).cert },
     ...x.layout.hosts.flatMap((h) =>
       Object.keys(hostComponents(x.layout, h)).map((name) => ({
@@ -95,5 +101,44 @@ export function hostsCertificateReport(x: HostsCertificates, nowMs: number): Cer
       })),
     ),
   ];
-  return reportOf(`in ${x.caDir} and the hosts' tls/`, files, nowMs);
+}
+
+/**
+ * What does not fit the layout in the hosts' `tls/` folders: a certificate of a component the
+ * layout does not place there (rendered with other counts), or one it places there that is missing.
+ */
+export function layoutMismatch(x: HostsCertificates): string[] {
+  const out: string[] = [];
+  for (const h of x.layout.hosts) {
+    const want = new Set([...Object.keys(hostComponents(x.layout, h)), 'ca']);
+    let have: string[] = [];
+    try {
+      have = readdirSync(x.hostDir(h))
+        .filter((f) => f.endsWith('.crt'))
+        .map((f) => f.slice(0, -4));
+    } catch {
+      out.push(`${x.hostDir(h)} is missing`);
+      continue;
+    }
+    for (const n of have)
+      if (!want.has(n)) out.push(`${h.name} has ${n}.crt, which the layout puts elsewhere`);
+    for (const n of want) if (!have.includes(n)) out.push(`${h.name} has no ${n}.crt`);
+  }
+  return out;
+}
+
+/** The components whose certificate `ca` (PEM) did not sign. */
+export function notSignedBy(x: HostsCertificates, ca: string): string[] {
+  const key = new X509Certificate(ca).publicKey;
+  return leafFiles(x)
+    .filter((l) => !new X509Certificate(readFileSync(l.file)).verify(key))
+    .map((l) => l.name);
+}
+
+/** The hosts whose `ca.crt` is not the CA folder's (a round stopped while it spread the file). */
+export function caOutOfStep(x: HostsCertificates): string[] {
+  const ca = readFileSync(join(x.caDir, 'ca.crt'), 'utf8');
+  return x.layout.hosts
+    .filter((h) => readFileSync(join(x.hostDir(h), 'ca.crt'), 'utf8') !== ca)
+    .map((h) => h.name);
 }

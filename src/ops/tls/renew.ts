@@ -84,7 +84,13 @@ export function reissueLeaves(dir: string, leaves: Record<string, string[]>, iss
     for (const [name, alt] of Object.entries(leaves)) {
       makeLeaf(stage, name, alt, issuer);
       replaceFile(join(dir, `${name}.key`), readFileSync(join(stage, `${name}.key`), 'utf8'), 0o600);
-      replaceFile(join(dir, `${name}.crt`), readFileSync(join(stage, `${name}.crt`), 'utf8'), 0o644);
+      // A certificate keeps its file's mode (0644 locally, 0600 in a rendered host folder).
+      const crt = join(dir, `${name}.crt`);
+      replaceFile(
+        crt,
+        readFileSync(join(stage, `${name}.crt`), 'utf8'),
+        existsSync(crt) ? modeOf(crt) : 0o644,
+      );
     }
   } finally {
     rmSync(stage, { recursive: true, force: true });
