@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TlsFiles } from '../../ha/tls.ts';
 import type { Host, HostLayout } from '../topology.ts';
 import { FRONT_CERT, makeCa, makeLeaf, OPS_CERT } from './certs.ts';
@@ -34,10 +34,13 @@ export type HostTlsFiles = Record<string, string>;
  * off the hosts), each host's certificates in `hostDir(host)`. Returns each host's files as text.
  */
 export function ensureHostCertificates(
-  caDir: string,
+  caFolder: string,
   layout: HostLayout,
-  hostDir: (host: Host) => string,
+  hostFolder: (host: Host) => string,
 ): Record<string, HostTlsFiles> {
+  // openssl runs in the folder of the certificate it makes: every other path must be absolute.
+  const caDir = resolve(caFolder);
+  const hostDir = (h: Host) => resolve(hostFolder(h));
   for (const d of [caDir, ...layout.hosts.map(hostDir)]) {
     mkdirSync(d, { recursive: true, mode: 0o700 });
     chmodSync(d, 0o700);
