@@ -83,7 +83,10 @@ describe('rotate certificates --out DIR --round N (a rendered folder for VMs)', 
         read(h.name, 'tls', 'haproxy.crt') + read(h.name, 'tls', 'haproxy.key'),
       );
 
-    assert.match(rotateRendered(out, 3, counts), /round 3 of 3 written[\s\S]*done: every node and Sentinel now refuses/);
+    assert.match(
+      rotateRendered(out, 3, counts),
+      /round 3 of 3 written[\s\S]*done: every node and Sentinel now refuses/,
+    );
     const ca = read('tls', 'ca.crt');
     assert.deepEqual(
       pemCertificates(ca),
