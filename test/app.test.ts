@@ -494,6 +494,13 @@ describe('web app on Redis with Sentinel', () => {
       assert.deepEqual(hash, { a: '1' });
       assert.equal(writes, 1, 'the two commands took more than one write');
       writes = 0;
+      // Two reads of one turn (two page views arriving together) share the write too.
+      await Promise.all([
+        together(client, () => client.get(key)),
+        together(client, () => client.hgetall(`${key}:h`)),
+      ]);
+      assert.equal(writes, 1, 'two reads of one turn took more than one write');
+      writes = 0;
       await Promise.all([client.get(key), client.hgetall(`${key}:h`)]);
       assert.equal(writes, 2, 'without together() each command is a write of its own');
     } finally {

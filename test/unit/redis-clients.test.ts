@@ -116,7 +116,9 @@ describe('createClient', () => {
 });
 
 describe('together', () => {
-  it('corks the socket of a ready client around the commands and returns their result', () => {
+  const turnEnds = () => new Promise((r) => setImmediate(r));
+
+  it("corks a ready client's socket for the rest of the turn: every call of the turn, one write", async () => {
     const c = new FakeClient();
     c.status = 'ready';
     const out = together(c.asRedis(), () => {
@@ -124,10 +126,17 @@ describe('together', () => {
       return 7;
     });
     assert.equal(out, 7);
-    assert.deepEqual(c.stream!.log, ['cork', 'send', 'uncork']);
+    together(c.asRedis(), () => c.stream!.log.push('send again'));
+    assert.deepEqual(c.stream!.log, ['cork', 'send', 'send again']);
+    await turnEnds();
+    assert.deepEqual(c.stream!.log, ['cork', 'send', 'send again', 'uncork']);
+    // The next turn corks again.
+    together(c.asRedis(), () => undefined);
+    await turnEnds();
+    assert.deepEqual(c.stream!.log.slice(4), ['cork', 'uncork']);
   });
 
-  it('uncorks even when the function throws', () => {
+  it('uncorks at the end of the turn also when the function throws', async () => {
     const c = new FakeClient();
     c.status = 'ready';
     assert.throws(
@@ -137,6 +146,7 @@ describe('together', () => {
         }),
       /boom/,
     );
+    await turnEnds();
     assert.deepEqual(c.stream!.log, ['cork', 'uncork']);
   });
 
@@ -170,7 +180,7 @@ describe('remoteOf and drop', () => {
 });
 
 describe('linkOf', () => {
-  it('is ready when the client is, and batches through the corked socket', () => {
+  it('is ready when the client is, and batches through the corked socket', async () => {
     const c = new FakeClient();
     const link = linkOf(c.asRedis(), () => false);
     assert.equal(link.client, c.asRedis());
@@ -181,6 +191,7 @@ describe('linkOf', () => {
       link.batch(() => 3),
       3,
     );
+    await new Promise((r) => setImmediate(r));
     assert.deepEqual(c.stream!.log, ['cork', 'uncork']);
   });
 
