@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { downBed, upBed, whyNoBed } from '../hosts/bed.ts';
-import type { Bed } from '../hosts/bed-files.ts';
-import { bedFrontUrl, bedPaths } from '../hosts/bed-files.ts';
+import { type Bed, bedCertificates, bedFrontUrl } from '../hosts/bed-files.ts';
 import { CLIENT, netnsOf } from '../hosts/net.ts';
 import { HOST_SECRETS_FILE } from '../render/hosts-secrets.ts';
 import { REPO_ROOT } from '../supervisor/process-set.ts';
-import { hostsCertificateReport, hostsCertificatesIn } from '../tls/hosts-renew.ts';
+import { hostsCertificateReport } from '../tls/hosts-renew.ts';
 import { parseCommandLine } from './args.ts';
 import { CliError, UsageError } from './context.ts';
 
@@ -64,6 +63,5 @@ export async function downHosts(args: string[]): Promise<void> {
 
 /** When the bed's certificates end (the first, and any within 14 days of its end). */
 function bedTlsReport(bed: Bed) {
-  const x = hostsCertificatesIn(join(bed.dir, 'tls'), bed.layout, (h) => bedPaths(bed.dir, h).etc);
-  return hostsCertificateReport(x, Date.now());
+  return hostsCertificateReport(bedCertificates(bed), Date.now());
 }

@@ -6,7 +6,6 @@ import { HOST_TLS_DIR } from '../tls/hosts-certs.ts';
 import {
   caOutOfStep,
   hostsAddNextCa,
-  hostsCertificatesIn,
   hostsReissue,
   hostsRetireOldCa,
   layoutMismatch,
@@ -14,15 +13,10 @@ import {
   spreadCa,
 } from '../tls/hosts-renew.ts';
 import { NEXT_DIR, rotationUnderWay } from '../tls/renew.ts';
-import {
-  defineHosts,
-  type HostLayout,
-  hostTopology,
-  type Topology,
-  type TopologyCounts,
-} from '../topology.ts';
+import type { HostLayout, Topology, TopologyCounts } from '../topology.ts';
 import { CliError } from './context.ts';
 import { bedDir } from './hosts.ts';
+import { renderedHosts } from './render-hosts.ts';
 
 /** What a rotation of the certificates says when it is done (the local stack's and the bed's). */
 export function certificatesDone(r: RotateResult): string {
@@ -70,12 +64,10 @@ const ROUNDS = {
  */
 export function rotateRendered(dir: string, round: 1 | 2 | 3, counts: TopologyCounts): string {
   const out = resolve(dir);
-  const layout = defineHosts({ redisNodes: counts.redisNodes, sentinels: counts.sentinels });
-  const t = hostTopology(layout, { counts: { quorum: counts.quorum } });
-  const caDir = join(out, HOST_TLS_DIR);
+  const { layout, topology: t, certs: x } = renderedHosts(out, counts);
+  const caDir = x.caDir;
   if (!existsSync(join(caDir, 'ca.key')))
     throw new CliError(`${caDir}: no CA (render --target hosts --out ${dir} makes one)`);
-  const x = hostsCertificatesIn(caDir, layout, (h) => join(out, h.name));
   const mismatch = layoutMismatch(x);
   if (mismatch.length)
     throw new CliError(

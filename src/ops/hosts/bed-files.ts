@@ -8,6 +8,7 @@ import { writePrivate } from '../supervisor/private-files.ts';
 import { REPO_ROOT } from '../supervisor/process-set.ts';
 import { LOAD_LIMITS } from '../supervisor/stack-options.ts';
 import { ensureHostCertificates, HOST_TLS_DIR, opsTlsIn } from '../tls/hosts-certs.ts';
+import { type HostsCertificates, hostsCertificatesIn } from '../tls/hosts-renew.ts';
 import { defineHosts, type Host, type HostLayout, hostTopology, type Topology } from '../topology.ts';
 
 /**
@@ -75,6 +76,11 @@ export function readBed(dir: string): Bed {
     tls?: boolean;
   };
   return { dir, layout, topology: hostTopology(layout), tls: tls === true };
+}
+
+/** The bed's certificates: the CA folder `dir/tls`, each host's in its etc/tls (tls/hosts-renew.ts). */
+export function bedCertificates(bed: Bed): HostsCertificates {
+  return hostsCertificatesIn(join(bed.dir, HOST_TLS_DIR), bed.layout, (h) => bedPaths(bed.dir, h).etc);
 }
 
 /** What the bed's clients (the load, the checks, the operator's tools) show and trust, or undefined without TLS. */

@@ -7,17 +7,11 @@ import type { RotateResult } from '../supervisor/rotate.ts';
 import { type CertRotationDeps, rotateCertificates } from '../supervisor/rotate-certs.ts';
 import { waitFor } from '../supervisor/wait.ts';
 import { FRONT_CERT } from '../tls/certs.ts';
-import { HOST_TLS_DIR, hostTlsOf } from '../tls/hosts-certs.ts';
-import {
-  hostsAddNextCa,
-  hostsCertificatesIn,
-  hostsFilesOf,
-  hostsReissue,
-  hostsRetireOldCa,
-} from '../tls/hosts-renew.ts';
+import { hostTlsOf } from '../tls/hosts-certs.ts';
+import { hostsAddNextCa, hostsFilesOf, hostsReissue, hostsRetireOldCa } from '../tls/hosts-renew.ts';
 import { dropOldCaProbe, oldCaProbe } from '../tls/renew.ts';
 import { type Host, hostOf as hostOfNode } from '../topology.ts';
-import { type Bed, bedPaths, bedSecrets } from './bed-files.ts';
+import { type Bed, bedCertificates, bedPaths, bedSecrets } from './bed-files.ts';
 
 /**
  * `ha-stack rotate certificates --hosts` on the test bed (docs/hosts.md), run as root from the
@@ -31,7 +25,7 @@ import { type Bed, bedPaths, bedSecrets } from './bed-files.ts';
  */
 export async function rotateBedCertificates(bed: Bed, log: (m: string) => void): Promise<RotateResult> {
   if (!bed.tls) throw new Error('this bed runs without TLS (up --hosts --no-tls): there are no certificates');
-  const x = hostsCertificatesIn(join(bed.dir, HOST_TLS_DIR), bed.layout, (h) => bedPaths(bed.dir, h).etc);
+  const x = bedCertificates(bed);
   const s = bedSecrets(bed.dir);
   const t = bed.topology;
   const timeoutMs = 60_000;

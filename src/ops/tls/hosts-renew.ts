@@ -2,8 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsFiles } from '../../ha/tls.ts';
-import type { Host, HostLayout } from '../topology.ts';
-import { type CertificateReport, FRONT_CERT, OPS_CERT, reportOf } from './certs.ts';
+import { type Host, type HostLayout, hostOf } from '../topology.ts';
+import { type CertificateReport, OPS_CERT, reportOf } from './certs.ts';
 import { HOST_TLS_DIR, hostComponents, hostTlsOf, opsTlsIn } from './hosts-certs.ts';
 import {
   addNextCa,
@@ -76,9 +76,7 @@ export function hostsCertificatesIn(
 /** Where a component's files are: its host's `tls/` (the operator tools': the CA folder). */
 export function hostsFilesOf(x: HostsCertificates, name: string): TlsFiles {
   if (name === OPS_CERT) return opsTlsIn(x.caDir);
-  const host = x.layout.hosts.find((h) => name in hostComponents(x.layout, h) && name !== FRONT_CERT);
-  if (!host) throw new Error(`no host runs ${name}`);
-  return hostTlsOf(x.hostDir(host), name);
+  return hostTlsOf(x.hostDir(hostOf(x.layout, name)), name);
 }
 
 /**
